@@ -1,0 +1,36 @@
+// The contract between the virtio-msg bus and the devices behind it.
+#pragma once
+
+#include <cstdint>
+
+#include "vmsg/wire/messages.hpp"
+
+namespace vmsg::bus {
+
+/// Where a device posts messages for the driver: responses and events.
+/// The bus implements it (stamping token, encoding, queueing); a device never
+/// sees bytes.
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  virtual void post(const wire::Message& m) = 0;
+};
+
+/// A device behind the bus (device side of the transport), addressed by its
+/// device number. The bus hands it only well-formed transport requests and
+/// driver events for its own number; everything malformed is dropped before.
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+  /// Called once when plugged at `dev_num`. The endpoint keeps `out` to post
+  /// asynchronous events (EVENT_USED, EVENT_CONFIG) later.
+  virtual void attach(std::uint16_t dev_num, Outbox& out) = 0;
+  /// A transport request or driver event for this device. A request must be
+  /// answered by posting exactly one response before returning; an event is
+  /// never answered (it may cause other events, e.g. EVENT_USED).
+  virtual void receive(const wire::Message& m) = 0;
+  /// Virtual time passed (backends complete work, timers fire).
+  virtual void advance_time(std::uint64_t ns) { (void)ns; }
+};
+
+}  // namespace vmsg::bus

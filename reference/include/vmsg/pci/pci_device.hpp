@@ -1,0 +1,44 @@
+// The interface a machine uses to host a PCI function.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "vmsg/pci/dma.hpp"
+
+namespace vmsg::pci {
+
+/// A memory BAR as currently decoded: assigned base and size in bytes.
+struct BarMapping {
+  std::uint64_t base = 0;
+  std::uint64_t size = 0;
+};
+
+/// A PCI function as seen from the host bridge. The machine routes config
+/// cycles and decoded MMIO to it; the function reaches memory through the
+/// DmaSpace it was attached to.
+class PciDevice {
+ public:
+  virtual ~PciDevice() = default;
+
+  /// Connects the function to the machine's bus-master space. Called once when plugged.
+  virtual void attach(DmaSpace& dma) = 0;
+
+  /// Type-0 configuration space access (offset < 4096; size 1, 2 or 4, naturally aligned).
+  virtual std::uint32_t config_read(std::uint16_t offset, unsigned size) = 0;
+  virtual void config_write(std::uint16_t offset, unsigned size, std::uint32_t value) = 0;
+
+  /// BAR `bar` as the machine should decode it now: nullopt when the BAR is
+  /// not implemented, memory decoding is off, or the BAR is still unassigned
+  /// (reads as zero after sizing).
+  [[nodiscard]] virtual std::optional<BarMapping> bar_mapping(unsigned bar) const = 0;
+
+  /// One access of `size` (1, 2, 4, 8) bytes at `offset` inside BAR `bar`.
+  virtual std::uint64_t bar_read(unsigned bar, std::uint64_t offset, unsigned size) = 0;
+  virtual void bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value) = 0;
+
+  /// Virtual time passed; devices run timers and retries from here.
+  virtual void advance_time(std::uint64_t ns) = 0;
+};
+
+}  // namespace vmsg::pci
