@@ -4,6 +4,12 @@
 // Message or a DecodeFailure naming the rule the bytes break. encode() writes
 // the exact wire form; decode(encode(m)) == m for every encodable m, and
 // encode(decode(b)) reproduces the first msg_size bytes of every accepted b.
+//
+// decode() checks in this order and reports the first failure: header present,
+// msg_size >= 8, msg_size <= bus maximum, msg_size <= bytes given, (strict)
+// reserved type bits, msg_id known in its ID space, no RESPONSE bit on an
+// event, msg_size equal to the size the message and its count/length fields
+// imply, GET_DEVICES alignment. Bytes past msg_size (slot padding) are ignored.
 #pragma once
 
 #include <cstddef>
@@ -31,13 +37,17 @@ enum class DecodeError : std::uint8_t {
   UnknownMessageId,    ///< no such message in this ID space (reserved or implementation-defined)
   ResponseToEvent,     ///< RESPONSE bit set on an event ID: events are never answered
   BadAlignment,        ///< GET_DEVICES offset/count not a multiple of 8
-  BadCount,            ///< a count field that cannot be carried (e.g. bitmap bytes vs count)
+  BadCount,            ///< a count field that cannot be carried (e.g. bitmap bytes vs count);
+                       ///< not produced by the PR28 layout, where such counts are a SizeMismatch
 };
 
 /// A decode failure: the error kind plus the offending value where there is one.
 struct DecodeFailure {
   DecodeError error = DecodeError::ShortBuffer;
-  std::uint32_t value = 0;  ///< e.g. the msg_size or msg_id found
+  /// The offending value: the byte count (ShortBuffer), msg_size (Size*),
+  /// the type byte (ReservedTypeBits), msg_id (UnknownMessageId,
+  /// ResponseToEvent), the unaligned offset or count (BadAlignment).
+  std::uint32_t value = 0;
   friend bool operator==(const DecodeFailure&, const DecodeFailure&) = default;
 };
 
@@ -52,7 +62,10 @@ struct DecodeOptions {
 enum class EncodeError : std::uint8_t {
   TooLarge,        ///< encoded size > profile.max_msg_size (or > 65535)
   BufferTooSmall,  ///< output span shorter than the encoded size
-  Inconsistent,    ///< fields disagree (e.g. echoed data not equal to length)
+  /// Fields disagree or would not decode back: echoed SetConfigResp/EventConfig
+  /// data not equal to length, reserved_type_bits outside 0xFC, a GET_DEVICES
+  /// offset/count not a multiple of 8, or a bitmap whose count exceeds le16.
+  Inconsistent,
 };
 
 [[nodiscard]] Result<Message, DecodeFailure> decode(std::span<const std::uint8_t> bytes,
@@ -63,6 +76,8 @@ enum class EncodeError : std::uint8_t {
 [[nodiscard]] std::size_t encoded_size(const Message& m, const Profile& profile) noexcept;
 
 /// Encodes into `out`, returning the number of bytes written (= msg_size).
+/// Bytes of `out` past msg_size are left untouched. Checks Inconsistent, then
+/// TooLarge, then BufferTooSmall.
 [[nodiscard]] Result<std::size_t, EncodeError> encode(const Message& m, const Profile& profile,
                                                       std::span<std::uint8_t> out);
 /// Convenience: encodes into a fresh vector.

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian bookworm machine: installs the apt packages listed in
+# ci/packages.txt (only when something is missing) and builds the project twice:
+#   build/       release-with-debug-info build (tests + benchmarks)
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer build of the tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+mapfile -t pkgs < <(grep -v '^\s*#' ci/packages.txt | sed '/^\s*$/d')
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+jobs="$(nproc)"
+echo "== build/ (RelWithDebInfo)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+
+echo "== build-asan/ (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMSG_SANITIZE=ON -DVMSG_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+echo "== setup done"

@@ -1,0 +1,88 @@
+// The virtio-msg-amp-pci PCI function (amp-pci-device.md §2-§5, §7): BAR0
+// registers with one doorbell per FIFO, BAR1 FIFO RAM (16 KiB per FIFO), BAR2
+// MSI-X with one vector per FIFO, and one virtio-msg bus per FIFO.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "vmsg/amp/fifo_channel.hpp"
+#include "vmsg/amp/registers.hpp"
+#include "vmsg/bus/bus.hpp"
+#include "vmsg/pci/function.hpp"
+#include "vmsg/wire/profile.hpp"
+
+namespace vmsg::amp {
+
+/// PCI identity of QEMU's device (amp-pci-device.md §2; AMP-002).
+namespace ident {
+inline constexpr std::uint16_t kVendorId = 0x10EE;
+inline constexpr std::uint16_t kDeviceId = 0x9039;
+inline constexpr std::uint8_t kRevision = 0x01;
+inline constexpr std::uint32_t kClassCode = 0x088000;  // system peripheral, other
+inline constexpr std::uint16_t kSubsystemVendorId = 0x1AF4;
+inline constexpr std::uint16_t kSubsystemId = 0x1100;
+}  // namespace ident
+
+/// BAR numbers and sizes (amp-pci-device.md §3).
+namespace bars {
+inline constexpr unsigned kRegisters = 0;
+inline constexpr unsigned kFifoRam = 1;
+inline constexpr unsigned kMsix = 2;
+inline constexpr std::uint64_t kMsixSize = 0x1000;
+}  // namespace bars
+
+/// Construction parameters of the device.
+struct AmpConfig {
+  /// FIFOs (bus instances). QEMU can build 1, 2, 4 or 8: BAR1 is num_fifos ×
+  /// 16 KiB and must be a power of two. Anything else is refused.
+  unsigned num_fifos = 1;
+  wire::Profile profile = wire::Profile::pr28();
+  ChannelOptions channel{};
+  bus::BusOptions bus{};
+};
+
+/// Counters of BAR0 accesses the device ignored, by reason.
+struct RegisterStats {
+  std::uint64_t doorbells = 0;
+  std::uint64_t read_only_writes = 0;
+  std::uint64_t no_such_fifo = 0;
+  std::uint64_t bad_width = 0;
+  std::uint64_t unaligned = 0;
+};
+
+/// The amp-pci device. Not copyable or movable.
+class AmpPciDevice final : public pci::PciFunction {
+ public:
+  /// Throws vmsg::ConfigError for a num_fifos QEMU cannot build (0, 3, 5, 6, 7, > 8)
+  /// or an unusable profile/channel configuration.
+  explicit AmpPciDevice(const AmpConfig& config = {});
+  ~AmpPciDevice() override;
+
+  [[nodiscard]] unsigned num_fifos() const noexcept { return static_cast<unsigned>(channels_.size()); }
+  /// The bus of FIFO `fifo` (plug endpoints here). Throws std::out_of_range.
+  [[nodiscard]] bus::Bus& bus(unsigned fifo) { return channel(fifo).bus(); }
+  [[nodiscard]] FifoChannel& channel(unsigned fifo);
+  [[nodiscard]] const FifoChannel& channel(unsigned fifo) const;
+  [[nodiscard]] const RegisterStats& register_stats() const noexcept { return reg_stats_; }
+  [[nodiscard]] const AmpConfig& config_params() const noexcept { return config_; }
+
+  void advance_time(std::uint64_t ns) override;
+
+ protected:
+  std::uint64_t on_bar_read(unsigned bar, std::uint64_t offset, unsigned size) override;
+  void on_bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value) override;
+  void on_command_changed(std::uint16_t old_command, std::uint16_t new_command) override;
+
+ private:
+  AmpConfig config_;
+  Registers regs_;
+  std::size_t bar1_size_;
+  std::unique_ptr<std::uint8_t[]> bar1_;  // FIFO RAM, zero at start
+  std::vector<std::unique_ptr<FifoChannel>> channels_;
+  RegisterStats reg_stats_{};
+};
+
+}  // namespace vmsg::amp

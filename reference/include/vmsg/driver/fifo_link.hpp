@@ -1,0 +1,92 @@
+// The driver's end of one AMP FIFO, written against the port only: it produces
+// into the driver queue, rings NOTIFY, consumes the device queue and observes
+// the FIFO's MSI-X vector as a word in guest RAM (amp-pci-device.md §9.5).
+//
+// Two levels: a raw path (post/ring/poll of byte frames, so tests can send
+// anything, malformed included) and a message path (encode, send, and match
+// the response by order and msg_id, as the PR28 draft allows; VMSG-BUS-027).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "vmsg/common/result.hpp"
+#include "vmsg/driver/msix_setup.hpp"
+#include "vmsg/driver/port_queue.hpp"
+#include "vmsg/fifo/ring.hpp"
+#include "vmsg/port/port.hpp"
+#include "vmsg/wire/codec.hpp"
+
+namespace vmsg::driver {
+
+/// Why a message-level exchange failed.
+enum class LinkError : std::uint8_t {
+  Unencodable,  ///< the request does not encode under the profile
+  QueueFull,    ///< the driver queue has no free slot
+  NoResponse,   ///< nothing matching arrived within the poll budget
+  Malformed,    ///< a frame arrived that does not decode (see last_failure())
+};
+[[nodiscard]] std::string_view to_string(LinkError e) noexcept;
+
+/// Where a FIFO lives: BAR0 and BAR1 bases as assigned, and its MSI target.
+struct FifoLinkConfig {
+  std::uint64_t bar0 = 0;
+  std::uint64_t bar1 = 0;
+  unsigned fifo = 0;
+  std::optional<MsiTarget> msi;  ///< nullopt: no interrupt observation (polling only)
+  wire::Profile profile = wire::Profile::pr28();
+  /// How often request() polls the device queue, advancing time by
+  /// poll_step_ns between polls, before giving up with NoResponse.
+  unsigned max_polls = 64;
+  std::uint64_t poll_step_ns = 100'000;
+};
+
+/// One FIFO seen from the driver. Not thread-safe.
+class FifoLink {
+ public:
+  FifoLink(port::Port& port, const FifoLinkConfig& config);
+
+  // ---- raw path ------------------------------------------------------------
+  /// Puts `frame` (at most 64 bytes, zero-padded) into the driver queue. No doorbell.
+  fifo::PushResult post(std::span<const std::uint8_t> frame);
+  /// Writes NOTIFY for this FIFO (an aligned 32-bit write of 1, AMP-005).
+  void ring();
+  /// The next frame in the device queue, if any.
+  std::optional<fifo::Slot> poll();
+  /// Frames waiting in the device queue.
+  [[nodiscard]] std::uint32_t waiting();
+  /// True if the MSI word was written since the last call (clears it).
+  /// Always false without an MSI target.
+  bool take_msi();
+
+  // ---- message path ----------------------------------------------------------
+  /// Encodes and posts `m`. No doorbell.
+  Result<std::size_t, LinkError> send(const wire::Message& m);
+  /// Polls one frame and decodes it; nullopt when the device queue is empty.
+  std::optional<Result<wire::Message, wire::DecodeFailure>> receive();
+  /// send + ring, then polls (advancing time between polls) until the
+  /// matching response arrives: a response with the request's msg_id and ID
+  /// space, and for transport messages the same dev_num. Events and other
+  /// frames that arrive meanwhile are kept in events() in arrival order.
+  Result<wire::Message, LinkError> request(const wire::Message& m);
+
+  /// Device-originated frames received while waiting for responses.
+  [[nodiscard]] std::deque<wire::Message>& events() noexcept { return events_; }
+  /// The last decode failure seen by request().
+  [[nodiscard]] const std::optional<wire::DecodeFailure>& last_failure() const noexcept { return last_failure_; }
+  [[nodiscard]] const FifoLinkConfig& config() const noexcept { return config_; }
+  [[nodiscard]] port::Port& port() noexcept { return *port_; }
+
+ private:
+  port::Port* port_;
+  FifoLinkConfig config_;
+  fifo::RingProducer<PortQueueMemory> tx_;
+  fifo::RingConsumer<PortQueueMemory> rx_;
+  std::deque<wire::Message> events_;
+  std::optional<wire::DecodeFailure> last_failure_;
+};
+
+}  // namespace vmsg::driver

@@ -1,0 +1,50 @@
+// Guest RAM of the in-process machine: a flat, bounds-checked byte array.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <span>
+
+namespace vmsg::machine {
+
+/// The machine's RAM, guest-physical address 0 upwards.
+///
+/// Backed by calloc so a 128 MiB (or larger) machine costs nothing until pages
+/// are touched, which keeps many short-lived test machines cheap. Every access
+/// is checked against the size first: an access that is not entirely inside
+/// the RAM returns false (or nullopt) and touches nothing, so callers can turn
+/// it into an "unbacked" access or a DMA fault without partial effects.
+/// Multi-byte scalars are little-endian, as on every target we model.
+class GuestRam {
+ public:
+  /// Allocates `size` zeroed bytes. Throws vmsg::ConfigError when `size` is 0
+  /// or the host cannot provide the (virtual) memory.
+  explicit GuestRam(std::uint64_t size);
+
+  [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+  /// True when [addr, addr + len) lies entirely inside the RAM (overflow-safe).
+  [[nodiscard]] bool contains(std::uint64_t addr, std::uint64_t len) const noexcept {
+    return addr <= size_ && len <= size_ - addr;
+  }
+
+  /// Copies bytes out of / into RAM; false (and nothing copied) when out of range.
+  [[nodiscard]] bool read(std::uint64_t addr, std::span<std::uint8_t> out) const noexcept;
+  [[nodiscard]] bool write(std::uint64_t addr, std::span<const std::uint8_t> data) noexcept;
+
+  /// Little-endian scalar of `size` bytes (1..8); nullopt/false when out of
+  /// range or `size` is not in 1..8.
+  [[nodiscard]] std::optional<std::uint64_t> load(std::uint64_t addr, unsigned size) const noexcept;
+  [[nodiscard]] bool store(std::uint64_t addr, unsigned size, std::uint64_t value) noexcept;
+
+ private:
+  struct Free {
+    void operator()(std::uint8_t* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<std::uint8_t[], Free> bytes_;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace vmsg::machine

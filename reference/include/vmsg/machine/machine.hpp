@@ -1,0 +1,155 @@
+// The in-process machine: a q35-shaped target behind the port interface.
+//
+// Layout, as a qtest client sees q35 (amp-pci-device.md §9):
+//   0x0000_0000 ..            RAM (default 128 MiB; at most up to the ECAM base)
+//   0xB000_0000 .. +256 MiB   PCIe ECAM: bus<<20 | dev<<15 | fn<<12 | reg
+//   0xE000_0000 .. 0xFEBF_FFFF BAR window handed to drivers (address_map())
+// Drivers allocate RAM from 1 MiB up, as libqos does. Devices sit on bus 0.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "vmsg/machine/guest_ram.hpp"
+#include "vmsg/pci/dma.hpp"
+#include "vmsg/pci/pci_device.hpp"
+#include "vmsg/port/port.hpp"
+
+namespace vmsg::machine {
+
+/// Construction parameters of a Machine.
+struct MachineConfig {
+  /// Bytes of RAM from address 0. Must exceed the 1 MiB reserved below the
+  /// driver area and must not reach the ECAM window (q35 keeps low RAM below it).
+  std::uint64_t ram_size = 128ULL << 20;
+};
+
+/// One MSI that landed in RAM: what the device wrote, and when (virtual time).
+struct MsiRecord {
+  std::uint64_t addr = 0;
+  std::uint32_t data = 0;
+  std::uint64_t time_ns = 0;
+  port::PciAddress source{};  ///< the function whose DmaSpace carried it
+  friend bool operator==(const MsiRecord&, const MsiRecord&) = default;
+};
+
+/// Counters a test can assert on; the port itself has no way to report these.
+struct MachineStats {
+  std::uint64_t unbacked_reads = 0;       ///< mmio_read with nothing (or not one region) behind it
+  std::uint64_t unbacked_writes = 0;      ///< mmio_write likewise
+  std::uint64_t unbacked_bulk_bytes = 0;  ///< mem_read/mem_write bytes with nothing behind them
+  std::uint64_t dma_faults = 0;           ///< dma_read/dma_write not entirely inside RAM
+  std::uint64_t stray_msis = 0;           ///< msi_write outside RAM (dropped)
+  std::uint64_t msis = 0;                 ///< msi_write delivered into RAM
+  friend bool operator==(const MachineStats&, const MachineStats&) = default;
+};
+
+/// The reference target: guest RAM, an ECAM window and PCI functions on bus 0,
+/// driven through port::Port exactly as QEMU is driven over qtest.
+///
+/// Routing of one MMIO access, first match wins: RAM, then ECAM, then the
+/// memory BARs of the plugged functions (in PciAddress order, BAR 0..5). BAR
+/// decode is asked of each device at every access (PciDevice::bar_mapping), so
+/// Command.MEM and BAR reprogramming take effect immediately; nothing is cached.
+/// An access that does not lie entirely inside one region is unbacked: reads
+/// return 0, writes are dropped, and MachineStats counts it.
+///
+/// Not thread-safe. Devices may call back into the machine (DMA, MSI) from
+/// inside bar_write/advance_time; that is the normal, synchronous path.
+class Machine final : public port::Port {
+ public:
+  static constexpr std::uint64_t kEcamBase = 0xB000'0000;
+  static constexpr std::uint64_t kEcamSize = 0x1000'0000;  ///< 256 buses x 1 MiB
+  static constexpr std::uint64_t kMmioBase = 0xE000'0000;
+  static constexpr std::uint64_t kMmioEnd = 0xFEC0'0000;  ///< exclusive: the IOAPIC starts here on q35
+  static constexpr std::uint64_t kDriverRamBase = 0x10'0000;
+  static constexpr std::uint16_t kConfigSpaceSize = 0x1000;
+
+  /// Throws vmsg::ConfigError for a RAM size outside (1 MiB, kEcamBase].
+  explicit Machine(MachineConfig config = {});
+  ~Machine() override;
+  // Devices hold references to the machine's bus-master objects: pinned in place.
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+  Machine(Machine&&) = delete;
+  Machine& operator=(Machine&&) = delete;
+
+  /// Puts `device` at `where` (bus 0, device 0..31, function 0..7) and attaches
+  /// it to its own DmaSpace. Throws vmsg::ConfigError for a null device, an
+  /// address out of range, or an occupied slot.
+  void plug(port::PciAddress where, std::shared_ptr<pci::PciDevice> device);
+
+  /// The device at `where`, or null.
+  [[nodiscard]] std::shared_ptr<pci::PciDevice> device(port::PciAddress where) const;
+
+  // port::Port ---------------------------------------------------------------
+  /// Config sizes 1, 2, 4 (else PortError); offset + size must stay within
+  /// 4 KiB (else PortError). An unaligned access is split into byte accesses,
+  /// because PciDevice only takes naturally aligned ones.
+  std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override;
+  void config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) override;
+  std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override;
+  void mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) override;
+  /// Bulk transfer: RAM by copy; BAR (and ECAM) ranges as naturally aligned
+  /// accesses of up to 8 (ECAM: 4) bytes, the same split QEMU's memory core
+  /// makes for a qtest `read`/`write`; unbacked bytes read 0.
+  void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override;
+  void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override;
+  /// Advances the clock first, then every device in PciAddress order, so an
+  /// MSI a device raises from its timers is stamped with the new time.
+  void advance_time(std::uint64_t ns) override;
+  [[nodiscard]] port::AddressMap address_map() const override;
+
+  // In-process inspection (not part of the port) ------------------------------
+  [[nodiscard]] GuestRam& ram() noexcept { return ram_; }
+  [[nodiscard]] const GuestRam& ram() const noexcept { return ram_; }
+  [[nodiscard]] std::uint64_t now_ns() const noexcept { return now_ns_; }
+  [[nodiscard]] const MachineStats& stats() const noexcept { return stats_; }
+  void reset_stats() noexcept { stats_ = {}; }
+  [[nodiscard]] const std::vector<MsiRecord>& msi_log() const noexcept { return msi_log_; }
+  void clear_msi_log() noexcept { msi_log_.clear(); }
+  /// The bus-master view handed to the function at `where` (ConfigError if none).
+  [[nodiscard]] pci::DmaSpace& dma_space(port::PciAddress where);
+
+ private:
+  class BusMaster;
+  friend class BusMaster;
+
+  struct Slot {
+    std::shared_ptr<pci::PciDevice> device;
+    std::unique_ptr<BusMaster> bus_master;
+  };
+
+  enum class RegionKind { kNone, kRam, kEcam, kBar };
+  /// A decoded region at one instant; `device`/`bar` only for kBar.
+  struct Region {
+    RegionKind kind = RegionKind::kNone;
+    std::uint64_t base = 0;
+    std::uint64_t size = 0;
+    pci::PciDevice* device = nullptr;
+    unsigned bar = 0;
+  };
+
+  [[nodiscard]] Region region_at(std::uint64_t addr) const;
+  /// Base of the nearest region above `addr`, if any (bounds an unbacked gap).
+  [[nodiscard]] std::optional<std::uint64_t> next_region_start(std::uint64_t addr) const;
+  [[nodiscard]] pci::PciDevice* find(port::PciAddress fn) const;
+  [[nodiscard]] std::uint64_t region_read(const Region& r, std::uint64_t addr, unsigned size);
+  void region_write(const Region& r, std::uint64_t addr, unsigned size, std::uint64_t value);
+
+  bool dma_read(std::uint64_t addr, std::span<std::uint8_t> out);
+  bool dma_write(std::uint64_t addr, std::span<const std::uint8_t> data);
+  bool msi_write(port::PciAddress source, std::uint64_t addr, std::uint32_t data);
+
+  GuestRam ram_;
+  std::map<port::PciAddress, Slot> slots_;
+  std::uint64_t now_ns_ = 0;
+  MachineStats stats_;
+  std::vector<MsiRecord> msi_log_;
+};
+
+}  // namespace vmsg::machine

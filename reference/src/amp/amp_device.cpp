@@ -1,0 +1,125 @@
+#include "vmsg/amp/amp_device.hpp"
+
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "vmsg/common/errors.hpp"
+#include "vmsg/fifo/layout.hpp"
+
+namespace vmsg::amp {
+
+namespace {
+
+inline constexpr std::uint16_t kCommandMemory = 0x0002;
+
+unsigned checked_fifos(unsigned n) {
+  // QEMU's range check admits 1..8, but BAR1 (n × 16 KiB) must be a power of
+  // two or QEMU aborts at realize (bug 2). Refuse cleanly instead.
+  if (n == 1 || n == 2 || n == 4 || n == 8) return n;
+  throw ConfigError("virtio-msg-amp-pci: num_fifos=" + std::to_string(n) +
+                    " is not buildable; BAR1 is num_fifos x 16 KiB and must be a power of two, "
+                    "so num_fifos must be 1, 2, 4 or 8");
+}
+
+pci::FunctionSpec make_spec(unsigned num_fifos) {
+  const unsigned n = checked_fifos(num_fifos);
+  pci::FunctionSpec spec;
+  spec.identity = pci::PciIdentity{.vendor_id = ident::kVendorId,
+                                   .device_id = ident::kDeviceId,
+                                   .revision = ident::kRevision,
+                                   .class_code = ident::kClassCode,
+                                   .subsystem_vendor_id = ident::kSubsystemVendorId,
+                                   .subsystem_id = ident::kSubsystemId};
+  spec.bars[bars::kRegisters] = {static_cast<std::uint32_t>(reg::kBar0Size), false};
+  spec.bars[bars::kFifoRam] = {fifo::kWindowSize * n, true};
+  spec.bars[bars::kMsix] = {static_cast<std::uint32_t>(bars::kMsixSize), false};
+  spec.msix = pci::MsixSpec{n, bars::kMsix};
+  return spec;
+}
+
+}  // namespace
+
+AmpPciDevice::AmpPciDevice(const AmpConfig& config)
+    : PciFunction(make_spec(config.num_fifos)),
+      config_(config),
+      regs_(config.num_fifos),
+      bar1_size_(std::size_t{fifo::kWindowSize} * config.num_fifos),
+      bar1_(new std::uint8_t[bar1_size_]()) {
+  const std::span<std::uint8_t> ram(bar1_.get(), bar1_size_);
+  channels_.reserve(config.num_fifos);
+  for (unsigned q = 0; q < config.num_fifos; ++q) {
+    channels_.push_back(std::make_unique<FifoChannel>(q, ram, config.profile, config.channel, config.bus,
+                                                      [this, q] { notify(q); }));
+  }
+}
+
+AmpPciDevice::~AmpPciDevice() = default;
+
+FifoChannel& AmpPciDevice::channel(unsigned fifo) {
+  if (fifo >= channels_.size()) throw std::out_of_range("amp: no FIFO " + std::to_string(fifo));
+  return *channels_[fifo];
+}
+
+const FifoChannel& AmpPciDevice::channel(unsigned fifo) const {
+  if (fifo >= channels_.size()) throw std::out_of_range("amp: no FIFO " + std::to_string(fifo));
+  return *channels_[fifo];
+}
+
+std::uint64_t AmpPciDevice::on_bar_read(unsigned bar, std::uint64_t offset, unsigned size) {
+  if (bar == bars::kRegisters) return regs_.read(offset, size);
+  if (bar == bars::kFifoRam) {
+    // Plain RAM: any alignment works, as in QEMU's RAM-backed BAR.
+    const std::span<const std::uint8_t> ram(bar1_.get(), bar1_size_);
+    std::uint64_t v = 0;
+    for (unsigned i = 0; i < size; ++i) v |= std::uint64_t{ram[offset + i]} << (8 * i);
+    return v;
+  }
+  return 0;
+}
+
+void AmpPciDevice::on_bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value) {
+  if (bar == bars::kFifoRam) {
+    const std::span<std::uint8_t> ram(bar1_.get(), bar1_size_);
+    for (unsigned i = 0; i < size; ++i) ram[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
+    return;
+  }
+  if (bar != bars::kRegisters) return;
+  const RegisterWrite w = regs_.write(offset, size, value);
+  using E = RegisterWrite::Effect;
+  switch (w.effect) {
+    case E::Doorbell:
+      ++reg_stats_.doorbells;
+      channels_[w.fifo]->doorbell();
+      break;
+    case E::ReadOnly:
+      ++reg_stats_.read_only_writes;
+      break;
+    case E::NoSuchFifo:
+      ++reg_stats_.no_such_fifo;
+      break;
+    case E::BadWidth:
+      ++reg_stats_.bad_width;
+      break;
+    case E::Unaligned:
+    case E::OutOfRange:
+      ++reg_stats_.unaligned;
+      break;
+  }
+}
+
+void AmpPciDevice::on_command_changed(std::uint16_t old_command, std::uint16_t new_command) {
+  // Memory decoding switched on: the driver is (re)initialising the function
+  // and may have re-zeroed the rings, so adopt the indices in BAR1 rather than
+  // keep stale private ones (QEMU bug 16, D33).
+  const bool mem_on = (new_command & kCommandMemory) != 0 && (old_command & kCommandMemory) == 0;
+  if (mem_on) {
+    for (auto& c : channels_) c->request_resync();
+  }
+}
+
+void AmpPciDevice::advance_time(std::uint64_t ns) {
+  for (auto& c : channels_) c->advance_time(ns);
+}
+
+}  // namespace vmsg::amp

@@ -1,0 +1,297 @@
+// Device-side virtio-msg bus: validation, routing, bus messages, stamping.
+//
+// Routing rules for a frame from the driver, in the order they are applied:
+//   1. wire::decode fails (lenient type bits)        -> drop, dropped_decode[kind]
+//   2. bus message with the RESPONSE bit             -> drop, response_from_driver (D13)
+//      bus EVENT_DEVICE                              -> drop, wrong_direction_event
+//      bus GET_DEVICES / PING request                -> answered by the bus
+//   3. transport message with the RESPONSE bit       -> drop, response_from_driver (G12)
+//      transport EVENT_CONFIG / EVENT_USED           -> drop, wrong_direction_event
+//   4. dev_num >= 32 or nothing plugged there        -> drop, no_device (VMSG-BUS-013, G11, D9)
+//   5. otherwise forwarded unchanged (VMSG-BUS-002/004), reserved type bits
+//      included: the endpoint ignores them (VMSG-DEV-016).
+// Direction checks come before the device check so a counter names what is
+// wrong with the message itself, not where it was addressed.
+#include "vmsg/bus/bus.hpp"
+
+#include <algorithm>
+#include <string>
+#include <variant>
+
+#include "vmsg/common/errors.hpp"
+#include "vmsg/wire/codec.hpp"
+#include "vmsg/wire/constants.hpp"
+
+namespace vmsg::bus {
+namespace {
+
+/// GET_DEVICES response bytes before the bitmap (header, offset, count, next_offset).
+constexpr std::uint32_t kGetDevicesFixed = 14;
+/// Largest count a le16 field can carry that is a multiple of 8.
+constexpr std::uint32_t kMaxAlignedCount = 0xFFF8;
+/// Device numbers are le16: a window never reaches past 65536 (VMSG-BUS-045/046).
+constexpr std::uint32_t kDeviceNumberSpace = 0x10000;
+
+/// Device->driver transport events: the only non-responses a device may post.
+bool is_device_event(const wire::Body& b) {
+  return std::holds_alternative<wire::EventConfig>(b) || std::holds_alternative<wire::EventUsed>(b);
+}
+
+}  // namespace
+
+/// The request an endpoint is handling right now; lives on receive()'s stack.
+struct Bus::InFlight {
+  std::uint16_t token = 0;
+  std::uint8_t msg_id = 0;
+  std::uint32_t responses = 0;  ///< responses posted so far
+};
+
+/// The Outbox handed to the endpoint at one plug. Detached on unplug rather
+/// than destroyed, because the endpoint may still hold the reference.
+class Bus::DeviceOutbox final : public Outbox {
+ public:
+  DeviceOutbox(Bus& bus, std::uint16_t dev_num) : bus_(bus), dev_num_(dev_num) {}
+  void post(const wire::Message& m) override { bus_.post_from(dev_num_, *this, m); }
+  void detach() noexcept { attached_ = false; }
+  [[nodiscard]] bool attached() const noexcept { return attached_; }
+
+ private:
+  Bus& bus_;
+  std::uint16_t dev_num_;
+  bool attached_ = true;
+};
+
+Bus::Bus(wire::Profile profile, FrameSink& sink, BusOptions options)
+    : profile_(profile), sink_(sink), options_(options) {
+  if (profile_.max_msg_size < kMinBusMaxMsgSize || profile_.max_msg_size > wire::kMaxEncodableSize) {
+    throw ConfigError("virtio-msg bus: max_msg_size " + std::to_string(profile_.max_msg_size) +
+                      " outside [44, 65535] (VMSG-BUS-008)");
+  }
+}
+
+Bus::~Bus() = default;
+
+void Bus::plug(std::uint16_t dev_num, Endpoint& endpoint) {
+  if (dev_num >= kMaxDevices) {
+    throw ConfigError("virtio-msg bus: device number " + std::to_string(dev_num) +
+                      " out of range (0.." + std::to_string(kMaxDevices - 1) + ")");
+  }
+  Slot& slot = slots_[dev_num];
+  if (slot.endpoint != nullptr) {
+    throw ConfigError("virtio-msg bus: device number " + std::to_string(dev_num) + " already in use");
+  }
+  outboxes_.push_back(std::make_unique<DeviceOutbox>(*this, dev_num));
+  DeviceOutbox* box = outboxes_.back().get();
+  // Occupy the slot before attach() so an endpoint may post (e.g. an initial
+  // event) from inside attach; undo if attach throws.
+  slot.endpoint = &endpoint;
+  slot.outbox = box;
+  try {
+    endpoint.attach(dev_num, *box);
+  } catch (...) {
+    box->detach();
+    slot = Slot{};
+    throw;
+  }
+  if (options_.announce_hotplug) announce(dev_num, wire::bus_state::kReady);
+}
+
+void Bus::unplug(std::uint16_t dev_num) {
+  if (!present(dev_num)) {
+    throw ConfigError("virtio-msg bus: no device plugged at " + std::to_string(dev_num));
+  }
+  Slot& slot = slots_[dev_num];
+  slot.outbox->detach();
+  slot = Slot{};
+  if (options_.announce_hotplug) announce(dev_num, wire::bus_state::kRemoved);
+}
+
+bool Bus::present(std::uint16_t dev_num) const noexcept {
+  return dev_num < kMaxDevices && slots_[dev_num].endpoint != nullptr;
+}
+
+std::size_t Bus::device_count() const noexcept {
+  return static_cast<std::size_t>(
+      std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.endpoint != nullptr; }));
+}
+
+std::uint32_t Bus::max_get_devices_count() const noexcept {
+  // The constructor guarantees max_msg_size >= 44 > 14.
+  const std::uint32_t by_size = (profile_.max_msg_size - kGetDevicesFixed) * 8;
+  return std::min(by_size, kMaxAlignedCount);
+}
+
+void Bus::receive(std::span<const std::uint8_t> frame) {
+  ++stats_.frames_received;
+  auto decoded = wire::decode(frame, profile_);
+  if (!decoded) {
+    ++stats_.dropped_decode[static_cast<std::size_t>(decoded.error().error)];
+    return;
+  }
+  const wire::Message& m = decoded.value();
+  if (wire::is_bus(m.body)) {
+    handle_bus(m);
+    return;
+  }
+  if (wire::is_response(m.body)) {
+    ++stats_.dropped_response_from_driver;
+    return;
+  }
+  if (is_device_event(m.body)) {
+    ++stats_.dropped_wrong_direction_event;
+    return;
+  }
+  if (!present(m.dev_num)) {
+    ++stats_.dropped_no_device;
+    return;
+  }
+  forward(m.dev_num, m);
+}
+
+void Bus::handle_bus(const wire::Message& m) {
+  // The request's dev_num is not checked: bus messages are addressed to the
+  // bus, not a device, and an unexpected value is ignored on receive like any
+  // unspecified header value (VMSG-GEN-001). The answer carries 0 (VMSG-BUS-020).
+  wire::Message resp;
+  resp.dev_num = 0;
+  resp.token = m.token;  // echoed (D36): opaque under PR28, required by REV1-2026
+  resp.reserved_type_bits = 0;
+  if (const auto* ping = std::get_if<wire::PingReq>(&m.body)) {
+    resp.body = wire::PingResp{ping->data};  // exact echo (VMSG-BUS-047)
+  } else if (const auto* gd = std::get_if<wire::GetDevicesReq>(&m.body)) {
+    resp.body = answer_get_devices(*gd);
+  } else if (wire::is_response(m.body)) {
+    ++stats_.dropped_response_from_driver;
+    return;
+  } else if (std::holds_alternative<wire::EventDevice>(m.body)) {
+    ++stats_.dropped_wrong_direction_event;  // device-side bus sends it, never receives it
+    return;
+  } else {
+    ++stats_.dropped_unknown_bus_message;
+    return;
+  }
+  if (send(resp)) {
+    ++stats_.bus_requests_answered;
+    ++stats_.responses_sent;
+  }
+}
+
+wire::GetDevicesResp Bus::answer_get_devices(const wire::GetDevicesReq& req) const {
+  // The codec has already dropped unaligned offset/count (VMSG-BUS-042, G13),
+  // so every bound below is a multiple of 8 and the reduced count stays aligned.
+  const std::uint32_t offset = req.offset;
+  const std::uint32_t count =
+      std::min({static_cast<std::uint32_t>(req.count), max_get_devices_count(),
+                kDeviceNumberSpace - offset});  // VMSG-BUS-045: reduce only as required
+  wire::GetDevicesResp r;
+  r.offset = req.offset;
+  r.bitmap.assign(count / 8, 0);  // exactly the echoed window (VMSG-BUS-043/046)
+  bool more = false;  // a device at or above offset + count
+  for (std::uint16_t d = 0; d < kMaxDevices; ++d) {
+    if (!present(d) || d < offset) continue;
+    const std::uint32_t n = d - offset;
+    if (n < count) {
+      r.bitmap[n / 8] = static_cast<std::uint8_t>(r.bitmap[n / 8] | (1u << (n % 8)));  // LSB first
+    } else {
+      more = true;
+    }
+  }
+  // G14 / VMSG-BUS-044: 0 ends the walk; otherwise the window's end, which is
+  // aligned and below 65536 because a device (< 32) lies at or beyond it.
+  // QEMU returns offset + count even at the end (bug 15).
+  r.next_offset = more ? static_cast<std::uint16_t>(offset + count) : std::uint16_t{0};
+  return r;
+}
+
+void Bus::forward(std::uint16_t dev_num, const wire::Message& m) {
+  Slot& slot = slots_[dev_num];
+  Endpoint& ep = *slot.endpoint;
+  if (wire::is_event(m.body)) {
+    // EVENT_AVAIL: one-way, never answered (VMSG-BUS-019). No InFlight, so a
+    // response posted while handling it counts as unsolicited.
+    ++stats_.forwarded_events;
+    InFlight* const outer = slot.in_flight;
+    slot.in_flight = nullptr;
+    ep.receive(m);
+    slot.in_flight = outer;
+    return;
+  }
+  ++stats_.forwarded_requests;
+  InFlight ctx{m.token, wire::msg_id(m.body), 0};
+  // Saved and restored so that a (pathological) re-entrant receive for the
+  // same device cannot leave a dangling pointer behind.
+  InFlight* const outer = slot.in_flight;
+  slot.in_flight = &ctx;
+  try {
+    ep.receive(m);
+  } catch (...) {
+    slot.in_flight = outer;
+    throw;
+  }
+  slot.in_flight = outer;
+  // VMSG-BUS-028: exactly one response per forwarded request. The bus cannot
+  // repair a violation (there is no error message), so it records it.
+  if (ctx.responses == 0) {
+    ++stats_.missing_responses;
+  } else if (ctx.responses > 1) {
+    stats_.extra_responses += ctx.responses - 1;
+  }
+}
+
+void Bus::post_from(std::uint16_t dev_num, const DeviceOutbox& from, const wire::Message& m) {
+  if (!from.attached()) {
+    ++stats_.posts_after_unplug;
+    return;
+  }
+  const bool response = wire::is_response(m.body);
+  if (wire::is_bus(m.body) || (!response && !is_device_event(m.body))) {
+    ++stats_.invalid_posts;  // requests, EVENT_AVAIL, bus messages are not a device's to send
+    return;
+  }
+  wire::Message out = m;
+  if (out.dev_num != dev_num) {
+    ++stats_.wrong_dev_num;
+    out.dev_num = dev_num;
+  }
+  out.reserved_type_bits = 0;  // VMSG-BUS-022 / VMSG-DEV-015
+  InFlight* const ctx = slots_[dev_num].in_flight;
+  if (response) {
+    if (ctx == nullptr) {
+      ++stats_.unsolicited_responses;
+      return;
+    }
+    ++ctx->responses;
+    if (wire::msg_id(out.body) != ctx->msg_id) ++stats_.mismatched_responses;
+    out.token = ctx->token;  // responses echo the request token (D36)
+    if (send(out)) ++stats_.responses_sent;
+  } else {
+    out.token = 0;  // events correlate with nothing
+    if (send(out)) ++stats_.events_sent;
+  }
+}
+
+bool Bus::send(const wire::Message& m) {
+  auto bytes = wire::encode(m, profile_);
+  if (!bytes) {
+    ++stats_.unencodable;  // VMSG-DEV-001: never put an oversized message on the wire
+    return false;
+  }
+  sink_.send(bytes.value());
+  return true;
+}
+
+void Bus::announce(std::uint16_t dev_num, std::uint16_t state) {
+  wire::Message ev;
+  ev.dev_num = 0;  // bus message (VMSG-BUS-020)
+  ev.token = 0;
+  ev.body = wire::EventDevice{dev_num, state};
+  if (send(ev)) ++stats_.events_sent;
+}
+
+void Bus::advance_time(std::uint64_t ns) {
+  for (Slot& slot : slots_) {
+    if (slot.endpoint != nullptr) slot.endpoint->advance_time(ns);
+  }
+}
+
+}  // namespace vmsg::bus

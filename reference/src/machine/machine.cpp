@@ -1,0 +1,395 @@
+#include "vmsg/machine/machine.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "vmsg/common/errors.hpp"
+
+namespace vmsg::machine {
+
+namespace {
+
+constexpr unsigned kMaxDevice = 31;
+constexpr unsigned kMaxFunction = 7;
+constexpr unsigned kBarCount = 6;
+
+std::uint64_t size_mask(unsigned size) noexcept {
+  return size >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * size)) - 1;
+}
+
+void check_mmio_size(unsigned size) {
+  if (size != 1 && size != 2 && size != 4 && size != 8) {
+    throw PortError("mmio access size " + std::to_string(size) + " (must be 1, 2, 4 or 8)");
+  }
+}
+
+void check_config_access(std::uint16_t offset, unsigned size) {
+  if (size != 1 && size != 2 && size != 4) {
+    throw PortError("config access size " + std::to_string(size) + " (must be 1, 2 or 4)");
+  }
+  if (unsigned{offset} + size > Machine::kConfigSpaceSize) {
+    throw PortError("config access at " + std::to_string(offset) + " runs past 4 KiB");
+  }
+}
+
+/// True when [addr, addr + size) lies inside [base, base + region_size) (overflow-safe).
+bool fits(std::uint64_t base, std::uint64_t region_size, std::uint64_t addr, std::uint64_t size) noexcept {
+  return addr >= base && size <= region_size && addr - base <= region_size - size;
+}
+
+/// Largest naturally aligned power-of-two access at `addr`, at most `max_size`
+/// and `remaining` bytes: QEMU's memory core splits a block transfer the same way.
+unsigned piece_size(std::uint64_t addr, std::uint64_t remaining, unsigned max_size) noexcept {
+  unsigned s = max_size;
+  while (s > 1 && ((addr & (s - 1)) != 0 || s > remaining)) {
+    s /= 2;
+  }
+  return s;
+}
+
+/// Bytes from `a` up to the next region (or all `left` when none lies above).
+std::uint64_t gap_length(std::optional<std::uint64_t> next, std::uint64_t a, std::uint64_t left) noexcept {
+  return next ? std::min(left, *next - a) : left;
+}
+
+std::string to_string(port::PciAddress a) {
+  return std::to_string(a.bus) + ":" + std::to_string(a.device) + "." + std::to_string(a.function);
+}
+
+}  // namespace
+
+/// The DmaSpace of one function: forwards to the machine, tagged with the
+/// function's address so the MSI log can say who raised each interrupt.
+class Machine::BusMaster final : public pci::DmaSpace {
+ public:
+  BusMaster(Machine& m, port::PciAddress source) : machine_(m), source_(source) {}
+  bool dma_read(std::uint64_t addr, std::span<std::uint8_t> out) override { return machine_.dma_read(addr, out); }
+  bool dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    return machine_.dma_write(addr, data);
+  }
+  bool msi_write(std::uint64_t addr, std::uint32_t data) override { return machine_.msi_write(source_, addr, data); }
+
+ private:
+  Machine& machine_;
+  port::PciAddress source_;
+};
+
+Machine::Machine(MachineConfig config)
+    : ram_([&] {
+        if (config.ram_size <= kDriverRamBase || config.ram_size > kEcamBase) {
+          throw ConfigError("Machine: ram_size " + std::to_string(config.ram_size) +
+                            " outside (1 MiB, 0xB0000000]");
+        }
+        return config.ram_size;
+      }()) {}
+
+Machine::~Machine() = default;
+
+void Machine::plug(port::PciAddress where, std::shared_ptr<pci::PciDevice> device) {
+  if (!device) {
+    throw ConfigError("Machine::plug: null device");
+  }
+  if (where.bus != 0 || where.device > kMaxDevice || where.function > kMaxFunction) {
+    throw ConfigError("Machine::plug: " + to_string(where) + " is not bus 0, device 0..31, function 0..7");
+  }
+  if (slots_.contains(where)) {
+    throw ConfigError("Machine::plug: " + to_string(where) + " is occupied");
+  }
+  Slot slot{std::move(device), std::make_unique<BusMaster>(*this, where)};
+  slot.device->attach(*slot.bus_master);
+  slots_.emplace(where, std::move(slot));
+}
+
+std::shared_ptr<pci::PciDevice> Machine::device(port::PciAddress where) const {
+  auto it = slots_.find(where);
+  return it == slots_.end() ? nullptr : it->second.device;
+}
+
+pci::DmaSpace& Machine::dma_space(port::PciAddress where) {
+  auto it = slots_.find(where);
+  if (it == slots_.end()) {
+    throw ConfigError("Machine::dma_space: no device at " + to_string(where));
+  }
+  return *it->second.bus_master;
+}
+
+pci::PciDevice* Machine::find(port::PciAddress fn) const {
+  auto it = slots_.find(fn);
+  return it == slots_.end() ? nullptr : it->second.device.get();
+}
+
+// --- configuration space -----------------------------------------------------
+
+std::uint32_t Machine::config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) {
+  check_config_access(offset, size);
+  const auto mask = static_cast<std::uint32_t>(size_mask(size));
+  pci::PciDevice* dev = find(fn);
+  if (dev == nullptr) {
+    return mask;  // master abort: all-ones, as the host bridge returns
+  }
+  if (offset % size == 0) {
+    return dev->config_read(offset, size) & mask;
+  }
+  std::uint32_t v = 0;
+  for (unsigned i = 0; i < size; ++i) {
+    v |= (dev->config_read(static_cast<std::uint16_t>(offset + i), 1) & 0xFFu) << (8 * i);
+  }
+  return v;
+}
+
+void Machine::config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) {
+  check_config_access(offset, size);
+  pci::PciDevice* dev = find(fn);
+  if (dev == nullptr) {
+    return;
+  }
+  value &= static_cast<std::uint32_t>(size_mask(size));
+  if (offset % size == 0) {
+    dev->config_write(offset, size, value);
+    return;
+  }
+  for (unsigned i = 0; i < size; ++i) {
+    dev->config_write(static_cast<std::uint16_t>(offset + i), 1, (value >> (8 * i)) & 0xFFu);
+  }
+}
+
+// --- address decode ------------------------------------------------------------
+
+Machine::Region Machine::region_at(std::uint64_t addr) const {
+  if (addr < ram_.size()) {
+    return {RegionKind::kRam, 0, ram_.size(), nullptr, 0};
+  }
+  if (addr >= kEcamBase && addr - kEcamBase < kEcamSize) {
+    return {RegionKind::kEcam, kEcamBase, kEcamSize, nullptr, 0};
+  }
+  // Asked afresh every time: a config write may have moved or disabled a BAR.
+  for (const auto& [where, slot] : slots_) {
+    for (unsigned bar = 0; bar < kBarCount; ++bar) {
+      auto m = slot.device->bar_mapping(bar);
+      if (m && m->size != 0 && addr >= m->base && addr - m->base < m->size) {
+        return {RegionKind::kBar, m->base, m->size, slot.device.get(), bar};
+      }
+    }
+  }
+  return {};
+}
+
+std::optional<std::uint64_t> Machine::next_region_start(std::uint64_t addr) const {
+  std::optional<std::uint64_t> next;
+  if (kEcamBase > addr) {
+    next = kEcamBase;
+  }
+  for (const auto& [where, slot] : slots_) {
+    for (unsigned bar = 0; bar < kBarCount; ++bar) {
+      auto m = slot.device->bar_mapping(bar);
+      if (m && m->size != 0 && m->base > addr) {
+        next = std::min(next.value_or(m->base), m->base);
+      }
+    }
+  }
+  return next;
+}
+
+std::uint64_t Machine::region_read(const Region& r, std::uint64_t addr, unsigned size) {
+  switch (r.kind) {
+    case RegionKind::kRam:
+      return ram_.load(addr, size).value_or(0);
+    case RegionKind::kEcam: {
+      const std::uint64_t off = addr - kEcamBase;
+      const auto reg = static_cast<std::uint16_t>(off & 0xFFF);
+      const port::PciAddress fn{static_cast<std::uint8_t>((off >> 20) & 0xFF),
+                                static_cast<std::uint8_t>((off >> 15) & 0x1F),
+                                static_cast<std::uint8_t>((off >> 12) & 0x7)};
+      return config_read(fn, reg, size);
+    }
+    case RegionKind::kBar:
+      return r.device->bar_read(r.bar, addr - r.base, size) & size_mask(size);
+    case RegionKind::kNone:
+      break;
+  }
+  return 0;
+}
+
+void Machine::region_write(const Region& r, std::uint64_t addr, unsigned size, std::uint64_t value) {
+  switch (r.kind) {
+    case RegionKind::kRam:
+      (void)ram_.store(addr, size, value);  // range already checked by the caller
+      return;
+    case RegionKind::kEcam: {
+      const std::uint64_t off = addr - kEcamBase;
+      const auto reg = static_cast<std::uint16_t>(off & 0xFFF);
+      const port::PciAddress fn{static_cast<std::uint8_t>((off >> 20) & 0xFF),
+                                static_cast<std::uint8_t>((off >> 15) & 0x1F),
+                                static_cast<std::uint8_t>((off >> 12) & 0x7)};
+      config_write(fn, reg, size, static_cast<std::uint32_t>(value));
+      return;
+    }
+    case RegionKind::kBar:
+      r.device->bar_write(r.bar, addr - r.base, size, value);
+      return;
+    case RegionKind::kNone:
+      return;
+  }
+}
+
+namespace {
+
+/// ECAM takes config-sized accesses that stay inside one function's 4 KiB;
+/// anything else (8 bytes, crossing a function) has nothing behind it.
+bool ecam_access_ok(std::uint64_t addr, unsigned size) noexcept {
+  return size <= 4 && ((addr - Machine::kEcamBase) & 0xFFF) + size <= Machine::kConfigSpaceSize;
+}
+
+}  // namespace
+
+// --- single MMIO accesses -------------------------------------------------------
+
+std::uint64_t Machine::mmio_read(std::uint64_t addr, unsigned size) {
+  check_mmio_size(size);
+  const Region r = region_at(addr);
+  if (r.kind == RegionKind::kNone || !fits(r.base, r.size, addr, size) ||
+      (r.kind == RegionKind::kEcam && !ecam_access_ok(addr, size))) {
+    ++stats_.unbacked_reads;
+    return 0;
+  }
+  return region_read(r, addr, size);
+}
+
+void Machine::mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) {
+  check_mmio_size(size);
+  const Region r = region_at(addr);
+  if (r.kind == RegionKind::kNone || !fits(r.base, r.size, addr, size) ||
+      (r.kind == RegionKind::kEcam && !ecam_access_ok(addr, size))) {
+    ++stats_.unbacked_writes;
+    return;
+  }
+  region_write(r, addr, size, value & size_mask(size));
+}
+
+// --- bulk transfers ------------------------------------------------------------------
+//
+// Both walk the range region by region, resolving the region again at every
+// step, so a device that remaps itself in the middle of a transfer is honoured.
+
+void Machine::mem_read(std::uint64_t addr, std::span<std::uint8_t> out) {
+  std::uint64_t done = 0;
+  const std::uint64_t n = out.size();
+  while (done < n) {
+    const std::uint64_t a = addr + done;
+    const std::uint64_t left = n - done;
+    if (a < addr) {  // wrapped past the top of the address space: nothing there
+      std::fill(out.begin() + static_cast<std::ptrdiff_t>(done), out.end(), std::uint8_t{0});
+      stats_.unbacked_bulk_bytes += left;
+      return;
+    }
+    const Region r = region_at(a);
+    std::uint64_t chunk = 0;
+    switch (r.kind) {
+      case RegionKind::kNone: {
+        chunk = gap_length(next_region_start(a), a, left);
+        auto dst = out.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(chunk));
+        std::fill(dst.begin(), dst.end(), std::uint8_t{0});
+        stats_.unbacked_bulk_bytes += chunk;
+        break;
+      }
+      case RegionKind::kRam:
+        chunk = std::min(left, r.size - (a - r.base));
+        (void)ram_.read(a, out.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(chunk)));
+        break;
+      case RegionKind::kEcam:
+      case RegionKind::kBar: {
+        const unsigned max = r.kind == RegionKind::kEcam ? 4U : 8U;
+        const unsigned s = piece_size(a, std::min(left, r.size - (a - r.base)), max);
+        const std::uint64_t v = region_read(r, a, s);
+        for (unsigned i = 0; i < s; ++i) {
+          out[static_cast<std::size_t>(done + i)] = static_cast<std::uint8_t>(v >> (8 * i));
+        }
+        chunk = s;
+        break;
+      }
+    }
+    done += chunk;
+  }
+}
+
+void Machine::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
+  std::uint64_t done = 0;
+  const std::uint64_t n = data.size();
+  while (done < n) {
+    const std::uint64_t a = addr + done;
+    const std::uint64_t left = n - done;
+    if (a < addr) {
+      stats_.unbacked_bulk_bytes += left;
+      return;
+    }
+    const Region r = region_at(a);
+    std::uint64_t chunk = 0;
+    switch (r.kind) {
+      case RegionKind::kNone:
+        chunk = gap_length(next_region_start(a), a, left);
+        stats_.unbacked_bulk_bytes += chunk;
+        break;
+      case RegionKind::kRam:
+        chunk = std::min(left, r.size - (a - r.base));
+        (void)ram_.write(a, data.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(chunk)));
+        break;
+      case RegionKind::kEcam:
+      case RegionKind::kBar: {
+        const unsigned max = r.kind == RegionKind::kEcam ? 4U : 8U;
+        const unsigned s = piece_size(a, std::min(left, r.size - (a - r.base)), max);
+        std::uint64_t v = 0;
+        for (unsigned i = 0; i < s; ++i) {
+          v |= std::uint64_t{data[static_cast<std::size_t>(done + i)]} << (8 * i);
+        }
+        region_write(r, a, s, v);
+        chunk = s;
+        break;
+      }
+    }
+    done += chunk;
+  }
+}
+
+// --- time and layout -----------------------------------------------------------------
+
+void Machine::advance_time(std::uint64_t ns) {
+  now_ns_ += ns;
+  for (auto& [where, slot] : slots_) {
+    slot.device->advance_time(ns);
+  }
+}
+
+port::AddressMap Machine::address_map() const {
+  return {kDriverRamBase, ram_.size() - kDriverRamBase, kMmioBase, kMmioEnd - kMmioBase};
+}
+
+// --- bus-master side ------------------------------------------------------------------
+
+bool Machine::dma_read(std::uint64_t addr, std::span<std::uint8_t> out) {
+  if (!ram_.read(addr, out)) {
+    ++stats_.dma_faults;
+    return false;
+  }
+  return true;
+}
+
+bool Machine::dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
+  if (!ram_.write(addr, data)) {
+    ++stats_.dma_faults;
+    return false;
+  }
+  return true;
+}
+
+bool Machine::msi_write(port::PciAddress source, std::uint64_t addr, std::uint32_t data) {
+  if (!ram_.store(addr, 4, data)) {
+    ++stats_.stray_msis;
+    return false;
+  }
+  ++stats_.msis;
+  msi_log_.push_back({addr, data, now_ns_, source});
+  return true;
+}
+
+}  // namespace vmsg::machine

@@ -1,0 +1,78 @@
+// Kind facts (ID, space, direction, name) of every Body alternative.
+//
+// One kind_of() overload per alternative: a new alternative without an entry
+// fails to compile in the std::visit below instead of misbehaving at run time.
+#include "vmsg/wire/messages.hpp"
+
+#include <variant>
+
+#include "vmsg/wire/constants.hpp"
+
+namespace vmsg::wire {
+namespace {
+
+/// What the header says about a kind of body (profile-independent: both
+/// drafts share the ID tables).
+struct KindInfo {
+  std::uint8_t id = 0;
+  bool bus = false;
+  bool response = false;
+  std::string_view name;
+};
+
+constexpr KindInfo req(TransportId id, std::string_view n) { return {static_cast<std::uint8_t>(id), false, false, n}; }
+constexpr KindInfo resp(TransportId id, std::string_view n) { return {static_cast<std::uint8_t>(id), false, true, n}; }
+constexpr KindInfo req(BusId id, std::string_view n) { return {static_cast<std::uint8_t>(id), true, false, n}; }
+constexpr KindInfo resp(BusId id, std::string_view n) { return {static_cast<std::uint8_t>(id), true, true, n}; }
+
+// Events are sent with type bit 0 clear, like requests.
+constexpr KindInfo kind_of(const GetDeviceInfoReq&) { return req(TransportId::GetDeviceInfo, "GET_DEVICE_INFO"); }
+constexpr KindInfo kind_of(const GetDeviceInfoResp&) { return resp(TransportId::GetDeviceInfo, "GET_DEVICE_INFO response"); }
+constexpr KindInfo kind_of(const GetDeviceFeaturesReq&) { return req(TransportId::GetDeviceFeatures, "GET_DEVICE_FEATURES"); }
+constexpr KindInfo kind_of(const GetDeviceFeaturesResp&) { return resp(TransportId::GetDeviceFeatures, "GET_DEVICE_FEATURES response"); }
+constexpr KindInfo kind_of(const SetDriverFeaturesReq&) { return req(TransportId::SetDriverFeatures, "SET_DRIVER_FEATURES"); }
+constexpr KindInfo kind_of(const SetDriverFeaturesResp&) { return resp(TransportId::SetDriverFeatures, "SET_DRIVER_FEATURES response"); }
+constexpr KindInfo kind_of(const GetConfigReq&) { return req(TransportId::GetConfig, "GET_CONFIG"); }
+constexpr KindInfo kind_of(const GetConfigResp&) { return resp(TransportId::GetConfig, "GET_CONFIG response"); }
+constexpr KindInfo kind_of(const SetConfigReq&) { return req(TransportId::SetConfig, "SET_CONFIG"); }
+constexpr KindInfo kind_of(const SetConfigResp&) { return resp(TransportId::SetConfig, "SET_CONFIG response"); }
+constexpr KindInfo kind_of(const GetDeviceStatusReq&) { return req(TransportId::GetDeviceStatus, "GET_DEVICE_STATUS"); }
+constexpr KindInfo kind_of(const GetDeviceStatusResp&) { return resp(TransportId::GetDeviceStatus, "GET_DEVICE_STATUS response"); }
+constexpr KindInfo kind_of(const SetDeviceStatusReq&) { return req(TransportId::SetDeviceStatus, "SET_DEVICE_STATUS"); }
+constexpr KindInfo kind_of(const SetDeviceStatusResp&) { return resp(TransportId::SetDeviceStatus, "SET_DEVICE_STATUS response"); }
+constexpr KindInfo kind_of(const GetVqueueReq&) { return req(TransportId::GetVqueue, "GET_VQUEUE"); }
+constexpr KindInfo kind_of(const GetVqueueResp&) { return resp(TransportId::GetVqueue, "GET_VQUEUE response"); }
+constexpr KindInfo kind_of(const SetVqueueReq&) { return req(TransportId::SetVqueue, "SET_VQUEUE"); }
+constexpr KindInfo kind_of(const SetVqueueResp&) { return resp(TransportId::SetVqueue, "SET_VQUEUE response"); }
+constexpr KindInfo kind_of(const ResetVqueueReq&) { return req(TransportId::ResetVqueue, "RESET_VQUEUE"); }
+constexpr KindInfo kind_of(const ResetVqueueResp&) { return resp(TransportId::ResetVqueue, "RESET_VQUEUE response"); }
+constexpr KindInfo kind_of(const GetShmReq&) { return req(TransportId::GetShm, "GET_SHM"); }
+constexpr KindInfo kind_of(const GetShmResp&) { return resp(TransportId::GetShm, "GET_SHM response"); }
+constexpr KindInfo kind_of(const EventConfig&) { return req(TransportId::EventConfig, "EVENT_CONFIG"); }
+constexpr KindInfo kind_of(const EventAvail&) { return req(TransportId::EventAvail, "EVENT_AVAIL"); }
+constexpr KindInfo kind_of(const EventUsed&) { return req(TransportId::EventUsed, "EVENT_USED"); }
+constexpr KindInfo kind_of(const GetDevicesReq&) { return req(BusId::GetDevices, "GET_DEVICES"); }
+constexpr KindInfo kind_of(const GetDevicesResp&) { return resp(BusId::GetDevices, "GET_DEVICES response"); }
+constexpr KindInfo kind_of(const PingReq&) { return req(BusId::Ping, "PING"); }
+constexpr KindInfo kind_of(const PingResp&) { return resp(BusId::Ping, "PING response"); }
+constexpr KindInfo kind_of(const EventDevice&) { return req(BusId::EventDevice, "EVENT_DEVICE"); }
+
+KindInfo info(const Body& body) noexcept {
+  return std::visit([](const auto& b) { return kind_of(b); }, body);
+}
+
+}  // namespace
+
+std::uint8_t msg_id(const Body& body) noexcept { return info(body).id; }
+bool is_bus(const Body& body) noexcept { return info(body).bus; }
+bool is_response(const Body& body) noexcept { return info(body).response; }
+bool is_event(const Body& body) noexcept { return is_event_id(info(body).id); }
+
+std::uint8_t type_byte(const Body& body) noexcept {
+  const KindInfo k = info(body);
+  return static_cast<std::uint8_t>((k.response ? type_bits::kResponse : 0) | (k.bus ? type_bits::kBus : 0));
+}
+
+std::string_view name(const Body& body) noexcept { return info(body).name; }
+
+}  // namespace vmsg::wire
