@@ -1,17 +1,6 @@
 // Device-side virtio-msg bus: validation, routing, bus messages, stamping.
 //
-// Routing rules for a frame from the driver, in the order they are applied:
-//   1. wire::decode fails (lenient type bits)        -> drop, dropped_decode[kind]
-//   2. bus message with the RESPONSE bit             -> drop, response_from_driver (D13)
-//      bus EVENT_DEVICE                              -> drop, wrong_direction_event
-//      bus GET_DEVICES / PING request                -> answered by the bus
-//   3. transport message with the RESPONSE bit       -> drop, response_from_driver (G12)
-//      transport EVENT_CONFIG / EVENT_USED           -> drop, wrong_direction_event
-//   4. dev_num >= 32 or nothing plugged there        -> drop, no_device (VMSG-BUS-013, G11, D9)
-//   5. otherwise forwarded unchanged (VMSG-BUS-002/004), reserved type bits
-//      included: the endpoint ignores them (VMSG-DEV-016).
-// Direction checks come before the device check so a counter names what is
-// wrong with the message itself, not where it was addressed.
+// The routing rules are documented on Bus::receive (bus.hpp).
 #include "vmsg/bus/bus.hpp"
 
 #include <algorithm>

@@ -79,10 +79,10 @@ std::vector<std::uint32_t> read_feature_blocks(Bytes m) {
   return w;
 }
 
-/// Stores a decoded body; the value is built in place by the caller's braces.
+/// Stores a decoded body of kind T (always named explicitly by the caller).
 template <typename T>
-Failure set(Body& out, T&& value) {
-  out.emplace<std::decay_t<T>>(std::forward<T>(value));
+Failure set(Body& out, std::type_identity_t<T>&& value) {
+  out.emplace<T>(std::move(value));
   return std::nullopt;
 }
 
@@ -101,7 +101,7 @@ Failure decode_transport(const Header& h, Bytes m, Body& out) {
       }
       if (n != kGetDeviceInfoResp) return mismatch(m);
       return set<GetDeviceInfoResp>(out, {le::load32(m, 8), le::load32(m, 12), le::load32(m, 16), le::load32(m, 20),
-                                    le::load32(m, 24), le::load16(m, 28), le::load16(m, 30)});
+                                          le::load32(m, 24), le::load16(m, 28), le::load16(m, 30)});
 
     case TransportId::GetDeviceFeatures:
       if (!resp) {
@@ -141,7 +141,8 @@ Failure decode_transport(const Header& h, Bytes m, Body& out) {
       // The response may or may not echo the applied data (§4.6): both forms are valid.
       if (n != kConfigFixed && !full) return mismatch(m);
       return set<SetConfigResp>(out, {le::load32(m, 8), le::load32(m, 12), len,
-                                n == kConfigFixed ? std::vector<std::uint8_t>{} : read_bytes(m, kConfigFixed, len)});
+                                      n == kConfigFixed ? std::vector<std::uint8_t>{}
+                                                        : read_bytes(m, kConfigFixed, len)});
     }
 
     case TransportId::GetDeviceStatus:
@@ -164,7 +165,7 @@ Failure decode_transport(const Header& h, Bytes m, Body& out) {
       }
       if (n != kVqueue) return mismatch(m);
       return set<GetVqueueResp>(out, {le::load32(m, 8), le::load32(m, 12), le::load32(m, 16), le::load32(m, 20),
-                                le::load64(m, 24), le::load64(m, 32), le::load64(m, 40)});
+                                      le::load64(m, 24), le::load64(m, 32), le::load64(m, 40)});
 
     case TransportId::SetVqueue:
       if (resp) {
@@ -173,7 +174,7 @@ Failure decode_transport(const Header& h, Bytes m, Body& out) {
       }
       if (n != kVqueue) return mismatch(m);
       return set<SetVqueueReq>(out, {le::load32(m, 8), le::load32(m, 12), le::load32(m, 16), le::load32(m, 20),
-                               le::load64(m, 24), le::load64(m, 32), le::load64(m, 40)});
+                                     le::load64(m, 24), le::load64(m, 32), le::load64(m, 40)});
 
     case TransportId::ResetVqueue:
       if (resp) {
@@ -198,8 +199,8 @@ Failure decode_transport(const Header& h, Bytes m, Body& out) {
       // Data is optional (§4.13): 24 bytes without it, 24 + length with it.
       if (n != kEventConfigFixed && n != kEventConfigFixed + std::uint64_t{len}) return mismatch(m);
       return set<EventConfig>(out, {le::load32(m, 8), le::load32(m, 12), le::load32(m, 16), len,
-                              n == kEventConfigFixed ? std::vector<std::uint8_t>{}
-                                                     : read_bytes(m, kEventConfigFixed, len)});
+                                    n == kEventConfigFixed ? std::vector<std::uint8_t>{}
+                                                           : read_bytes(m, kEventConfigFixed, len)});
     }
 
     case TransportId::EventAvail:
@@ -264,8 +265,12 @@ struct SizeOf {
   std::size_t operator()(const GetDeviceInfoReq&) const noexcept { return kHeaderSize; }
   std::size_t operator()(const GetDeviceInfoResp&) const noexcept { return kGetDeviceInfoResp; }
   std::size_t operator()(const GetDeviceFeaturesReq&) const noexcept { return kFeaturesFixed; }
-  std::size_t operator()(const GetDeviceFeaturesResp& b) const noexcept { return kFeaturesFixed + 4 * b.features.size(); }
-  std::size_t operator()(const SetDriverFeaturesReq& b) const noexcept { return kFeaturesFixed + 4 * b.features.size(); }
+  std::size_t operator()(const GetDeviceFeaturesResp& b) const noexcept {
+    return kFeaturesFixed + 4 * b.features.size();
+  }
+  std::size_t operator()(const SetDriverFeaturesReq& b) const noexcept {
+    return kFeaturesFixed + 4 * b.features.size();
+  }
   std::size_t operator()(const SetDriverFeaturesResp&) const noexcept { return kHeaderSize; }
   std::size_t operator()(const GetConfigReq&) const noexcept { return kGetConfigReq; }
   std::size_t operator()(const GetConfigResp& b) const noexcept { return kConfigFixed + b.data.size(); }
@@ -568,7 +573,9 @@ std::string describe(const DecodeFailure& f) {
     case DecodeError::SizeBelowHeader: what = "msg_size " + dec + " is smaller than the 8-byte header"; break;
     case DecodeError::SizeExceedsBuffer: what = "msg_size " + dec + " is larger than the bytes received"; break;
     case DecodeError::SizeExceedsBusMax: what = "msg_size " + dec + " exceeds the bus maximum"; break;
-    case DecodeError::SizeMismatch: what = "msg_size " + dec + " differs from the size the message content implies"; break;
+    case DecodeError::SizeMismatch:
+      what = "msg_size " + dec + " differs from the size the message content implies";
+      break;
     case DecodeError::ReservedTypeBits: what = "type " + hex(f.value) + " has reserved bits 2..7 set"; break;
     case DecodeError::UnknownMessageId: what = "msg_id " + hex(f.value) + " is not defined in its ID space"; break;
     case DecodeError::ResponseToEvent: what = "response bit set on event msg_id " + hex(f.value); break;

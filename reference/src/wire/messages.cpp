@@ -20,42 +20,53 @@ struct KindInfo {
   std::string_view name;
 };
 
+using Tid = TransportId;
+using Bid = BusId;
+
 constexpr KindInfo req(TransportId id, std::string_view n) { return {static_cast<std::uint8_t>(id), false, false, n}; }
 constexpr KindInfo resp(TransportId id, std::string_view n) { return {static_cast<std::uint8_t>(id), false, true, n}; }
 constexpr KindInfo req(BusId id, std::string_view n) { return {static_cast<std::uint8_t>(id), true, false, n}; }
 constexpr KindInfo resp(BusId id, std::string_view n) { return {static_cast<std::uint8_t>(id), true, true, n}; }
 
 // Events are sent with type bit 0 clear, like requests.
-constexpr KindInfo kind_of(const GetDeviceInfoReq&) { return req(TransportId::GetDeviceInfo, "GET_DEVICE_INFO"); }
-constexpr KindInfo kind_of(const GetDeviceInfoResp&) { return resp(TransportId::GetDeviceInfo, "GET_DEVICE_INFO response"); }
-constexpr KindInfo kind_of(const GetDeviceFeaturesReq&) { return req(TransportId::GetDeviceFeatures, "GET_DEVICE_FEATURES"); }
-constexpr KindInfo kind_of(const GetDeviceFeaturesResp&) { return resp(TransportId::GetDeviceFeatures, "GET_DEVICE_FEATURES response"); }
-constexpr KindInfo kind_of(const SetDriverFeaturesReq&) { return req(TransportId::SetDriverFeatures, "SET_DRIVER_FEATURES"); }
-constexpr KindInfo kind_of(const SetDriverFeaturesResp&) { return resp(TransportId::SetDriverFeatures, "SET_DRIVER_FEATURES response"); }
-constexpr KindInfo kind_of(const GetConfigReq&) { return req(TransportId::GetConfig, "GET_CONFIG"); }
-constexpr KindInfo kind_of(const GetConfigResp&) { return resp(TransportId::GetConfig, "GET_CONFIG response"); }
-constexpr KindInfo kind_of(const SetConfigReq&) { return req(TransportId::SetConfig, "SET_CONFIG"); }
-constexpr KindInfo kind_of(const SetConfigResp&) { return resp(TransportId::SetConfig, "SET_CONFIG response"); }
-constexpr KindInfo kind_of(const GetDeviceStatusReq&) { return req(TransportId::GetDeviceStatus, "GET_DEVICE_STATUS"); }
-constexpr KindInfo kind_of(const GetDeviceStatusResp&) { return resp(TransportId::GetDeviceStatus, "GET_DEVICE_STATUS response"); }
-constexpr KindInfo kind_of(const SetDeviceStatusReq&) { return req(TransportId::SetDeviceStatus, "SET_DEVICE_STATUS"); }
-constexpr KindInfo kind_of(const SetDeviceStatusResp&) { return resp(TransportId::SetDeviceStatus, "SET_DEVICE_STATUS response"); }
-constexpr KindInfo kind_of(const GetVqueueReq&) { return req(TransportId::GetVqueue, "GET_VQUEUE"); }
-constexpr KindInfo kind_of(const GetVqueueResp&) { return resp(TransportId::GetVqueue, "GET_VQUEUE response"); }
-constexpr KindInfo kind_of(const SetVqueueReq&) { return req(TransportId::SetVqueue, "SET_VQUEUE"); }
-constexpr KindInfo kind_of(const SetVqueueResp&) { return resp(TransportId::SetVqueue, "SET_VQUEUE response"); }
-constexpr KindInfo kind_of(const ResetVqueueReq&) { return req(TransportId::ResetVqueue, "RESET_VQUEUE"); }
-constexpr KindInfo kind_of(const ResetVqueueResp&) { return resp(TransportId::ResetVqueue, "RESET_VQUEUE response"); }
-constexpr KindInfo kind_of(const GetShmReq&) { return req(TransportId::GetShm, "GET_SHM"); }
-constexpr KindInfo kind_of(const GetShmResp&) { return resp(TransportId::GetShm, "GET_SHM response"); }
-constexpr KindInfo kind_of(const EventConfig&) { return req(TransportId::EventConfig, "EVENT_CONFIG"); }
-constexpr KindInfo kind_of(const EventAvail&) { return req(TransportId::EventAvail, "EVENT_AVAIL"); }
-constexpr KindInfo kind_of(const EventUsed&) { return req(TransportId::EventUsed, "EVENT_USED"); }
-constexpr KindInfo kind_of(const GetDevicesReq&) { return req(BusId::GetDevices, "GET_DEVICES"); }
-constexpr KindInfo kind_of(const GetDevicesResp&) { return resp(BusId::GetDevices, "GET_DEVICES response"); }
-constexpr KindInfo kind_of(const PingReq&) { return req(BusId::Ping, "PING"); }
-constexpr KindInfo kind_of(const PingResp&) { return resp(BusId::Ping, "PING response"); }
-constexpr KindInfo kind_of(const EventDevice&) { return req(BusId::EventDevice, "EVENT_DEVICE"); }
+constexpr KindInfo kind_of(const GetDeviceInfoReq&) { return req(Tid::GetDeviceInfo, "GET_DEVICE_INFO"); }
+constexpr KindInfo kind_of(const GetDeviceInfoResp&) { return resp(Tid::GetDeviceInfo, "GET_DEVICE_INFO response"); }
+constexpr KindInfo kind_of(const GetDeviceFeaturesReq&) { return req(Tid::GetDeviceFeatures, "GET_DEVICE_FEATURES"); }
+constexpr KindInfo kind_of(const GetDeviceFeaturesResp&) {
+  return resp(Tid::GetDeviceFeatures, "GET_DEVICE_FEATURES response");
+}
+constexpr KindInfo kind_of(const SetDriverFeaturesReq&) { return req(Tid::SetDriverFeatures, "SET_DRIVER_FEATURES"); }
+constexpr KindInfo kind_of(const SetDriverFeaturesResp&) {
+  return resp(Tid::SetDriverFeatures, "SET_DRIVER_FEATURES response");
+}
+constexpr KindInfo kind_of(const GetConfigReq&) { return req(Tid::GetConfig, "GET_CONFIG"); }
+constexpr KindInfo kind_of(const GetConfigResp&) { return resp(Tid::GetConfig, "GET_CONFIG response"); }
+constexpr KindInfo kind_of(const SetConfigReq&) { return req(Tid::SetConfig, "SET_CONFIG"); }
+constexpr KindInfo kind_of(const SetConfigResp&) { return resp(Tid::SetConfig, "SET_CONFIG response"); }
+constexpr KindInfo kind_of(const GetDeviceStatusReq&) { return req(Tid::GetDeviceStatus, "GET_DEVICE_STATUS"); }
+constexpr KindInfo kind_of(const GetDeviceStatusResp&) {
+  return resp(Tid::GetDeviceStatus, "GET_DEVICE_STATUS response");
+}
+constexpr KindInfo kind_of(const SetDeviceStatusReq&) { return req(Tid::SetDeviceStatus, "SET_DEVICE_STATUS"); }
+constexpr KindInfo kind_of(const SetDeviceStatusResp&) {
+  return resp(Tid::SetDeviceStatus, "SET_DEVICE_STATUS response");
+}
+constexpr KindInfo kind_of(const GetVqueueReq&) { return req(Tid::GetVqueue, "GET_VQUEUE"); }
+constexpr KindInfo kind_of(const GetVqueueResp&) { return resp(Tid::GetVqueue, "GET_VQUEUE response"); }
+constexpr KindInfo kind_of(const SetVqueueReq&) { return req(Tid::SetVqueue, "SET_VQUEUE"); }
+constexpr KindInfo kind_of(const SetVqueueResp&) { return resp(Tid::SetVqueue, "SET_VQUEUE response"); }
+constexpr KindInfo kind_of(const ResetVqueueReq&) { return req(Tid::ResetVqueue, "RESET_VQUEUE"); }
+constexpr KindInfo kind_of(const ResetVqueueResp&) { return resp(Tid::ResetVqueue, "RESET_VQUEUE response"); }
+constexpr KindInfo kind_of(const GetShmReq&) { return req(Tid::GetShm, "GET_SHM"); }
+constexpr KindInfo kind_of(const GetShmResp&) { return resp(Tid::GetShm, "GET_SHM response"); }
+constexpr KindInfo kind_of(const EventConfig&) { return req(Tid::EventConfig, "EVENT_CONFIG"); }
+constexpr KindInfo kind_of(const EventAvail&) { return req(Tid::EventAvail, "EVENT_AVAIL"); }
+constexpr KindInfo kind_of(const EventUsed&) { return req(Tid::EventUsed, "EVENT_USED"); }
+constexpr KindInfo kind_of(const GetDevicesReq&) { return req(Bid::GetDevices, "GET_DEVICES"); }
+constexpr KindInfo kind_of(const GetDevicesResp&) { return resp(Bid::GetDevices, "GET_DEVICES response"); }
+constexpr KindInfo kind_of(const PingReq&) { return req(Bid::Ping, "PING"); }
+constexpr KindInfo kind_of(const PingResp&) { return resp(Bid::Ping, "PING response"); }
+constexpr KindInfo kind_of(const EventDevice&) { return req(Bid::EventDevice, "EVENT_DEVICE"); }
 
 KindInfo info(const Body& body) noexcept {
   return std::visit([](const auto& b) { return kind_of(b); }, body);

@@ -22,21 +22,17 @@ using wire::DecodeError;
 Bytes get_devices_resp(std::uint16_t token, std::uint16_t offset, std::uint16_t count,
                        std::uint16_t next, const Bytes& bitmap) {
   const auto size = static_cast<std::uint16_t>(14 + bitmap.size());
-  Bytes b = {0x03,
-             0x02,
-             0x00,
-             0x00,
-             static_cast<std::uint8_t>(token),
-             static_cast<std::uint8_t>(token >> 8),
-             static_cast<std::uint8_t>(size),
-             static_cast<std::uint8_t>(size >> 8),
-             static_cast<std::uint8_t>(offset),
-             static_cast<std::uint8_t>(offset >> 8),
-             static_cast<std::uint8_t>(count),
-             static_cast<std::uint8_t>(count >> 8),
-             static_cast<std::uint8_t>(next),
-             static_cast<std::uint8_t>(next >> 8)};
-  b.insert(b.end(), bitmap.begin(), bitmap.end());
+  // Built with push_back: gcc 12 -O2 reports false -Warray-bounds and
+  // -Wnull-dereference for the insert- and index-based versions.
+  Bytes b;
+  b.reserve(size);
+  b.push_back(0x03);  // bus response, reserved bits zero
+  b.push_back(0x02);  // GET_DEVICES
+  for (std::uint16_t v : {std::uint16_t{0}, token, size, offset, count, next}) {  // dev_num 0 first
+    b.push_back(static_cast<std::uint8_t>(v));
+    b.push_back(static_cast<std::uint8_t>(v >> 8));
+  }
+  for (std::uint8_t v : bitmap) b.push_back(v);
   return b;
 }
 
@@ -279,7 +275,7 @@ TEST(BusGetDevices, WalkWithNextOffsetTerminates) {
     const Bytes& r = f.sink.frames[0];
     ASSERT_EQ(r.size(), 15u);
     for (unsigned n = 0; n < 8; ++n) {
-      if ((r[14] >> n) & 1u) found.insert(static_cast<std::uint16_t>(offset + n));
+      if ((static_cast<unsigned>(r[14]) >> n) & 1u) found.insert(static_cast<std::uint16_t>(offset + n));
     }
     offset = static_cast<std::uint16_t>(r[12] | (r[13] << 8));
     ++queries;

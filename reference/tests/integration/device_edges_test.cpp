@@ -31,9 +31,9 @@ TEST(Registers, OnlyAlignedWordWritesToNotifyRing) {
   for (std::uint64_t off : {0x21u, 0x22u, 0x23u}) rig.machine.mmio_write(bar0 + off, 4, 1);
   EXPECT_EQ(l0.waiting(), 0u);
   EXPECT_EQ(l1.waiting(), 0u);
-  EXPECT_EQ(rig.device->register_stats().doorbells, 0u);
-  EXPECT_EQ(rig.device->register_stats().bad_width, 10u);
-  EXPECT_EQ(rig.device->register_stats().unaligned, 3u);
+  EXPECT_EQ(rig.device.register_stats().doorbells, 0u);
+  EXPECT_EQ(rig.device.register_stats().bad_width, 10u);
+  EXPECT_EQ(rig.device.register_stats().unaligned, 3u);
   // Writes to VERSION/FEATURES/reserved words ring nothing and change nothing.
   for (std::uint64_t off = 0; off < 0x20; off += 4) rig.machine.mmio_write(bar0 + off, 4, 0xFFFFFFFF);
   EXPECT_EQ(rig.machine.mmio_read(bar0, 4), 1u);
@@ -127,7 +127,7 @@ TEST(FullDeviceQueue, HundredWaitingResponsesAreFlushedInOrder) {
   EXPECT_EQ(l.waiting(), 61u);
   post_and_ring(61);  // all consumed, all responses wait
   post_and_ring(39);
-  const auto& ch = rig.device->channel(0);
+  const auto& ch = rig.device.channel(0);
   EXPECT_EQ(ch.pending(), 100u);
   EXPECT_EQ(ch.stats().frames_consumed, 161u);
   EXPECT_EQ(ch.stats().overflow_drops, 0u);
@@ -161,7 +161,7 @@ TEST(FullDeviceQueue, BackPressureLeavesRequestsInTheDriverQueue) {
     for (unsigned i = 0; i < 61; ++i) ASSERT_TRUE(l.send(ping(next++)).ok());
     l.ring();
   }
-  const auto& ch = rig.device->channel(0);
+  const auto& ch = rig.device.channel(0);
   EXPECT_EQ(ch.pending(), 32u);
   EXPECT_EQ(ch.stats().frames_consumed, 61u + 32u);  // the rest stays in the driver queue
   EXPECT_GE(ch.stats().backpressure_stalls, 1u);
@@ -199,7 +199,7 @@ TEST(Robustness, MalformedFramesGetNoResponseAndNoInterrupt) {
   l.ring();
   EXPECT_EQ(l.waiting(), 0u);
   EXPECT_EQ(rig.machine.stats().msis, before);
-  EXPECT_EQ(rig.device->bus(0).stats().dropped(), 10u);
+  EXPECT_EQ(rig.device.bus(0).stats().dropped(), 10u);
   // The device is not wedged.
   auto r = l.request(ping(77));
   ASSERT_TRUE(r.ok());
@@ -220,7 +220,7 @@ TEST(Robustness, HostileDriverQueueHeadNeverWedgesTheDevice) {
     ASSERT_TRUE(r.ok()) << hostile;
     EXPECT_EQ(std::get<wire::PingResp>(r->body).data, hostile);
   }
-  EXPECT_GE(rig.device->channel(0).rx_stats().peer_index_out_of_range, 3u);
+  EXPECT_GE(rig.device.channel(0).rx_stats().peer_index_out_of_range, 3u);
 }
 
 TEST(Robustness, HostileDeviceQueueTailNeverWedgesTheDevice) {

@@ -23,7 +23,7 @@ TEST(FifoTraffic, TenThousandPingsWrapTheRingsWithOneMsiEach) {
   EXPECT_EQ(rig.machine.stats().msis - msis_before, 10'000u);
   EXPECT_TRUE(link.events().empty());
   // 10,000 messages went round a 62-slot ring: both rings wrapped many times.
-  const auto& ch = rig.device->channel(0);
+  const auto& ch = rig.device.channel(0);
   EXPECT_EQ(ch.stats().frames_consumed, 10'000u);
   EXPECT_EQ(ch.stats().frames_placed, 10'000u);
   EXPECT_EQ(ch.rx_stats().pops % 62, 10'000u % 62);

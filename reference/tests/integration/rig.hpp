@@ -10,6 +10,7 @@
 #include "vmsg/amp/amp_device.hpp"
 #include "vmsg/driver/amp_driver.hpp"
 #include "vmsg/machine/machine.hpp"
+#include "vmsg/target/reference_target.hpp"
 #include "vmsg/transport/minimal_endpoint.hpp"
 #include "vmsg/wire/codec.hpp"
 
@@ -24,30 +25,34 @@ struct RigSpec {
   driver::AmpDriverOptions driver{};
 };
 
-/// Machine + device + endpoints + driver, owned together.
+/// Reference target + driver, owned together.
 struct Rig {
   explicit Rig(const RigSpec& spec = {})
-      : machine(machine::MachineConfig{.ram_size = spec.ram_size}),
-        device(std::make_shared<amp::AmpPciDevice>(spec.amp)),
+      : target(make_spec(spec)),
+        machine(target.machine()),
+        device(target.device()),
         ram(machine.address_map()),
         window(machine.address_map()) {
-    machine.plug(kAddr, device);
-    for (unsigned q = 0; q < spec.devices.size() && q < device->num_fifos(); ++q) {
+    if (spec.open_driver) drv.emplace(driver::AmpDriver::open(machine, ram, window, spec.driver));
+  }
+
+  static target::ReferenceSpec make_spec(const RigSpec& spec) {
+    target::ReferenceSpec t{.amp = spec.amp, .devices = {}, .ram_size = spec.ram_size, .address = kAddr};
+    for (unsigned q = 0; q < spec.devices.size(); ++q) {
       for (std::uint16_t n : spec.devices[q]) {
-        endpoints.push_back(std::make_unique<transport::MinimalEndpoint>(
-            transport::MinimalIdentity{.device_id = 100u + q * 32u + n}));
-        device->bus(q).plug(n, *endpoints.back());
+        t.devices.push_back({q, n, std::make_shared<transport::MinimalEndpoint>(
+                                       transport::MinimalIdentity{.device_id = 100u + q * 32u + n})});
       }
     }
-    if (spec.open_driver) drv.emplace(driver::AmpDriver::open(machine, ram, window, spec.driver));
+    return t;
   }
 
   driver::FifoLink& link(unsigned q = 0) { return drv->fifo(q); }
 
   static constexpr port::PciAddress kAddr{0, 4, 0};
-  machine::Machine machine;
-  std::shared_ptr<amp::AmpPciDevice> device;
-  std::vector<std::unique_ptr<transport::MinimalEndpoint>> endpoints;
+  target::ReferenceTarget target;
+  machine::Machine& machine;
+  amp::AmpPciDevice& device;
   driver::GuestAllocator ram;
   driver::BarWindowAllocator window;
   std::optional<driver::AmpDriver> drv;

@@ -187,7 +187,8 @@ TEST(Hostile, ReservedTypeBitsOrderAmongChecks) {
   EXPECT_EQ(decode_error(frame(0x04, 0x07, 12, {}, 8), Profile::pr28(), strict), F(DecodeError::SizeExceedsBuffer, 12));
   // ... before the ID and content checks.
   EXPECT_EQ(decode_error(frame(0x84, 0x30, 8, {}, 8), Profile::pr28(), strict), F(DecodeError::ReservedTypeBits, 0x84));
-  EXPECT_EQ(decode_error(frame(0x05, 0x40, 24, {}, 24), Profile::pr28(), strict), F(DecodeError::ReservedTypeBits, 0x05));
+  EXPECT_EQ(decode_error(frame(0x05, 0x40, 24, {}, 24), Profile::pr28(), strict),
+            F(DecodeError::ReservedTypeBits, 0x05));
   EXPECT_EQ(decode_error(frame(0x04, 0x07, 9, {}, 9), Profile::pr28(), strict), F(DecodeError::ReservedTypeBits, 0x04));
   // Lenient decoding judges the same frames on their content.
   EXPECT_EQ(decode_error(frame(0x84, 0x30, 8, {}, 8)), F(DecodeError::UnknownMessageId, 0x30));
@@ -349,7 +350,8 @@ TEST(QemuFrames, ResponsesTheStrictCodecRejectsOrAccepts) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->body, Body{(GetDevicesResp{32, 32, {}})});
   // Row 16: num clamped to 8 in a 48-byte response is self-consistent.
-  EXPECT_EQ(decode_error(from_hex("010300000e01300000000000080000000000003001010000000000000000000000000000000000000000000000000000")),
+  EXPECT_EQ(decode_error(from_hex("010300000e0130000000000008000000000000300101000000000000"
+                                  "0000000000000000000000000000000000000000")),
             std::nullopt);
 }
 

@@ -273,7 +273,13 @@ Body random_body(Rng& rng, std::index_sequence<I...>) {
   const std::size_t pick = below(rng, static_cast<std::uint32_t>(sizeof...(I)));
   Body body;
   // Exactly one I matches; that alternative is emplaced and filled.
-  ((pick == I ? (fill(body.emplace<I>(), rng), true) : false) || ...);
+  const auto try_one = [&](auto index) {
+    if (pick != index.value) return false;
+    fill(body.template emplace<index.value>(), rng);
+    return true;
+  };
+  const bool filled = (try_one(std::integral_constant<std::size_t, I>{}) || ...);
+  EXPECT_TRUE(filled);
   return body;
 }
 

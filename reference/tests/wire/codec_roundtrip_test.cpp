@@ -149,12 +149,12 @@ TEST(EncodeErrors, InconsistentReservedTypeBits) {
   EXPECT_TRUE(encode(Message{0, 0, 0xFC, PingReq{}}, Profile::pr28()).ok());
 }
 
-TEST(EncodeErrors, InconsistencyIsReportedBeforeSize) {
+TEST(EncodeErrors, ChecksInconsistentThenTooLargeThenBufferTooSmall) {
   const Message m{0, 0, 0, SetConfigResp{0, 0, 1, std::vector<std::uint8_t>(100)}};
   EXPECT_EQ(encode(m, Profile::pr28()).error(), EncodeError::Inconsistent);
   std::vector<std::uint8_t> tiny(4);
-  EXPECT_EQ(encode(Message{0, 0, 0, GetConfigResp{0, 0, std::vector<std::uint8_t>(100)}}, Profile::pr28(), tiny).error(),
-            EncodeError::TooLarge);
+  const Message big{0, 0, 0, GetConfigResp{0, 0, std::vector<std::uint8_t>(100)}};
+  EXPECT_EQ(encode(big, Profile::pr28(), tiny).error(), EncodeError::TooLarge);  // before BufferTooSmall
 }
 
 }  // namespace

@@ -78,9 +78,22 @@ class Bus {
   [[nodiscard]] std::size_t device_count() const noexcept;
 
   /// One driver->device frame: a FIFO slot whose header msg_size says how many
-  /// leading bytes are the message. Never throws for any content; anything
-  /// that is not a valid message for this side is dropped without traffic and
-  /// counted (VMSG-BUS-016/017). See bus.cpp for the exact routing rules.
+  /// leading bytes are the message. Rules, in the order applied (the direction
+  /// checks come before the device check so a counter names what is wrong with
+  /// the message itself, not where it was addressed):
+  ///   1. wire::decode fails (type bits 2..7 ignored) -> drop, dropped_decode[kind]
+  ///      (VMSG-BUS-016/017; covers bad sizes D14/D16, unknown IDs, unaligned
+  ///      GET_DEVICES G13, RESPONSE bit on an event ID)
+  ///   2. bus message: GET_DEVICES / PING request -> answered by the bus, dev_num
+  ///      ignored; with the RESPONSE bit -> drop, response_from_driver (D13);
+  ///      EVENT_DEVICE -> drop, wrong_direction_event
+  ///   3. transport message with the RESPONSE bit -> drop, response_from_driver (G12);
+  ///      EVENT_CONFIG / EVENT_USED -> drop, wrong_direction_event
+  ///   4. dev_num with no plugged device -> drop, no_device (VMSG-BUS-013, G11, D9)
+  ///   5. otherwise forwarded unchanged, reserved type bits included (the
+  ///      endpoint ignores them, VMSG-DEV-016) (VMSG-BUS-002/004). A request
+  ///      must be answered before the endpoint returns; an event never is.
+  /// Drops produce no traffic. Exceptions thrown by an endpoint propagate.
   void receive(std::span<const std::uint8_t> frame);
 
   /// Virtual time passed: forwarded to every plugged endpoint, lowest number first.

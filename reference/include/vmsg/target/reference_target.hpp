@@ -1,0 +1,53 @@
+// The embedded reference target: the in-process machine with one
+// virtio-msg-amp-pci function and devices behind its buses, ready to be
+// driven through its port exactly like QEMU over qtest.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "vmsg/amp/amp_device.hpp"
+#include "vmsg/bus/endpoint.hpp"
+#include "vmsg/machine/machine.hpp"
+#include "vmsg/port/port.hpp"
+
+namespace vmsg::target {
+
+/// One device behind the amp function: where it sits and what it is.
+struct DeviceSlot {
+  unsigned fifo = 0;
+  std::uint16_t dev_num = 0;
+  std::shared_ptr<bus::Endpoint> endpoint;
+};
+
+/// What to build.
+struct ReferenceSpec {
+  amp::AmpConfig amp{};
+  std::vector<DeviceSlot> devices;
+  std::uint64_t ram_size = 128ULL << 20;
+  port::PciAddress address{0, 4, 0};  ///< as `-device virtio-msg-amp-pci,addr=04.0`
+};
+
+/// Machine + amp device + endpoints, owned together. The port is the machine.
+/// Not copyable or movable (the device holds references into itself).
+class ReferenceTarget {
+ public:
+  /// Throws vmsg::ConfigError for an invalid spec (bad num_fifos, a slot on a
+  /// FIFO that does not exist, a device number taken twice or >= 32).
+  explicit ReferenceTarget(const ReferenceSpec& spec);
+  ReferenceTarget(const ReferenceTarget&) = delete;
+  ReferenceTarget& operator=(const ReferenceTarget&) = delete;
+
+  [[nodiscard]] port::Port& port() noexcept { return machine_; }
+  [[nodiscard]] machine::Machine& machine() noexcept { return machine_; }
+  [[nodiscard]] amp::AmpPciDevice& device() noexcept { return *device_; }
+  [[nodiscard]] const ReferenceSpec& spec() const noexcept { return spec_; }
+
+ private:
+  ReferenceSpec spec_;
+  machine::Machine machine_;
+  std::shared_ptr<amp::AmpPciDevice> device_;
+};
+
+}  // namespace vmsg::target
