@@ -40,10 +40,33 @@ pci::FunctionSpec make_spec(unsigned num_fifos) {
 
 }  // namespace
 
+/// Gates device DMA on the function's Bus Master Enable bit (PCI forbids a
+/// function to master the bus while it is clear; QEMU ignores it, bug 20).
+class AmpPciDevice::BusMasterDma final : public pci::DmaSpace {
+ public:
+  explicit BusMasterDma(AmpPciDevice& dev) : dev_(dev) {}
+  bool dma_read(std::uint64_t addr, std::span<std::uint8_t> out) override {
+    pci::DmaSpace* d = usable();
+    return d != nullptr && d->dma_read(addr, out);
+  }
+  bool dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    pci::DmaSpace* d = usable();
+    return d != nullptr && d->dma_write(addr, data);
+  }
+  bool msi_write(std::uint64_t /*addr*/, std::uint32_t /*data*/) override {
+    return false;  // interrupts go through MSI-X, never through a device's DMA
+  }
+
+ private:
+  pci::DmaSpace* usable() const { return dev_.config().bus_master() ? dev_.dma() : nullptr; }
+  AmpPciDevice& dev_;
+};
+
 AmpPciDevice::AmpPciDevice(const AmpConfig& config)
     : PciFunction(make_spec(config.num_fifos)),
       config_(config),
       regs_(config.num_fifos),
+      bus_master_(std::make_unique<BusMasterDma>(*this)),
       bar1_size_(std::size_t{fifo::kWindowSize} * config.num_fifos),
       bar1_(new std::uint8_t[bar1_size_]()) {
   const std::span<std::uint8_t> ram(bar1_.get(), bar1_size_);
@@ -55,6 +78,14 @@ AmpPciDevice::AmpPciDevice(const AmpConfig& config)
 }
 
 AmpPciDevice::~AmpPciDevice() = default;
+
+pci::DmaSpace& AmpPciDevice::bus_master() noexcept { return *bus_master_; }
+
+void AmpPciDevice::plug(unsigned fifo, std::uint16_t dev_num, bus::Endpoint& endpoint) {
+  FifoChannel& c = channel(fifo);
+  endpoint.attach_memory(*bus_master_);
+  c.bus().plug(dev_num, endpoint);
+}
 
 FifoChannel& AmpPciDevice::channel(unsigned fifo) {
   if (fifo >= channels_.size()) throw std::out_of_range("amp: no FIFO " + std::to_string(fifo));

@@ -17,7 +17,7 @@ ReferenceTarget::ReferenceTarget(const ReferenceSpec& spec)
                         " FIFO(s)");
     }
     if (!d.endpoint) throw ConfigError("reference target: empty endpoint for device " + std::to_string(d.dev_num));
-    device_->bus(d.fifo).plug(d.dev_num, *d.endpoint);
+    device_->plug(d.fifo, d.dev_num, *d.endpoint);
   }
   machine_.plug(spec_.address, device_);
 }

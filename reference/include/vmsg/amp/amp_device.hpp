@@ -64,6 +64,12 @@ class AmpPciDevice final : public pci::PciFunction {
   [[nodiscard]] unsigned num_fifos() const noexcept { return static_cast<unsigned>(channels_.size()); }
   /// The bus of FIFO `fifo` (plug endpoints here). Throws std::out_of_range.
   [[nodiscard]] bus::Bus& bus(unsigned fifo) { return channel(fifo).bus(); }
+  /// Plugs a device behind FIFO `fifo` at `dev_num`: hands it the function's
+  /// bus-master memory view, then plugs it into that FIFO's bus.
+  void plug(unsigned fifo, std::uint16_t dev_num, bus::Endpoint& endpoint);
+  /// Guest memory as devices behind this function reach it: DMA works only
+  /// while the function is attached to a machine and Bus Master Enable is set.
+  [[nodiscard]] pci::DmaSpace& bus_master() noexcept;
   [[nodiscard]] FifoChannel& channel(unsigned fifo);
   [[nodiscard]] const FifoChannel& channel(unsigned fifo) const;
   [[nodiscard]] const RegisterStats& register_stats() const noexcept { return reg_stats_; }
@@ -77,8 +83,11 @@ class AmpPciDevice final : public pci::PciFunction {
   void on_command_changed(std::uint16_t old_command, std::uint16_t new_command) override;
 
  private:
+  class BusMasterDma;
+
   AmpConfig config_;
   Registers regs_;
+  std::unique_ptr<BusMasterDma> bus_master_;
   std::size_t bar1_size_;
   std::unique_ptr<std::uint8_t[]> bar1_;  // FIFO RAM, zero at start
   std::vector<std::unique_ptr<FifoChannel>> channels_;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "vmsg/pci/dma.hpp"
 #include "vmsg/wire/messages.hpp"
 
 namespace vmsg::bus {
@@ -25,6 +26,10 @@ class Endpoint {
   /// Called once when plugged at `dev_num`. The endpoint keeps `out` to post
   /// asynchronous events (EVENT_USED, EVENT_CONFIG) later.
   virtual void attach(std::uint16_t dev_num, Outbox& out) = 0;
+  /// Gives the device its bus-master view of guest memory (for virtqueues).
+  /// Called by the PCI function that hosts the bus, before attach(); devices
+  /// that never touch guest memory ignore it.
+  virtual void attach_memory(pci::DmaSpace& memory) { (void)memory; }
   /// A transport request or driver event for this device. A request must be
   /// answered by posting exactly one response before returning; an event is
   /// never answered (it may cause other events, e.g. EVENT_USED).

@@ -1,0 +1,145 @@
+// The device side of a split virtqueue (core virtio "split virtqueues"),
+// over the device's bus-master view of guest memory.
+//
+// Queue logic only: every access to guest memory goes through pci::DmaSpace,
+// so the same code runs on the in-process machine, in fuzzers with hostile
+// memory, and under tests with fake memory (the rust-vmm vm-virtio model).
+// Nothing the driver writes into the rings can make it loop, read or write
+// outside what DmaSpace allows, or crash: every inconsistency is a QueueError,
+// after which the transport marks the device DEVICE_NEEDS_RESET.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "vmsg/common/result.hpp"
+#include "vmsg/pci/dma.hpp"
+
+namespace vmsg::virtqueue {
+
+/// Feature bits of the core spec that change how split queues behave.
+namespace feature {
+inline constexpr unsigned kIndirectDesc = 28;      ///< VIRTIO_F_INDIRECT_DESC (VIRTIO_RING_F_INDIRECT_DESC)
+inline constexpr unsigned kEventIdx = 29;          ///< VIRTIO_F_EVENT_IDX
+inline constexpr unsigned kVersion1 = 32;          ///< VIRTIO_F_VERSION_1
+inline constexpr unsigned kAccessPlatform = 33;    ///< VIRTIO_F_ACCESS_PLATFORM
+inline constexpr unsigned kRingPacked = 34;        ///< VIRTIO_F_RING_PACKED (not offered by the reference)
+inline constexpr unsigned kNotificationData = 38;  ///< VIRTIO_F_NOTIFICATION_DATA (not offered)
+inline constexpr unsigned kRingReset = 40;         ///< VIRTIO_F_RING_RESET
+[[nodiscard]] constexpr std::uint64_t bit(unsigned n) noexcept { return std::uint64_t{1} << n; }
+}  // namespace feature
+
+/// Largest split-queue size (core spec: a power of two, at most 32768).
+inline constexpr std::uint32_t kMaxQueueSize = 32768;
+
+/// Where the three ring areas are and how many descriptors the queue has.
+struct QueueLayout {
+  std::uint32_t size = 0;  ///< number of descriptors
+  std::uint64_t desc_addr = 0;    ///< descriptor table, 16-byte aligned
+  std::uint64_t driver_addr = 0;  ///< available ring, 2-byte aligned
+  std::uint64_t device_addr = 0;  ///< used ring, 4-byte aligned
+  friend bool operator==(const QueueLayout&, const QueueLayout&) = default;
+};
+
+/// Negotiated features that affect the queue.
+struct QueueFeatures {
+  bool indirect = false;   ///< VIRTIO_F_INDIRECT_DESC negotiated
+  bool event_idx = false;  ///< VIRTIO_F_EVENT_IDX negotiated
+};
+
+/// Why a layout cannot be used (checked when SET_VQUEUE configures a queue).
+enum class LayoutError : std::uint8_t {
+  BadSize,        ///< 0, above the maximum, or not a power of two
+  Misaligned,     ///< desc not 16-, avail not 2- or used not 4-byte aligned
+  AddressOverflow ///< a ring area wraps past 2^64
+};
+
+/// Why the queue is broken. After any of these the queue must not be used
+/// again until it is reset (RESET_VQUEUE or device reset).
+enum class QueueError : std::uint8_t {
+  DmaFault,               ///< ring or buffer memory not reachable (outside RAM, or bus mastering off)
+  AvailIndexJump,         ///< avail.idx ran more than `size` entries ahead of the device
+  DescIndexOutOfRange,    ///< a head or next index >= size (or >= indirect table length)
+  ChainLoop,              ///< a chain longer than its table: a loop, or next pointers that never end
+  WritableBeforeReadable, ///< a device-readable descriptor after a device-writable one
+  BadIndirect,            ///< indirect without the feature, nested, with NEXT, or length 0 / not a multiple of 16
+  LengthOverflow,         ///< a chain's total length does not fit 32 bits
+};
+
+[[nodiscard]] std::string_view to_string(LayoutError e) noexcept;
+[[nodiscard]] std::string_view to_string(QueueError e) noexcept;
+
+/// One guest buffer segment of a chain.
+struct Segment {
+  std::uint64_t addr = 0;
+  std::uint32_t len = 0;
+  friend bool operator==(const Segment&, const Segment&) = default;
+};
+
+/// A descriptor chain taken from the available ring: the device reads the
+/// readable segments (in order) and writes the writable ones (in order).
+struct Chain {
+  std::uint16_t head = 0;
+  std::vector<Segment> readable;
+  std::vector<Segment> writable;
+  [[nodiscard]] std::uint64_t readable_bytes() const noexcept;
+  [[nodiscard]] std::uint64_t writable_bytes() const noexcept;
+};
+
+/// "ok" or the error that broke the queue.
+using Status = std::optional<QueueError>;
+
+/// A configured split virtqueue, device side. Not thread-safe.
+class SplitQueue {
+ public:
+  /// Checks the layout; nothing is read from guest memory yet.
+  [[nodiscard]] static Result<SplitQueue, LayoutError> create(pci::DmaSpace& memory, const QueueLayout& layout,
+                                                             const QueueFeatures& features);
+
+  /// The next available chain, nullopt when the driver has published nothing
+  /// new. With EVENT_IDX, publishes avail_event = the new last_avail_idx when
+  /// the ring is found empty, so the driver kicks for the next buffer.
+  [[nodiscard]] Result<std::optional<Chain>, QueueError> pop();
+
+  /// Copies readable bytes of `chain` from byte `offset` (across segments) into
+  /// `out`; returns how many were copied (less than out.size() at the end).
+  [[nodiscard]] Result<std::size_t, QueueError> read(const Chain& chain, std::uint64_t offset,
+                                                     std::span<std::uint8_t> out);
+  /// Copies `in` into the writable segments of `chain` from byte `offset`;
+  /// returns how many were copied.
+  [[nodiscard]] Result<std::size_t, QueueError> write(const Chain& chain, std::uint64_t offset,
+                                                      std::span<const std::uint8_t> in);
+
+  /// Publishes a used element {id = head, len = bytes written} and the new used.idx.
+  [[nodiscard]] Status push_used(std::uint16_t head, std::uint32_t len);
+
+  /// Whether the driver wants an interrupt for the used elements published
+  /// since the last call: without EVENT_IDX, unless avail.flags has
+  /// VRING_AVAIL_F_NO_INTERRUPT; with EVENT_IDX, if used_event lies in the
+  /// range crossed since the last notification (vring_need_event).
+  [[nodiscard]] Result<bool, QueueError> should_notify();
+
+  [[nodiscard]] const QueueLayout& layout() const noexcept { return layout_; }
+  [[nodiscard]] const QueueFeatures& features() const noexcept { return features_; }
+  [[nodiscard]] std::uint16_t last_avail_idx() const noexcept { return last_avail_; }
+  [[nodiscard]] std::uint16_t used_idx() const noexcept { return used_idx_; }
+  /// The error that broke the queue, if any; a broken queue returns it from every call.
+  [[nodiscard]] const Status& broken() const noexcept { return broken_; }
+
+ private:
+  SplitQueue(pci::DmaSpace& memory, const QueueLayout& layout, const QueueFeatures& features)
+      : memory_(&memory), layout_(layout), features_(features) {}
+
+  pci::DmaSpace* memory_;
+  QueueLayout layout_;
+  QueueFeatures features_;
+  std::uint16_t last_avail_ = 0;
+  std::uint16_t used_idx_ = 0;
+  std::uint16_t signalled_used_ = 0;  ///< used.idx when the driver was last notified
+  Status broken_;
+};
+
+}  // namespace vmsg::virtqueue
