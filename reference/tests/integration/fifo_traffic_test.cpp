@@ -43,7 +43,7 @@ std::vector<std::uint16_t> present_from(const wire::GetDevicesResp& r) {
   std::vector<std::uint16_t> out;
   for (std::size_t byte = 0; byte < r.bitmap.size(); ++byte) {
     for (unsigned bit = 0; bit < 8; ++bit) {
-      if ((r.bitmap[byte] >> bit) & 1u) out.push_back(static_cast<std::uint16_t>(r.offset + byte * 8 + bit));
+      if ((static_cast<unsigned>(r.bitmap[byte]) >> bit) & 1u) out.push_back(static_cast<std::uint16_t>(r.offset + byte * 8 + bit));
     }
   }
   return out;

@@ -32,6 +32,15 @@ class DeviceContext {
   virtual void used(unsigned q) = 0;
   /// Whether the driver has set DRIVER_OK (and not reset since).
   [[nodiscard]] virtual bool driver_ok() const = 0;
+  /// Queue `q` as currently configured, or nullptr (not configured, or out of
+  /// range). For asynchronous completion: a backend must not keep the
+  /// SplitQueue& given to process(), because RESET_VQUEUE, a new SET_VQUEUE
+  /// or a device reset replaces the queue; it looks the queue up again here.
+  /// (Not pure so that test doubles of the context need not implement it.)
+  [[nodiscard]] virtual virtqueue::SplitQueue* queue(unsigned q) {
+    (void)q;
+    return nullptr;
+  }
 };
 
 /// A virtio device type behind the transport.
@@ -68,6 +77,10 @@ class Backend {
   /// Device reset (status 0): back to the power-on state; config stays as
   /// the device defines it (e.g. capacity), pending work is dropped.
   virtual void reset() = 0;
+  /// Queue `q` was dropped (RESET_VQUEUE, or a SET_VQUEUE replacing it):
+  /// forget pending work on it; its buffers will not be used. Not called on a
+  /// device reset, where reset() covers every queue.
+  virtual void queue_reset(unsigned q) { (void)q; }
   /// Queue `q` (configured) has new buffers and the driver is OK: use what
   /// can be used now. Return an error to break the device (NEEDS_RESET).
   [[nodiscard]] virtual virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) = 0;

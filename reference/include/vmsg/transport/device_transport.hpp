@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "vmsg/bus/endpoint.hpp"
@@ -42,7 +43,8 @@ struct TransportStats {
   std::uint64_t resets = 0;
 };
 
-/// Device-side transport endpoint. Not copyable or movable.
+/// Device-side transport endpoint. Not copyable or movable (queues and the
+/// backend hold pointers into it).
 class DeviceTransport final : public bus::Endpoint, private DeviceContext {
  public:
   explicit DeviceTransport(std::unique_ptr<Backend> backend, TransportOptions options = {});
@@ -61,15 +63,52 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   [[nodiscard]] std::uint32_t generation() const noexcept { return generation_; }
   [[nodiscard]] std::uint64_t offered_features() const noexcept;
   [[nodiscard]] std::uint64_t driver_features() const noexcept { return driver_features_; }
+  /// Whether FEATURES_OK was accepted since the last reset (features frozen, G5).
+  [[nodiscard]] bool features_accepted() const noexcept { return features_accepted_; }
+  /// The configured queue `q`, or nullptr (out of range or not configured).
+  [[nodiscard]] const virtqueue::SplitQueue* configured_queue(unsigned q) const noexcept;
   [[nodiscard]] const TransportStats& stats() const noexcept { return stats_; }
 
  private:
+  /// Guest memory before attach_memory(): every access fails, so a queue set
+  /// up without memory breaks (DmaFault) instead of touching anything.
+  class NullDmaSpace final : public pci::DmaSpace {
+   public:
+    bool dma_read(std::uint64_t addr, std::span<std::uint8_t> out) override;
+    bool dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) override;
+    bool msi_write(std::uint64_t addr, std::uint32_t data) override;
+  };
+
   // DeviceContext
   pci::DmaSpace& memory() override;
   void config_changed(std::uint32_t offset, std::uint32_t length) override;
   void needs_reset() override;
   void used(unsigned q) override;
   [[nodiscard]] bool driver_ok() const override;
+  [[nodiscard]] virtqueue::SplitQueue* queue(unsigned q) override;
+
+  // One handler per transport request; each returns the response body.
+  [[nodiscard]] wire::Body handle(const wire::GetDeviceInfoReq& r);
+  [[nodiscard]] wire::Body handle(const wire::GetDeviceFeaturesReq& r);
+  [[nodiscard]] wire::Body handle(const wire::SetDriverFeaturesReq& r);
+  [[nodiscard]] wire::Body handle(const wire::GetConfigReq& r);
+  [[nodiscard]] wire::Body handle(const wire::SetConfigReq& r);
+  [[nodiscard]] wire::Body handle(const wire::GetDeviceStatusReq& r);
+  [[nodiscard]] wire::Body handle(const wire::SetDeviceStatusReq& r);
+  [[nodiscard]] wire::Body handle(const wire::GetVqueueReq& r);
+  [[nodiscard]] wire::Body handle(const wire::SetVqueueReq& r);
+  [[nodiscard]] wire::Body handle(const wire::ResetVqueueReq& r);
+  [[nodiscard]] wire::Body handle(const wire::GetShmReq& r);
+  void on_event_avail(const wire::EventAvail& e);
+
+  void post(std::uint16_t token, wire::Body body);
+  void reset_device();
+  [[nodiscard]] bool features_acceptable();
+  void drop_queue(unsigned q);
+  [[nodiscard]] bool can_process(std::uint64_t q) const noexcept;
+  void run_queue(unsigned q);
+  void notify_used(unsigned q, virtqueue::SplitQueue& queue);
+  void queue_error();
 
   /// Per-queue state: the SET_VQUEUE parameters and, once valid, the queue.
   struct QueueSlot {
@@ -81,10 +120,14 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   TransportOptions options_;
   std::uint16_t dev_num_ = 0;
   bus::Outbox* out_ = nullptr;
+  NullDmaSpace null_memory_;
   pci::DmaSpace* memory_ = nullptr;
   std::uint32_t status_ = 0;
   std::uint32_t generation_ = 0;
   std::uint64_t driver_features_ = 0;
+  bool features_accepted_ = false;      ///< FEATURES_OK accepted since the last reset
+  bool features_out_of_range_ = false;  ///< a non-zero word for a block past bit 63 was written (G4)
+  bool start_queues_ = false;           ///< DRIVER_OK just became set: kick queues after the response
   std::vector<QueueSlot> queues_;
   TransportStats stats_{};
 };

@@ -17,6 +17,7 @@
 
 #include "vmsg/common/result.hpp"
 #include "vmsg/pci/dma.hpp"
+#include "vmsg/virtqueue/ring.hpp"
 
 namespace vmsg::virtqueue {
 
@@ -72,7 +73,8 @@ enum class QueueError : std::uint8_t {
 [[nodiscard]] std::string_view to_string(LayoutError e) noexcept;
 [[nodiscard]] std::string_view to_string(QueueError e) noexcept;
 
-/// One guest buffer segment of a chain.
+/// One guest buffer segment of a chain. Zero-length descriptors produce no
+/// segment (they carry no bytes), so every segment has len > 0.
 struct Segment {
   std::uint64_t addr = 0;
   std::uint32_t len = 0;
@@ -93,19 +95,38 @@ struct Chain {
 using Status = std::optional<QueueError>;
 
 /// A configured split virtqueue, device side. Not thread-safe.
+///
+/// Every guest-memory access is a small DmaSpace call (a 2-byte index, a
+/// 16-byte descriptor, one call per segment piece); a failed one is DmaFault.
+/// Any QueueError is sticky: the queue stays broken until it is recreated.
 class SplitQueue {
  public:
-  /// Checks the layout; nothing is read from guest memory yet.
+  /// Checks the layout; nothing is read from guest memory yet. Checks, in
+  /// order: size (BadSize), alignment (Misaligned), then whether any area
+  /// [addr, addr + bytes) runs past 2^64 (AddressOverflow; ending exactly at
+  /// 2^64 is fine). The driver area includes used_event and the device area
+  /// avail_event whether or not EVENT_IDX is negotiated (the spec sizes).
   [[nodiscard]] static Result<SplitQueue, LayoutError> create(pci::DmaSpace& memory, const QueueLayout& layout,
                                                              const QueueFeatures& features);
 
   /// The next available chain, nullopt when the driver has published nothing
   /// new. With EVENT_IDX, publishes avail_event = the new last_avail_idx when
-  /// the ring is found empty, so the driver kicks for the next buffer.
+  /// the ring is found empty, so the driver kicks for the next buffer, then
+  /// reads avail.idx once more and pops what the driver added meanwhile.
+  ///
+  /// Chain rules: at most `size` descriptors in the descriptor table and at
+  /// most min(table entries, 65536) in an indirect table (no u16 `next` can
+  /// name more distinct entries), else ChainLoop. An indirect descriptor may
+  /// end a direct chain; its own WRITE flag is ignored (spec), its table need
+  /// not be aligned, and a table wrapping past 2^64 is a DmaFault. The
+  /// readable-before-writable rule spans the direct part and the table.
+  /// last_avail_idx advances only when a chain is returned.
   [[nodiscard]] Result<std::optional<Chain>, QueueError> pop();
 
   /// Copies readable bytes of `chain` from byte `offset` (across segments) into
   /// `out`; returns how many were copied (less than out.size() at the end).
+  /// One DmaSpace call per segment touched; a segment piece that would wrap
+  /// past 2^64 is a DmaFault without any access.
   [[nodiscard]] Result<std::size_t, QueueError> read(const Chain& chain, std::uint64_t offset,
                                                      std::span<std::uint8_t> out);
   /// Copies `in` into the writable segments of `chain` from byte `offset`;
@@ -113,13 +134,17 @@ class SplitQueue {
   [[nodiscard]] Result<std::size_t, QueueError> write(const Chain& chain, std::uint64_t offset,
                                                       std::span<const std::uint8_t> in);
 
-  /// Publishes a used element {id = head, len = bytes written} and the new used.idx.
+  /// Publishes a used element {id = head, len = bytes written} and the new
+  /// used.idx, element first so the driver never sees the index before it.
+  /// A head >= size is a device bug; it is refused as DescIndexOutOfRange
+  /// (breaking the queue) rather than handed to the driver.
   [[nodiscard]] Status push_used(std::uint16_t head, std::uint32_t len);
 
   /// Whether the driver wants an interrupt for the used elements published
   /// since the last call: without EVENT_IDX, unless avail.flags has
   /// VRING_AVAIL_F_NO_INTERRUPT; with EVENT_IDX, if used_event lies in the
-  /// range crossed since the last notification (vring_need_event).
+  /// range crossed since the last notification (vring_need_event). False,
+  /// without reading memory, when nothing was pushed since the last call.
   [[nodiscard]] Result<bool, QueueError> should_notify();
 
   [[nodiscard]] const QueueLayout& layout() const noexcept { return layout_; }
@@ -132,6 +157,16 @@ class SplitQueue {
  private:
   SplitQueue(pci::DmaSpace& memory, const QueueLayout& layout, const QueueFeatures& features)
       : memory_(&memory), layout_(layout), features_(features) {}
+
+  /// Marks the queue broken with `e` and returns it as an error.
+  Err<QueueError> fail(QueueError e) noexcept {
+    broken_ = e;
+    return Err<QueueError>{e};
+  }
+  /// Follows the chain starting at descriptor `head` (already < size).
+  [[nodiscard]] Result<Chain, QueueError> walk_chain(std::uint16_t head);
+  [[nodiscard]] bool read_u16(std::uint64_t addr, std::uint16_t& out);
+  [[nodiscard]] bool write_u16(std::uint64_t addr, std::uint16_t value);
 
   pci::DmaSpace* memory_;
   QueueLayout layout_;

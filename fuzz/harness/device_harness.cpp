@@ -1,0 +1,730 @@
+#include "harness/device_harness.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "common/check.hpp"
+#include "vmsg/amp/amp_device.hpp"
+#include "vmsg/driver/msix_setup.hpp"
+#include "vmsg/fifo/layout.hpp"
+#include "vmsg/pci/dma.hpp"
+#include "vmsg/transport/minimal_endpoint.hpp"
+#include "vmsg/wire/codec.hpp"
+
+namespace vmsg::fuzz {
+
+namespace {
+
+using device_ops::Kind;
+using device_ops::Region;
+
+constexpr std::uint64_t kPage = 4096;
+constexpr std::uint16_t kCmdMem = 0x0002;
+constexpr std::uint16_t kCmdBme = 0x0004;
+constexpr std::uint16_t kCmdIntxDisable = 0x0400;
+constexpr std::uint16_t kMsixEnable = 0x8000;
+constexpr std::uint16_t kMsixFunctionMask = 0x4000;
+constexpr std::uint32_t kPingBase = 0xF00D0000;
+constexpr std::uint16_t kPingToken = 0x5A5A;
+
+std::string hex(std::uint64_t v) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  do {
+    s.insert(s.begin(), digits[v & 0xF]);
+    v >>= 4;
+  } while (v != 0);
+  return "0x" + s;
+}
+
+target::ReferenceSpec make_spec(const device_ops::Setup& s) {
+  const unsigned nf = device_ops::kFifoChoices[s.fifo_choice % 4];
+  target::ReferenceSpec spec;
+  spec.amp.num_fifos = nf;
+  spec.ram_size = DeviceHarness::kRamSize;
+  spec.address = DeviceHarness::kAddr;
+  for (unsigned q = 0; q < nf; ++q) {
+    for (unsigned i = 0; i < 8; ++i) {
+      if ((s.devices[q] >> i) & 1u) {
+        spec.devices.push_back({q, device_ops::kDevNums[i],
+                                std::make_shared<transport::MinimalEndpoint>(
+                                    transport::MinimalIdentity{.device_id = 100u + q * 32u + device_ops::kDevNums[i]})});
+      }
+    }
+  }
+  return spec;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// The device's bus-master path, counted and checked (oracles (a) and (b)).
+class DeviceHarness::Spy final : public pci::DmaSpace {
+ public:
+  Spy(DeviceHarness& h, pci::DmaSpace& inner) : h_(h), inner_(inner) {}
+  bool dma_read(std::uint64_t addr, std::span<std::uint8_t> out) override {
+    ++dma_reads;
+    return inner_.dma_read(addr, out);
+  }
+  bool dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    ++dma_writes;
+    return inner_.dma_write(addr, data);
+  }
+  bool msi_write(std::uint64_t addr, std::uint32_t data) override {
+    ++msi_writes;
+    h_.check_msi_write(addr, data);
+    return inner_.msi_write(addr, data);
+  }
+  std::uint64_t dma_reads = 0;
+  std::uint64_t dma_writes = 0;
+  std::uint64_t msi_writes = 0;
+
+ private:
+  DeviceHarness& h_;
+  pci::DmaSpace& inner_;
+};
+
+// ---------------------------------------------------------------------------
+// The port everybody (driver helpers, links, the op stream) goes through.
+class DeviceHarness::OraclePort final : public port::Port {
+ public:
+  explicit OraclePort(DeviceHarness& h) : h_(h), m_(h.target_->machine()) {}
+
+  std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override {
+    const Snap s = h_.snap();
+    const std::uint32_t v = m_.config_read(fn, offset, size);
+    h_.after_access(s);
+    return v;
+  }
+  void config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) override {
+    const Snap s = h_.snap();
+    m_.config_write(fn, offset, size, value);
+    h_.after_access(s);
+  }
+  std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override {
+    const Snap s = h_.snap();
+    const std::uint64_t v = m_.mmio_read(addr, size);
+    h_.after_access(s);
+    return v;
+  }
+  void mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) override {
+    const Snap s = h_.snap();
+    std::array<std::uint8_t, 8> b{};
+    for (unsigned i = 0; i < size && i < 8; ++i) b[i] = static_cast<std::uint8_t>(value >> (8 * i));
+    h_.note_write(addr, std::span<const std::uint8_t>(b.data(), std::min(size, 8u)), true);
+    m_.mmio_write(addr, size, value);
+    h_.after_access(s);
+  }
+  void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override {
+    const Snap s = h_.snap();
+    m_.mem_read(addr, out);
+    h_.after_access(s);
+  }
+  void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    const Snap s = h_.snap();
+    h_.note_write(addr, data, false);
+    m_.mem_write(addr, data);
+    h_.after_access(s);
+  }
+  void advance_time(std::uint64_t ns) override {
+    const Snap s = h_.snap();
+    m_.advance_time(ns);
+    h_.after_access(s);
+  }
+  [[nodiscard]] port::AddressMap address_map() const override { return m_.address_map(); }
+
+ private:
+  DeviceHarness& h_;
+  machine::Machine& m_;
+};
+
+namespace {
+/// Marks the driver link's own BAR1 accesses for the duration of a scope.
+class LinkScope {
+ public:
+  explicit LinkScope(bool& flag) : flag_(flag) { flag_ = true; }
+  ~LinkScope() { flag_ = false; }
+  LinkScope(const LinkScope&) = delete;
+  LinkScope& operator=(const LinkScope&) = delete;
+
+ private:
+  bool& flag_;
+};
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+DeviceHarness::DeviceHarness(const device_ops::Setup& setup)
+    : setup_(setup),
+      nf_(device_ops::kFifoChoices[setup.fifo_choice % 4]),
+      target_(std::make_unique<target::ReferenceTarget>(make_spec(setup))) {
+  for (unsigned q = 0; q < nf_; ++q) {
+    for (unsigned i = 0; i < 8; ++i) {
+      if ((setup.devices[q] >> i) & 1u) plugged_[q] |= std::uint32_t{1} << device_ops::kDevNums[i];
+    }
+  }
+  // Reroute the function's bus-master path through the spy. attach() is the
+  // PCI function's public hook; the machine's own DmaSpace stays behind it.
+  auto& dev = target_->device();
+  for (unsigned q = 0; q < nf_; ++q) channels_.push_back(&dev.channel(q));
+  msix_ = dev.msix();
+  spy_ = std::make_unique<Spy>(*this, target_->machine().dma_space(kAddr));
+  dev.attach(*spy_);
+  port_ = std::make_unique<OraclePort>(*this);
+
+  // Bring-up on the bare machine: it places no frame and raises no MSI (the
+  // spy still checks that), and only writes zeros into zeroed RAM, which the
+  // lazily zero-filled shadow already agrees with. Skipping the per-access
+  // oracles here roughly halves the cost of an input.
+  machine::Machine& bare = target_->machine();
+  driver::GuestAllocator ram(bare.address_map());
+  driver::BarWindowAllocator window(bare.address_map());
+  drv_.emplace(driver::AmpDriver::open(bare, ram, window));
+  VMSG_FUZZ_CHECK(drv_->num_fifos() == nf_, "driver found " + std::to_string(drv_->num_fifos()) + " FIFOs");
+  for (unsigned k = 0; k < 3; ++k) {
+    bar_base_[k] = drv_->function().bars[k].base;
+    bar_size_[k] = drv_->function().bars[k].size;
+  }
+  links_.reserve(nf_);
+  for (unsigned q = 0; q < nf_; ++q) links_.emplace_back(*port_, drv_->fifo(q).config());
+  tracked_.fill(true);
+}
+
+DeviceHarness::~DeviceHarness() = default;
+
+// ---- oracle hooks -----------------------------------------------------------
+
+bool DeviceHarness::function_blocked() const {
+  return !msix_->enabled() || msix_->function_masked() || !target_->device().config().bus_master();
+}
+
+DeviceHarness::Snap DeviceHarness::snap() const {
+  Snap s;
+  const bool all = function_blocked();
+  for (unsigned v = 0; v < nf_; ++v) {
+    s.placed[v] = channels_[v]->stats().frames_placed;
+    s.pending[v] = msix_->pending(v);
+    s.blocked[v] = all || msix_->entry(v).masked();
+  }
+  s.msi_writes = spy_->msi_writes;
+  return s;
+}
+
+void DeviceHarness::check_msi_write(std::uint64_t addr, std::uint32_t data) const {
+  const amp::AmpPciDevice& dev = target_->device();
+  const pci::Msix& m = *dev.msix();
+  VMSG_FUZZ_CHECK(m.enabled() && !m.function_masked() && dev.config().bus_master(),
+                  "MSI written while MSI-X is disabled, function-masked or BME is off");
+  bool matches = false;
+  for (unsigned v = 0; v < nf_; ++v) {
+    const pci::MsixEntry e = m.entry(v);
+    matches = matches || (!e.masked() && e.address == addr && e.data == data);
+  }
+  VMSG_FUZZ_CHECK(matches, "MSI " + hex(addr) + " <- " + hex(data) + " matches no unmasked table entry");
+}
+
+void DeviceHarness::check_msi(const Snap& b, const Snap& a) {
+  std::uint64_t placed = 0;
+  bool exact = true;
+  for (unsigned v = 0; v < nf_; ++v) {
+    const std::uint64_t k = a.placed[v] - b.placed[v];
+    placed += k;
+    if (k != 0 && a.blocked[v] != b.blocked[v]) exact = false;
+  }
+  const std::uint64_t writes = a.msi_writes - b.msi_writes;
+  if (!exact) {
+    ++ambiguous_;
+    VMSG_FUZZ_CHECK(writes <= placed + nf_, "more MSI writes than frames placed plus pending bits");
+    return;
+  }
+  std::uint64_t want = 0;
+  for (unsigned v = 0; v < nf_; ++v) {
+    const std::uint64_t k = a.placed[v] - b.placed[v];
+    const auto vs = [v] { return "vector " + std::to_string(v) + ": "; };
+    if (!a.blocked[v]) want += k;
+    if (b.pending[v] && !a.pending[v]) ++want;
+    if (k != 0 && a.blocked[v]) VMSG_FUZZ_CHECK(a.pending[v], vs() + "frame placed while blocked, but no pending bit");
+    if (!b.pending[v] && a.pending[v]) {
+      VMSG_FUZZ_CHECK(k != 0 && a.blocked[v], vs() + "pending bit set without a blocked interrupt");
+    }
+    if (!a.blocked[v]) VMSG_FUZZ_CHECK(!a.pending[v], vs() + "deliverable but left pending");
+  }
+  VMSG_FUZZ_CHECK(writes == want, "MSI writes " + std::to_string(writes) + " during one access, expected " +
+                                      std::to_string(want) + " (frames placed " + std::to_string(placed) + ")");
+}
+
+void DeviceHarness::check_counters() const {
+  for (unsigned q = 0; q < nf_; ++q) {
+    const amp::FifoChannel& ch = *channels_[q];
+    const bus::BusStats& bs = ch.bus().stats();
+    const amp::ChannelStats& cs = ch.stats();
+    const auto f = [q] { return "FIFO " + std::to_string(q) + ": "; };
+    VMSG_FUZZ_CHECK(bs.endpoint_faults() == 0, f() + "endpoint contract violated (missing/extra/unsolicited response)");
+    VMSG_FUZZ_CHECK(bs.frames_received == cs.frames_consumed, f() + "frames consumed != frames the bus received");
+    VMSG_FUZZ_CHECK(bs.frames_received ==
+                        bs.forwarded_requests + bs.forwarded_events + bs.bus_requests_answered + bs.dropped(),
+                    f() + "a received frame was neither forwarded, answered nor dropped");
+    VMSG_FUZZ_CHECK(bs.responses_sent == bs.forwarded_requests + bs.bus_requests_answered,
+                    f() + "responses sent != requests forwarded or answered");
+    VMSG_FUZZ_CHECK(bs.events_sent == 0, f() + "an event was sent, none can be");
+    VMSG_FUZZ_CHECK(cs.overflow_drops == 0 && cs.events_coalesced == 0, f() + "a device->driver frame was lost");
+    VMSG_FUZZ_CHECK(cs.frames_placed + ch.pending() == bs.responses_sent + bs.events_sent,
+                    f() + "frames placed + pending != frames the bus emitted");
+    VMSG_FUZZ_CHECK(ch.tx_stats().pushes == cs.frames_placed && ch.rx_stats().pops == cs.frames_consumed,
+                    f() + "ring counters disagree with the channel");
+    VMSG_FUZZ_CHECK(ch.pending() <= amp::ChannelOptions{}.pending_capacity, f() + "pending queue over capacity");
+  }
+}
+
+void DeviceHarness::after_access(const Snap& before) {
+  check_msi(before, snap());
+  // Landed MSIs are the device's only RAM writes: apply them to the shadow, in order.
+  const auto& log = target_->machine().msi_log();
+  for (; msi_seen_ < log.size(); ++msi_seen_) {
+    const auto& r = log[msi_seen_];
+    std::array<std::uint8_t, 4> b{};
+    for (unsigned i = 0; i < 4; ++i) b[i] = static_cast<std::uint8_t>(r.data >> (8 * i));
+    std::uint64_t a = r.addr;
+    for (std::uint8_t x : b) {
+      auto [it, fresh] = shadow_.try_emplace(a / kPage);
+      if (fresh) it->second.assign(kPage, 0);
+      it->second[a % kPage] = x;
+      ++a;
+    }
+  }
+}
+
+void DeviceHarness::note_write(std::uint64_t addr, std::span<const std::uint8_t> data, bool single) {
+  const std::uint64_t n = data.size();
+  if (n == 0) return;
+  // RAM: a single access lands only when entirely inside RAM; a bulk one lands
+  // wherever it overlaps RAM (RAM decodes first, from address 0).
+  const auto& ram = target_->machine().ram();
+  std::uint64_t len = 0;
+  if (single) {
+    len = ram.contains(addr, n) ? n : 0;
+  } else if (addr < ram.size()) {
+    len = std::min(n, ram.size() - addr);
+  }
+  for (std::uint64_t i = 0; i < len; ++i) {
+    const std::uint64_t a = addr + i;
+    auto [it, fresh] = shadow_.try_emplace(a / kPage);
+    if (fresh) it->second.assign(kPage, 0);
+    it->second[a % kPage] = data[static_cast<std::size_t>(i)];
+  }
+  // BAR1: anything but the driver link writing there untracks the FIFOs it touches.
+  if (in_link_) return;
+  const auto m = target_->device().bar_mapping(amp::bars::kFifoRam);
+  if (!m) return;
+  const std::uint64_t end = addr + n < addr ? ~std::uint64_t{0} : addr + n;  // saturate at the top
+  const std::uint64_t lo = std::max(addr, m->base);
+  const std::uint64_t hi = std::min(end, m->base + m->size);
+  for (unsigned q = 0; q < nf_ && lo < hi; ++q) {
+    const std::uint64_t wlo = m->base + std::uint64_t{q} * fifo::kWindowSize;
+    if (lo < wlo + fifo::kWindowSize && hi > wlo) untrack(q);
+  }
+}
+
+void DeviceHarness::untrack(unsigned q) {
+  tracked_[q] = false;
+  expect_[q].clear();
+}
+
+// ---- operations -----------------------------------------------------------------
+
+std::uint64_t DeviceHarness::resolve(Region r, std::uint64_t raw) const {
+  switch (r) {
+    case Region::Bar0:
+    case Region::Bar1:
+    case Region::Bar2: {
+      const auto k = static_cast<unsigned>(r);
+      const auto m = target_->device().bar_mapping(k);
+      const std::uint64_t base = m ? m->base : bar_base_[k];
+      return base + raw % (bar_size_[k] + 16);  // a little past the end, too
+    }
+    case Region::Ram:
+      return raw % (kRamSize + 16);
+    case Region::Ecam:
+      return machine::Machine::kEcamBase + (std::uint64_t{kAddr.device} << 15) + raw % 0x1010;
+    case Region::Absolute:
+    case Region::kCount:
+      break;
+  }
+  return raw;
+}
+
+std::uint16_t DeviceHarness::config_offset(const device_ops::Op& op) const {
+  using device_ops::ConfigSpot;
+  const std::uint16_t cap = target_->device().msix()->capability_offset();
+  switch (op.spot) {
+    case ConfigSpot::Command: return 0x04;
+    case ConfigSpot::Status: return 0x06;
+    case ConfigSpot::Bar0: return 0x10;
+    case ConfigSpot::Bar1: return 0x14;
+    case ConfigSpot::Bar2: return 0x18;
+    case ConfigSpot::Bar3: return 0x1C;
+    case ConfigSpot::MsixControl: return static_cast<std::uint16_t>(cap + 2);
+    case ConfigSpot::MsixCap: return cap;
+    case ConfigSpot::CapPtr: return 0x34;
+    case ConfigSpot::Any:
+    case ConfigSpot::kCount:
+      break;
+  }
+  return static_cast<std::uint16_t>(op.offset & 0xFFF);
+}
+
+bool DeviceHarness::sane() const {
+  const amp::AmpPciDevice& dev = target_->device();
+  if (!dev.config().memory_enabled()) return false;
+  for (unsigned k = 0; k < 2; ++k) {
+    const auto m = dev.bar_mapping(k);
+    if (!m || m->base != bar_base_[k]) return false;
+  }
+  return true;
+}
+
+void DeviceHarness::run(const device_ops::Op& op) {
+  port::Port& p = *port_;
+  switch (op.kind) {
+    case Kind::ConfigRead:
+    case Kind::ConfigWrite: {
+      const unsigned w = device_ops::kConfigWidths[op.width % 3];
+      const auto off = static_cast<std::uint16_t>(std::min<unsigned>(config_offset(op), 0x1000 - w));
+      if (op.kind == Kind::ConfigRead) {
+        (void)p.config_read(kAddr, off, w);
+      } else {
+        p.config_write(kAddr, off, w, static_cast<std::uint32_t>(op.value));
+      }
+      break;
+    }
+    case Kind::MmioRead:
+      (void)p.mmio_read(resolve(op.region, op.offset), device_ops::kWidths[op.width % 4]);
+      break;
+    case Kind::MmioWrite:
+      p.mmio_write(resolve(op.region, op.offset), device_ops::kWidths[op.width % 4], op.value);
+      break;
+    case Kind::BulkRead: {
+      std::vector<std::uint8_t> buf(std::min<std::uint64_t>(op.value, device_ops::kMaxBulk));
+      p.mem_read(resolve(op.region, op.offset), buf);
+      break;
+    }
+    case Kind::BulkWrite: {
+      const std::size_t n = std::min(op.bytes.size(), device_ops::kMaxBulk);
+      p.mem_write(resolve(op.region, op.offset), std::span<const std::uint8_t>(op.bytes.data(), n));
+      break;
+    }
+    case Kind::PostMessage: {
+      std::array<std::uint8_t, fifo::kSlotSize> buf{};
+      auto n = wire::encode(op.message, wire::Profile::pr28(), buf);
+      if (n.ok()) post(op.fifo % nf_, std::span<const std::uint8_t>(buf.data(), n.value()), op.flag);
+      break;
+    }
+    case Kind::PostRaw:
+      post(op.fifo % nf_, op.bytes, op.flag);
+      break;
+    case Kind::Doorbell: {
+      const auto m = target_->device().bar_mapping(amp::bars::kRegisters);
+      const std::uint64_t base = m ? m->base : bar_base_[0];
+      p.mmio_write(base + amp::reg::notify(op.fifo % (nf_ + 1)), 4, 1);
+      break;
+    }
+    case Kind::AdvanceTime:
+      p.advance_time(op.value);
+      break;
+    case Kind::Poll:
+      poll(op.fifo % nf_, op.count);
+      break;
+    case Kind::SetCommand: {
+      const auto cmd = static_cast<std::uint16_t>(((op.value & 1) != 0 ? kCmdMem : 0) |
+                                                  ((op.value & 2) != 0 ? kCmdBme : 0) |
+                                                  ((op.value & 4) != 0 ? kCmdIntxDisable : 0));
+      p.config_write(kAddr, 0x04, 2, cmd);
+      break;
+    }
+    case Kind::MoveBar: {
+      const unsigned k = op.fifo % 6;
+      std::uint32_t v = 0;
+      switch (op.bar_value) {
+        case device_ops::BarValue::Original: v = k < 3 ? static_cast<std::uint32_t>(bar_base_[k]) : 0; break;
+        case device_ops::BarValue::AllOnes: v = 0xFFFFFFFF; break;
+        case device_ops::BarValue::Zero: v = 0; break;
+        case device_ops::BarValue::OtherWindow:
+          v = static_cast<std::uint32_t>(machine::Machine::kMmioBase + (op.value % 0x100) * 0x10000);
+          break;
+        case device_ops::BarValue::InRam: v = 0x100000; break;
+        case device_ops::BarValue::Any:
+        case device_ops::BarValue::kCount: v = static_cast<std::uint32_t>(op.value); break;
+      }
+      p.config_write(kAddr, static_cast<std::uint16_t>(0x10 + 4 * k), 4, v);
+      break;
+    }
+    case Kind::MsixMask: {
+      const auto& info = *drv_->msix();
+      p.mmio_write(info.table_addr + 16u * (op.fifo % 9u) + 12u, 4, op.flag ? 1u : 0u);
+      break;
+    }
+    case Kind::MsixControl: {
+      const auto cap = target_->device().msix()->capability_offset();
+      const auto ctrl = static_cast<std::uint16_t>((op.flag ? kMsixEnable : 0) | (op.flag2 ? kMsixFunctionMask : 0));
+      p.config_write(kAddr, static_cast<std::uint16_t>(cap + 2), 2, ctrl);
+      break;
+    }
+    case Kind::Reinit:
+      // A re-init costs a few hundred accesses; more than a couple per input
+      // only slows the run (finish() does one anyway when needed).
+      if (reinits_ < kMaxReinits) {
+        ++reinits_;
+        reinit();
+      }
+      break;
+    case Kind::kCount:
+      break;
+  }
+  check_counters();
+}
+
+std::optional<DeviceHarness::Expect> DeviceHarness::expect_for(unsigned q, std::span<const std::uint8_t> slot) const {
+  // The bus rules of bus.hpp, restated: what answer (if any) this frame gets.
+  auto d = wire::decode(slot, wire::Profile::pr28());
+  if (!d) return std::nullopt;
+  const wire::Message& m = d.value();
+  Expect e;
+  e.bus = wire::is_bus(m.body);
+  e.msg_id = wire::msg_id(m.body);
+  e.token = m.token;
+  if (e.bus) {
+    if (const auto* p = std::get_if<wire::PingReq>(&m.body)) {
+      e.ping = p->data;
+      return e;
+    }
+    if (const auto* g = std::get_if<wire::GetDevicesReq>(&m.body)) {
+      e.get_devices = *g;
+      return e;
+    }
+    return std::nullopt;  // responses and EVENT_DEVICE from the driver: dropped
+  }
+  if (wire::is_response(m.body) || wire::is_event(m.body)) return std::nullopt;  // dropped, or EVENT_AVAIL (never answered)
+  if (m.dev_num >= 32 || ((plugged_[q] >> m.dev_num) & 1u) == 0) return std::nullopt;  // no such device
+  e.dev_num = m.dev_num;
+  return e;
+}
+
+void DeviceHarness::post(unsigned q, std::span<const std::uint8_t> frame, bool ring) {
+  if (!sane()) return;  // the link only knows the layout it set up
+  LinkScope scope(in_link_);
+  const fifo::PushResult r = links_[q].post(frame);
+  if (r == fifo::PushResult::Ok && tracked_[q]) {
+    std::array<std::uint8_t, fifo::kSlotSize> slot{};  // the link zero-pads the slot
+    std::copy(frame.begin(), frame.end(), slot.begin());
+    if (auto e = expect_for(q, slot)) expect_[q].push_back(*e);
+  }
+  if (ring) links_[q].ring();
+}
+
+void DeviceHarness::poll(unsigned q, unsigned max) {
+  if (!sane()) return;
+  LinkScope scope(in_link_);
+  for (unsigned i = 0; i < max; ++i) {
+    auto s = links_[q].poll();
+    if (!s) return;
+    check_frame(q, *s);
+  }
+}
+
+void DeviceHarness::check_frame(unsigned q, std::span<const std::uint8_t> slot) {
+  if (!tracked_[q]) return;
+  const auto f = [q] { return "FIFO " + std::to_string(q) + ": "; };
+  auto d = wire::decode(slot, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
+  VMSG_FUZZ_CHECK(d.ok(), f() + "device sent a malformed frame: " + (d.ok() ? "" : wire::describe(d.error())));
+  const wire::Message& m = d.value();
+  VMSG_FUZZ_CHECK(wire::is_response(m.body), f() + "device sent a non-response: " + std::string(wire::name(m.body)));
+  VMSG_FUZZ_CHECK(!expect_[q].empty(), f() + "response " + std::string(wire::name(m.body)) + " token " +
+                                           std::to_string(m.token) + " answers no outstanding request");
+  const Expect e = expect_[q].front();
+  expect_[q].pop_front();
+  VMSG_FUZZ_CHECK(wire::is_bus(m.body) == e.bus && wire::msg_id(m.body) == e.msg_id,
+                  f() + "response " + std::string(wire::name(m.body)) + " out of order, expected msg_id " +
+                      std::to_string(e.msg_id));
+  VMSG_FUZZ_CHECK(m.token == e.token, f() + "token not echoed");
+  VMSG_FUZZ_CHECK(m.dev_num == (e.bus ? 0 : e.dev_num), f() + "wrong dev_num in response");
+  if (e.ping) {
+    VMSG_FUZZ_CHECK(std::get<wire::PingResp>(m.body).data == *e.ping, f() + "PING data not echoed");
+  }
+  if (e.get_devices) {
+    // VMSG-BUS-043..046 for the 64-byte bus: window reduced only to fit, bits = plugged devices.
+    const auto& r = std::get<wire::GetDevicesResp>(m.body);
+    const std::uint32_t off = e.get_devices->offset;
+    const std::uint32_t cnt = std::min<std::uint32_t>({e.get_devices->count, (64u - 14u) * 8u, 0x10000u - off});
+    VMSG_FUZZ_CHECK(r.offset == off && r.bitmap.size() * 8 == cnt, f() + "GET_DEVICES window not echoed");
+    bool more = false;
+    for (std::uint32_t d2 = 0; d2 < 32; ++d2) {
+      const bool present = ((plugged_[q] >> d2) & 1u) != 0;
+      if (d2 < off) continue;
+      if (d2 - off < cnt) {
+        const bool bit = ((r.bitmap[(d2 - off) / 8] >> ((d2 - off) % 8)) & 1u) != 0;
+        VMSG_FUZZ_CHECK(bit == present, f() + "GET_DEVICES bit for device " + std::to_string(d2) + " wrong");
+      } else {
+        more = more || present;
+      }
+    }
+    for (std::uint32_t n = 0; n < cnt; ++n) {
+      const bool bit = ((r.bitmap[n / 8] >> (n % 8)) & 1u) != 0;
+      if (off + n >= 32) VMSG_FUZZ_CHECK(!bit, f() + "GET_DEVICES reports a device number >= 32");
+    }
+    VMSG_FUZZ_CHECK(r.next_offset == (more ? off + cnt : 0u), f() + "GET_DEVICES next_offset wrong");
+  }
+}
+
+// ---- restore sequence ------------------------------------------------------------
+
+bool DeviceHarness::pristine() const {
+  const amp::AmpPciDevice& dev = target_->device();
+  if (!sane() || function_blocked() || (dev.config().command() & kCmdIntxDisable) != 0) return false;
+  const auto m2 = dev.bar_mapping(2);
+  if (!m2 || m2->base != bar_base_[2]) return false;
+  for (unsigned q = 0; q < nf_; ++q) {
+    const pci::MsixEntry e = msix_->entry(q);
+    const auto& t = *links_[q].config().msi;
+    if (e.masked() || e.address != t.addr || e.data != t.data) return false;
+  }
+  return true;
+}
+
+void DeviceHarness::restore_layout() {
+  if (pristine()) return;  // nothing to restore; skip the accesses
+  port::Port& p = *port_;
+  p.config_write(kAddr, 0x04, 2, 0);
+  for (unsigned k = 0; k < 3; ++k) {
+    p.config_write(kAddr, static_cast<std::uint16_t>(0x10 + 4 * k), 4, static_cast<std::uint32_t>(bar_base_[k]));
+  }
+  p.config_write(kAddr, 0x04, 2, kCmdMem | kCmdBme);
+  const auto& info = *drv_->msix();
+  p.config_write(kAddr, static_cast<std::uint16_t>(info.cap + 2), 2, kMsixEnable);
+  for (unsigned q = 0; q < nf_; ++q) {
+    const auto& t = *links_[q].config().msi;
+    driver::msix_program(p, info, q, t.addr, t.data);
+  }
+  VMSG_FUZZ_CHECK(sane(), "layout not sane after restoring BARs and Command");
+}
+
+void DeviceHarness::quiesce() {
+  // Let every tracked FIFO finish: ring, give time, consume, until nothing moves.
+  port::Port& p = *port_;
+  for (unsigned round = 0; round < 64; ++round) {
+    for (unsigned q = 0; q < nf_; ++q) {
+      LinkScope scope(in_link_);
+      links_[q].ring();
+    }
+    p.advance_time(100'000);
+    bool idle = true;
+    for (unsigned q = 0; q < nf_; ++q) {
+      LinkScope scope(in_link_);
+      while (auto s = links_[q].poll()) {
+        check_frame(q, *s);
+        idle = false;
+      }
+      // Observed on the bare machine: these reads are the harness looking, not the driver.
+      machine::Machine& bare = target_->machine();
+      const std::uint64_t dq = bar_base_[1] + fifo::queue_offset(q, fifo::QueueKind::Driver);
+      if (channels_[q]->pending() != 0 ||
+          bare.mmio_read(dq + fifo::kHeadOffset, 4) != bare.mmio_read(dq + fifo::kTailOffset, 4)) {
+        idle = false;
+      }
+    }
+    if (idle) break;
+  }
+  for (unsigned q = 0; q < nf_; ++q) {
+    if (!tracked_[q]) continue;
+    VMSG_FUZZ_CHECK(expect_[q].empty(), "FIFO " + std::to_string(q) + ": " + std::to_string(expect_[q].size()) +
+                                            " request(s) never answered");
+  }
+}
+
+void DeviceHarness::reinit() {
+  // What a driver does to start over (amp-pci-device.md D33): sane layout,
+  // zeroed ring indices, MEM off->on so the device re-adopts them, fresh links.
+  for (unsigned q = 0; q < nf_; ++q) untrack(q);
+  restore_layout();
+  port::Port& p = *port_;
+  for (unsigned q = 0; q < nf_; ++q) {
+    for (auto kind : {fifo::QueueKind::Driver, fifo::QueueKind::Device}) {
+      const std::uint64_t base = bar_base_[1] + fifo::queue_offset(q, kind);
+      p.mmio_write(base + fifo::kHeadOffset, 4, 0);
+      p.mmio_write(base + fifo::kTailOffset, 4, 0);
+    }
+  }
+  p.config_write(kAddr, 0x04, 2, kCmdBme);
+  p.config_write(kAddr, 0x04, 2, kCmdMem | kCmdBme);
+  std::vector<driver::FifoLinkConfig> cfgs;
+  for (const auto& l : links_) cfgs.push_back(l.config());
+  links_.clear();
+  for (const auto& c : cfgs) links_.emplace_back(p, c);
+  // Frames the device still holds for the old rings come out now; drop them.
+  bool drained = false;
+  for (unsigned round = 0; round < 64 && !drained; ++round) {
+    p.advance_time(1'000);
+    drained = true;
+    for (unsigned q = 0; q < nf_; ++q) {
+      LinkScope scope(in_link_);
+      while (links_[q].poll()) drained = false;
+      if (channels_[q]->pending() != 0) drained = false;
+    }
+  }
+  VMSG_FUZZ_CHECK(drained, "device wedged: its pending frames never drained into a consumed ring");
+  tracked_.fill(true);
+}
+
+void DeviceHarness::ping_all() {
+  for (unsigned q = 0; q < nf_; ++q) {
+    const wire::Message ping{.dev_num = 0, .token = kPingToken, .reserved_type_bits = 0,
+                             .body = wire::PingReq{kPingBase + q}};
+    const auto frame = wire::encode(ping, wire::Profile::pr28()).value();
+    {
+      LinkScope scope(in_link_);
+      VMSG_FUZZ_CHECK(links_[q].post(frame) == fifo::PushResult::Ok, "PING could not be posted after re-init");
+    }
+    expect_[q].push_back(*expect_for(q, frame));
+    {
+      LinkScope scope(in_link_);
+      links_[q].ring();
+    }
+    for (unsigned round = 0; round < 8 && !expect_[q].empty(); ++round) {
+      poll(q, fifo::kSlotCount);
+      if (!expect_[q].empty()) port_->advance_time(100'000);
+    }
+    VMSG_FUZZ_CHECK(expect_[q].empty(), "device wedged: FIFO " + std::to_string(q) + " never answered PING");
+  }
+}
+
+void DeviceHarness::final_checks() {
+  const amp::AmpPciDevice& dev = target_->device();
+  const pci::MsixStats& ms = dev.msix()->stats();
+  const machine::MachineStats& mst = target_->machine().stats();
+  VMSG_FUZZ_CHECK(spy_->dma_reads == 0 && spy_->dma_writes == 0, "a device without virtqueues did DMA");
+  VMSG_FUZZ_CHECK(spy_->msi_writes == ms.delivered + ms.lost, "MSI writes != Msix delivered + lost");
+  VMSG_FUZZ_CHECK(mst.msis == ms.delivered && mst.stray_msis == ms.lost, "machine MSI counters != Msix counters");
+  VMSG_FUZZ_CHECK(ms.out_of_range == 0, "device raised a vector it does not have");
+  // Every RAM page anyone wrote holds exactly what the port writes and MSIs put there.
+  std::vector<std::uint8_t> page(kPage);
+  for (const auto& [pg, want] : shadow_) {
+    VMSG_FUZZ_CHECK(target_->machine().ram().read(pg * kPage, page), "shadow page outside RAM");
+    const auto diff = std::mismatch(want.begin(), want.end(), page.begin());
+    VMSG_FUZZ_CHECK(diff.first == want.end(), "RAM at " + hex(pg * kPage + static_cast<std::uint64_t>(
+                                                                               diff.first - want.begin())) +
+                                                  " was written by something other than the driver or an MSI");
+  }
+}
+
+void DeviceHarness::finish() {
+  restore_layout();
+  quiesce();
+  check_counters();
+  // Rings only need re-initialising when something but the link wrote them.
+  if (std::find(tracked_.begin(), tracked_.begin() + nf_, false) != tracked_.begin() + nf_) reinit();
+  ping_all();
+  check_counters();
+  final_checks();
+}
+
+}  // namespace vmsg::fuzz

@@ -1,0 +1,161 @@
+// The whole reference target under a hostile driver, with oracles on every
+// port access. Used by fuzz_device; meant to be reused by later targets
+// (transport, virtqueue, differential) that drive the same machine.
+//
+// Construction: a ReferenceTarget (2 MiB RAM, amp device at 00:04.0, one
+// MinimalEndpoint per chosen device number), the device's bus-master path
+// rerouted through a counting DmaSpace (the "spy"), and AmpDriver::open run
+// through an OraclePort so bring-up is checked like everything else.
+//
+// Oracles (each one exact; the file names the check that fails):
+//  (a) MSI accounting, per port access. For vector v let k_v be the frames
+//      the device placed into FIFO v's device queue during the access and
+//      blocked(v) = !MSI-X enable || function mask || !BME || entry(v) masked.
+//      Then: MSI writes issued during the access ==
+//        sum over unblocked v of k_v  +  number of PBA bits that went 1 -> 0;
+//      a blocked v with k_v > 0 ends with its PBA bit set; a PBA bit is only
+//      set by such a v; an unblocked vector never stays pending. (No access
+//      can both place frames and change blocked(): bulk transfers are capped
+//      at device_ops::kMaxBulk bytes, shorter than any distance between an
+//      MSI-X table and a doorbell. If it ever happens the access is counted
+//      as ambiguous and only bounded.) Every MSI write must match the
+//      programmed, unmasked table entry of some vector while nothing blocks
+//      delivery, and at the end spy MSI writes == Msix delivered + lost ==
+//      machine msis + stray_msis.
+//  (b) Memory ownership. The device reaches guest memory only through the
+//      spy: MinimalEndpoints do no DMA, so dma_read/dma_write must never be
+//      called. RAM is shadowed page by page (every port write into RAM and
+//      every logged MSI applied in order) and every touched page must equal
+//      the shadow at the end.
+//  (c) Exactly one answer per valid request. Per FIFO, after every operation:
+//      bus frames_received == channel frames_consumed == forwarded requests
+//      + forwarded events + bus requests answered + drops; responses_sent ==
+//      forwarded requests + bus requests answered; no endpoint faults, no
+//      events, no overflow drops or coalescing; frames placed + pending ==
+//      frames the bus emitted; ring counters equal channel counters. And at
+//      the driver: while a FIFO is "tracked" (nothing but the driver link
+//      has written its BAR1 window since the last re-initialisation) every
+//      frame polled decodes strictly and is the response the bus rules
+//      predict for the oldest unanswered request (ID space, msg_id, token,
+//      dev_num, PING data, GET_DEVICES window); at the end none is missing.
+//  (d) No wedge. finish() restores a sane layout, drains, re-initialises the
+//      rings and links as a driver would (when anything but the link wrote
+//      BAR1), and a PING on every FIFO must be answered.
+//
+// Cost: the driver's bring-up runs on the bare machine (it raises no
+// interrupt and writes only zeros into zeroed RAM), everything after it
+// through the OraclePort; the harness TU is left out of coverage
+// instrumentation in the libFuzzer build (fuzz/CMakeLists.txt), since its
+// comparisons are oracles, not input structure.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "harness/device_ops.hpp"
+#include "vmsg/driver/amp_driver.hpp"
+#include "vmsg/target/reference_target.hpp"
+#include "vmsg/wire/messages.hpp"
+
+namespace vmsg::fuzz {
+
+class DeviceHarness {
+ public:
+  /// The machine needs more than the 1 MiB below the driver area; the driver
+  /// only places MSI words there. Small RAM keeps ASan's per-input shadow work small.
+  static constexpr std::uint64_t kRamSize = (1ULL << 20) + 0x1000;
+  static constexpr port::PciAddress kAddr{0, 4, 0};
+
+  explicit DeviceHarness(const device_ops::Setup& setup);
+  ~DeviceHarness();
+  DeviceHarness(const DeviceHarness&) = delete;
+  DeviceHarness& operator=(const DeviceHarness&) = delete;
+
+  /// One operation of the stream, checked.
+  void run(const device_ops::Op& op);
+  /// Restore, drain, re-initialise, PING every FIFO, final oracles.
+  void finish();
+
+  /// Accesses where oracle (a) could only bound (see file comment).
+  [[nodiscard]] std::uint64_t ambiguous_accesses() const noexcept { return ambiguous_; }
+
+ private:
+  class Spy;
+  class OraclePort;
+  friend class Spy;
+  friend class OraclePort;
+
+  /// Device state oracle (a) compares across one port access.
+  struct Snap {
+    std::array<std::uint64_t, 8> placed{};
+    std::array<bool, 8> pending{};
+    std::array<bool, 8> blocked{};
+    std::uint64_t msi_writes = 0;
+  };
+  /// The answer a posted frame must get.
+  struct Expect {
+    bool bus = false;
+    std::uint8_t msg_id = 0;
+    std::uint16_t token = 0;
+    std::uint16_t dev_num = 0;
+    std::optional<std::uint32_t> ping;
+    std::optional<wire::GetDevicesReq> get_devices;
+  };
+
+  // Oracle hooks (OraclePort calls them around every access).
+  [[nodiscard]] Snap snap() const;
+  void after_access(const Snap& before);
+  void note_write(std::uint64_t addr, std::span<const std::uint8_t> data, bool single);
+  void check_msi(const Snap& b, const Snap& a);
+  void check_counters() const;
+  [[nodiscard]] bool function_blocked() const;
+  void check_msi_write(std::uint64_t addr, std::uint32_t data) const;
+
+  // Operations.
+  [[nodiscard]] std::uint64_t resolve(device_ops::Region r, std::uint64_t raw) const;
+  [[nodiscard]] std::uint16_t config_offset(const device_ops::Op& op) const;
+  [[nodiscard]] bool sane() const;
+  [[nodiscard]] bool pristine() const;
+  void post(unsigned q, std::span<const std::uint8_t> frame, bool ring);
+  void poll(unsigned q, unsigned max);
+  void check_frame(unsigned q, std::span<const std::uint8_t> slot);
+  [[nodiscard]] std::optional<Expect> expect_for(unsigned q, std::span<const std::uint8_t> slot) const;
+  void untrack(unsigned q);
+
+  // Restore sequence.
+  void restore_layout();
+  void quiesce();
+  void reinit();
+  void ping_all();
+  void final_checks();
+
+  device_ops::Setup setup_;
+  unsigned nf_;
+  std::array<std::uint32_t, 8> plugged_{};  ///< per FIFO: bit d = device number d plugged
+  std::unique_ptr<target::ReferenceTarget> target_;
+  std::vector<amp::FifoChannel*> channels_;  ///< cached: snap() runs twice per port access
+  pci::Msix* msix_ = nullptr;
+  std::unique_ptr<Spy> spy_;
+  std::unique_ptr<OraclePort> port_;
+  std::optional<driver::AmpDriver> drv_;
+  std::vector<driver::FifoLink> links_;
+  std::array<std::uint64_t, 3> bar_base_{};
+  std::array<std::uint64_t, 3> bar_size_{};
+
+  std::array<bool, 8> tracked_{};
+  std::array<std::deque<Expect>, 8> expect_;
+  bool in_link_ = false;  ///< the driver link is accessing BAR1: not a stray write
+  std::map<std::uint64_t, std::vector<std::uint8_t>> shadow_;  ///< RAM page -> expected bytes
+  std::size_t msi_seen_ = 0;  ///< machine MSI log entries already applied to the shadow
+  std::uint64_t ambiguous_ = 0;
+  static constexpr unsigned kMaxReinits = 2;  ///< Reinit ops honoured per input
+  unsigned reinits_ = 0;
+};
+
+}  // namespace vmsg::fuzz

@@ -1,0 +1,554 @@
+// Seed corpus generator: runs realistic driver exchanges through the reference
+// target and writes what it saw as inputs of each fuzz target.
+//
+//   vmsg_fuzz_make_corpus <corpus-root>     (normally fuzz/corpus)
+//
+// - codec/   every distinct frame the driver wrote into a driver-queue slot and
+//            every distinct frame it read back from a device-queue slot
+//            (msg_size bytes; a few as whole 64-byte slots with padding).
+// - device/  op streams for fuzz_device, two flavours per scenario:
+//            "msg-*": the exchanges as PostMessage/Poll ops (the harness then
+//            tracks every answer), "raw-*": the very port accesses the driver
+//            made (config/MMIO/bulk/time), recorded after bring-up.
+// - fifo/    op streams for fuzz_fifo: the driver-queue push/pop pattern of
+//            the recorded traffic, plus ring edges (full, wrap, peer indices
+//            at the boundaries) in each RingOptions combination.
+// Inputs are written with FdpWriter (common/stream_io.hpp) from the same
+// io_* format functions the targets read with; every generated stream is
+// read back and re-written to prove it decodes to what was meant, and every
+// device stream is run through the DeviceHarness (oracles included) once.
+// Files the generator owns are named gen-*; it replaces those and only those.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include "common/stream_io.hpp"
+#include "harness/device_harness.hpp"
+#include "harness/device_ops.hpp"
+#include "harness/fifo_ops.hpp"
+#include "vmsg/driver/amp_driver.hpp"
+#include "vmsg/fifo/layout.hpp"
+#include "vmsg/target/reference_target.hpp"
+#include "vmsg/transport/minimal_endpoint.hpp"
+#include "vmsg/wire/codec.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace dops = vmsg::fuzz::device_ops;
+namespace fops = vmsg::fuzz::fifo_ops;
+using namespace vmsg;
+
+// ---- one recorded port access ------------------------------------------------
+struct Access {
+  enum class Kind { ConfigRead, ConfigWrite, MmioRead, MmioWrite, MemRead, MemWrite, Time } kind;
+  std::uint64_t addr = 0;
+  unsigned size = 0;
+  std::uint64_t value = 0;
+  std::vector<std::uint8_t> data;  ///< written bytes, or bytes read back
+};
+
+/// Forwards to the machine and records every access once `recording` is set.
+class RecordingPort final : public port::Port {
+ public:
+  explicit RecordingPort(machine::Machine& m) : m_(m) {}
+  bool recording = false;
+  std::vector<Access> log;
+
+  std::uint32_t config_read(port::PciAddress fn, std::uint16_t off, unsigned size) override {
+    add({Access::Kind::ConfigRead, off, size, 0, {}});
+    return m_.config_read(fn, off, size);
+  }
+  void config_write(port::PciAddress fn, std::uint16_t off, unsigned size, std::uint32_t v) override {
+    add({Access::Kind::ConfigWrite, off, size, v, {}});
+    m_.config_write(fn, off, size, v);
+  }
+  std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override {
+    add({Access::Kind::MmioRead, addr, size, 0, {}});
+    return m_.mmio_read(addr, size);
+  }
+  void mmio_write(std::uint64_t addr, unsigned size, std::uint64_t v) override {
+    add({Access::Kind::MmioWrite, addr, size, v, {}});
+    m_.mmio_write(addr, size, v);
+  }
+  void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override {
+    m_.mem_read(addr, out);
+    add({Access::Kind::MemRead, addr, static_cast<unsigned>(out.size()), 0, {out.begin(), out.end()}});
+  }
+  void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    add({Access::Kind::MemWrite, addr, static_cast<unsigned>(data.size()), 0, {data.begin(), data.end()}});
+    m_.mem_write(addr, data);
+  }
+  void advance_time(std::uint64_t ns) override {
+    add({Access::Kind::Time, 0, 0, ns, {}});
+    m_.advance_time(ns);
+  }
+  [[nodiscard]] port::AddressMap address_map() const override { return m_.address_map(); }
+
+ private:
+  void add(Access a) {
+    if (recording) log.push_back(std::move(a));
+  }
+  machine::Machine& m_;
+};
+
+// ---- realistic exchanges -----------------------------------------------------
+wire::Message msg(std::uint16_t dev, std::uint16_t token, wire::Body b) {
+  return wire::Message{.dev_num = dev, .token = token, .reserved_type_bits = 0, .body = std::move(b)};
+}
+
+/// A virtio-style bring-up and teardown of device `dev`, as a driver does it.
+std::vector<wire::Message> device_session(std::uint16_t dev) {
+  using namespace wire;
+  std::uint16_t t = 1;
+  std::vector<Message> v;
+  v.push_back(msg(dev, t++, GetDeviceInfoReq{}));
+  v.push_back(msg(dev, t++, SetDeviceStatusReq{status::kAcknowledge}));
+  v.push_back(msg(dev, t++, SetDeviceStatusReq{status::kAcknowledge | status::kDriver}));
+  v.push_back(msg(dev, t++, GetDeviceFeaturesReq{0, 2}));
+  v.push_back(msg(dev, t++, SetDriverFeaturesReq{0, {0, 1}}));
+  v.push_back(msg(dev, t++, SetDeviceStatusReq{status::kAcknowledge | status::kDriver | status::kFeaturesOk}));
+  v.push_back(msg(dev, t++, GetDeviceStatusReq{}));
+  v.push_back(msg(dev, t++, GetConfigReq{0, 4}));
+  v.push_back(msg(dev, t++, SetConfigReq{0, 0, {1, 2, 3, 4}}));
+  v.push_back(msg(dev, t++, GetVqueueReq{0}));
+  v.push_back(msg(dev, t++, SetVqueueReq{0, 0, 16, 0, 0x200000, 0x201000, 0x202000}));
+  v.push_back(msg(dev, t++, GetShmReq{0}));
+  v.push_back(msg(dev, t++, EventAvail{0, 1}));
+  v.push_back(msg(dev, t++,
+                  SetDeviceStatusReq{status::kAcknowledge | status::kDriver | status::kFeaturesOk | status::kDriverOk}));
+  v.push_back(msg(dev, t++, ResetVqueueReq{0}));
+  v.push_back(msg(dev, t++, SetDeviceStatusReq{0}));
+  return v;
+}
+
+std::vector<wire::Message> bus_session() {
+  using namespace wire;
+  return {msg(0, 0, PingReq{0x12345678}), msg(0, 7, GetDevicesReq{0, 32}), msg(0, 8, GetDevicesReq{0, 400}),
+          msg(0, 9, GetDevicesReq{8, 8}), msg(0, 10, GetDevicesReq{16, 0}), msg(0, 11, PingReq{0})};
+}
+
+/// One scenario: a target shape and the messages each FIFO carries.
+struct Scenario {
+  std::string name;
+  dops::Setup setup;
+  std::vector<std::vector<wire::Message>> per_fifo;
+};
+
+target::ReferenceSpec spec_for(const dops::Setup& s) {
+  const unsigned nf = dops::kFifoChoices[s.fifo_choice];
+  target::ReferenceSpec spec;
+  spec.amp.num_fifos = nf;
+  spec.ram_size = fuzz::DeviceHarness::kRamSize;
+  spec.address = fuzz::DeviceHarness::kAddr;
+  for (unsigned q = 0; q < nf; ++q) {
+    for (unsigned i = 0; i < 8; ++i) {
+      if ((s.devices[q] >> i) & 1u) {
+        spec.devices.push_back({q, dops::kDevNums[i], std::make_shared<transport::MinimalEndpoint>()});
+      }
+    }
+  }
+  return spec;
+}
+
+struct Recorded {
+  std::vector<Access> log;
+  std::array<std::uint64_t, 3> bars{};
+  std::uint64_t ram_size = 0;
+};
+
+/// Runs the scenario with link.request() (the driver's message path) and
+/// records every port access after bring-up.
+Recorded record(const Scenario& sc) {
+  target::ReferenceTarget t(spec_for(sc.setup));
+  RecordingPort port(t.machine());
+  driver::GuestAllocator ram(port.address_map());
+  driver::BarWindowAllocator window(port.address_map());
+  auto drv = driver::AmpDriver::open(port, ram, window);
+  port.recording = true;
+  for (unsigned q = 0; q < sc.per_fifo.size(); ++q) {
+    for (const auto& m : sc.per_fifo[q]) {
+      if (wire::is_event(m.body)) {
+        (void)drv.fifo(q).send(m);
+        drv.fifo(q).ring();
+      } else if (!drv.fifo(q).request(m).ok() && wire::is_bus(m.body)) {
+        throw std::runtime_error(sc.name + ": bus request unanswered");
+      }
+    }
+  }
+  Recorded r;
+  r.log = std::move(port.log);
+  r.bars = {drv.bar0(), drv.bar1(), drv.bar2()};
+  r.ram_size = t.machine().ram().size();
+  return r;
+}
+
+// ---- writing inputs ------------------------------------------------------------
+class Out {
+ public:
+  explicit Out(fs::path root) : root_(std::move(root)) {
+    for (const char* t : {"codec", "fifo", "device"}) {
+      fs::create_directories(root_ / t);
+      for (const auto& e : fs::directory_iterator(root_ / t)) {
+        if (e.path().filename().string().rfind("gen-", 0) == 0) fs::remove(e.path());
+      }
+    }
+  }
+  void write(const std::string& target, const std::string& name, const std::vector<std::uint8_t>& bytes) {
+    if (!seen_[target].insert(bytes).second) return;  // identical input already written
+    std::ofstream f(root_ / target / ("gen-" + name), std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    ++count_[target];
+    total_ += bytes.size();
+  }
+  void report() const {
+    for (const auto& [t, n] : count_) std::printf("%s: %zu inputs\n", t.c_str(), n);
+    std::printf("total %zu bytes\n", total_);
+  }
+
+ private:
+  fs::path root_;
+  std::map<std::string, std::set<std::vector<std::uint8_t>>> seen_;
+  std::map<std::string, std::size_t> count_;
+  std::size_t total_ = 0;
+};
+
+/// Serialises a device stream, proves it reads back identically, and runs it
+/// through the harness with every oracle on.
+std::vector<std::uint8_t> device_input(dops::Setup setup, std::vector<dops::Op> ops) {
+  fuzz::FdpWriter w;
+  dops::io_setup(w, setup);
+  for (auto& op : ops) dops::io_op(w, op);
+  const auto bytes = w.finish();
+  FuzzedDataProvider fdp(bytes.data(), bytes.size());
+  fuzz::FdpReader r(fdp);
+  fuzz::FdpWriter again;
+  dops::Setup s2;
+  dops::io_setup(r, s2);
+  dops::io_setup(again, s2);
+  fuzz::DeviceHarness h(s2);
+  while (r.more()) {
+    dops::Op op;
+    dops::io_op(r, op);
+    dops::io_op(again, op);
+    h.run(op);
+  }
+  h.finish();
+  if (again.finish() != bytes) throw std::logic_error("device stream does not read back as written");
+  return bytes;
+}
+
+std::vector<std::uint8_t> fifo_input(fops::Setup setup, std::vector<fops::Op> ops) {
+  fuzz::FdpWriter w;
+  fops::io_setup(w, setup);
+  for (auto& op : ops) fops::io_op(w, op);
+  const auto bytes = w.finish();
+  FuzzedDataProvider fdp(bytes.data(), bytes.size());
+  fuzz::FdpReader r(fdp);
+  fuzz::FdpWriter again;
+  fops::Setup s2;
+  fops::io_setup(r, s2);
+  fops::io_setup(again, s2);
+  while (r.more()) {
+    fops::Op op;
+    fops::io_op(r, op);
+    fops::io_op(again, op);
+  }
+  if (again.finish() != bytes) throw std::logic_error("fifo stream does not read back as written");
+  return bytes;
+}
+
+/// Region-relative form of an address the recorded driver used.
+void locate(const Recorded& rec, std::uint64_t addr, dops::Op& op) {
+  const std::uint64_t sizes[3] = {0x4000, 0, 0x1000};
+  for (unsigned k = 0; k < 3; ++k) {
+    const std::uint64_t size = k == 1 ? rec.bars[2] - rec.bars[1] : sizes[k];  // BAR1 ends where BAR2 starts
+    if (addr >= rec.bars[k] && addr - rec.bars[k] < size) {
+      op.region = static_cast<dops::Region>(k);
+      op.offset = addr - rec.bars[k];
+      return;
+    }
+  }
+  op.region = addr < rec.ram_size ? dops::Region::Ram : dops::Region::Absolute;
+  op.offset = addr;
+}
+
+std::vector<dops::Op> raw_ops(const Recorded& rec) {
+  std::vector<dops::Op> ops;
+  for (const Access& a : rec.log) {
+    dops::Op op;
+    switch (a.kind) {
+      case Access::Kind::ConfigRead:
+      case Access::Kind::ConfigWrite:
+        op.kind = a.kind == Access::Kind::ConfigRead ? dops::Kind::ConfigRead : dops::Kind::ConfigWrite;
+        op.spot = dops::ConfigSpot::Any;
+        op.offset = a.addr;
+        op.width = static_cast<std::uint8_t>(a.size == 1 ? 0 : a.size == 2 ? 1 : 2);
+        op.value = a.value & 0xFFFFFFFF;
+        break;
+      case Access::Kind::MmioRead:
+      case Access::Kind::MmioWrite:
+        op.kind = a.kind == Access::Kind::MmioRead ? dops::Kind::MmioRead : dops::Kind::MmioWrite;
+        locate(rec, a.addr, op);
+        op.width = static_cast<std::uint8_t>(a.size == 1 ? 0 : a.size == 2 ? 1 : a.size == 4 ? 2 : 3);
+        op.value = a.value;
+        break;
+      case Access::Kind::MemRead:
+        op.kind = dops::Kind::BulkRead;
+        locate(rec, a.addr, op);
+        op.value = std::min<std::uint64_t>(a.size, dops::kMaxBulk);
+        break;
+      case Access::Kind::MemWrite:
+        op.kind = dops::Kind::BulkWrite;
+        locate(rec, a.addr, op);
+        op.bytes.assign(a.data.begin(), a.data.begin() + static_cast<std::ptrdiff_t>(std::min(a.data.size(), dops::kMaxBulk)));
+        break;
+      case Access::Kind::Time:
+        op.kind = dops::Kind::AdvanceTime;
+        op.value = std::min<std::uint64_t>(a.value, 0xFFFFFFFF);
+        break;
+    }
+    ops.push_back(std::move(op));
+  }
+  return ops;
+}
+
+std::vector<dops::Op> msg_ops(const Scenario& sc) {
+  std::vector<dops::Op> ops;
+  for (unsigned q = 0; q < sc.per_fifo.size(); ++q) {
+    for (const auto& m : sc.per_fifo[q]) {
+      dops::Op post;
+      post.kind = dops::Kind::PostMessage;
+      post.fifo = static_cast<std::uint8_t>(q);
+      post.message = m;
+      post.flag = true;
+      ops.push_back(post);
+      dops::Op poll;
+      poll.kind = dops::Kind::Poll;
+      poll.fifo = static_cast<std::uint8_t>(q);
+      poll.count = 4;
+      ops.push_back(poll);
+    }
+  }
+  return ops;
+}
+
+/// Frames in driver-queue / device-queue slots of the recording.
+void frames(const Recorded& rec, std::vector<std::vector<std::uint8_t>>& req, std::vector<std::vector<std::uint8_t>>& resp) {
+  for (const Access& a : rec.log) {
+    if ((a.kind != Access::Kind::MemWrite && a.kind != Access::Kind::MemRead) || a.data.size() != fifo::kSlotSize) continue;
+    if (a.addr < rec.bars[1] || a.addr >= rec.bars[2]) continue;
+    const std::uint64_t in_window = (a.addr - rec.bars[1]) % fifo::kWindowSize;
+    const std::size_t ms = static_cast<std::size_t>(a.data[6] | (a.data[7] << 8));
+    if (ms < 8 || ms > a.data.size()) continue;
+    std::vector<std::uint8_t> f(a.data.begin(), a.data.begin() + static_cast<std::ptrdiff_t>(ms));
+    (in_window < fifo::kDeviceQueueOffset ? req : resp).push_back(std::move(f));
+  }
+}
+
+// ---- fifo streams ----------------------------------------------------------------
+fops::Op push(std::size_t len) {
+  fops::Op o;
+  o.kind = fops::Kind::Push;
+  o.len = static_cast<std::uint8_t>(len);
+  return o;
+}
+fops::Op simple(fops::Kind k) {
+  fops::Op o;
+  o.kind = k;
+  return o;
+}
+fops::Op peer(fops::Kind k, fops::IndexMode mode, std::uint32_t v) {
+  fops::Op o;
+  o.kind = k;
+  o.mode = mode;
+  o.value = v;
+  return o;
+}
+fops::Op reinit(std::uint8_t at, bool reset_to) {
+  fops::Op o;
+  o.kind = fops::Kind::Reinit;
+  o.reinit_index = at;
+  o.reinit_reset_to = reset_to;
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <corpus-root>\n", argv[0]);
+    return 2;
+  }
+  Out out(argv[1]);
+
+  // Scenarios: a bus session on every FIFO, device sessions on plugged
+  // devices, and requests for device numbers with nothing behind them.
+  std::vector<Scenario> scenarios;
+  {
+    Scenario s{"f1-dev0", {}, {}};
+    s.setup.fifo_choice = 0;
+    s.setup.devices[0] = 0x01;
+    s.per_fifo = {bus_session()};
+    for (auto& m : device_session(0)) s.per_fifo[0].push_back(m);
+    scenarios.push_back(s);
+  }
+  {
+    Scenario s{"f2-dev0-1-31", {}, {}};
+    s.setup.fifo_choice = 1;
+    s.setup.devices[0] = 0x83;  // 0, 1, 31
+    s.setup.devices[1] = 0x01;
+    s.per_fifo = {device_session(31), bus_session()};
+    for (auto& m : device_session(1)) s.per_fifo[0].push_back(m);
+    s.per_fifo[0].push_back(msg(5, 99, wire::GetDeviceInfoReq{}));  // absent device: no answer
+    scenarios.push_back(s);
+  }
+  {
+    Scenario s{"f4-mixed", {}, {}};
+    s.setup.fifo_choice = 2;
+    s.setup.devices = {0x01, 0x00, 0x10, 0xFF};
+    s.per_fifo = {device_session(0), bus_session(), bus_session(), device_session(16)};
+    scenarios.push_back(s);
+  }
+  {
+    Scenario s{"f8-ping", {}, {}};
+    s.setup.fifo_choice = 3;
+    s.setup.devices = {0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01};
+    s.per_fifo.assign(8, {msg(0, 1, wire::PingReq{42}), msg(0, 2, wire::GetDeviceInfoReq{})});
+    scenarios.push_back(s);
+  }
+
+  std::vector<std::vector<std::uint8_t>> req, resp;
+  std::vector<std::size_t> request_sizes;
+  for (const auto& sc : scenarios) {
+    const Recorded rec = record(sc);
+    frames(rec, req, resp);
+    out.write("device", "msg-" + sc.name, device_input(sc.setup, msg_ops(sc)));
+    // The raw recording of one FIFO's traffic at a time keeps inputs small.
+    auto raw = raw_ops(rec);
+    for (std::size_t i = 0, part = 0; i < raw.size(); i += 48, ++part) {
+      std::vector<dops::Op> chunk(raw.begin() + static_cast<std::ptrdiff_t>(i),
+                                  raw.begin() + static_cast<std::ptrdiff_t>(std::min(raw.size(), i + 48)));
+      out.write("device", "raw-" + sc.name + "-" + std::to_string(part), device_input(sc.setup, chunk));
+      if (part >= 5) break;
+    }
+  }
+  // Whole-device edges, from the same shapes: remapped BARs, masked vectors,
+  // MEM/BME off while traffic flows, re-initialisation mid-stream.
+  {
+    const Scenario& sc = scenarios[1];
+    auto base = msg_ops(sc);
+    auto with = [&](std::vector<dops::Op> pre, const std::string& name) {
+      std::vector<dops::Op> ops = std::move(pre);
+      ops.insert(ops.end(), base.begin(), base.begin() + 12);
+      out.write("device", "edge-" + name, device_input(sc.setup, ops));
+    };
+    dops::Op mask;
+    mask.kind = dops::Kind::MsixMask;
+    mask.fifo = 0;
+    mask.flag = true;
+    with({mask}, "masked-vector");
+    dops::Op ctrl;
+    ctrl.kind = dops::Kind::MsixControl;
+    ctrl.flag = true;
+    ctrl.flag2 = true;
+    with({ctrl}, "function-mask");
+    dops::Op cmd;
+    cmd.kind = dops::Kind::SetCommand;
+    cmd.value = 1;  // MEM only: no BME
+    with({cmd}, "no-bme");
+    dops::Op move;
+    move.kind = dops::Kind::MoveBar;
+    move.fifo = 1;
+    move.bar_value = dops::BarValue::OtherWindow;
+    move.value = 0x40;
+    with({move}, "bar1-moved");
+    dops::Op re;
+    re.kind = dops::Kind::Reinit;
+    with({re}, "reinit");
+  }
+
+  for (std::size_t i = 0; i < req.size(); ++i) {
+    out.write("codec", "req-" + std::to_string(i), req[i]);
+    request_sizes.push_back(req[i].size());
+  }
+  for (std::size_t i = 0; i < resp.size(); ++i) out.write("codec", "resp-" + std::to_string(i), resp[i]);
+  // A few whole slots: zero padding after msg_size must not matter.
+  for (std::size_t i = 0; i < req.size() && i < 4; ++i) {
+    auto slot = req[i];
+    slot.resize(fifo::kSlotSize, 0);
+    out.write("codec", "slot-" + std::to_string(i), slot);
+  }
+
+  // FIFO streams in each option combination.
+  for (int opt = 0; opt < 4; ++opt) {
+    const fops::Setup setup{.zero_pad = (opt & 1) == 0, .trust_own_index = (opt & 2) != 0};
+    const std::string tag = std::string(setup.zero_pad ? "pad" : "nopad") + (setup.trust_own_index ? "-trust" : "");
+    // The recorded driver traffic: request, then the device consumes it.
+    std::vector<fops::Op> traffic;
+    for (std::size_t len : request_sizes) {
+      traffic.push_back(push(len));
+      traffic.push_back(simple(fops::Kind::Available));
+      traffic.push_back(simple(fops::Kind::Pop));
+    }
+    if (traffic.size() > 300) traffic.resize(300);
+    out.write("fifo", "traffic-" + tag, fifo_input(setup, traffic));
+    // Fill to full, one more, drain, one more pop.
+    std::vector<fops::Op> full;
+    for (unsigned i = 0; i < fifo::kUsableSlots + 1; ++i) full.push_back(push(request_sizes[i % request_sizes.size()]));
+    full.push_back(simple(fops::Kind::FreeSlots));
+    for (unsigned i = 0; i < fifo::kUsableSlots + 1; ++i) full.push_back(simple(fops::Kind::Pop));
+    full.push_back(push(65));
+    out.write("fifo", "full-" + tag, fifo_input(setup, full));
+    // Wrap around the end of the slot array.
+    std::vector<fops::Op> wrap{reinit(59, true)};
+    for (unsigned i = 0; i < 6; ++i) {
+      wrap.push_back(push(8 + 8 * i));
+      wrap.push_back(simple(fops::Kind::Pop));
+    }
+    wrap.push_back(reinit(61, false));
+    wrap.push_back(push(64));
+    wrap.push_back(push(12));
+    wrap.push_back(simple(fops::Kind::Pop));
+    wrap.push_back(simple(fops::Kind::Pop));
+    out.write("fifo", "wrap-" + tag, fifo_input(setup, wrap));
+    // A hostile peer: every boundary index, on each side.
+    std::vector<fops::Op> hostile;
+    for (std::uint32_t b = 0; b < fops::kBoundaryCount; ++b) {
+      hostile.push_back(push(16));
+      hostile.push_back(peer(fops::Kind::PeerTail, fops::IndexMode::Boundary, b));
+      hostile.push_back(push(20));
+      hostile.push_back(simple(fops::Kind::FreeSlots));
+      hostile.push_back(peer(fops::Kind::PeerHead, fops::IndexMode::Boundary, b));
+      hostile.push_back(simple(fops::Kind::Pop));
+      hostile.push_back(simple(fops::Kind::Available));
+      hostile.push_back(simple(fops::Kind::SyncProducer));
+      hostile.push_back(simple(fops::Kind::SyncConsumer));
+    }
+    hostile.push_back(reinit(0, false));
+    hostile.push_back(push(8));
+    hostile.push_back(simple(fops::Kind::Pop));
+    out.write("fifo", "hostile-" + tag, fifo_input(setup, hostile));
+    // Peer rewrites a published slot and a relative index.
+    fops::Op raw;
+    raw.kind = fops::Kind::PeerRaw;
+    raw.offset = static_cast<std::uint16_t>(fifo::slot_offset(1) - 4);
+    raw.bytes.assign(72, 0xEE);
+    out.write("fifo", "scribble-" + tag,
+              fifo_input(setup, {push(24), push(24), push(24), raw, peer(fops::Kind::PeerHead, fops::IndexMode::Relative, 61),
+                                 simple(fops::Kind::Pop), simple(fops::Kind::Pop), simple(fops::Kind::Available)}));
+  }
+  out.report();
+  return 0;
+}

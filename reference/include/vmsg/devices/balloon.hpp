@@ -1,0 +1,84 @@
+// virtio-balloon (traditional memory balloon, virtio 1.x device ID 5).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <span>
+
+#include "vmsg/transport/backend.hpp"
+
+namespace vmsg::devices {
+
+/// Constants of the virtio-balloon device type (virtio 1.x §5.5).
+namespace balloon {
+inline constexpr unsigned kFeatMustTellHost = 0;  ///< VIRTIO_BALLOON_F_MUST_TELL_HOST
+inline constexpr unsigned kInflateQueue = 0;
+inline constexpr unsigned kDeflateQueue = 1;
+inline constexpr std::uint32_t kCfgNumPages = 0;  ///< le32, device-set target in 4 KiB pages
+inline constexpr std::uint32_t kCfgActual = 4;    ///< le32, driver-written current size
+inline constexpr std::uint32_t kConfigSize = 8;
+/// Default bound on distinct PFNs tracked as inflated (64 GiB of 4 KiB pages);
+/// beyond it PFNs are counted as dropped, so a hostile driver cannot exhaust
+/// host memory.
+inline constexpr std::size_t kMaxTrackedPages = std::size_t{1} << 24;
+}  // namespace balloon
+
+/// Counters of a BalloonBackend (never reset).
+struct BalloonStats {
+  std::uint64_t inflate_chains = 0;
+  std::uint64_t deflate_chains = 0;
+  std::uint64_t inflated_pfns = 0;    ///< PFNs received on the inflate queue
+  std::uint64_t deflated_pfns = 0;    ///< PFNs received on the deflate queue
+  std::uint64_t unknown_deflates = 0; ///< deflated PFNs that were not inflated
+  std::uint64_t dropped_pfns = 0;     ///< new inflate PFNs refused: the tracking bound was reached
+  std::uint64_t trailing_bytes = 0;   ///< readable bytes not forming a whole le32 (ignored)
+};
+
+/// The balloon: the device sets a target (num_pages), the driver inflates or
+/// deflates by sending PFNs and reports `actual`. Only MUST_TELL_HOST is
+/// offered (no stats queue, no free page hinting), so there are two queues.
+class BalloonBackend final : public transport::Backend {
+ public:
+  static constexpr std::uint32_t kDeviceId = 5;
+  static constexpr std::uint32_t kMaxQueueSize = 128;
+
+  /// `max_tracked` bounds the inflated set (tests lower it to reach the bound).
+  explicit BalloonBackend(std::uint32_t initial_target = 0,
+                          std::size_t max_tracked = balloon::kMaxTrackedPages) noexcept
+      : num_pages_(initial_target), max_tracked_(max_tracked) {}
+
+  void bind(transport::DeviceContext& ctx) override { ctx_ = &ctx; }
+  [[nodiscard]] std::uint32_t device_id() const override { return kDeviceId; }
+  [[nodiscard]] std::uint64_t device_features() const override;
+  [[nodiscard]] unsigned num_queues() const override { return 2; }
+  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q < 2 ? kMaxQueueSize : 0; }
+  [[nodiscard]] std::uint32_t config_size() const override { return balloon::kConfigSize; }
+  void read_config(std::uint32_t offset, std::span<std::uint8_t> out) const override;
+  /// Accepts writes inside `actual` (bytes 4..7); refuses any touching num_pages.
+  [[nodiscard]] bool write_config(std::uint32_t offset, std::span<const std::uint8_t> data) override;
+  /// Clears the inflated set and `actual`; the target is the host's and stays.
+  void reset() override;
+  [[nodiscard]] virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) override;
+
+  /// The host asks for a new balloon size: updates num_pages, then tells the
+  /// transport (config_changed(0, 4)) when bound.
+  void set_target(std::uint32_t pages);
+
+  [[nodiscard]] std::uint32_t target() const noexcept { return num_pages_; }
+  [[nodiscard]] std::uint32_t actual() const noexcept { return actual_; }
+  [[nodiscard]] std::size_t inflated_count() const noexcept { return inflated_.size(); }
+  [[nodiscard]] bool is_inflated(std::uint32_t pfn) const { return inflated_.contains(pfn); }
+  [[nodiscard]] const std::set<std::uint32_t>& inflated() const noexcept { return inflated_; }
+  [[nodiscard]] const BalloonStats& stats() const noexcept { return stats_; }
+
+ private:
+  transport::DeviceContext* ctx_ = nullptr;
+  std::uint32_t num_pages_;
+  std::size_t max_tracked_;
+  std::uint32_t actual_ = 0;
+  std::set<std::uint32_t> inflated_;
+  BalloonStats stats_;
+};
+
+}  // namespace vmsg::devices

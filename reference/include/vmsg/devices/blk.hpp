@@ -1,0 +1,117 @@
+// virtio-blk (block device, virtio 1.x device ID 2) over a RAM disk.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vmsg/common/result.hpp"
+#include "vmsg/transport/backend.hpp"
+
+namespace vmsg::devices {
+
+/// Constants of the virtio-blk device type (virtio 1.x §5.2).
+namespace blk {
+inline constexpr std::uint32_t kSectorSize = 512;  ///< the request sector unit, whatever blk_size says
+inline constexpr std::uint32_t kHeaderSize = 16;   ///< le32 type, le32 reserved, le64 sector
+inline constexpr std::uint32_t kIdSize = 20;       ///< VIRTIO_BLK_ID_BYTES
+inline constexpr std::uint32_t kConfigSize = 24;   ///< capacity .. blk_size
+
+// Feature bits.
+inline constexpr unsigned kFeatSegMax = 2;   ///< VIRTIO_BLK_F_SEG_MAX
+inline constexpr unsigned kFeatRo = 5;       ///< VIRTIO_BLK_F_RO
+inline constexpr unsigned kFeatBlkSize = 6;  ///< VIRTIO_BLK_F_BLK_SIZE
+inline constexpr unsigned kFeatFlush = 9;    ///< VIRTIO_BLK_F_FLUSH
+
+// Config offsets (struct virtio_blk_config).
+inline constexpr std::uint32_t kCfgCapacity = 0;   ///< le64, in 512-byte sectors
+inline constexpr std::uint32_t kCfgSizeMax = 8;    ///< le32 (SIZE_MAX not offered: 0)
+inline constexpr std::uint32_t kCfgSegMax = 12;    ///< le32
+inline constexpr std::uint32_t kCfgGeometry = 16;  ///< le16 cylinders, u8 heads, u8 sectors (not offered: 0)
+inline constexpr std::uint32_t kCfgBlkSize = 20;   ///< le32
+
+// Request types.
+inline constexpr std::uint32_t kTypeIn = 0;
+inline constexpr std::uint32_t kTypeOut = 1;
+inline constexpr std::uint32_t kTypeFlush = 4;
+inline constexpr std::uint32_t kTypeGetId = 8;
+
+// Status byte values.
+inline constexpr std::uint8_t kStatusOk = 0;
+inline constexpr std::uint8_t kStatusIoErr = 1;
+inline constexpr std::uint8_t kStatusUnsupp = 2;
+
+/// Largest RAM disk the model allocates (a guard against typos like 1T).
+inline constexpr std::uint64_t kMaxCapacitySectors = (std::uint64_t{1} << 30) / kSectorSize;
+}  // namespace blk
+
+/// How a BlkBackend is built. Checked by the constructor (ConfigError).
+struct BlkOptions {
+  std::uint64_t capacity_sectors = 2048;  ///< 1 MiB; at most blk::kMaxCapacitySectors, 0 allowed (no medium data)
+  bool read_only = false;                 ///< offers VIRTIO_BLK_F_RO; OUT requests fail with IOERR
+  std::optional<std::uint32_t> blk_size;  ///< offers VIRTIO_BLK_F_BLK_SIZE: power of two, 512..65536, divides the disk
+  std::uint32_t seg_max = 254;            ///< offers VIRTIO_BLK_F_SEG_MAX when non-zero (advisory, not enforced)
+  std::string serial = "vmsg-blk";        ///< GET_ID string, at most blk::kIdSize bytes
+};
+
+/// Counters of a BlkBackend (never reset: they describe the whole run).
+struct BlkStats {
+  std::uint64_t reads = 0;        ///< IN requests completed OK
+  std::uint64_t writes = 0;       ///< OUT requests completed OK
+  std::uint64_t flushes = 0;      ///< FLUSH requests completed OK
+  std::uint64_t get_ids = 0;      ///< GET_ID requests completed OK
+  std::uint64_t errors = 0;       ///< requests answered IOERR
+  std::uint64_t unsupported = 0;  ///< requests answered UNSUPP
+  std::uint64_t malformed = 0;    ///< chains without a writable status byte (used with len 0, no status)
+  std::uint64_t bytes_read = 0;   ///< disk bytes sent to the driver
+  std::uint64_t bytes_written = 0;  ///< disk bytes received from the driver
+};
+
+/// The block device: one request queue, requests completed synchronously in
+/// process(). Config space is read-only. The disk contents survive reset()
+/// (they are the medium, not device state).
+class BlkBackend final : public transport::Backend {
+ public:
+  static constexpr std::uint32_t kDeviceId = 2;
+  static constexpr std::uint32_t kMaxQueueSize = 256;
+
+  /// Throws ConfigError for options the device cannot honour.
+  explicit BlkBackend(BlkOptions options = {});
+
+  [[nodiscard]] std::uint32_t device_id() const override { return kDeviceId; }
+  [[nodiscard]] std::uint64_t device_features() const override;
+  [[nodiscard]] unsigned num_queues() const override { return 1; }
+  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q == 0 ? kMaxQueueSize : 0; }
+  [[nodiscard]] std::uint32_t config_size() const override { return blk::kConfigSize; }
+  void read_config(std::uint32_t offset, std::span<std::uint8_t> out) const override;
+  /// Always false: every virtio-blk field we expose is read-only.
+  [[nodiscard]] bool write_config(std::uint32_t offset, std::span<const std::uint8_t> data) override;
+  void reset() override {}
+  [[nodiscard]] virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) override;
+
+  [[nodiscard]] const BlkOptions& options() const noexcept { return options_; }
+  [[nodiscard]] const BlkStats& stats() const noexcept { return stats_; }
+  /// The medium, for tests and tools (capacity_sectors * 512 bytes).
+  [[nodiscard]] std::span<std::uint8_t> disk() noexcept { return disk_; }
+  [[nodiscard]] std::span<const std::uint8_t> disk() const noexcept { return disk_; }
+
+ private:
+  /// Outcome of one request: the status byte and data bytes put into the chain.
+  struct Outcome {
+    std::uint8_t status = blk::kStatusOk;
+    std::uint32_t data_written = 0;
+  };
+  [[nodiscard]] Result<Outcome, virtqueue::QueueError> execute(virtqueue::SplitQueue& queue,
+                                                               const virtqueue::Chain& chain);
+  /// Byte offset of [sector, sector + len) on the disk, or nullopt when the
+  /// range is not a whole number of sectors inside it.
+  [[nodiscard]] std::optional<std::size_t> range(std::uint64_t sector, std::uint64_t len) const noexcept;
+
+  BlkOptions options_;
+  std::vector<std::uint8_t> disk_;
+  BlkStats stats_;
+};
+
+}  // namespace vmsg::devices

@@ -1,0 +1,211 @@
+// The driver side of the virtio-msg transport for one device number
+// (virtio-msg.md §4, §7-§11): device information, the status machine and
+// feature negotiation, the configuration space with its generation count,
+// virtqueue setup and notifications.
+//
+// Written against BusDriver (and so the port) only. Every message it sends is
+// a wire::Message with dev_num set and reserved type bits 0, encoded by the
+// codec, so type bits 2..7 are zero and msg_size is exact (VMSG-DRV-009/011/
+// 013). Nothing the device answers can crash it: every missing, malformed or
+// contradictory response becomes a VirtioError.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "vmsg/driver/bus_driver.hpp"
+#include "vmsg/driver/guest_alloc.hpp"
+#include "vmsg/driver/split_queue_driver.hpp"
+#include "vmsg/driver/virtio_error.hpp"
+#include "vmsg/wire/messages.hpp"
+
+namespace vmsg::driver {
+
+/// Core feature bits the transport driver knows about.
+namespace vfeature {
+inline constexpr unsigned kEventIdx = 29;          ///< VIRTIO_F_EVENT_IDX
+inline constexpr unsigned kVersion1 = 32;          ///< VIRTIO_F_VERSION_1
+inline constexpr unsigned kRingPacked = 34;        ///< VIRTIO_F_RING_PACKED (never requested: split rings only)
+inline constexpr unsigned kNotificationData = 38;  ///< VIRTIO_F_NOTIFICATION_DATA (never requested)
+inline constexpr unsigned kRingReset = 40;         ///< VIRTIO_F_RING_RESET
+[[nodiscard]] constexpr std::uint64_t bit(unsigned n) noexcept { return std::uint64_t{1} << n; }
+}  // namespace vfeature
+
+/// Tunables of a TransportDriver.
+struct TransportDriverOptions {
+  /// Whole-read restarts when a multi-chunk GET_CONFIG sees the generation move.
+  unsigned config_read_retries = 8;
+  /// SET_CONFIG retries after a generation-mismatch rejection.
+  unsigned config_write_retries = 4;
+  /// wait_used(): polls of the device queue, advancing time between them.
+  unsigned wait_polls = 2000;
+  std::uint64_t wait_step_ns = 10'000;
+};
+
+/// Counters of one TransportDriver.
+struct TransportDriverStats {
+  std::uint64_t requests = 0;
+  std::uint64_t kicks = 0;                 ///< EVENT_AVAIL sent
+  std::uint64_t used_events = 0;           ///< EVENT_USED for a configured queue (examined)
+  std::uint64_t stray_used_events = 0;     ///< EVENT_USED for a queue that is not configured
+  std::uint64_t config_events = 0;         ///< EVENT_CONFIG received
+  std::uint64_t config_events_ignored = 0; ///< EVENT_CONFIG data outside config_size (not applied)
+  std::uint64_t config_read_restarts = 0;  ///< reads restarted because the generation moved
+  std::uint64_t config_write_rejects = 0;  ///< SET_CONFIG answered with length 0
+  std::uint64_t device_events = 0;         ///< bus EVENT_DEVICE about this device
+};
+
+/// Where the driver is in the initialisation sequence (§7).
+enum class Phase : std::uint8_t {
+  Reset,       ///< status 0 (or unknown): only info, status and reset make sense
+  FeaturesOk,  ///< features negotiated: queues may be set up
+  Live,        ///< DRIVER_OK: I/O allowed
+  Failed,      ///< FAILED written after a refusal: reset before anything else
+};
+
+/// Driver of one virtio device behind a BusDriver. Owns the device's
+/// SplitQueueDrivers; reset() destroys them, so never keep a queue pointer
+/// across a reset. Not thread-safe; the bus driver must outlive it.
+class TransportDriver {
+ public:
+  /// Throws vmsg::ConfigError if the bus maximum is below 44 (VMSG-BUS-008).
+  TransportDriver(BusDriver& bus, std::uint16_t dev_num, const TransportDriverOptions& options = {});
+
+  // ---- identity and status ------------------------------------------------
+  /// GET_DEVICE_INFO (VMSG-DRV-016/020); the answer is authoritative for
+  /// feature count, config size and queue limits (VMSG-DRV-052) and cached.
+  VResult<wire::GetDeviceInfoResp> get_info();
+  [[nodiscard]] const std::optional<wire::GetDeviceInfoResp>& info() const noexcept { return info_; }
+  /// GET_DEVICE_STATUS (VMSG-DRV-033/059).
+  VResult<std::uint32_t> get_status();
+  /// SET_DEVICE_STATUS(0) (VMSG-DRV-035/058): drops every queue, the
+  /// negotiated features and the events filed for this device.
+  VStatus reset();
+  /// §7 steps 2-6: GET_DEVICE_INFO, reset, ACKNOWLEDGE, DRIVER, read all
+  /// feature blocks, write offered ∩ wanted (minus NOTIFICATION_DATA and
+  /// RING_PACKED, which this driver does not implement), FEATURES_OK, check
+  /// it in the response and again with GET_DEVICE_STATUS. On refusal writes
+  /// FAILED and returns FeaturesRefused. Returns the negotiated set.
+  VResult<std::uint64_t> init(std::uint64_t wanted);
+  /// §7 step 9: DRIVER_OK (VMSG-DRV-019/036), after init().
+  VStatus driver_ok();
+
+  [[nodiscard]] Phase phase() const noexcept { return phase_; }
+  /// The status last written or reported.
+  [[nodiscard]] std::uint32_t status() const noexcept { return status_; }
+  /// Offered features (blocks 0 and 1) as read by init().
+  [[nodiscard]] std::uint64_t device_features() const noexcept { return device_features_; }
+  /// Negotiated features (0 before init()).
+  [[nodiscard]] std::uint64_t features() const noexcept { return features_; }
+  [[nodiscard]] bool has_feature(unsigned bit) const noexcept { return ((features_ >> bit) & 1U) != 0; }
+
+  // ---- configuration space (§10) --------------------------------------------
+  /// Reads [offset, offset + len): OutOfRange beyond config_size (nothing
+  /// sent, VMSG-DRV-021/026/055); chunks whose responses fit the bus
+  /// maximum; restarts when the generation differs between chunks
+  /// (GenerationUnstable after config_read_retries restarts).
+  VResult<std::vector<std::uint8_t>> read_config(std::uint32_t offset, std::uint32_t len);
+  /// Writes `data` at `offset` carrying the latest generation (VMSG-DRV-006/
+  /// 027/056); with none seen yet, a GET_CONFIG of the range learns it first. A length-0 answer is followed by a GET_CONFIG of the range
+  /// (VMSG-DRV-007/028); the write is retried only if that showed a newer
+  /// generation (otherwise the device refused the bytes: ConfigRejected).
+  VStatus write_config(std::uint32_t offset, std::span<const std::uint8_t> data);
+  /// Little-endian helpers over read_config.
+  VResult<std::uint32_t> read_config32(std::uint32_t offset);
+  VResult<std::uint64_t> read_config64(std::uint32_t offset);
+  /// The latest generation seen (GET_CONFIG, SET_CONFIG, EVENT_CONFIG).
+  [[nodiscard]] std::uint32_t generation() const noexcept { return generation_; }
+  /// Cached bytes of [offset, offset + len) if all of them are known and not
+  /// invalidated by an EVENT_CONFIG without data.
+  [[nodiscard]] std::optional<std::vector<std::uint8_t>> cached_config(std::uint32_t offset, std::uint32_t len) const;
+  /// Re-reads the configuration space if an EVENT_CONFIG left parts of the
+  /// cache stale (VMSG-DRV-043/046/064). No traffic when nothing is stale.
+  VStatus refresh_config();
+  /// Whether some config bytes are unknown: never read, or invalidated by an
+  /// EVENT_CONFIG that carried no data.
+  [[nodiscard]] bool config_stale() const noexcept;
+
+  // ---- virtqueues (§11) -----------------------------------------------------
+  /// GET_VQUEUE (max_size, and cur_size must be 0: VMSG-DRV-029), size
+  /// checks (VMSG-DRV-030), aligned rings from `ram`, SET_VQUEUE, and a
+  /// confirming GET_VQUEUE (VMSG-DRV-018). Needs FEATURES_OK (VMSG-DRV-017);
+  /// EVENT_IDX follows the negotiated features.
+  VResult<SplitQueueDriver*> setup_queue(std::uint32_t q, std::uint32_t size, GuestAllocator& ram,
+                                         bool no_interrupt = false);
+  /// RESET_VQUEUE (only with RING_RESET negotiated, VMSG-DRV-062) and forget the queue.
+  VStatus reset_queue(std::uint32_t q);
+  /// The configured queue `q`, or null.
+  [[nodiscard]] SplitQueueDriver* queue(std::uint32_t q) noexcept;
+  /// Publishes what was added to `q` and sends EVENT_AVAIL{q, 0}
+  /// unconditionally (VMSG-DRV-039/040/042/065). No response is expected.
+  VStatus kick(std::uint32_t q);
+  /// Publishes, then kicks only if the device asked (EVENT_IDX or NO_NOTIFY).
+  VStatus notify(std::uint32_t q);
+
+  // ---- device events ----------------------------------------------------------
+  /// Drains the FIFO and applies the events filed for this device:
+  /// EVENT_CONFIG updates generation, cache and NEEDS_RESET (VMSG-DRV-043/
+  /// 050/063/064); EVENT_USED makes the named queue be examined, its used
+  /// elements kept for take_used() (VMSG-DRV-044/067); EVENT_DEVICE updates
+  /// removed(). Errors: a queue broken by its used ring.
+  VStatus poll();
+  /// Used elements of `q` found so far (by EVENT_USED handling and by
+  /// reaping now), oldest first.
+  VResult<std::vector<UsedElem>> take_used(std::uint32_t q);
+  /// take_used until something arrives, polling and advancing time up to the
+  /// configured budget: Timeout, NeedsReset or DeviceRemoved otherwise.
+  VResult<std::vector<UsedElem>> wait_used(std::uint32_t q);
+
+  [[nodiscard]] bool needs_reset() const noexcept { return needs_reset_; }
+  [[nodiscard]] bool removed() const noexcept { return removed_; }
+  [[nodiscard]] std::uint16_t dev_num() const noexcept { return dev_num_; }
+  [[nodiscard]] BusDriver& bus() noexcept { return *bus_; }
+  [[nodiscard]] const TransportDriverStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const TransportDriverOptions& options() const noexcept { return options_; }
+
+ private:
+  struct QueueSlot {
+    std::unique_ptr<SplitQueueDriver> ring;
+    std::vector<UsedElem> used;  ///< reaped but not yet taken
+  };
+
+  /// One request/response exchange: applies filed events before and after
+  /// (they are older than the response), checks the response kind.
+  template <typename Resp>
+  VResult<Resp> exchange(wire::Body body);
+  VResult<std::uint32_t> set_status(std::uint32_t status);
+  VResult<std::vector<std::uint8_t>> read_config_once(std::uint32_t offset, std::uint32_t len, bool& moved);
+  VStatus check_range(std::uint32_t offset, std::uint64_t len, const char* what);
+  VStatus ensure_info();
+  void apply_events();
+  void apply(const wire::Message& m);
+  void note_status(std::uint32_t status);
+  void note_config(std::uint32_t generation, std::uint32_t offset, std::span<const std::uint8_t> data);
+  VStatus reap_into(std::uint32_t q);
+  VStatus ready_for_io(std::uint32_t q);
+  void forget_device_state();
+
+  BusDriver* bus_;
+  std::uint16_t dev_num_;
+  TransportDriverOptions options_;
+  std::optional<wire::GetDeviceInfoResp> info_;
+  Phase phase_ = Phase::Reset;
+  std::uint32_t status_ = 0;
+  std::uint64_t device_features_ = 0;
+  std::uint64_t features_ = 0;
+  std::uint32_t generation_ = 0;
+  bool generation_known_ = false;  ///< some message carried a generation already
+  std::vector<std::uint8_t> config_;
+  std::vector<bool> config_known_;
+  bool needs_reset_ = false;
+  bool removed_ = false;
+  std::map<std::uint32_t, QueueSlot> queues_;
+  std::optional<VirtioError> queue_error_;  ///< a used-ring error found while handling EVENT_USED
+  TransportDriverStats stats_{};
+};
+
+}  // namespace vmsg::driver

@@ -1,0 +1,88 @@
+// virtio-balloon backend.
+#include "vmsg/devices/balloon.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "vmsg/common/le.hpp"
+
+namespace vmsg::devices {
+
+std::uint64_t BalloonBackend::device_features() const {
+  return virtqueue::feature::bit(balloon::kFeatMustTellHost);
+}
+
+void BalloonBackend::read_config(std::uint32_t offset, std::span<std::uint8_t> out) const {
+  std::array<std::uint8_t, balloon::kConfigSize> cfg{};
+  le::store32(cfg, balloon::kCfgNumPages, num_pages_);
+  le::store32(cfg, balloon::kCfgActual, actual_);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t at = std::size_t{offset} + i;
+    out[i] = at < cfg.size() ? cfg[at] : std::uint8_t{0};
+  }
+}
+
+bool BalloonBackend::write_config(std::uint32_t offset, std::span<const std::uint8_t> data) {
+  // num_pages belongs to the host; the driver only reports `actual`.
+  if (offset < balloon::kCfgActual) return false;
+  if (std::size_t{offset} + data.size() > balloon::kConfigSize) return false;
+  std::array<std::uint8_t, 4> bytes{};
+  le::store32(bytes, 0, actual_);
+  for (std::size_t i = 0; i < data.size(); ++i) bytes[std::size_t{offset} - balloon::kCfgActual + i] = data[i];
+  actual_ = le::load32(bytes, 0);
+  return true;
+}
+
+void BalloonBackend::reset() {
+  inflated_.clear();
+  actual_ = 0;
+}
+
+void BalloonBackend::set_target(std::uint32_t pages) {
+  num_pages_ = pages;
+  if (ctx_ != nullptr) ctx_->config_changed(balloon::kCfgNumPages, 4);
+}
+
+virtqueue::Status BalloonBackend::process(unsigned q, virtqueue::SplitQueue& queue) {
+  if (q != balloon::kInflateQueue && q != balloon::kDeflateQueue) return std::nullopt;
+  const bool inflate = q == balloon::kInflateQueue;
+  // Read in chunks: a chain may carry many PFNs (Linux sends up to 256).
+  std::array<std::uint8_t, 256> buf{};
+  for (;;) {
+    auto popped = queue.pop();
+    if (!popped) return popped.error();
+    if (!popped->has_value()) return std::nullopt;
+    const virtqueue::Chain& chain = **popped;
+    ++(inflate ? stats_.inflate_chains : stats_.deflate_chains);
+
+    const std::uint64_t total = chain.readable_bytes();
+    const std::uint64_t whole = total - total % 4;
+    stats_.trailing_bytes += total - whole;
+    std::uint64_t done = 0;
+    while (done < whole) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), whole - done));
+      auto got = queue.read(chain, done, std::span<std::uint8_t>(buf).first(n));
+      if (!got) return got.error();
+      const std::size_t usable = *got - *got % 4;
+      for (std::size_t i = 0; i < usable; i += 4) {
+        const std::uint32_t pfn = le::load32(buf, i);
+        if (inflate) {
+          ++stats_.inflated_pfns;
+          if (inflated_.size() >= max_tracked_ && !inflated_.contains(pfn)) {
+            ++stats_.dropped_pfns;
+          } else {
+            inflated_.insert(pfn);
+          }
+        } else {
+          ++stats_.deflated_pfns;
+          if (inflated_.erase(pfn) == 0) ++stats_.unknown_deflates;
+        }
+      }
+      done += *got;
+      if (*got < n) break;
+    }
+    if (auto st = queue.push_used(chain.head, 0); st) return st;
+  }
+}
+
+}  // namespace vmsg::devices

@@ -1,0 +1,156 @@
+// virtio-blk backend over a RAM disk.
+#include "vmsg/devices/blk.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <string>
+#include <utility>
+
+#include "vmsg/common/errors.hpp"
+#include "vmsg/common/le.hpp"
+
+namespace vmsg::devices {
+
+using virtqueue::Chain;
+using virtqueue::QueueError;
+using virtqueue::SplitQueue;
+
+BlkBackend::BlkBackend(BlkOptions options) : options_(std::move(options)) {
+  if (options_.capacity_sectors > blk::kMaxCapacitySectors) {
+    throw ConfigError("virtio-blk-device: capacity of " + std::to_string(options_.capacity_sectors) +
+                      " sectors exceeds the RAM disk limit of " + std::to_string(blk::kMaxCapacitySectors));
+  }
+  if (options_.blk_size) {
+    const std::uint32_t bs = *options_.blk_size;
+    if (bs < blk::kSectorSize || bs > 65536 || !std::has_single_bit(bs)) {
+      throw ConfigError("virtio-blk-device: blk_size " + std::to_string(bs) + " is not a power of two in 512..65536");
+    }
+    if ((options_.capacity_sectors * blk::kSectorSize) % bs != 0) {
+      throw ConfigError("virtio-blk-device: capacity of " + std::to_string(options_.capacity_sectors) +
+                        " sectors is not a whole number of " + std::to_string(bs) + "-byte blocks");
+    }
+  }
+  if (options_.serial.size() > blk::kIdSize) {
+    throw ConfigError("virtio-blk-device: serial '" + options_.serial + "' is longer than " +
+                      std::to_string(blk::kIdSize) + " bytes");
+  }
+  disk_.assign(static_cast<std::size_t>(options_.capacity_sectors * blk::kSectorSize), std::uint8_t{0});
+}
+
+std::uint64_t BlkBackend::device_features() const {
+  std::uint64_t f = virtqueue::feature::bit(blk::kFeatFlush);
+  if (options_.seg_max != 0) f |= virtqueue::feature::bit(blk::kFeatSegMax);
+  if (options_.read_only) f |= virtqueue::feature::bit(blk::kFeatRo);
+  if (options_.blk_size) f |= virtqueue::feature::bit(blk::kFeatBlkSize);
+  return f;
+}
+
+void BlkBackend::read_config(std::uint32_t offset, std::span<std::uint8_t> out) const {
+  std::array<std::uint8_t, blk::kConfigSize> cfg{};
+  le::store64(cfg, blk::kCfgCapacity, options_.capacity_sectors);
+  // size_max and geometry stay 0: SIZE_MAX and GEOMETRY are not offered.
+  le::store32(cfg, blk::kCfgSegMax, options_.seg_max);
+  le::store32(cfg, blk::kCfgBlkSize, options_.blk_size.value_or(0));
+  // The transport checks bounds; clamp anyway so a caller bug reads zeros, not past cfg.
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t at = std::size_t{offset} + i;
+    out[i] = at < cfg.size() ? cfg[at] : std::uint8_t{0};
+  }
+}
+
+bool BlkBackend::write_config(std::uint32_t /*offset*/, std::span<const std::uint8_t> /*data*/) { return false; }
+
+std::optional<std::size_t> BlkBackend::range(std::uint64_t sector, std::uint64_t len) const noexcept {
+  if (len % blk::kSectorSize != 0) return std::nullopt;
+  const std::uint64_t cap = options_.capacity_sectors;
+  // Written as two comparisons so sector + n never overflows (sector may be 2^64-1).
+  if (sector > cap || len / blk::kSectorSize > cap - sector) return std::nullopt;
+  return static_cast<std::size_t>(sector * blk::kSectorSize);
+}
+
+Result<BlkBackend::Outcome, QueueError> BlkBackend::execute(SplitQueue& queue, const Chain& chain) {
+  // The status byte is the last writable byte; everything writable before it is data space.
+  const std::uint64_t data_space = chain.writable_bytes() - 1;
+  constexpr Outcome kIoErr{blk::kStatusIoErr, 0};
+
+  std::array<std::uint8_t, blk::kHeaderSize> hdr{};
+  if (chain.readable_bytes() < blk::kHeaderSize) return kIoErr;
+  auto got = queue.read(chain, 0, hdr);
+  if (!got) return Err{got.error()};
+  if (*got < hdr.size()) return kIoErr;
+  const std::uint32_t type = le::load32(hdr, 0);
+  const std::uint64_t sector = le::load64(hdr, 8);
+
+  switch (type) {
+    case blk::kTypeIn: {
+      const auto at = range(sector, data_space);
+      if (!at) return kIoErr;
+      const std::size_t len = static_cast<std::size_t>(data_space);
+      auto wrote = queue.write(chain, 0, std::span<const std::uint8_t>(disk_).subspan(*at, len));
+      if (!wrote) return Err{wrote.error()};
+      stats_.bytes_read += *wrote;
+      ++stats_.reads;
+      return Outcome{blk::kStatusOk, static_cast<std::uint32_t>(*wrote)};
+    }
+    case blk::kTypeOut: {
+      if (options_.read_only) return kIoErr;
+      const std::uint64_t data_len = chain.readable_bytes() - blk::kHeaderSize;
+      const auto at = range(sector, data_len);
+      if (!at) return kIoErr;
+      // Straight into the medium: a DMA fault midway leaves a partial write,
+      // as on real hardware, and breaks the device anyway.
+      auto read = queue.read(chain, blk::kHeaderSize,
+                             std::span<std::uint8_t>(disk_).subspan(*at, static_cast<std::size_t>(data_len)));
+      if (!read) return Err{read.error()};
+      stats_.bytes_written += *read;
+      ++stats_.writes;
+      return Outcome{blk::kStatusOk, 0};
+    }
+    case blk::kTypeFlush:
+      // A RAM disk has no volatile cache: nothing to write back.
+      ++stats_.flushes;
+      return Outcome{blk::kStatusOk, 0};
+    case blk::kTypeGetId: {
+      std::array<std::uint8_t, blk::kIdSize> id{};
+      std::copy(options_.serial.begin(), options_.serial.end(), id.begin());
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(id.size(), data_space));
+      auto wrote = queue.write(chain, 0, std::span<const std::uint8_t>(id).first(n));
+      if (!wrote) return Err{wrote.error()};
+      ++stats_.get_ids;
+      return Outcome{blk::kStatusOk, static_cast<std::uint32_t>(*wrote)};
+    }
+    default:
+      return Outcome{blk::kStatusUnsupp, 0};
+  }
+}
+
+virtqueue::Status BlkBackend::process(unsigned q, SplitQueue& queue) {
+  if (q != 0) return std::nullopt;
+  for (;;) {
+    auto popped = queue.pop();
+    if (!popped) return popped.error();
+    if (!popped->has_value()) return std::nullopt;
+    const Chain& chain = **popped;
+
+    if (chain.writable_bytes() == 0) {
+      // Nowhere to put a status: give the buffer back so the driver is not stuck.
+      ++stats_.malformed;
+      if (auto st = queue.push_used(chain.head, 0); st) return st;
+      continue;
+    }
+
+    auto outcome = execute(queue, chain);
+    if (!outcome) return outcome.error();
+    if (outcome->status == blk::kStatusIoErr) ++stats_.errors;
+    if (outcome->status == blk::kStatusUnsupp) ++stats_.unsupported;
+
+    const std::array<std::uint8_t, 1> status{outcome->status};
+    auto wrote = queue.write(chain, chain.writable_bytes() - 1, status);
+    if (!wrote) return wrote.error();
+    // data_written <= writable_bytes - 1 < 2^32, so the sum fits.
+    if (auto st = queue.push_used(chain.head, outcome->data_written + static_cast<std::uint32_t>(*wrote)); st) return st;
+  }
+}
+
+}  // namespace vmsg::devices

@@ -1,0 +1,421 @@
+#include "vmsg/transport/device_transport.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <utility>
+#include <variant>
+
+#include "vmsg/wire/constants.hpp"
+
+namespace vmsg::transport {
+
+namespace {
+
+namespace feature = virtqueue::feature;
+namespace st = wire::status;
+
+/// Transport bits the transport decides on itself, whatever the backend says:
+/// it implements split rings only and never NOTIFICATION_DATA (EVENT_AVAIL on
+/// AMP carries no offset; VMSG-BUS-041).
+constexpr std::uint64_t kTransportOwned = feature::bit(feature::kIndirectDesc) | feature::bit(feature::kEventIdx) |
+                                          feature::bit(feature::kRingPacked) |
+                                          feature::bit(feature::kNotificationData) |
+                                          feature::bit(feature::kRingReset);
+
+/// driver_features_ holds 64 bits: blocks 0 and 1.
+constexpr std::uint64_t kFeatureBlocks = 2;
+
+/// Header + fixed payload of the messages whose size depends on a count.
+constexpr std::uint64_t kFeaturesRespFixed = 16;
+constexpr std::uint64_t kConfigRespFixed = 20;
+constexpr std::uint64_t kEventConfigFixed = 24;
+
+/// Status bits a driver write can carry (G7: the core status is 8 bits).
+constexpr std::uint32_t kStatusMask = 0xFF;
+
+}  // namespace
+
+bool DeviceTransport::NullDmaSpace::dma_read(std::uint64_t addr, std::span<std::uint8_t> out) {
+  (void)addr;
+  (void)out;
+  return false;
+}
+
+bool DeviceTransport::NullDmaSpace::dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
+  (void)addr;
+  (void)data;
+  return false;
+}
+
+bool DeviceTransport::NullDmaSpace::msi_write(std::uint64_t addr, std::uint32_t data) {
+  (void)addr;
+  (void)data;
+  return false;
+}
+
+DeviceTransport::DeviceTransport(std::unique_ptr<Backend> backend, TransportOptions options)
+    : backend_(std::move(backend)), options_(options), generation_(options.initial_generation) {
+  queues_.resize(backend_->num_queues());
+  backend_->bind(*this);
+}
+
+DeviceTransport::~DeviceTransport() = default;
+
+void DeviceTransport::attach(std::uint16_t dev_num, bus::Outbox& out) {
+  dev_num_ = dev_num;
+  out_ = &out;
+}
+
+void DeviceTransport::attach_memory(pci::DmaSpace& memory) { memory_ = &memory; }
+
+void DeviceTransport::advance_time(std::uint64_t ns) { backend_->advance_time(ns); }
+
+std::uint64_t DeviceTransport::offered_features() const noexcept {
+  std::uint64_t f = (backend_->device_features() & ~kTransportOwned) | feature::bit(feature::kVersion1);
+  if (options_.offer_indirect) f |= feature::bit(feature::kIndirectDesc);
+  if (options_.offer_event_idx) f |= feature::bit(feature::kEventIdx);
+  if (options_.offer_ring_reset) f |= feature::bit(feature::kRingReset);
+  return f;
+}
+
+const virtqueue::SplitQueue* DeviceTransport::configured_queue(unsigned q) const noexcept {
+  if (q >= queues_.size() || !queues_[q].queue) return nullptr;
+  return &*queues_[q].queue;
+}
+
+// ---- posting ---------------------------------------------------------------
+
+void DeviceTransport::post(std::uint16_t token, wire::Body body) {
+  if (out_ == nullptr) return;  // not plugged yet: nobody to tell
+  // VMSG-DEV-018: our own number; reserved type bits 0. Events use token 0.
+  out_->post(wire::Message{.dev_num = dev_num_, .token = token, .reserved_type_bits = 0, .body = std::move(body)});
+}
+
+// ---- dispatch --------------------------------------------------------------
+
+void DeviceTransport::receive(const wire::Message& m) {
+  if (const auto* ev = std::get_if<wire::EventAvail>(&m.body)) {
+    on_event_avail(*ev);
+    return;
+  }
+  // Device->driver events, responses and bus messages are not ours to handle
+  // (the bus filters them); only transport requests remain.
+  if (wire::is_event(m.body) || wire::is_response(m.body) || wire::is_bus(m.body)) return;
+  ++stats_.requests;
+  std::optional<wire::Body> resp = std::visit(
+      [this](const auto& b) -> std::optional<wire::Body> {
+        if constexpr (requires { this->handle(b); }) {
+          return this->handle(b);
+        } else {
+          return std::nullopt;
+        }
+      },
+      m.body);
+  if (!resp) return;
+  post(m.token, std::move(*resp));  // exactly one response per request
+  if (start_queues_) {
+    // VMSG-DEV-033: DRIVER_OK was just set; buffers may have been made
+    // available before it (and their EVENT_AVAIL ignored, G15), so look at
+    // every queue once. After the response, so the driver learns DRIVER_OK
+    // before the first EVENT_USED.
+    start_queues_ = false;
+    for (unsigned q = 0; q < queues_.size(); ++q) {
+      if (can_process(q)) run_queue(q);
+    }
+  }
+}
+
+// ---- device info and features ------------------------------------------------
+
+wire::Body DeviceTransport::handle(const wire::GetDeviceInfoReq& r) {
+  (void)r;
+  // VMSG-DEV-044: answered in any state, always the same values.
+  const std::uint64_t offered = offered_features();
+  const auto highest = static_cast<std::uint32_t>(63 - std::countl_zero(offered));
+  return wire::GetDeviceInfoResp{.device_id = backend_->device_id(),
+                                 .vendor_id = options_.vendor_id,
+                                 .num_feature_bits = 32 * ((highest + 32) / 32),
+                                 .config_size = backend_->config_size(),
+                                 .max_virtqueues = backend_->num_queues(),
+                                 .admin_vq_start = 0,
+                                 .admin_vq_count = 0};
+}
+
+wire::Body DeviceTransport::handle(const wire::GetDeviceFeaturesReq& r) {
+  // G3: as many blocks as fit the bus maximum; the echoed count is what we
+  // return. Q9: the OFFERED set, never the acknowledged one.
+  const std::uint64_t room =
+      options_.max_msg_size >= kFeaturesRespFixed ? (options_.max_msg_size - kFeaturesRespFixed) / 4 : 0;
+  const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(r.num_blocks, room));
+  const std::uint64_t offered = offered_features();
+  wire::GetDeviceFeaturesResp resp{.block_index = r.block_index, .features = {}};
+  resp.features.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint64_t block = std::uint64_t{r.block_index} + i;  // 64-bit: index 0xFFFFFFFF + i must not wrap
+    // VMSG-DEV-011/046: blocks beyond the implemented range read as zero.
+    resp.features.push_back(block < kFeatureBlocks ? static_cast<std::uint32_t>(offered >> (32 * block)) : 0);
+  }
+  return resp;
+}
+
+wire::Body DeviceTransport::handle(const wire::SetDriverFeaturesReq& r) {
+  if (features_accepted_) return wire::SetDriverFeaturesResp{};  // G5: frozen once FEATURES_OK was accepted
+  // G4: 0 blocks is answered and changes nothing (the loop does not run).
+  for (std::size_t i = 0; i < r.features.size(); ++i) {
+    const std::uint64_t block = std::uint64_t{r.block_index} + i;
+    const std::uint32_t word = r.features[i];
+    if (block < kFeatureBlocks) {
+      const unsigned shift = static_cast<unsigned>(32 * block);
+      const std::uint64_t mask = std::uint64_t{0xFFFFFFFF} << shift;
+      driver_features_ = (driver_features_ & ~mask) | (std::uint64_t{word} << shift);
+    } else if (word != 0) {
+      // G4: a bit we cannot even represent, so certainly not offered. Sticks
+      // until reset: the driver restarts negotiation after a refusal anyway.
+      features_out_of_range_ = true;
+    }
+  }
+  return wire::SetDriverFeaturesResp{};
+}
+
+// ---- configuration space -----------------------------------------------------
+
+wire::Body DeviceTransport::handle(const wire::GetConfigReq& r) {
+  wire::GetConfigResp resp{.generation = generation_, .offset = r.offset, .data = {}};  // VMSG-DEV-026/050
+  const std::uint64_t end = std::uint64_t{r.offset} + r.length;
+  if (end > backend_->config_size()) return resp;                               // G1: length 0, no data
+  if (kConfigRespFixed + r.length > options_.max_msg_size) return resp;          // G2: would not fit
+  resp.data.resize(r.length);
+  backend_->read_config(r.offset, resp.data);
+  return resp;
+}
+
+wire::Body DeviceTransport::handle(const wire::SetConfigReq& r) {
+  const auto length = static_cast<std::uint32_t>(r.data.size());
+  wire::SetConfigResp reject{.generation = generation_, .offset = r.offset, .length = 0, .data = {}};
+  if (r.generation != generation_) {  // VMSG-DEV-010/025/051: stale generation
+    ++stats_.config_rejected;
+    return reject;
+  }
+  if (std::uint64_t{r.offset} + length > backend_->config_size()) {  // G1
+    ++stats_.config_rejected;
+    return reject;
+  }
+  if (length == 0) return reject;  // nothing to apply; "0 bytes applied" is the honest answer
+
+  std::vector<std::uint8_t> before(length);
+  backend_->read_config(r.offset, before);
+  const std::uint32_t generation_before = generation_;
+  if (!backend_->write_config(r.offset, r.data)) {  // e.g. a read-only field
+    ++stats_.config_rejected;
+    return reject;
+  }
+  std::vector<std::uint8_t> after(length);
+  backend_->read_config(r.offset, after);
+  // VMSG-DEV-006: the generation moves before the new bytes can be seen; the
+  // response is the first thing that can show them. No EVENT_CONFIG for the
+  // driver's own write: this response already carries the new generation.
+  // A backend that announced the change itself (config_changed) bumped it.
+  if (after != before && generation_ == generation_before) ++generation_;
+
+  wire::SetConfigResp resp{.generation = generation_, .offset = r.offset, .length = length, .data = {}};
+  if (kConfigRespFixed + length <= options_.max_msg_size) resp.data = r.data;  // the echo is optional
+  return resp;
+}
+
+// ---- status ------------------------------------------------------------------
+
+wire::Body DeviceTransport::handle(const wire::GetDeviceStatusReq& r) {
+  (void)r;
+  return wire::GetDeviceStatusResp{status_};  // VMSG-DEV-031/052
+}
+
+bool DeviceTransport::features_acceptable() {
+  // VMSG-DEV-024/049: only what we offered, VERSION_1 among it (no legacy
+  // interface here), no unrepresentable bit (G4), and the backend agrees.
+  const std::uint64_t offered = offered_features();
+  if ((driver_features_ & ~offered) != 0) return false;
+  if ((driver_features_ & feature::bit(feature::kVersion1)) == 0) return false;
+  if (features_out_of_range_) return false;
+  return backend_->accept_features(driver_features_);
+}
+
+wire::Body DeviceTransport::handle(const wire::SetDeviceStatusReq& r) {
+  // G7: bits 8..31 are undefined; ignored, so a write of only those is a reset.
+  std::uint32_t s = r.status & kStatusMask;
+  if (s == 0) {
+    reset_device();  // VMSG-DEV-030/041
+    return wire::SetDeviceStatusResp{status_};
+  }
+  // DEVICE_NEEDS_RESET is the device's: the driver can neither set nor clear
+  // it (only a reset does).
+  s = (s & ~st::kNeedsReset) | (status_ & st::kNeedsReset);
+  if ((s & st::kFeaturesOk) != 0 && !features_accepted_) {
+    if (features_acceptable()) {
+      features_accepted_ = true;
+    } else {
+      s &= ~st::kFeaturesOk;  // VMSG-DEV-024/053: refusal shows in the result
+      ++stats_.features_refused;
+    }
+  }
+  start_queues_ = (s & st::kDriverOk) != 0 && (status_ & st::kDriverOk) == 0;
+  status_ = s;  // G6: anything else is stored as written
+  return wire::SetDeviceStatusResp{status_};
+}
+
+void DeviceTransport::reset_device() {
+  status_ = 0;
+  driver_features_ = 0;
+  features_accepted_ = false;
+  features_out_of_range_ = false;
+  start_queues_ = false;
+  for (QueueSlot& slot : queues_) {
+    slot.queue.reset();
+    slot.layout = {};
+  }
+  backend_->reset();
+  ++stats_.resets;
+  // The generation is NOT reset (virtio-msg.md §10; L307-308).
+}
+
+// ---- virtqueues --------------------------------------------------------------
+
+wire::Body DeviceTransport::handle(const wire::GetVqueueReq& r) {
+  wire::GetVqueueResp resp{.index = r.index};
+  if (r.index >= queues_.size()) return resp;  // G10: echo the index, all else 0
+  const unsigned q = r.index;
+  resp.max_size = backend_->max_queue_size(q);
+  const QueueSlot& slot = queues_[q];
+  if (slot.queue) {  // VMSG-DEV-055: an unconfigured queue reads cur_size 0
+    resp.cur_size = slot.layout.size;
+    resp.desc_addr = slot.layout.desc_addr;
+    resp.driver_addr = slot.layout.driver_addr;
+    resp.device_addr = slot.layout.device_addr;
+  }
+  return resp;
+}
+
+wire::Body DeviceTransport::handle(const wire::SetVqueueReq& r) {
+  // G9: always answered; a bad request changes nothing (a configured queue
+  // stays as it was). Reserved words are ignored.
+  if (r.index >= queues_.size()) return wire::SetVqueueResp{};
+  const unsigned q = r.index;
+  const std::uint32_t max = backend_->max_queue_size(q);
+  if (r.size == 0 || r.size > max || !std::has_single_bit(r.size)) return wire::SetVqueueResp{};
+  const virtqueue::QueueLayout layout{
+      .size = r.size, .desc_addr = r.desc_addr, .driver_addr = r.driver_addr, .device_addr = r.device_addr};
+  // The queue follows what the driver asked for and we offered; normally
+  // FEATURES_OK has frozen that set by now.
+  const std::uint64_t negotiated = driver_features_ & offered_features();
+  const virtqueue::QueueFeatures features{.indirect = (negotiated & feature::bit(feature::kIndirectDesc)) != 0,
+                                          .event_idx = (negotiated & feature::bit(feature::kEventIdx)) != 0};
+  auto created = virtqueue::SplitQueue::create(memory(), layout, features);
+  if (!created) return wire::SetVqueueResp{};  // misaligned or wrapping: not configured
+  if (queues_[q].queue) drop_queue(q);          // VMSG-DEV-039: reconfiguration at any time
+  queues_[q].queue.emplace(std::move(created).value());
+  queues_[q].layout = layout;  // VMSG-DEV-057: live from here on
+  return wire::SetVqueueResp{};
+}
+
+void DeviceTransport::drop_queue(unsigned q) {
+  queues_[q].queue.reset();
+  queues_[q].layout = {};
+  backend_->queue_reset(q);
+}
+
+wire::Body DeviceTransport::handle(const wire::ResetVqueueReq& r) {
+  // G8 / Q18: always answered; honoured with or without RING_RESET. The model
+  // is synchronous, so the queue is quiesced once it is dropped
+  // (VMSG-DEV-029/040/058).
+  if (r.index < queues_.size() && queues_[r.index].queue) drop_queue(r.index);
+  return wire::ResetVqueueResp{};
+}
+
+wire::Body DeviceTransport::handle(const wire::GetShmReq& r) {
+  // VMSG-DEV-059: no backend has shared memory, so no region exists.
+  return wire::GetShmResp{.index = r.index, .length = 0, .address = 0};
+}
+
+bool DeviceTransport::can_process(std::uint64_t q) const noexcept {
+  // VMSG-DEV-032: nothing before DRIVER_OK; nothing on a broken device.
+  if ((status_ & st::kDriverOk) == 0 || (status_ & st::kNeedsReset) != 0) return false;
+  return q < queues_.size() && queues_[q].queue.has_value();
+}
+
+void DeviceTransport::on_event_avail(const wire::EventAvail& e) {
+  ++stats_.event_avail;
+  if (!can_process(e.vq_index)) {
+    ++stats_.event_avail_ignored;  // G15: ignored, no state change
+    return;
+  }
+  run_queue(e.vq_index);  // never answered
+}
+
+void DeviceTransport::run_queue(unsigned q) {
+  virtqueue::SplitQueue& queue = *queues_[q].queue;
+  const virtqueue::Status result = backend_->process(q, queue);
+  if (result.has_value()) {
+    queue_error();
+    return;
+  }
+  // process() may have called back into us (e.g. needs_reset, or a driver
+  // event re-entering); only notify for a queue that is still there.
+  if (queues_[q].queue) notify_used(q, *queues_[q].queue);
+}
+
+void DeviceTransport::notify_used(unsigned q, virtqueue::SplitQueue& queue) {
+  auto want = queue.should_notify();
+  if (!want) {
+    queue_error();
+    return;
+  }
+  if (!*want) return;  // VMSG-DEV-062: the driver suppressed notifications
+  if (out_ != nullptr) ++stats_.event_used_sent;
+  post(0, wire::EventUsed{q});  // VMSG-DEV-037
+}
+
+void DeviceTransport::queue_error() {
+  ++stats_.queue_errors;
+  needs_reset();
+}
+
+// ---- DeviceContext -----------------------------------------------------------
+
+pci::DmaSpace& DeviceTransport::memory() { return memory_ != nullptr ? *memory_ : null_memory_; }
+
+void DeviceTransport::config_changed(std::uint32_t offset, std::uint32_t length) {
+  // VMSG-DEV-006/007: a new, unique generation before anyone can see the bytes.
+  ++generation_;
+  wire::EventConfig ev{.device_status = status_, .generation = generation_, .offset = offset, .length = 0, .data = {}};
+  const bool in_range = std::uint64_t{offset} + length <= backend_->config_size();
+  if (in_range && kEventConfigFixed + length <= options_.max_msg_size) {
+    ev.length = length;  // VMSG-DEV-035: the data fits, carry it
+    ev.data.resize(length);
+    backend_->read_config(offset, ev.data);
+  }
+  // Otherwise VMSG-DEV-008: length 0 and the new generation; the offset still
+  // says where to re-read with GET_CONFIG (VMSG-DEV-009).
+  if (out_ != nullptr) ++stats_.event_config_sent;
+  post(0, std::move(ev));  // VMSG-DEV-034/061
+}
+
+void DeviceTransport::needs_reset() {
+  if ((status_ & st::kNeedsReset) != 0) return;  // announced once per reset cycle
+  status_ |= st::kNeedsReset;
+  // VMSG-DEV-042/034: a status-only change: length 0, generation unchanged.
+  if (out_ != nullptr) ++stats_.event_config_sent;
+  post(0, wire::EventConfig{.device_status = status_, .generation = generation_, .offset = 0, .length = 0, .data = {}});
+}
+
+void DeviceTransport::used(unsigned q) {
+  if (q >= queues_.size() || !queues_[q].queue) return;  // dropped meanwhile: nothing to announce
+  notify_used(q, *queues_[q].queue);
+}
+
+bool DeviceTransport::driver_ok() const { return (status_ & st::kDriverOk) != 0; }
+
+virtqueue::SplitQueue* DeviceTransport::queue(unsigned q) {
+  if (q >= queues_.size() || !queues_[q].queue) return nullptr;
+  return &*queues_[q].queue;
+}
+
+}  // namespace vmsg::transport

@@ -1,0 +1,142 @@
+// make_backend: kinds, property parsing, and the errors it names.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "vmsg/common/errors.hpp"
+#include "vmsg/devices/balloon.hpp"
+#include "vmsg/devices/blk.hpp"
+#include "vmsg/devices/factory.hpp"
+#include "vmsg/devices/rng.hpp"
+
+namespace vmsg::devices {
+namespace {
+
+/// make_backend must throw ConfigError whose message contains every `needle`.
+void expect_error(std::string_view kind, const DeviceProps& props, std::initializer_list<std::string_view> needles) {
+  try {
+    (void)make_backend(kind, props);
+    ADD_FAILURE() << "no error for " << kind;
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    for (auto n : needles) EXPECT_NE(what.find(n), std::string::npos) << "'" << n << "' missing from: " << what;
+  }
+}
+
+template <typename T>
+const T& as(const std::unique_ptr<transport::Backend>& b) {
+  const T* p = dynamic_cast<const T*>(b.get());
+  EXPECT_NE(p, nullptr);
+  if (p == nullptr) throw std::logic_error("wrong backend type");
+  return *p;
+}
+
+TEST(Factory, KindsAreListedAndBuild) {
+  const auto kinds = backend_kinds();
+  ASSERT_EQ(kinds.size(), 3u);
+  EXPECT_EQ(kinds[0], "virtio-rng-device");
+  EXPECT_EQ(kinds[1], "virtio-blk-device");
+  EXPECT_EQ(kinds[2], "virtio-balloon-device");
+  EXPECT_EQ(make_backend(kinds[0])->device_id(), 4u);
+  EXPECT_EQ(make_backend(kinds[1])->device_id(), 2u);
+  EXPECT_EQ(make_backend(kinds[2])->device_id(), 5u);
+}
+
+TEST(Factory, RngSeed) {
+  EXPECT_EQ(as<RngBackend>(make_backend("virtio-rng-device")).seed(), RngBackend::kDefaultSeed);
+  EXPECT_EQ(as<RngBackend>(make_backend("virtio-rng-device", {{"seed", "1"}})).seed(), 1u);
+  EXPECT_EQ(as<RngBackend>(make_backend("virtio-rng-device", {{"seed", "0x10"}})).seed(), 16u);
+  EXPECT_EQ(as<RngBackend>(make_backend("virtio-rng-device", {{"seed", "18446744073709551615"}})).seed(),
+            0xFFFF'FFFF'FFFF'FFFFULL);
+}
+
+TEST(Factory, BlkDefaults) {
+  const auto b = make_backend("virtio-blk-device");
+  const auto& o = as<BlkBackend>(b).options();
+  EXPECT_EQ(o.capacity_sectors, 2048u);
+  EXPECT_FALSE(o.read_only);
+  EXPECT_FALSE(o.blk_size.has_value());
+  EXPECT_EQ(o.seg_max, 254u);
+  EXPECT_EQ(o.serial, "vmsg-blk");
+}
+
+TEST(Factory, BlkCapacityInSectorsOrBytes) {
+  auto cap = [](const char* v) {
+    return as<BlkBackend>(make_backend("virtio-blk-device", {{"capacity", v}})).options().capacity_sectors;
+  };
+  EXPECT_EQ(cap("100"), 100u);
+  EXPECT_EQ(cap("0x20"), 32u);
+  EXPECT_EQ(cap("0"), 0u);
+  EXPECT_EQ(cap("1K"), 2u);
+  EXPECT_EQ(cap("3k"), 6u);
+  EXPECT_EQ(cap("4M"), 8192u);
+  EXPECT_EQ(cap("2m"), 4096u);
+}
+
+TEST(Factory, BlkAllProperties) {
+  const auto b = make_backend("virtio-blk-device", {{"capacity", "64K"},
+                                                    {"read_only", "on"},
+                                                    {"blk_size", "4096"},
+                                                    {"seg_max", "0"},
+                                                    {"serial", "disk-7"}});
+  const auto& o = as<BlkBackend>(b).options();
+  EXPECT_EQ(o.capacity_sectors, 128u);
+  EXPECT_TRUE(o.read_only);
+  EXPECT_EQ(o.blk_size, 4096u);
+  EXPECT_EQ(o.seg_max, 0u);
+  EXPECT_EQ(o.serial, "disk-7");
+  EXPECT_EQ(b->device_features(), (1ULL << 9) | (1ULL << 5) | (1ULL << 6));
+}
+
+TEST(Factory, BlkBooleanSpellings) {
+  auto ro = [](const char* v) {
+    return as<BlkBackend>(make_backend("virtio-blk-device", {{"read_only", v}})).options().read_only;
+  };
+  for (const char* t : {"on", "true", "yes", "1"}) EXPECT_TRUE(ro(t)) << t;
+  for (const char* f : {"off", "false", "no", "0"}) EXPECT_FALSE(ro(f)) << f;
+}
+
+TEST(Factory, BalloonTarget) {
+  EXPECT_EQ(as<BalloonBackend>(make_backend("virtio-balloon-device")).target(), 0u);
+  EXPECT_EQ(as<BalloonBackend>(make_backend("virtio-balloon-device", {{"target", "4294967295"}})).target(),
+            0xFFFF'FFFFu);
+}
+
+TEST(FactoryErrors, UnknownKind) {
+  expect_error("virtio-net-device", {}, {"unknown device kind", "virtio-net-device"});
+  expect_error("", {}, {"unknown device kind"});
+}
+
+TEST(FactoryErrors, UnknownProperty) {
+  expect_error("virtio-rng-device", {{"capacity", "1"}}, {"virtio-rng-device", "unknown property", "capacity"});
+  expect_error("virtio-blk-device", {{"readonly", "on"}}, {"virtio-blk-device", "unknown property", "readonly"});
+  expect_error("virtio-balloon-device", {{"seed", "1"}}, {"virtio-balloon-device", "unknown property", "seed"});
+}
+
+TEST(FactoryErrors, BadNumbers) {
+  for (const char* v : {"", "abc", "-1", "+1", "1x", " 1", "0x", "0xG", "18446744073709551616", "1.5"}) {
+    expect_error("virtio-rng-device", {{"seed", v}}, {"virtio-rng-device", "seed", "bad value"});
+  }
+  expect_error("virtio-balloon-device", {{"target", "4294967296"}}, {"target", "4294967296", "larger than"});
+  expect_error("virtio-blk-device", {{"seg_max", "0x100000000"}}, {"seg_max", "larger than"});
+}
+
+TEST(FactoryErrors, BadCapacity) {
+  for (const char* v : {"", "K", "1.5M", "100B", "-1K", "1T", "M4"}) {
+    expect_error("virtio-blk-device", {{"capacity", v}}, {"virtio-blk-device", "capacity", "bad value"});
+  }
+  expect_error("virtio-blk-device", {{"capacity", "2G"}}, {"capacity", "2G", "limit"});
+  expect_error("virtio-blk-device", {{"capacity", "2097153"}}, {"capacity", "limit"});
+  expect_error("virtio-blk-device", {{"capacity", "99999999999999999999G"}}, {"capacity", "bad value"});
+  expect_error("virtio-blk-device", {{"capacity", "17179869184G"}}, {"capacity", "too large"});  // 2^34 GiB
+}
+
+TEST(FactoryErrors, BadBlkOptions) {
+  expect_error("virtio-blk-device", {{"read_only", "maybe"}}, {"read_only", "maybe", "on/off"});
+  expect_error("virtio-blk-device", {{"blk_size", "1000"}}, {"virtio-blk-device", "blk_size", "1000"});
+  expect_error("virtio-blk-device", {{"capacity", "3"}, {"blk_size", "4096"}}, {"capacity", "4096"});
+  expect_error("virtio-blk-device", {{"serial", std::string(21, 's')}}, {"serial", "20"});
+}
+
+}  // namespace
+}  // namespace vmsg::devices
