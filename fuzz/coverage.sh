@@ -2,7 +2,9 @@
 # Line coverage of reference/ reached by the committed corpora: builds the
 # replay binaries with clang-14 source-based coverage (build-fuzz/cov), runs
 # each over fuzz/corpus/<t> and fuzz/regressions/<t>, merges the profiles and
-# prints llvm-cov's report for reference/ (per file and total).
+# prints llvm-cov's report for reference/ (per file and total). Only code
+# linked into a replay binary is counted. EXTRA_CORPUS=<root> also replays
+# <root>/<t> (e.g. build-fuzz/corpus, where run.sh leaves campaign inputs).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -17,8 +19,10 @@ cmake --build "$dir" -j "${JOBS:-1}" --target "${targets[@]/#/vmsg_replay_}"
 rm -rf "$dir/profiles" && mkdir -p "$dir/profiles"
 objs=()
 for t in "${targets[@]}"; do
+  extra=()
+  [ -n "${EXTRA_CORPUS:-}" ] && [ -d "$EXTRA_CORPUS/$t" ] && extra=("$EXTRA_CORPUS/$t")
   LLVM_PROFILE_FILE="$dir/profiles/$t.profraw" "$dir/fuzz/vmsg_replay_$t" \
-    "$here/corpus/$t" "$here/regressions/$t" 2>/dev/null
+    "$here/corpus/$t" "$here/regressions/$t" "${extra[@]}" 2>/dev/null
   objs+=(-object "$dir/fuzz/vmsg_replay_$t")
 done
 llvm-profdata-14 merge -sparse "$dir"/profiles/*.profraw -o "$dir/profiles/all.profdata"

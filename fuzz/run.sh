@@ -16,10 +16,12 @@ secs="${2:-600}"
 OUT="${OUT:-$root/build-fuzz/out}"
 bin="$OUT/fuzz_$target"
 scratch="${SCRATCH:-$root/build-fuzz/corpus/$target}"
-art="$root/build-fuzz/artifacts/$target"
+stamp="$(date +%Y%m%d-%H%M%S)-$$"
+art="$root/build-fuzz/artifacts/$target/$stamp"  # per run: concurrent campaigns never share crashes
 
 [ "${SKIP_BUILD:-0}" = 1 ] || "$here/build.sh" >/dev/null || exit 2
 mkdir -p "$scratch" "$art"
+scratch="$(cd "$scratch" && pwd)"  # the fuzzer runs from $art
 
 # [libfuzzer] key = value lines of the .options file become -key=value flags.
 opts=()
@@ -32,14 +34,14 @@ done < "$OUT/fuzz_$target.options"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-log="$art/fuzz-$(date +%s).log"
+log="$art/fuzz.log"
 (cd "$art" && "$bin" "${opts[@]}" -max_total_time="$secs" -jobs=1 -workers=1 -print_final_stats=1 \
    -artifact_prefix="$art/" "$scratch" "$here/corpus/$target" "$here/regressions/$target" >"$log" 2>&1)
 rc=$?
 # With -jobs the fuzzer's own output goes to fuzz-0.log in the working directory.
 [ -f "$art/fuzz-0.log" ] && cat "$art/fuzz-0.log" >> "$log" && rm -f "$art/fuzz-0.log"
-grep -E "^#[0-9]+" "$log" | tail -1
-grep -E "stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)" "$log" | awk '!seen[$0]++' | tr -s ' ' | tr '\n' ' '; echo
+grep -aE "^#[0-9]+" "$log" | tail -1
+grep -aE "stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)" "$log" | awk '!seen[$0]++' | tr -s ' ' | tr '\n' ' '; echo
 
 crashes=$(ls "$art"/crash-* "$art"/leak-* "$art"/timeout-* "$art"/oom-* 2>/dev/null || true)
 if [ -n "$crashes" ]; then

@@ -46,7 +46,7 @@ target::ReferenceSpec make_spec(const device_ops::Setup& s) {
   spec.address = DeviceHarness::kAddr;
   for (unsigned q = 0; q < nf; ++q) {
     for (unsigned i = 0; i < 8; ++i) {
-      if ((s.devices[q] >> i) & 1u) {
+      if (((unsigned{s.devices[q]}) >> i) & 1u) {
         spec.devices.push_back({q, device_ops::kDevNums[i],
                                 std::make_shared<transport::MinimalEndpoint>(
                                     transport::MinimalIdentity{.device_id = 100u + q * 32u + device_ops::kDevNums[i]})});
@@ -161,7 +161,7 @@ DeviceHarness::DeviceHarness(const device_ops::Setup& setup)
       target_(std::make_unique<target::ReferenceTarget>(make_spec(setup))) {
   for (unsigned q = 0; q < nf_; ++q) {
     for (unsigned i = 0; i < 8; ++i) {
-      if ((setup.devices[q] >> i) & 1u) plugged_[q] |= std::uint32_t{1} << device_ops::kDevNums[i];
+      if ((unsigned{setup.devices[q]} >> i) & 1u) plugged_[q] |= std::uint32_t{1} << device_ops::kDevNums[i];
     }
   }
   // Reroute the function's bus-master path through the spy. attach() is the
@@ -423,6 +423,22 @@ void DeviceHarness::run(const device_ops::Op& op) {
     case Kind::PostRaw:
       post(op.fifo % nf_, op.bytes, op.flag);
       break;
+    case Kind::Burst: {
+      std::array<std::uint8_t, fifo::kSlotSize> buf{};
+      auto n = wire::encode(op.message, wire::Profile::pr28(), buf);
+      if (!n.ok()) break;
+      const std::span<const std::uint8_t> frame(buf.data(), n.value());
+      const unsigned q = op.fifo % nf_;
+      for (unsigned i = 0; i < op.count; ++i) {
+        // Full: let the device take what is there, then try once more.
+        if (!post(q, frame, false) && !post(q, frame, true)) break;
+      }
+      if (sane()) {
+        LinkScope scope(in_link_);
+        links_[q].ring();
+      }
+      break;
+    }
     case Kind::Doorbell: {
       const auto m = target_->device().bar_mapping(amp::bars::kRegisters);
       const std::uint64_t base = m ? m->base : bar_base_[0];
@@ -510,8 +526,8 @@ std::optional<DeviceHarness::Expect> DeviceHarness::expect_for(unsigned q, std::
   return e;
 }
 
-void DeviceHarness::post(unsigned q, std::span<const std::uint8_t> frame, bool ring) {
-  if (!sane()) return;  // the link only knows the layout it set up
+bool DeviceHarness::post(unsigned q, std::span<const std::uint8_t> frame, bool ring) {
+  if (!sane()) return false;  // the link only knows the layout it set up
   LinkScope scope(in_link_);
   const fifo::PushResult r = links_[q].post(frame);
   if (r == fifo::PushResult::Ok && tracked_[q]) {
@@ -520,6 +536,7 @@ void DeviceHarness::post(unsigned q, std::span<const std::uint8_t> frame, bool r
     if (auto e = expect_for(q, slot)) expect_[q].push_back(*e);
   }
   if (ring) links_[q].ring();
+  return r == fifo::PushResult::Ok;
 }
 
 void DeviceHarness::poll(unsigned q, unsigned max) {
@@ -538,6 +555,11 @@ void DeviceHarness::check_frame(unsigned q, std::span<const std::uint8_t> slot) 
   auto d = wire::decode(slot, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
   VMSG_FUZZ_CHECK(d.ok(), f() + "device sent a malformed frame: " + (d.ok() ? "" : wire::describe(d.error())));
   const wire::Message& m = d.value();
+  // AMP-015: the device writes the whole slot, zeros after the message.
+  const std::size_t size = static_cast<std::size_t>(slot[6] | (slot[7] << 8));
+  VMSG_FUZZ_CHECK(std::all_of(slot.begin() + static_cast<std::ptrdiff_t>(size), slot.end(),
+                              [](std::uint8_t b) { return b == 0; }),
+                  f() + "stale bytes after msg_size in a device-queue slot (AMP-015)");
   VMSG_FUZZ_CHECK(wire::is_response(m.body), f() + "device sent a non-response: " + std::string(wire::name(m.body)));
   VMSG_FUZZ_CHECK(!expect_[q].empty(), f() + "response " + std::string(wire::name(m.body)) + " token " +
                                            std::to_string(m.token) + " answers no outstanding request");
@@ -562,14 +584,14 @@ void DeviceHarness::check_frame(unsigned q, std::span<const std::uint8_t> slot) 
       const bool present = ((plugged_[q] >> d2) & 1u) != 0;
       if (d2 < off) continue;
       if (d2 - off < cnt) {
-        const bool bit = ((r.bitmap[(d2 - off) / 8] >> ((d2 - off) % 8)) & 1u) != 0;
+        const bool bit = ((unsigned{r.bitmap[(d2 - off) / 8]} >> ((d2 - off) % 8)) & 1u) != 0;
         VMSG_FUZZ_CHECK(bit == present, f() + "GET_DEVICES bit for device " + std::to_string(d2) + " wrong");
       } else {
         more = more || present;
       }
     }
     for (std::uint32_t n = 0; n < cnt; ++n) {
-      const bool bit = ((r.bitmap[n / 8] >> (n % 8)) & 1u) != 0;
+      const bool bit = ((unsigned{r.bitmap[n / 8]} >> (n % 8)) & 1u) != 0;
       if (off + n >= 32) VMSG_FUZZ_CHECK(!bit, f() + "GET_DEVICES reports a device number >= 32");
     }
     VMSG_FUZZ_CHECK(r.next_offset == (more ? off + cnt : 0u), f() + "GET_DEVICES next_offset wrong");

@@ -35,7 +35,7 @@
 //      frames the bus emitted; ring counters equal channel counters. And at
 //      the driver: while a FIFO is "tracked" (nothing but the driver link
 //      has written its BAR1 window since the last re-initialisation) every
-//      frame polled decodes strictly and is the response the bus rules
+//      frame polled decodes strictly, is zero-padded to the slot end, and is the response the bus rules
 //      predict for the oldest unanswered request (ID space, msg_id, token,
 //      dev_num, PING data, GET_DEVICES window); at the end none is missing.
 //  (d) No wedge. finish() restores a sane layout, drains, re-initialises the
@@ -122,7 +122,8 @@ class DeviceHarness {
   [[nodiscard]] std::uint16_t config_offset(const device_ops::Op& op) const;
   [[nodiscard]] bool sane() const;
   [[nodiscard]] bool pristine() const;
-  void post(unsigned q, std::span<const std::uint8_t> frame, bool ring);
+  /// Posts through the link (if the layout is sane); true when the frame went in.
+  bool post(unsigned q, std::span<const std::uint8_t> frame, bool ring);
   void poll(unsigned q, unsigned max);
   void check_frame(unsigned q, std::span<const std::uint8_t> slot);
   [[nodiscard]] std::optional<Expect> expect_for(unsigned q, std::span<const std::uint8_t> slot) const;

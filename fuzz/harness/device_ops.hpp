@@ -43,6 +43,8 @@ enum class Kind : std::uint8_t {
   MsixMask,      ///< mask or unmask one MSI-X table entry
   MsixControl,   ///< MSI-X Enable / Function Mask
   Reinit,        ///< the driver re-initialises: layout, rings, links (harness restore)
+  Burst,         ///< `count` copies of a message, ringing whenever the driver queue is full:
+                 ///< a few bursts outrun the device queue and reach back-pressure
   kCount,
 };
 
@@ -71,11 +73,11 @@ struct Op {
   ConfigSpot spot = ConfigSpot::Command;
   BarValue bar_value = BarValue::Original;
   std::uint8_t fifo = 0;          ///< reduced modulo num_fifos (Doorbell: modulo num_fifos + 1)
-  std::uint8_t count = 0;         ///< Poll
+  std::uint8_t count = 0;         ///< Poll, Burst
   bool flag = false;              ///< ring after posting / mask / enable
   bool flag2 = false;             ///< MsixControl: function mask
   std::vector<std::uint8_t> bytes;  ///< BulkWrite, PostRaw
-  wire::Message message;          ///< PostMessage
+  wire::Message message;          ///< PostMessage, Burst
 };
 
 template <class IO>
@@ -126,6 +128,11 @@ void io_op(IO& io, Op& op) {
       io.any(op.fifo);
       io_message(io, op.message, kSlotLimits);
       io.flag(op.flag);
+      break;
+    case Kind::Burst:
+      io.any(op.fifo);
+      io.range(op.count, std::uint8_t{1}, kMaxPoll);
+      io_message(io, op.message, kSlotLimits);
       break;
     case Kind::PostRaw: {
       io.any(op.fifo);

@@ -154,7 +154,7 @@ target::ReferenceSpec spec_for(const dops::Setup& s) {
   spec.address = fuzz::DeviceHarness::kAddr;
   for (unsigned q = 0; q < nf; ++q) {
     for (unsigned i = 0; i < 8; ++i) {
-      if ((s.devices[q] >> i) & 1u) {
+      if (((unsigned{s.devices[q]}) >> i) & 1u) {
         spec.devices.push_back({q, dops::kDevNums[i], std::make_shared<transport::MinimalEndpoint>()});
       }
     }
@@ -477,6 +477,29 @@ int main(int argc, char** argv) {
     dops::Op re;
     re.kind = dops::Kind::Reinit;
     with({re}, "reinit");
+    // Back-pressure: bursts of PINGs outrun the 61-slot device queue until
+    // the pending queue reaches its response reserve; then drain by polling.
+    std::vector<dops::Op> bursts;
+    for (int i = 0; i < 6; ++i) {
+      dops::Op b;
+      b.kind = dops::Kind::Burst;
+      b.fifo = 1;
+      b.count = dops::kMaxPoll;
+      b.message = msg(0, static_cast<std::uint16_t>(i), wire::PingReq{static_cast<std::uint32_t>(i)});
+      bursts.push_back(b);
+    }
+    for (int i = 0; i < 8; ++i) {
+      dops::Op t;
+      t.kind = dops::Kind::AdvanceTime;
+      t.value = 100000;
+      bursts.push_back(t);
+      dops::Op p;
+      p.kind = dops::Kind::Poll;
+      p.fifo = 1;
+      p.count = dops::kMaxPoll;
+      bursts.push_back(p);
+    }
+    out.write("device", "edge-backpressure", device_input(sc.setup, bursts));
   }
 
   for (std::size_t i = 0; i < req.size(); ++i) {

@@ -87,3 +87,43 @@ std::uint8_t type_byte(const Body& body) noexcept {
 std::string_view name(const Body& body) noexcept { return info(body).name; }
 
 }  // namespace vmsg::wire
+
+// ---- printing ---------------------------------------------------------------
+// Kept here (not in the header) so the 30-way variant is compared and printed
+// in one TU only.
+
+#include <ostream>
+#include <sstream>
+
+#include "vmsg/wire/codec.hpp"
+
+namespace vmsg::wire {
+
+bool operator==(const Message& a, const Message& b) {
+  return a.dev_num == b.dev_num && a.token == b.token && a.reserved_type_bits == b.reserved_type_bits &&
+         a.body == b.body;
+}
+
+std::string to_string(const Message& m) {
+  // The wire bytes say everything about the fields; encode with the largest
+  // profile so any message the codec can represent prints.
+  std::ostringstream os;
+  os << name(m.body) << " dev=" << m.dev_num << " token=" << m.token;
+  if (m.reserved_type_bits != 0) os << " type_bits=0x" << std::hex << unsigned{m.reserved_type_bits} << std::dec;
+  auto bytes = encode(m, Profile::pr28(0xFFFF));
+  if (!bytes) {
+    os << " (unencodable: " << to_string(bytes.error()) << ")";
+    return os.str();
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  os << " [";
+  for (std::uint8_t b : *bytes) os << kHex[b >> 4] << kHex[b & 0xF];
+  os << "]";
+  return os.str();
+}
+
+void PrintTo(const Message& m, std::ostream* os) { *os << to_string(m); }
+
+void PrintTo(const Body& b, std::ostream* os) { *os << to_string(Message{.body = b}); }
+
+}  // namespace vmsg::wire

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -205,7 +207,8 @@ struct Message {
   /// decode followed by encode reproduces the input exactly.
   std::uint8_t reserved_type_bits = 0;
   Body body;
-  friend bool operator==(const Message&, const Message&) = default;
+  /// Defined out of line: comparing a 30-way variant is costly to instantiate in every TU.
+  friend bool operator==(const Message&, const Message&);
 };
 
 /// Facts about a body's kind.
@@ -217,5 +220,11 @@ struct Message {
 [[nodiscard]] std::uint8_t type_byte(const Body& body) noexcept;
 /// Spec name, e.g. "GET_DEVICE_INFO" or "PING response".
 [[nodiscard]] std::string_view name(const Body& body) noexcept;
+/// One line for logs and test failures: name, dev_num, token and every field.
+[[nodiscard]] std::string to_string(const Message& m);
+/// GoogleTest printers (found by ADL); out of line so tests do not
+/// instantiate gtest's generic variant printer for every message kind.
+void PrintTo(const Message& m, std::ostream* os);
+void PrintTo(const Body& b, std::ostream* os);
 
 }  // namespace vmsg::wire
