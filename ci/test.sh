@@ -12,3 +12,5 @@ echo "== ctest: build/"
 ctest --test-dir build --output-on-failure -j "$jobs"
 echo "== ctest: build-asan/ (ASan + UBSan)"
 ctest --test-dir build-asan --output-on-failure -j "$jobs"
+echo "== ThreadSanitizer: two-thread ring stress (clang-14)"
+bash fuzz/tsan.sh
