@@ -272,54 +272,14 @@ void Machine::mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value)
 // Both walk the range region by region, resolving the region again at every
 // step, so a device that remaps itself in the middle of a transfer is honoured.
 
-void Machine::mem_read(std::uint64_t addr, std::span<std::uint8_t> out) {
+template <typename OnGap, typename OnRam, typename OnPiece>
+void Machine::walk_bulk(std::uint64_t addr, std::uint64_t n, OnGap on_gap, OnRam on_ram, OnPiece on_piece) {
   std::uint64_t done = 0;
-  const std::uint64_t n = out.size();
   while (done < n) {
     const std::uint64_t a = addr + done;
     const std::uint64_t left = n - done;
     if (a < addr) {  // wrapped past the top of the address space: nothing there
-      std::fill(out.begin() + static_cast<std::ptrdiff_t>(done), out.end(), std::uint8_t{0});
-      stats_.unbacked_bulk_bytes += left;
-      return;
-    }
-    const Region r = region_at(a);
-    std::uint64_t chunk = 0;
-    switch (r.kind) {
-      case RegionKind::kNone: {
-        chunk = gap_length(next_region_start(a), a, left);
-        auto dst = out.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(chunk));
-        std::fill(dst.begin(), dst.end(), std::uint8_t{0});
-        stats_.unbacked_bulk_bytes += chunk;
-        break;
-      }
-      case RegionKind::kRam:
-        chunk = std::min(left, r.size - (a - r.base));
-        (void)ram_.read(a, out.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(chunk)));
-        break;
-      case RegionKind::kEcam:
-      case RegionKind::kBar: {
-        const unsigned max = r.kind == RegionKind::kEcam ? 4U : 8U;
-        const unsigned s = piece_size(a, std::min(left, r.size - (a - r.base)), max);
-        const std::uint64_t v = region_read(r, a, s);
-        for (unsigned i = 0; i < s; ++i) {
-          out[static_cast<std::size_t>(done + i)] = static_cast<std::uint8_t>(v >> (8 * i));
-        }
-        chunk = s;
-        break;
-      }
-    }
-    done += chunk;
-  }
-}
-
-void Machine::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
-  std::uint64_t done = 0;
-  const std::uint64_t n = data.size();
-  while (done < n) {
-    const std::uint64_t a = addr + done;
-    const std::uint64_t left = n - done;
-    if (a < addr) {
+      on_gap(done, left);
       stats_.unbacked_bulk_bytes += left;
       return;
     }
@@ -328,27 +288,56 @@ void Machine::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) 
     switch (r.kind) {
       case RegionKind::kNone:
         chunk = gap_length(next_region_start(a), a, left);
+        on_gap(done, chunk);
         stats_.unbacked_bulk_bytes += chunk;
         break;
       case RegionKind::kRam:
         chunk = std::min(left, r.size - (a - r.base));
-        (void)ram_.write(a, data.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(chunk)));
+        on_ram(a, done, chunk);
         break;
       case RegionKind::kEcam:
       case RegionKind::kBar: {
         const unsigned max = r.kind == RegionKind::kEcam ? 4U : 8U;
-        const unsigned s = piece_size(a, std::min(left, r.size - (a - r.base)), max);
-        std::uint64_t v = 0;
-        for (unsigned i = 0; i < s; ++i) {
-          v |= std::uint64_t{data[static_cast<std::size_t>(done + i)]} << (8 * i);
-        }
-        region_write(r, a, s, v);
-        chunk = s;
+        const unsigned size = piece_size(a, std::min(left, r.size - (a - r.base)), max);
+        on_piece(r, a, done, size);
+        chunk = size;
         break;
       }
     }
     done += chunk;
   }
+}
+
+void Machine::mem_read(std::uint64_t addr, std::span<std::uint8_t> out) {
+  const auto part = [&](std::uint64_t done, std::uint64_t len) {
+    return out.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(len));
+  };
+  walk_bulk(
+      addr, out.size(),
+      [&](std::uint64_t done, std::uint64_t len) {
+        auto dst = part(done, len);
+        std::fill(dst.begin(), dst.end(), std::uint8_t{0});
+      },
+      [&](std::uint64_t a, std::uint64_t done, std::uint64_t len) { (void)ram_.read(a, part(done, len)); },
+      [&](const Region& r, std::uint64_t a, std::uint64_t done, unsigned size) {
+        const std::uint64_t v = region_read(r, a, size);
+        for (unsigned i = 0; i < size; ++i) {
+          out[static_cast<std::size_t>(done + i)] = static_cast<std::uint8_t>(v >> (8 * i));
+        }
+      });
+}
+
+void Machine::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
+  walk_bulk(
+      addr, data.size(), [](std::uint64_t, std::uint64_t) {},
+      [&](std::uint64_t a, std::uint64_t done, std::uint64_t len) {
+        (void)ram_.write(a, data.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(len)));
+      },
+      [&](const Region& r, std::uint64_t a, std::uint64_t done, unsigned size) {
+        std::uint64_t v = 0;
+        for (unsigned i = 0; i < size; ++i) v |= std::uint64_t{data[static_cast<std::size_t>(done + i)]} << (8 * i);
+        region_write(r, a, size, v);
+      });
 }
 
 // --- time and layout -----------------------------------------------------------------

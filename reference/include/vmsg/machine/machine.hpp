@@ -135,6 +135,12 @@ class Machine final : public port::Port {
   };
 
   [[nodiscard]] Region region_at(std::uint64_t addr) const;
+  /// Walks [addr, addr+n) region by region for mem_read/mem_write: on_gap(done,
+  /// len) for unbacked bytes (also past a wrap of the address space),
+  /// on_ram(addr, done, len) for RAM, on_piece(region, addr, done, size) for
+  /// one naturally aligned MMIO piece. `done` is the offset into the transfer.
+  template <typename OnGap, typename OnRam, typename OnPiece>
+  void walk_bulk(std::uint64_t addr, std::uint64_t n, OnGap on_gap, OnRam on_ram, OnPiece on_piece);
   /// Base of the nearest region above `addr`, if any (bounds an unbacked gap).
   [[nodiscard]] std::optional<std::uint64_t> next_region_start(std::uint64_t addr) const;
   [[nodiscard]] pci::PciDevice* find(port::PciAddress fn) const;
