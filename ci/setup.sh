@@ -31,4 +31,12 @@ echo "== build-asan/ (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
   -DVMSG_SANITIZE=ON -DVMSG_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
+# The Python checker: a venv that sees Debian's packages (pybind11, pytest,
+# Hypothesis come from apt; there is no PyPI), with vmsg-conform installed the
+# way a user installs it.
+echo "== .venv/ (pip install --no-build-isolation .)"
+if [ ! -x .venv/bin/python ]; then
+  /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+.venv/bin/pip install --no-build-isolation --no-index --quiet .
 echo "== setup done"

@@ -14,3 +14,13 @@ echo "== ctest: build-asan/ (ASan + UBSan)"
 ctest --test-dir build-asan --output-on-failure -j "$jobs"
 echo "== ThreadSanitizer: two-thread ring stress (clang-14)"
 bash fuzz/tsan.sh
+
+# The Python checker, as a user runs it from the pip-installed package.
+echo "== vmsg-conform: self-tests (bindings, catalogue, targets, plugin, CLI, reports, Chromium)"
+.venv/bin/python -m pytest -q -p no:cacheprovider conformance/selftest
+echo "== vmsg-conform run --target ref"
+.venv/bin/vmsg-conform run --target ref --out out/ref
+echo "== vmsg-conform run --target lib:ref"
+.venv/bin/vmsg-conform run --target lib:ref --out out/lib-ref
+echo "== vmsg-conform matrix (every fault mode must be caught)"
+.venv/bin/vmsg-conform matrix --out out/matrix

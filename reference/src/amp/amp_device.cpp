@@ -38,6 +38,39 @@ pci::FunctionSpec make_spec(unsigned num_fifos) {
   return spec;
 }
 
+/// The channel options with the ring and delivery faults of `faults` applied.
+ChannelOptions channel_options(const AmpConfig& c) {
+  ChannelOptions o = c.channel;
+  if (c.faults.has(fault::Fault::StaleSlotBytes)) o.ring.zero_pad = false;
+  if (c.faults.has(fault::Fault::TrustSharedOwnIndex)) o.ring.trust_own_index = true;
+  if (c.faults.has(fault::Fault::LoseOnFullRing)) o.drop_when_full = true;
+  return o;
+}
+
+/// Validating reference: BAR0 writes that break a driver rule (AMP-005 value
+/// other than 1 on a doorbell, AMP-006 width other than 32 bits), reported to
+/// the bus options' rule sink. Registers::write is pure, so asking is free.
+void report_register_rules(bus::DriverRuleSink* sink, const Registers& regs, std::uint64_t offset, unsigned size,
+                           std::uint64_t value) {
+  if (sink == nullptr) return;
+  if (size != 4) {
+    sink->driver_rule("AMP-006", 0, "BAR0 write",
+                      std::to_string(size) + "-byte write at offset " + std::to_string(offset));
+  } else if (regs.write(offset, 4, value).effect == RegisterWrite::Effect::Doorbell && value != 1) {
+    sink->driver_rule("AMP-005", 0, "NOTIFY write",
+                      "value " + std::to_string(value) + " at offset " + std::to_string(offset));
+  }
+}
+
+/// The bus options with the device's fault set merged in.
+bus::BusOptions bus_options(const AmpConfig& c) {
+  bus::BusOptions o = c.bus;
+  for (const fault::FaultInfo& fi : fault::all_faults()) {
+    if (c.faults.has(fi.fault)) o.faults.set(fi.fault);
+  }
+  return o;
+}
+
 }  // namespace
 
 /// Gates device DMA on the function's Bus Master Enable bit (PCI forbids a
@@ -58,7 +91,11 @@ class AmpPciDevice::BusMasterDma final : public pci::DmaSpace {
   }
 
  private:
-  pci::DmaSpace* usable() const { return dev_.config().bus_master() ? dev_.dma() : nullptr; }
+  pci::DmaSpace* usable() const {
+    // Fault "ignore-bus-master" (QEMU bug 20): DMA regardless of BME.
+    const bool allowed = dev_.config().bus_master() || dev_.config_.faults.has(fault::Fault::IgnoreBusMaster);
+    return allowed ? dev_.dma() : nullptr;
+  }
   AmpPciDevice& dev_;
 };
 
@@ -70,11 +107,14 @@ AmpPciDevice::AmpPciDevice(const AmpConfig& config)
       bar1_size_(std::size_t{fifo::kWindowSize} * config.num_fifos),
       bar1_(new std::uint8_t[bar1_size_]()) {
   const std::span<std::uint8_t> ram(bar1_.get(), bar1_size_);
+  const ChannelOptions channel_opts = channel_options(config);
+  const bus::BusOptions bus_opts = bus_options(config);
   channels_.reserve(config.num_fifos);
   for (unsigned q = 0; q < config.num_fifos; ++q) {
-    channels_.push_back(std::make_unique<FifoChannel>(q, ram, config.profile, config.channel, config.bus,
+    channels_.push_back(std::make_unique<FifoChannel>(q, ram, config.profile, channel_opts, bus_opts,
                                                       [this, q] { notify(q); }));
   }
+  if (msix() != nullptr) msix()->set_ignore_mask(config.faults.has(fault::Fault::MsixIgnoresMask));
 }
 
 AmpPciDevice::~AmpPciDevice() = default;
@@ -116,6 +156,19 @@ void AmpPciDevice::on_bar_write(unsigned bar, std::uint64_t offset, unsigned siz
     return;
   }
   if (bar != bars::kRegisters) return;
+  report_register_rules(config_.bus.rule_sink, regs_, offset, size, value);
+  if (size != 4 && config_.faults.has(fault::Fault::NotifyAnyWidth) && offset % size == 0) {
+    // QEMU's memory core turns a 1/2-byte access into one 4-byte handler
+    // call and an 8-byte one into two (amp-pci-device.md §4, bug 17).
+    const std::uint64_t word = offset & ~std::uint64_t{3};
+    register_write(word, 4, value);
+    if (size == 8) register_write(word + 4, 4, value >> 32);
+    return;
+  }
+  register_write(offset, size, value);
+}
+
+void AmpPciDevice::register_write(std::uint64_t offset, unsigned size, std::uint64_t value) {
   const RegisterWrite w = regs_.write(offset, size, value);
   using E = RegisterWrite::Effect;
   switch (w.effect) {

@@ -87,6 +87,12 @@ void FifoChannel::send(std::span<const std::uint8_t> frame) {
     return;
   }
   sync_if_needed();
+  if (options_.drop_when_full) {
+    if (place(frame)) return;
+    ++stats_.overflow_drops;
+    if (raise_irq_) raise_irq_();  // QEMU raises the vector whatever the send result
+    return;
+  }
   if (pending_.empty() && place(frame)) return;
   enqueue(frame);
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <variant>
 
+#include "vmsg/bus/driver_frame_rules.hpp"
 #include "vmsg/common/errors.hpp"
 #include "vmsg/wire/codec.hpp"
 #include "vmsg/wire/constants.hpp"
@@ -33,6 +34,7 @@ struct Bus::InFlight {
   std::uint16_t token = 0;
   std::uint8_t msg_id = 0;
   std::uint32_t responses = 0;  ///< responses posted so far
+  std::uint8_t reserved_type_bits = 0;  ///< the request's, echoed only by a fault mode
 };
 
 /// The Outbox handed to the endpoint at one plug. Detached on unplug rather
@@ -112,7 +114,13 @@ std::uint32_t Bus::max_get_devices_count() const noexcept {
 
 void Bus::receive(std::span<const std::uint8_t> frame) {
   ++stats_.frames_received;
+  if (options_.rule_sink != nullptr) check_driver_frame(*options_.rule_sink, frame, *this);
+  if (!options_.faults.empty() && fault_pre_decode(frame)) return;
   auto decoded = wire::decode(frame, profile_);
+  if (!decoded && decoded.error().error == wire::DecodeError::SizeMismatch &&
+      options_.faults.has(fault::Fault::NoSizeCheck)) {
+    decoded = fault_decode_shorter(frame);
+  }
   if (!decoded) {
     ++stats_.dropped_decode[static_cast<std::size_t>(decoded.error().error)];
     return;
@@ -131,6 +139,7 @@ void Bus::receive(std::span<const std::uint8_t> frame) {
     return;
   }
   if (!present(m.dev_num)) {
+    if (options_.faults.has(fault::Fault::AnswerEmptySlot) && fault_answer_empty_slot(m)) return;
     ++stats_.dropped_no_device;
     return;
   }
@@ -144,7 +153,8 @@ void Bus::handle_bus(const wire::Message& m) {
   wire::Message resp;
   resp.dev_num = 0;
   resp.token = m.token;  // echoed (D36): opaque under PR28, required by REV1-2026
-  resp.reserved_type_bits = 0;
+  resp.reserved_type_bits =
+      options_.faults.has(fault::Fault::EchoReservedTypeBits) ? m.reserved_type_bits : std::uint8_t{0};
   if (const auto* ping = std::get_if<wire::PingReq>(&m.body)) {
     resp.body = wire::PingResp{ping->data};  // exact echo (VMSG-BUS-047)
   } else if (const auto* gd = std::get_if<wire::GetDevicesReq>(&m.body)) {
@@ -206,7 +216,7 @@ void Bus::forward(std::uint16_t dev_num, const wire::Message& m) {
     return;
   }
   ++stats_.forwarded_requests;
-  InFlight ctx{m.token, wire::msg_id(m.body), 0};
+  InFlight ctx{m.token, wire::msg_id(m.body), 0, m.reserved_type_bits};
   // Saved and restored so that a (pathological) re-entrant receive for the
   // same device cannot leave a dangling pointer behind.
   InFlight* const outer = slot.in_flight;
@@ -252,6 +262,7 @@ void Bus::post_from(std::uint16_t dev_num, const DeviceOutbox& from, const wire:
     ++ctx->responses;
     if (wire::msg_id(out.body) != ctx->msg_id) ++stats_.mismatched_responses;
     out.token = ctx->token;  // responses echo the request token (D36)
+    if (options_.faults.has(fault::Fault::EchoReservedTypeBits)) out.reserved_type_bits = ctx->reserved_type_bits;
     if (send(out)) ++stats_.responses_sent;
   } else {
     out.token = 0;  // events correlate with nothing
@@ -263,6 +274,11 @@ bool Bus::send(const wire::Message& m) {
   auto bytes = wire::encode(m, profile_);
   if (!bytes) {
     ++stats_.unencodable;  // VMSG-DEV-001: never put an oversized message on the wire
+    return false;
+  }
+  if (options_.faults.has(fault::Fault::MaxMessage48) && !wire::is_bus(m.body) &&
+      bytes.value().size() > kFaultMaxMessage) {
+    ++stats_.suppressed_by_fault;  // QEMU's 48-byte message struct cannot hold it (D2)
     return false;
   }
   sink_.send(bytes.value());

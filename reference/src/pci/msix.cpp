@@ -69,8 +69,11 @@ bool Msix::enabled() const noexcept { return (control() & msix::kControlEnable) 
 bool Msix::function_masked() const noexcept { return (control() & msix::kControlFunctionMask) != 0; }
 
 bool Msix::function_blocked() const noexcept {
-  return !enabled() || function_masked() || !config_.bus_master() || dma_ == nullptr;
+  const bool masked = function_masked() && !ignore_mask_;
+  return !enabled() || masked || !config_.bus_master() || dma_ == nullptr;
 }
+
+bool Msix::entry_blocked(unsigned vector) const noexcept { return table_[vector].masked() && !ignore_mask_; }
 
 MsixEntry Msix::entry(unsigned vector) const noexcept {
   return vector < vectors_ ? table_[vector] : MsixEntry{};
@@ -103,7 +106,7 @@ void Msix::notify(unsigned vector) {
     ++stats_.out_of_range;
     return;
   }
-  if (function_blocked() || table_[vector].masked()) {
+  if (function_blocked() || entry_blocked(vector)) {
     set_pending_bit(vector, true);
     ++stats_.set_pending;
     return;
@@ -119,7 +122,7 @@ void Msix::deliver_unblocked() {
       v += 63;
       continue;
     }
-    if (pending(v) && !table_[v].masked()) {
+    if (pending(v) && !entry_blocked(v)) {
       set_pending_bit(v, false);
       deliver(v);
     }
@@ -181,7 +184,7 @@ void Msix::write32(std::uint64_t offset, std::uint32_t value) {
       break;
   }
   // An unmask (or any other table write) may unblock a pending vector.
-  if (pending(vector) && !e.masked() && !function_blocked()) {
+  if (pending(vector) && !entry_blocked(vector) && !function_blocked()) {
     set_pending_bit(vector, false);
     deliver(vector);
   }

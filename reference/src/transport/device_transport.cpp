@@ -102,6 +102,7 @@ void DeviceTransport::receive(const wire::Message& m) {
   // (the bus filters them); only transport requests remain.
   if (wire::is_event(m.body) || wire::is_response(m.body) || wire::is_bus(m.body)) return;
   ++stats_.requests;
+  if (has(fault::Fault::NoGetShmResponse) && std::holds_alternative<wire::GetShmReq>(m.body)) return;  // D8
   std::optional<wire::Body> resp = std::visit(
       [this](const auto& b) -> std::optional<wire::Body> {
         if constexpr (requires { this->handle(b); }) {
@@ -112,6 +113,7 @@ void DeviceTransport::receive(const wire::Message& m) {
       },
       m.body);
   if (!resp) return;
+  if (has(fault::Fault::DuplicateResponse)) post(m.token, *resp);
   post(m.token, std::move(*resp));  // exactly one response per request
   if (start_queues_) {
     // VMSG-DEV-033: DRIVER_OK was just set; buffers may have been made
@@ -192,7 +194,8 @@ wire::Body DeviceTransport::handle(const wire::GetConfigReq& r) {
 wire::Body DeviceTransport::handle(const wire::SetConfigReq& r) {
   const auto length = static_cast<std::uint32_t>(r.data.size());
   wire::SetConfigResp reject{.generation = generation_, .offset = r.offset, .length = 0, .data = {}};
-  if (r.generation != generation_) {  // VMSG-DEV-010/025/051: stale generation
+  // VMSG-DEV-010/025/051: stale generation (QEMU ignores it, D3).
+  if (r.generation != generation_ && !has(fault::Fault::SetConfigIgnoresGeneration)) {
     ++stats_.config_rejected;
     return reject;
   }
@@ -215,7 +218,7 @@ wire::Body DeviceTransport::handle(const wire::SetConfigReq& r) {
   // response is the first thing that can show them. No EVENT_CONFIG for the
   // driver's own write: this response already carries the new generation.
   // A backend that announced the change itself (config_changed) bumped it.
-  if (after != before && generation_ == generation_before) ++generation_;
+  if (after != before && generation_ == generation_before && !has(fault::Fault::GenerationNotBumped)) ++generation_;
 
   wire::SetConfigResp resp{.generation = generation_, .offset = r.offset, .length = length, .data = {}};
   if (kConfigRespFixed + length <= options_.max_msg_size) resp.data = r.data;  // the echo is optional
@@ -241,7 +244,7 @@ bool DeviceTransport::features_acceptable() {
 
 wire::Body DeviceTransport::handle(const wire::SetDeviceStatusReq& r) {
   // G7: bits 8..31 are undefined; ignored, so a write of only those is a reset.
-  std::uint32_t s = r.status & kStatusMask;
+  std::uint32_t s = has(fault::Fault::StatusHighBitsKept) ? r.status : r.status & kStatusMask;
   if (s == 0) {
     reset_device();  // VMSG-DEV-030/041
     return wire::SetDeviceStatusResp{status_};
@@ -268,9 +271,11 @@ void DeviceTransport::reset_device() {
   features_accepted_ = false;
   features_out_of_range_ = false;
   start_queues_ = false;
-  for (QueueSlot& slot : queues_) {
-    slot.queue.reset();
-    slot.layout = {};
+  if (!has(fault::Fault::ResetKeepsQueues)) {
+    for (QueueSlot& slot : queues_) {
+      slot.queue.reset();
+      slot.layout = {};
+    }
   }
   backend_->reset();
   ++stats_.resets;
@@ -363,12 +368,14 @@ void DeviceTransport::run_queue(unsigned q) {
 }
 
 void DeviceTransport::notify_used(unsigned q, virtqueue::SplitQueue& queue) {
+  const bool fresh = queue.used_since_notify();
   auto want = queue.should_notify();
   if (!want) {
     queue_error();
     return;
   }
-  if (!*want) return;  // VMSG-DEV-062: the driver suppressed notifications
+  // VMSG-DEV-062: the driver suppressed notifications.
+  if (!*want && !(fresh && has(fault::Fault::UsedIgnoresSuppression))) return;
   if (out_ != nullptr) ++stats_.event_used_sent;
   post(0, wire::EventUsed{q});  // VMSG-DEV-037
 }
@@ -384,7 +391,8 @@ pci::DmaSpace& DeviceTransport::memory() { return memory_ != nullptr ? *memory_ 
 
 void DeviceTransport::config_changed(std::uint32_t offset, std::uint32_t length) {
   // VMSG-DEV-006/007: a new, unique generation before anyone can see the bytes.
-  ++generation_;
+  if (!has(fault::Fault::GenerationNotBumped)) ++generation_;
+  if (has(fault::Fault::NoConfigEvent)) return;  // D6 / QEMU bug 11
   wire::EventConfig ev{.device_status = status_, .generation = generation_, .offset = offset, .length = 0, .data = {}};
   const bool in_range = std::uint64_t{offset} + length <= backend_->config_size();
   if (in_range && kEventConfigFixed + length <= options_.max_msg_size) {

@@ -11,6 +11,7 @@
 #include "vmsg/amp/fifo_channel.hpp"
 #include "vmsg/amp/registers.hpp"
 #include "vmsg/bus/bus.hpp"
+#include "vmsg/common/faults.hpp"
 #include "vmsg/pci/function.hpp"
 #include "vmsg/wire/profile.hpp"
 
@@ -42,6 +43,10 @@ struct AmpConfig {
   wire::Profile profile = wire::Profile::pr28();
   ChannelOptions channel{};
   bus::BusOptions bus{};
+  /// Fault modes (off = conforming). The device applies the ones it owns
+  /// (registers, MSI-X, bus mastering, rings) and hands the set on to every
+  /// FIFO's channel and Bus (merged into bus.faults).
+  fault::FaultSet faults{};
 };
 
 /// Counters of BAR0 accesses the device ignored, by reason.
@@ -84,6 +89,8 @@ class AmpPciDevice final : public pci::PciFunction {
 
  private:
   class BusMasterDma;
+
+  void register_write(std::uint64_t offset, unsigned size, std::uint64_t value);
 
   AmpConfig config_;
   Registers regs_;

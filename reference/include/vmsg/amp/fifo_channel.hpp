@@ -42,6 +42,10 @@ struct ChannelOptions {
   std::size_t pending_capacity = 256;  ///< frames that may wait for device-queue room
   std::size_t event_reserve = 32;      ///< pending entries kept free for device-originated events
   fifo::RingOptions ring{};            ///< ring behaviour (defaults conform)
+  /// Fault mode "lose-on-full-ring" (QEMU bug 10): a frame that finds the
+  /// device queue full is dropped (counted in overflow_drops) instead of
+  /// waiting, and the FIFO's interrupt is raised anyway. No pending queue.
+  bool drop_when_full = false;
 };
 
 /// Counters of one channel.

@@ -22,9 +22,14 @@
 #include <span>
 #include <vector>
 
+#include "vmsg/bus/driver_rule_sink.hpp"
 #include "vmsg/bus/endpoint.hpp"
 #include "vmsg/bus/frame_sink.hpp"
 #include "vmsg/bus/stats.hpp"
+#include "vmsg/common/faults.hpp"
+#include "vmsg/common/result.hpp"
+#include "vmsg/wire/codec.hpp"
+#include "vmsg/wire/header.hpp"
 #include "vmsg/wire/messages.hpp"
 #include "vmsg/wire/profile.hpp"
 
@@ -37,12 +42,24 @@ inline constexpr std::uint16_t kMaxDevices = 32;
 /// The smallest maximum message size a bus may advertise (VMSG-BUS-008).
 inline constexpr std::uint32_t kMinBusMaxMsgSize = 44;
 
+/// The message size QEMU's packed message struct holds; fault mode
+/// "max-message-48" drops transport messages longer than this (D1, D2).
+inline constexpr std::uint32_t kFaultMaxMessage = 48;
+
 /// Construction-time choices of a Bus.
 struct BusOptions {
   /// Announce plug/unplug with bus EVENT_DEVICE READY/REMOVED (VMSG-BUS-037/038).
   /// Off by default: QEMU's device never sends EVENT_DEVICE (D38), and drivers
   /// written against it may not expect one.
   bool announce_hotplug = false;
+  /// Fault modes (off = conforming). The bus implements echo-reserved-type-bits,
+  /// answer-empty-slot, get-devices-unaligned, answer-bus-responses,
+  /// no-size-check and max-message-48 (bus_faults.cpp); it ignores the rest.
+  fault::FaultSet faults{};
+  /// Validating reference: where driver-rule violations only the bus can
+  /// see (malformed frames, empty device numbers) are reported; null = off.
+  /// Not owned; must outlive the bus (driver_frame_rules.hpp).
+  DriverRuleSink* rule_sink = nullptr;
 };
 
 /// One device-side virtio-msg bus instance with kMaxDevices device numbers.
@@ -121,6 +138,11 @@ class Bus {
   };
 
   void post_from(std::uint16_t dev_num, const DeviceOutbox& from, const wire::Message& m);
+  // Fault-mode paths (bus_faults.cpp); each returns true when it consumed the frame.
+  [[nodiscard]] bool fault_pre_decode(std::span<const std::uint8_t> frame);
+  [[nodiscard]] Result<wire::Message, wire::DecodeFailure> fault_decode_shorter(std::span<const std::uint8_t> frame);
+  [[nodiscard]] bool fault_answer_empty_slot(const wire::Message& m);
+  void fault_answer_get_devices(const wire::Header& h, std::uint16_t offset, std::uint16_t count);
   void handle_bus(const wire::Message& m);
   void forward(std::uint16_t dev_num, const wire::Message& m);
   [[nodiscard]] wire::GetDevicesResp answer_get_devices(const wire::GetDevicesReq& req) const;

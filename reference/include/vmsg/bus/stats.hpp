@@ -46,10 +46,15 @@ struct BusStats {
   /// A well-formed bus message the bus does not implement (none exist with the
   /// PR28 codec, which rejects unknown IDs itself; kept for future profiles).
   std::uint64_t dropped_unknown_bus_message = 0;
+  /// Frames dropped only because a fault mode said so (max-message-48).
+  std::uint64_t dropped_by_fault = 0;
+  /// Frames answered only because a fault mode said so (answer-empty-slot).
+  std::uint64_t answered_by_fault = 0;
 
   // ---- device -> driver ----------------------------------------------------
   std::uint64_t responses_sent = 0;  ///< response frames handed to the FrameSink (transport and bus)
   std::uint64_t events_sent = 0;     ///< event frames handed to the FrameSink (EVENT_USED/CONFIG/DEVICE)
+  std::uint64_t suppressed_by_fault = 0;  ///< device frames not sent because of a fault mode (max-message-48)
 
   // ---- endpoint bugs (the reference device must keep all of these at 0) ----
   /// Forwarded requests the endpoint returned from without posting a response
@@ -89,7 +94,7 @@ struct BusStats {
   /// Every received frame that was discarded, whatever the reason.
   [[nodiscard]] std::uint64_t dropped() const noexcept {
     return decode_drops() + dropped_response_from_driver + dropped_wrong_direction_event +
-           dropped_no_device + dropped_unknown_bus_message;
+           dropped_no_device + dropped_unknown_bus_message + dropped_by_fault;
   }
   /// Endpoint contract violations of any kind; 0 for a correct device.
   [[nodiscard]] std::uint64_t endpoint_faults() const noexcept {

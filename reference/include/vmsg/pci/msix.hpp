@@ -116,6 +116,12 @@ class Msix {
   /// vectors that are no longer blocked.
   void update();
 
+  /// Fault mode "msix-ignores-mask": when on, neither the entry's mask bit
+  /// nor Function Mask holds a vector back; a notify is written at once (or
+  /// kept pending only for the other blocking reasons). Off by default.
+  void set_ignore_mask(bool on) noexcept { ignore_mask_ = on; }
+  [[nodiscard]] bool ignores_mask() const noexcept { return ignore_mask_; }
+
   /// PCI reset: all entries zeroed and masked, PBA cleared. Message Control
   /// bits are reset with the ConfigSpace.
   void reset();
@@ -134,6 +140,8 @@ class Msix {
  private:
   [[nodiscard]] std::uint16_t control() const noexcept;
   [[nodiscard]] bool function_blocked() const noexcept;
+  /// Whether the entry's own mask holds `vector` back (never in the fault mode).
+  [[nodiscard]] bool entry_blocked(unsigned vector) const noexcept;
   [[nodiscard]] std::uint32_t read32(std::uint64_t offset) const noexcept;
   void write32(std::uint64_t offset, std::uint32_t value);
   void set_pending_bit(unsigned vector, bool on) noexcept;
@@ -149,6 +157,7 @@ class Msix {
   std::vector<MsixEntry> table_;
   std::vector<std::uint64_t> pba_;  // one bit per vector, 64 per word, as the PBA is laid out
   MsixStats stats_;
+  bool ignore_mask_ = false;
 };
 
 }  // namespace vmsg::pci

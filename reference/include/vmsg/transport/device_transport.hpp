@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "vmsg/bus/endpoint.hpp"
+#include "vmsg/common/faults.hpp"
 #include "vmsg/transport/backend.hpp"
 #include "vmsg/virtqueue/split_queue.hpp"
 #include "vmsg/wire/messages.hpp"
@@ -28,6 +29,11 @@ struct TransportOptions {
   bool offer_indirect = true;            ///< offer VIRTIO_F_INDIRECT_DESC
   bool offer_event_idx = true;           ///< offer VIRTIO_F_EVENT_IDX
   bool offer_ring_reset = true;          ///< offer VIRTIO_F_RING_RESET
+  /// Fault modes (off = conforming). The transport implements
+  /// no-get-shm-response, generation-not-bumped, reset-keeps-queues,
+  /// no-config-event, set-config-ignores-generation, status-high-bits-kept,
+  /// used-ignores-suppression and duplicate-response; it ignores the rest.
+  fault::FaultSet faults{};
 };
 
 /// Counters of one transport instance.
@@ -102,6 +108,7 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   void on_event_avail(const wire::EventAvail& e);
 
   void post(std::uint16_t token, wire::Body body);
+  [[nodiscard]] bool has(fault::Fault f) const noexcept { return options_.faults.has(f); }
   void reset_device();
   [[nodiscard]] bool features_acceptable();
   void drop_queue(unsigned q);

@@ -151,6 +151,9 @@ class SplitQueue {
   [[nodiscard]] const QueueFeatures& features() const noexcept { return features_; }
   [[nodiscard]] std::uint16_t last_avail_idx() const noexcept { return last_avail_; }
   [[nodiscard]] std::uint16_t used_idx() const noexcept { return used_idx_; }
+  /// Whether used elements were published since the last should_notify()
+  /// (what a device that ignores suppression, a fault mode, notifies for).
+  [[nodiscard]] bool used_since_notify() const noexcept { return used_idx_ != signalled_used_; }
   /// The error that broke the queue, if any; a broken queue returns it from every call.
   [[nodiscard]] const Status& broken() const noexcept { return broken_; }
 

@@ -1,0 +1,378 @@
+"""Self-test of the requirement catalogue: contents, schema checks, queries, coverage, TeX map.
+
+Checks against shared/spec (requirements.md, tex/transport-msg.tex) skip when the spec
+tree is absent ($VMSG_SPEC_DIR, else shared/spec in or next to the repository).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from vmsg_conform import catalogue
+from vmsg_conform.catalogue import CatalogueError, tex
+
+# Row counts stated by requirements.md ("Row counts" table).
+EXPECTED_ROWS = {"VMSG-BUS": 50, "VMSG-GEN": 1, "VMSG-DRV": 71, "VMSG-DEV": 62, "AMP": 29}
+EXPECTED_INFORMATIVE = {"VMSG-BUS-048", "VMSG-BUS-049", "VMSG-BUS-050", "VMSG-DRV-068",
+                        "VMSG-DRV-069", "VMSG-DRV-070", "VMSG-DRV-071"}
+ROLE_OF_CATEGORY = {"VMSG-BUS": "bus", "VMSG-GEN": "general", "VMSG-DRV": "driver", "VMSG-DEV": "device"}
+# A paraphrase this close to the requirements.md wording counts as copied.
+MAX_SIMILARITY = 0.8
+# A run of this many consecutive words shared with the TeX counts as copied.
+SHINGLE = 6
+
+
+@pytest.fixture(scope="module")
+def cat() -> catalogue.Catalogue:
+    return catalogue.load()
+
+
+def _category(rid: str) -> str:
+    return rid.rsplit("-", 1)[0]
+
+
+def _spec_file(*parts: str) -> Path:
+    root = tex.spec_dir()
+    path = root.joinpath(*parts) if root else None
+    if path is None or not path.is_file():
+        pytest.skip(f"spec tree absent ({'/'.join(parts)}); set VMSG_SPEC_DIR")
+    return path
+
+
+def _md_rows() -> dict[str, list[str]]:
+    """requirements.md requirement rows: ID -> table cells."""
+    rows: dict[str, list[str]] = {}
+    for line in _spec_file("requirements.md").read_text(encoding="utf-8").splitlines():
+        if not re.match(r"^\| (?:VMSG-[A-Z]+|AMP)-\d{3} \|", line):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if re.match(r"^L\d", cells[1]):
+            continue  # the table of corrected line ranges, not a requirement
+        rows[cells[0]] = cells
+    return rows
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+# ---- contents ---------------------------------------------------------------------------
+
+def test_packaged_catalogue_has_every_requirement_row(cat):
+    assert len(cat) == sum(EXPECTED_ROWS.values()) == 213
+    assert all(isinstance(r, catalogue.Requirement) for r in cat)
+
+
+def test_rows_per_category_match_requirements_md_counts(cat):
+    counts = Counter(_category(r.id) for r in cat)
+    assert dict(counts) == EXPECTED_ROWS
+    amp = [int(r.id[4:]) for r in cat if r.id.startswith("AMP-")]
+    assert sorted(amp) == list(range(1, 21)) + list(range(101, 110))
+
+
+def test_ids_are_unique_well_formed_and_numbered_without_gaps(cat):
+    ids = cat.ids()
+    assert len(ids) == len(set(ids))
+    for cat_name, count in EXPECTED_ROWS.items():
+        if cat_name == "AMP":
+            continue
+        numbers = sorted(int(i.rsplit("-", 1)[1]) for i in ids if _category(i) == cat_name)
+        assert numbers == list(range(1, count + 1)), cat_name
+    assert all(re.fullmatch(r"(VMSG-(BUS|GEN|DRV|DEV)|AMP)-\d{3}", i) for i in ids)
+
+
+def test_informative_rows_are_exactly_the_inf_rows_and_untestable(cat):
+    inf = {r.id for r in cat if r.informative}
+    assert inf == EXPECTED_INFORMATIVE
+    for rid in inf:
+        req = cat.get(rid)
+        assert req.untestable and req.block is None and "conformance" not in req.source
+
+
+def test_levels_strengths_and_roles_follow_the_normalisation_rules(cat):
+    strength = {"MUST": "must", "MUST NOT": "must", "SHOULD": "should", "SHOULD NOT": "should", "MAY": "may"}
+    for r in cat:
+        assert r.strength == strength[r.level], r.id
+        if r.id.startswith("VMSG-"):
+            assert r.role == ROLE_OF_CATEGORY[_category(r.id)], r.id
+        else:
+            assert r.role in ("amp-device", "amp-driver"), r.id
+    # compound keywords keep their wording and normalise to the stronger keyword
+    assert (cat.get("VMSG-DEV-035").keyword, cat.get("VMSG-DEV-035").level) == ("MUST / MAY", "MUST")
+    assert (cat.get("VMSG-DEV-053").keyword, cat.get("VMSG-DEV-053").level) == ("MAY / MUST", "MUST")
+    assert (cat.get("VMSG-DRV-071").keyword, cat.get("VMSG-DRV-071").level) == ("SHOULD / MAY", "SHOULD")
+    # AMP kinds map to MUST with the source's word kept
+    assert (cat.get("AMP-001").keyword, cat.get("AMP-001").level) == ("shall (proposal)", "MUST")
+    assert (cat.get("AMP-004").keyword, cat.get("AMP-004").level) == ("RO / RAZ-WI", "MUST")
+    assert all(r.level == "MUST" for r in cat if r.id.startswith("AMP-"))
+
+
+def test_level_counts_match_the_keywords_of_requirements_md(cat):
+    # requirements.md: 126 MUST + 1 MUST (inf) + "MUST / MAY" + "MAY / MUST" = 129 MUST;
+    # 27 SHOULD + 2 SHOULD (inf) + "SHOULD / MAY (inf)" = 30; 8 MAY + 3 MAY (inf) = 11.
+    levels = Counter(r.level for r in cat if r.id.startswith("VMSG-"))
+    assert levels == {"MUST": 129, "MUST NOT": 12, "SHOULD": 30, "SHOULD NOT": 2, "MAY": 11}
+    assert {r.id for r in cat if r.level == "SHOULD NOT"} == {"VMSG-BUS-004", "VMSG-BUS-009"}
+
+
+def test_levels_and_sources_agree_with_requirements_md(cat):
+    rows = _md_rows()
+    assert set(rows) == set(cat.ids())
+    for rid, cells in rows.items():
+        req = cat.get(rid)
+        written = cells[1].replace("(inf)", "").strip()
+        assert req.keyword == written, rid
+        assert req.informative == ("(inf)" in cells[1]), rid
+        if rid.startswith("VMSG-"):
+            assert req.source["lines"] == cells[4], rid
+            if cells[3].startswith("("):
+                assert req.block is None, rid
+            else:
+                assert req.block == cells[3] == req.source["block"], rid
+                assert req.source["conformance"] == f"conformance.tex {cells[5]}", rid
+
+
+def test_profiles_split_pr28_from_the_2026_shmem_layout(cat):
+    for r in cat:
+        n = int(r.id[4:]) if r.id.startswith("AMP-") else 0
+        if n >= 101:
+            assert r.profiles == ["amp-shmem-2026"] and not r.applies_to("pr28"), r.id
+            assert r.untestable, r.id
+        else:
+            assert r.profiles == ["pr28"], r.id
+
+
+def test_untestable_reasons_are_given_where_nothing_is_observable(cat):
+    for rid in ("AMP-012", "AMP-018", "VMSG-BUS-005", "VMSG-DRV-063"):
+        assert cat.get(rid).untestable, rid
+    # plain wire-visible MUSTs stay testable
+    for rid in ("VMSG-DEV-059", "VMSG-BUS-028", "VMSG-BUS-047", "VMSG-DRV-012", "AMP-003"):
+        assert cat.get(rid).untestable is None, rid
+    # a reason is a sentence, not a flag
+    assert all(len(r.untestable.split()) >= 6 for r in cat if r.untestable)
+
+
+def test_paraphrases_are_not_copies_of_requirements_md(cat):
+    rows = _md_rows()
+    copied = []
+    for r in cat:
+        mine, theirs = _norm(r.text), _norm(rows[r.id][2])
+        ratio = difflib.SequenceMatcher(None, mine, theirs).ratio()
+        if mine == theirs or ratio >= MAX_SIMILARITY:
+            copied.append(f"{r.id} ({ratio:.2f})")
+    assert not copied, "paraphrase too close to requirements.md: " + ", ".join(copied)
+
+
+def _tex_words(text: str) -> list[str]:
+    text = re.sub(r"\\[a-zA-Z]+\*?", " ", text).replace("\\_", "_")
+    return _norm(text.replace("_", "")).split()
+
+
+def test_paraphrases_do_not_copy_runs_of_the_tex_wording(cat):
+    lines = _spec_file("tex", "transport-msg.tex").read_text(encoding="utf-8").splitlines()
+    copied = []
+    for r in cat:
+        rng = tex.line_range(r)
+        if rng is None:
+            continue
+        source = " ".join(_tex_words(" ".join(lines[rng[0] - 1:rng[1]])))
+        words = _norm(r.text.replace("_", "")).split()
+        for i in range(len(words) - SHINGLE + 1):
+            run = " ".join(words[i:i + SHINGLE])
+            if f" {run} " in f" {source} ":
+                copied.append(f"{r.id}: {run!r}")
+                break
+    assert not copied, "paraphrase copies TeX wording: " + "; ".join(copied)
+
+
+# ---- TeX mapping ------------------------------------------------------------------------
+
+def test_tex_has_75_normative_blocks_of_the_three_kinds():
+    blocks = tex.normative_blocks(_spec_file("tex", "transport-msg.tex"))
+    assert Counter(b.kind for b in blocks) == {"device": 30, "driver": 29, "bus": 16}
+    assert all(not b.label.startswith("Virtio Transport Options") for b in blocks)
+    first = blocks[0]
+    assert (first.kind, first.line) == ("bus", 118)
+    assert first.label == "Basic Concepts / Relationship between bus and transport / Bus Messages"
+
+
+def test_every_normative_block_maps_to_catalogue_entries(cat):
+    path = _spec_file("tex", "transport-msg.tex")
+    assert tex.unmapped_blocks(cat, path) == []
+    assert tex.unknown_blocks(cat, path) == []
+    assert [r.id for r in tex.misplaced(cat, path)] == []
+
+
+def test_unmapped_and_misplaced_entries_are_detected(cat):
+    path = _spec_file("tex", "transport-msg.tex")
+    dropped = catalogue.Catalogue(r for r in cat if r.block != "Transport Messages / VIRTIO_MSG_GET_SHM / Device")
+    assert [b.label for b in tex.unmapped_blocks(dropped, path)] == [
+        "Transport Messages / VIRTIO_MSG_GET_SHM / Device"]
+    shm = cat.get("VMSG-DEV-059")
+    moved = _replace(shm, source=dict(shm.source, lines="L100-101"))
+    renamed = _replace(cat.get("VMSG-DEV-060"), block="Transport Messages / VIRTIO_MSG_NOPE / Device")
+    fake = catalogue.Catalogue([moved, renamed])
+    assert [r.id for r in tex.misplaced(fake, path)] == ["VMSG-DEV-059"]
+    assert [r.id for r in tex.unknown_blocks(fake, path)] == ["VMSG-DEV-060"]
+
+
+def test_normative_blocks_parses_a_small_file_and_skips_other_macros(tmp_path):
+    f = tmp_path / "t.tex"
+    f.write_text(
+        "\\section{X}\n"
+        "\\devicenormative{\\paragraph}{GET\\_SHM}{Virtio Transport Options / Virtio Over Messages /\n"
+        "  Transport Messages / VIRTIO_MSG_GET_SHM / Device}\n"
+        "\\begin{itemize}\n  \\item a\n\\end{itemize}\n"
+        "text\n\\conformance{\\paragraph}{Z}{W}\n")
+    (block,) = tex.normative_blocks(f)
+    assert (block.kind, block.title, block.line, block.end_line) == ("device", "GET\\_SHM", 2, 6)
+    assert block.label == "Transport Messages / VIRTIO_MSG_GET_SHM / Device"
+
+
+def test_spec_dir_honours_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("VMSG_SPEC_DIR", str(tmp_path))
+    assert tex.spec_dir() == tmp_path
+    assert tex.default_tex_path() is None
+    with pytest.raises(FileNotFoundError):
+        tex.normative_blocks()
+
+
+def _replace(req, **changes):
+    import dataclasses
+    return dataclasses.replace(req, **changes)
+
+
+# ---- queries ----------------------------------------------------------------------------
+
+def test_get_and_unknown(cat):
+    assert cat.get("VMSG-DEV-059").level == "MUST"
+    with pytest.raises(KeyError):
+        cat.get("VMSG-DEV-999")
+    assert cat.unknown(["VMSG-DEV-059", "VMSG-DEV-999", "AMP-000", "VMSG-DEV-999"]) == [
+        "VMSG-DEV-999", "AMP-000"]
+    assert cat.unknown([]) == []
+    assert "AMP-017" in cat and "AMP-021" not in cat
+
+
+def test_select_by_glob_level_area_and_role(cat):
+    assert len(cat.select()) == 213
+    assert [r.id for r in cat.select("VMSG-DEV-00?")] == [f"VMSG-DEV-00{i}" for i in range(1, 10)]
+    assert len(cat.select("VMSG-DEV-0*")) == 62
+    assert len(cat.select("vmsg-dev-0*")) == 62  # case-insensitive
+    assert [r.id for r in cat.select(["AMP-01[78]", "VMSG-BUS-047"])] == ["VMSG-BUS-047", "AMP-017", "AMP-018"]
+    assert cat.select("VMSG-XYZ-*") == []
+    with pytest.raises(KeyError):
+        cat.select("VMSG-DEV-999")
+    must_not = cat.select(level="MUST NOT")
+    assert must_not and all(r.level == "MUST NOT" for r in must_not)
+    strong = cat.select(level="must")
+    assert {r.level for r in strong} == {"MUST", "MUST NOT"}
+    assert len(cat.select(level=["SHOULD", "MAY"])) == len(cat.select(level="should")) + len(cat.select(level="may"))
+    ring = cat.select(area="fifo")
+    assert ring and all(r.area == "fifo" for r in ring)
+    combo = cat.select("VMSG-*", level="SHOULD", role="device")
+    assert combo and all(r.role == "device" and r.strength == "should" for r in combo)
+    assert {r.id for r in cat.select(role="amp-driver")} == {"AMP-019", "AMP-020", "AMP-109"}
+
+
+# ---- coverage ---------------------------------------------------------------------------
+
+def test_coverage_statuses(cat):
+    citations = {"suite/test_a.py::test_one": ["VMSG-DEV-059", "VMSG-DEV-059"],
+                 "suite/test_a.py::test_two": ["VMSG-DEV-059", "AMP-101"],
+                 "suite/test_b.py::test_x": ["VMSG-NOT-001"]}
+    rows = {row.requirement.id: row for row in catalogue.coverage(cat, citations)}
+    assert len(rows) == 213
+    assert rows["VMSG-DEV-059"].status == "tested"
+    assert rows["VMSG-DEV-059"].tests == ["suite/test_a.py::test_one", "suite/test_a.py::test_two"]
+    assert rows["AMP-101"].status == "not applicable to profile pr28"
+    assert rows["AMP-018"].status == "untestable: " + cat.get("AMP-018").untestable
+    assert rows["VMSG-DEV-060"].status == "UNTESTED" and rows["VMSG-DEV-060"].tests == []
+    other = {row.requirement.id: row for row in catalogue.coverage(cat, citations, profile="amp-shmem-2026")}
+    assert other["AMP-101"].status == "tested"
+    assert other["VMSG-DEV-059"].status == "not applicable to profile amp-shmem-2026"
+
+
+def test_format_coverage_lists_every_row_and_a_summary(cat):
+    rows = catalogue.coverage(cat, {"t.py::test_ping": ["VMSG-BUS-047"]})
+    text = catalogue.format_coverage(rows)
+    lines = text.splitlines()
+    assert lines[0].split()[:4] == ["ID", "LEVEL", "ROLE", "TESTS"]
+    assert sum(1 for ln in lines if re.match(r"^(VMSG|AMP)-", ln)) == 213
+    ping = next(ln for ln in lines if ln.startswith("VMSG-BUS-047"))
+    assert ping.split()[-2:] == ["1", "tested"]
+    n_untestable = sum(1 for r in cat if r.untestable and r.applies_to("pr28"))
+    assert lines[-1] == (f"213 requirements: 1 tested, {n_untestable} untestable, 9 not-applicable, "
+                         f"{213 - 1 - n_untestable - 9} UNTESTED")
+    assert "    t.py::test_ping" in catalogue.format_coverage(rows, show_tests=True)
+
+
+# ---- bad input --------------------------------------------------------------------------
+
+HEADER = "[catalogue]\nprofiles = [ \"pr28\", \"other\" ]\n"
+GOOD_ENTRY = """
+[[requirement]]
+id = "VMSG-DEV-059"
+level = "MUST"
+keyword = "MUST"
+strength = "must"
+role = "device"
+area = "transport"
+profiles = ["pr28"]
+text = "Absent shared-memory regions read back with length 0."
+source = { kind = "spec", draft = "d", commit = "c", file = "transport-msg.tex", lines = "L1380-1381", block = "B" }
+"""
+
+
+def _load_text(tmp_path, text):
+    path = tmp_path / "cat.toml"
+    path.write_text(text, encoding="utf-8")
+    return catalogue.load(path)
+
+
+def test_a_minimal_file_loads_from_a_path(tmp_path):
+    cat = _load_text(tmp_path, HEADER + GOOD_ENTRY)
+    assert cat.ids() == ["VMSG-DEV-059"]
+    req = cat.get("VMSG-DEV-059")
+    assert (req.block, req.untestable, req.informative) == ("B", None, False)
+    assert catalogue.load(str(tmp_path / "cat.toml")).ids() == ["VMSG-DEV-059"]
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda t: t + "id = \n", "invalid TOML"),
+    (lambda t: t + GOOD_ENTRY, "VMSG-DEV-059: duplicate"),
+    (lambda t: t.replace('level = "MUST"\n', ""), "VMSG-DEV-059: missing field(s) level"),
+    (lambda t: t.replace('level = "MUST"', 'level = "MUSTN\'T"'), "VMSG-DEV-059: bad level"),
+    (lambda t: t.replace('strength = "must"', 'strength = "may"'), "does not match level"),
+    (lambda t: t.replace('role = "device"', 'role = "host"'), "bad role"),
+    (lambda t: t.replace('area = "transport"', 'area = "misc"'), "bad area"),
+    (lambda t: t.replace('id = "VMSG-DEV-059"', 'id = "VMSG-DEV-59"'), "VMSG-DEV-59: malformed ID"),
+    (lambda t: t.replace('id = "VMSG-DEV-059"\n', ""), "entry #1: missing field(s) id"),
+    (lambda t: t.replace('profiles = ["pr28"]', 'profiles = ["pr99"]'), "pr99 not declared"),
+    (lambda t: t.replace('profiles = ["pr28"]', "profiles = []"), "profiles must be"),
+    (lambda t: t.replace('text = "', 'untestible = "x"\ntext = "'), "unknown field(s) untestible"),
+    (lambda t: t.replace('text = "', 'untestable = ""\ntext = "'), "untestable must be"),
+    (lambda t: t.replace('text = "', 'informative = "yes"\ntext = "'), "informative must be"),
+    (lambda t: t.replace('kind = "spec"', 'kind = "blog"'), "source.kind"),
+    (lambda t: t.replace('lines = "L1380-1381", ', ""), "source (spec) lacks lines"),
+    (lambda t: t.replace('[[requirement]]', '[[requirements]]'), "unknown top-level key"),
+])
+def test_bad_catalogue_files_raise_catalogue_error_naming_the_entry(tmp_path, edit, needle):
+    text = edit(HEADER + GOOD_ENTRY)
+    with pytest.raises(CatalogueError) as info:
+        _load_text(tmp_path, text)
+    assert needle in str(info.value)
+
+
+def test_missing_file_and_empty_file_raise_catalogue_error(tmp_path):
+    with pytest.raises(CatalogueError, match="cannot read"):
+        catalogue.load(tmp_path / "absent.toml")
+    with pytest.raises(CatalogueError, match="no \\[\\[requirement\\]\\] entries"):
+        _load_text(tmp_path, "")
+    with pytest.raises(CatalogueError, match="invalid TOML"):
+        catalogue.loads(b"\xff\xfe")

@@ -1,0 +1,88 @@
+"""A tiny fake catalogue and test tree for the plugin/CLI/report self-tests,
+so they run fast and do not depend on the real catalogue or native module."""
+
+from __future__ import annotations
+
+import textwrap
+
+# conftest.py of a fake tree: a catalogue of five requirements handed to the
+# plugin through its pytest_vmsg_catalogue hook.
+CONFTEST = textwrap.dedent('''
+    import fnmatch
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Req:
+        id: str
+        level: str
+        strength: str
+        role: str
+        area: str
+        text: str
+        profiles: list = field(default_factory=lambda: ["pr28"])
+        untestable: str = None
+        informative: bool = False
+        source: dict = field(default_factory=dict)
+
+    class Cat:
+        spec = {"draft": "fake/draft", "commit": "0123abc"}
+        def __init__(self, reqs):
+            self._reqs = {r.id: r for r in reqs}
+        def __iter__(self):
+            return iter(self._reqs.values())
+        def get(self, rid):
+            return self._reqs[rid]
+        def ids(self):
+            return list(self._reqs)
+        def unknown(self, ids):
+            return [i for i in ids if i not in self._reqs]
+        def select(self, ids_or_globs=None, level=None, area=None, role=None):
+            out = []
+            for r in self:
+                if ids_or_globs and not any(fnmatch.fnmatchcase(r.id, g) for g in ids_or_globs):
+                    continue
+                if level and r.level != level or area and r.area != area or role and r.role != role:
+                    continue
+                out.append(r)
+            return out
+
+    CAT = Cat([
+        Req("FAKE-001", "MUST", "must", "device", "bus", "device answers ping"),
+        Req("FAKE-002", "MUST", "must", "device", "fifo", "ring keeps order"),
+        Req("FAKE-003", "SHOULD", "should", "device", "bus", "should-level rule"),
+        Req("FAKE-004", "MUST", "must", "driver", "transport", "internal rule",
+            untestable="not observable from outside"),
+        Req("FAKE-005", "MUST", "must", "amp-device", "fifo", "other profile rule",
+            profiles=["amp-shmem-2026"]),
+    ])
+
+    def pytest_vmsg_catalogue(config):
+        return CAT
+''')
+
+# A test file with one test per interesting outcome; the fault option makes
+# test_ping fail, the way a reference fault breaks a real suite test.
+TESTS = textwrap.dedent('''
+    import pytest
+
+    @pytest.mark.req("FAKE-001")
+    def test_ping(request):
+        print("ping sent")
+        assert "break-ping" not in (request.config.getoption("vmsg_fault") or [])
+
+    @pytest.mark.req("FAKE-002")
+    def test_order_fails():
+        assert 1 + 1 == 3, "order broken"
+
+    @pytest.mark.req("FAKE-003")
+    def test_should_level():
+        pass
+
+    @pytest.mark.req("FAKE-005")
+    def test_other_profile():
+        pass
+
+    @pytest.mark.req("FAKE-001", "FAKE-002")
+    def test_skips_itself():
+        pytest.skip("target cannot do it")
+''')

@@ -1,0 +1,297 @@
+"""The requirement catalogue: every requirement the suite knows, loaded from TOML.
+
+``requirements.toml`` (shipped in this package) holds one ``[[requirement]]`` table per
+row of ``shared/spec/requirements.md``. Tests cite the IDs with ``@pytest.mark.req``;
+the plugin, the CLI and the reports look them up here.
+
+Fields of one entry (all checked on load, see ``_parse_entry``):
+
+=============  ==========================================================================
+``id``         stable ID: ``VMSG-BUS-nnn``, ``VMSG-GEN-nnn``, ``VMSG-DRV-nnn``,
+               ``VMSG-DEV-nnn`` or ``AMP-nnn``
+``level``      normalised keyword: MUST, MUST NOT, SHOULD, SHOULD NOT or MAY
+``keyword``    the keyword as the source writes it ("MUST / MAY", "shall (proposal)", "RO")
+``strength``   must | should | may: what ``--vmsg-strict`` decides on
+``role``       who the rule binds: device, driver, bus, amp-device, amp-driver, general
+``area``       one of ``AREAS``; used by ``--vmsg-area``
+``informative``  true for keywords found in informative text (no normative block)
+``profiles``   the profiles the requirement applies to (``pr28``, ``amp-shmem-2026``)
+``text``       the project's own one- or two-sentence summary of what is checked
+``untestable`` optional: why no black-box test can check it from outside
+``source``     where it comes from: ``kind = "spec"`` (draft, commit, file, lines,
+               conformance, block or context) or ``kind = "qemu"`` (document, section)
+=============  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.resources
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "AREAS", "LEVELS", "ROLES", "STRENGTHS", "Catalogue", "CatalogueError", "CoverageRow",
+    "Requirement", "coverage", "format_coverage", "load",
+]
+
+LEVELS = ("MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY")
+STRENGTHS = ("must", "should", "may")
+ROLES = ("device", "driver", "bus", "amp-device", "amp-driver", "general")
+AREAS = (
+    "pci", "registers", "fifo", "interrupts", "bus", "discovery", "hotplug", "wire",
+    "transport", "features", "config", "status", "virtqueue", "notifications",
+    "robustness", "device-types", "shmem",
+)
+SOURCE_KINDS = {"spec": ("draft", "commit", "file", "lines"), "qemu": ("document", "section")}
+
+_STRENGTH_OF = {"MUST": "must", "MUST NOT": "must", "SHOULD": "should",
+                "SHOULD NOT": "should", "MAY": "may"}
+_ID_RE = re.compile(r"^(?:VMSG-(?:BUS|GEN|DRV|DEV)|AMP)-\d{3}$")
+_REQUIRED = ("id", "level", "keyword", "strength", "role", "area", "profiles", "text", "source")
+_OPTIONAL = ("informative", "untestable")
+_GLOB_CHARS = frozenset("*?[")
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is unreadable or an entry breaks the schema; the
+    message names the file and the entry."""
+
+
+@dataclass(frozen=True, eq=True)
+class Requirement:
+    """One catalogue entry (see the module docstring for the fields)."""
+
+    id: str
+    level: str
+    keyword: str
+    strength: str
+    role: str
+    area: str
+    informative: bool
+    source: dict[str, Any]
+    text: str
+    profiles: list[str]
+    untestable: str | None = None
+    block: str | None = None
+
+    def __hash__(self) -> int:  # the ID is unique in a catalogue; lists are not hashable
+        return hash(self.id)
+
+    def applies_to(self, profile: str) -> bool:
+        """True when the requirement belongs to ``profile``."""
+        return profile in self.profiles
+
+
+class Catalogue:
+    """An ordered, validated set of requirements with lookup and selection."""
+
+    def __init__(self, requirements: Iterable[Requirement], *, spec: Mapping[str, str] | None = None,
+                 profiles: Iterable[str] = (), path: str | None = None) -> None:
+        self._reqs: dict[str, Requirement] = {}
+        for req in requirements:
+            if req.id in self._reqs:
+                raise CatalogueError(f"duplicate requirement ID {req.id}")
+            self._reqs[req.id] = req
+        self.spec: dict[str, str] = dict(spec or {})
+        self.profiles: list[str] = list(profiles)
+        self.path = path
+
+    def __iter__(self) -> Iterator[Requirement]:
+        return iter(self._reqs.values())
+
+    def __len__(self) -> int:
+        return len(self._reqs)
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self._reqs
+
+    def __repr__(self) -> str:
+        return f"<Catalogue {len(self)} requirements from {self.path or '(memory)'}>"
+
+    def get(self, rid: str) -> Requirement:
+        """The requirement with this ID; KeyError when there is none."""
+        try:
+            return self._reqs[rid]
+        except KeyError:
+            raise KeyError(f"unknown requirement ID {rid!r}") from None
+
+    def ids(self) -> list[str]:
+        """All IDs in catalogue order."""
+        return list(self._reqs)
+
+    def unknown(self, ids: Iterable[str]) -> list[str]:
+        """The given IDs that are not in the catalogue, in first-seen order."""
+        seen: dict[str, None] = {}
+        for rid in ids:
+            if rid not in self._reqs:
+                seen.setdefault(rid, None)
+        return list(seen)
+
+    def select(self, ids_or_globs: str | Iterable[str] | None = None, level: str | Iterable[str] | None = None,
+               area: str | Iterable[str] | None = None, role: str | Iterable[str] | None = None
+               ) -> list[Requirement]:
+        """Requirements matching every given filter, in catalogue order.
+
+        ``ids_or_globs``: IDs or fnmatch globs ("VMSG-DEV-0*"), case-insensitive; a plain
+        ID that is not in the catalogue raises KeyError (a glob matching nothing does not).
+        ``level``: a level ("MUST NOT") or a strength ("must", which also takes MUST NOT).
+        ``area`` / ``role``: exact names, case-insensitive. Each filter takes one value
+        or several (any of them matches).
+        """
+        patterns = [p.upper() for p in _as_list(ids_or_globs)]
+        for p in patterns:
+            if not _GLOB_CHARS & set(p) and p not in self._reqs:
+                raise KeyError(f"unknown requirement ID {p!r}")
+        levels = {v.upper() for v in _as_list(level)}
+        areas = {v.lower() for v in _as_list(area)}
+        roles = {v.lower() for v in _as_list(role)}
+        out = []
+        for req in self:
+            if patterns and not any(fnmatch.fnmatchcase(req.id, p) for p in patterns):
+                continue
+            if levels and not {req.level, req.strength.upper()} & levels:
+                continue
+            if areas and req.area not in areas:
+                continue
+            if roles and req.role not in roles:
+                continue
+            out.append(req)
+        return out
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def load(path: str | Path | None = None) -> Catalogue:
+    """Load and validate a catalogue; the packaged ``requirements.toml`` by default.
+
+    Raises CatalogueError for unreadable files, invalid TOML and schema violations.
+    """
+    if path is None:
+        resource = importlib.resources.files(__name__).joinpath("requirements.toml")
+        where = "requirements.toml (packaged)"
+        try:
+            data = resource.read_bytes()
+        except OSError as exc:
+            raise CatalogueError(f"{where}: cannot read: {exc}") from None
+    else:
+        where = str(path)
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise CatalogueError(f"{where}: cannot read: {exc}") from None
+    return loads(data, where=where)
+
+
+def loads(data: bytes | str, where: str = "<string>") -> Catalogue:
+    """Parse catalogue TOML text (``load`` without the file access)."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        doc = tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogueError(f"{where}: invalid TOML: {exc}") from None
+    meta = doc.get("catalogue", {})
+    if not isinstance(meta, dict):
+        raise CatalogueError(f"{where}: [catalogue] must be a table")
+    if meta.get("schema", 1) != 1:
+        raise CatalogueError(f"{where}: unsupported schema {meta.get('schema')!r} (expected 1)")
+    profiles = meta.get("profiles", [])
+    if not _is_str_list(profiles):
+        raise CatalogueError(f"{where}: [catalogue] profiles must be a list of strings")
+    extra = set(doc) - {"catalogue", "requirement"}
+    if extra:
+        raise CatalogueError(f"{where}: unknown top-level key(s) {', '.join(sorted(extra))}")
+    entries = doc.get("requirement")
+    if not isinstance(entries, list) or not entries:
+        raise CatalogueError(f"{where}: no [[requirement]] entries")
+    reqs: list[Requirement] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries, 1):
+        req = _parse_entry(entry, index, where, profiles)
+        if req.id in seen:
+            raise CatalogueError(f"{where}: {req.id}: duplicate requirement ID")
+        seen.add(req.id)
+        reqs.append(req)
+    spec = {k: meta[k] for k in ("draft", "commit") if isinstance(meta.get(k), str)}
+    return Catalogue(reqs, spec=spec, profiles=profiles, path=where)
+
+
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
+def _parse_entry(entry: object, index: int, where: str, known_profiles: list[str]) -> Requirement:
+    """Validate one [[requirement]] table; every error names the entry."""
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{where}: entry #{index}: not a table")
+    rid = entry.get("id")
+    name = rid if isinstance(rid, str) and rid else f"entry #{index}"
+
+    def fail(why: str) -> CatalogueError:
+        return CatalogueError(f"{where}: {name}: {why}")
+
+    missing = [k for k in _REQUIRED if k not in entry]
+    if missing:
+        raise fail(f"missing field(s) {', '.join(missing)}")
+    unknown = set(entry) - set(_REQUIRED) - set(_OPTIONAL)
+    if unknown:
+        raise fail(f"unknown field(s) {', '.join(sorted(unknown))}")
+    for key in ("id", "level", "keyword", "strength", "role", "area", "text"):
+        if not isinstance(entry[key], str) or not entry[key].strip():
+            raise fail(f"{key} must be a non-empty string")
+    if not _ID_RE.match(entry["id"]):
+        raise fail("malformed ID (expected VMSG-BUS|GEN|DRV|DEV-nnn or AMP-nnn)")
+    level = entry["level"]
+    if level not in LEVELS:
+        raise fail(f"bad level {level!r} (expected one of {', '.join(LEVELS)})")
+    if entry["strength"] != _STRENGTH_OF[level]:
+        raise fail(f"strength {entry['strength']!r} does not match level {level} "
+                   f"(expected {_STRENGTH_OF[level]!r})")
+    if entry["role"] not in ROLES:
+        raise fail(f"bad role {entry['role']!r} (expected one of {', '.join(ROLES)})")
+    if entry["area"] not in AREAS:
+        raise fail(f"bad area {entry['area']!r} (expected one of {', '.join(AREAS)})")
+    informative = entry.get("informative", False)
+    if not isinstance(informative, bool):
+        raise fail("informative must be true or false")
+    profiles = entry["profiles"]
+    if not _is_str_list(profiles) or not profiles:
+        raise fail("profiles must be a non-empty list of strings")
+    if known_profiles:
+        stray = [p for p in profiles if p not in known_profiles]
+        if stray:
+            raise fail(f"profile(s) {', '.join(stray)} not declared in [catalogue] profiles")
+    untestable = entry.get("untestable")
+    if untestable is not None and (not isinstance(untestable, str) or not untestable.strip()):
+        raise fail("untestable must be a non-empty string (leave it out when testable)")
+    source = entry["source"]
+    if not isinstance(source, dict):
+        raise fail("source must be a table")
+    kind = source.get("kind")
+    if kind not in SOURCE_KINDS:
+        raise fail(f"source.kind must be one of {', '.join(SOURCE_KINDS)}")
+    lacking = [k for k in SOURCE_KINDS[kind] if not isinstance(source.get(k), str) or not source[k]]
+    if lacking:
+        raise fail(f"source ({kind}) lacks {', '.join(lacking)}")
+    block = source.get("block")
+    if block is not None and (not isinstance(block, str) or not block):
+        raise fail("source.block must be a non-empty string")
+    return Requirement(
+        id=entry["id"], level=level, keyword=entry["keyword"], strength=entry["strength"],
+        role=entry["role"], area=entry["area"], informative=informative, source=dict(source),
+        text=" ".join(entry["text"].split()), profiles=list(profiles), untestable=untestable,
+        block=block)
+
+
+# Imported last: coverage.py uses the types above.
+from .coverage import CoverageRow, coverage, format_coverage  # noqa: E402

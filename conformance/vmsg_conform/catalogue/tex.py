@@ -1,0 +1,151 @@
+"""Check the catalogue against the draft's TeX: every normative block must be mapped.
+
+``transport-msg.tex`` marks its normative text with ``\\devicenormative``,
+``\\drivernormative`` and ``\\busnormative``, each carrying a reference label such as
+``Virtio Transport Options / Virtio Over Messages / Basic Concepts / Endianness / Device``.
+The catalogue stores the label without that common prefix (as requirements.md does), so
+the two are compared on the stripped form.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from . import Catalogue, Requirement
+
+LABEL_PREFIX = "Virtio Transport Options / Virtio Over Messages / "
+TEX_NAME = "transport-msg.tex"
+ROLE_OF_KIND = {"device": "device", "driver": "driver", "bus": "bus"}
+
+# \<kind>normative{\paragraph}{Title}{Label}; the title may hold one level of braces
+# (\msgref{...}), the label none.
+_BLOCK_RE = re.compile(
+    r"\\(device|driver|bus)normative\s*\{\\[A-Za-z]+\}\s*"
+    r"\{((?:[^{}]|\{[^{}]*\})*)\}\s*\{([^{}]*)\}")
+# A block is the list right after its heading; should a block not open with a list,
+# it ends where the next heading or block starts.
+_HEADING_RE = re.compile(
+    r"^\s*\\(?:(?:sub)*section|paragraph|chapter|msgdef|busdef|(?:device|driver|bus)normative)\b")
+_LIST_RE = re.compile(r"\\(begin|end)\{(?:itemize|enumerate|description)\}")
+
+
+@dataclass(frozen=True)
+class NormativeBlock:
+    """One normative block of the TeX: its kind, label (prefix removed), title and the
+    1-based lines from its heading to the line before the next heading."""
+
+    kind: str
+    label: str
+    title: str
+    line: int
+    end_line: int
+
+    @property
+    def role(self) -> str:
+        """The catalogue role whose entries belong in this block."""
+        return ROLE_OF_KIND[self.kind]
+
+
+def spec_dir() -> Path | None:
+    """The spec tree: $VMSG_SPEC_DIR if set, else ``shared/spec`` inside or next to the
+    repository (a source checkout); None when none exists."""
+    env = os.environ.get("VMSG_SPEC_DIR")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[3]  # conformance/vmsg_conform/catalogue/tex.py
+    for candidate in (repo / "shared" / "spec", repo.parent / "shared" / "spec"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def default_tex_path() -> Path | None:
+    """``<spec dir>/tex/transport-msg.tex`` when it exists, else None."""
+    root = spec_dir()
+    if root is None:
+        return None
+    path = root / "tex" / TEX_NAME
+    return path if path.is_file() else None
+
+
+def _resolve(path: str | Path | None) -> Path:
+    if path is not None:
+        return Path(path)
+    found = default_tex_path()
+    if found is None:
+        raise FileNotFoundError(f"{TEX_NAME} not found: set VMSG_SPEC_DIR to the spec tree")
+    return found
+
+
+def strip_prefix(label: str) -> str:
+    """The label without the common ``Virtio Transport Options / Virtio Over Messages``
+    prefix, whitespace normalised."""
+    label = " ".join(label.split())
+    return label[len(LABEL_PREFIX):] if label.startswith(LABEL_PREFIX) else label
+
+
+def normative_blocks(path: str | Path | None = None) -> list[NormativeBlock]:
+    """Every normative block of the TeX file, in file order."""
+    text = _resolve(path).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    heading_lines = [i + 1 for i, ln in enumerate(lines) if _HEADING_RE.match(ln)]
+    blocks = []
+    for m in _BLOCK_RE.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        end = _block_end(lines, line, heading_lines)
+        blocks.append(NormativeBlock(kind=m.group(1), label=strip_prefix(m.group(3)),
+                                     title=" ".join(m.group(2).split()), line=line, end_line=end))
+    return blocks
+
+
+def _block_end(lines: list[str], line: int, heading_lines: list[int]) -> int:
+    """Last line of the block whose heading is on ``line`` (1-based)."""
+    after = [h for h in heading_lines if h > line]
+    limit = (after[0] - 1) if after else len(lines)
+    depth = 0
+    for number in range(line + 1, limit + 1):
+        for m in _LIST_RE.finditer(lines[number - 1]):
+            depth += 1 if m.group(1) == "begin" else -1
+            if depth == 0:
+                return number
+    return limit
+
+
+def unmapped_blocks(catalogue: Catalogue, path: str | Path | None = None) -> list[NormativeBlock]:
+    """Blocks of the TeX that no catalogue entry of the matching role names."""
+    mapped = {(r.role, r.block) for r in catalogue if r.block}
+    return [b for b in normative_blocks(path) if (b.role, b.label) not in mapped]
+
+
+def unknown_blocks(catalogue: Catalogue, path: str | Path | None = None) -> list[Requirement]:
+    """Catalogue entries naming a block (with their role's kind) that the TeX lacks."""
+    present = {(b.role, b.label) for b in normative_blocks(path)}
+    return [r for r in catalogue if r.block and (r.role, r.block) not in present]
+
+
+def line_range(req: Requirement) -> tuple[int, int] | None:
+    """The TeX lines of a spec entry (``"L120-122"`` → (120, 122)); None for others."""
+    m = re.fullmatch(r"L(\d+)(?:-(\d+))?", str(req.source.get("lines", "")))
+    if m is None:
+        return None
+    first = int(m.group(1))
+    return first, int(m.group(2) or first)
+
+
+def misplaced(catalogue: Catalogue, path: str | Path | None = None) -> list[Requirement]:
+    """Entries with a block whose TeX line range is not inside that block."""
+    spans = {(b.role, b.label): (b.line, b.end_line) for b in normative_blocks(path)}
+    bad = []
+    for req in catalogue:
+        span = spans.get((req.role, req.block)) if req.block else None
+        rng = line_range(req)
+        if span is None or rng is None:
+            continue
+        if not (span[0] <= rng[0] <= rng[1] <= span[1]):
+            bad.append(req)
+    return bad

@@ -1,0 +1,438 @@
+"""The ``vmsg-conform`` command line: list, run, report, matrix.
+
+``run`` and ``list`` drive pytest in-process on the packaged suite with the
+plugin; ``matrix`` runs the suite once per reference fault in subprocesses and
+checks that every fault is caught by a test citing a requirement it breaks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata as _md
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SUITE_DIR = PACKAGE_DIR / "suite"
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit status 2."""
+
+
+# --- pytest plumbing ------------------------------------------------------------
+
+
+def _plugin_args() -> list[str]:
+    """`-p vmsg_conform.plugin` unless pytest already autoloads it through
+    the installed entry point (loading it twice is an error)."""
+    if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        try:
+            eps = _md.entry_points(group="pytest11")
+        except Exception:  # broken metadata elsewhere must not stop us
+            eps = []
+        if any(ep.value.split(":")[0] == "vmsg_conform.plugin" for ep in eps):
+            return []
+    return ["-p", "vmsg_conform.plugin"]
+
+
+def _base_args(suite: str | None, catalogue: str | None) -> list[str]:
+    suite_dir = Path(suite) if suite else SUITE_DIR
+    if not suite_dir.exists():
+        raise CliError(f"suite directory not found: {suite_dir}")
+    # stable node ids wherever the suite lives: 'suite/test_x.py::t' for the
+    # packaged suite (relative to the package), 'test_x.py::t' for another one
+    rootdir = PACKAGE_DIR if suite is None else suite_dir
+    args = _plugin_args() + ["-p", "no:cacheprovider", "--rootdir", str(rootdir), str(suite_dir)]
+    if catalogue:
+        args += ["--vmsg-catalogue", catalogue]
+    return args
+
+
+class _Collector:
+    """Keeps the config of an in-process collection."""
+
+    config = None
+
+    def pytest_collection_finish(self, session):
+        self.config = session.config
+
+
+def collect(suite: str | None = None, catalogue: str | None = None):
+    """Collect the suite in-process: (catalogue, {nodeid: [cited IDs]})."""
+    import pytest
+
+    collector = _Collector()
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = pytest.main(["--collect-only", "-q"] + _base_args(suite, catalogue), plugins=[collector])
+    if rc != 0 or collector.config is None:
+        raise CliError("collecting the suite failed:\n" + buf.getvalue()[-6000:])
+    from . import plugin  # imported after pytest loaded it (assertion rewriting)
+
+    st = plugin._state(collector.config)
+    return st.catalogue, dict(st.citations)
+
+
+# --- list -----------------------------------------------------------------------
+
+
+def _fault_catalogue(path: str | None) -> list[dict]:
+    if path:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CliError(f"cannot read fault catalogue {path}: {exc}") from None
+        return list(data)
+    try:
+        from . import targets
+        return list(targets.fault_catalogue())
+    except Exception as exc:
+        raise CliError(f"fault catalogue unavailable: {type(exc).__name__}: {exc}") from None
+
+
+def _breaks(fault: dict) -> list[str]:
+    b = fault.get("breaks") or []
+    return b.split() if isinstance(b, str) else list(b)
+
+
+def _target_kinds() -> list[dict]:
+    from . import targets
+
+    for name in ("kinds", "registered", "available_kinds"):
+        fn = getattr(targets, name, None)
+        if callable(fn):
+            return [{"kind": str(k)} for k in fn()]
+    for name in ("REGISTRY", "_REGISTRY", "_registry", "_factories"):
+        reg = getattr(targets, name, None)
+        if isinstance(reg, dict):
+            return [{"kind": str(k)} for k in reg]
+    return [{"kind": "ref"}]
+
+
+def cmd_list(a) -> int:
+    if a.faults:
+        faults = _fault_catalogue(a.fault_catalogue)
+        if a.json:
+            print(json.dumps(faults, indent=2))
+        else:
+            for f in faults:
+                print(f"{f['name']:<30} breaks {' '.join(_breaks(f))}")
+                print(f"{'':<30} {f.get('summary', '')} [{f.get('modelled_on', '')}]")
+        return 0
+    if a.targets:
+        kinds = _target_kinds()
+        if a.json:
+            print(json.dumps(kinds, indent=2))
+        else:
+            for k in kinds:
+                print(k["kind"])
+        return 0
+    cat, citations = collect(a.suite, a.catalogue)
+    from .plugin import _matches_filters
+
+    tests_of: dict[str, list[str]] = {}
+    for nodeid, ids in citations.items():
+        for rid in ids:
+            tests_of.setdefault(rid, []).append(nodeid)
+    rows = []
+    for r in cat:
+        if not _matches_filters(r, a.req, a.level, a.area):
+            continue
+        if a.role and str(getattr(r, "role", "")) not in a.role:
+            continue
+        tests = tests_of.get(r.id, [])
+        if a.untested and tests:
+            continue
+        rows.append((r, tests))
+    if a.json:
+        print(json.dumps([{
+            "id": r.id, "level": r.level, "strength": getattr(r, "strength", ""), "role": r.role,
+            "area": r.area, "text": getattr(r, "text", ""), "untestable": getattr(r, "untestable", None),
+            "profiles": list(getattr(r, "profiles", None) or []), "tests": tests} for r, tests in rows], indent=2))
+        return 0
+    for r, tests in rows:
+        note = ""
+        if not tests:
+            note = f"  UNTESTED ({r.untestable})" if getattr(r, "untestable", None) else "  UNTESTED"
+        print(f"{r.id:<14} {r.level:<10} {r.role:<11} {r.area:<13} {len(tests):>3} test(s){note}")
+        for t in tests:
+            print(f"    {t}")
+    print(f"{len(rows)} requirement(s), {sum(1 for _, t in rows if t)} with tests")
+    return 0
+
+
+# --- run ------------------------------------------------------------------------
+
+
+def _run_args(a) -> list[str]:
+    args = _base_args(a.suite, a.catalogue) + ["--vmsg-target", a.target, "--vmsg-profile", a.profile]
+    for f in a.fault:
+        args += ["--vmsg-fault", f]
+    if a.strict:
+        args.append("--vmsg-strict")
+    for r in a.req:
+        args += ["--vmsg-req", r]
+    for lv in a.level:
+        args += ["--vmsg-level", lv]
+    for ar in a.area:
+        args += ["--vmsg-area", ar]
+    if a.waivers:
+        args += ["--vmsg-waivers", a.waivers]
+    out = {"json": a.json, "junit": a.junit, "html": a.html}
+    if a.out:
+        from .reports import FILES
+
+        for kind, name in FILES.items():
+            out[kind] = out[kind] or str(Path(a.out) / name)
+    for kind, path in out.items():
+        if path:
+            args += [f"--vmsg-{kind}", path]
+    if a.hypothesis_seed is not None:
+        args += ["--hypothesis-seed", str(a.hypothesis_seed)]
+    if a.derandomize:
+        args.append("--vmsg-derandomize")
+    if a.k:
+        args += ["-k", a.k]
+    if a.quiet:
+        args.append("-" + "q" * a.quiet)
+    if a.verbose:
+        args.append("-" + "v" * a.verbose)
+    return args + list(a.pytest_args)
+
+
+def cmd_run(a) -> int:
+    import pytest
+
+    if a.waivers:  # fail early with the waiver file's own message
+        from . import waivers
+
+        try:
+            waivers.load(a.waivers)
+        except waivers.WaiverError as exc:
+            raise CliError(str(exc)) from None
+    return int(pytest.main(_run_args(a)))
+
+
+# --- report ---------------------------------------------------------------------
+
+
+def cmd_report(a) -> int:
+    from . import reports
+    from .reports import html, json_report, junit
+    from .results import ResultsError
+
+    try:
+        run = json_report.read(a.results)
+    except OSError as exc:
+        raise CliError(f"cannot read {a.results}: {exc.strerror or exc}") from None
+    except ResultsError as exc:
+        raise CliError(f"{a.results}: {exc}") from None
+    wrote = False
+    if a.out:
+        reports.write_all(run, a.out)
+        wrote = True
+    for path, writer in ((a.html, html.write), (a.junit, junit.write), (a.json, json_report.write)):
+        if path:
+            writer(run, path)
+            wrote = True
+    if not wrote:
+        counts = run.counts()
+        print("tests: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
+        for t in run.tests:
+            if t.verdict in ("FAIL", "XPASS"):
+                print(f"{t.verdict:<5} {t.nodeid}: {t.message}")
+    return 1 if run.failed() else 0
+
+
+# --- matrix ---------------------------------------------------------------------
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    parent = str(PACKAGE_DIR.parent)  # the child imports this very package
+    env["PYTHONPATH"] = os.pathsep.join([parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    return env
+
+
+def _run_one(a, fault: str | None, out: Path) -> dict:
+    label = fault or "baseline"
+    json_path = out / "runs" / f"{label}.json"
+    log_path = out / "runs" / f"{label}.log"
+    cmd = [sys.executable, "-m", "vmsg_conform", "run", "--target", a.target, "--profile", a.profile,
+           "--json", str(json_path), "-q"]
+    if fault:
+        cmd += ["--fault", fault]
+    if a.suite:
+        cmd += ["--suite", a.suite]
+    if a.catalogue:
+        cmd += ["--catalogue", a.catalogue]
+    if a.strict:
+        cmd.append("--strict")
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=_child_env(), check=False)
+    return {"label": label, "rc": proc.returncode, "json": json_path, "log": log_path}
+
+
+def _failing(json_path: Path):
+    from .reports import json_report
+
+    run = json_report.read(json_path)
+    return [t for t in run.tests if t.verdict == "FAIL"], run
+
+
+def cmd_matrix(a) -> int:
+    faults = _fault_catalogue(a.fault_catalogue)
+    if a.only:
+        faults = [f for f in faults if f["name"] in a.only]
+        missing = set(a.only) - {f["name"] for f in faults}
+        if missing:
+            raise CliError(f"unknown fault(s): {', '.join(sorted(missing))}")
+    out = Path(a.out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    labels = [None] + [f["name"] for f in faults]
+    with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+        runs = {r["label"]: r for r in pool.map(lambda f: _run_one(a, f, out), labels)}
+    base = runs["baseline"]
+    baseline_fail: set[str] = set()
+    baseline = {"rc": base["rc"], "failing": []}
+    if base["json"].exists():
+        failing, _ = _failing(base["json"])
+        baseline_fail = {t.nodeid for t in failing}
+        baseline["failing"] = sorted(baseline_fail)
+    rows = []
+    for f in faults:
+        r = runs[f["name"]]
+        breaks = _breaks(f)
+        row = {"name": f["name"], "summary": f.get("summary", ""), "breaks": breaks,
+               "modelled_on": f.get("modelled_on", ""), "rc": r["rc"], "log": str(r["log"]),
+               "failing": [], "evidence": [], "caught": False}
+        if r["json"].exists():
+            failing, _ = _failing(r["json"])
+            row["failing"] = [{"nodeid": t.nodeid, "reqs": t.reqs} for t in failing]
+            # evidence: a new failure citing a requirement the fault breaks
+            row["evidence"] = [t.nodeid for t in failing
+                               if set(t.reqs) & set(breaks) and t.nodeid not in baseline_fail]
+            row["caught"] = bool(row["evidence"])
+        else:
+            row["error"] = f"run produced no results (exit {r['rc']}), see {r['log']}"
+        rows.append(row)
+    all_caught = all(r["caught"] for r in rows)
+    doc = {"target": a.target, "profile": a.profile, "baseline": baseline, "faults": rows,
+           "all_caught": all_caught}
+    (out / "matrix.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    (out / "matrix.md").write_text(_matrix_md(doc), encoding="utf-8")
+    _print_matrix(doc)
+    return 0 if all_caught else 1
+
+
+def _matrix_md(doc: dict) -> str:
+    lines = [f"# Fault matrix ({doc['target']}, profile {doc['profile']})", ""]
+    if doc["baseline"]["failing"]:
+        lines += ["Baseline (no fault) failures, not counted as evidence: "
+                  + ", ".join(f"`{n}`" for n in doc["baseline"]["failing"]), ""]
+    lines += ["| Fault | Breaks | Failing tests | Caught | Evidence |", "|---|---|---|---|---|"]
+    for r in doc["faults"]:
+        ev = "<br>".join(f"`{n}`" for n in r["evidence"][:5]) or r.get("error", "")
+        lines.append(f"| {r['name']} | {' '.join(r['breaks'])} | {len(r['failing'])} | "
+                     f"{'yes' if r['caught'] else '**NO**'} | {ev} |")
+    lines += ["", "All faults caught." if doc["all_caught"] else "Some faults are NOT caught.", ""]
+    return "\n".join(lines)
+
+
+def _print_matrix(doc: dict) -> None:
+    if doc["baseline"]["failing"]:
+        print(f"warning: {len(doc['baseline']['failing'])} test(s) fail without any fault")
+    print(f"{'fault':<30} {'failing':>7}  caught  breaks")
+    for r in doc["faults"]:
+        print(f"{r['name']:<30} {len(r['failing']):>7}  {'yes' if r['caught'] else 'NO ':<6}  {' '.join(r['breaks'])}")
+        if r.get("error"):
+            print(f"{'':<30} {r['error']}")
+    n = sum(1 for r in doc["faults"] if r["caught"])
+    print(f"{n}/{len(doc['faults'])} faults caught")
+
+
+# --- argument parsing -------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vmsg-conform", description="virtio-msg over AMP PCI conformance suite")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--suite", help=argparse.SUPPRESS)  # self-tests: a fake suite
+        sp.add_argument("--catalogue", help="requirement catalogue TOML (default: packaged)")
+
+    ls = sub.add_parser("list", help="requirements and the tests citing them")
+    common(ls)
+    ls.add_argument("--req", action="append", default=[], help="ID or glob (repeatable)")
+    ls.add_argument("--level", action="append", default=[])
+    ls.add_argument("--area", action="append", default=[])
+    ls.add_argument("--role", action="append", default=[])
+    ls.add_argument("--untested", action="store_true", help="only requirements no test cites")
+    ls.add_argument("--faults", action="store_true", help="list the reference fault modes")
+    ls.add_argument("--targets", action="store_true", help="list the target kinds")
+    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--fault-catalogue", help=argparse.SUPPRESS)
+    ls.set_defaults(func=cmd_list)
+
+    rn = sub.add_parser("run", help="run the suite against a target")
+    common(rn)
+    rn.add_argument("--target", default="ref")
+    rn.add_argument("--fault", action="append", default=[], metavar="NAME")
+    rn.add_argument("--profile", default="pr28")
+    rn.add_argument("--strict", action="store_true", help="also run SHOULD/MAY-level checks")
+    rn.add_argument("--req", action="append", default=[])
+    rn.add_argument("--level", action="append", default=[])
+    rn.add_argument("--area", action="append", default=[])
+    rn.add_argument("--waivers", metavar="FILE")
+    rn.add_argument("--out", metavar="DIR", help="write report.json, junit.xml and report.html here")
+    rn.add_argument("--junit", metavar="FILE")
+    rn.add_argument("--json", metavar="FILE")
+    rn.add_argument("--html", metavar="FILE")
+    rn.add_argument("--hypothesis-seed", type=int, metavar="N")
+    rn.add_argument("--derandomize", action="store_true", help="Hypothesis profile 'ci' (also under env CI)")
+    rn.add_argument("-k", metavar="EXPR")
+    rn.add_argument("-q", "--quiet", action="count", default=0)
+    rn.add_argument("-v", "--verbose", action="count", default=0)
+    rn.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    rn.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("report", help="rebuild reports from a results JSON")
+    rp.add_argument("results")
+    rp.add_argument("--html", metavar="FILE")
+    rp.add_argument("--junit", metavar="FILE")
+    rp.add_argument("--json", metavar="FILE")
+    rp.add_argument("--out", metavar="DIR")
+    rp.set_defaults(func=cmd_report)
+
+    mx = sub.add_parser("matrix", help="run the suite once per reference fault; every fault must be caught")
+    common(mx)
+    mx.add_argument("--out", default="vmsg-matrix", metavar="DIR")
+    mx.add_argument("--target", default="ref")
+    mx.add_argument("--profile", default="pr28")
+    mx.add_argument("--strict", action="store_true")
+    mx.add_argument("--jobs", type=int, default=2)
+    mx.add_argument("--only", action="append", default=[], metavar="FAULT", help="only these faults")
+    mx.add_argument("--fault-catalogue", help=argparse.SUPPRESS)
+    mx.set_defaults(func=cmd_matrix)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"vmsg-conform: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

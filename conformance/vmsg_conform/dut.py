@@ -1,0 +1,130 @@
+"""Dut: one opened target with the driver stack on top, as tests use it.
+
+Everything except ``violations`` and ``stimulus`` goes through the port, so
+a Dut over QEMU or a vendor library behaves like one over the reference.
+The driver objects are created on first use and cached; ``close`` drops them
+before the target.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+
+class Stimulus:
+    """Target-side actions. The base has none: each skips the calling test."""
+
+    def config_change(self, dev_num: int, fifo: int = 0) -> None:
+        _skip("this target cannot change a device's configuration on its own")
+
+
+def _skip(reason: str) -> None:
+    import pytest  # noqa: PLC0415 (only tests reach this)
+    pytest.skip(reason)
+
+
+def _native():
+    from . import _vmsg  # noqa: PLC0415
+    return _vmsg
+
+
+class Dut:
+    """An opened target (see conformance/README.md, "What a test sees")."""
+
+    def __init__(self, port: Any, description: Any, profile: Any, *, target: Any = None,
+                 faults: Iterable[str] = (), violations: Callable[[], list] | None = None,
+                 stimulus: Any = None, native: Any = None, on_close: Callable[[], None] | None = None) -> None:
+        v = _native()
+        self.port = port
+        self.description = description
+        self.profile = profile
+        self.target = target
+        self.faults = list(faults)
+        #: The target's own object (ReferenceTarget on ref), for white-box checks.
+        self.native = native
+        self.stimulus = stimulus if stimulus is not None else Stimulus()
+        self.pci_address = v.port.PciAddress(*description.pci_address)
+        amap = port.address_map()
+        self.ram = v.driver.GuestAllocator(amap)
+        self.window = v.driver.BarWindowAllocator(amap)
+        self._violations = violations
+        self._on_close = on_close
+        self._amp = None
+        self._buses: dict[int, Any] = {}
+        self._transports: dict[tuple[int, int], Any] = {}
+        self._closed = False
+
+    # ---- the driver stack -------------------------------------------------------
+
+    def open_amp(self, **options: Any):
+        """Opens the amp function with non-default AmpDriverOptions (before
+        the first use of ``amp``); returns the AmpDriver."""
+        if self._amp is not None:
+            raise RuntimeError("Dut.open_amp: the amp function is already open")
+        v = _native()
+        options.setdefault("profile", self.profile)
+        self._amp = v.driver.AmpDriver.open(self.port, self.ram, self.window, v.driver.AmpDriverOptions(**options))
+        return self._amp
+
+    @property
+    def amp(self):
+        """The driver.AmpDriver, opened on first use (BARs, MEM|BME, MSI-X)."""
+        if self._amp is None:
+            self.open_amp()
+        return self._amp
+
+    def link(self, fifo: int = 0):
+        """The driver.FifoLink of a FIFO."""
+        return self.amp.fifo(fifo)
+
+    def bus(self, fifo: int = 0):
+        """The driver.BusDriver of a FIFO, shared by the transports on it."""
+        b = self._buses.get(fifo)
+        if b is None:
+            b = _native().driver.BusDriver(self.link(fifo))
+            self._buses[fifo] = b
+        return b
+
+    def transport(self, dev_num: int, fifo: int = 0):
+        """A driver.TransportDriver for a device (cached per device)."""
+        key = (fifo, dev_num)
+        t = self._transports.get(key)
+        if t is None:
+            t = _native().driver.TransportDriver(self.bus(fifo), dev_num)
+            self._transports[key] = t
+        return t
+
+    def devices(self, kind: str | None = None) -> list:
+        """Expected devices from the description, optionally of one kind."""
+        return [d for d in self.description.devices if kind is None or d.kind == kind]
+
+    # ---- target-side facts ---------------------------------------------------------
+
+    def violations(self) -> list | None:
+        """Driver-rule violations the target recorded, or None when it does not validate."""
+        return None if self._violations is None else list(self._violations())
+
+    def close(self) -> None:
+        """Drops the driver stack, then the target. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._transports.clear()
+        self._buses.clear()
+        self._amp = None
+        self.ram = self.window = None
+        self.stimulus = None
+        self.port = None
+        self.native = None
+        if self._on_close is not None:
+            self._on_close()
+
+    def __enter__(self) -> "Dut":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        name = getattr(self.target, "name", None) or self.description.name
+        return f"Dut({name!r}, faults={self.faults!r})"

@@ -1,0 +1,598 @@
+"""pytest plugin of vmsg-conform (entry point group ``pytest11``).
+
+It registers the ``--vmsg-*`` options and the ``req`` marker, brings the
+``dut`` / ``vmsg_target`` fixtures, checks every test's citations against the
+requirement catalogue, selects tests by requirement, skips checks that do not
+apply (SHOULD/MAY level without ``--vmsg-strict``, other profiles), applies
+waivers, records one :class:`~vmsg_conform.results.TestResult` per test and
+writes the JSON / JUnit / HTML reports.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fnmatch
+import os
+import platform
+import random
+import sys
+import time
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import results as _results
+from . import waivers as _waivers
+
+try:  # the fixtures come with the plugin
+    from .fixtures import dut, vmsg_target  # noqa: F401
+except ModuleNotFoundError as _exc:  # only while the package is incomplete (no native module yet)
+    if not (_exc.name or "").startswith(__package__ + "."):
+        raise
+
+STRICT_SKIP_REASON = "SHOULD-level check: run with --strict"
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
+OUTPUT_LIMIT = 4000
+DETAILS_LIMIT = 12000
+
+
+# --- hook for fakes -----------------------------------------------------------
+
+
+def _catalogue_spec(config):  # noqa: ARG001 - signature is the hook's
+    """Return a catalogue object to use instead of the packaged one (first
+    non-None result wins). Used by self-tests with a small fake catalogue."""
+
+
+_catalogue_spec = pytest.hookspec(firstresult=True)(_catalogue_spec)
+_HOOKSPECS = types.SimpleNamespace(pytest_vmsg_catalogue=_catalogue_spec)
+
+
+def pytest_addhooks(pluginmanager):
+    pluginmanager.add_hookspecs(_HOOKSPECS)
+
+
+# --- options and marker ---------------------------------------------------------
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("vmsg-conform", "virtio-msg conformance")
+    g.addoption("--vmsg-target", default="ref", help="target spec (default: ref)")
+    g.addoption("--vmsg-fault", action="append", default=[], metavar="NAME",
+                help="reference fault mode to switch on (repeatable, comma lists allowed)")
+    g.addoption("--vmsg-profile", default="pr28", help="wire/spec profile (default: pr28)")
+    g.addoption("--vmsg-strict", action="store_true", default=False,
+                help="also run checks whose requirements are all SHOULD/MAY level")
+    g.addoption("--vmsg-waivers", default=None, metavar="FILE", help="waiver file (TOML)")
+    g.addoption("--vmsg-json", default=None, metavar="FILE", help="write the JSON report")
+    g.addoption("--vmsg-junit", default=None, metavar="FILE", help="write the JUnit XML report")
+    g.addoption("--vmsg-html", default=None, metavar="FILE", help="write the HTML report")
+    g.addoption("--vmsg-req", action="append", default=[], metavar="ID",
+                help="run only tests citing this requirement ID or glob (repeatable)")
+    g.addoption("--vmsg-level", action="append", default=[], metavar="LEVEL",
+                help="run only tests citing requirements of this level (MUST, SHOULD, MAY, ...)")
+    g.addoption("--vmsg-area", action="append", default=[], metavar="AREA",
+                help="run only tests citing requirements of this area")
+    g.addoption("--vmsg-catalogue", default=None, metavar="FILE",
+                help="requirement catalogue TOML (default: the packaged one)")
+    g.addoption("--vmsg-derandomize", action="store_true", default=False,
+                help="load the Hypothesis profile 'ci' (derandomized, print_blob); implied by env CI")
+    parser.addini("vmsg_require_req", type="bool", default=False,
+                  help="treat tests without a req marker as errors (always on in the packaged suite)")
+
+
+@dataclass
+class _State:
+    """Per-session plugin state, kept in config.stash."""
+
+    catalogue: Any = None
+    waivers: list = field(default_factory=list)
+    citations: dict = field(default_factory=dict)  # nodeid -> [ids], every valid collected test
+    uncited: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    reports: dict = field(default_factory=dict)  # nodeid -> {when: report}
+    items: dict = field(default_factory=dict)  # nodeid -> item, while it runs
+    used_waivers: set = field(default_factory=set)
+    tests: list = field(default_factory=list)
+    hypothesis: dict = field(default_factory=dict)
+    restore: list = field(default_factory=list)  # callables undoing global changes
+    start: float = 0.0
+    start_wall: str = ""
+    run: Any = None
+    written: list = field(default_factory=list)
+
+
+_STATE = pytest.StashKey[_State]()
+_EXPIRED = pytest.StashKey[Any]()
+_WAIVER = pytest.StashKey[Any]()
+
+
+def _state(config) -> _State:
+    return config.stash[_STATE]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "req(*ids): requirement IDs (catalogue) this test checks")
+    st = _State()
+    config.stash[_STATE] = st
+    path = config.getoption("vmsg_waivers")
+    if path:
+        try:
+            st.waivers = _waivers.load(path)
+        except _waivers.WaiverError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    _setup_hypothesis(config, st)
+
+
+def pytest_unconfigure(config):
+    st = config.stash.get(_STATE, None)
+    if st is not None:
+        for undo in reversed(st.restore):
+            undo()
+
+
+def _setup_hypothesis(config, st: _State) -> None:
+    """Register the 'ci' profile, load it under CI or --vmsg-derandomize, and
+    make sure the seed used is known (chosen here when none was given)."""
+    try:
+        from hypothesis import core, settings
+    except ImportError:
+        st.hypothesis = {"available": False}
+        return
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    previous_profile = getattr(settings, "_current_profile", None) or "default"
+    want_ci = bool(os.environ.get("CI")) or config.getoption("vmsg_derandomize")
+    if want_ci and not _opt(config, "hypothesis_profile"):
+        settings.load_profile("ci")
+        st.restore.append(lambda: settings.load_profile(previous_profile))
+    given = _opt(config, "hypothesis_seed")
+    previous_seed = core.global_force_seed
+    if given is not None:
+        seed, source = given, "--hypothesis-seed"
+        try:
+            seed = int(given)
+        except ValueError:
+            pass
+    else:
+        seed, source = random.SystemRandom().getrandbits(32), "chosen by vmsg-conform"
+        core.global_force_seed = seed
+        st.restore.append(lambda: setattr(core, "global_force_seed", previous_seed))
+    derandomize = bool(settings.default.derandomize)
+    st.hypothesis = {
+        "available": True,
+        "seed": seed,
+        "seed_source": source,
+        "derandomize": derandomize,
+        "profile": getattr(settings, "_current_profile", None),
+        "reproduce": (
+            "derandomized: each test's seed is derived from its source"
+            if derandomize else f"--hypothesis-seed {seed}"),
+    }
+
+
+def _opt(config, name, default=None):
+    try:
+        return config.getoption(name)
+    except ValueError:
+        return default
+
+
+# --- collection -----------------------------------------------------------------
+
+
+def _load_catalogue(config):
+    cat = config.hook.pytest_vmsg_catalogue(config=config)
+    if cat is not None:
+        return cat
+    try:
+        from . import catalogue
+        return catalogue.load(config.getoption("vmsg_catalogue"))
+    except Exception as exc:  # a broken catalogue stops the run with a clear message
+        raise pytest.UsageError(f"cannot load the requirement catalogue: {exc}") from None
+
+
+def _cited(item) -> tuple[list[str], list[str]]:
+    """(IDs in citation order, problems with the marker arguments)."""
+    ids: list[str] = []
+    problems: list[str] = []
+    for mark in item.iter_markers("req"):
+        if not mark.args:
+            problems.append("req marker without IDs")
+        for arg in mark.args:
+            if not isinstance(arg, str):
+                problems.append(f"req argument {arg!r} is not a string")
+            elif arg not in ids:
+                ids.append(arg)
+    return ids, problems
+
+
+def _in_packaged_suite(item) -> bool:
+    try:
+        p = Path(str(item.path)).resolve()
+    except OSError:
+        return False
+    return SUITE_DIR in p.parents
+
+
+def _collect_error(config, nodeid: str, message: str) -> None:
+    """Report a collection error the way pytest does for an import failure
+    (the run is interrupted unless --continue-on-collection-errors)."""
+    from _pytest.reports import CollectReport
+
+    rep = CollectReport(nodeid, "failed", longrepr=message, result=[])
+    config.hook.pytest_collectreport(report=rep)  # recorded by _Recorder like any other
+
+
+def _req(cat, rid):
+    try:
+        return cat.get(rid)
+    except KeyError:
+        return None
+
+
+def _matches_filters(req, globs, levels, areas) -> bool:
+    if globs and not any(fnmatch.fnmatchcase(req.id, g.upper()) for g in globs):
+        return False
+    if levels:
+        mine = {str(getattr(req, "level", "")).upper(), str(getattr(req, "strength", "")).upper()}
+        if not mine & {lv.upper() for lv in levels}:
+            return False
+    if areas and str(getattr(req, "area", "")).lower() not in {a.lower() for a in areas}:
+        return False
+    return True
+
+
+def _applies(req, profile: str) -> bool:
+    profiles = list(getattr(req, "profiles", None) or [])
+    return not profiles or profile in profiles
+
+
+def pytest_collection_modifyitems(session, config, items):
+    st = _state(config)
+    st.catalogue = cat = _load_catalogue(config)
+    require_all = config.getini("vmsg_require_req")
+    kept = []
+    for item in items:
+        ids, problems = _cited(item)
+        unknown = list(cat.unknown(ids)) if ids else []
+        if problems or unknown:
+            what = []
+            if unknown:
+                what.append("unknown requirement ID(s) " + ", ".join(unknown))
+            what.extend(problems)
+            _collect_error(config, item.nodeid, f"{item.nodeid}: cites {'; '.join(what)}")
+            continue
+        if not ids:
+            if require_all or _in_packaged_suite(item):
+                _collect_error(config, item.nodeid,
+                               f"{item.nodeid}: cites no requirement (add @pytest.mark.req(\"ID\", ...))")
+                continue
+            st.uncited.append(item.nodeid)
+        st.citations[item.nodeid] = ids
+        kept.append(item)
+    items[:] = kept
+    _select(config, cat, items)
+    _mark_skips_and_waivers(config, cat, items)
+
+
+def _select(config, cat, items) -> None:
+    globs = config.getoption("vmsg_req")
+    levels = config.getoption("vmsg_level")
+    areas = config.getoption("vmsg_area")
+    if not (globs or levels or areas):
+        return
+    selected, deselected = [], []
+    for item in items:
+        reqs = [r for r in (_req(cat, i) for i in _state(config).citations[item.nodeid]) if r]
+        if any(_matches_filters(r, globs, levels, areas) for r in reqs):
+            selected.append(item)
+        else:
+            deselected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+def _mark_skips_and_waivers(config, cat, items) -> None:
+    st = _state(config)
+    profile = config.getoption("vmsg_profile")
+    strict = config.getoption("vmsg_strict")
+    today = _dt.date.today()
+    for item in items:
+        ids = st.citations[item.nodeid]
+        reqs = [r for r in (_req(cat, i) for i in ids) if r]
+        if reqs and not any(_applies(r, profile) for r in reqs):
+            item.add_marker(pytest.mark.skip(
+                reason=f"not applicable to profile {profile}: " + ", ".join(ids)))
+        elif reqs and not strict and all(getattr(r, "strength", "must") in ("should", "may") for r in reqs):
+            item.add_marker(pytest.mark.skip(reason=STRICT_SKIP_REASON))
+        w = _waivers.find(st.waivers, item.nodeid, ids)
+        if w is None:
+            continue
+        item.stash[_WAIVER] = w
+        st.used_waivers.add(w)
+        if w.expired(today):
+            item.stash[_EXPIRED] = w
+        else:
+            # strict: a waived test that passes fails the run (remove the waiver)
+            item.add_marker(pytest.mark.xfail(
+                reason=f"waived until {w.expires}: {w.reason}", strict=True, run=True))
+
+
+# --- results --------------------------------------------------------------------
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    w = item.stash.get(_EXPIRED, None)
+    if w is None:
+        return
+    # an expired waiver hides nothing: the test is a FAIL whatever it did
+    if rep.when == "call" or (rep.when == "setup" and rep.skipped):
+        was = "passed" if rep.passed else ("skipped" if rep.skipped else "failed")
+        rep.outcome = "failed"
+        rep.longrepr = (f"waiver expired on {w.expires} ({w.reason}); the test {was}"
+                        + (":\n" + rep.longreprtext if was == "failed" else ""))
+        if hasattr(rep, "wasxfail"):
+            del rep.wasxfail
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    _state(item.config).items[item.nodeid] = item
+
+
+def _trim(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"[... {len(text) - limit} characters trimmed ...]\n" + text[-limit:]
+
+
+def _skip_reason(rep) -> str:
+    lr = rep.longrepr
+    if isinstance(lr, tuple) and len(lr) == 3:
+        reason = str(lr[2])
+    else:
+        reason = str(lr or "")
+    return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
+
+
+def _fail_message(rep) -> str:
+    crash = getattr(getattr(rep, "longrepr", None), "reprcrash", None)
+    if crash is not None and getattr(crash, "message", None):
+        return str(crash.message)
+    text = rep.longreprtext or ""
+    return text.strip().splitlines()[0] if text.strip() else "failed"
+
+
+def _result_of(item, reports: dict, ids: list[str]) -> _results.TestResult:
+    phases = [reports[w] for w in ("setup", "call", "teardown") if w in reports]
+    res = _results.TestResult(nodeid=item.nodeid, reqs=list(ids))
+    res.duration = round(sum(r.duration for r in phases), 6)
+    w = item.stash.get(_WAIVER, None)
+    if w is not None:
+        res.waiver, res.waiver_expires = w.reason, str(w.expires)
+    failed = [r for r in phases if r.failed]
+    skipped = [r for r in phases if r.skipped]
+    if failed:
+        rep = failed[0]
+        text = rep.longreprtext or ""
+        if rep.when == "call" and text.startswith("[XPASS(strict)]"):
+            res.verdict = "XPASS"
+            res.message = ("waived test passed: remove the waiver" if w is not None
+                           else "expected failure passed (strict xfail)")
+        else:
+            res.verdict = "FAIL"
+            res.message = ("error in " + rep.when + ": " if rep.when != "call" else "") + _fail_message(rep)
+            res.details = _trim(text, DETAILS_LIMIT)
+    elif skipped:
+        rep = skipped[0]
+        if hasattr(rep, "wasxfail"):
+            res.verdict = "XFAIL"
+            res.message = rep.wasxfail or "expected failure"
+            res.details = _trim(rep.longreprtext or "", DETAILS_LIMIT)
+        else:
+            res.verdict = "SKIP"
+            res.message = _skip_reason(rep)
+    elif any(hasattr(r, "wasxfail") for r in phases):
+        res.verdict = "XPASS"
+        res.message = "expected failure passed"
+    else:
+        res.verdict = "PASS"
+    out, seen = [], set()
+    for rep in phases:  # later phases repeat the sections of earlier ones
+        for title, content in rep.sections:
+            if content.strip() and (title, content) not in seen:
+                seen.add((title, content))
+                out.append(f"--- {title} ---\n{content.rstrip()}")
+    res.output = _trim("\n".join(out), OUTPUT_LIMIT)
+    return res
+
+
+class _Recorder:
+    """Collects phase reports; registered per config so in-process runs
+    (pytester, the CLI) never mix sessions."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            text = report.longreprtext or ""
+            if not text.startswith(report.nodeid):
+                text = f"error collecting {report.nodeid}:\n{text}"
+            _state(self.config).errors.append(_trim(text, DETAILS_LIMIT))
+
+    def pytest_runtest_logreport(self, report):
+        st = _state(self.config)
+        st.reports.setdefault(report.nodeid, {})[report.when] = report
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logfinish(self, nodeid, location):
+        st = _state(self.config)
+        item = st.items.pop(nodeid, None)
+        if item is None:
+            return
+        st.tests.append(_result_of(item, st.reports.pop(nodeid, {}), st.citations.get(nodeid, [])))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session):
+    st = _state(session.config)
+    st.start = time.monotonic()
+    st.start_wall = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    session.config.pluginmanager.register(_Recorder(session.config), "vmsg-conform-recorder")
+
+
+# --- metadata and reports ---------------------------------------------------------
+
+
+def _spec_of(cat) -> dict:
+    spec = getattr(cat, "spec", None)
+    if isinstance(spec, dict) and spec:
+        return dict(spec)
+    for req in cat:
+        src = getattr(req, "source", None) or {}
+        if src.get("kind") == "spec" or "commit" in src:
+            return {"draft": src.get("draft"), "commit": src.get("commit")}
+    return {}
+
+
+def _target_info(spec: str) -> dict:
+    try:
+        from . import targets
+        t = targets.resolve(spec)
+        info = {"spec": spec, "name": t.name}
+        info.update(t.info() or {})
+        reason = t.available()
+        if reason:
+            info["unavailable"] = reason
+        return info
+    except Exception as exc:  # reports must still be written
+        return {"spec": spec, "name": spec, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _faults(config) -> list[str]:
+    out = []
+    for value in config.getoption("vmsg_fault") or []:
+        out.extend(p.strip() for p in value.split(",") if p.strip())
+    return out
+
+
+def _version() -> str:
+    try:
+        from . import __version__
+        return str(__version__)
+    except ImportError:
+        return "unknown"
+
+
+def _requirement_rows(cat, citations: dict, profile: str) -> list[_results.RequirementRow]:
+    cited: dict[str, list[str]] = {}
+    for nodeid, ids in citations.items():
+        for rid in ids:
+            cited.setdefault(rid, []).append(nodeid)
+    rows = []
+    for r in cat:
+        rows.append(_results.RequirementRow(
+            id=r.id, level=str(getattr(r, "level", "")), strength=str(getattr(r, "strength", "")),
+            role=str(getattr(r, "role", "")), area=str(getattr(r, "area", "")),
+            text=str(getattr(r, "text", "")), informative=bool(getattr(r, "informative", False)),
+            untestable=getattr(r, "untestable", None), profiles=list(getattr(r, "profiles", None) or []),
+            applicable=_applies(r, profile), cited_by=cited.get(r.id, [])))
+    return rows
+
+
+def build_run(config) -> _results.RunResult:
+    """The RunResult of this session (also used by the CLI)."""
+    st = _state(config)
+    cat = st.catalogue
+    profile = config.getoption("vmsg_profile")
+    meta = {
+        "suite_version": _version(),
+        "spec": _spec_of(cat) if cat is not None else {},
+        "profile": profile,
+        "target": _target_info(config.getoption("vmsg_target")),
+        "faults": _faults(config),
+        "strict": bool(config.getoption("vmsg_strict")),
+        "selection": {"req": config.getoption("vmsg_req"), "level": config.getoption("vmsg_level"),
+                      "area": config.getoption("vmsg_area"),
+                      "keyword": _opt(config, "keyword", "") or ""},
+        "waivers": config.getoption("vmsg_waivers"),
+        "hypothesis": st.hypothesis,
+        "start_time": st.start_wall,
+        "duration": round(time.monotonic() - st.start, 3) if st.start else 0.0,
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "pytest": pytest.__version__,
+        "args": list(config.invocation_params.args),
+    }
+    run = _results.RunResult(
+        metadata=meta, tests=list(st.tests),
+        requirements=_requirement_rows(cat, st.citations, profile) if cat is not None else [],
+        uncited=list(st.uncited), errors=list(st.errors))
+    for w in st.waivers:
+        if w not in st.used_waivers:
+            run.warnings.append(f"waiver for {w.test!r} matched no test that ran")
+    return run
+
+
+def _write_reports(config, run) -> list[str]:
+    from .reports import html, json_report, junit
+
+    written = []
+    for opt, writer in (("vmsg_json", json_report.write), ("vmsg_junit", junit.write),
+                        ("vmsg_html", html.write)):
+        path = config.getoption(opt)
+        if path:
+            writer(run, path)
+            written.append(path)
+    return written
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    st = _state(config)
+    if config.option.collectonly or st.catalogue is None:
+        return
+    st.run = run = build_run(config)
+    st.written = _write_reports(config, run)
+    # unwaived XPASS (plain xfail) and friends: the verdicts decide, not only pytest
+    if run.failed() and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    st = config.stash.get(_STATE, None)
+    run = getattr(st, "run", None) if st else None
+    if run is None:
+        return
+    tr = terminalreporter
+    tr.section("vmsg-conform")
+    counts = run.counts()
+    tr.write_line("tests: " + ", ".join(f"{v} {n}" for v, n in counts.items() if n) or "tests: none")
+    req_counts: dict[str, int] = {}
+    for rv in run.requirement_verdicts():
+        req_counts[rv.verdict] = req_counts.get(rv.verdict, 0) + 1
+    tr.write_line("requirements: " + ", ".join(
+        f"{v} {req_counts[v]}" for v in _results.REQ_VERDICTS if req_counts.get(v)))
+    hyp = run.metadata.get("hypothesis") or {}
+    if hyp.get("available"):
+        tr.write_line(f"hypothesis: {hyp.get('reproduce')}")
+    if run.uncited:
+        tr.write_line(f"uncited tests: {len(run.uncited)}")
+    for t in run.tests:
+        if t.verdict == "XPASS" and t.waiver:
+            tr.write_line(f"XPASS {t.nodeid}: waived test passed, remove the waiver", yellow=True)
+    for w in run.warnings:
+        tr.write_line(f"warning: {w}", yellow=True)
+    for path in getattr(st, "written", []):
+        tr.write_line(f"report written: {path}")

@@ -1,0 +1,228 @@
+"""One static, offline HTML report (inline CSS and JS, no network): summary
+header, requirement matrix with filters, per-test table.
+
+Rows and verdict cells carry ``data-req`` / ``data-verdict`` attributes so
+tools (and the self-tests) can read the matrix from the DOM."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from ..results import REQ_VERDICTS, TEST_VERDICTS, RequirementVerdict, RunResult, TestResult
+
+_CSS = """
+:root{--pass:#1a7f37;--fail:#cf222e;--skip:#8c959f;--waived:#9a6700;--xpass:#bf3989;--na:#57606a;--untested:#6e7781}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
+header{background:#fff;border-bottom:1px solid #d0d7de;padding:16px 24px}
+main{padding:16px 24px}
+h1{margin:0 0 8px;font-size:22px} h2{font-size:18px;margin:24px 0 8px}
+.overall{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600;margin-left:8px}
+.counts span{display:inline-block;margin:0 12px 4px 0}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#eaeef2;position:sticky;top:0}
+table.meta{width:auto} table.meta th{position:static;background:#f6f8fa;font-weight:600}
+.v{font-weight:700;white-space:nowrap}
+[data-verdict=PASS] .v,.v[data-verdict=PASS],.tag[data-verdict=PASS]{color:var(--pass)}
+[data-verdict=FAIL] .v,.v[data-verdict=FAIL],.tag[data-verdict=FAIL]{color:var(--fail)}
+.v[data-verdict=SKIP],.tag[data-verdict=SKIP]{color:var(--skip)}
+.v[data-verdict=WAIVED],.v[data-verdict=XFAIL],.tag[data-verdict=XFAIL]{color:var(--waived)}
+.v[data-verdict=XPASS],.tag[data-verdict=XPASS]{color:var(--xpass)}
+.v[data-verdict=UNTESTED]{color:var(--untested)} .v[data-verdict="N/A"]{color:var(--na)}
+tr.req[data-verdict=FAIL],tr.test[data-verdict=FAIL]{background:#ffebe9}
+tr.test[data-verdict=XPASS]{background:#ffeff7}
+.tag{display:inline-block;margin:0 6px 2px 0;font-size:12px;word-break:break-word}
+#matrix td:nth-child(5){min-width:16em;max-width:30em}
+#matrix td:nth-child(6){min-width:18em}
+#matrix td:nth-child(7){min-width:9em;max-width:22em}
+.v .reason{white-space:normal;word-break:break-word}
+.reason,.muted{color:#57606a;font-size:12px;font-weight:normal}
+td.id{white-space:nowrap}
+pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;border:1px solid #d0d7de;padding:6px;margin:4px 0;max-height:30em;overflow:auto;font-size:12px}
+.filters{background:#fff;border:1px solid #d0d7de;padding:8px;margin-bottom:8px}
+.filters label{margin-right:10px;white-space:nowrap}
+.hidden{display:none}
+code{font-size:12px;word-break:break-word}
+details.error summary{color:var(--fail);font-family:monospace}
+"""
+
+_JS = """
+(function(){
+  function q(s){return Array.prototype.slice.call(document.querySelectorAll(s));}
+  function apply(){
+    var verdicts=q('input.fv:checked').map(function(e){return e.value;});
+    var level=document.getElementById('f-level').value, area=document.getElementById('f-area').value,
+        role=document.getElementById('f-role').value, text=document.getElementById('f-text').value.toLowerCase();
+    var shown=0;
+    q('tr.req').forEach(function(r){
+      var ok=verdicts.indexOf(r.getAttribute('data-verdict'))>=0 &&
+        (!level||r.getAttribute('data-level')===level) && (!area||r.getAttribute('data-area')===area) &&
+        (!role||r.getAttribute('data-role')===role) && (!text||r.textContent.toLowerCase().indexOf(text)>=0);
+      r.classList.toggle('hidden',!ok); if(ok){shown++;}
+    });
+    document.getElementById('f-count').textContent=shown+' shown';
+  }
+  q('.filters input,.filters select').forEach(function(e){e.addEventListener('input',apply);e.addEventListener('change',apply);});
+  var tv=document.getElementById('t-verdict');
+  if(tv){tv.addEventListener('change',function(){
+    q('tr.test').forEach(function(r){r.classList.toggle('hidden',!!tv.value&&r.getAttribute('data-verdict')!==tv.value);});
+  });}
+  apply();
+})();
+"""
+
+_COLOURS = {"PASS": "var(--pass)", "FAIL": "var(--fail)"}
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _short(nodeid: str) -> str:
+    return nodeid.rsplit("/", 1)[-1]
+
+
+def _tag(t: TestResult) -> str:
+    return (f'<a class="tag" href="#t-{_e(t.nodeid)}" data-test="{_e(t.nodeid)}" '
+            f'data-verdict="{_e(t.verdict)}" title="{_e(t.message)}">{_e(_short(t.nodeid))} '
+            f'<b>{_e(t.verdict)}</b></a>')
+
+
+def _meta_rows(run: RunResult) -> str:
+    m = run.metadata
+    target = m.get("target") or {}
+    spec = m.get("spec") or {}
+    hyp = m.get("hypothesis") or {}
+    target_text = ", ".join(f"{k}={v}" for k, v in target.items() if k != "name") or ""
+    seed = hyp.get("seed")
+    rows = [
+        ("Target", f"<b>{_e(target.get('name', '?'))}</b> <span class=muted>{_e(target_text)}</span>"),
+        ("Profile", _e(m.get("profile", ""))),
+        ("Faults", _e(", ".join(m.get("faults") or []) or "none")),
+        ("Strict (SHOULD/MAY checks)", _e("yes" if m.get("strict") else "no")),
+        ("Suite version", _e(m.get("suite_version", ""))),
+        ("Spec draft", _e(f"{spec.get('draft') or '?'} @ {spec.get('commit') or '?'}")),
+        ("Hypothesis", _e(f"seed {seed} ({hyp.get('seed_source', '')}); "
+                          f"derandomize {'on' if hyp.get('derandomize') else 'off'}; "
+                          f"reproduce: {hyp.get('reproduce', '')}") if hyp.get("available") else "not used"),
+        ("Started", _e(m.get("start_time", ""))),
+        ("Duration", _e(f"{float(m.get('duration', 0.0)):.2f} s")),
+        ("Python / platform", _e(f"{m.get('python', '')} / {m.get('platform', '')}")),
+    ]
+    return "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+
+
+def _options(values: list[str]) -> str:
+    return '<option value="">all</option>' + "".join(
+        f'<option value="{_e(v)}">{_e(v)}</option>' for v in sorted(set(values)) if v)
+
+
+def _req_row(rv: RequirementVerdict) -> str:
+    r = rv.row
+    tests = "".join(_tag(t) for t in rv.tests) or '<span class="muted">none</span>'
+    extra = ""
+    failing = [t for t in rv.tests if t.verdict in ("FAIL", "XPASS")]
+    if failing:
+        extra = '<details open><summary>failures</summary>' + "".join(
+            f"<div><code>{_e(t.nodeid)}</code><pre>{_e(t.message)}</pre></div>" for t in failing) + "</details>"
+    reason = f'<div class="reason">{_e(rv.reason)}</div>' if rv.reason else ""
+    inf = ' <span class="muted">(informative)</span>' if r.informative else ""
+    return (f'<tr class="req" id="req-{_e(r.id)}" data-req="{_e(r.id)}" data-verdict="{_e(rv.verdict)}" '
+            f'data-level="{_e(r.level)}" data-area="{_e(r.area)}" data-role="{_e(r.role)}">'
+            f'<td class="id"><b>{_e(r.id)}</b></td><td>{_e(r.level)}</td><td>{_e(r.role)}</td><td>{_e(r.area)}</td>'
+            f'<td>{_e(r.text)}{inf}</td><td>{tests}{extra}</td>'
+            f'<td class="v" data-req="{_e(r.id)}" data-verdict="{_e(rv.verdict)}">{_e(rv.verdict)}{reason}</td></tr>')
+
+
+def _test_row(t: TestResult) -> str:
+    reqs = " ".join(f'<a href="#req-{_e(i)}">{_e(i)}</a>' for i in t.reqs) or '<span class="muted">uncited</span>'
+    body = f"<div>{_e(t.message)}</div>" if t.message else ""
+    if t.waiver:
+        body += f'<div class="reason">waiver (expires {_e(t.waiver_expires)}): {_e(t.waiver)}</div>'
+    bad = t.verdict in ("FAIL", "XPASS")
+    if t.details:
+        body += f'<details{" open" if bad else ""}><summary>details</summary><pre>{_e(t.details)}</pre></details>'
+    if t.output:
+        body += f"<details><summary>captured output</summary><pre>{_e(t.output)}</pre></details>"
+    return (f'<tr class="test" id="t-{_e(t.nodeid)}" data-test="{_e(t.nodeid)}" data-verdict="{_e(t.verdict)}">'
+            f"<td><code>{_e(t.nodeid)}</code></td><td>{reqs}</td>"
+            f'<td class="v" data-verdict="{_e(t.verdict)}">{_e(t.verdict)}</td>'
+            f"<td>{t.duration:.3f}s</td><td>{body}</td></tr>")
+
+
+def render(run: RunResult) -> str:
+    """The whole report as one HTML document."""
+    counts = run.counts()
+    matrix = run.requirement_verdicts()
+    req_counts = {v: 0 for v in REQ_VERDICTS}
+    for rv in matrix:
+        req_counts[rv.verdict] = req_counts.get(rv.verdict, 0) + 1
+    overall = "FAIL" if run.failed() else "PASS"
+    test_counts = "".join(
+        f'<span class="v" data-verdict="{v}">{v} {counts[v]}</span>' for v in TEST_VERDICTS)
+    req_summary = "".join(
+        f'<span class="v" data-verdict="{_e(v)}">{_e(v)} {n}</span>' for v, n in req_counts.items())
+    verdict_boxes = "".join(
+        f'<label><input type="checkbox" class="fv" value="{_e(v)}" checked> {_e(v)} ({req_counts[v]})</label>'
+        for v in REQ_VERDICTS)
+    problems = ""
+    if run.errors:
+        problems += f"<h2>Collection errors ({len(run.errors)})</h2>" + "".join(
+            f'<details class="error"><summary>{_e((e.splitlines() or [""])[0])}</summary><pre>{_e(e)}</pre></details>'
+            for e in run.errors)
+    if run.warnings:
+        problems += "<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in run.warnings) + "</ul>"
+    uncited = ""
+    if run.uncited:
+        uncited = (f"<h2>Tests citing no requirement ({len(run.uncited)})</h2><ul>"
+                   + "".join(f"<li><code>{_e(n)}</code></li>" for n in run.uncited) + "</ul>")
+    target = (run.metadata.get("target") or {}).get("name", "?")
+    test_filter = '<option value="">all</option>' + "".join(
+        f'<option value="{v}">{v} ({counts[v]})</option>' for v in TEST_VERDICTS)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>vmsg-conform: {_e(overall)} on {_e(target)}</title>
+<style>{_CSS}</style></head>
+<body>
+<header>
+<h1>virtio-msg conformance report <span class="overall" id="overall" data-verdict="{overall}"
+ style="background:{_COLOURS[overall]}">{overall}</span></h1>
+<div class="counts" id="test-counts">Tests: {test_counts}</div>
+<div class="counts" id="req-counts">Requirements: {req_summary}</div>
+<table class="meta" id="metadata">{_meta_rows(run)}</table>
+</header>
+<main>
+{problems}
+<h2>Requirement matrix ({len(matrix)} requirements)</h2>
+<div class="filters" id="filters">
+{verdict_boxes}<br>
+<label>Level <select id="f-level">{_options([rv.row.level for rv in matrix])}</select></label>
+<label>Area <select id="f-area">{_options([rv.row.area for rv in matrix])}</select></label>
+<label>Role <select id="f-role">{_options([rv.row.role for rv in matrix])}</select></label>
+<label>Search <input type="search" id="f-text" placeholder="ID or words"></label>
+<span class="muted" id="f-count"></span>
+</div>
+<table id="matrix"><thead><tr><th>ID</th><th>Level</th><th>Role</th><th>Area</th><th>Requirement</th>
+<th>Tests</th><th>Verdict</th></tr></thead>
+<tbody>
+{"".join(_req_row(rv) for rv in matrix)}
+</tbody></table>
+<h2>Tests ({len(run.tests)})</h2>
+<div class="filters"><label>Verdict <select id="t-verdict">{test_filter}</select></label></div>
+<table id="tests"><thead><tr><th>Test</th><th>Requirements</th><th>Verdict</th><th>Time</th><th>Message</th></tr></thead>
+<tbody>
+{"".join(_test_row(t) for t in run.tests)}
+</tbody></table>
+{uncited}
+</main>
+<script>{_JS}</script>
+</body></html>
+"""
+
+
+def write(run: RunResult, path: str | Path) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(render(run), encoding="utf-8")

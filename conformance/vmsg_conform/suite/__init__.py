@@ -1,0 +1,1 @@
+"""The conformance tests: one module per area, shared exchanges in helpers.py."""

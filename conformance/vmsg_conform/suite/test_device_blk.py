@@ -1,0 +1,74 @@
+"""virtio-blk end to end with the reference BlkDriver: data written comes
+back, flush and GET_ID work, the config space describes the disk."""
+import struct
+
+import pytest
+
+from vmsg_conform.suite import transport_helpers as th
+
+
+@pytest.mark.req("VMSG-DEV-033", "VMSG-DEV-037", "VMSG-DEV-043")
+@pytest.mark.parametrize("sector,nbytes", [(0, 512), (1, 4096), (7, 65536), (100, 512 * 3)])
+def test_blk_write_then_read_returns_the_same_bytes(dut, sector, nbytes):
+    blk, _ = th.blk_driver(dut)
+    if (sector * 512 + nbytes) > blk.capacity() * 512:
+        pytest.skip("disk too small")
+    data = th.pattern(nbytes, sector + 1)
+    blk.write(sector, data)
+    assert bytes(blk.read(sector, nbytes)) == data
+
+
+@pytest.mark.req("VMSG-DEV-033")
+def test_blk_writes_do_not_spill_into_neighbouring_sectors(dut):
+    blk, _ = th.blk_driver(dut)
+    blk.write(10, th.pattern(512 * 3, 5))
+    blk.write(11, b"\x00" * 512)
+    back = bytes(blk.read(10, 512 * 3))
+    assert back[:512] == th.pattern(512 * 3, 5)[:512]
+    assert back[512:1024] == b"\x00" * 512
+    assert back[1024:] == th.pattern(512 * 3, 5)[1024:]
+
+
+@pytest.mark.req("VMSG-DEV-026", "VMSG-DEV-050")
+def test_blk_capacity_in_config_matches_the_driver_view(dut):
+    blk, t = th.blk_driver(dut)
+    p = th.peer(dut, th.BLK_ID)
+    raw = p.get_config(0, 8)
+    assert struct.unpack("<Q", bytes(raw.data))[0] == blk.capacity() > 0
+
+
+@pytest.mark.req("VMSG-DEV-033")
+def test_blk_flush_and_get_id_complete(dut):
+    blk, t = th.blk_driver(dut)
+    if t.has_feature(9):
+        blk.flush()
+    ident = blk.get_id()
+    assert isinstance(ident, str) and len(ident) <= 20
+
+
+@pytest.mark.req("VMSG-DEV-033", "VMSG-DEV-041")
+def test_blk_data_survives_a_transport_reset(dut):
+    blk, t = th.blk_driver(dut)
+    data = th.pattern(4096, 9)
+    blk.write(3, data)
+    t.reset()
+    blk.init()
+    assert bytes(blk.read(3, 4096)) == data
+
+
+@pytest.mark.req("VMSG-DEV-033")
+def test_blk_read_past_the_end_reports_an_io_error(dut):
+    drv = th.driver_module()
+    blk, _ = th.blk_driver(dut, bounds_check=False)
+    with pytest.raises(drv.VirtioFailure) as e:
+        blk.read(blk.capacity(), 512)
+    assert e.value.code == drv.VirtioErrc.IoError
+
+
+@pytest.mark.req("VMSG-DEV-033", "VMSG-DEV-037")
+@pytest.mark.parametrize("no_interrupt,event_idx", [(False, False), (False, True), (True, False)])
+def test_blk_works_in_every_notification_mode(dut, no_interrupt, event_idx):
+    blk, _ = th.blk_driver(dut, no_interrupt=no_interrupt, event_idx=event_idx)
+    data = th.pattern(8192, 3)
+    blk.write(0, data)
+    assert bytes(blk.read(0, 8192)) == data

@@ -1,0 +1,92 @@
+"""SET_DRIVER_FEATURES (virtio-msg.md §4.4, §8, §9): the acknowledged set is
+what the driver wrote, and FEATURES_OK shows acceptance or refusal."""
+import pytest
+
+from vmsg_conform.suite import transport_helpers as th
+
+KINDS = [th.RNG_ID, th.BLK_ID, th.BALLOON_ID]
+ADOK = th.ACK | th.DRIVER
+
+
+def _to_driver(p):
+    p.info()
+    p.set_status(0)
+    p.set_status(th.ACK)
+    p.set_status(ADOK)
+
+
+@pytest.mark.req("VMSG-DEV-043", "VMSG-DEV-017", "VMSG-DEV-018")
+@pytest.mark.parametrize("blocks", [1, 2, 3])
+def test_set_driver_features_response_is_header_only(dut, blocks):
+    p = th.peer(dut, th.RNG_ID)
+    _to_driver(p)
+    p.set_features(th.bit(th.F_VERSION_1), blocks=blocks)
+    assert p.last.msg_size == 8 and p.last.type == 0x01 and p.last.msg_id == th.ID_SET_DRIVER_FEATURES
+
+
+@pytest.mark.req("VMSG-DEV-023", "VMSG-DEV-024", "VMSG-DEV-047", "VMSG-DEV-031")
+@pytest.mark.parametrize("device_id", KINDS)
+def test_set_driver_features_offered_subset_keeps_features_ok(dut, device_id):
+    p = th.peer(dut, device_id)
+    _to_driver(p)
+    p.set_features(p.offered())
+    assert p.set_status(ADOK | th.FEATURES_OK) == ADOK | th.FEATURES_OK
+    assert p.status() == ADOK | th.FEATURES_OK
+
+
+@pytest.mark.req("VMSG-DEV-024", "VMSG-DEV-049", "VMSG-DEV-031", "VMSG-DEV-053", "VMSG-DEV-003", "VMSG-DEV-005")
+@pytest.mark.parametrize("extra", [th.F_RING_PACKED, th.F_NOTIFICATION_DATA, 50, 63, 23])
+def test_set_driver_features_unoffered_bit_clears_features_ok(dut, extra):
+    p = th.peer(dut, th.RNG_ID)
+    _to_driver(p)
+    offered = p.offered()
+    if offered & th.bit(extra):
+        pytest.skip(f"bit {extra} is offered by this device")
+    p.set_features(th.bit(th.F_VERSION_1) | th.bit(extra))
+    assert p.set_status(ADOK | th.FEATURES_OK) == ADOK
+    assert p.status() == ADOK
+
+
+@pytest.mark.req("VMSG-DEV-023", "VMSG-DEV-047", "VMSG-DEV-024")
+def test_set_driver_features_latest_write_of_a_block_wins(dut):
+    p = th.peer(dut, th.RNG_ID)
+    _to_driver(p)
+    offered = p.offered()
+    bad = 50 if not offered & th.bit(50) else 63
+    p.set_features(th.bit(th.F_VERSION_1) | th.bit(bad))
+    p.set_features(th.bit(th.F_VERSION_1))  # overwrites both blocks
+    assert p.set_status(ADOK | th.FEATURES_OK) == ADOK | th.FEATURES_OK
+
+
+@pytest.mark.req("VMSG-DEV-023", "VMSG-DEV-047", "VMSG-DEV-024")
+def test_set_driver_features_blocks_written_one_at_a_time_combine(dut):
+    p = th.peer(dut, th.BLK_ID)
+    _to_driver(p)
+    offered = p.offered()
+    p.ask(th.wire.SetDriverFeaturesReq(block_index=1, features=[(offered >> 32) & 0xFFFFFFFF]))
+    p.ask(th.wire.SetDriverFeaturesReq(block_index=0, features=[offered & 0xFFFFFFFF]))
+    assert p.set_status(ADOK | th.FEATURES_OK) == ADOK | th.FEATURES_OK
+
+
+@pytest.mark.req("VMSG-DEV-043")
+def test_set_driver_features_with_zero_blocks_is_answered(dut):
+    p = th.peer(dut, th.BLK_ID)
+    _to_driver(p)
+    p.ask(th.wire.SetDriverFeaturesReq(block_index=0, features=[]))
+    assert p.last.msg_size == 8
+
+
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-024")
+def test_set_driver_features_refused_set_is_forgotten_by_reset(dut):
+    p = th.peer(dut, th.RNG_ID)
+    _to_driver(p)
+    p.set_features(th.bit(th.F_VERSION_1) | th.bit(th.F_RING_PACKED) | th.bit(63))
+    assert p.set_status(ADOK | th.FEATURES_OK) == ADOK
+    th.negotiate(p)  # reset, then a good set is accepted
+
+
+@pytest.mark.req("VMSG-DEV-012")
+@pytest.mark.parametrize("grow", [4, -4])
+def test_set_driver_features_with_wrong_msg_size_is_dropped_silently(dut, grow):
+    p = th.peer(dut, th.RNG_ID)
+    th.assert_size_mismatch_dropped(p, th.wire.SetDriverFeaturesReq(block_index=0, features=[0, 1]), grow)

@@ -1,0 +1,513 @@
+"""Helpers of the transport-level conformance tests (owned by "tests-b").
+
+The suite plays the driver. Everything here goes through the port and the
+FIFO link only, so the same helpers work on every target:
+
+* ``Peer`` sends one transport message as raw bytes and collects *every*
+  frame that comes back (so a test can insist on exactly one response);
+* ``negotiate`` / ``bring_up`` walk the initialisation sequence of
+  virtio-msg.md §7 with hand-made messages, in the order the driver rules
+  want (GET_DEVICE_INFO first, FEATURES_OK before queues, DRIVER_OK last);
+* ``RawQueue`` is a split virtqueue written byte by byte into guest RAM, so
+  tests can set flags, event indices and corrupt rings at will.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import pytest
+
+from vmsg_conform import _vmsg
+
+wire = _vmsg.wire
+
+# ---- numbers (virtio-msg.md §4, §8; core virtio split ring) -----------------
+
+ACK = 0x01
+DRIVER = 0x02
+DRIVER_OK = 0x04
+FEATURES_OK = 0x08
+NEEDS_RESET = 0x40
+FAILED = 0x80
+
+F_INDIRECT_DESC = 28
+F_EVENT_IDX = 29
+F_VERSION_1 = 32
+F_RING_PACKED = 34
+F_NOTIFICATION_DATA = 38
+F_RING_RESET = 40
+
+DESC_F_NEXT = 1
+DESC_F_WRITE = 2
+DESC_F_INDIRECT = 4
+AVAIL_F_NO_INTERRUPT = 1
+
+# Transport message IDs (virtio-msg.md §4.1).
+ID_GET_DEVICE_INFO = 0x02
+ID_GET_DEVICE_FEATURES = 0x03
+ID_SET_DRIVER_FEATURES = 0x04
+ID_GET_CONFIG = 0x05
+ID_SET_CONFIG = 0x06
+ID_GET_DEVICE_STATUS = 0x07
+ID_SET_DEVICE_STATUS = 0x08
+ID_GET_VQUEUE = 0x09
+ID_SET_VQUEUE = 0x0A
+ID_RESET_VQUEUE = 0x0B
+ID_GET_SHM = 0x0C
+ID_EVENT_CONFIG = 0x40
+ID_EVENT_AVAIL = 0x41
+ID_EVENT_USED = 0x42
+
+# Virtio device IDs of the kinds the default topology carries.
+RNG_ID = 4
+BLK_ID = 2
+BALLOON_ID = 5
+
+#: Time the target is given to answer, per polling round (ns).
+STEP_NS = 100_000
+
+
+def bit(n: int) -> int:
+    return 1 << n
+
+
+# ---- topology ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DevRef:
+    """Where one expected device sits: FIFO, device number, virtio device ID."""
+
+    fifo: int
+    dev_num: int
+    device_id: int
+    kind: str
+
+
+def devices_of(dut, device_id: int | None = None) -> list[DevRef]:
+    out = []
+    for d in dut.description.devices:
+        if device_id is None or d.device_id == device_id:
+            out.append(DevRef(d.fifo, d.dev_num, d.device_id, d.kind))
+    return out
+
+
+def device(dut, device_id: int) -> DevRef:
+    """The first expected device with this virtio ID, or skip."""
+    found = devices_of(dut, device_id)
+    if not found:
+        pytest.skip(f"the target has no device with virtio ID {device_id}")
+    return found[0]
+
+
+# ---- raw frames --------------------------------------------------------------
+
+def header(frame: bytes) -> tuple[int, int, int, int, int]:
+    """(type, msg_id, dev_num, token, msg_size) of a raw frame."""
+    return struct.unpack_from("<BBHHH", frame, 0)
+
+
+def encode(dut, dev_num: int, body, token: int = 0, reserved_type_bits: int = 0) -> bytes:
+    m = wire.Message(dev_num=dev_num, token=token, body=body)
+    if reserved_type_bits:
+        m.reserved_type_bits = reserved_type_bits
+    return bytes(wire.encode(m, dut.profile))
+
+
+@dataclass
+class Frame:
+    """One frame the target put in its device queue, raw and decoded."""
+
+    raw: bytes
+    msg: object | None  # wire.Message, None if it did not decode
+    error: object | None = None
+
+    @property
+    def type(self) -> int:
+        return self.raw[0]
+
+    @property
+    def msg_id(self) -> int:
+        return self.raw[1]
+
+    @property
+    def dev_num(self) -> int:
+        return header(self.raw)[2]
+
+    @property
+    def msg_size(self) -> int:
+        return header(self.raw)[4]
+
+    @property
+    def body(self):
+        return None if self.msg is None else self.msg.body
+
+    @property
+    def is_response(self) -> bool:
+        return bool(self.type & 0x01)
+
+    @property
+    def is_bus(self) -> bool:
+        return bool(self.type & 0x02)
+
+
+@dataclass
+class Reply:
+    """Everything a request drew: responses and events, in arrival order."""
+
+    frames: list[Frame] = field(default_factory=list)
+
+    def responses(self, msg_id: int | None = None, dev_num: int | None = None) -> list[Frame]:
+        return [f for f in self.frames if f.is_response and not f.is_bus
+                and (msg_id is None or f.msg_id == msg_id)
+                and (dev_num is None or f.dev_num == dev_num)]
+
+    def events(self, msg_id: int | None = None, dev_num: int | None = None) -> list[Frame]:
+        return [f for f in self.frames if not f.is_response and not f.is_bus
+                and (msg_id is None or f.msg_id == msg_id)
+                and (dev_num is None or f.dev_num == dev_num)]
+
+
+class Peer:
+    """The suite as driver of one device, talking raw frames over its FIFO.
+
+    Responses are collected until the device queue stays empty for a whole
+    extra round after the last frame, so a duplicate answer is seen too.
+    Events that arrive are kept in ``self.events`` (oldest first).
+    """
+
+    def __init__(self, dut, dev: DevRef):
+        self.dut = dut
+        self.dev = dev
+        self.link = dut.link(dev.fifo)
+        self.events: list[Frame] = []
+
+    # -- plumbing ----------------------------------------------------------
+    def decode(self, raw: bytes) -> Frame:
+        try:
+            return Frame(raw, wire.decode(raw, self.dut.profile))
+        except wire.DecodeFailure as e:  # kept: a test asserts on it
+            return Frame(raw, None, e)
+
+    def drain(self, rounds: int = 2) -> list[Frame]:
+        """Every frame waiting now, then after `rounds` steps of time."""
+        out = []
+        quiet = 0
+        while quiet < rounds:
+            got = False
+            while True:
+                slot = self.link.poll()
+                if slot is None:
+                    break
+                out.append(self.decode(bytes(slot)))
+                got = True
+            quiet = 0 if got else quiet + 1
+            if quiet < rounds:
+                self.dut.port.advance_time(STEP_NS)
+        return out
+
+    def post_raw(self, frame: bytes) -> Reply:
+        self.link.post(frame)
+        self.link.ring()
+        return Reply(self.drain())
+
+    def send(self, body, token: int = 0, reserved_type_bits: int = 0, dev_num: int | None = None) -> Reply:
+        dn = self.dev.dev_num if dev_num is None else dev_num
+        return self.post_raw(encode(self.dut, dn, body, token, reserved_type_bits))
+
+    def ask(self, body, **kw):
+        """Sends a request and returns the body of its single response.
+
+        Fails the test unless exactly one response with the request's msg_id
+        and this device number came back (one answer per request).
+        """
+        req_id = wire.msg_id(body)
+        reply = self.send(body, **kw)
+        resps = reply.responses(req_id)
+        others = [f for f in reply.frames if f not in resps]
+        self.events.extend(f for f in others if not f.is_response)
+        assert len(resps) == 1, (
+            f"{wire.name(body)}: expected exactly one response, got {len(resps)} "
+            f"(frames: {[f.raw[:8].hex() for f in reply.frames]})")
+        f = resps[0]
+        assert f.msg is not None, f"{wire.name(body)}: response does not decode: {f.error}"
+        assert f.dev_num == self.dev.dev_num, "response dev_num is not the device's number"
+        self.last = f
+        return f.body
+
+    def event(self, body) -> Reply:
+        """Sends a one-way message (EVENT_AVAIL); returns what came back."""
+        reply = self.send(body)
+        self.events.extend(f for f in reply.frames if not f.is_response)
+        return reply
+
+    def take_events(self, msg_id: int | None = None) -> list[Frame]:
+        self.events.extend(self.drain())
+        got = [f for f in self.events if msg_id is None or f.msg_id == msg_id]
+        self.events = [f for f in self.events if f not in got]
+        return got
+
+    # -- typed requests ------------------------------------------------------
+    def info(self):
+        return self.ask(wire.GetDeviceInfoReq())
+
+    def features(self, block_index: int = 0, num_blocks: int = 2) -> list[int]:
+        r = self.ask(wire.GetDeviceFeaturesReq(block_index=block_index, num_blocks=num_blocks))
+        return list(r.features)
+
+    def offered(self) -> int:
+        w = self.features(0, 2)
+        return w[0] | (w[1] << 32)
+
+    def set_features(self, value: int, block_index: int = 0, blocks: int = 2) -> None:
+        words = [(value >> (32 * i)) & 0xFFFFFFFF for i in range(blocks)]
+        self.ask(wire.SetDriverFeaturesReq(block_index=block_index, features=words))
+
+    def status(self) -> int:
+        return self.ask(wire.GetDeviceStatusReq()).status
+
+    def set_status(self, value: int) -> int:
+        return self.ask(wire.SetDeviceStatusReq(status=value)).status
+
+    def get_config(self, offset: int, length: int):
+        return self.ask(wire.GetConfigReq(offset=offset, length=length))
+
+    def set_config(self, generation: int, offset: int, data: bytes):
+        return self.ask(wire.SetConfigReq(generation=generation, offset=offset, data=bytes(data)))
+
+    def get_vqueue(self, index: int):
+        return self.ask(wire.GetVqueueReq(index=index))
+
+    def set_vqueue(self, index: int, size: int, desc: int, driver: int, device: int) -> None:
+        self.ask(wire.SetVqueueReq(index=index, size=size, desc_addr=desc, driver_addr=driver,
+                                   device_addr=device))
+
+    def reset_vqueue(self, index: int) -> None:
+        self.ask(wire.ResetVqueueReq(index=index))
+
+    def kick(self, q: int) -> Reply:
+        return self.event(wire.EventAvail(vq_index=q, next_offset=0))
+
+    def generation(self) -> int:
+        return self.get_config(0, 0).generation
+
+
+def peer(dut, device_id: int) -> Peer:
+    return Peer(dut, device(dut, device_id))
+
+
+# ---- initialisation (virtio-msg.md §7) ----------------------------------------
+
+def negotiate(p: Peer, wanted: int | None = None) -> int:
+    """Steps 2-6: info, reset, ACK, DRIVER, features, FEATURES_OK.
+
+    Negotiates offered ∩ wanted (default: VERSION_1 plus the ring features
+    the raw queue understands), asserting that FEATURES_OK sticks. Returns
+    the negotiated set.
+    """
+    p.info()
+    assert p.set_status(0) == 0
+    assert p.set_status(ACK) == ACK
+    assert p.set_status(ACK | DRIVER) == ACK | DRIVER
+    offered = p.offered()
+    if wanted is None:
+        wanted = bit(F_VERSION_1)
+    chosen = offered & wanted
+    p.set_features(chosen)
+    got = p.set_status(ACK | DRIVER | FEATURES_OK)
+    assert got == ACK | DRIVER | FEATURES_OK, f"FEATURES_OK refused for {chosen:#x} (status {got:#x})"
+    return chosen
+
+
+def bring_up(p: Peer, queues=((0, 16),), wanted: int | None = None, driver_ok: bool = True,
+             no_interrupt: bool = False):
+    """negotiate + one RawQueue per (index, size) + DRIVER_OK. Returns the queues."""
+    feats = negotiate(p, wanted)
+    rings = {}
+    for q, size in queues:
+        rq = RawQueue(p.dut, size, event_idx=bool(feats & bit(F_EVENT_IDX)))
+        if no_interrupt:
+            rq.set_avail_flags(AVAIL_F_NO_INTERRUPT)
+        cur = p.get_vqueue(q)
+        assert cur.cur_size == 0
+        assert size <= cur.max_size
+        rq.program(p, q)
+        # Confirm before use (VMSG-DRV-018); also shows the parameters were kept.
+        got = p.get_vqueue(q)
+        assert (got.cur_size, got.desc_addr, got.driver_addr, got.device_addr) == (size, rq.desc, rq.avail, rq.used)
+        rings[q] = rq
+    if driver_ok:
+        assert p.set_status(ACK | DRIVER | FEATURES_OK | DRIVER_OK) == ACK | DRIVER | FEATURES_OK | DRIVER_OK
+    return rings
+
+
+# ---- a split virtqueue in guest RAM, byte by byte ------------------------------
+
+def mem_read(dut, addr: int, n: int) -> bytes:
+    return bytes(dut.port.mem_read(addr, n))
+
+
+def mem_write(dut, addr: int, data: bytes) -> None:
+    dut.port.mem_write(addr, bytes(data))
+
+
+class RawQueue:
+    """A split ring laid out in fresh guest RAM: descriptor table (16-aligned),
+    avail ring (2), used ring (4), each with its event word.
+
+    Descriptors are handed out linearly (no free list): tests are short.
+    """
+
+    def __init__(self, dut, size: int, event_idx: bool = False):
+        self.dut = dut
+        self.size = size
+        self.event_idx = event_idx
+        self.desc = dut.ram.alloc(16 * size, 16)
+        self.avail = dut.ram.alloc(6 + 2 * size, 64)
+        self.used = dut.ram.alloc(6 + 8 * size, 64)
+        mem_write(dut, self.desc, bytes(16 * size))
+        mem_write(dut, self.avail, bytes(6 + 2 * size))
+        mem_write(dut, self.used, bytes(6 + 8 * size))
+        self.next_desc = 0
+        self.avail_idx = 0
+        self.last_used = 0
+
+    def program(self, p: Peer, q: int) -> None:
+        p.set_vqueue(q, self.size, self.desc, self.avail, self.used)
+
+    # -- descriptors and avail ring --------------------------------------------
+    def write_desc(self, i: int, addr: int, length: int, flags: int, nxt: int) -> None:
+        mem_write(self.dut, self.desc + 16 * i, struct.pack("<QIHH", addr, length, flags, nxt))
+
+    def add(self, readable=(), writable=()) -> int:
+        """Adds a chain of (addr, len) segments; returns its head. Not published."""
+        segs = [(a, n, 0) for a, n in readable] + [(a, n, DESC_F_WRITE) for a, n in writable]
+        assert segs and self.next_desc + len(segs) <= self.size
+        head = self.next_desc
+        for k, (a, n, fl) in enumerate(segs):
+            i = head + k
+            last = k == len(segs) - 1
+            self.write_desc(i, a, n, fl | (0 if last else DESC_F_NEXT), 0 if last else i + 1)
+        self.next_desc += len(segs)
+        self.put_avail(head)
+        return head
+
+    def put_avail(self, head: int) -> None:
+        slot = self.avail_idx % self.size
+        mem_write(self.dut, self.avail + 4 + 2 * slot, struct.pack("<H", head))
+        self.avail_idx = (self.avail_idx + 1) & 0xFFFF
+
+    def publish(self) -> None:
+        mem_write(self.dut, self.avail + 2, struct.pack("<H", self.avail_idx))
+
+    def set_avail_flags(self, flags: int) -> None:
+        mem_write(self.dut, self.avail, struct.pack("<H", flags))
+
+    def set_used_event(self, value: int) -> None:
+        mem_write(self.dut, self.avail + 4 + 2 * self.size, struct.pack("<H", value & 0xFFFF))
+
+    # -- used ring ---------------------------------------------------------------
+    def used_idx(self) -> int:
+        return struct.unpack("<H", mem_read(self.dut, self.used + 2, 2))[0]
+
+    def used_flags(self) -> int:
+        return struct.unpack("<H", mem_read(self.dut, self.used, 2))[0]
+
+    def used_elem(self, n: int) -> tuple[int, int]:
+        return struct.unpack("<II", mem_read(self.dut, self.used + 4 + 8 * (n % self.size), 8))
+
+    def reap(self) -> list[tuple[int, int]]:
+        """New (id, len) used elements since the last reap."""
+        idx = self.used_idx()
+        out = []
+        while self.last_used != idx:
+            out.append(self.used_elem(self.last_used))
+            self.last_used = (self.last_used + 1) & 0xFFFF
+        return out
+
+
+def buffer(dut, n: int, fill: int | None = None) -> int:
+    """Fresh guest buffer of n bytes, optionally filled with one byte value."""
+    addr = dut.ram.alloc(n, 16)
+    if fill is not None:
+        mem_write(dut, addr, bytes([fill]) * n)
+    return addr
+
+
+def violations_of(dut) -> list:
+    """The driver-rule violations the target recorded (skip where it cannot)."""
+    v = dut.violations()
+    if v is None:
+        pytest.skip("the target does not validate driver behaviour")
+    return list(v)
+
+
+def rule_ids(violations) -> list[str]:
+    return [getattr(v, "rule", None) or getattr(v, "rule_id", None) or str(v) for v in violations]
+
+
+def config_change(dut, dev: DevRef) -> None:
+    """Has the target change the device's config on its own (skips where it cannot)."""
+    dut.stimulus.config_change(dev.dev_num, fifo=dev.fifo)
+
+
+def break_ring(p: Peer, rq: RawQueue, q: int = 0) -> None:
+    """Makes the device see an impossible avail entry on queue q and kicks it."""
+    rq.put_avail(rq.size + 100)
+    rq.publish()
+    p.kick(q)
+
+
+# ---- the reference driver stack (vmsg::driver) ----------------------------------
+
+def driver_module():
+    return _vmsg.driver
+
+
+def transport_of(dut, dev: DevRef):
+    return dut.transport(dev.dev_num, fifo=dev.fifo)
+
+
+def rng_driver(dut, **options):
+    """An initialised RngDriver for the first rng device."""
+    drv = driver_module()
+    dev = device(dut, RNG_ID)
+    t = transport_of(dut, dev)
+    r = drv.RngDriver(t, dut.ram, drv.RngDriverOptions(**options))
+    r.init()
+    return r, t
+
+
+def blk_driver(dut, **options):
+    """An initialised BlkDriver for the first blk device."""
+    drv = driver_module()
+    dev = device(dut, BLK_ID)
+    t = transport_of(dut, dev)
+    b = drv.BlkDriver(t, dut.ram, drv.BlkDriverOptions(**options))
+    b.init()
+    return b, t
+
+
+def pattern(n: int, seed: int) -> bytes:
+    """Deterministic, position-dependent bytes (no two sectors alike)."""
+    x = (seed * 2654435761 + 1) & 0xFFFFFFFF
+    out = bytearray(n)
+    for i in range(n):
+        x = (x * 1664525 + 1013904223) & 0xFFFFFFFF
+        out[i] = x >> 24
+    return bytes(out)
+
+
+def assert_size_mismatch_dropped(p: Peer, body, grow: int = 4) -> None:
+    """A request whose msg_size disagrees with its content is malformed
+    (virtio-msg.md §12): no response, and the device answers normally after."""
+    frame = bytearray(encode(p.dut, p.dev.dev_num, body))
+    size = len(frame) + grow
+    frame[6:8] = struct.pack("<H", size)
+    if grow > 0:
+        frame += bytes(grow)
+    else:
+        frame = frame[:size]
+    reply = p.post_raw(bytes(frame))
+    assert reply.frames == [], f"malformed {wire.name(body)} (msg_size {size}) drew {len(reply.frames)} frame(s)"
+    p.info()  # still alive, still one answer per request

@@ -1,0 +1,50 @@
+"""The Target base class: one kind of device under test, opened as a Dut."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .description import TargetDescription
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..dut import Dut
+
+
+class Target:
+    """A device under test that can be opened, fresh, once per test.
+
+    Subclasses set ``kind`` and implement ``open``; ``available`` returns why
+    the target cannot run here (every test is then skipped with that reason).
+    """
+
+    kind = "base"
+
+    def __init__(self, name: str, description: TargetDescription) -> None:
+        self.name = name
+        self.description = description
+
+    def available(self) -> str | None:
+        """None when usable, else the reason every test is skipped."""
+        return None
+
+    def open(self, faults: Iterable[str] = (), profile: str = "pr28") -> "Dut":
+        raise NotImplementedError
+
+    def info(self) -> dict[str, Any]:
+        """Facts about the target for reports."""
+        return {"kind": self.kind, "name": self.name, "description": self.description.to_dict()}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+def split_faults(faults: Iterable[str] | str | None) -> list[str]:
+    """Fault names from option values that may each be comma-separated."""
+    if faults is None:
+        return []
+    if isinstance(faults, str):
+        faults = [faults]
+    out: list[str] = []
+    for value in faults:
+        out.extend(p.strip() for p in str(value).split(",") if p.strip())
+    return out

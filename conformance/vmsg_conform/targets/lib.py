@@ -1,0 +1,226 @@
+"""The ``lib`` target: a device under test built as a shared library.
+
+A vendor builds its virtio-msg-amp-pci model (firmware, FPGA or hypervisor
+model) as a shared library behind the C ABI in ``reference/include/vmsg_dut.h``;
+the suite loads it through ``_vmsg.dut.LibPort`` and runs every test through
+the port unchanged. Spec forms accepted by ``resolve()``:
+
+``lib:ref``
+    the reference built as a library (``libvmsg_ref_dut.so`` next to the
+    native module, or ``$VMSG_REF_DUT``) with the default ``ref`` topology.
+``lib:PATH.so``
+    a library with the default ``ref`` topology, passed as its configuration
+    string. A library that cannot build it refuses at ``open()``.
+``lib:PATH.toml``
+    a target description (``TargetDescription.from_toml``) with a ``[lib]``
+    table: ``path`` (the library, relative to the TOML file) and optionally
+    ``config`` (the configuration string; built from the description when
+    absent) and ``ram_size`` (bytes of guest RAM, default 128 MiB).
+
+The configuration string grammar is documented in ``vmsg_dut.h``; faults are
+appended as ``fault=NAME,...`` and the profile as ``profile=NAME``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .base import Target, split_faults
+from .description import TargetDescription
+from .ref import DEFAULT_DESCRIPTION, profile_of
+
+DEFAULT_RAM_SIZE = 128 << 20
+REF_LIBRARY_NAME = "libvmsg_ref_dut.so"
+
+
+def _device_props(dev: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (getattr(dev, "props", None) or {}).items()}
+
+
+def config_for(description: Any, faults: Iterable[str] = (), profile: str = "pr28") -> str:
+    """The configuration string for a target description (any object with
+    ``num_fifos``, ``pci_address`` (bus, device, function) and ``devices``
+    whose items have ``fifo``, ``dev_num``, ``kind`` and optionally ``props``)."""
+    bus, device, function = tuple(description.pci_address)
+    if bus != 0:
+        raise ValueError(f"lib target: PCI bus {bus}: DUT libraries model bus 0 only")
+    parts = [f"num-fifos={description.num_fifos}", f"addr={device:02x}.{function:x}", f"profile={profile}"]
+    for dev in description.devices:
+        token = f"device={dev.kind},fifo={dev.fifo},dev={dev.dev_num}"
+        for key, value in sorted(_device_props(dev).items()):
+            if any(c in f"{key}{value}" for c in " ,") or "=" in key:
+                raise ValueError(f"lib target: device property {key}={value!r} cannot be written")
+            token += f",{key}={value}"
+        parts.append(token)
+    return with_faults(" ".join(parts), faults)
+
+
+def with_faults(config: str, faults: Iterable[str] = ()) -> str:
+    """`config` with a ``fault=`` token for the given fault names (if any)."""
+    names = [str(f).strip() for f in faults if str(f).strip()]
+    for n in names:
+        if any(c in n for c in " ,="):
+            raise ValueError(f"lib target: fault name {n!r} is malformed")
+    return f"{config} fault={','.join(names)}".strip() if names else config
+
+
+def find_ref_library() -> Path | None:
+    """The reference DUT library: $VMSG_REF_DUT, else next to this package's native module."""
+    env = os.environ.get("VMSG_REF_DUT")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent.parent / REF_LIBRARY_NAME
+    if here.exists():
+        return here
+    # A pip-installed package has no separate library: its native module is
+    # built with the reference DUT entry point (setup.py), so it serves as one.
+    try:
+        from .. import _vmsg  # noqa: PLC0415 (the module may be unbuilt)
+    except ImportError:
+        return None
+    if getattr(getattr(_vmsg, "dut", None), "MODULE_IS_REF_DUT", False):
+        return Path(_vmsg.__file__)
+    return None
+
+
+@dataclass
+class LibSpec:
+    """What a ``lib:...`` spec names: the library, its configuration (None =
+    build it from the description) and where the description comes from."""
+
+    library: Path | None
+    config: str | None = None
+    ram_size: int = DEFAULT_RAM_SIZE
+    description_toml: Path | None = None
+    label: str = "lib"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_spec(rest: str) -> LibSpec:
+    """Parses what follows ``lib:``. Raises ValueError for an empty spec or a
+    TOML without a usable ``[lib]`` table."""
+    rest = rest.strip()
+    if not rest:
+        raise ValueError("lib target: expected lib:ref, lib:PATH.so or lib:PATH.toml")
+    if rest == "ref":
+        return LibSpec(library=find_ref_library(), label="lib:ref")
+    path = Path(rest)
+    if path.suffix == ".toml":
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+        table = data.get("lib")
+        if not isinstance(table, dict) or not isinstance(table.get("path"), str):
+            raise ValueError(f"lib target: {path} has no [lib] table with a path")
+        lib_path = Path(table["path"])
+        if not lib_path.is_absolute():
+            lib_path = path.parent / lib_path
+        config = table.get("config")
+        if config is not None and not isinstance(config, str):
+            raise ValueError(f"lib target: {path}: [lib] config must be a string")
+        ram_size = table.get("ram_size", DEFAULT_RAM_SIZE)
+        if not isinstance(ram_size, int) or ram_size <= 0:
+            raise ValueError(f"lib target: {path}: [lib] ram_size must be a positive integer")
+        return LibSpec(library=lib_path, config=config, ram_size=ram_size, description_toml=path,
+                       label=f"lib:{path}")
+    return LibSpec(library=path, label=f"lib:{path}")
+
+
+def _native():
+    """The native dut submodule and None, or None and the reason it is missing."""
+    try:
+        from .. import _vmsg  # noqa: PLC0415 (the module may be unbuilt)
+    except ImportError as exc:
+        return None, f"native module vmsg_conform._vmsg not built ({exc})"
+    mod = getattr(_vmsg, "dut", None)
+    if mod is None:
+        return None, "native module has no dut submodule (rebuild the bindings)"
+    return mod, None
+
+
+class LibTarget(Target):
+    """A target whose device is a DUT shared library, driven through LibPort."""
+
+    kind = "lib"
+
+    def __init__(self, spec: LibSpec) -> None:
+        if spec.description_toml is not None:
+            # The [lib] table is ours; the rest is an ordinary description.
+            with open(spec.description_toml, "rb") as f:
+                data = {k: v for k, v in tomllib.load(f).items() if k != "lib"}
+            try:
+                desc = TargetDescription.from_dict(data)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{spec.description_toml}: {exc}") from None
+        else:
+            desc = TargetDescription.from_toml(DEFAULT_DESCRIPTION)
+        super().__init__(spec.label, desc)
+        self.spec = spec
+        if spec.description_toml is None and desc.ram_size is not None:
+            self.spec.ram_size = desc.ram_size
+
+    def available(self) -> str | None:
+        mod, reason = _native()
+        if reason:
+            return reason
+        lib = self.spec.library
+        if lib is None:
+            return f"{REF_LIBRARY_NAME} not found (build with VMSG_BUILD_PYTHON=ON, or set VMSG_REF_DUT)"
+        if not Path(lib).exists():
+            return f"DUT library {lib} does not exist"
+        try:
+            mod.library_name(str(lib))
+        except Exception as exc:  # port.PortError: not loadable, wrong ABI, missing entry
+            return str(exc)
+        return None
+
+    def config(self, faults: Iterable[str] = (), profile: str | None = None) -> str:
+        """The configuration string open() passes to the library."""
+        names = split_faults(faults)
+        if self.spec.config is not None:
+            return with_faults(self.spec.config, names)
+        return config_for(self.description, names, profile or self.description.profile or "pr28")
+
+    def open_port(self, faults: Iterable[str] = (), profile: str | None = None):
+        """A fresh ``_vmsg.dut.LibPort``. Raises port.PortError when the
+        library refuses (a fault, topology or profile it cannot build)."""
+        mod, reason = _native()
+        if reason:
+            raise RuntimeError(reason)
+        if self.spec.library is None:
+            raise RuntimeError(f"{REF_LIBRARY_NAME} not found")
+        return mod.LibPort(str(self.spec.library), self.config(faults, profile), self.spec.ram_size)
+
+    def open(self, faults: Iterable[str] = (), profile: str = "pr28"):
+        from ..dut import Dut  # noqa: PLC0415
+
+        name = profile or self.description.profile or "pr28"
+        port = self.open_port(faults, name)
+        return Dut(port=port, description=self.description, profile=profile_of(name), target=self,
+                   faults=split_faults(faults), native=port)
+
+    def info(self) -> dict[str, Any]:
+        info = super().info()
+        info["library"] = str(self.spec.library) if self.spec.library else None
+        mod, reason = _native()
+        if reason:
+            info["error"] = reason
+        elif self.spec.library is not None and Path(self.spec.library).exists():
+            try:
+                info["library_name"] = mod.library_name(str(self.spec.library))
+                info["abi"] = f"{mod.ABI_MAJOR}.{mod.ABI_MINOR}"
+            except Exception as exc:  # reports must still be written
+                info["error"] = str(exc)
+        try:
+            info["config"] = self.config()
+        except ValueError as exc:
+            info["config_error"] = str(exc)
+        return info
+
+
+def make_lib_target(arg: str | None) -> LibTarget:
+    """Factory registered as kind ``lib`` (``arg`` is the text after ``lib:``)."""
+    return LibTarget(parse_spec(arg or ""))

@@ -1,0 +1,113 @@
+"""The embedded reference target ("ref"): the C++ reference machine with the
+amp device and real virtio backends, built in-process through the native
+module. Every device is wrapped in the validating endpoint, so the Dut can
+report the driver rules a test broke."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from .base import Target, split_faults
+from .description import TargetDescription
+
+DEFAULT_DESCRIPTION = Path(__file__).with_name("ref.toml")
+
+
+def _native():
+    from .. import _vmsg  # noqa: PLC0415 (imported lazily: the module may be unbuilt)
+    return _vmsg
+
+
+def profile_of(name: str):
+    """The wire.Profile for a profile name (only "pr28" exists today)."""
+    v = _native()
+    if name in (None, "", "pr28"):
+        return v.wire.Profile.pr28()
+    raise ValueError(f"unknown wire profile {name!r} (known: pr28)")
+
+
+class RefStimulus:
+    """Target-side actions on the reference."""
+
+    def __init__(self, endpoints: dict[tuple[int, int], Any]) -> None:
+        self._endpoints = endpoints
+
+    def backend(self, dev_num: int, fifo: int = 0):
+        """The backend behind (fifo, dev_num) (white-box; reference only)."""
+        ep = self._endpoints.get((fifo, dev_num))
+        if ep is None:
+            raise KeyError(f"no device at FIFO {fifo} dev_num {dev_num}")
+        return ep.backend()
+
+    def config_change(self, dev_num: int, fifo: int = 0) -> None:
+        """A device-side configuration change (generation bump + EVENT_CONFIG):
+        the balloon asks for a different target size. Skips for device types
+        whose configuration the device never changes on its own."""
+        v = _native()
+        b = self.backend(dev_num, fifo)
+        if not isinstance(b, v.devices.BalloonBackend):
+            import pytest  # noqa: PLC0415
+            pytest.skip(f"{type(b).__name__} has no device-side config change")
+        b.set_target(b.target() + 256)
+
+
+class RefTarget(Target):
+    """The reference built from a description."""
+
+    kind = "ref"
+
+    def __init__(self, description: TargetDescription | None = None, name: str | None = None) -> None:
+        desc = description or TargetDescription.from_toml(DEFAULT_DESCRIPTION)
+        super().__init__(name or desc.name, desc)
+
+    def available(self) -> str | None:
+        try:
+            _native()
+        except ImportError as exc:
+            return f"native module vmsg_conform._vmsg not built ({exc})"
+        return None
+
+    def info(self) -> dict[str, Any]:
+        info = super().info()
+        try:
+            info["native"] = str(Path(_native().__file__).name)
+        except ImportError:
+            pass
+        return info
+
+    def open(self, faults: Iterable[str] = (), profile: str = "pr28"):
+        from ..dut import Dut  # noqa: PLC0415
+
+        v = _native()
+        desc = self.description
+        wprofile = profile_of(profile or desc.profile)
+        fault_set = v.fault.FaultSet.parse_list(",".join(split_faults(faults)))
+
+        log = v.transport.DriverRuleLog()
+        endpoints: dict[tuple[int, int], Any] = {}
+        slots = []
+        for d in desc.devices:
+            backend = v.devices.make_backend(d.kind, dict(d.props))
+            options = v.transport.TransportOptions(max_msg_size=wprofile.max_msg_size, faults=fault_set)
+            transport = v.transport.DeviceTransport(backend, options)
+            endpoints[(d.fifo, d.dev_num)] = transport
+            validating = v.transport.ValidatingEndpoint(transport, log)
+            slots.append(v.target.DeviceSlot(fifo=d.fifo, dev_num=d.dev_num, endpoint=validating))
+
+        amp = v.amp.AmpConfig(num_fifos=desc.num_fifos, profile=wprofile, faults=fault_set)
+        spec = v.target.ReferenceSpec(amp=amp, devices=slots, address=v.port.PciAddress(*desc.pci_address))
+        if desc.ram_size is not None:
+            spec.ram_size = desc.ram_size
+        ref = v.target.ReferenceTarget(spec, rule_log=log)
+
+        return Dut(
+            port=ref.port(),
+            description=desc,
+            profile=wprofile,
+            target=self,
+            faults=split_faults(faults),
+            violations=lambda: list(log.violations()),
+            stimulus=RefStimulus(endpoints),
+            native=ref,
+        )

@@ -1,0 +1,316 @@
+/*
+ * A tiny vendor device under test, in plain C99, behind vmsg_dut.h: one
+ * virtio-msg-amp-pci function with a single FIFO and no virtio devices. It
+ * answers the bus messages PING and GET_DEVICES (an empty bus) and drops
+ * everything else. Its only purpose is to show what a vendor library has to
+ * provide: PCI config space with BARs it decodes itself, the BAR0 doorbell,
+ * the BAR1 rings, and MSI-X through the host's msi_write callback.
+ *
+ * Layouts: amp-pci-device.md sections 2-5 and 7; message layouts:
+ * virtio-msg.md (PR28 profile, GET_DEVICES and PING).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmsg_dut.h"
+
+enum {
+  CFG_SIZE = 4096,
+  BAR0_SIZE = 0x4000,  /* registers */
+  BAR1_SIZE = 0x4000,  /* one 16 KiB FIFO window */
+  BAR2_SIZE = 0x1000,  /* MSI-X table at 0, PBA at 0x800 */
+  MSIX_CAP = 0x40,
+  DRV_QUEUE = 0x1000,  /* offsets inside the FIFO window */
+  DEV_QUEUE = 0x2000,
+  Q_HEAD = 0x00,
+  Q_TAIL = 0x40,
+  Q_SLOTS = 0x80,
+  SLOT_SIZE = 64,
+  NUM_SLOTS = 62
+};
+
+/* Command register bits. */
+#define CMD_MEM 0x0002u
+#define CMD_BUS_MASTER 0x0004u
+/* MSI-X Message Control bits. */
+#define MSIX_ENABLE 0x8000u
+#define MSIX_FUNC_MASK 0x4000u
+
+struct vmsg_dut {
+  vmsg_dut_host host;
+  uint8_t dev;  /* PCI device number on bus 0 (function 0) */
+  uint8_t cfg[CFG_SIZE];
+  uint32_t bar_base[3];
+  uint8_t fifo[BAR1_SIZE];
+  uint8_t msix_table[16];
+  int msi_pending;
+  char error[160];
+};
+
+static const uint32_t bar_size[3] = {BAR0_SIZE, BAR1_SIZE, BAR2_SIZE};
+static const uint32_t bar_flags[3] = {0x0, 0x8, 0x0}; /* 32-bit memory; BAR1 prefetchable */
+
+/* ---- little-endian helpers (no struct punning of shared data) ---- */
+
+static uint32_t ld(const uint8_t* p, unsigned size) {
+  uint32_t v = 0;
+  unsigned i;
+  for (i = 0; i < size; ++i) v |= (uint32_t)p[i] << (8 * i);
+  return v;
+}
+
+static void st(uint8_t* p, unsigned size, uint32_t v) {
+  unsigned i;
+  for (i = 0; i < size; ++i) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int fail(vmsg_dut* d, int status, const char* msg) {
+  snprintf(d->error, sizeof d->error, "vendor-dut: %s", msg);
+  return status;
+}
+
+/* ---- MSI-X ---- */
+
+static void msix_deliver(vmsg_dut* d) {
+  uint32_t ctrl = ld(d->cfg + MSIX_CAP + 2, 2);
+  uint64_t addr;
+  uint32_t data;
+  if (!(ctrl & MSIX_ENABLE) || (ctrl & MSIX_FUNC_MASK) || (ld(d->msix_table + 12, 4) & 1u) ||
+      !(ld(d->cfg + 4, 2) & CMD_BUS_MASTER)) {
+    d->msi_pending = 1; /* held until unmasked, as PCI requires */
+    return;
+  }
+  d->msi_pending = 0;
+  addr = (uint64_t)ld(d->msix_table, 4) | ((uint64_t)ld(d->msix_table + 4, 4) << 32);
+  data = ld(d->msix_table + 8, 4);
+  d->host.msi_write(d->host.ctx, (uint16_t)(d->dev << 3), addr, data);
+}
+
+static void msix_retry(vmsg_dut* d) {
+  if (d->msi_pending) msix_deliver(d);
+}
+
+/* ---- the rings and the two bus messages ---- */
+
+static void send_frame(vmsg_dut* d, const uint8_t* frame, unsigned len) {
+  uint8_t* q = d->fifo + DEV_QUEUE;
+  uint32_t head = ld(q + Q_HEAD, 4) % NUM_SLOTS;
+  uint32_t tail = ld(q + Q_TAIL, 4) % NUM_SLOTS;
+  uint32_t next = (head + 1) % NUM_SLOTS;
+  uint8_t* slot = q + Q_SLOTS + head * SLOT_SIZE;
+  if (next == tail) {
+    if (d->host.log) d->host.log(d->host.ctx, VMSG_DUT_LOG_WARN, "device queue full, response dropped");
+    return;
+  }
+  memset(slot, 0, SLOT_SIZE);
+  memcpy(slot, frame, len);
+  st(q + Q_HEAD, 4, next);
+  msix_deliver(d);
+}
+
+static void handle(vmsg_dut* d, const uint8_t* m) {
+  uint8_t out[SLOT_SIZE];
+  unsigned type = m[0], id = m[1], size = ld(m + 6, 2);
+  memset(out, 0, sizeof out);
+  if ((type & 0x03u) != 0x02u) return; /* only bus requests; transport messages have no device here */
+  memcpy(out, m, 6);                   /* msg_id, dev_num and token echoed */
+  out[0] = 0x03;                       /* bus response */
+  if (id == 0x03 && size == 12) {      /* PING: data echoed */
+    st(out + 6, 2, 12);
+    memcpy(out + 8, m + 8, 4);
+    send_frame(d, out, 12);
+  } else if (id == 0x02 && size == 12) { /* GET_DEVICES: empty window, nothing above it */
+    uint32_t offset = ld(m + 8, 2), count = ld(m + 10, 2);
+    if (offset % 8 || count % 8) return;
+    if (count > 8 * (SLOT_SIZE - 14)) count = 8 * (SLOT_SIZE - 14);
+    st(out + 6, 2, 14 + count / 8);
+    st(out + 8, 2, offset);
+    st(out + 10, 2, count);
+    st(out + 12, 2, 0); /* next_offset 0: no device at or above the window */
+    send_frame(d, out, 14 + count / 8);
+  }
+}
+
+static void doorbell(vmsg_dut* d) {
+  uint8_t* q = d->fifo + DRV_QUEUE;
+  uint32_t tail = ld(q + Q_TAIL, 4) % NUM_SLOTS;
+  uint32_t head = ld(q + Q_HEAD, 4) % NUM_SLOTS;
+  while (tail != head) {
+    uint8_t m[SLOT_SIZE];
+    memcpy(m, q + Q_SLOTS + tail * SLOT_SIZE, SLOT_SIZE);
+    tail = (tail + 1) % NUM_SLOTS;
+    st(q + Q_TAIL, 4, tail);
+    handle(d, m);
+  }
+}
+
+/* ---- configuration space ---- */
+
+static void cfg_init(vmsg_dut* d) {
+  int i;
+  st(d->cfg + 0x00, 2, 0x10EE); /* vendor */
+  st(d->cfg + 0x02, 2, 0x9039); /* device */
+  st(d->cfg + 0x06, 2, 0x0010); /* status: capability list */
+  st(d->cfg + 0x08, 4, 0x08800001); /* class 0x088000, revision 1 */
+  st(d->cfg + 0x2C, 2, 0x1AF4);
+  st(d->cfg + 0x2E, 2, 0x1100);
+  d->cfg[0x34] = MSIX_CAP;
+  d->cfg[MSIX_CAP] = 0x11;          /* MSI-X, last capability; table size 1 */
+  st(d->cfg + MSIX_CAP + 4, 4, 0x00000002); /* table: BAR2 + 0 */
+  st(d->cfg + MSIX_CAP + 8, 4, 0x00000802); /* PBA: BAR2 + 0x800 */
+  for (i = 0; i < 3; ++i) st(d->cfg + 0x10 + 4 * i, 4, bar_flags[i]);
+  st(d->msix_table + 12, 4, 1); /* vector masked at reset */
+}
+
+static void cfg_write(vmsg_dut* d, unsigned off, unsigned size, uint32_t value) {
+  unsigned i;
+  for (i = 0; i < size; ++i) {
+    unsigned o = off + i;
+    uint8_t b = (uint8_t)(value >> (8 * i));
+    if (o >= 0x10 && o < 0x1C) { /* BAR0..2: base bits only, flags read-only */
+      unsigned bar = (o - 0x10) / 4, shift = 8 * ((o - 0x10) % 4);
+      uint32_t v = d->bar_base[bar] & ~(0xFFu << shift);
+      v |= (uint32_t)b << shift;
+      d->bar_base[bar] = v & ~(bar_size[bar] - 1);
+      st(d->cfg + 0x10 + 4 * bar, 4, d->bar_base[bar] | bar_flags[bar]);
+    } else if (o == 0x04) {
+      d->cfg[o] = b & (CMD_MEM | CMD_BUS_MASTER);
+    } else if (o == MSIX_CAP + 3) {
+      d->cfg[o] = b & 0xC0; /* enable and function mask */
+    } else if (o == 0x0C || o == 0x0D || o == 0x3C) {
+      d->cfg[o] = b; /* cache line, latency, interrupt line: plain storage */
+    }
+  }
+  msix_retry(d);
+}
+
+/* The BAR decoding [addr, addr+size) entirely, or -1. */
+static int decode(const vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t* off) {
+  int i;
+  if (!(ld(d->cfg + 4, 2) & CMD_MEM)) return -1;
+  for (i = 0; i < 3; ++i) {
+    uint64_t base = d->bar_base[i];
+    if (base == 0 || addr < base || addr - base >= bar_size[i]) continue;
+    if (addr - base + size > bar_size[i]) return -1;
+    *off = addr - base;
+    return i;
+  }
+  return -1;
+}
+
+/* ---- the ABI ---- */
+
+static vmsg_dut* vd_create(const char* config, const vmsg_dut_host* host, char* err, size_t err_size) {
+  vmsg_dut* d;
+  unsigned dev = 4;
+  const char* p = config ? config : "";
+  if (!host || host->struct_size < offsetof(vmsg_dut_host, log) || !host->mem_read || !host->mem_write ||
+      !host->msi_write) {
+    if (err && err_size) snprintf(err, err_size, "vendor-dut: incomplete host callbacks");
+    return NULL;
+  }
+  /* Accepts num-fifos=1 and addr=DD.0; refuses everything else (no devices, no faults). */
+  while (*p) {
+    char tok[64];
+    size_t n = strcspn(p, " ");
+    unsigned v;
+    if (n == 0) { ++p; continue; }
+    if (n >= sizeof tok) n = sizeof tok - 1;
+    memcpy(tok, p, n);
+    tok[n] = '\0';
+    p += strcspn(p, " ");
+    if (strcmp(tok, "num-fifos=1") == 0 || strcmp(tok, "profile=pr28") == 0) continue;
+    if (sscanf(tok, "addr=%x.0", &v) == 1 && v < 32) { dev = v; continue; }
+    if (err && err_size) snprintf(err, err_size, "vendor-dut: cannot honour '%s' (one FIFO, no devices)", tok);
+    return NULL;
+  }
+  d = (vmsg_dut*)calloc(1, sizeof *d);
+  if (!d) {
+    if (err && err_size) snprintf(err, err_size, "vendor-dut: out of memory");
+    return NULL;
+  }
+  memset(&d->host, 0, sizeof d->host);
+  memcpy(&d->host, host, host->struct_size < sizeof d->host ? host->struct_size : sizeof d->host);
+  d->dev = (uint8_t)dev;
+  cfg_init(d);
+  return d;
+}
+
+static void vd_destroy(vmsg_dut* d) { free(d); }
+
+static int vd_config_read(vmsg_dut* d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t size,
+                          uint32_t* value) {
+  if (!d || !value) return VMSG_DUT_ERR_INVALID;
+  if (bus != 0 || dev != d->dev || fn != 0) return VMSG_DUT_NO_FUNCTION;
+  if ((size != 1 && size != 2 && size != 4) || off % size || off + size > CFG_SIZE)
+    return fail(d, VMSG_DUT_ERR_INVALID, "bad config access");
+  *value = ld(d->cfg + off, size);
+  return VMSG_DUT_OK;
+}
+
+static int vd_config_write(vmsg_dut* d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t size,
+                           uint32_t value) {
+  if (!d) return VMSG_DUT_ERR_INVALID;
+  if (bus != 0 || dev != d->dev || fn != 0) return VMSG_DUT_NO_FUNCTION;
+  if ((size != 1 && size != 2 && size != 4) || off % size || off + size > CFG_SIZE)
+    return fail(d, VMSG_DUT_ERR_INVALID, "bad config access");
+  cfg_write(d, off, size, value);
+  return VMSG_DUT_OK;
+}
+
+static int vd_mmio_read(vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t* value) {
+  uint64_t off = 0;
+  int bar;
+  if (!d || !value) return VMSG_DUT_ERR_INVALID;
+  bar = decode(d, addr, size, &off);
+  if (bar < 0) return VMSG_DUT_UNMAPPED;
+  *value = 0;
+  if (bar == 0) {
+    if (off == 0 && size == 4) *value = 1; /* VERSION */
+  } else if (bar == 1) {
+    unsigned i;
+    for (i = 0; i < size; ++i) *value |= (uint64_t)d->fifo[off + i] << (8 * i);
+  } else if (off + size <= sizeof d->msix_table) {
+    unsigned i;
+    for (i = 0; i < size; ++i) *value |= (uint64_t)d->msix_table[off + i] << (8 * i);
+  } else if (off == 0x800) {
+    *value = (uint64_t)d->msi_pending;
+  }
+  return VMSG_DUT_OK;
+}
+
+static int vd_mmio_write(vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t value) {
+  uint64_t off = 0;
+  int bar;
+  unsigned i;
+  if (!d) return VMSG_DUT_ERR_INVALID;
+  bar = decode(d, addr, size, &off);
+  if (bar < 0) return VMSG_DUT_UNMAPPED;
+  if (bar == 0) {
+    if (off == 0x20 && size == 4) doorbell(d); /* NOTIFY0 */
+  } else if (bar == 1) {
+    for (i = 0; i < size; ++i) d->fifo[off + i] = (uint8_t)(value >> (8 * i));
+  } else if (off + size <= sizeof d->msix_table) {
+    for (i = 0; i < size; ++i) d->msix_table[off + i] = (uint8_t)(value >> (8 * i));
+    msix_retry(d);
+  }
+  return VMSG_DUT_OK;
+}
+
+static int vd_advance_time(vmsg_dut* d, uint64_t ns) {
+  (void)ns;
+  return d ? VMSG_DUT_OK : VMSG_DUT_ERR_INVALID;
+}
+
+static const char* vd_last_error(vmsg_dut* d) { return d ? d->error : "NULL handle"; }
+
+static const vmsg_dut_api api = {
+    VMSG_DUT_ABI_MAJOR, VMSG_DUT_ABI_MINOR, sizeof(vmsg_dut_api), "vendor-dut example 1.0",
+    vd_create, vd_destroy, vd_config_read, vd_config_write, vd_mmio_read, vd_mmio_write,
+    vd_advance_time, vd_last_error,
+};
+
+VMSG_DUT_EXPORT const vmsg_dut_api* vmsg_dut_get_api(uint32_t abi_major) {
+  return abi_major == VMSG_DUT_ABI_MAJOR ? &api : NULL;
+}

@@ -1,0 +1,89 @@
+// Named, off-by-default fault modes of the reference device.
+//
+// A fault makes the reference behave like a known-buggy implementation (QEMU's
+// virtio-msg-amp-pci bugs in amp-pci-device.md §10/§11, classic ring bugs), so
+// the conformance suite can prove that it catches each one: with fault F on,
+// at least one test fails, and the failing tests cite a requirement F breaks.
+//
+// The set travels in the construction options of each layer that can
+// misbehave (AmpConfig, TransportOptions); a layer only consults the faults it
+// implements. All faults off is the conforming reference.
+#pragma once
+
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace vmsg::fault {
+
+/// Every fault mode. Names (kebab-case) are stable; they are what users type
+/// after `--fault`. Append new ones before kCount.
+enum class Fault : std::uint8_t {
+  NoGetShmResponse,        ///< "no-get-shm-response": GET_SHM dropped unanswered (D8, bug 13)
+  LoseOnFullRing,          ///< "lose-on-full-ring": a frame that meets a full device queue is lost (bug 10)
+  StaleSlotBytes,          ///< "stale-slot-bytes": slot bytes after msg_size keep old content (bug 19)
+  TrustSharedOwnIndex,     ///< "trust-shared-own-index": own ring index re-read from shared memory
+  MsixIgnoresMask,         ///< "msix-ignores-mask": MSI written although the vector or function is masked
+  GenerationNotBumped,     ///< "generation-not-bumped": config changes keep the old generation
+  ResetKeepsQueues,        ///< "reset-keeps-queues": status 0 leaves virtqueue state configured
+  NoConfigEvent,           ///< "no-config-event": device-side config change sends no EVENT_CONFIG (bug 11)
+  SetConfigIgnoresGeneration, ///< "set-config-ignores-generation": stale SET_CONFIG applied (D3)
+  EchoReservedTypeBits,    ///< "echo-reserved-type-bits": response type = request type | RESPONSE (D15)
+  AnswerEmptySlot,         ///< "answer-empty-slot": transport requests to absent dev_num answered (D9)
+  GetDevicesUnaligned,     ///< "get-devices-unaligned": unaligned GET_DEVICES answered, next_offset never 0 (D12, bug 15)
+  AnswerBusResponses,      ///< "answer-bus-responses": a bus message with the RESPONSE bit is answered (D13)
+  NoSizeCheck,             ///< "no-size-check": msg_size longer than the content accepted (D14, D16)
+  MaxMessage48,            ///< "max-message-48": transport messages over 48 bytes dropped (D1, D2)
+  IgnoreBusMaster,         ///< "ignore-bus-master": virtqueue DMA while Bus Master Enable is clear (D32, bug 20)
+  StatusHighBitsKept,      ///< "status-high-bits-kept": SET_DEVICE_STATUS keeps bits 8..31 (D18)
+  UsedIgnoresSuppression,  ///< "used-ignores-suppression": EVENT_USED despite NO_INTERRUPT / used_event
+  NotifyAnyWidth,          ///< "notify-any-width": byte/halfword/8-byte NOTIFY writes ring FIFOs (bug 17)
+  DuplicateResponse,       ///< "duplicate-response": every transport request answered twice
+  kCount
+};
+
+inline constexpr std::size_t kFaultCount = static_cast<std::size_t>(Fault::kCount);
+
+/// Facts about one fault: its name, what it does, which catalogue
+/// requirements it breaks (space-separated IDs) and what it is modelled on.
+struct FaultInfo {
+  Fault fault;
+  std::string_view name;
+  std::string_view summary;
+  std::string_view breaks;
+  std::string_view modelled_on;
+};
+
+/// Every fault, in enum order.
+[[nodiscard]] std::span<const FaultInfo> all_faults() noexcept;
+[[nodiscard]] const FaultInfo& info(Fault f) noexcept;
+/// The fault with this name, or nullopt.
+[[nodiscard]] std::optional<Fault> parse(std::string_view name) noexcept;
+
+/// A set of active faults. Empty = the conforming reference.
+class FaultSet {
+ public:
+  FaultSet() = default;
+  /// Parses a comma-separated list of names ("" = empty). Throws
+  /// vmsg::ConfigError naming the unknown entry.
+  [[nodiscard]] static FaultSet parse_list(std::string_view names);
+
+  [[nodiscard]] bool has(Fault f) const noexcept { return bits_.test(static_cast<std::size_t>(f)); }
+  FaultSet& set(Fault f, bool on = true) noexcept {
+    bits_.set(static_cast<std::size_t>(f), on);
+    return *this;
+  }
+  [[nodiscard]] bool empty() const noexcept { return bits_.none(); }
+  /// Comma-separated names in enum order ("" when empty).
+  [[nodiscard]] std::string to_string() const;
+  friend bool operator==(const FaultSet&, const FaultSet&) = default;
+
+ private:
+  std::bitset<kFaultCount> bits_;
+};
+
+}  // namespace vmsg::fault

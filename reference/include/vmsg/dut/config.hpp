@@ -1,0 +1,46 @@
+// The configuration string every DUT library takes (syntax documented in
+// vmsg_dut.h): parsed into a DutConfig, and written back from one, so the
+// host side and the reference library agree on one grammar.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vmsg/common/faults.hpp"
+#include "vmsg/port/port.hpp"
+
+namespace vmsg::dut {
+
+/// One `device=KIND,fifo=F,dev=N[,PROP=VALUE...]` token.
+struct DutDevice {
+  std::string kind;                          ///< QEMU device name, e.g. "virtio-rng-device"
+  unsigned fifo = 0;
+  std::uint16_t dev_num = 0;
+  std::map<std::string, std::string> props;  ///< the remaining PROP=VALUE pairs, for the backend
+  friend bool operator==(const DutDevice&, const DutDevice&) = default;
+};
+
+/// Everything a configuration string asks for.
+struct DutConfig {
+  unsigned num_fifos = 1;
+  port::PciAddress address{0, 4, 0};
+  std::string profile = "pr28";
+  fault::FaultSet faults;
+  std::vector<DutDevice> devices;
+  friend bool operator==(const DutConfig&, const DutConfig&) = default;
+};
+
+/// Parses a configuration string. Throws vmsg::ConfigError naming the token
+/// it cannot use: an unknown key, a malformed number, a device without fifo=
+/// or dev=, a device number above 31, the same fifo/dev twice, an unknown
+/// fault. Checks of what a particular library can build (num_fifos values,
+/// device kinds, properties) are left to that library.
+[[nodiscard]] DutConfig parse_config(std::string_view text);
+
+/// The canonical string for `config`; parse_config(format_config(c)) == c.
+[[nodiscard]] std::string format_config(const DutConfig& config);
+
+}  // namespace vmsg::dut

@@ -1,0 +1,95 @@
+// LibPort: the port interface over a device-under-test shared library
+// (vmsg_dut.h). The host half of a machine: it owns guest RAM and the address
+// map, the library owns the PCI function(s).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vmsg/dut/library.hpp"
+#include "vmsg/machine/guest_ram.hpp"
+#include "vmsg/machine/machine.hpp"
+#include "vmsg/port/port.hpp"
+
+namespace vmsg::dut {
+
+/// Choices of a LibPort.
+struct LibPortOptions {
+  std::string config;                      ///< the configuration string (vmsg_dut.h); "" = library default
+  std::uint64_t ram_size = 128ULL << 20;   ///< guest RAM from address 0, as machine::MachineConfig
+};
+
+/// port::Port over a DUT library, with the in-process machine's address map
+/// (machine/machine.hpp): RAM at 0, ECAM at 0xB0000000, BARs from 0xE0000000.
+///
+/// Routing of one access, first match wins: RAM and ECAM here (ECAM becomes
+/// config_read/config_write of the library); every other address goes to the
+/// library's mmio_read/mmio_write, which answers VMSG_DUT_UNMAPPED when no BAR
+/// of its own decodes it. Unbacked accesses read 0 and drop writes, counted
+/// as in machine::MachineStats. Bulk transfers outside RAM are split into the
+/// naturally aligned pieces of at most 8 (ECAM: 4) bytes the Machine uses.
+///
+/// Errors: a library that cannot be loaded or refuses the configuration, and
+/// any failing status of a call, throw vmsg::PortError with the library's own
+/// message. Not thread-safe.
+class LibPort final : public port::Port {
+ public:
+  /// Loads `path` and creates one instance. Throws PortError (load, version,
+  /// create) or ConfigError (RAM size outside (1 MiB, 0xB0000000]).
+  explicit LibPort(const std::string& path, LibPortOptions options = {});
+  /// Creates an instance from an already loaded library.
+  LibPort(std::shared_ptr<Library> library, LibPortOptions options);
+  ~LibPort() override;
+  // The library holds a pointer to this object as callback context.
+  LibPort(const LibPort&) = delete;
+  LibPort& operator=(const LibPort&) = delete;
+
+  std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override;
+  void config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) override;
+  std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override;
+  void mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) override;
+  void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override;
+  void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override;
+  /// Advances the host clock first, then the library (MSIs it raises are
+  /// stamped with the new time, as on the Machine).
+  void advance_time(std::uint64_t ns) override;
+  [[nodiscard]] port::AddressMap address_map() const override;
+
+  // Host-side inspection (not part of the port) -------------------------------
+  [[nodiscard]] const Library& library() const noexcept { return *library_; }
+  [[nodiscard]] const LibPortOptions& options() const noexcept { return options_; }
+  [[nodiscard]] machine::GuestRam& ram() noexcept { return ram_; }
+  [[nodiscard]] std::uint64_t now_ns() const noexcept { return now_ns_; }
+  [[nodiscard]] const machine::MachineStats& stats() const noexcept { return stats_; }
+  void reset_stats() noexcept { stats_ = {}; }
+  [[nodiscard]] const std::vector<machine::MsiRecord>& msi_log() const noexcept { return msi_log_; }
+  void clear_msi_log() noexcept { msi_log_.clear(); }
+  /// Lines the library sent through the log callback ("LEVEL: text"), oldest first, at most 1000.
+  [[nodiscard]] const std::vector<std::string>& log() const noexcept { return log_; }
+
+ private:
+  struct Host;  // the C callbacks
+  friend struct Host;
+
+  /// Throws PortError for a failing status of `what`.
+  void check(int status, const std::string& what);
+  std::uint32_t lib_config_read(port::PciAddress fn, std::uint16_t offset, unsigned size);
+  void lib_config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value);
+  /// One access outside RAM: ECAM here, everything else to the library; false when unbacked.
+  bool outer_read(std::uint64_t addr, unsigned size, std::uint64_t& value);
+  bool outer_write(std::uint64_t addr, unsigned size, std::uint64_t value);
+
+  std::shared_ptr<Library> library_;
+  LibPortOptions options_;
+  machine::GuestRam ram_;
+  vmsg_dut* dut_ = nullptr;
+  std::uint64_t now_ns_ = 0;
+  machine::MachineStats stats_;
+  std::vector<machine::MsiRecord> msi_log_;
+  std::vector<std::string> log_;
+};
+
+}  // namespace vmsg::dut

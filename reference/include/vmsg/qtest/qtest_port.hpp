@@ -1,0 +1,104 @@
+// QtestPort: the port interface over QEMU's qtest protocol (libqtest's role).
+//
+// A client over an already connected socket (QemuProcess makes one). Config
+// space goes through CF8/CFC port I/O on q35 or ECAM MMIO on arm virt, MMIO
+// through readX/writeX, bulk memory through chunked b64read/b64write, and
+// virtual time through clock_step (amp-pci-device.md §9).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vmsg/port/port.hpp"
+#include "vmsg/qtest/address_map.hpp"
+#include "vmsg/qtest/line_channel.hpp"
+#include "vmsg/qtest/protocol.hpp"
+
+namespace vmsg::qtest {
+
+/// Choices of a QtestPort.
+struct QtestPortOptions {
+  MachineType machine = MachineType::Q35;
+  std::uint64_t ram_bytes = 128ULL << 20;  ///< the -m the target was started with
+  /// How long one reply may take before the command fails with PortError.
+  std::chrono::milliseconds timeout{10'000};
+  /// Bytes per b64read/b64write command in bulk transfers.
+  std::size_t chunk_bytes = 16 * 1024;
+  /// Commands in flight at once in a pipelined batch (bounds both socket buffers).
+  std::size_t window = 64;
+};
+
+/// port::Port over qtest. Not thread-safe.
+///
+/// Errors: every failure throws vmsg::PortError naming the command: a
+/// FAIL/ERR reply, a reply that does not parse, no reply within the timeout,
+/// a peer that closed the socket. After a timeout, a garbled reply or a dead
+/// peer the request/reply pairing is lost, so the port is unusable from then
+/// on and every later call throws at once.
+///
+/// Time: a target without clock_step (QEMU built without the qtest
+/// accelerator, run with -S instead) answers "FAIL Unknown command"; from then
+/// on advance_time is a no-op and clock_supported() is false. A stopped
+/// machine has no time-driven behaviour, so nothing is lost by that.
+class QtestPort final : public port::Port {
+ public:
+  /// Takes ownership of the connected socket `fd`.
+  explicit QtestPort(int fd, QtestPortOptions options = {});
+
+  std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override;
+  void config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) override;
+  std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override;
+  void mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) override;
+  void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override;
+  void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override;
+  void advance_time(std::uint64_t ns) override;
+  [[nodiscard]] port::AddressMap address_map() const override { return layout_.map; }
+
+  // ---- beyond the port ------------------------------------------------------
+  /// Sends one command and returns its reply, whatever its kind (FAIL and ERR
+  /// are returned, not thrown). Transport failures still throw PortError.
+  Reply command(const Command& c);
+  /// Pipelining: sends the commands `window` at a time and then reads their
+  /// replies, in order. Every reply must be OK, else PortError naming the
+  /// first failing command. The bulk paths use this.
+  std::vector<Reply> transact(std::span<const Command> commands);
+
+  /// Port-I/O helpers (x86 machines).
+  std::uint32_t port_in(std::uint16_t port, unsigned size);
+  void port_out(std::uint16_t port, unsigned size, std::uint32_t value);
+
+  /// IRQ lines the target reported so far ("IRQ raise/lower N"), in order.
+  [[nodiscard]] const std::vector<IrqLine>& irq_events() const noexcept { return irqs_; }
+  void clear_irq_events() noexcept { irqs_.clear(); }
+  [[nodiscard]] bool clock_supported() const noexcept { return clock_supported_; }
+  /// Virtual time the target reported on the last clock_step.
+  [[nodiscard]] std::uint64_t clock_now_ns() const noexcept { return clock_now_; }
+  /// True once a transport failure made the connection unusable.
+  [[nodiscard]] bool broken() const noexcept { return !broken_reason_.empty(); }
+  [[nodiscard]] const QtestPortOptions& options() const noexcept { return options_; }
+
+ private:
+  /// Reads the next reply line, recording IRQ lines on the way.
+  Reply read_reply(const std::string& what);
+  [[noreturn]] void fail_hard(const std::string& what, const std::string& why);
+  void check_usable() const;
+  std::uint32_t config_dword_address(port::PciAddress fn, std::uint16_t offset) const;
+  std::uint32_t config_read_aligned(port::PciAddress fn, std::uint16_t offset, unsigned size);
+  void config_write_aligned(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value);
+
+  LineChannel chan_;
+  QtestPortOptions options_;
+  MachineLayout layout_;
+  std::vector<IrqLine> irqs_;
+  bool clock_supported_ = true;
+  std::uint64_t clock_now_ = 0;
+  std::string broken_reason_;
+};
+
+/// The command line of `c` without its newline, for messages.
+[[nodiscard]] std::string describe(const Command& c);
+
+}  // namespace vmsg::qtest

@@ -1,0 +1,55 @@
+// The command line of vmsg-ref-qtest: a QEMU-like subset, parsed into what
+// the reference target needs (amp-pci-device.md §8: device options and bus
+// paths). Pure; the tool builds the target and serves the socket.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vmsg/common/faults.hpp"
+#include "vmsg/devices/factory.hpp"
+#include "vmsg/port/port.hpp"
+#include "vmsg/target/reference_target.hpp"
+
+namespace vmsg::qtest {
+
+/// One virtio device from `-device virtio-*-device,...`.
+struct RefDevice {
+  std::string kind;               ///< "virtio-rng-device", ...
+  unsigned fifo = 0;
+  std::uint16_t dev_num = 0;
+  devices::DeviceProps props;     ///< backend properties (bus, id and rng removed)
+};
+
+/// Everything the command line asked for.
+struct RefArgs {
+  std::string qtest_socket;        ///< from -qtest unix:PATH
+  bool list_devices = false;       ///< -device help
+  bool list_accels = false;        ///< -accel help
+  std::uint64_t ram_bytes = 128ULL << 20;  ///< -m
+  bool has_amp = false;
+  unsigned num_fifos = 1;
+  port::PciAddress amp_address{0, 4, 0};  ///< addr=04.0 unless given
+  std::string amp_id;
+  std::vector<RefDevice> devices;
+  fault::FaultSet faults;          ///< --fault NAME[,NAME...] (repeatable)
+};
+
+/// Parses the arguments after argv[0]. Throws vmsg::ConfigError with a
+/// message naming the option it cannot honour. Accepted and ignored:
+/// -display none, -nodefaults, -S, -accel X, -machine/-M accel=..., -qtest-log,
+/// -nographic, -no-shutdown, -no-reboot. Virtio devices without bus= take the
+/// highest free device number of fifo0 (31 first, as QEMU places them).
+[[nodiscard]] RefArgs parse_ref_args(std::span<const std::string> args);
+
+/// The devices and amp options as a ReferenceSpec (backends built here).
+/// Throws ConfigError (from the device factory) for unusable properties.
+[[nodiscard]] target::ReferenceSpec make_spec(const RefArgs& a);
+
+/// What `-device help` prints: one line per device the tool can build.
+[[nodiscard]] std::string device_help();
+
+}  // namespace vmsg::qtest

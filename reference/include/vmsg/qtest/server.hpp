@@ -1,0 +1,50 @@
+// The server side of qtest over the in-process machine: what vmsg-ref-qtest
+// answers in QEMU's place. Pure line-in/line-out; the tool owns the socket.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "vmsg/machine/machine.hpp"
+
+namespace vmsg::qtest {
+
+/// Counters of a Server.
+struct ServerStats {
+  std::uint64_t commands = 0;  ///< lines handled
+  std::uint64_t failed = 0;    ///< lines answered FAIL or ERR
+};
+
+/// Answers qtest commands against a machine, in QEMU's reply formats.
+///
+/// Port I/O: CF8 holds the configuration address (32-bit accesses only, as
+/// on a PC host bridge); CFC..CFF reach configuration space of bus 0 through
+/// Machine::config_read/config_write; every other port reads all-ones and
+/// ignores writes. Unknown commands get "FAIL Unknown command '...'" like
+/// QEMU; malformed arguments get "ERR ..." (QEMU would abort on an assert).
+/// clock_step without an argument advances kDefaultStepNs (the machine has
+/// no timer deadline to step to). IRQ intercepts are accepted, but the
+/// machine has no wired interrupt lines, so no IRQ line is ever sent.
+class Server {
+ public:
+  static constexpr std::uint64_t kDefaultStepNs = 1'000'000;
+
+  explicit Server(machine::Machine& machine) : machine_(&machine) {}
+
+  /// The reply to one command line, newline included.
+  std::string handle(std::string_view line);
+  [[nodiscard]] const ServerStats& stats() const noexcept { return stats_; }
+
+ private:
+  std::string dispatch(std::string_view line);
+  std::uint32_t port_read(std::uint64_t port, unsigned size);
+  void port_write(std::uint64_t port, unsigned size, std::uint32_t value);
+
+  machine::Machine* machine_;
+  std::uint32_t cf8_ = 0;
+  bool intercepted_ = false;
+  ServerStats stats_;
+};
+
+}  // namespace vmsg::qtest

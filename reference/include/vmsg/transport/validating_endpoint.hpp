@@ -1,0 +1,105 @@
+// The validating peer: a decorator around a device endpoint (normally a
+// DeviceTransport) that records every driver rule the driver breaks.
+//
+// It sees every driver message (receive) and every device message (it wraps
+// the Outbox handed to attach), keeps its own model of what the driver has
+// been shown (device info, offered features, reported status, negotiated
+// features, queue state, config generations) and checks each driver message
+// against that model before forwarding it unchanged. The inner device still
+// decides every answer; the validator never changes traffic.
+//
+// The model follows what the device *reported*, not what the driver may have
+// meant, so a check only fires for a mistake the driver could have avoided
+// with what it had been told. The checks are listed in driver_rules.hpp.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vmsg/bus/endpoint.hpp"
+#include "vmsg/transport/driver_rules.hpp"
+#include "vmsg/wire/messages.hpp"
+
+namespace vmsg::transport {
+
+/// Endpoint decorator that checks the driver side of the transport.
+/// Not copyable or movable (the outbox tap points back at it).
+class ValidatingEndpoint final : public bus::Endpoint {
+ public:
+  /// `inner` must not be null; `log` receives the violations (may be shared
+  /// between endpoints and with the bus). Throws vmsg::ConfigError on null.
+  ValidatingEndpoint(std::shared_ptr<bus::Endpoint> inner, std::shared_ptr<DriverRuleLog> log);
+  ~ValidatingEndpoint() override;
+  ValidatingEndpoint(const ValidatingEndpoint&) = delete;
+  ValidatingEndpoint& operator=(const ValidatingEndpoint&) = delete;
+
+  // bus::Endpoint
+  void attach(std::uint16_t dev_num, bus::Outbox& out) override;
+  void attach_memory(pci::DmaSpace& memory) override;
+  void receive(const wire::Message& m) override;
+  void advance_time(std::uint64_t ns) override;
+
+  [[nodiscard]] bus::Endpoint& inner() noexcept { return *inner_; }
+  [[nodiscard]] const std::shared_ptr<DriverRuleLog>& log() const noexcept { return log_; }
+  /// The status the device last reported (responses and EVENT_CONFIG).
+  [[nodiscard]] std::uint32_t reported_status() const noexcept { return status_; }
+  /// Features accepted with FEATURES_OK since the last reset.
+  [[nodiscard]] std::uint64_t negotiated_features() const noexcept { return negotiated_; }
+
+ private:
+  class Tap;
+
+  /// What the driver has been told about one virtqueue.
+  struct QueueModel {
+    bool queried = false;     ///< GET_VQUEUE answered since the last reset
+    std::uint32_t max_size = 0;
+    bool configured = false;  ///< live: accepted SET_VQUEUE, or GET_VQUEUE showed cur_size != 0
+    bool confirmed = false;   ///< a GET_VQUEUE answer followed the latest SET_VQUEUE
+  };
+
+  void violation(const char* rule, const wire::Message& m, std::string detail);
+  // Driver -> device checks, against the model before the message.
+  void check(const wire::Message& m);
+  void check_features(const wire::Message& m, const wire::SetDriverFeaturesReq& r);
+  void check_config(const wire::Message& m, std::uint64_t offset, std::uint64_t length, const char* beyond_rule);
+  void check_set_config(const wire::Message& m, const wire::SetConfigReq& r);
+  void check_status(const wire::Message& m, const wire::SetDeviceStatusReq& r);
+  void check_set_vqueue(const wire::Message& m, const wire::SetVqueueReq& r);
+  void check_event_avail(const wire::Message& m, const wire::EventAvail& e);
+  // Model updates from the driver message itself (after forwarding).
+  void note_request(const wire::Message& m);
+  // Device -> driver: model updates (called by the tap before forwarding).
+  void observe(const wire::Message& posted);
+  void observe_response(const wire::Body& body);
+  void note_status(std::uint32_t status);
+  void reset_model();
+  [[nodiscard]] bool info_known() const noexcept { return info_.has_value(); }
+  [[nodiscard]] bool valid_queue_params(const wire::SetVqueueReq& r) const;
+
+  std::shared_ptr<bus::Endpoint> inner_;
+  std::shared_ptr<DriverRuleLog> log_;
+  std::unique_ptr<Tap> tap_;
+  std::uint16_t dev_num_ = 0;
+
+  /// The driver request being handled (its response is posted meanwhile).
+  const wire::Message* current_ = nullptr;
+
+  std::optional<wire::GetDeviceInfoResp> info_;
+  std::map<std::uint32_t, std::uint32_t> offered_blocks_;  ///< feature blocks the device reported
+  std::uint32_t status_ = 0;                               ///< as last reported by the device
+  bool features_written_ = false;                          ///< SET_DRIVER_FEATURES since the last reset
+  std::uint64_t driver_features_ = 0;                      ///< blocks 0 and 1 as written since the last reset
+  std::uint64_t negotiated_ = 0;                           ///< accepted with FEATURES_OK
+  std::optional<std::uint32_t> answered_generation_;       ///< from the latest GET/SET_CONFIG answer
+  std::vector<std::uint32_t> event_generations_;           ///< EVENT_CONFIG generations since that answer
+  bool generation_refused_ = false;  ///< a SET_CONFIG was refused for its generation; no GET_CONFIG yet
+  bool needs_reset_shown_ = false;   ///< the device reported DEVICE_NEEDS_RESET
+  bool needs_reset_known_ = false;   ///< ...and a response has reached the driver since
+  std::map<std::uint32_t, QueueModel> queues_;
+};
+
+}  // namespace vmsg::transport

@@ -1,0 +1,79 @@
+#include "vmsg/bus/driver_frame_rules.hpp"
+
+#include <algorithm>
+#include <string>
+#include <variant>
+
+#include "vmsg/bus/bus.hpp"
+#include "vmsg/wire/codec.hpp"
+#include "vmsg/wire/header.hpp"
+
+namespace vmsg::bus {
+
+namespace {
+
+std::string hex(std::uint32_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  do {
+    s.insert(s.begin(), kDigits[v & 0xF]);
+    v >>= 4;
+  } while (v != 0);
+  return "0x" + s;
+}
+
+/// The requirement a decode failure of a driver frame evidences, or null for
+/// failures no driver rule of the catalogue covers (unknown IDs, RESPONSE on
+/// an event ID).
+const char* rule_for(wire::DecodeError e) noexcept {
+  switch (e) {
+    case wire::DecodeError::ShortBuffer:
+    case wire::DecodeError::SizeBelowHeader:
+    case wire::DecodeError::SizeExceedsBuffer:
+    case wire::DecodeError::SizeMismatch:
+      return "VMSG-DRV-011";
+    case wire::DecodeError::SizeExceedsBusMax:
+      return "VMSG-DRV-012";
+    case wire::DecodeError::BadAlignment:
+      return "VMSG-BUS-042";
+    case wire::DecodeError::ReservedTypeBits:  // reported from the header below
+    case wire::DecodeError::UnknownMessageId:
+    case wire::DecodeError::ResponseToEvent:
+    case wire::DecodeError::BadCount:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> frame, const Bus& bus) {
+  const auto header = wire::peek_header(frame);
+  const std::uint16_t dev_num = header ? header->dev_num : std::uint16_t{0};
+  if (header && header->reserved_bits() != 0) {
+    sink.driver_rule("VMSG-DRV-009", dev_num, "frame", "type byte " + hex(header->type) + " has reserved bits set");
+  }
+  const auto decoded = wire::decode(frame, bus.profile());
+  if (!decoded) {
+    if (const char* rule = rule_for(decoded.error().error)) {
+      sink.driver_rule(rule, dev_num, "frame", wire::describe(decoded.error()));
+    }
+    return;
+  }
+  const wire::Message& m = decoded.value();
+  const std::string_view kind = wire::name(m.body);
+  // Slot padding must be zero (AMP-015); only meaningful once msg_size is right.
+  const auto tail = frame.subspan(std::min<std::size_t>(header->msg_size, frame.size()));
+  if (std::any_of(tail.begin(), tail.end(), [](std::uint8_t b) { return b != 0; })) {
+    sink.driver_rule("AMP-015", dev_num, kind,
+                     "non-zero bytes after msg_size " + std::to_string(header->msg_size));
+  }
+  const bool to_device = !wire::is_bus(m.body) && !wire::is_response(m.body) &&
+                         !std::holds_alternative<wire::EventConfig>(m.body) &&
+                         !std::holds_alternative<wire::EventUsed>(m.body);
+  if (to_device && !bus.present(m.dev_num)) {
+    sink.driver_rule("VMSG-DRV-013", dev_num, kind, "no device at number " + std::to_string(m.dev_num));
+  }
+}
+
+}  // namespace vmsg::bus

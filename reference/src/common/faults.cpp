@@ -1,0 +1,134 @@
+// The fault table: names, summaries, broken requirements and origins. The
+// table is the single source the Python catalogue (fault_catalogue) reads.
+#include "vmsg/common/faults.hpp"
+
+#include <array>
+
+#include "vmsg/common/errors.hpp"
+
+namespace vmsg::fault {
+namespace {
+
+using F = Fault;
+
+// One row per enum value, in enum order (checked below).
+constexpr std::array<FaultInfo, kFaultCount> kTable{{
+    {F::NoGetShmResponse, "no-get-shm-response", "GET_SHM requests are consumed and never answered.",
+     "VMSG-DEV-059 VMSG-BUS-028", "QEMU D8, bug 13 (amp-pci-device.md §10, §11)"},
+    {F::LoseOnFullRing, "lose-on-full-ring",
+     "A response or event that finds the device queue full is discarded instead of waiting; the MSI is still raised.",
+     "VMSG-BUS-028 AMP-016", "QEMU bug 10 (amp-pci-device.md §11; bug 9 in v1)"},
+    {F::StaleSlotBytes, "stale-slot-bytes",
+     "The device writes only msg_size bytes into a slot, so older bytes after the message stay visible.",
+     "AMP-015 VMSG-BUS-024", "QEMU bug 19, D17 (amp-pci-device.md §10, §11)"},
+    {F::TrustSharedOwnIndex, "trust-shared-own-index",
+     "The device re-reads its own ring indices from shared memory on every operation, so a driver that overwrites "
+     "them makes it replay or skip slots.",
+     "VMSG-BUS-028 AMP-010", "QEMU ring caches (amp-pci-device.md §5.3), classic ring bug"},
+    {F::MsixIgnoresMask, "msix-ignores-mask",
+     "MSI-X messages are written even while the vector or the whole function is masked, instead of being held in "
+     "the PBA.",
+     "AMP-017 AMP-016", "classic MSI-X bug (PCI masking rules, amp-pci-device.md §7)"},
+    {F::GenerationNotBumped, "generation-not-bumped",
+     "Configuration changes, by the device or by SET_CONFIG, leave the generation count unchanged.",
+     "VMSG-DEV-006 VMSG-DEV-007 VMSG-DEV-035 VMSG-DEV-038 VMSG-DEV-061", "classic config-generation bug"},
+    {F::ResetKeepsQueues, "reset-keeps-queues",
+     "Writing status 0 leaves every virtqueue configured, so GET_VQUEUE still reports its size and addresses.",
+     "VMSG-DEV-030 VMSG-DEV-041 VMSG-DEV-055", "classic reset bug"},
+    {F::NoConfigEvent, "no-config-event", "A device-side configuration change is not announced with EVENT_CONFIG.",
+     "VMSG-DEV-034 VMSG-DEV-038 VMSG-DEV-061 VMSG-BUS-035", "QEMU bug 11, D6 (amp-pci-device.md §10, §11)"},
+    {F::SetConfigIgnoresGeneration, "set-config-ignores-generation",
+     "SET_CONFIG is applied and answered with its length even when it carries a stale generation.",
+     "VMSG-DEV-010 VMSG-DEV-025 VMSG-DEV-051", "QEMU D3 (amp-pci-device.md §10)"},
+    {F::EchoReservedTypeBits, "echo-reserved-type-bits",
+     "Responses copy the reserved type bits 2..7 of the request instead of sending them as zero.",
+     "VMSG-DEV-015 VMSG-BUS-022 VMSG-GEN-001", "QEMU D15 (amp-pci-device.md §6.5, §10)"},
+    {F::AnswerEmptySlot, "answer-empty-slot",
+     "Transport requests for a device number with no device behind it get zero-filled responses.",
+     "VMSG-BUS-013", "QEMU D9 (amp-pci-device.md §6.4, §10)"},
+    {F::GetDevicesUnaligned, "get-devices-unaligned",
+     "GET_DEVICES with an offset or count that is not a multiple of 8 is answered, and next_offset is always "
+     "offset + count, never 0.",
+     "VMSG-BUS-042 VMSG-BUS-043 VMSG-BUS-044", "QEMU D12, bug 15 (amp-pci-device.md §6.3, §10, §11)"},
+    {F::AnswerBusResponses, "answer-bus-responses",
+     "A bus PING or GET_DEVICES that carries the RESPONSE bit is answered as if it were a request.",
+     "VMSG-BUS-016 VMSG-BUS-017", "QEMU D13 (amp-pci-device.md §6.4, §10)"},
+    {F::NoSizeCheck, "no-size-check",
+     "A frame whose msg_size is larger than its message needs is accepted and the extra bytes are ignored.",
+     "VMSG-BUS-016 VMSG-BUS-017 VMSG-DEV-012", "QEMU D14, D16 (amp-pci-device.md §10)"},
+    {F::MaxMessage48, "max-message-48",
+     "Transport requests and responses longer than 48 bytes are dropped, as if the bus maximum were 48.",
+     "VMSG-BUS-028 VMSG-DEV-043 AMP-014", "QEMU D1, D2 (amp-pci-device.md §6.1, §10)"},
+    {F::IgnoreBusMaster, "ignore-bus-master",
+     "Device DMA to virtqueues works while the PCI Bus Master Enable bit is clear.",
+     "AMP-001", "QEMU bug 20, D32 (amp-pci-device.md §10, §11)"},
+    {F::StatusHighBitsKept, "status-high-bits-kept",
+     "SET_DEVICE_STATUS stores bits 8..31 and reports them back in the status.",
+     "VMSG-DEV-031 VMSG-DEV-053 VMSG-GEN-001", "QEMU D18, bug 5 (amp-pci-device.md §10, §11)"},
+    {F::UsedIgnoresSuppression, "used-ignores-suppression",
+     "EVENT_USED is sent even when the driver suppressed used notifications (NO_INTERRUPT or used_event).",
+     "VMSG-DEV-062", "classic virtqueue notification bug"},
+    {F::NotifyAnyWidth, "notify-any-width",
+     "Byte, halfword and 8-byte writes to NOTIFY ring doorbells; an 8-byte write at 0x20 rings FIFO0 and FIFO1.",
+     "AMP-005 AMP-006", "QEMU bug 17, D30 (amp-pci-device.md §4, §11)"},
+    {F::DuplicateResponse, "duplicate-response", "Every transport request is answered twice.", "VMSG-BUS-028",
+     "classic response-path bug"},
+}};
+
+constexpr bool table_in_order() {
+  for (std::size_t i = 0; i < kTable.size(); ++i) {
+    if (static_cast<std::size_t>(kTable[i].fault) != i) return false;
+  }
+  return true;
+}
+static_assert(table_in_order(), "kTable rows must follow the Fault enum order");
+
+}  // namespace
+
+std::span<const FaultInfo> all_faults() noexcept { return kTable; }
+
+const FaultInfo& info(Fault f) noexcept {
+  const auto i = static_cast<std::size_t>(f);
+  // kCount (or a cast-in value) is not a fault: answer with the first row
+  // rather than read past the table.
+  return i < kTable.size() ? kTable[i] : kTable[0];
+}
+
+std::optional<Fault> parse(std::string_view name) noexcept {
+  for (const FaultInfo& fi : kTable) {
+    if (fi.name == name) return fi.fault;
+  }
+  return std::nullopt;
+}
+
+FaultSet FaultSet::parse_list(std::string_view names) {
+  FaultSet set;
+  while (!names.empty()) {
+    const std::size_t comma = names.find(',');
+    std::string_view item = names.substr(0, comma);
+    names = comma == std::string_view::npos ? std::string_view{} : names.substr(comma + 1);
+    // Tolerate spaces around entries ("a, b") but not empty entries in the middle.
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    const std::optional<Fault> f = parse(item);
+    if (!f) {
+      std::string known;
+      for (const FaultInfo& fi : kTable) known += (known.empty() ? "" : ", ") + std::string(fi.name);
+      throw ConfigError("unknown fault \"" + std::string(item) + "\"; known faults: " + known);
+    }
+    set.set(*f);
+  }
+  return set;
+}
+
+std::string FaultSet::to_string() const {
+  std::string out;
+  for (const FaultInfo& fi : kTable) {
+    if (!has(fi.fault)) continue;
+    if (!out.empty()) out += ',';
+    out += fi.name;
+  }
+  return out;
+}
+
+}  // namespace vmsg::fault

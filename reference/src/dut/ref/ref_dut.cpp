@@ -1,0 +1,111 @@
+#include "ref_dut.hpp"
+
+#include "vmsg/common/errors.hpp"
+#include "vmsg/devices/factory.hpp"
+#include "vmsg/pci/dma.hpp"
+#include "vmsg/transport/device_transport.hpp"
+
+namespace vmsg::dut::ref {
+namespace {
+
+constexpr unsigned kBarCount = 6;
+
+std::uint64_t size_mask(unsigned size) noexcept {
+  return size >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * size)) - 1;
+}
+
+amp::AmpConfig amp_config(const DutConfig& c) {
+  if (c.profile != "pr28") throw ConfigError("reference DUT: profile '" + c.profile + "' unknown (pr28)");
+  amp::AmpConfig a;
+  a.num_fifos = c.num_fifos;
+  a.faults = c.faults;
+  return a;
+}
+
+}  // namespace
+
+/// The function's bus-master space: the host's guest memory. A failed host
+/// call is a failed DMA (the device decides what that means), never an error.
+class RefDut::HostDma final : public pci::DmaSpace {
+ public:
+  HostDma(const vmsg_dut_host& host, port::PciAddress where)
+      : host_(host), rid_(static_cast<std::uint16_t>((unsigned{where.bus} << 8) | (unsigned{where.device} << 3) |
+                                                      unsigned{where.function})) {}
+  bool dma_read(std::uint64_t addr, std::span<std::uint8_t> out) override {
+    return host_.mem_read(host_.ctx, addr, out.data(), out.size()) == 0;
+  }
+  bool dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    return host_.mem_write(host_.ctx, addr, data.data(), data.size()) == 0;
+  }
+  bool msi_write(std::uint64_t addr, std::uint32_t data) override {
+    return host_.msi_write(host_.ctx, rid_, addr, data) == 0;
+  }
+
+ private:
+  vmsg_dut_host host_;
+  std::uint16_t rid_;
+};
+
+RefDut::RefDut(const DutConfig& config, const vmsg_dut_host& host)
+    : config_(config),
+      dma_(std::make_unique<HostDma>(host, config.address)),
+      device_(std::make_shared<amp::AmpPciDevice>(amp_config(config))) {
+  // The same assembly as target::ReferenceTarget: endpoints first, then the
+  // function is attached to its bus-master space.
+  for (const DutDevice& d : config_.devices) {
+    if (d.fifo >= device_->num_fifos()) {
+      throw ConfigError("reference DUT: device " + std::to_string(d.dev_num) + " on fifo " + std::to_string(d.fifo) +
+                        ", but the device has " + std::to_string(device_->num_fifos()) + " FIFO(s)");
+    }
+    transport::TransportOptions o;
+    o.faults = config_.faults;
+    auto ep = std::make_shared<transport::DeviceTransport>(devices::make_backend(d.kind, d.props), o);
+    device_->plug(d.fifo, d.dev_num, *ep);
+    endpoints_.push_back(std::move(ep));
+  }
+  device_->attach(*dma_);
+}
+
+RefDut::~RefDut() = default;
+
+bool RefDut::has_function(std::uint8_t bus, std::uint8_t device, std::uint8_t function) const noexcept {
+  return port::PciAddress{bus, device, function} == config_.address;
+}
+
+std::uint32_t RefDut::config_read(std::uint16_t offset, unsigned size) {
+  return device_->config_read(offset, size) & static_cast<std::uint32_t>(size_mask(size));
+}
+
+void RefDut::config_write(std::uint16_t offset, unsigned size, std::uint32_t value) {
+  device_->config_write(offset, size, value);
+}
+
+bool RefDut::decode(std::uint64_t addr, unsigned size, Bar& bar) const {
+  // Asked afresh at every access: a config write may have moved or disabled a BAR.
+  for (unsigned i = 0; i < kBarCount; ++i) {
+    const auto m = device_->bar_mapping(i);
+    if (!m || m->size == 0 || addr < m->base || addr - m->base >= m->size) continue;
+    if (size > m->size || addr - m->base > m->size - size) return false;  // runs past the BAR: unbacked
+    bar = {i, m->base};
+    return true;
+  }
+  return false;
+}
+
+bool RefDut::mmio_read(std::uint64_t addr, unsigned size, std::uint64_t& value) {
+  Bar b;
+  if (!decode(addr, size, b)) return false;
+  value = device_->bar_read(b.index, addr - b.base, size) & size_mask(size);
+  return true;
+}
+
+bool RefDut::mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) {
+  Bar b;
+  if (!decode(addr, size, b)) return false;
+  device_->bar_write(b.index, addr - b.base, size, value & size_mask(size));
+  return true;
+}
+
+void RefDut::advance_time(std::uint64_t ns) { device_->advance_time(ns); }
+
+}  // namespace vmsg::dut::ref

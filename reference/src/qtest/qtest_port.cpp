@@ -1,0 +1,272 @@
+#include "vmsg/qtest/qtest_port.hpp"
+
+#include <algorithm>
+
+#include "vmsg/common/errors.hpp"
+
+namespace vmsg::qtest {
+namespace {
+
+constexpr std::uint16_t kConfigAddress = 0xCF8;
+constexpr std::uint16_t kConfigData = 0xCFC;
+constexpr std::uint16_t kLegacyConfigSize = 0x100;
+constexpr std::uint32_t kConfigEnable = 0x8000'0000;
+constexpr std::uint32_t kEcamConfigSize = 0x1000;
+
+void check_mmio_size(unsigned size) {
+  if (size != 1 && size != 2 && size != 4 && size != 8) {
+    throw PortError("qtest: MMIO access of " + std::to_string(size) + " bytes (1, 2, 4 or 8 only)");
+  }
+}
+
+void check_config_size(unsigned size) {
+  if (size != 1 && size != 2 && size != 4) {
+    throw PortError("qtest: config access of " + std::to_string(size) + " bytes (1, 2 or 4 only)");
+  }
+}
+
+std::uint64_t mask_of(unsigned size) { return size >= 8 ? ~0ULL : (1ULL << (8U * size)) - 1U; }
+
+Command simple(Op op, std::uint64_t addr, std::uint64_t value = 0) {
+  Command c;
+  c.op = op;
+  c.addr = addr;
+  c.value = value;
+  return c;
+}
+
+}  // namespace
+
+std::string describe(const Command& c) {
+  std::string s = format_command(c);
+  s.pop_back();
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+QtestPort::QtestPort(int fd, QtestPortOptions options)
+    : chan_(fd), options_(options), layout_(layout_for(options.machine, options.ram_bytes)) {
+  if (fd < 0) throw PortError("qtest: no connection (fd " + std::to_string(fd) + ")");
+  if (options_.chunk_bytes == 0 || options_.window == 0) throw ConfigError("qtest: chunk_bytes and window must be > 0");
+  // A reply line for a chunk must stay under the line limit: 4/3 expansion plus slack.
+  options_.chunk_bytes = std::min<std::size_t>(options_.chunk_bytes, kMaxLineBytes / 2);
+}
+
+void QtestPort::check_usable() const {
+  if (broken()) throw PortError("qtest: connection unusable since " + broken_reason_);
+}
+
+void QtestPort::fail_hard(const std::string& what, const std::string& why) {
+  broken_reason_ = "'" + what + "': " + why;
+  throw PortError("qtest: '" + what + "': " + why);
+}
+
+Reply QtestPort::read_reply(const std::string& what) {
+  for (;;) {
+    std::optional<std::string> line = chan_.read_line(options_.timeout);
+    if (!line) {
+      std::string why = chan_.failure_text();
+      if (chan_.failure() == LineChannel::Failure::Timeout) {
+        why = "no reply within " + std::to_string(options_.timeout.count()) + " ms";
+      }
+      fail_hard(what, why);
+    }
+    auto in = parse_incoming(*line);
+    if (!in) fail_hard(what, std::string(to_string(in.error().code)) + ": " + in.error().detail);
+    if (auto* irq = std::get_if<IrqLine>(&*in)) {
+      irqs_.push_back(*irq);
+      continue;
+    }
+    return std::get<Reply>(std::move(*in));
+  }
+}
+
+Reply QtestPort::command(const Command& c) {
+  check_usable();
+  const std::string line = format_command(c);
+  if (!chan_.write_all(line)) fail_hard(describe(c), chan_.failure_text());
+  return read_reply(describe(c));
+}
+
+std::vector<Reply> QtestPort::transact(std::span<const Command> commands) {
+  check_usable();
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  std::size_t first_bad = commands.size();
+  for (std::size_t at = 0; at < commands.size(); at += options_.window) {
+    const std::size_t n = std::min(options_.window, commands.size() - at);
+    std::string text;
+    for (std::size_t i = 0; i < n; ++i) text += format_command(commands[at + i]);
+    if (!chan_.write_all(text)) fail_hard(describe(commands[at]), chan_.failure_text());
+    // Every reply of the window is read even after a FAIL, so the pairing survives.
+    for (std::size_t i = 0; i < n; ++i) {
+      replies.push_back(read_reply(describe(commands[at + i])));
+      if (replies.back().kind != Reply::Kind::Ok && first_bad == commands.size()) first_bad = at + i;
+    }
+    if (first_bad != commands.size()) break;
+  }
+  if (first_bad != commands.size()) {
+    const Reply& r = replies[first_bad];
+    throw PortError("qtest: '" + describe(commands[first_bad]) + "' answered " +
+                    (r.kind == Reply::Kind::Fail ? "FAIL " : "ERR ") + r.text);
+  }
+  return replies;
+}
+
+std::uint32_t QtestPort::port_in(std::uint16_t port, unsigned size) {
+  check_config_size(size);
+  const Command c = simple(in_op(size), port);
+  const std::vector<Reply> r = transact({&c, 1});
+  auto v = reply_number(r[0]);
+  if (!v || (*v & ~mask_of(size)) != 0) fail_hard(describe(c), "reply is not a " + std::to_string(size) + "-byte value");
+  return static_cast<std::uint32_t>(*v);
+}
+
+void QtestPort::port_out(std::uint16_t port, unsigned size, std::uint32_t value) {
+  check_config_size(size);
+  const Command c = simple(out_op(size), port, value & mask_of(size));
+  (void)transact({&c, 1});
+}
+
+// ---- configuration space ------------------------------------------------------------
+
+std::uint32_t QtestPort::config_dword_address(port::PciAddress fn, std::uint16_t offset) const {
+  if (fn.device > 31 || fn.function > 7) {
+    throw PortError("qtest: PCI address device " + std::to_string(fn.device) + " function " +
+                    std::to_string(fn.function) + " out of range");
+  }
+  return kConfigEnable | std::uint32_t{fn.bus} << 16 | std::uint32_t{fn.device} << 11 |
+         std::uint32_t{fn.function} << 8 | (offset & 0xFCU);
+}
+
+std::uint32_t QtestPort::config_read_aligned(port::PciAddress fn, std::uint16_t offset, unsigned size) {
+  if (layout_.ecam_base != 0) {
+    (void)config_dword_address(fn, 0);  // range check only
+    const std::uint64_t a = layout_.ecam_base + (std::uint64_t{fn.bus} << 20 | std::uint64_t{fn.device} << 15 |
+                                                 std::uint64_t{fn.function} << 12 | offset);
+    return static_cast<std::uint32_t>(mmio_read(a, size));
+  }
+  // CF8 then CFC+k, pipelined: two commands, one round trip.
+  const std::array<Command, 2> cmds{simple(Op::OutL, kConfigAddress, config_dword_address(fn, offset)),
+                                    simple(in_op(size), kConfigData + (offset & 3U))};
+  const std::vector<Reply> r = transact(cmds);
+  auto v = reply_number(r[1]);
+  if (!v || (*v & ~mask_of(size)) != 0) fail_hard(describe(cmds[1]), "reply is not a " + std::to_string(size) + "-byte value");
+  return static_cast<std::uint32_t>(*v);
+}
+
+void QtestPort::config_write_aligned(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) {
+  if (layout_.ecam_base != 0) {
+    (void)config_dword_address(fn, 0);
+    const std::uint64_t a = layout_.ecam_base + (std::uint64_t{fn.bus} << 20 | std::uint64_t{fn.device} << 15 |
+                                                 std::uint64_t{fn.function} << 12 | offset);
+    mmio_write(a, size, value);
+    return;
+  }
+  const std::array<Command, 2> cmds{simple(Op::OutL, kConfigAddress, config_dword_address(fn, offset)),
+                                    simple(out_op(size), kConfigData + (offset & 3U), value & mask_of(size))};
+  (void)transact(cmds);
+}
+
+std::uint32_t QtestPort::config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) {
+  check_config_size(size);
+  const unsigned limit = layout_.ecam_base != 0 ? kEcamConfigSize : kLegacyConfigSize;
+  if (unsigned{offset} + size > limit) {
+    throw PortError("qtest: config offset " + std::to_string(offset) + "+" + std::to_string(size) + " beyond " +
+                    std::to_string(limit) + " bytes reachable on " + std::string(to_string(options_.machine)));
+  }
+  if (offset % size == 0) return config_read_aligned(fn, offset, size);
+  // Unaligned: byte by byte, as the in-process machine does.
+  std::uint32_t v = 0;
+  for (unsigned i = 0; i < size; ++i) {
+    v |= config_read_aligned(fn, static_cast<std::uint16_t>(offset + i), 1) << (8 * i);
+  }
+  return v;
+}
+
+void QtestPort::config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) {
+  check_config_size(size);
+  const unsigned limit = layout_.ecam_base != 0 ? kEcamConfigSize : kLegacyConfigSize;
+  if (unsigned{offset} + size > limit) {
+    throw PortError("qtest: config offset " + std::to_string(offset) + "+" + std::to_string(size) + " beyond " +
+                    std::to_string(limit) + " bytes reachable on " + std::string(to_string(options_.machine)));
+  }
+  if (offset % size == 0) {
+    config_write_aligned(fn, offset, size, value);
+    return;
+  }
+  for (unsigned i = 0; i < size; ++i) {
+    config_write_aligned(fn, static_cast<std::uint16_t>(offset + i), 1, (value >> (8 * i)) & 0xFFU);
+  }
+}
+
+// ---- memory ---------------------------------------------------------------------------
+
+std::uint64_t QtestPort::mmio_read(std::uint64_t addr, unsigned size) {
+  check_mmio_size(size);
+  const Command c = simple(read_op(size), addr);
+  const std::vector<Reply> r = transact({&c, 1});
+  auto v = reply_number(r[0]);
+  if (!v) fail_hard(describe(c), std::string(to_string(v.error().code)) + ": " + v.error().detail);
+  return *v & mask_of(size);
+}
+
+void QtestPort::mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) {
+  check_mmio_size(size);
+  const Command c = simple(write_op(size), addr, value & mask_of(size));
+  (void)transact({&c, 1});
+}
+
+void QtestPort::mem_read(std::uint64_t addr, std::span<std::uint8_t> out) {
+  if (out.empty()) return;  // QEMU asserts on a zero length
+  std::vector<Command> cmds;
+  for (std::size_t done = 0; done < out.size(); done += options_.chunk_bytes) {
+    Command c;
+    c.op = Op::B64Read;
+    c.addr = addr + done;
+    c.len = std::min(options_.chunk_bytes, out.size() - done);
+    cmds.push_back(c);
+  }
+  const std::vector<Reply> r = transact(cmds);
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < cmds.size(); ++i) {
+    auto bytes = reply_base64(r[i], static_cast<std::size_t>(cmds[i].len));
+    if (!bytes) fail_hard(describe(cmds[i]), std::string(to_string(bytes.error().code)) + ": " + bytes.error().detail);
+    std::copy(bytes->begin(), bytes->end(), out.begin() + static_cast<std::ptrdiff_t>(done));
+    done += bytes->size();
+  }
+}
+
+void QtestPort::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
+  if (data.empty()) return;
+  std::vector<Command> cmds;
+  for (std::size_t done = 0; done < data.size(); done += options_.chunk_bytes) {
+    const std::size_t n = std::min(options_.chunk_bytes, data.size() - done);
+    Command c;
+    c.op = Op::B64Write;
+    c.addr = addr + done;
+    c.len = n;
+    c.data.assign(data.begin() + static_cast<std::ptrdiff_t>(done), data.begin() + static_cast<std::ptrdiff_t>(done + n));
+    cmds.push_back(std::move(c));
+  }
+  (void)transact(cmds);
+}
+
+void QtestPort::advance_time(std::uint64_t ns) {
+  if (!clock_supported_) return;
+  Command c;
+  c.op = Op::ClockStep;
+  c.value = ns;
+  c.has_value = true;
+  const Reply r = command(c);
+  if (r.kind == Reply::Kind::Fail && r.text.find("Unknown command") != std::string::npos) {
+    clock_supported_ = false;
+    return;
+  }
+  if (r.kind != Reply::Kind::Ok) throw PortError("qtest: '" + describe(c) + "' answered " + r.text);
+  auto now = reply_number(r);
+  if (!now) fail_hard(describe(c), "reply carries no time");
+  clock_now_ = *now;
+}
+
+}  // namespace vmsg::qtest

@@ -1,0 +1,131 @@
+#include "vmsg/transport/driver_rules.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace vmsg::transport {
+
+namespace {
+
+using P = RuleCheckPoint;
+
+// The wording is ours; requirements.md has the paraphrases, the TeX the text.
+constexpr std::array kRules{
+    // ---- per device (ValidatingEndpoint) ----------------------------------
+    DriverRuleInfo{"VMSG-DRV-007", P::Endpoint,
+                   "SET_CONFIG sent again after a SET_CONFIG was refused for a stale generation, with no "
+                   "GET_CONFIG in between"},
+    DriverRuleInfo{"VMSG-DRV-014", P::Endpoint, "SET_VQUEUE with a non-zero reserved word"},
+    DriverRuleInfo{"VMSG-DRV-016", P::Endpoint,
+                   "GET_DEVICE_FEATURES, SET_DRIVER_FEATURES, GET_VQUEUE, SET_VQUEUE or RESET_VQUEUE before the "
+                   "device ever answered a GET_DEVICE_INFO"},
+    DriverRuleInfo{"VMSG-DRV-017", P::Endpoint,
+                   "SET_VQUEUE while the device's reported status does not have FEATURES_OK"},
+    DriverRuleInfo{"VMSG-DRV-018", P::Endpoint,
+                   "EVENT_AVAIL for a queue whose latest SET_VQUEUE was not confirmed by a GET_VQUEUE of it"},
+    DriverRuleInfo{"VMSG-DRV-021", P::Endpoint,
+                   "GET_CONFIG or SET_CONFIG before the device ever answered a GET_DEVICE_INFO (config_size unknown)"},
+    DriverRuleInfo{"VMSG-DRV-022", P::Endpoint,
+                   "SET_DRIVER_FEATURES sets a bit in a feature block never read with GET_DEVICE_FEATURES"},
+    DriverRuleInfo{"VMSG-DRV-024", P::Endpoint,
+                   "FEATURES_OK set with no SET_DRIVER_FEATURES since the last reset"},
+    DriverRuleInfo{"VMSG-DRV-024", P::Endpoint,
+                   "SET_DRIVER_FEATURES while the device reports FEATURES_OK (negotiation already closed)"},
+    DriverRuleInfo{"VMSG-DRV-029", P::Endpoint,
+                   "SET_VQUEUE for a queue not read with GET_VQUEUE since the last reset (max_size and "
+                   "inactivity unchecked)"},
+    DriverRuleInfo{"VMSG-DRV-031", P::Endpoint,
+                   "SET_VQUEUE whose descriptor table, driver area and device area overlap or wrap past 2^64"},
+    DriverRuleInfo{"VMSG-DRV-032", P::Endpoint,
+                   "before DRIVER_OK, with RING_RESET negotiated: SET_VQUEUE reprograms a configured queue "
+                   "without RESET_VQUEUE first"},
+    DriverRuleInfo{"VMSG-DRV-034", P::Endpoint,
+                   "non-zero SET_DEVICE_STATUS that clears a bit the device reports, sets DRIVER without "
+                   "ACKNOWLEDGE, FEATURES_OK without DRIVER, DEVICE_NEEDS_RESET, or a bit above 7"},
+    DriverRuleInfo{"VMSG-DRV-036", P::Endpoint,
+                   "DRIVER_OK set while the device's reported status does not have FEATURES_OK"},
+    DriverRuleInfo{"VMSG-DRV-037", P::Endpoint,
+                   "EVENT_AVAIL while the device's reported status does not have DRIVER_OK"},
+    DriverRuleInfo{"VMSG-DRV-038", P::Endpoint,
+                   "EVENT_AVAIL for a queue index that is not configured (never set, set with invalid "
+                   "parameters, reset, or beyond max_virtqueues)"},
+    DriverRuleInfo{"VMSG-DRV-048", P::Endpoint,
+                   "after DRIVER_OK, with RING_RESET negotiated: SET_VQUEUE reprograms a configured queue "
+                   "without RESET_VQUEUE first"},
+    DriverRuleInfo{"VMSG-DRV-050", P::Endpoint,
+                   "EVENT_AVAIL after the device reported DEVICE_NEEDS_RESET and a later response reached the "
+                   "driver, with no reset in between"},
+    DriverRuleInfo{"VMSG-DRV-054", P::Endpoint,
+                   "SET_DRIVER_FEATURES sets a bit the device's GET_DEVICE_FEATURES answer did not offer"},
+    DriverRuleInfo{"VMSG-DRV-055", P::Endpoint,
+                   "GET_CONFIG with offset + length beyond config_size from GET_DEVICE_INFO"},
+    DriverRuleInfo{"VMSG-DRV-056", P::Endpoint,
+                   "SET_CONFIG whose generation is neither the one in the latest GET_CONFIG/SET_CONFIG answer nor "
+                   "one carried by a later EVENT_CONFIG (or no generation was shown yet)"},
+    DriverRuleInfo{"VMSG-DRV-057", P::Endpoint,
+                   "SET_CONFIG with offset + length beyond config_size from GET_DEVICE_INFO"},
+    DriverRuleInfo{"VMSG-DRV-060", P::Endpoint,
+                   "SET_VQUEUE size 0, above the max_size GET_VQUEUE reported, or not a power of two (split rings "
+                   "only: the device never offers RING_PACKED)"},
+    DriverRuleInfo{"VMSG-DRV-061", P::Endpoint,
+                   "SET_VQUEUE with a descriptor table not 16-byte, driver area not 2-byte or device area not "
+                   "4-byte aligned"},
+    DriverRuleInfo{"VMSG-DRV-062", P::Endpoint, "RESET_VQUEUE when VIRTIO_F_RING_RESET was not negotiated"},
+    DriverRuleInfo{"VMSG-DRV-065", P::Endpoint,
+                   "EVENT_AVAIL with a non-zero next_offset when VIRTIO_F_NOTIFICATION_DATA was not negotiated"},
+    // ---- bus (malformed frames, dropped before any endpoint) --------------
+    DriverRuleInfo{"VMSG-BUS-042", P::Bus,
+                   "GET_DEVICES whose offset or count is not a multiple of 8 (the responder must refuse it)"},
+    DriverRuleInfo{"VMSG-DRV-009", P::Bus, "a frame whose type byte has any of bits 2..7 set"},
+    DriverRuleInfo{"VMSG-DRV-011", P::Bus,
+                   "msg_size below the header or different from the size the message and its counts imply"},
+    DriverRuleInfo{"VMSG-DRV-012", P::Bus, "msg_size above the bus maximum message size"},
+    DriverRuleInfo{"VMSG-DRV-013", P::Bus, "a transport message for a device number with no device behind it"},
+    DriverRuleInfo{"AMP-015", P::Bus, "slot bytes after msg_size that are not zero"},
+    // ---- BAR0 registers ----------------------------------------------------
+    DriverRuleInfo{"AMP-005", P::Registers, "a NOTIFY doorbell written with a value other than 1"},
+    DriverRuleInfo{"AMP-006", P::Registers, "a BAR0 write that is not 32 bits wide"},
+};
+
+}  // namespace
+
+std::span<const DriverRuleInfo> checked_driver_rules() noexcept { return kRules; }
+
+std::string_view to_string(RuleCheckPoint p) noexcept {
+  switch (p) {
+    case RuleCheckPoint::Endpoint:
+      return "endpoint";
+    case RuleCheckPoint::Bus:
+      return "bus";
+    case RuleCheckPoint::Registers:
+      return "registers";
+  }
+  return "?";
+}
+
+std::string to_string(const RuleViolation& v) {
+  return v.rule + " dev " + std::to_string(v.dev_num) + " " + v.kind + ": " + v.detail;
+}
+
+void DriverRuleLog::driver_rule(std::string_view rule, std::uint16_t dev_num, std::string_view kind,
+                                std::string_view detail) {
+  record(RuleViolation{std::string(rule), dev_num, std::string(kind), std::string(detail)});
+}
+
+void DriverRuleLog::record(RuleViolation v) { violations_.push_back(std::move(v)); }
+
+std::size_t DriverRuleLog::count(std::string_view rule) const noexcept {
+  return static_cast<std::size_t>(
+      std::count_if(violations_.begin(), violations_.end(), [rule](const RuleViolation& v) { return v.rule == rule; }));
+}
+
+std::vector<std::string> DriverRuleLog::rules() const {
+  std::vector<std::string> out;
+  for (const RuleViolation& v : violations_) out.push_back(v.rule);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace vmsg::transport

@@ -1,0 +1,72 @@
+// The configuration grammar shared by every DUT library (vmsg_dut.h).
+#include <gtest/gtest.h>
+
+#include "vmsg/common/errors.hpp"
+#include "vmsg/dut/config.hpp"
+
+namespace vmsg::dut {
+namespace {
+
+TEST(DutConfig, EmptyStringIsTheDefault) {
+  const DutConfig c = parse_config("");
+  EXPECT_EQ(c, DutConfig{});
+  EXPECT_EQ(c.num_fifos, 1u);
+  EXPECT_EQ(c.address, (port::PciAddress{0, 4, 0}));
+  EXPECT_TRUE(c.devices.empty());
+}
+
+TEST(DutConfig, ParsesEveryKey) {
+  const DutConfig c = parse_config(
+      "num-fifos=2  addr=05.1 device=virtio-rng-device,fifo=0,dev=1,seed=0x10 "
+      "device=virtio-blk-device,fifo=1,dev=31,capacity=1M fault=lose-on-full-ring fault=duplicate-response");
+  EXPECT_EQ(c.num_fifos, 2u);
+  EXPECT_EQ(c.address, (port::PciAddress{0, 5, 1}));
+  ASSERT_EQ(c.devices.size(), 2u);
+  EXPECT_EQ(c.devices[0].kind, "virtio-rng-device");
+  EXPECT_EQ(c.devices[0].fifo, 0u);
+  EXPECT_EQ(c.devices[0].dev_num, 1u);
+  EXPECT_EQ(c.devices[0].props.at("seed"), "0x10");
+  EXPECT_EQ(c.devices[1].dev_num, 31u);
+  EXPECT_EQ(c.devices[1].props.at("capacity"), "1M");
+  EXPECT_TRUE(c.faults.has(fault::Fault::LoseOnFullRing));
+  EXPECT_TRUE(c.faults.has(fault::Fault::DuplicateResponse));
+  EXPECT_FALSE(c.faults.has(fault::Fault::NoSizeCheck));
+}
+
+TEST(DutConfig, FormatRoundTrips) {
+  const DutConfig c = parse_config(
+      "num-fifos=4 device=virtio-balloon-device,fifo=3,dev=7 device=virtio-blk-device,fifo=0,dev=2,read_only=on "
+      "fault=no-size-check,max-message-48");
+  const std::string text = format_config(c);
+  EXPECT_EQ(parse_config(text), c) << text;
+  EXPECT_NE(text.find("fault=no-size-check,max-message-48"), std::string::npos) << text;
+}
+
+TEST(DutConfig, RefusesWhatItCannotUse) {
+  for (const char* bad : {"bogus=1", "num-fifos=x", "num-fifos", "=3", "addr=20.0", "addr=04.8",
+                          "device=virtio-rng-device,fifo=0", "device=virtio-rng-device,dev=1",
+                          "device=virtio-rng-device,fifo=0,dev=32", "device=,fifo=0,dev=1",
+                          "device=virtio-rng-device,fifo=0,dev=1 device=virtio-blk-device,fifo=0,dev=1",
+                          "device=virtio-rng-device,fifo=0,dev=1,seed=1,seed=2", "fault=no-such-fault",
+                          "profile="}) {
+    EXPECT_THROW((void)parse_config(bad), ConfigError) << bad;
+  }
+}
+
+TEST(DutConfig, ErrorNamesTheToken) {
+  try {
+    (void)parse_config("num-fifos=1 colour=blue");
+    FAIL() << "accepted an unknown key";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("colour"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DutConfig, FormatRefusesUnwritableValues) {
+  DutConfig c;
+  c.devices.push_back({"virtio-blk-device", 0, 1, {{"serial", "a b"}}});
+  EXPECT_THROW((void)format_config(c), ConfigError);
+}
+
+}  // namespace
+}  // namespace vmsg::dut

@@ -1,0 +1,83 @@
+// Fake DUT libraries for the loader tests: one source, built once per
+// FAKE_<VARIANT> macro (src/dut/CMakeLists.txt), each wrong in one way.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "vmsg_dut.h"
+
+struct vmsg_dut {
+  int unused;
+};
+
+namespace {
+
+vmsg_dut* fake_create(const char* config, const vmsg_dut_host*, char* err, std::size_t err_size) {
+  const char* msg = nullptr;
+  if (config != nullptr && std::strstr(config, "refuse") != nullptr) msg = "fake: refused the configuration";
+  if (config != nullptr && std::strstr(config, "silent") != nullptr) msg = "";
+  if (msg != nullptr) {
+    if (err != nullptr && err_size > 0) {
+      std::strncpy(err, msg, err_size - 1);
+      err[err_size - 1] = '\0';
+    }
+    return nullptr;
+  }
+  return new vmsg_dut{0};
+}
+void fake_destroy(vmsg_dut* d) { delete d; }
+int fake_config_read(vmsg_dut*, std::uint8_t, std::uint8_t, std::uint8_t, std::uint16_t, std::uint32_t, std::uint32_t*) {
+  return VMSG_DUT_ERR_FAILED;
+}
+int fake_config_write(vmsg_dut*, std::uint8_t, std::uint8_t, std::uint8_t, std::uint16_t, std::uint32_t, std::uint32_t) {
+  return VMSG_DUT_NO_FUNCTION;
+}
+[[maybe_unused]] int fake_mmio_read(vmsg_dut*, std::uint64_t, std::uint32_t, std::uint64_t* value) {
+  *value = ~std::uint64_t{0};
+  return 7;  // not a status the ABI defines
+}
+int fake_mmio_write(vmsg_dut*, std::uint64_t, std::uint32_t, std::uint64_t) { return VMSG_DUT_ERR_INVALID; }
+int fake_advance_time(vmsg_dut*, std::uint64_t) { return VMSG_DUT_ERR_FAILED; }
+const char* fake_last_error(vmsg_dut*) { return "fake: the model exploded"; }
+
+#if defined(FAKE_BADMAJOR)
+constexpr std::uint32_t kMajor = VMSG_DUT_ABI_MAJOR + 1;
+#else
+constexpr std::uint32_t kMajor = VMSG_DUT_ABI_MAJOR;
+#endif
+
+#if defined(FAKE_SHORTTABLE)
+constexpr std::uint32_t kSize = 16;
+#else
+constexpr std::uint32_t kSize = sizeof(vmsg_dut_api);
+#endif
+
+constexpr vmsg_dut_api kApi = {
+    kMajor, 0, kSize, "fake",
+    fake_create, fake_destroy, fake_config_read, fake_config_write,
+#if defined(FAKE_NULLFN)
+    nullptr,
+#else
+    fake_mmio_read,
+#endif
+    fake_mmio_write, fake_advance_time, fake_last_error,
+};
+
+}  // namespace
+
+#if defined(FAKE_NOSYM)
+// Exports something, but not the entry point.
+extern "C" VMSG_DUT_EXPORT const vmsg_dut_api* vmsg_dut_get_api_v0(std::uint32_t) { return &kApi; }
+#else
+extern "C" VMSG_DUT_EXPORT const vmsg_dut_api* vmsg_dut_get_api(std::uint32_t abi_major) {
+#if defined(FAKE_NOMAJOR)
+  (void)abi_major;
+  return nullptr;
+#elif defined(FAKE_BADMAJOR)
+  (void)abi_major;
+  return &kApi;  // answers any major with a table of another one
+#else
+  return abi_major == VMSG_DUT_ABI_MAJOR ? &kApi : nullptr;
+#endif
+}
+#endif

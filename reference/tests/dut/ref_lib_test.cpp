@@ -1,0 +1,137 @@
+// The reference built as a DUT library, driven through LibPort with the
+// ordinary driver stack: bring-up, bus messages, faults, bad configurations.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+#include "dut_test_paths.h"
+#include "vmsg/common/errors.hpp"
+#include "vmsg/driver/amp_driver.hpp"
+#include "vmsg/dut/lib_port.hpp"
+
+namespace vmsg::dut {
+namespace {
+
+constexpr const char* kTopology =
+    "num-fifos=2 device=virtio-rng-device,fifo=0,dev=1 device=virtio-blk-device,fifo=0,dev=2,capacity=1M "
+    "device=virtio-balloon-device,fifo=1,dev=1";
+
+/// LibPort + driver opened on it.
+struct LibRig {
+  explicit LibRig(const std::string& config)
+      : port(VMSG_REF_DUT_PATH, {.config = config, .ram_size = 16ULL << 20}),
+        ram(port.address_map()),
+        window(port.address_map()),
+        drv(driver::AmpDriver::open(port, ram, window)) {}
+  LibPort port;
+  driver::GuestAllocator ram;
+  driver::BarWindowAllocator window;
+  driver::AmpDriver drv;
+};
+
+wire::Message bus_msg(wire::Body body) { return wire::Message{.dev_num = 0, .token = 0, .reserved_type_bits = 0, .body = std::move(body)}; }
+
+TEST(RefLib, BringsUpTheAmpFunctionWithTheDriver) {
+  LibRig rig(kTopology);
+  EXPECT_EQ(rig.drv.num_fifos(), 2u);
+  EXPECT_EQ(rig.port.config_read({0, 4, 0}, 0, 2), 0x10EEu);
+  EXPECT_EQ(rig.port.config_read({0, 4, 0}, 2, 2), 0x9039u);
+  ASSERT_TRUE(rig.drv.msix().has_value());
+  EXPECT_GE(rig.drv.bar0(), 0xE000'0000u);
+}
+
+TEST(RefLib, AnswersPingWithAnInterrupt) {
+  LibRig rig(kTopology);
+  for (unsigned q = 0; q < 2; ++q) {
+    auto r = rig.drv.fifo(q).request(bus_msg(wire::PingReq{0xC0FFEE00u + q}));
+    ASSERT_TRUE(r.ok()) << driver::to_string(r.error());
+    const auto* resp = std::get_if<wire::PingResp>(&r->body);
+    ASSERT_NE(resp, nullptr);
+    EXPECT_EQ(resp->data, 0xC0FFEE00u + q);
+  }
+  // The responses were announced by MSI-X writes that landed in host RAM.
+  EXPECT_GE(rig.port.msi_log().size(), 2u);
+  EXPECT_EQ(rig.port.stats().msis, rig.port.msi_log().size());
+  for (const auto& m : rig.port.msi_log()) EXPECT_EQ(m.source, (port::PciAddress{0, 4, 0}));
+}
+
+TEST(RefLib, GetDevicesListsTheConfiguredDevices) {
+  LibRig rig(kTopology);
+  auto r0 = rig.drv.fifo(0).request(bus_msg(wire::GetDevicesReq{0, 32}));
+  ASSERT_TRUE(r0.ok()) << driver::to_string(r0.error());
+  const auto* d0 = std::get_if<wire::GetDevicesResp>(&r0->body);
+  ASSERT_NE(d0, nullptr);
+  ASSERT_FALSE(d0->bitmap.empty());
+  EXPECT_EQ(d0->bitmap[0], 0x06u);  // devices 1 and 2
+  auto r1 = rig.drv.fifo(1).request(bus_msg(wire::GetDevicesReq{0, 32}));
+  ASSERT_TRUE(r1.ok());
+  const auto* d1 = std::get_if<wire::GetDevicesResp>(&r1->body);
+  ASSERT_NE(d1, nullptr);
+  ASSERT_FALSE(d1->bitmap.empty());
+  EXPECT_EQ(d1->bitmap[0], 0x02u);  // device 1
+}
+
+TEST(RefLib, EmptyConfigIsOneFifoWithNoDevices) {
+  LibRig rig("");
+  EXPECT_EQ(rig.drv.num_fifos(), 1u);
+  auto r = rig.drv.fifo(0).request(bus_msg(wire::GetDevicesReq{0, 32}));
+  ASSERT_TRUE(r.ok());
+  const auto* d = std::get_if<wire::GetDevicesResp>(&r->body);
+  ASSERT_NE(d, nullptr);
+  for (std::uint8_t b : d->bitmap) EXPECT_EQ(b, 0u);
+}
+
+TEST(RefLib, AbsentFunctionsAndUnassignedAddresses) {
+  LibPort p(VMSG_REF_DUT_PATH, {.config = "addr=06.0", .ram_size = 16ULL << 20});
+  EXPECT_EQ(p.config_read({0, 4, 0}, 0, 4), 0xFFFF'FFFFu);
+  EXPECT_EQ(p.config_read({0, 6, 0}, 0, 2), 0x10EEu);
+  // Also through ECAM, as on the in-process machine.
+  EXPECT_EQ(p.mmio_read(0xB000'0000u + (6u << 15), 2), 0x10EEu);
+  EXPECT_EQ(p.mmio_read(0xB000'0000u + (5u << 15), 4), 0xFFFF'FFFFu);
+  // No BAR assigned yet: the window is unbacked.
+  EXPECT_EQ(p.mmio_read(0xE000'0000u, 4), 0u);
+  EXPECT_EQ(p.stats().unbacked_reads, 1u);
+  std::vector<std::uint8_t> buf(24, 0xAA);
+  p.mem_read(0xE000'0004u, buf);
+  for (std::uint8_t b : buf) EXPECT_EQ(b, 0u);
+  EXPECT_EQ(p.stats().unbacked_bulk_bytes, 24u);
+}
+
+TEST(RefLib, FaultsReachTheDevice) {
+  // max-message-48 drops transport messages over 48 bytes but leaves PING alone.
+  LibRig rig("fault=max-message-48 device=virtio-rng-device,fifo=0,dev=1");
+  auto r = rig.drv.fifo(0).request(bus_msg(wire::PingReq{7}));
+  EXPECT_TRUE(r.ok());
+}
+
+TEST(RefLib, RefusedConfigurationsCarryTheReason) {
+  for (const auto& [config, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"num-fifos=3", "3"},
+           {"device=virtio-gpu-device,fifo=0,dev=1", "virtio-gpu-device"},
+           {"device=virtio-rng-device,fifo=1,dev=1", "FIFO"},
+           {"fault=not-a-fault", "not-a-fault"},
+           {"profile=pr99", "pr99"},
+           {"colour=blue", "colour"},
+           {"device=virtio-blk-device,fifo=0,dev=1,capacity=lots", "capacity"}}) {
+    try {
+      LibPort p(VMSG_REF_DUT_PATH, {.config = config, .ram_size = 4ULL << 20});
+      ADD_FAILURE() << "accepted: " << config;
+    } catch (const PortError& e) {
+      EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << config << ": " << e.what();
+    }
+  }
+}
+
+TEST(RefLib, InstancesAreIndependent) {
+  LibRig a("device=virtio-rng-device,fifo=0,dev=1");
+  LibRig b("device=virtio-rng-device,fifo=0,dev=3");
+  auto ra = a.drv.fifo(0).request(bus_msg(wire::GetDevicesReq{0, 32}));
+  auto rb = b.drv.fifo(0).request(bus_msg(wire::GetDevicesReq{0, 32}));
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  EXPECT_EQ(std::get<wire::GetDevicesResp>(ra->body).bitmap[0], 0x02u);
+  EXPECT_EQ(std::get<wire::GetDevicesResp>(rb->body).bitmap[0], 0x08u);
+}
+
+}  // namespace
+}  // namespace vmsg::dut

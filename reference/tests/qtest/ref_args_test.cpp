@@ -1,0 +1,138 @@
+// vmsg-ref-qtest's QEMU-like command line: what it accepts, where devices
+// land (bus paths, the dev_num 31 default), and clear errors for the rest.
+#include <gtest/gtest.h>
+
+#include "vmsg/common/errors.hpp"
+#include "vmsg/qtest/ref_args.hpp"
+
+namespace vmsg::qtest {
+namespace {
+
+RefArgs parse(std::vector<std::string> v) { return parse_ref_args(v); }
+
+const std::string kBus0 = "bus=/q35-pcihost/pcie.0/amp0/fifo0/virtio-msg/bus0/virtio-msg-dev";
+
+TEST(RefArgs, TheObservedQemuCommandLineIsAccepted) {
+  // qemu-observed.md §1, verbatim apart from the socket paths (no -qmp).
+  const RefArgs a = parse({"-M", "q35", "-accel", "qtest", "-nodefaults", "-display", "none", "-qtest", "unix:/tmp/s",
+                           "-qtest-log", "/dev/null", "-device", "virtio-msg-amp-pci,id=amp0,addr=04.0", "-object",
+                           "rng-builtin,id=r0", "-device", "virtio-rng-device,rng=r0," + kBus0});
+  EXPECT_EQ(a.qtest_socket, "/tmp/s");
+  EXPECT_TRUE(a.has_amp);
+  EXPECT_EQ(a.amp_id, "amp0");
+  EXPECT_EQ(a.amp_address, (port::PciAddress{0, 4, 0}));
+  ASSERT_EQ(a.devices.size(), 1u);
+  EXPECT_EQ(a.devices[0].kind, "virtio-rng-device");
+  EXPECT_EQ(a.devices[0].fifo, 0u);
+  EXPECT_EQ(a.devices[0].dev_num, 0u);
+  EXPECT_TRUE(a.devices[0].props.empty());
+}
+
+TEST(RefArgs, BusPathsByTypeNameOrIdAndOnOtherFifos) {
+  const RefArgs a = parse({"-qtest", "unix:/s", "-S", "-machine", "q35,accel=tcg", "-device",
+                           "virtio-msg-amp-pci,num-fifos=2,addr=1f.3", "-device",
+                           "virtio-blk-device,capacity=4M,bus=/q35-pcihost/pcie.0/virtio-msg-amp-pci/fifo1/virtio-msg/bus7/virtio-msg-dev",
+                           "-device", "virtio-balloon-device,bus=virtio-msg-amp-pci/fifo0/virtio-msg/bus3/virtio-msg-dev/bus"});
+  EXPECT_EQ(a.num_fifos, 2u);
+  EXPECT_EQ(a.amp_address, (port::PciAddress{0, 0x1F, 3}));
+  ASSERT_EQ(a.devices.size(), 2u);
+  EXPECT_EQ(a.devices[0].fifo, 1u);
+  EXPECT_EQ(a.devices[0].dev_num, 7u);
+  EXPECT_EQ(a.devices[0].props.at("capacity"), "4M");
+  EXPECT_EQ(a.devices[1].fifo, 0u);
+  EXPECT_EQ(a.devices[1].dev_num, 3u);
+}
+
+TEST(RefArgs, WithoutBusDevicesTakeSlot31Downwards) {
+  // qemu-observed.md §1: without bus= QEMU put virtio-rng-device on bus31.
+  const RefArgs a = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device", "virtio-rng-device",
+                           "-device", "virtio-rng-device,seed=5"});
+  ASSERT_EQ(a.devices.size(), 2u);
+  EXPECT_EQ(a.devices[0].dev_num, 31u);
+  EXPECT_EQ(a.devices[1].dev_num, 30u);
+  EXPECT_EQ(a.devices[1].props.at("seed"), "5");
+}
+
+TEST(RefArgs, MemorySizeAndFaults) {
+  const RefArgs a = parse({"-qtest", "unix:/s", "-m", "256M", "--fault", "no-get-shm-response,duplicate-response",
+                           "--fault", "max-message-48"});
+  EXPECT_EQ(a.ram_bytes, 256ULL << 20);
+  EXPECT_TRUE(a.faults.has(fault::Fault::NoGetShmResponse));
+  EXPECT_TRUE(a.faults.has(fault::Fault::DuplicateResponse));
+  EXPECT_TRUE(a.faults.has(fault::Fault::MaxMessage48));
+  EXPECT_FALSE(a.faults.has(fault::Fault::StaleSlotBytes));
+  EXPECT_EQ(parse({"-qtest", "unix:/s", "-m", "64"}).ram_bytes, 64ULL << 20);
+}
+
+TEST(RefArgs, HelpRequests) {
+  EXPECT_TRUE(parse({"-device", "help"}).list_devices);
+  EXPECT_TRUE(parse({"-accel", "help"}).list_accels);
+  EXPECT_NE(device_help().find("name \"virtio-msg-amp-pci\""), std::string::npos);
+  EXPECT_NE(device_help().find("name \"virtio-rng-device\""), std::string::npos);
+}
+
+class RefArgsRejects : public ::testing::TestWithParam<std::vector<std::string>> {};
+
+TEST_P(RefArgsRejects, WithAConfigErrorNamingTheProblem) {
+  try {
+    (void)parse(GetParam());
+    FAIL() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("vmsg-ref-qtest:"), std::string::npos) << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Bad, RefArgsRejects,
+    ::testing::Values(
+        std::vector<std::string>{},                                                  // no -qtest
+        std::vector<std::string>{"-qtest", "tcp:localhost:4444"},                    // not unix:
+        std::vector<std::string>{"-qtest"},                                          // missing value
+        std::vector<std::string>{"-qtest", "unix:/s", "-M", "virt"},                 // machine
+        std::vector<std::string>{"-qtest", "unix:/s", "-qmp", "unix:/q"},            // unknown option
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-net-device"},  // unknown device
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-rng-device"},  // no amp device yet
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,num-fifos=3"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,num-fifos=9"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,num-fifos=0"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,addr=20.0"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,multifunction=on"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device", "virtio-msg-amp-pci"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                                 "virtio-rng-device,bus=/q35-pcihost/pcie.0/virtio-msg-amp-pci/fifo1/virtio-msg/bus0"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                                 "virtio-rng-device,bus=/q35-pcihost/pcie.0/virtio-msg-amp-pci/fifo0/virtio-msg/bus32"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                                 "virtio-rng-device,bus=/q35-pcihost/pcie.0/other/fifo0/virtio-msg/bus0"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                                 "virtio-rng-device,bus=/q35-pcihost/pcie.0"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                                 "virtio-rng-device,bus=virtio-msg-amp-pci/fifo0/virtio-msg/bus0/junk"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                                 "virtio-rng-device,rng=nope"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                                 "virtio-rng-device,bus=virtio-msg-amp-pci/fifo0/virtio-msg/bus0", "-device",
+                                 "virtio-rng-device,bus=virtio-msg-amp-pci/fifo0/virtio-msg/bus0"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-object", "memory-backend-ram,id=m"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-m", "0"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-m", "lots"}));
+
+TEST(RefArgs, UnknownFaultIsAConfigError) {
+  EXPECT_THROW((void)parse({"-qtest", "unix:/s", "--fault", "no-such-fault"}), ConfigError);
+}
+
+TEST(RefArgs, MakeSpecBuildsTheDevicesAndRefusesBadProperties) {
+  const RefArgs a = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,num-fifos=4", "-device",
+                           "virtio-blk-device,capacity=1M,bus=virtio-msg-amp-pci/fifo3/virtio-msg/bus9"});
+  const target::ReferenceSpec s = make_spec(a);
+  EXPECT_EQ(s.amp.num_fifos, 4u);
+  ASSERT_EQ(s.devices.size(), 1u);
+  EXPECT_EQ(s.devices[0].fifo, 3u);
+  EXPECT_EQ(s.devices[0].dev_num, 9u);
+  EXPECT_NE(s.devices[0].endpoint, nullptr);
+  const RefArgs bad = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device", "virtio-blk-device,colour=red"});
+  EXPECT_THROW((void)make_spec(bad), ConfigError);
+}
+
+}  // namespace
+}  // namespace vmsg::qtest

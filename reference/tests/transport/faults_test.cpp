@@ -1,0 +1,213 @@
+// DeviceTransport fault modes (TransportOptions::faults): each scenario with
+// the fault off (conforming) and on.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <variant>
+#include <vector>
+
+#include "transport/transport_test_support.hpp"
+#include "vmsg/common/faults.hpp"
+
+namespace vmsg::transport::test {
+namespace {
+
+using fault::Fault;
+using fault::FaultSet;
+
+TransportOptions with(Fault f) {
+  TransportOptions o;
+  o.faults.set(f);
+  return o;
+}
+
+/// Sends a request and returns every message it caused (no checks).
+std::vector<wire::Message> exchange(Harness& h, wire::Body body, std::uint16_t token = 0x77) {
+  h.t.receive(wire::Message{.dev_num = Harness::kDevNum, .token = token, .reserved_type_bits = 0, .body = std::move(body)});
+  return h.out.take();
+}
+
+wire::SetConfigResp set_config(Harness& h, std::uint32_t generation, std::vector<std::uint8_t> data) {
+  return h.ask<wire::SetConfigResp>(wire::SetConfigReq{.generation = generation, .offset = 8, .data = std::move(data)});
+}
+
+std::vector<std::uint8_t> config_bytes(Harness& h, std::uint32_t offset, std::uint32_t length) {
+  return h.ask<wire::GetConfigResp>(wire::GetConfigReq{.offset = offset, .length = length}).data;
+}
+
+// ---- no-get-shm-response -------------------------------------------------------
+
+TEST(TransportFaults, NoGetShmResponseOffAnswersLengthZero) {
+  Harness h;
+  auto r = h.ask<wire::GetShmResp>(wire::GetShmReq{0});
+  EXPECT_EQ(r.length, 0u);
+}
+
+TEST(TransportFaults, NoGetShmResponseOnDropsIt) {
+  Harness h(with(Fault::NoGetShmResponse));
+  EXPECT_TRUE(exchange(h, wire::GetShmReq{0}).empty());
+  EXPECT_EQ(exchange(h, wire::GetDeviceStatusReq{}).size(), 1u);  // others still answered
+}
+
+// ---- duplicate-response --------------------------------------------------------
+
+TEST(TransportFaults, DuplicateResponseOffAnswersOnce) {
+  Harness h;
+  EXPECT_EQ(exchange(h, wire::GetDeviceStatusReq{}).size(), 1u);
+}
+
+TEST(TransportFaults, DuplicateResponseOnAnswersTwice) {
+  Harness h(with(Fault::DuplicateResponse));
+  auto msgs = exchange(h, wire::GetDeviceInfoReq{});
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0], msgs[1]);
+  EXPECT_TRUE(std::holds_alternative<wire::GetDeviceInfoResp>(msgs[0].body));
+}
+
+// ---- generation-not-bumped -----------------------------------------------------
+
+TEST(TransportFaults, GenerationNotBumpedOffBumpsOnEveryChange) {
+  Harness h;
+  const std::uint32_t g = h.config_generation();
+  EXPECT_EQ(set_config(h, g, {1, 2, 3, 4}).generation, g + 1);
+  h.backend.ctx->config_changed(8, 4);
+  auto ev = h.out.take();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(std::get<wire::EventConfig>(ev[0].body).generation, g + 2);
+  EXPECT_EQ(h.config_generation(), g + 2);
+}
+
+TEST(TransportFaults, GenerationNotBumpedOnKeepsTheOldCount) {
+  Harness h(with(Fault::GenerationNotBumped));
+  const std::uint32_t g = h.config_generation();
+  auto r = set_config(h, g, {1, 2, 3, 4});
+  EXPECT_EQ(r.length, 4u);
+  EXPECT_EQ(r.generation, g);
+  EXPECT_EQ(config_bytes(h, 8, 4), (std::vector<std::uint8_t>{1, 2, 3, 4}));
+  h.backend.ctx->config_changed(8, 4);
+  auto ev = h.out.take();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(std::get<wire::EventConfig>(ev[0].body).generation, g);
+  EXPECT_EQ(h.config_generation(), g);
+}
+
+// ---- no-config-event -----------------------------------------------------------
+
+TEST(TransportFaults, NoConfigEventOffAnnouncesDeviceChanges) {
+  Harness h;
+  h.backend.config[9] = 0xEE;
+  h.backend.ctx->config_changed(9, 1);
+  auto ev = h.out.take();
+  ASSERT_EQ(ev.size(), 1u);
+  const auto& e = std::get<wire::EventConfig>(ev[0].body);
+  EXPECT_EQ(e.offset, 9u);
+  EXPECT_EQ(e.data, std::vector<std::uint8_t>{0xEE});
+}
+
+TEST(TransportFaults, NoConfigEventOnStaysSilent) {
+  Harness h(with(Fault::NoConfigEvent));
+  const std::uint32_t g = h.config_generation();
+  h.backend.ctx->config_changed(9, 1);
+  EXPECT_TRUE(h.out.take().empty());
+  EXPECT_EQ(h.config_generation(), g + 1);  // only the event is missing
+}
+
+// ---- set-config-ignores-generation ---------------------------------------------
+
+TEST(TransportFaults, SetConfigIgnoresGenerationOffRejectsStale) {
+  Harness h;
+  const std::uint32_t g = h.config_generation();
+  const auto before = config_bytes(h, 8, 4);
+  auto r = set_config(h, g + 5, {9, 9, 9, 9});
+  EXPECT_EQ(r.length, 0u);
+  EXPECT_EQ(r.generation, g);
+  EXPECT_EQ(config_bytes(h, 8, 4), before);
+}
+
+TEST(TransportFaults, SetConfigIgnoresGenerationOnAppliesStale) {
+  Harness h(with(Fault::SetConfigIgnoresGeneration));
+  const std::uint32_t g = h.config_generation();
+  auto r = set_config(h, g + 5, {9, 9, 9, 9});
+  EXPECT_EQ(r.length, 4u);
+  EXPECT_EQ(config_bytes(h, 8, 4), (std::vector<std::uint8_t>{9, 9, 9, 9}));
+}
+
+// ---- status-high-bits-kept -----------------------------------------------------
+
+TEST(TransportFaults, StatusHighBitsKeptOffMasksThem) {
+  Harness h;
+  EXPECT_EQ(h.set_status(0x0101), st::kAcknowledge);
+  EXPECT_EQ(h.get_status(), st::kAcknowledge);
+  EXPECT_EQ(h.set_status(0xFF00), 0u);  // only undefined bits: a reset
+}
+
+TEST(TransportFaults, StatusHighBitsKeptOnReportsThem) {
+  Harness h(with(Fault::StatusHighBitsKept));
+  EXPECT_EQ(h.set_status(0x0101), 0x0101u);
+  EXPECT_EQ(h.get_status(), 0x0101u);
+  EXPECT_EQ(h.set_status(0xFF00), 0xFF00u);
+}
+
+// ---- reset-keeps-queues --------------------------------------------------------
+
+TEST(TransportFaults, ResetKeepsQueuesOffClearsThem) {
+  Harness h;
+  TestRing ring(h.mem, 0x1000, 8);
+  h.negotiate();
+  h.set_vqueue(ring.set_vqueue(0));
+  ASSERT_EQ(h.get_vqueue(0).cur_size, 8u);
+  EXPECT_EQ(h.set_status(0), 0u);
+  const auto q = h.get_vqueue(0);
+  EXPECT_EQ(q.cur_size, 0u);
+  EXPECT_EQ(q.desc_addr, 0u);
+  EXPECT_EQ(h.t.configured_queue(0), nullptr);
+}
+
+TEST(TransportFaults, ResetKeepsQueuesOnLeavesThemConfigured) {
+  Harness h(with(Fault::ResetKeepsQueues));
+  TestRing ring(h.mem, 0x1000, 8);
+  h.negotiate();
+  h.set_vqueue(ring.set_vqueue(0));
+  EXPECT_EQ(h.set_status(0), 0u);
+  const auto q = h.get_vqueue(0);
+  EXPECT_EQ(q.cur_size, 8u);
+  EXPECT_EQ(q.desc_addr, ring.desc());
+  EXPECT_EQ(q.device_addr, ring.used());
+}
+
+// ---- used-ignores-suppression --------------------------------------------------
+
+std::vector<wire::Message> use_with_no_interrupt(Harness& h, TestRing& ring) {
+  h.bring_up(ring);
+  ring.set_avail_flags(1);  // VIRTQ_AVAIL_F_NO_INTERRUPT
+  ring.add_buffer(Harness::kBufAddr, 16, true);
+  auto msgs = h.kick(0);
+  EXPECT_EQ(ring.used_idx(), 1u);  // the buffer was used either way
+  return msgs;
+}
+
+TEST(TransportFaults, UsedIgnoresSuppressionOffHonoursNoInterrupt) {
+  Harness h;
+  TestRing ring(h.mem, 0x1000, 8);
+  EXPECT_TRUE(use_with_no_interrupt(h, ring).empty());
+}
+
+TEST(TransportFaults, UsedIgnoresSuppressionOnSendsEventUsed) {
+  Harness h(with(Fault::UsedIgnoresSuppression));
+  TestRing ring(h.mem, 0x1000, 8);
+  EXPECT_EQ(use_with_no_interrupt(h, ring), std::vector<wire::Message>{event(wire::EventUsed{0})});
+}
+
+TEST(TransportFaults, UsedIgnoresSuppressionOnIgnoresUsedEvent) {
+  for (bool on : {false, true}) {
+    Harness h(on ? with(Fault::UsedIgnoresSuppression) : TransportOptions{});
+    TestRing ring(h.mem, 0x1000, 8);
+    h.bring_up(ring, kVersion1 | kEventIdx);
+    ring.set_used_event(5);  // "tell me when used.idx passes 5"
+    ring.add_buffer(Harness::kBufAddr, 16, true);
+    EXPECT_EQ(h.kick(0).size(), on ? 1u : 0u) << "fault " << on;
+  }
+}
+
+}  // namespace
+}  // namespace vmsg::transport::test
