@@ -39,4 +39,7 @@ if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
 .venv/bin/pip install --no-build-isolation --no-index --quiet .
+# setuptools leaves its metadata beside the package sources; with it there, a
+# checkout on PYTHONPATH would register the pytest plugin twice.
+rm -rf conformance/vmsg_conform.egg-info
 echo "== setup done"

@@ -16,7 +16,7 @@ CXXFLAGS="${CXXFLAGS:--O1 -g -fno-omit-frame-pointer -fsanitize=address,undefine
 LIB_FUZZING_ENGINE="${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}"
 OUT="${OUT:-$root/build-fuzz/out}"
 WORK="${WORK:-$root/build-fuzz/work}"
-targets=(codec fifo device)
+targets=(codec fifo device transport diff)
 
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
@@ -29,6 +29,8 @@ cmake -S "$root" -B "$WORK/cmake" "${gen[@]}" \
 cmake --build "$WORK/cmake" -j "${JOBS:-1}" --target "${targets[@]/#/fuzz_}"
 
 mkdir -p "$OUT"
+# fuzz_diff loads the reference DUT library from its own directory first.
+cp "$WORK/cmake/reference/libvmsg_ref_dut.so" "$OUT/"
 for t in "${targets[@]}"; do
   cp "$WORK/cmake/fuzz/fuzz_$t" "$OUT/"
   cp "$here/options/fuzz_$t.options" "$OUT/"

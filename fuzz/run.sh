@@ -6,12 +6,13 @@
 #     fuzz/regressions/TARGET and writing new inputs to a scratch corpus
 #     ($SCRATCH, default build-fuzz/corpus/TARGET), never to the repo;
 #   - on a crash, minimises it (-minimize_crash) and copies the result into
-#     fuzz/regressions/TARGET/, where the replay test picks it up.
+#     fuzz/regressions/TARGET/, where the replay test picks it up (not with
+#     VMSG_DIFF_FAULT set: fuzz_diff's fault mode is meant to diverge).
 # Prints the last status line (exec/s, coverage) and exits non-zero on a crash.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
-target="${1:?usage: fuzz/run.sh TARGET [SECONDS]}"
+target="${1:?usage: fuzz/run.sh TARGET [SECONDS]  (codec fifo device transport diff)}"
 secs="${2:-600}"
 OUT="${OUT:-$root/build-fuzz/out}"
 bin="$OUT/fuzz_$target"
@@ -47,6 +48,12 @@ crashes=$(ls "$art"/crash-* "$art"/leak-* "$art"/timeout-* "$art"/oom-* 2>/dev/n
 if [ -n "$crashes" ]; then
   for c in $crashes; do
     name="$(basename "$c")"
+    if [ -n "${VMSG_DIFF_FAULT:-}" ]; then
+      # A fault mode on fuzz_diff's library side: the divergence is the expected
+      # finding, not a regression of the reference; it stays in $art.
+      echo "divergence found with VMSG_DIFF_FAULT=$VMSG_DIFF_FAULT: $c (log $log)"
+      continue
+    fi
     min="$art/min-$name"
     "$bin" "${opts[@]}" -minimize_crash=1 -max_total_time=120 -exact_artifact_path="$min" "$c" >"$art/min-$name.log" 2>&1
     [ -s "$min" ] || cp "$c" "$min"

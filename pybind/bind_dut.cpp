@@ -35,7 +35,15 @@ void bind_dut(py::module_& m) {
       .def("reset_stats", &LibPort::reset_stats)
       .def("msi_log", &LibPort::msi_log, py::return_value_policy::copy)
       .def("clear_msi_log", &LibPort::clear_msi_log)
-      .def("log", &LibPort::log, py::return_value_policy::copy, "lines the library logged, oldest first");
+      .def("log", &LibPort::log, py::return_value_policy::copy, "lines the library logged, oldest first")
+      .def("has_stimulus", &LibPort::has_stimulus, "the library offers the optional stimulus entry (ABI 1.1)")
+      .def("stimulus", &LibPort::stimulus, py::arg("action"),
+           "runs a stimulus action; False when the library cannot do it (PortError when absent or failing)")
+      .def("has_violations", &LibPort::has_violations, "the library offers the optional violations entry (ABI 1.1)")
+      .def("peek_violations", &LibPort::peek_violations, py::return_value_policy::copy,
+           "violation lines fetched since the last take/clear, oldest first")
+      .def("take_violations", &LibPort::take_violations, "as peek_violations, and forgets them")
+      .def("clear_violations", &LibPort::clear_violations, "drops the lines here and in the library");
 
   m.def(
       "library_name",

@@ -9,6 +9,7 @@
 namespace vmsg::pyb {
 
 void bind_dut(py::module_& m);  // bind_dut.cpp
+void bind_qtest(py::module_& m);  // bind_qtest.cpp
 
 ErrorTypes& error_types() {
   // The one piece of process-wide state: pybind11 exception translation needs
@@ -117,4 +118,5 @@ PYBIND11_MODULE(_vmsg, m) {
   bind_driver(driver);
   bind_monitor(transport);
   { py::module_ dut = m.def_submodule("dut", "vmsg::dut: DUT shared libraries (vmsg_dut.h)"); bind_dut(dut); }
+  { py::module_ qt = m.def_submodule("qtest", "vmsg::qtest: qtest client, QEMU launcher, vmsg-ref-qtest"); bind_qtest(qt); }
 }

@@ -18,6 +18,10 @@ from vmsg_conform.catalogue import CatalogueError, tex
 
 # Row counts stated by requirements.md ("Row counts" table).
 EXPECTED_ROWS = {"VMSG-BUS": 50, "VMSG-GEN": 1, "VMSG-DRV": 71, "VMSG-DEV": 62, "AMP": 29}
+# PCI rules the project adds (not rows of requirements.md): what fault modes break.
+EXPECTED_PCI = ("PCI-001", "PCI-002")
+MD_ROWS = sum(EXPECTED_ROWS.values())  # 213
+TOTAL = MD_ROWS + len(EXPECTED_PCI)
 EXPECTED_INFORMATIVE = {"VMSG-BUS-048", "VMSG-BUS-049", "VMSG-BUS-050", "VMSG-DRV-068",
                         "VMSG-DRV-069", "VMSG-DRV-070", "VMSG-DRV-071"}
 ROLE_OF_CATEGORY = {"VMSG-BUS": "bus", "VMSG-GEN": "general", "VMSG-DRV": "driver", "VMSG-DEV": "device"}
@@ -64,13 +68,14 @@ def _norm(text: str) -> str:
 # ---- contents ---------------------------------------------------------------------------
 
 def test_packaged_catalogue_has_every_requirement_row(cat):
-    assert len(cat) == sum(EXPECTED_ROWS.values()) == 213
+    assert MD_ROWS == 213
+    assert len(cat) == TOTAL == 215
     assert all(isinstance(r, catalogue.Requirement) for r in cat)
 
 
 def test_rows_per_category_match_requirements_md_counts(cat):
     counts = Counter(_category(r.id) for r in cat)
-    assert dict(counts) == EXPECTED_ROWS
+    assert dict(counts) == {**EXPECTED_ROWS, "PCI": len(EXPECTED_PCI)}
     amp = [int(r.id[4:]) for r in cat if r.id.startswith("AMP-")]
     assert sorted(amp) == list(range(1, 21)) + list(range(101, 110))
 
@@ -83,7 +88,8 @@ def test_ids_are_unique_well_formed_and_numbered_without_gaps(cat):
             continue
         numbers = sorted(int(i.rsplit("-", 1)[1]) for i in ids if _category(i) == cat_name)
         assert numbers == list(range(1, count + 1)), cat_name
-    assert all(re.fullmatch(r"(VMSG-(BUS|GEN|DRV|DEV)|AMP)-\d{3}", i) for i in ids)
+    assert tuple(i for i in ids if _category(i) == "PCI") == EXPECTED_PCI
+    assert all(re.fullmatch(r"(VMSG-(BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}", i) for i in ids)
 
 
 def test_informative_rows_are_exactly_the_inf_rows_and_untestable(cat):
@@ -122,7 +128,7 @@ def test_level_counts_match_the_keywords_of_requirements_md(cat):
 
 def test_levels_and_sources_agree_with_requirements_md(cat):
     rows = _md_rows()
-    assert set(rows) == set(cat.ids())
+    assert set(rows) == set(cat.ids()) - set(EXPECTED_PCI)
     for rid, cells in rows.items():
         req = cat.get(rid)
         written = cells[1].replace("(inf)", "").strip()
@@ -147,6 +153,18 @@ def test_profiles_split_pr28_from_the_2026_shmem_layout(cat):
             assert r.profiles == ["pr28"], r.id
 
 
+def test_pci_entries_cite_the_pci_specification_and_bind_the_function(cat):
+    for rid in EXPECTED_PCI:
+        r = cat.get(rid)
+        assert r.source["kind"] == "pci" and r.source["document"] and r.source["section"], rid
+        assert (r.role, r.level, r.strength) == ("amp-device", "MUST", "must"), rid
+        assert r.untestable is None and r.block is None and not r.informative, rid
+        assert r.applies_to("pr28"), rid
+    assert cat.get("PCI-001").area == "pci" and cat.get("PCI-002").area == "interrupts"
+    # only the pci kind may name a PCI document; spec and qemu entries keep their own kinds
+    assert {r.source["kind"] for r in cat if not r.id.startswith("PCI-")} == {"spec", "qemu"}
+
+
 def test_untestable_reasons_are_given_where_nothing_is_observable(cat):
     for rid in ("AMP-012", "AMP-018", "VMSG-BUS-005", "VMSG-DRV-063"):
         assert cat.get(rid).untestable, rid
@@ -161,6 +179,8 @@ def test_paraphrases_are_not_copies_of_requirements_md(cat):
     rows = _md_rows()
     copied = []
     for r in cat:
+        if r.id in EXPECTED_PCI:
+            continue  # no requirements.md row to compare with
         mine, theirs = _norm(r.text), _norm(rows[r.id][2])
         ratio = difflib.SequenceMatcher(None, mine, theirs).ratio()
         if mine == theirs or ratio >= MAX_SIMILARITY:
@@ -257,10 +277,12 @@ def test_get_and_unknown(cat):
         "VMSG-DEV-999", "AMP-000"]
     assert cat.unknown([]) == []
     assert "AMP-017" in cat and "AMP-021" not in cat
+    assert "PCI-002" in cat and "PCI-003" not in cat
 
 
 def test_select_by_glob_level_area_and_role(cat):
-    assert len(cat.select()) == 213
+    assert len(cat.select()) == TOTAL
+    assert [r.id for r in cat.select("PCI-*")] == list(EXPECTED_PCI)
     assert [r.id for r in cat.select("VMSG-DEV-00?")] == [f"VMSG-DEV-00{i}" for i in range(1, 10)]
     assert len(cat.select("VMSG-DEV-0*")) == 62
     assert len(cat.select("vmsg-dev-0*")) == 62  # case-insensitive
@@ -287,12 +309,13 @@ def test_coverage_statuses(cat):
                  "suite/test_a.py::test_two": ["VMSG-DEV-059", "AMP-101"],
                  "suite/test_b.py::test_x": ["VMSG-NOT-001"]}
     rows = {row.requirement.id: row for row in catalogue.coverage(cat, citations)}
-    assert len(rows) == 213
+    assert len(rows) == TOTAL
     assert rows["VMSG-DEV-059"].status == "tested"
     assert rows["VMSG-DEV-059"].tests == ["suite/test_a.py::test_one", "suite/test_a.py::test_two"]
     assert rows["AMP-101"].status == "not applicable to profile pr28"
     assert rows["AMP-018"].status == "untestable: " + cat.get("AMP-018").untestable
-    assert rows["VMSG-DEV-060"].status == "UNTESTED" and rows["VMSG-DEV-060"].tests == []
+    assert cat.get("VMSG-BUS-002").untestable is None
+    assert rows["VMSG-BUS-002"].status == "UNTESTED" and rows["VMSG-BUS-002"].tests == []
     other = {row.requirement.id: row for row in catalogue.coverage(cat, citations, profile="amp-shmem-2026")}
     assert other["AMP-101"].status == "tested"
     assert other["VMSG-DEV-059"].status == "not applicable to profile amp-shmem-2026"
@@ -303,12 +326,12 @@ def test_format_coverage_lists_every_row_and_a_summary(cat):
     text = catalogue.format_coverage(rows)
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["ID", "LEVEL", "ROLE", "TESTS"]
-    assert sum(1 for ln in lines if re.match(r"^(VMSG|AMP)-", ln)) == 213
+    assert sum(1 for ln in lines if re.match(r"^(VMSG|AMP|PCI)-", ln)) == TOTAL
     ping = next(ln for ln in lines if ln.startswith("VMSG-BUS-047"))
     assert ping.split()[-2:] == ["1", "tested"]
     n_untestable = sum(1 for r in cat if r.untestable and r.applies_to("pr28"))
-    assert lines[-1] == (f"213 requirements: 1 tested, {n_untestable} untestable, 9 not-applicable, "
-                         f"{213 - 1 - n_untestable - 9} UNTESTED")
+    assert lines[-1] == (f"{TOTAL} requirements: 1 tested, {n_untestable} untestable, 9 not-applicable, "
+                         f"{TOTAL - 1 - n_untestable - 9} UNTESTED")
     assert "    t.py::test_ping" in catalogue.format_coverage(rows, show_tests=True)
 
 
@@ -360,6 +383,10 @@ def test_a_minimal_file_loads_from_a_path(tmp_path):
     (lambda t: t.replace('text = "', 'informative = "yes"\ntext = "'), "informative must be"),
     (lambda t: t.replace('kind = "spec"', 'kind = "blog"'), "source.kind"),
     (lambda t: t.replace('lines = "L1380-1381", ', ""), "source (spec) lacks lines"),
+    (lambda t: t.replace('id = "VMSG-DEV-059"', 'id = "PCI-01"'), "PCI-01: malformed ID"),
+    (lambda t: t.replace('id = "VMSG-DEV-059"', 'id = "PCIE-001"'), "PCIE-001: malformed ID"),
+    (lambda t: t.replace('kind = "spec", draft = "d", commit = "c", file = "transport-msg.tex", lines = "L1380-1381"',
+                         'kind = "pci", document = "PCI LB 3.0"'), "source (pci) lacks section"),
     (lambda t: t.replace('[[requirement]]', '[[requirements]]'), "unknown top-level key"),
 ])
 def test_bad_catalogue_files_raise_catalogue_error_naming_the_entry(tmp_path, edit, needle):
@@ -367,6 +394,15 @@ def test_bad_catalogue_files_raise_catalogue_error_naming_the_entry(tmp_path, ed
     with pytest.raises(CatalogueError) as info:
         _load_text(tmp_path, text)
     assert needle in str(info.value)
+
+
+def test_a_pci_entry_loads_with_a_pci_source(tmp_path):
+    entry = (GOOD_ENTRY.replace('id = "VMSG-DEV-059"', 'id = "PCI-007"')
+             .replace('source = { kind = "spec", draft = "d", commit = "c", file = "transport-msg.tex", '
+                      'lines = "L1380-1381", block = "B" }',
+                      'source = { kind = "pci", document = "PCI LB 3.0", section = "6.2.2" }'))
+    req = _load_text(tmp_path, HEADER + entry).get("PCI-007")
+    assert (req.source["kind"], req.source["section"], req.block) == ("pci", "6.2.2", None)
 
 
 def test_missing_file_and_empty_file_raise_catalogue_error(tmp_path):

@@ -38,7 +38,7 @@ def test_list_shows_requirements_with_their_tests(suite, capsys):
     assert cli.main(["list", "--suite", str(suite)]) == 0
     out = capsys.readouterr().out
     assert "FAKE-002" in out and "test_fake.py::test_order_fails" in out
-    assert "FAKE-004" in out and "UNTESTED (not observable from outside)" in out
+    assert "FAKE-004" in out and "UNTESTABLE (not observable from outside)" in out
     assert "5 requirement(s), 4 with tests" in out
 
 

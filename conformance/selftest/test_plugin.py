@@ -10,7 +10,10 @@ import vmsg_fakes
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = ("-p", "vmsg_conform.plugin", "-p", "no:cacheprovider")
+from vmsg_conform.cli import _plugin_args
+
+# -p vmsg_conform.plugin only where the installed entry point does not load it.
+PLUGIN = (*_plugin_args(), "-p", "no:cacheprovider")
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def test_verdicts_and_requirement_matrix(tree):
     assert by["test_ping"]["output"].count("ping sent") == 1
     rv = {k: v["verdict"] for k, v in data["requirement_verdicts"].items()}
     assert rv == {"FAKE-001": "PASS", "FAKE-002": "FAIL", "FAKE-003": "SKIP",
-                  "FAKE-004": "UNTESTED", "FAKE-005": "N/A"}
+                  "FAKE-004": "UNTESTABLE", "FAKE-005": "N/A"}
     assert "not observable" in data["requirement_verdicts"]["FAKE-004"]["reason"]
 
 

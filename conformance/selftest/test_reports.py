@@ -48,7 +48,7 @@ def sample_run() -> R.RunResult:
 
 
 EXPECTED = {"R-PASS": "PASS", "R-FAIL": "FAIL", "R-MIX": "FAIL", "R-WAIVED": "WAIVED", "R-XPASS": "PASS",
-            "R-SKIP": "SKIP", "R-UNT": "UNTESTED", "R-NOTEST": "UNTESTED", "R-NA": "N/A",
+            "R-SKIP": "SKIP", "R-UNT": "UNTESTABLE", "R-NOTEST": "UNTESTED", "R-NA": "N/A",
             "R-DESEL": "UNTESTED"}
 
 

@@ -1,4 +1,4 @@
-"""The ``vmsg-conform`` command line: list, run, report, matrix.
+"""The ``vmsg-conform`` command line: list, run, report, matrix, diff, replay.
 
 ``run`` and ``list`` drive pytest in-process on the packaged suite with the
 plugin; ``matrix`` runs the suite once per reference fault in subprocesses and
@@ -49,7 +49,11 @@ def _base_args(suite: str | None, catalogue: str | None) -> list[str]:
     # stable node ids wherever the suite lives: 'suite/test_x.py::t' for the
     # packaged suite (relative to the package), 'test_x.py::t' for another one
     rootdir = PACKAGE_DIR if suite is None else suite_dir
-    args = _plugin_args() + ["-p", "no:cacheprovider", "--rootdir", str(rootdir), str(suite_dir)]
+    # The CLI has imported vmsg_conform before pytest starts, so pytest cannot
+    # rewrite the plugin's asserts; it says so once per run. Nothing is lost:
+    # the suite's test modules are still rewritten.
+    args = _plugin_args() + ["-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+                             "--rootdir", str(rootdir), str(suite_dir)]
     if catalogue:
         args += ["--vmsg-catalogue", catalogue]
     return args
@@ -160,7 +164,7 @@ def cmd_list(a) -> int:
     for r, tests in rows:
         note = ""
         if not tests:
-            note = f"  UNTESTED ({r.untestable})" if getattr(r, "untestable", None) else "  UNTESTED"
+            note = f"  UNTESTABLE ({r.untestable})" if getattr(r, "untestable", None) else "  UNTESTED"
         print(f"{r.id:<14} {r.level:<10} {r.role:<11} {r.area:<13} {len(tests):>3} test(s){note}")
         for t in tests:
             print(f"    {t}")
@@ -194,6 +198,8 @@ def _run_args(a) -> list[str]:
     for kind, path in out.items():
         if path:
             args += [f"--vmsg-{kind}", path]
+    if a.out:  # one transcript per failing test, replayable with `vmsg-conform replay`
+        args += ["--vmsg-transcripts", str(Path(a.out) / "transcripts")]
     if a.hypothesis_seed is not None:
         args += ["--hypothesis-seed", str(a.hypothesis_seed)]
     if a.derandomize:
@@ -358,6 +364,64 @@ def _print_matrix(doc: dict) -> None:
     print(f"{n}/{len(doc['faults'])} faults caught")
 
 
+# --- diff and replay (diff.py, transcript.py) ----------------------------------------
+
+
+def _open_target(spec: str):
+    from . import targets
+
+    try:
+        t = targets.resolve(spec)
+    except (ValueError, OSError) as exc:
+        raise CliError(str(exc)) from None
+    reason = t.available()
+    if reason:
+        raise CliError(f"target {spec!r} is not usable here: {reason}")
+    return t
+
+
+def cmd_diff(a) -> int:
+    from . import diff
+
+    specs = list(a.target) or ["ref"]
+    if len(specs) > 2:
+        raise CliError("diff takes at most two --target options")
+    if len(specs) == 1:
+        specs.append(specs[0])
+    ta, tb = _open_target(specs[0]), _open_target(specs[1])
+    try:
+        report = diff.diff_targets(ta, tb, a.fault_a, a.fault_b, a.sequence or None, a.profile)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    print(report.text())
+    return 0 if report.first is None else 1
+
+
+def cmd_replay(a) -> int:
+    from . import transcript as tr
+
+    try:
+        t = tr.Transcript.load(a.file)
+    except OSError as exc:
+        raise CliError(f"cannot read {a.file}: {exc.strerror or exc}") from None
+    except tr.TranscriptError as exc:
+        raise CliError(f"{a.file}: {exc}") from None
+    spec = a.target or "ref"
+    target = _open_target(spec)
+    dut = target.open(faults=a.fault, profile=a.profile)
+    try:
+        mismatches = tr.replay(t, dut.port, stop_after=a.max)
+    finally:
+        dut.close()
+    recorded_on = t.header.get("target", "?")
+    print(f"replayed {len(t.steps)} step(s) of {a.file} (recorded on {recorded_on}, "
+          f"faults {t.header.get('faults', 'none')}) on {spec}: "
+          + ("every answer matches" if not mismatches else f"{len(mismatches)} answer(s) differ"))
+    for m in mismatches:
+        print(m.describe(t.machine))
+    return 0 if not mismatches else 1
+
+
 # --- argument parsing -------------------------------------------------------------
 
 
@@ -422,6 +486,22 @@ def _parser() -> argparse.ArgumentParser:
     mx.add_argument("--only", action="append", default=[], metavar="FAULT", help="only these faults")
     mx.add_argument("--fault-catalogue", help=argparse.SUPPRESS)
     mx.set_defaults(func=cmd_matrix)
+
+    df = sub.add_parser("diff", help="run scripted sequences on two targets; report the first divergence")
+    df.add_argument("--target", action="append", default=[], metavar="SPEC", help="give twice: A then B")
+    df.add_argument("--fault-a", action="append", default=[], metavar="NAME", help="reference fault on target A")
+    df.add_argument("--fault-b", action="append", default=[], metavar="NAME", help="reference fault on target B")
+    df.add_argument("--sequence", action="append", default=[], metavar="NAME", help="only these sequences")
+    df.add_argument("--profile", default="pr28")
+    df.set_defaults(func=cmd_diff)
+
+    rp2 = sub.add_parser("replay", help="replay a transcript on a target; report answers that differ")
+    rp2.add_argument("file")
+    rp2.add_argument("--target", default=None, metavar="SPEC", help="default: ref")
+    rp2.add_argument("--fault", action="append", default=[], metavar="NAME")
+    rp2.add_argument("--profile", default="pr28")
+    rp2.add_argument("--max", type=int, default=20, metavar="N", help="stop after N differences (default 20)")
+    rp2.set_defaults(func=cmd_replay)
     return p
 
 

@@ -80,6 +80,10 @@ def pytest_addoption(parser):
                 help="requirement catalogue TOML (default: the packaged one)")
     g.addoption("--vmsg-derandomize", action="store_true", default=False,
                 help="load the Hypothesis profile 'ci' (derandomized, print_blob); implied by env CI")
+    g.addoption("--vmsg-qemu", default=None, metavar="PATH",
+                help="QEMU binary of the qemu target (default: $VMSG_QEMU, else qemu-system-x86_64)")
+    g.addoption("--vmsg-transcripts", default=None, metavar="DIR",
+                help="write a replayable transcript of every failing test into DIR")
     parser.addini("vmsg_require_req", type="bool", default=False,
                   help="treat tests without a req marker as errors (always on in the packaged suite)")
 
@@ -106,6 +110,7 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
+_RECORDER = pytest.StashKey[Any]()
 _EXPIRED = pytest.StashKey[Any]()
 _WAIVER = pytest.StashKey[Any]()
 
@@ -126,6 +131,12 @@ def pytest_configure(config):
         except _waivers.WaiverError as exc:
             raise pytest.UsageError(str(exc)) from None
     _setup_hypothesis(config, st)
+    qemu = _opt(config, "vmsg_qemu")
+    if qemu:  # the qemu target reads it from the environment (targets/qemu.py)
+        previous = os.environ.get("VMSG_QEMU")
+        os.environ["VMSG_QEMU"] = qemu
+        st.restore.append(lambda: os.environ.pop("VMSG_QEMU", None) if previous is None
+                          else os.environ.__setitem__("VMSG_QEMU", previous))
 
 
 def pytest_unconfigure(config):
@@ -146,8 +157,9 @@ def _setup_hypothesis(config, st: _State) -> None:
     settings.register_profile("ci", derandomize=True, print_blob=True)
     previous_profile = getattr(settings, "_current_profile", None) or "default"
     want_ci = bool(os.environ.get("CI")) or config.getoption("vmsg_derandomize")
-    if want_ci and not _opt(config, "hypothesis_profile"):
-        settings.load_profile("ci")
+    if not _opt(config, "hypothesis_profile"):
+        # Decide either way: a profile an enclosing session loaded must not leak in.
+        settings.load_profile("ci" if want_ci else "default")
         st.restore.append(lambda: settings.load_profile(previous_profile))
     given = _opt(config, "hypothesis_seed")
     previous_seed = core.global_force_seed
@@ -327,9 +339,56 @@ def _mark_skips_and_waivers(config, cat, items) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    yield
+    # transcripts: record the test's port from the start (drivers open lazily)
+    if not _opt(item.config, "vmsg_transcripts"):
+        return
+    dut = getattr(item, "funcargs", {}).get("dut")
+    if dut is None or getattr(dut, "port", None) is None:
+        return
+    from . import transcript
+
+    machine = dut.target.machine().name if callable(getattr(dut.target, "machine", None)) else "q35"
+    header = {"test": item.nodeid, "target": getattr(dut.target, "name", "?"),
+              "faults": ",".join(dut.faults) or "none"}
+    dut.port = transcript.make_recording_port(dut.port, header, machine)
+    item.stash[_RECORDER] = dut.port
+
+
+def _failure_extras(item, rep) -> None:
+    """On a failure: the qemu target's crash facts, and the transcript."""
+    if not rep.failed:
+        return
+    dut = getattr(item, "funcargs", {}).get("dut")
+    explain = getattr(getattr(dut, "target", None), "failure_context", None)
+    if explain is not None and rep.when == "call":
+        got = explain(dut)
+        if got:
+            headline, text = got
+            rep.sections.append(("vmsg-qemu", text))
+            crash = getattr(getattr(rep, "longrepr", None), "reprcrash", None)
+            if headline and crash is not None:
+                try:
+                    crash.message = f"{headline}: {crash.message}"
+                except AttributeError:  # a frozen location object: the section still says it
+                    pass
+    rec = item.stash.get(_RECORDER, None)
+    out = _opt(item.config, "vmsg_transcripts")
+    if rec is not None and out:
+        from . import transcript
+
+        del item.stash[_RECORDER]  # one transcript per test
+        rec.transcript.header["failed_in"] = rep.when
+        path = rec.transcript.save(Path(out) / transcript.safe_name(item.nodeid))
+        rep.sections.append(("vmsg-transcript", f"transcript: {path} ({len(rec.transcript.steps)} steps)"))
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    _failure_extras(item, rep)
     w = item.stash.get(_EXPIRED, None)
     if w is None:
         return

@@ -14,7 +14,7 @@ from typing import Any
 #: Test verdicts, in the order reports list them.
 TEST_VERDICTS = ("FAIL", "XPASS", "PASS", "XFAIL", "SKIP")
 #: Requirement verdicts, in the order reports list them.
-REQ_VERDICTS = ("FAIL", "PASS", "WAIVED", "SKIP", "UNTESTED", "N/A")
+REQ_VERDICTS = ("FAIL", "PASS", "WAIVED", "SKIP", "UNTESTED", "UNTESTABLE", "N/A")
 
 SCHEMA = "vmsg-conform/results/1"
 
@@ -103,7 +103,9 @@ class RunResult:
 
 
 def _verdict_of(row: RequirementRow, tests: list[TestResult]) -> RequirementVerdict:
-    """FAIL beats PASS beats WAIVED beats SKIP; no citing test is UNTESTED."""
+    """FAIL beats PASS beats WAIVED beats SKIP. With no citing test: UNTESTABLE
+    when the catalogue says why no black-box test can check it, else UNTESTED
+    (a coverage gap, kept apart so a report does not hide it)."""
     verdicts = {t.verdict for t in tests}
     if not row.applicable:
         profiles = ", ".join(row.profiles) or "none"
@@ -118,8 +120,8 @@ def _verdict_of(row: RequirementRow, tests: list[TestResult]) -> RequirementVerd
         reasons = sorted({t.message for t in tests if t.message})
         return RequirementVerdict(row, "SKIP", "; ".join(reasons), tests)
     if row.untestable:
-        reason = f"untestable: {row.untestable}"
-    elif row.cited_by:
+        return RequirementVerdict(row, "UNTESTABLE", f"untestable: {row.untestable}", tests)
+    if row.cited_by:
         reason = f"not selected in this run ({len(row.cited_by)} test(s) cite it)"
     else:
         reason = "no test cites it"

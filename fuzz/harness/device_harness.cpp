@@ -19,7 +19,8 @@ namespace {
 using device_ops::Kind;
 using device_ops::Region;
 
-constexpr std::uint64_t kPage = 4096;
+// Shadow granule: 64-byte lines, so the final compare touches only what was written.
+constexpr std::uint64_t kPage = 64;
 constexpr std::uint16_t kCmdMem = 0x0002;
 constexpr std::uint16_t kCmdBme = 0x0004;
 constexpr std::uint16_t kCmdIntxDisable = 0x0400;
@@ -38,25 +39,94 @@ std::string hex(std::uint64_t v) {
   return "0x" + s;
 }
 
-target::ReferenceSpec make_spec(const device_ops::Setup& s) {
+std::vector<target::DeviceSlot> make_devices(const device_ops::Setup& s) {
   const unsigned nf = device_ops::kFifoChoices[s.fifo_choice % 4];
-  target::ReferenceSpec spec;
-  spec.amp.num_fifos = nf;
-  spec.ram_size = DeviceHarness::kRamSize;
-  spec.address = DeviceHarness::kAddr;
+  std::vector<target::DeviceSlot> devices;
   for (unsigned q = 0; q < nf; ++q) {
     for (unsigned i = 0; i < 8; ++i) {
       if (((unsigned{s.devices[q]}) >> i) & 1u) {
-        spec.devices.push_back({q, device_ops::kDevNums[i],
-                                std::make_shared<transport::MinimalEndpoint>(
-                                    transport::MinimalIdentity{.device_id = 100u + q * 32u + device_ops::kDevNums[i]})});
+        devices.push_back({q, device_ops::kDevNums[i],
+                           std::make_shared<transport::MinimalEndpoint>(
+                               transport::MinimalIdentity{.device_id = 100u + q * 32u + device_ops::kDevNums[i]})});
       }
     }
   }
+  return devices;
+}
+
+target::ReferenceSpec make_spec(const device_ops::Setup& s) {
+  target::ReferenceSpec spec;
+  spec.amp.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
+  spec.ram_size = DeviceHarness::kRamSize;
+  spec.address = DeviceHarness::kAddr;
+  spec.devices = make_devices(s);
   return spec;
 }
 
 }  // namespace
+
+namespace {
+/// The bare machine, with every write recorded (TargetPool's bring-up log).
+class RecordingPort final : public port::Port {
+ public:
+  using Write = TargetPool::Entry::Write;
+  RecordingPort(machine::Machine& m, std::vector<Write>& log) : m_(m), log_(log) {}
+  std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override {
+    return m_.config_read(fn, offset, size);
+  }
+  void config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) override {
+    if (recording) log_.push_back({Write::Kind::Config, offset, size, value, {}});
+    m_.config_write(fn, offset, size, value);
+  }
+  std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override { return m_.mmio_read(addr, size); }
+  void mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) override {
+    if (recording) log_.push_back({Write::Kind::Mmio, addr, size, value, {}});
+    m_.mmio_write(addr, size, value);
+  }
+  void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override { m_.mem_read(addr, out); }
+  void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    if (recording) log_.push_back({Write::Kind::Mem, addr, 0, 0, {data.begin(), data.end()}});
+    m_.mem_write(addr, data);
+  }
+  void advance_time(std::uint64_t ns) override {
+    if (recording) log_.push_back({Write::Kind::Time, 0, 0, ns, {}});
+    m_.advance_time(ns);
+  }
+  [[nodiscard]] port::AddressMap address_map() const override { return m_.address_map(); }
+  bool recording = true;
+
+ private:
+  machine::Machine& m_;
+  std::vector<Write>& log_;
+};
+}  // namespace
+
+TargetPool::Entry& TargetPool::get(const device_ops::Setup& setup) {
+  Entry& e = entries_[setup.fifo_choice % 4];
+  if (!e.target) {
+    e.target = std::make_unique<target::ReferenceTarget>(make_spec(setup));
+    auto rec = std::make_unique<RecordingPort>(e.target->machine(), e.bringup);
+    driver::GuestAllocator ram(rec->address_map());
+    driver::BarWindowAllocator window(rec->address_map());
+    e.driver.emplace(driver::AmpDriver::open(*rec, ram, window));
+    rec->recording = false;
+    e.recorder = std::move(rec);
+    return e;
+  }
+  e.target->reset(make_devices(setup));
+  machine::Machine& m = e.target->machine();
+  for (const Entry::Write& w : e.bringup) {
+    switch (w.kind) {
+      case Entry::Write::Kind::Config:
+        m.config_write(DeviceHarness::kAddr, static_cast<std::uint16_t>(w.addr), w.size, static_cast<std::uint32_t>(w.value));
+        break;
+      case Entry::Write::Kind::Mmio: m.mmio_write(w.addr, w.size, w.value); break;
+      case Entry::Write::Kind::Mem: m.mem_write(w.addr, w.bytes); break;
+      case Entry::Write::Kind::Time: m.advance_time(w.value); break;
+    }
+  }
+  return e;
+}
 
 // ---------------------------------------------------------------------------
 // The device's bus-master path, counted and checked (oracles (a) and (b)).
@@ -155,10 +225,12 @@ class LinkScope {
 
 // ---------------------------------------------------------------------------
 
-DeviceHarness::DeviceHarness(const device_ops::Setup& setup)
+DeviceHarness::DeviceHarness(const device_ops::Setup& setup, TargetPool* pool)
     : setup_(setup),
       nf_(device_ops::kFifoChoices[setup.fifo_choice % 4]),
-      target_(std::make_unique<target::ReferenceTarget>(make_spec(setup))) {
+      owned_(pool != nullptr ? nullptr : std::make_unique<target::ReferenceTarget>(make_spec(setup))) {
+  TargetPool::Entry* pooled = pool != nullptr ? &pool->get(setup) : nullptr;
+  target_ = pooled != nullptr ? pooled->target.get() : owned_.get();
   for (unsigned q = 0; q < nf_; ++q) {
     for (unsigned i = 0; i < 8; ++i) {
       if ((unsigned{setup.devices[q]} >> i) & 1u) plugged_[q] |= std::uint32_t{1} << device_ops::kDevNums[i];
@@ -177,10 +249,15 @@ DeviceHarness::DeviceHarness(const device_ops::Setup& setup)
   // spy still checks that), and only writes zeros into zeroed RAM, which the
   // lazily zero-filled shadow already agrees with. Skipping the per-access
   // oracles here roughly halves the cost of an input.
-  machine::Machine& bare = target_->machine();
-  driver::GuestAllocator ram(bare.address_map());
-  driver::BarWindowAllocator window(bare.address_map());
-  drv_.emplace(driver::AmpDriver::open(bare, ram, window));
+  if (pooled != nullptr) {
+    drv_ = &*pooled->driver;  // brought up again by the pool (replayed writes)
+  } else {
+    machine::Machine& bare = target_->machine();
+    driver::GuestAllocator ram(bare.address_map());
+    driver::BarWindowAllocator window(bare.address_map());
+    own_drv_.emplace(driver::AmpDriver::open(bare, ram, window));
+    drv_ = &*own_drv_;
+  }
   VMSG_FUZZ_CHECK(drv_->num_fifos() == nf_, "driver found " + std::to_string(drv_->num_fifos()) + " FIFOs");
   for (unsigned k = 0; k < 3; ++k) {
     bar_base_[k] = drv_->function().bars[k].base;
@@ -191,7 +268,10 @@ DeviceHarness::DeviceHarness(const device_ops::Setup& setup)
   tracked_.fill(true);
 }
 
-DeviceHarness::~DeviceHarness() = default;
+DeviceHarness::~DeviceHarness() {
+  // A pooled target outlives the spy: give the function its machine path back.
+  target_->device().attach(target_->machine().dma_space(kAddr));
+}
 
 // ---- oracle hooks -----------------------------------------------------------
 

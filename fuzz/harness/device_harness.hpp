@@ -24,8 +24,8 @@
 //      machine msis + stray_msis.
 //  (b) Memory ownership. The device reaches guest memory only through the
 //      spy: MinimalEndpoints do no DMA, so dma_read/dma_write must never be
-//      called. RAM is shadowed page by page (every port write into RAM and
-//      every logged MSI applied in order) and every touched page must equal
+//      called. RAM is shadowed line by line (every port write into RAM and
+//      every logged MSI applied in order) and every touched line must equal
 //      the shadow at the end.
 //  (c) Exactly one answer per valid request. Per FIFO, after every operation:
 //      bus frames_received == channel frames_consumed == forwarded requests
@@ -44,9 +44,10 @@
 //
 // Cost: the driver's bring-up runs on the bare machine (it raises no
 // interrupt and writes only zeros into zeroed RAM), everything after it
-// through the OraclePort; the harness TU is left out of coverage
-// instrumentation in the libFuzzer build (fuzz/CMakeLists.txt), since its
-// comparisons are oracles, not input structure.
+// through the OraclePort. With a TargetPool (fuzz_device) the target is reset
+// instead of rebuilt and the bring-up is a replay of its recorded writes. The
+// harness TU is left out of coverage instrumentation in the libFuzzer build
+// (fuzz/CMakeLists.txt), since its comparisons are oracles, not input structure.
 #pragma once
 
 #include <array>
@@ -65,6 +66,35 @@
 
 namespace vmsg::fuzz {
 
+/// Reference targets kept across inputs, one per FIFO count. get() resets the
+/// one for `setup` (ReferenceTarget::reset, fresh MinimalEndpoints as the
+/// setup asks) and brings it up again by replaying the port writes the
+/// driver's bring-up made the first time: reads have no side effects in the
+/// model, so the writes alone rebuild the same state, and the driver object
+/// (BAR layout, MSI-X info, link configs) stays valid. This is far cheaper
+/// than building a machine and probing it per input.
+class TargetPool {
+ public:
+  /// One target and its brought-up driver.
+  struct Entry {
+    std::unique_ptr<target::ReferenceTarget> target;
+    std::unique_ptr<port::Port> recorder;  ///< the port the driver was opened on (kept alive with it)
+    std::optional<driver::AmpDriver> driver;
+    struct Write {
+      enum class Kind : std::uint8_t { Config, Mmio, Mem, Time } kind = Kind::Config;
+      std::uint64_t addr = 0;
+      unsigned size = 0;
+      std::uint64_t value = 0;
+      std::vector<std::uint8_t> bytes;
+    };
+    std::vector<Write> bringup;  ///< what the driver wrote during open(), in order
+  };
+  [[nodiscard]] Entry& get(const device_ops::Setup& setup);
+
+ private:
+  std::array<Entry, 4> entries_;
+};
+
 class DeviceHarness {
  public:
   /// The machine needs more than the 1 MiB below the driver area; the driver
@@ -72,7 +102,9 @@ class DeviceHarness {
   static constexpr std::uint64_t kRamSize = (1ULL << 20) + 0x1000;
   static constexpr port::PciAddress kAddr{0, 4, 0};
 
-  explicit DeviceHarness(const device_ops::Setup& setup);
+  /// With a pool, the target comes from it (reset, not rebuilt) and goes back
+  /// to it afterwards; without one, the harness builds its own.
+  explicit DeviceHarness(const device_ops::Setup& setup, TargetPool* pool = nullptr);
   ~DeviceHarness();
   DeviceHarness(const DeviceHarness&) = delete;
   DeviceHarness& operator=(const DeviceHarness&) = delete;
@@ -139,12 +171,14 @@ class DeviceHarness {
   device_ops::Setup setup_;
   unsigned nf_;
   std::array<std::uint32_t, 8> plugged_{};  ///< per FIFO: bit d = device number d plugged
-  std::unique_ptr<target::ReferenceTarget> target_;
+  std::unique_ptr<target::ReferenceTarget> owned_;  ///< null when borrowed from a pool
+  target::ReferenceTarget* target_;
   std::vector<amp::FifoChannel*> channels_;  ///< cached: snap() runs twice per port access
   pci::Msix* msix_ = nullptr;
   std::unique_ptr<Spy> spy_;
   std::unique_ptr<OraclePort> port_;
-  std::optional<driver::AmpDriver> drv_;
+  std::optional<driver::AmpDriver> own_drv_;  ///< without a pool
+  driver::AmpDriver* drv_ = nullptr;
   std::vector<driver::FifoLink> links_;
   std::array<std::uint64_t, 3> bar_base_{};
   std::array<std::uint64_t, 3> bar_size_{};
@@ -152,7 +186,7 @@ class DeviceHarness {
   std::array<bool, 8> tracked_{};
   std::array<std::deque<Expect>, 8> expect_;
   bool in_link_ = false;  ///< the driver link is accessing BAR1: not a stray write
-  std::map<std::uint64_t, std::vector<std::uint8_t>> shadow_;  ///< RAM page -> expected bytes
+  std::map<std::uint64_t, std::vector<std::uint8_t>> shadow_;  ///< RAM line (64 bytes) -> expected bytes
   std::size_t msi_seen_ = 0;  ///< machine MSI log entries already applied to the shadow
   std::uint64_t ambiguous_ = 0;
   static constexpr unsigned kMaxReinits = 2;  ///< Reinit ops honoured per input

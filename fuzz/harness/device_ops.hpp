@@ -83,7 +83,8 @@ struct Op {
 template <class IO>
 void io_setup(IO& io, Setup& s) {
   io.range(s.fifo_choice, std::uint8_t{0}, std::uint8_t{3});
-  for (unsigned q = 0; q < kFifoChoices[s.fifo_choice]; ++q) io.any(s.devices[q]);
+  // The size bound is redundant (at most 8 FIFOs) but lets gcc see it.
+  for (std::size_t q = 0; q < kFifoChoices[s.fifo_choice % 4] && q < s.devices.size(); ++q) io.any(s.devices[q]);
 }
 
 template <class E, class IO>

@@ -11,7 +11,7 @@
  *   ("vmsg_dut_get_api"). It calls it with the ABI major version it speaks;
  *   the library returns its function table for that major, or NULL when it
  *   does not implement it. The host then checks abi_major, struct_size and
- *   that every function pointer is set before calling anything else.
+ *   that every required function pointer is set before calling anything else.
  *
  * Versioning
  *   Major: changes the meaning or layout of anything below; a host and a
@@ -44,6 +44,12 @@
  *   the next call on the handle. A library must never abort the host
  *   process: bad input gets a status, not a crash.
  *
+ * Optional entries (ABI 1.1)
+ *   stimulus and violations are capabilities a library may leave out: an
+ *   entry is absent when it lies beyond the library's struct_size (a 1.0
+ *   library) or is NULL. The host then reports the capability as missing and
+ *   the tests that need it skip; nothing else changes.
+ *
  * ---------------------------------------------------------------------------
  * Configuration string (the same syntax for every library)
  *   Tokens separated by spaces; each token is KEY=VALUE:
@@ -73,7 +79,7 @@ extern "C" {
 #endif
 
 #define VMSG_DUT_ABI_MAJOR 1u
-#define VMSG_DUT_ABI_MINOR 0u
+#define VMSG_DUT_ABI_MINOR 1u
 
 /* The one symbol a library exports. */
 #define VMSG_DUT_ENTRY "vmsg_dut_get_api"
@@ -94,6 +100,12 @@ extern "C" {
 /* config_read/config_write: no function at this bus/device/function. Not a
  * failure: the host answers all-ones (master abort) and drops writes. */
 #define VMSG_DUT_NO_FUNCTION 2
+/* stimulus: the action is well formed but this library or device cannot
+ * perform it (an unknown verb, a device type without that behaviour). Not a
+ * failure: the host reports the capability as missing for that test. (1.1) */
+#define VMSG_DUT_UNSUPPORTED 3
+/* violations: more lines are pending than fitted in the buffer; call again. (1.1) */
+#define VMSG_DUT_MORE 4
 /* The host broke a rule of this ABI (size, offset, NULL pointer). */
 #define VMSG_DUT_ERR_INVALID (-1)
 /* The device model failed; last_error() says why. */
@@ -130,7 +142,8 @@ typedef struct vmsg_dut_host {
 /* One device-under-test instance. Opaque to the host. */
 typedef struct vmsg_dut vmsg_dut;
 
-/* The function table a library returns. All pointers are required. */
+/* The function table a library returns. The pointers of ABI 1.0 are
+ * required; those marked optional may be NULL. */
 typedef struct vmsg_dut_api {
   uint32_t abi_major;   /* must equal the major the host asked for */
   uint32_t abi_minor;   /* the library's minor */
@@ -163,6 +176,29 @@ typedef struct vmsg_dut_api {
 
   /* Message of the last failing call on dut (never NULL; "" when none). */
   const char* (*last_error)(vmsg_dut* dut);
+
+  /* ---- ABI 1.1, optional (NULL or beyond struct_size: absent) ---- */
+
+  /* A device-side event the driver did not cause. action is one line of
+   * space-separated tokens, a verb first, then KEY=VALUE arguments:
+   *   config-change fifo=F dev=N   the device changes its configuration on
+   *                                its own (generation bump, EVENT_CONFIG)
+   * Returns VMSG_DUT_OK once done, VMSG_DUT_UNSUPPORTED for a verb or device
+   * the library cannot do it for, VMSG_DUT_ERR_INVALID for a malformed action
+   * or an unknown fifo/dev. Host callbacks may be made from inside. */
+  int (*stimulus)(vmsg_dut* dut, const char* action);
+
+  /* The driver-rule violations the device recorded since the last read, as
+   * NUL-terminated text, one per line, oldest first:
+   *   RULE-ID dev=N KIND: DETAIL\n
+   * (RULE-ID a requirement ID of requirements.md, N the header's device
+   * number, 0 for bus messages and register accesses; KIND the message or
+   * access; no newline inside a field). Whole lines are written while they
+   * fit in size bytes (a single line longer than the buffer is cut to fit)
+   * and are then forgotten (cleared on read); VMSG_DUT_MORE says lines are
+   * still pending, VMSG_DUT_OK that none are. buf == NULL with size == 0
+   * is an explicit clear: every pending line is dropped, VMSG_DUT_OK. */
+  int (*violations)(vmsg_dut* dut, char* buf, size_t size);
 } vmsg_dut_api;
 
 /* The entry point (exported as VMSG_DUT_ENTRY): the table for abi_major, or

@@ -1,14 +1,16 @@
 """The requirement catalogue: every requirement the suite knows, loaded from TOML.
 
 ``requirements.toml`` (shipped in this package) holds one ``[[requirement]]`` table per
-row of ``shared/spec/requirements.md``. Tests cite the IDs with ``@pytest.mark.req``;
+row of ``shared/spec/requirements.md``, plus the project's ``PCI-nnn`` entries for PCI rules
+the virtio-msg documents leave out. Tests cite the IDs with ``@pytest.mark.req``;
 the plugin, the CLI and the reports look them up here.
 
 Fields of one entry (all checked on load, see ``_parse_entry``):
 
 =============  ==========================================================================
 ``id``         stable ID: ``VMSG-BUS-nnn``, ``VMSG-GEN-nnn``, ``VMSG-DRV-nnn``,
-               ``VMSG-DEV-nnn`` or ``AMP-nnn``
+               ``VMSG-DEV-nnn``, ``AMP-nnn`` or ``PCI-nnn`` (PCI rules the project adds:
+               the draft and requirements.md leave them out, the fault modes break them)
 ``level``      normalised keyword: MUST, MUST NOT, SHOULD, SHOULD NOT or MAY
 ``keyword``    the keyword as the source writes it ("MUST / MAY", "shall (proposal)", "RO")
 ``strength``   must | should | may: what ``--vmsg-strict`` decides on
@@ -19,7 +21,8 @@ Fields of one entry (all checked on load, see ``_parse_entry``):
 ``text``       the project's own one- or two-sentence summary of what is checked
 ``untestable`` optional: why no black-box test can check it from outside
 ``source``     where it comes from: ``kind = "spec"`` (draft, commit, file, lines,
-               conformance, block or context) or ``kind = "qemu"`` (document, section)
+               conformance, block or context), ``kind = "qemu"`` (document, section) or
+               ``kind = "pci"`` (document, section: the PCI specifications)
 =============  ==========================================================================
 """
 
@@ -47,11 +50,12 @@ AREAS = (
     "transport", "features", "config", "status", "virtqueue", "notifications",
     "robustness", "device-types", "shmem",
 )
-SOURCE_KINDS = {"spec": ("draft", "commit", "file", "lines"), "qemu": ("document", "section")}
+SOURCE_KINDS = {"spec": ("draft", "commit", "file", "lines"), "qemu": ("document", "section"),
+                "pci": ("document", "section")}
 
 _STRENGTH_OF = {"MUST": "must", "MUST NOT": "must", "SHOULD": "should",
                 "SHOULD NOT": "should", "MAY": "may"}
-_ID_RE = re.compile(r"^(?:VMSG-(?:BUS|GEN|DRV|DEV)|AMP)-\d{3}$")
+_ID_RE = re.compile(r"^(?:VMSG-(?:BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}$")
 _REQUIRED = ("id", "level", "keyword", "strength", "role", "area", "profiles", "text", "source")
 _OPTIONAL = ("informative", "untestable")
 _GLOB_CHARS = frozenset("*?[")
@@ -250,7 +254,7 @@ def _parse_entry(entry: object, index: int, where: str, known_profiles: list[str
         if not isinstance(entry[key], str) or not entry[key].strip():
             raise fail(f"{key} must be a non-empty string")
     if not _ID_RE.match(entry["id"]):
-        raise fail("malformed ID (expected VMSG-BUS|GEN|DRV|DEV-nnn or AMP-nnn)")
+        raise fail("malformed ID (expected VMSG-BUS|GEN|DRV|DEV-nnn, AMP-nnn or PCI-nnn)")
     level = entry["level"]
     if level not in LEVELS:
         raise fail(f"bad level {level!r} (expected one of {', '.join(LEVELS)})")

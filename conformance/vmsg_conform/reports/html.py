@@ -29,7 +29,7 @@ table.meta{width:auto} table.meta th{position:static;background:#f6f8fa;font-wei
 .v[data-verdict=SKIP],.tag[data-verdict=SKIP]{color:var(--skip)}
 .v[data-verdict=WAIVED],.v[data-verdict=XFAIL],.tag[data-verdict=XFAIL]{color:var(--waived)}
 .v[data-verdict=XPASS],.tag[data-verdict=XPASS]{color:var(--xpass)}
-.v[data-verdict=UNTESTED]{color:var(--untested)} .v[data-verdict="N/A"]{color:var(--na)}
+.v[data-verdict=UNTESTED]{color:var(--untested)} .v[data-verdict=UNTESTABLE]{color:var(--na)} .v[data-verdict="N/A"]{color:var(--na)}
 tr.req[data-verdict=FAIL],tr.test[data-verdict=FAIL]{background:#ffebe9}
 tr.test[data-verdict=XPASS]{background:#ffeff7}
 .tag{display:inline-block;margin:0 6px 2px 0;font-size:12px;word-break:break-word}

@@ -293,18 +293,17 @@ def dut_opener(request):
 def open_ref_variant(request, **changes):
     """A fresh embedded reference built from the current target's description
     with `changes` applied (dataclasses.replace), opened with the run's faults
-    and profile. Skips on targets that are not the embedded reference, which
-    cannot be rebuilt with another topology. The caller closes it."""
+    and profile, through the target's own ``with_description``. Skips on
+    targets that cannot be rebuilt with another topology. The caller closes it."""
     import dataclasses
 
     import pytest
 
     target = request.getfixturevalue("vmsg_target")
-    if getattr(target, "kind", None) != "ref":
-        pytest.skip("needs a topology variant: only the embedded reference can be rebuilt")
-    from vmsg_conform.targets.ref import RefTarget
-
-    variant = RefTarget(dataclasses.replace(target.description, **changes))
+    rebuild = getattr(target, "with_description", None)
+    variant = rebuild(dataclasses.replace(target.description, **changes)) if rebuild is not None else None
+    if variant is None:
+        pytest.skip("needs a topology variant: this target cannot be rebuilt from a description")
     faults: list[str] = []
     for value in request.config.getoption("vmsg_fault", default=None) or []:
         faults += [p.strip() for p in value.split(",") if p.strip()]

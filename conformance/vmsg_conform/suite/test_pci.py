@@ -126,7 +126,7 @@ def test_fifo_traffic_raises_only_its_own_vector(dut, fifo):
         assert r.msi_fired() == (q == fifo), f"vector {q} fired={r.msi_fired()} for traffic on FIFO {fifo}"
 
 
-@pytest.mark.req("AMP-016", "AMP-017")
+@pytest.mark.req("AMP-016", "AMP-017", "PCI-002")
 def test_masked_vector_is_held_pending_and_delivered_on_unmask(dut, fifo):
     raw = h.RawFifo(dut, fifo)
     h.set_vector_masked(dut, fifo, True)
@@ -140,7 +140,7 @@ def test_masked_vector_is_held_pending_and_delivered_on_unmask(dut, fifo):
     assert not h.pba_pending(dut, fifo), "pending bit still set after delivery"
 
 
-@pytest.mark.req("AMP-016", "AMP-017")
+@pytest.mark.req("AMP-016", "AMP-017", "PCI-002")
 def test_function_mask_holds_interrupt_pending(dut, fifo):
     raw = h.RawFifo(dut, fifo)
     h.set_msix_function_mask(dut, True)

@@ -101,7 +101,7 @@ def _set_bus_master(dut, on: bool):
     dut.port.config_write(fn, 4, 2, (cmd | 0x4) if on else (cmd & ~0x4))
 
 
-@pytest.mark.req("AMP-001")
+@pytest.mark.req("AMP-001", "PCI-001")
 def test_no_virtqueue_dma_while_bus_master_is_disabled(dut):
     # PCI rule: a function with Bus Master Enable clear issues no DMA
     # (amp-pci-device.md D32). The FIFO window is the device's own BAR, so

@@ -45,6 +45,10 @@ register("ref", _ref_factory)
 from .lib import make_lib_target  # noqa: E402 (needs register above; lib.py, engineer dutlib)
 register("lib", make_lib_target)
 
+from .qemu import make_qemu_target, make_qtest_target  # noqa: E402 (qemu.py, engineer qemutarget)
+register("qemu", make_qemu_target)
+register("qtest", make_qtest_target)
+
 
 def _entry_point(kind: str) -> Callable[[str | None], Target] | None:
     try:

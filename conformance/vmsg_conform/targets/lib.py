@@ -19,10 +19,17 @@ the port unchanged. Spec forms accepted by ``resolve()``:
 
 The configuration string grammar is documented in ``vmsg_dut.h``; faults are
 appended as ``fault=NAME,...`` and the profile as ``profile=NAME``.
+
+Two capabilities are optional (ABI 1.1): a library with the ``stimulus``
+entry gets ``dut.stimulus.config_change``, one with ``violations`` gets
+``dut.violations()`` (the same RuleViolation objects as the ``ref`` target);
+without them the tests that need them skip.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -129,6 +136,37 @@ def parse_spec(rest: str) -> LibSpec:
     return LibSpec(library=path, label=f"lib:{path}")
 
 
+def parse_violation_line(line: str):
+    """A ``transport.RuleViolation`` from one violation line
+    (``RULE-ID dev=N KIND: DETAIL``, vmsg_dut.h). A line that does not follow
+    the format is kept whole as the detail, under the rule ``?``."""
+    from .. import _vmsg  # noqa: PLC0415
+    mk = _vmsg.transport.RuleViolation
+    parts = line.split(" ", 2)
+    if len(parts) >= 2 and parts[1].startswith("dev=") and parts[1][4:].isdigit() and int(parts[1][4:]) < 0x10000:
+        rest = parts[2] if len(parts) == 3 else ""
+        kind, sep, detail = rest.partition(": ")
+        if not sep:
+            kind, detail = "", rest
+        return mk(rule=parts[0], dev_num=int(parts[1][4:]), kind=kind, detail=detail)
+    return mk(rule="?", dev_num=0, kind="", detail=line)
+
+
+class ActionStimulus:
+    """``dut.stimulus`` over a text action channel (a DUT library's stimulus
+    entry, a qtest server's extension command): ``run(action)`` returns False
+    when the target cannot perform it, and the test skips as on ``ref``."""
+
+    def __init__(self, run) -> None:
+        self._run = run
+
+    def config_change(self, dev_num: int, fifo: int = 0) -> None:
+        """A device-side configuration change (generation bump + EVENT_CONFIG)."""
+        if not self._run(f"config-change fifo={int(fifo)} dev={int(dev_num)}"):
+            import pytest  # noqa: PLC0415
+            pytest.skip(f"the target cannot change the configuration of device {dev_num} on FIFO {fifo}")
+
+
 def _native():
     """The native dut submodule and None, or None and the reason it is missing."""
     try:
@@ -161,6 +199,18 @@ class LibTarget(Target):
         self.spec = spec
         if spec.description_toml is None and desc.ram_size is not None:
             self.spec.ram_size = desc.ram_size
+
+    def with_description(self, description: TargetDescription) -> "LibTarget | None":
+        """The same library configured from another description (a topology
+        variant); None when the spec fixes the configuration string."""
+        if self.spec.config is not None:
+            return None
+        variant = copy.copy(self)
+        variant.description = description
+        variant.spec = dataclasses.replace(self.spec)
+        if description.ram_size is not None:
+            variant.spec.ram_size = description.ram_size
+        return variant
 
     def available(self) -> str | None:
         mod, reason = _native()
@@ -199,8 +249,14 @@ class LibTarget(Target):
 
         name = profile or self.description.profile or "pr28"
         port = self.open_port(faults, name)
+        violations = None
+        if port.has_violations():
+            # The port keeps every line it fetched, so repeated calls see the
+            # whole history, as on ref.
+            violations = lambda: [parse_violation_line(line) for line in port.peek_violations()]  # noqa: E731
+        stimulus = ActionStimulus(port.stimulus) if port.has_stimulus() else None
         return Dut(port=port, description=self.description, profile=profile_of(name), target=self,
-                   faults=split_faults(faults), native=port)
+                   faults=split_faults(faults), violations=violations, stimulus=stimulus, native=port)
 
     def info(self) -> dict[str, Any]:
         info = super().info()

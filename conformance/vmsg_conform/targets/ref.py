@@ -61,6 +61,10 @@ class RefTarget(Target):
         desc = description or TargetDescription.from_toml(DEFAULT_DESCRIPTION)
         super().__init__(name or desc.name, desc)
 
+    def with_description(self, description: TargetDescription) -> "RefTarget":
+        """The same target built from another description (a topology variant)."""
+        return RefTarget(description, name=self.name)
+
     def available(self) -> str | None:
         try:
             _native()

@@ -1,5 +1,6 @@
 #include "vmsg/amp/amp_device.hpp"
 
+#include <algorithm>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -106,15 +107,31 @@ AmpPciDevice::AmpPciDevice(const AmpConfig& config)
       bus_master_(std::make_unique<BusMasterDma>(*this)),
       bar1_size_(std::size_t{fifo::kWindowSize} * config.num_fifos),
       bar1_(new std::uint8_t[bar1_size_]()) {
+  make_channels();
+  if (msix() != nullptr) msix()->set_ignore_mask(config.faults.has(fault::Fault::MsixIgnoresMask));
+}
+
+void AmpPciDevice::make_channels() {
   const std::span<std::uint8_t> ram(bar1_.get(), bar1_size_);
-  const ChannelOptions channel_opts = channel_options(config);
-  const bus::BusOptions bus_opts = bus_options(config);
-  channels_.reserve(config.num_fifos);
-  for (unsigned q = 0; q < config.num_fifos; ++q) {
-    channels_.push_back(std::make_unique<FifoChannel>(q, ram, config.profile, channel_opts, bus_opts,
+  const ChannelOptions channel_opts = channel_options(config_);
+  const bus::BusOptions bus_opts = bus_options(config_);
+  channels_.clear();
+  channels_.reserve(config_.num_fifos);
+  for (unsigned q = 0; q < config_.num_fifos; ++q) {
+    channels_.push_back(std::make_unique<FifoChannel>(q, ram, config_.profile, channel_opts, bus_opts,
                                                       [this, q] { notify(q); }));
   }
-  if (msix() != nullptr) msix()->set_ignore_mask(config.faults.has(fault::Fault::MsixIgnoresMask));
+}
+
+void AmpPciDevice::reset() {
+  PciFunction::reset();
+  if (msix() != nullptr) msix()->reset_stats();
+  std::fill_n(bar1_.get(), bar1_size_, std::uint8_t{0});
+  // A channel's state is spread over its rings, pending queue, bus slots,
+  // outboxes and counters; building it again is the one way to be sure all
+  // of it is back to power-on (a few allocations, negligible next to a run).
+  make_channels();
+  reg_stats_ = {};
 }
 
 AmpPciDevice::~AmpPciDevice() = default;

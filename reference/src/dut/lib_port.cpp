@@ -151,6 +151,58 @@ void LibPort::check(int status, const std::string& what) {
   throw PortError("DUT library " + library_->path() + ": " + what + ": " + code + ": " + text);
 }
 
+// --- optional capabilities (ABI 1.1) ---------------------------------------------
+
+bool LibPort::stimulus(const std::string& action) {
+  const auto fn = library_->stimulus_fn();
+  if (fn == nullptr) throw PortError("DUT library " + library_->path() + ": no stimulus entry (ABI 1.1 capability)");
+  const int st = fn(dut_, action.c_str());
+  if (st == VMSG_DUT_UNSUPPORTED) return false;
+  check(st, "stimulus(" + action + ")");
+  return true;
+}
+
+void LibPort::fetch_violations() {
+  const auto fn = library_->violations_fn();
+  if (fn == nullptr) throw PortError("DUT library " + library_->path() + ": no violations entry (ABI 1.1 capability)");
+  // A library that keeps answering MORE would hang the host: bound the rounds.
+  constexpr int kMaxRounds = 100000;
+  std::vector<char> buf(4096);
+  for (int round = 0; round < kMaxRounds; ++round) {
+    buf[0] = '\0';
+    const int st = fn(dut_, buf.data(), buf.size());
+    if (st != VMSG_DUT_MORE) check(st, "violations()");
+    buf.back() = '\0';  // never trust the library to terminate the text
+    // Each call holds whole lines; an unterminated tail is a line cut to fit.
+    const std::string text(buf.data());
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+      violations_.push_back(text.substr(start, nl - start));
+    }
+    if (start < text.size()) violations_.push_back(text.substr(start));
+    if (st == VMSG_DUT_OK) return;
+  }
+  throw PortError("DUT library " + library_->path() + ": violations() still answers MORE after " +
+                  std::to_string(kMaxRounds) + " calls");
+}
+
+const std::vector<std::string>& LibPort::peek_violations() {
+  fetch_violations();
+  return violations_;
+}
+
+std::vector<std::string> LibPort::take_violations() {
+  fetch_violations();
+  return std::exchange(violations_, {});
+}
+
+void LibPort::clear_violations() {
+  const auto fn = library_->violations_fn();
+  if (fn == nullptr) throw PortError("DUT library " + library_->path() + ": no violations entry (ABI 1.1 capability)");
+  violations_.clear();
+  check(fn(dut_, nullptr, 0), "violations(clear)");
+}
+
 // --- configuration space --------------------------------------------------------
 
 std::uint32_t LibPort::lib_config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) {

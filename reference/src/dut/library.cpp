@@ -82,6 +82,18 @@ std::shared_ptr<Library> Library::open(const std::string& path) {
 
 Library::~Library() { dlclose(handle_); }
 
+// A field past the library's struct_size is not in its table at all: reading
+// it would run off the end of an older library's static data.
+decltype(vmsg_dut_api::stimulus) Library::stimulus_fn() const noexcept {
+  constexpr std::size_t end = offsetof(vmsg_dut_api, stimulus) + sizeof(vmsg_dut_api::stimulus);
+  return api_->struct_size >= end ? api_->stimulus : nullptr;
+}
+
+decltype(vmsg_dut_api::violations) Library::violations_fn() const noexcept {
+  constexpr std::size_t end = offsetof(vmsg_dut_api, violations) + sizeof(vmsg_dut_api::violations);
+  return api_->struct_size >= end ? api_->violations : nullptr;
+}
+
 std::string Library::name() const { return api_->name != nullptr ? std::string(api_->name) : std::string(); }
 
 }  // namespace vmsg::dut

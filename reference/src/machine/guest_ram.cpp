@@ -1,5 +1,6 @@
 #include "vmsg/machine/guest_ram.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -23,6 +24,30 @@ GuestRam::GuestRam(std::uint64_t size) : size_(size) {
   if (!bytes_) {
     throw ConfigError("GuestRam: cannot allocate " + std::to_string(size) + " bytes");
   }
+  const std::uint64_t pages = (size + kDirtyPage - 1) / kDirtyPage;
+  dirty_.assign(static_cast<std::size_t>((pages + 63) / 64), 0);
+}
+
+void GuestRam::mark_dirty(std::uint64_t addr, std::uint64_t len) noexcept {
+  if (len == 0) return;
+  const std::uint64_t last = (addr + len - 1) / kDirtyPage;  // callers checked contains(), so no overflow
+  for (std::uint64_t p = addr / kDirtyPage; p <= last; ++p) {
+    dirty_[static_cast<std::size_t>(p / 64)] |= std::uint64_t{1} << (p % 64);
+  }
+}
+
+void GuestRam::clear() noexcept {
+  for (std::size_t w = 0; w < dirty_.size(); ++w) {
+    std::uint64_t bits = dirty_[w];
+    while (bits != 0) {
+      const auto bit = static_cast<unsigned>(__builtin_ctzll(bits));
+      bits &= bits - 1;
+      const std::uint64_t base = (std::uint64_t{w} * 64 + bit) * kDirtyPage;
+      const std::uint64_t n = std::min(kDirtyPage, size_ - base);
+      std::memset(bytes_.get() + base, 0, static_cast<std::size_t>(n));
+    }
+    dirty_[w] = 0;
+  }
 }
 
 bool GuestRam::read(std::uint64_t addr, std::span<std::uint8_t> out) const noexcept {
@@ -40,6 +65,7 @@ bool GuestRam::write(std::uint64_t addr, std::span<const std::uint8_t> data) noe
     return false;
   }
   if (!data.empty()) {
+    mark_dirty(addr, data.size());
     std::memcpy(bytes_.get() + addr, data.data(), data.size());
   }
   return true;
@@ -60,6 +86,7 @@ bool GuestRam::store(std::uint64_t addr, unsigned size, std::uint64_t value) noe
   if (size == 0 || size > 8 || !contains(addr, size)) {
     return false;
   }
+  mark_dirty(addr, size);
   for (unsigned i = 0; i < size; ++i) {
     bytes_[addr + i] = static_cast<std::uint8_t>(value >> (8 * i));
   }

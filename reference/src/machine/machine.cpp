@@ -381,4 +381,11 @@ bool Machine::msi_write(port::PciAddress source, std::uint64_t addr, std::uint32
   return true;
 }
 
+void Machine::reset() noexcept {
+  ram_.clear();
+  now_ns_ = 0;
+  stats_ = {};
+  msi_log_.clear();
+}
+
 }  // namespace vmsg::machine

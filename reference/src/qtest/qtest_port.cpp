@@ -88,6 +88,16 @@ Reply QtestPort::command(const Command& c) {
   return read_reply(describe(c));
 }
 
+Reply QtestPort::extension(std::string_view line) {
+  check_usable();
+  if (line.rfind("vmsg_", 0) != 0 || line.find_first_of("\r\n") != std::string_view::npos) {
+    throw PortError("qtest: extension command '" + std::string(line) + "' must start with vmsg_ and be one line");
+  }
+  const std::string what(line);
+  if (!chan_.write_all(what + "\n")) fail_hard(what, chan_.failure_text());
+  return read_reply(what);
+}
+
 std::vector<Reply> QtestPort::transact(std::span<const Command> commands) {
   check_usable();
   std::vector<Reply> replies;

@@ -51,7 +51,35 @@ void Server::port_write(std::uint64_t port, unsigned size, std::uint32_t value) 
   }
 }
 
+std::string Server::extension(std::string_view name, std::string_view args) {
+  if (name == "vmsg_stimulus") {
+    if (args.empty()) {
+      std::string verbs;
+      for (const std::string& v : ext_->stimulus_verbs()) verbs += (verbs.empty() ? "" : " ") + v;
+      return verbs.empty() ? format_ok() : format_ok_word(verbs);
+    }
+    return ext_->stimulus(args) ? format_ok() : format_fail("unsupported stimulus '" + std::string(args) + "'");
+  }
+  if (name == "vmsg_violations" && args.empty()) {
+    std::string text;
+    for (const std::string& l : ext_->take_violations()) text += l + "\n";
+    if (text.empty()) return format_ok();
+    return format_ok_word(base64_encode(std::vector<std::uint8_t>(text.begin(), text.end())));
+  }
+  if (name == "vmsg_violations") return format_err("vmsg_violations takes no arguments");
+  return format_fail("Unknown command '" + std::string(name) + "'");
+}
+
 std::string Server::dispatch(std::string_view line) {
+  // Extension commands first: QEMU's parser would call them unknown.
+  if (ext_ != nullptr && line.rfind("vmsg_", 0) == 0) {
+    std::string_view body = line;
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r' || body.back() == ' ')) body.remove_suffix(1);
+    const std::size_t sp = body.find(' ');
+    std::string_view args = sp == std::string_view::npos ? std::string_view{} : body.substr(sp + 1);
+    while (!args.empty() && args.front() == ' ') args.remove_prefix(1);
+    return extension(body.substr(0, sp), args);
+  }
   auto parsed = parse_command(line);
   if (!parsed) {
     const LineError& e = parsed.error();

@@ -33,7 +33,7 @@ TEST(Faults, NamesAreUniqueKebabCase) {
 }
 
 TEST(Faults, EveryRowIsFilledIn) {
-  const std::regex id("(VMSG-(BUS|DEV|DRV|GEN)-[0-9]{3}|AMP-[0-9]{3})");
+  const std::regex id("(VMSG-(BUS|DEV|DRV|GEN)-[0-9]{3}|AMP-[0-9]{3}|PCI-[0-9]{3})");
   for (const FaultInfo& fi : all_faults()) {
     EXPECT_FALSE(fi.summary.empty()) << fi.name;
     EXPECT_FALSE(fi.modelled_on.empty()) << fi.name;

@@ -82,6 +82,12 @@ class AmpPciDevice final : public pci::PciFunction {
 
   void advance_time(std::uint64_t ns) override;
 
+  /// Power-on reset of the whole function: config space and MSI-X
+  /// (PciFunction::reset), FIFO RAM zeroed, fresh channels and buses, register
+  /// counters cleared. The buses come back empty: endpoints must be plugged
+  /// again (plug()). The bus-master attachment to the machine is kept.
+  void reset();
+
  protected:
   std::uint64_t on_bar_read(unsigned bar, std::uint64_t offset, unsigned size) override;
   void on_bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value) override;
@@ -91,6 +97,7 @@ class AmpPciDevice final : public pci::PciFunction {
   class BusMasterDma;
 
   void register_write(std::uint64_t offset, unsigned size, std::uint64_t value);
+  void make_channels();
 
   AmpConfig config_;
   Registers regs_;

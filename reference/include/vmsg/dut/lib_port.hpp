@@ -67,6 +67,25 @@ class LibPort final : public port::Port {
   void reset_stats() noexcept { stats_ = {}; }
   [[nodiscard]] const std::vector<machine::MsiRecord>& msi_log() const noexcept { return msi_log_; }
   void clear_msi_log() noexcept { msi_log_.clear(); }
+  // Optional capabilities (vmsg_dut.h ABI 1.1) -----------------------------------
+  /// True when the library offers stimulus().
+  [[nodiscard]] bool has_stimulus() const noexcept { return library_->stimulus_fn() != nullptr; }
+  /// Runs one stimulus action, e.g. "config-change fifo=0 dev=1". False when
+  /// the library answers VMSG_DUT_UNSUPPORTED. Throws PortError when the
+  /// capability is absent or the call fails.
+  bool stimulus(const std::string& action);
+  /// True when the library offers violations().
+  [[nodiscard]] bool has_violations() const noexcept { return library_->violations_fn() != nullptr; }
+  /// Every violation line (vmsg_dut.h format, without the newline) fetched
+  /// from the library since the last take/clear, oldest first. Fetching
+  /// clears them in the library; the port keeps them until take or clear.
+  /// Throws PortError when the capability is absent or the call fails.
+  const std::vector<std::string>& peek_violations();
+  /// As peek_violations(), and forgets them.
+  std::vector<std::string> take_violations();
+  /// Drops the lines held here and, through the explicit clear, in the library.
+  void clear_violations();
+
   /// Lines the library sent through the log callback ("LEVEL: text"), oldest first, at most 1000.
   [[nodiscard]] const std::vector<std::string>& log() const noexcept { return log_; }
 
@@ -81,6 +100,8 @@ class LibPort final : public port::Port {
   /// One access outside RAM: ECAM here, everything else to the library; false when unbacked.
   bool outer_read(std::uint64_t addr, unsigned size, std::uint64_t& value);
   bool outer_write(std::uint64_t addr, unsigned size, std::uint64_t value);
+  /// Moves the library's pending violation lines into violations_.
+  void fetch_violations();
 
   std::shared_ptr<Library> library_;
   LibPortOptions options_;
@@ -90,6 +111,7 @@ class LibPort final : public port::Port {
   machine::MachineStats stats_;
   std::vector<machine::MsiRecord> msi_log_;
   std::vector<std::string> log_;
+  std::vector<std::string> violations_;  // fetched, not yet taken
 };
 
 }  // namespace vmsg::dut

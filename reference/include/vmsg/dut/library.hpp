@@ -28,6 +28,10 @@ class Library {
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   /// The library's self-description (vmsg_dut_api::name), "" when NULL.
   [[nodiscard]] std::string name() const;
+  /// The optional ABI 1.1 entries; nullptr when the library's table ends
+  /// before them (an older minor) or leaves them NULL.
+  [[nodiscard]] decltype(vmsg_dut_api::stimulus) stimulus_fn() const noexcept;
+  [[nodiscard]] decltype(vmsg_dut_api::violations) violations_fn() const noexcept;
 
  private:
   Library(std::string path, void* handle, const vmsg_dut_api* api) : path_(std::move(path)), handle_(handle), api_(api) {}

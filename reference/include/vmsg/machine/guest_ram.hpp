@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 namespace vmsg::machine {
 
@@ -39,12 +40,22 @@ class GuestRam {
   [[nodiscard]] std::optional<std::uint64_t> load(std::uint64_t addr, unsigned size) const noexcept;
   [[nodiscard]] bool store(std::uint64_t addr, unsigned size, std::uint64_t value) noexcept;
 
+  /// Back to all zeros, as after construction. Only pages written since the
+  /// last clear are zeroed (a per-page dirty bitmap), so clearing a large RAM
+  /// that saw a few writes costs a few pages, not the whole size.
+  void clear() noexcept;
+
+  static constexpr std::uint64_t kDirtyPage = 4096;  ///< granule of clear()'s tracking
+
  private:
+  void mark_dirty(std::uint64_t addr, std::uint64_t len) noexcept;
+
   struct Free {
     void operator()(std::uint8_t* p) const noexcept { std::free(p); }
   };
   std::unique_ptr<std::uint8_t[], Free> bytes_;
   std::uint64_t size_ = 0;
+  std::vector<std::uint64_t> dirty_;  ///< bit p: page p written since construction or clear()
 };
 
 }  // namespace vmsg::machine

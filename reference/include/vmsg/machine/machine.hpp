@@ -112,6 +112,11 @@ class Machine final : public port::Port {
   void reset_stats() noexcept { stats_ = {}; }
   [[nodiscard]] const std::vector<MsiRecord>& msi_log() const noexcept { return msi_log_; }
   void clear_msi_log() noexcept { msi_log_.clear(); }
+  /// Machine-owned state back to power-on: RAM zeroed (only the pages written
+  /// since the last reset, GuestRam::clear), clock 0, stats and MSI log empty.
+  /// Plugged devices stay plugged and are not touched: resetting a device is
+  /// its owner's job (target::ReferenceTarget::reset does both).
+  void reset() noexcept;
   /// The bus-master view handed to the function at `where` (ConfigError if none).
   [[nodiscard]] pci::DmaSpace& dma_space(port::PciAddress where);
 

@@ -136,6 +136,8 @@ class Msix {
   [[nodiscard]] MsixEntry entry(unsigned vector) const noexcept;
   [[nodiscard]] bool pending(unsigned vector) const noexcept;
   [[nodiscard]] const MsixStats& stats() const noexcept { return stats_; }
+  /// Counters back to zero (a PCI reset keeps them; a power-on reset does not).
+  void reset_stats() noexcept { stats_ = {}; }
 
  private:
   [[nodiscard]] std::uint16_t control() const noexcept;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vmsg/port/port.hpp"
@@ -61,6 +62,10 @@ class QtestPort final : public port::Port {
   /// Sends one command and returns its reply, whatever its kind (FAIL and ERR
   /// are returned, not thrown). Transport failures still throw PortError.
   Reply command(const Command& c);
+  /// Sends one vendor extension line (server.hpp: "vmsg_" then the name and
+  /// arguments, no newline) and returns the reply; QEMU answers FAIL. Throws
+  /// PortError for a line without the prefix or with a line break.
+  Reply extension(std::string_view line);
   /// Pipelining: sends the commands `window` at a time and then reads their
   /// replies, in order. Every reply must be OK, else PortError naming the
   /// first failing command. The bulk paths use this.

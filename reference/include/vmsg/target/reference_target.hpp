@@ -39,12 +39,28 @@ class ReferenceTarget {
   ReferenceTarget(const ReferenceTarget&) = delete;
   ReferenceTarget& operator=(const ReferenceTarget&) = delete;
 
+  /// Back to power-on without rebuilding: machine RAM zeroed (only the pages
+  /// written since the last reset), clock, stats and MSI log cleared; the amp
+  /// function's config space, MSI-X, FIFO RAM, channels and buses as built
+  /// (amp::AmpPciDevice::reset); the spec's endpoints plugged again. Endpoints
+  /// are re-attached, not reset: pass fresh ones when they hold state.
+  void reset();
+  /// Likewise, with `devices` replacing the spec's device list (same checks as
+  /// the constructor, made before anything is reset; ConfigError leaves the
+  /// target untouched). The amp configuration and RAM size are kept.
+  void reset(std::vector<DeviceSlot> devices);
+
   [[nodiscard]] port::Port& port() noexcept { return machine_; }
   [[nodiscard]] machine::Machine& machine() noexcept { return machine_; }
   [[nodiscard]] amp::AmpPciDevice& device() noexcept { return *device_; }
   [[nodiscard]] const ReferenceSpec& spec() const noexcept { return spec_; }
 
  private:
+  /// ConfigError unless every slot names an existing FIFO, an endpoint, and a
+  /// device number < 32 not used twice on its FIFO.
+  void check(const std::vector<DeviceSlot>& devices) const;
+  void plug_all();
+
   ReferenceSpec spec_;
   machine::Machine machine_;
   std::shared_ptr<amp::AmpPciDevice> device_;

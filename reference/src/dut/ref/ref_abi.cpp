@@ -1,4 +1,4 @@
-// The C entry points of libvmsg_ref_dut.so (vmsg_dut.h, ABI 1.0). Every
+// The C entry points of libvmsg_ref_dut.so (vmsg_dut.h, ABI 1.1). Every
 // entry catches everything: an exception must never cross into the host.
 #include <cstddef>
 #include <cstring>
@@ -140,6 +140,20 @@ int ref_advance_time(vmsg_dut* h, std::uint64_t ns) noexcept {
 
 const char* ref_last_error(vmsg_dut* h) noexcept { return h == nullptr ? "NULL handle" : h->dut.last_error.c_str(); }
 
+int ref_stimulus(vmsg_dut* h, const char* action) noexcept {
+  return guarded(h, [&](RefDut& d) {
+    if (action == nullptr) return invalid(d, "stimulus: action is NULL");
+    return d.stimulus(action);
+  });
+}
+
+int ref_violations(vmsg_dut* h, char* buf, std::size_t size) noexcept {
+  return guarded(h, [&](RefDut& d) {
+    if ((buf == nullptr) != (size == 0)) return invalid(d, "violations: buf and size must both be set, or NULL and 0");
+    return d.violations(buf, size);
+  });
+}
+
 constexpr vmsg_dut_api kApi = {
     VMSG_DUT_ABI_MAJOR,
     VMSG_DUT_ABI_MINOR,
@@ -153,6 +167,8 @@ constexpr vmsg_dut_api kApi = {
     ref_mmio_write,
     ref_advance_time,
     ref_last_error,
+    ref_stimulus,
+    ref_violations,
 };
 
 }  // namespace

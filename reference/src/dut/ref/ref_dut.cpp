@@ -1,9 +1,13 @@
 #include "ref_dut.hpp"
 
+#include <cstring>
+
 #include "vmsg/common/errors.hpp"
+#include "vmsg/devices/stimulus.hpp"
 #include "vmsg/devices/factory.hpp"
 #include "vmsg/pci/dma.hpp"
 #include "vmsg/transport/device_transport.hpp"
+#include "vmsg/transport/validating_endpoint.hpp"
 
 namespace vmsg::dut::ref {
 namespace {
@@ -14,12 +18,22 @@ std::uint64_t size_mask(unsigned size) noexcept {
   return size >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * size)) - 1;
 }
 
-amp::AmpConfig amp_config(const DutConfig& c) {
+amp::AmpConfig amp_config(const DutConfig& c, bus::DriverRuleSink* rules) {
   if (c.profile != "pr28") throw ConfigError("reference DUT: profile '" + c.profile + "' unknown (pr28)");
   amp::AmpConfig a;
   a.num_fifos = c.num_fifos;
   a.faults = c.faults;
+  a.bus.rule_sink = rules;
   return a;
+}
+
+/// One violation as an ABI line (vmsg_dut.h): fields never carry a newline.
+std::string violation_line(const transport::RuleViolation& v) {
+  std::string line = v.rule + " dev=" + std::to_string(v.dev_num) + " " + v.kind + ": " + v.detail;
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return line + "\n";
 }
 
 }  // namespace
@@ -49,7 +63,8 @@ class RefDut::HostDma final : public pci::DmaSpace {
 RefDut::RefDut(const DutConfig& config, const vmsg_dut_host& host)
     : config_(config),
       dma_(std::make_unique<HostDma>(host, config.address)),
-      device_(std::make_shared<amp::AmpPciDevice>(amp_config(config))) {
+      rules_(std::make_shared<transport::DriverRuleLog>()),
+      device_(std::make_shared<amp::AmpPciDevice>(amp_config(config, rules_.get()))) {
   // The same assembly as target::ReferenceTarget: endpoints first, then the
   // function is attached to its bus-master space.
   for (const DutDevice& d : config_.devices) {
@@ -59,8 +74,12 @@ RefDut::RefDut(const DutConfig& config, const vmsg_dut_host& host)
     }
     transport::TransportOptions o;
     o.faults = config_.faults;
-    auto ep = std::make_shared<transport::DeviceTransport>(devices::make_backend(d.kind, d.props), o);
+    auto dt = std::make_shared<transport::DeviceTransport>(devices::make_backend(d.kind, d.props), o);
+    // The validator only watches (it never changes traffic), so the library
+    // can report the driver rules a test broke, as the embedded target does.
+    auto ep = std::make_shared<transport::ValidatingEndpoint>(dt, rules_);
     device_->plug(d.fifo, d.dev_num, *ep);
+    transports_[{d.fifo, d.dev_num}] = std::move(dt);
     endpoints_.push_back(std::move(ep));
   }
   device_->attach(*dma_);
@@ -107,5 +126,45 @@ bool RefDut::mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) 
 }
 
 void RefDut::advance_time(std::uint64_t ns) { device_->advance_time(ns); }
+
+int RefDut::stimulus(const std::string& action) {
+  const devices::StimulusAction a = devices::parse_stimulus(action);
+  const auto it = transports_.find({a.fifo, a.dev_num});
+  if (it == transports_.end()) {
+    throw ConfigError("reference DUT: stimulus: no device " + std::to_string(a.dev_num) + " on fifo " +
+                      std::to_string(a.fifo));
+  }
+  return devices::apply_stimulus(a, it->second->backend()) ? VMSG_DUT_OK : VMSG_DUT_UNSUPPORTED;
+}
+
+int RefDut::violations(char* buf, std::size_t size) {
+  if (buf == nullptr) {
+    rules_->clear();
+    return VMSG_DUT_OK;
+  }
+  const auto all = rules_->violations();
+  std::size_t used = 0;
+  std::size_t taken = 0;
+  for (; taken < all.size(); ++taken) {
+    const std::string line = violation_line(all[taken]);
+    if (used + line.size() + 1 > size) {
+      if (used != 0) break;
+      // A line longer than the whole buffer is cut, so every call makes progress.
+      const std::size_t n = size - 1;
+      std::memcpy(buf, line.data(), n);
+      used = n;
+      ++taken;
+      break;
+    }
+    std::memcpy(buf + used, line.data(), line.size());
+    used += line.size();
+  }
+  buf[used] = '\0';
+  // Cleared on read: keep only the lines not handed out yet.
+  std::vector<transport::RuleViolation> rest(all.begin() + static_cast<std::ptrdiff_t>(taken), all.end());
+  rules_->clear();
+  for (auto& v : rest) rules_->record(std::move(v));
+  return rest.empty() ? VMSG_DUT_OK : VMSG_DUT_MORE;
+}
 
 }  // namespace vmsg::dut::ref

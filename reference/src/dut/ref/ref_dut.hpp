@@ -3,7 +3,9 @@
 // libvmsg_ref_dut.so; ref_abi.cpp wraps it in the C entry points.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +13,8 @@
 #include "vmsg/amp/amp_device.hpp"
 #include "vmsg/bus/endpoint.hpp"
 #include "vmsg/dut/config.hpp"
+#include "vmsg/transport/device_transport.hpp"
+#include "vmsg/transport/driver_rules.hpp"
 #include "vmsg_dut.h"
 
 namespace vmsg::dut::ref {
@@ -35,6 +39,13 @@ class RefDut {
   bool mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value);
   void advance_time(std::uint64_t ns);
 
+  /// One stimulus action (vmsg_dut.h, ABI 1.1). Returns VMSG_DUT_OK or
+  /// VMSG_DUT_UNSUPPORTED; throws ConfigError for a malformed action.
+  int stimulus(const std::string& action);
+  /// Writes pending violation lines into buf (vmsg_dut.h format) and forgets
+  /// them; VMSG_DUT_MORE while some are left. buf NULL and size 0 clears.
+  int violations(char* buf, std::size_t size);
+
   /// Storage for last_error() (owned here so it lives as long as the handle).
   std::string last_error;
 
@@ -49,7 +60,11 @@ class RefDut {
 
   DutConfig config_;
   std::unique_ptr<HostDma> dma_;
+  // Before device_: the bus and registers of the function report into it.
+  std::shared_ptr<transport::DriverRuleLog> rules_;
   std::vector<std::shared_ptr<bus::Endpoint>> endpoints_;
+  /// The transports by (fifo, dev_num), for stimulus actions on their backends.
+  std::map<std::pair<unsigned, unsigned>, std::shared_ptr<transport::DeviceTransport>> transports_;
   std::shared_ptr<amp::AmpPciDevice> device_;
 };
 

@@ -1,0 +1,202 @@
+"""The qemu and qtest targets: command lines, the availability probe (Debian's
+QEMU 7.2 has no amp device and must skip cleanly), the reference behind qtest,
+and crash reporting."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vmsg_conform.cli import _plugin_args  # -p vmsg_conform.plugin unless the entry point loads it
+
+from vmsg_conform import targets
+from vmsg_conform.targets import qemu as qemu_mod
+from vmsg_conform.targets.description import ExpectedDevice, TargetDescription
+from vmsg_conform.targets.qtest_cmdline import MACHINES, build_args, bus_path, capacity_bytes
+
+_vmsg = pytest.importorskip("vmsg_conform._vmsg")
+if not hasattr(_vmsg, "qtest"):
+    pytest.skip("native module built without the qtest bindings", allow_module_level=True)
+
+pytest_plugins = ["pytester"]
+
+DEBIAN_QEMU = "/usr/bin/qemu-system-x86_64"
+PKG_PARENT = str(Path(qemu_mod.__file__).resolve().parents[2])
+
+
+def _device_args(args: list[str]) -> list[str]:
+    return [args[i + 1] for i, a in enumerate(args) if a == "-device"]
+
+
+# ---- command lines ------------------------------------------------------------------------------
+
+
+def test_q35_command_line_places_every_device_on_its_described_slot():
+    desc = TargetDescription.from_toml(targets.DEFAULT_DESCRIPTION)
+    args = build_args(desc, MACHINES["q35"], "qemu")
+    devs = _device_args(args)
+    assert args[:2] == ["-M", "q35"]
+    assert devs[0] == "virtio-msg-amp-pci,id=amp0,addr=04.0,num-fifos=2"
+    assert devs[1].startswith("virtio-rng-device,bus=/q35-pcihost/pcie.0/amp0/fifo0/virtio-msg/bus1/virtio-msg-dev")
+    assert "rng=rng0" in devs[1] and "rng-builtin,id=rng0" in args
+    assert devs[2] == "virtio-blk-device,bus=/q35-pcihost/pcie.0/amp0/fifo0/virtio-msg/bus2/virtio-msg-dev,drive=disk1"
+    assert "driver=null-co,node-name=disk1,size=1048576,read-zeroes=on" in args
+    assert devs[3] == "virtio-balloon-device,bus=/q35-pcihost/pcie.0/amp0/fifo1/virtio-msg/bus1/virtio-msg-dev"
+
+
+def test_virt_bus_path_uses_the_gpex_host_bridge():
+    assert bus_path(MACHINES["virt"], 3, 17) == "/gpex-pcihost/pcie.0/amp0/fifo3/virtio-msg/bus17/virtio-msg-dev"
+    assert qemu_mod.machine_for_binary("/opt/qemu/bin/qemu-system-aarch64").name == "virt"
+    assert qemu_mod.machine_for_binary("qemu-system-x86_64").name == "q35"
+
+
+def test_ref_dialect_keeps_reference_properties_and_adds_faults():
+    desc = TargetDescription(name="t", num_fifos=1, ram_size=64 << 20, devices=[
+        ExpectedDevice(0, 5, "virtio-blk-device", 2, {"capacity": "8", "serial": "abc"})])
+    args = build_args(desc, MACHINES["q35"], "ref", ["no-get-shm-response"])
+    assert "-blockdev" not in args
+    assert _device_args(args)[1].endswith("bus5/virtio-msg-dev,capacity=8,serial=abc")
+    assert args[-2:] == ["--fault", "no-get-shm-response"]
+    assert args[args.index("-m") + 1] == "64M"
+    assert capacity_bytes("8") == 4096 and capacity_bytes("2K") == 2048
+
+
+def test_command_line_refuses_what_it_cannot_express():
+    desc = TargetDescription(name="t", pci_address="01:00.0")
+    with pytest.raises(ValueError, match="bus 1"):
+        build_args(desc)
+    with pytest.raises(ValueError, match="fault modes exist only in the reference"):
+        build_args(TargetDescription(name="t"), faults=["no-get-shm-response"])
+    bad = TargetDescription(name="t", devices=[ExpectedDevice(0, 1, "virtio-balloon-device", 5, {"x": "a,b"})])
+    with pytest.raises(ValueError, match="cannot be written"):
+        build_args(bad)
+
+
+# ---- availability ------------------------------------------------------------------------------------
+
+
+def test_missing_binary_gives_one_clear_reason(tmp_path):
+    t = qemu_mod.QemuTarget(binary=str(tmp_path / "no-such-qemu"))
+    reason = t.available()
+    assert reason is not None and "not found" in reason and "--vmsg-qemu" in reason
+
+
+@pytest.mark.skipif(not os.path.exists(DEBIAN_QEMU), reason=f"{DEBIAN_QEMU} not installed")
+def test_debian_qemu_without_the_amp_device_is_unavailable():
+    if _vmsg.qtest.binary_has_device(DEBIAN_QEMU, "virtio-msg-amp-pci"):
+        pytest.skip("this QEMU has the amp device")
+    reason = qemu_mod.QemuTarget(binary=DEBIAN_QEMU).available()
+    assert reason is not None
+    assert "has no virtio-msg-amp-pci" in reason and "--vmsg-target qtest" in reason
+
+
+@pytest.mark.skipif(not os.path.exists(DEBIAN_QEMU), reason=f"{DEBIAN_QEMU} not installed")
+def test_suite_on_debian_qemu_skips_every_test_with_that_reason(tmp_path):
+    if _vmsg.qtest.binary_has_device(DEBIAN_QEMU, "virtio-msg-amp-pci"):
+        pytest.skip("this QEMU has the amp device")
+    out = tmp_path / "r.json"
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vmsg_conform", "run", "--target", "qemu", "--json", str(out), "-q",
+         "-k", "ping or get_devices", "--", "--vmsg-qemu", DEBIAN_QEMU],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+    data = json.loads(out.read_text())
+    tests = data["tests"]
+    assert tests, proc.stdout[-2000:]
+    assert {t["verdict"] for t in tests} == {"SKIP"}
+    ran = [t for t in tests if "SHOULD-level" not in t["message"]]
+    assert ran and all("has no virtio-msg-amp-pci" in t["message"] for t in ran)
+    assert data["metadata"]["target"]["unavailable"].startswith(DEBIAN_QEMU)
+
+
+# ---- the reference behind qtest --------------------------------------------------------------------------
+
+
+def test_ref_qtest_server_entry_point_lists_devices_and_rejects_bad_options():
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT)
+    ok = subprocess.run([sys.executable, "-m", "vmsg_conform.refqtest", "-device", "help"],
+                        env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert ok.returncode == 0 and 'name "virtio-msg-amp-pci"' in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "vmsg_conform.refqtest", "-qtest", "unix:/x", "-bogus"],
+                         env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 1 and "-bogus" in bad.stderr
+
+
+def test_qtest_target_answers_ping_and_get_devices_like_ref():
+    t = targets.resolve("qtest")
+    assert t.available() is None
+    v = _vmsg
+    with t.open() as dut:
+        resp = dut.link(0).request(v.wire.Message(dev_num=0, token=0, body=v.wire.PingReq(data=0x1234)))
+        assert resp.body.data == 0x1234
+        devs = dut.link(0).request(v.wire.Message(dev_num=0, token=0, body=v.wire.GetDevicesReq(offset=0, count=32)))
+        pid = dut.native.process().pid
+    ref = targets.resolve("ref").open()
+    try:
+        want = ref.link(0).request(v.wire.Message(dev_num=0, token=0, body=v.wire.GetDevicesReq(offset=0, count=32)))
+    finally:
+        ref.close()
+    assert devs.body == want.body
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # closing the Dut ended the process
+
+
+def test_qtest_target_with_a_fault_behaves_like_ref_with_it():
+    v = _vmsg
+    with targets.resolve("qtest").open(faults=["no-get-shm-response"]) as dut:
+        with pytest.raises(v.driver.LinkFailure):
+            dut.link(0).request(v.wire.Message(dev_num=1, token=0, body=v.wire.GetShmReq(index=0)))
+
+
+def test_crash_during_a_test_reports_signal_stderr_and_last_commands():
+    t = targets.resolve("qtest")
+    dut = t.open()
+    dut.amp  # some traffic to remember
+    proc = dut.native.process()
+    os.kill(proc.pid, signal.SIGSEGV)
+    proc.wait_exit(5000)
+    with pytest.raises(_vmsg.port.PortError):
+        dut.port.mmio_read(dut.amp.bar0(), 4)
+    headline, text = t.failure_context(dut)
+    assert headline == f"QEMU killed by signal {int(signal.SIGSEGV)}"
+    assert "last" in text and "readl" in text and "command line:" in text
+    dut.close()  # already reported: no second error
+
+
+def test_crash_not_otherwise_reported_fails_at_close():
+    t = targets.resolve("qtest")
+    dut = t.open()
+    os.kill(dut.native.process().pid, signal.SIGABRT)
+    dut.native.process().wait_exit(5000)
+    with pytest.raises(qemu_mod.QemuCrash, match=f"signal {int(signal.SIGABRT)}"):
+        dut.close()
+
+
+CRASHING_TEST = '''
+import os, signal
+import pytest
+
+@pytest.mark.req("VMSG-BUS-002")
+def test_kills_qemu(dut):
+    dut.amp
+    os.kill(dut.native.process().pid, signal.SIGKILL)
+    dut.native.process().wait_exit(5000)
+    dut.port.mmio_read(dut.amp.bar0(), 4)
+'''
+
+
+def test_plugin_turns_a_qemu_crash_into_a_fail_naming_the_signal(pytester):
+    pytester.makepyfile(test_crash=CRASHING_TEST)
+    res = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider",
+                                        "--vmsg-target", "qtest", "--vmsg-json", "r.json")
+    data = json.loads((pytester.path / "r.json").read_text())
+    (t,) = data["tests"]
+    assert t["verdict"] == "FAIL", res.stdout.str()[-3000:]
+    assert t["message"].startswith("QEMU killed by signal 9")
+    assert "last" in t["output"] and "commands sent" in t["output"]

@@ -1,0 +1,171 @@
+"""Transcripts: recording in qtest format, parsing, collapsing bulk writes,
+replay against targets, the plugin writing one per failing test, and the
+`replay` command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vmsg_conform.cli import _plugin_args  # -p vmsg_conform.plugin unless the entry point loads it
+
+from vmsg_conform import cli, targets
+from vmsg_conform import transcript as tr
+
+_vmsg = pytest.importorskip("vmsg_conform._vmsg")
+
+pytest_plugins = ["pytester"]
+
+
+def _ping(dut, data=0xABCD):
+    v = _vmsg
+    return dut.link(0).request(v.wire.Message(dev_num=0, token=0, body=v.wire.PingReq(data=data)))
+
+
+def _record(spec="ref", faults=(), action=_ping):
+    t = targets.resolve(spec)
+    dut = t.open(faults=list(faults))
+    rec = tr.make_recording_port(dut.port, {"target": spec})
+    dut.port = rec
+    try:
+        action(dut)
+    finally:
+        dut.close()
+    return rec.transcript
+
+
+def test_recording_writes_qtest_commands_with_answers():
+    text = _record().to_text()
+    lines = text.splitlines()
+    assert lines[0] == f"# {tr.FORMAT}"
+    # the first config read of the probe: CF8 address, then CFC data, as a q35 qtest client does
+    i = lines.index("[R] outl 0xcf8 0x80002000")  # 00:04.0, offset 0
+    assert lines[i + 1:i + 4] == ["[S] OK", "[R] inw 0xcfc", "[S] OK 0x10ee"]
+    assert any(ln.startswith("[R] writel 0x") for ln in lines)  # NOTIFY
+    assert any(ln.startswith("[R] b64read 0x") for ln in lines)  # response slot / MSI word
+
+
+def test_parse_gives_back_the_recorded_steps():
+    t = _record()
+    back = tr.parse(t.to_text())
+    assert [s.key() for s in back.steps] == [s.key() for s in t.steps]
+    assert [s.answer for s in back.steps] == [s.answer for s in t.steps]
+    assert back.header["target"] == "ref"
+
+
+def test_bulk_writes_are_collapsed_and_long_reads_digested():
+    def action(dut):
+        base = dut.ram.alloc(8192, 4096)
+        dut.port.mem_write(base, bytes(4096))              # uniform -> memset
+        dut.port.mem_write(base + 4096, bytes(4096))       # continues it
+        dut.port.mem_write(base, b"\x01\x02" * 8)          # data
+        dut.port.mem_write(base + 16, b"\x03\x04" * 8)     # merged into the previous write
+        dut.port.mem_read(base, 4096)                      # long read -> digest
+    t = _record(action=action)
+    ops = [s.op for s in t.steps]
+    assert ops == ["memset", "mem_write", "mem_read"]
+    assert t.steps[0].size == 8192 and t.steps[1].size == 32
+    assert isinstance(t.steps[2].answer, str) and t.steps[2].answer.startswith("sha256:")
+    assert len(t.to_text()) < 1000
+
+
+def test_replay_on_the_same_target_matches_and_a_fault_shows_where():
+    def action(dut):
+        v = _vmsg
+        _ping(dut)
+        dut.link(0).request(v.wire.Message(dev_num=1, token=0, body=v.wire.GetDeviceStatusReq()))
+    t = _record(action=action)
+    dut = targets.resolve("ref").open()
+    try:
+        assert tr.replay(t, dut.port) == []
+    finally:
+        dut.close()
+    dut = targets.resolve("ref").open(faults=["duplicate-response"])
+    try:
+        mism = tr.replay(t, dut.port)
+    finally:
+        dut.close()
+    assert mism, "a fault that changes what the device queue holds must show in the replay"
+    assert mism[0].step.op in tr.READ_OPS and mism[0].index > 0
+
+
+def test_a_changed_answer_is_reported_at_its_line(tmp_path):
+    t = _record()
+    text = t.to_text().replace("[S] OK 0x10ee", "[S] OK 0x1234", 1)
+    path = tmp_path / "t.qtest"
+    path.write_text(text)
+    back = tr.Transcript.load(path)
+    dut = targets.resolve("ref").open()
+    try:
+        (m,) = tr.replay(back, dut.port, stop_after=1)
+    finally:
+        dut.close()
+    assert m.recorded == 0x1234 and m.got == 0x10EE
+    assert text.splitlines()[m.step.line - 1] == "[R] inw 0xcfc"
+    assert "recorded: OK 0x1234" in m.describe()
+
+
+def test_bare_qtest_commands_replay_without_comparison():
+    t = tr.parse("outl 0xcf8 0x80002000\ninl 0xcfc\nreadl 0xe0000000\nclock_step 1000\n")
+    assert [s.op for s in t.steps] == ["config_read", "mmio_read", "advance_time"]
+    assert t.steps[0].fn == (0, 4, 0)
+    dut = targets.resolve("ref").open()
+    try:
+        assert tr.replay(t, dut.port) == []
+    finally:
+        dut.close()
+
+
+@pytest.mark.parametrize("text, what", [
+    ("inl 0xcfc\n", "without an enabled 0xcf8"),
+    ("outb 0x80 1\n", "not configuration space"),
+    ("b64write 0x1000 0x4 AAAA\n", "payload is 3 bytes"),
+    ("frobnicate 1\n", "cannot be replayed"),
+    ("readl zz\n", "not a number"),
+    ("readl 0x10\n[S] maybe\n", "neither OK"),
+])
+def test_malformed_lines_are_typed_errors_naming_the_line(text, what):
+    with pytest.raises(tr.TranscriptError, match=what) as info:
+        tr.parse(text)
+    assert "line " in str(info.value)
+
+
+FAILING_TEST = '''
+import pytest
+from vmsg_conform import _vmsg as v
+
+@pytest.mark.req("VMSG-BUS-002")
+def test_ping_then_fail(dut):
+    dut.link(0).request(v.wire.Message(dev_num=0, token=0, body=v.wire.PingReq(data=7)))
+    dut.link(0).request(v.wire.Message(dev_num=1, token=0, body=v.wire.GetDeviceStatusReq()))
+    assert False, "deliberate"
+
+@pytest.mark.req("VMSG-BUS-002")
+def test_passes(dut):
+    dut.link(0).request(v.wire.Message(dev_num=0, token=0, body=v.wire.PingReq(data=7)))
+'''
+
+
+def test_plugin_writes_a_transcript_per_failing_test_and_it_replays(pytester, capsys):
+    pytester.makepyfile(test_tx=FAILING_TEST)
+    res = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider",
+                                        "--vmsg-transcripts", "tx", "--vmsg-json", "r.json")
+    data = json.loads((pytester.path / "r.json").read_text())
+    assert {t["nodeid"].split("::")[-1]: t["verdict"] for t in data["tests"]} == {
+        "test_ping_then_fail": "FAIL", "test_passes": "PASS"}, res.stdout.str()[-2000:]
+    files = sorted((pytester.path / "tx").iterdir())
+    assert [f.name for f in files] == ["test_tx.py_test_ping_then_fail.qtest"]
+    head = files[0].read_text().splitlines()[:6]
+    assert "# test: test_tx.py::test_ping_then_fail" in head
+    assert cli.main(["replay", str(files[0]), "--target", "lib:ref"]) == 0
+    assert "every answer matches" in capsys.readouterr().out
+    assert cli.main(["replay", str(files[0]), "--target", "ref", "--fault", "duplicate-response"]) == 1
+    assert "answer(s) differ" in capsys.readouterr().out
+
+
+def test_replay_command_reports_unreadable_files(tmp_path, capsys):
+    bad = tmp_path / "bad.qtest"
+    bad.write_text("readl\n")
+    assert cli.main(["replay", str(bad)]) == 2
+    assert "line 1" in capsys.readouterr().err

@@ -1,0 +1,303 @@
+"""The ``qemu`` and ``qtest`` targets: a device under test driven over QEMU's
+qtest protocol (amp-pci-device.md §9).
+
+``qemu[:DESCRIPTION.toml]``
+    a QEMU system emulator with the ``virtio-msg-amp-pci`` device. The binary
+    comes from ``--vmsg-qemu PATH`` (the plugin exports it as ``VMSG_QEMU``),
+    else ``$VMSG_QEMU``, else ``qemu-system-x86_64`` on PATH. x86_64 binaries
+    run the q35 machine, aarch64 ones ``virt``. A binary without the device
+    (Debian's QEMU 7.2) makes ``available()`` say so and every test skips.
+``qtest[:DESCRIPTION.toml]``
+    the same client against vmsg-ref-qtest, the reference behind a qtest
+    server: ``$VMSG_REF_QTEST``, else ``vmsg-ref-qtest`` on PATH, else this
+    package's own server (``python -m vmsg_conform.refqtest``). It takes the
+    reference fault modes.
+
+Every test gets a fresh process. When QEMU dies during a test, the plugin
+adds ``failure_context`` (exit signal, stderr tail, last commands) to the
+failure, and closing the Dut raises :class:`QemuCrash` if nothing else failed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shlex
+import shutil
+import stat
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from .base import Target, split_faults
+from .description import TargetDescription
+from .qtest_cmdline import AMP_DEVICE, MachineKind, build_args, machine_for_binary
+from .ref import DEFAULT_DESCRIPTION, profile_of
+
+DEFAULT_QEMU = "qemu-system-x86_64"
+HISTORY = 32
+STDERR_TAIL = 2000
+
+
+class QemuCrash(RuntimeError):
+    """QEMU ended during a test (reported when the Dut is closed)."""
+
+
+def _native():
+    try:
+        from .. import _vmsg  # noqa: PLC0415 (the module may be unbuilt)
+    except ImportError as exc:
+        return None, f"native module vmsg_conform._vmsg not built ({exc})"
+    if not hasattr(_vmsg, "qtest"):
+        return None, "native module has no qtest submodule (rebuild the bindings)"
+    return _vmsg, None
+
+
+def _which(binary: str) -> str | None:
+    if os.sep in binary:
+        p = Path(binary)
+        return str(p) if p.is_file() and os.access(p, os.X_OK) else None
+    return shutil.which(binary)
+
+
+class QemuTarget(Target):
+    """A QEMU binary (or a qtest server that behaves like one) per test."""
+
+    kind = "qemu"
+    dialect = "qemu"
+
+    def __init__(self, description: TargetDescription | None = None, binary: str | None = None,
+                 name: str | None = None, machine: MachineKind | None = None, history: int = HISTORY) -> None:
+        desc = description or TargetDescription.from_toml(DEFAULT_DESCRIPTION)
+        super().__init__(name or self.kind, desc)
+        self._binary = binary
+        self._machine = machine
+        self.history = history
+        self._probe: tuple[str | None, Any] | None = None  # (reason, accel), once per target
+
+    def with_description(self, description: TargetDescription) -> "QemuTarget":
+        """The same binary launched for another description (a topology variant)."""
+        return type(self)(description, binary=self._binary, name=self.name, machine=self._machine,
+                          history=self.history)
+
+    # ---- the binary ---------------------------------------------------------------
+
+    def binary(self) -> str:
+        """The binary to launch (not yet checked)."""
+        return self._binary or os.environ.get("VMSG_QEMU") or DEFAULT_QEMU
+
+    def machine(self) -> MachineKind:
+        return self._machine or machine_for_binary(self.binary())
+
+    def version(self) -> str | None:
+        v, _ = _native()
+        path = _which(self.binary())
+        if v is None or path is None:
+            return None
+        out = v.qtest.run_capture(path, ["--version"], 5000)
+        return out.strip().splitlines()[0] if out and out.strip() else None
+
+    def _check(self) -> tuple[str | None, Any]:
+        """(reason it cannot run, accel mode); probes the binary once."""
+        if self._probe is not None:
+            return self._probe
+        v, reason = _native()
+        if reason:
+            self._probe = (reason, None)
+            return self._probe
+        binary = self.binary()
+        path = _which(binary)
+        if path is None:
+            self._probe = (f"QEMU binary {binary!r} not found (pass --vmsg-qemu PATH or set VMSG_QEMU)", None)
+            return self._probe
+        help_text = v.qtest.run_capture(path, ["-device", "help"], 15000) or ""
+        missing = [k for k in [AMP_DEVICE] + sorted({d.kind for d in self.description.devices})
+                   if f'name "{k}"' not in help_text]
+        if missing:
+            version = self.version() or "unknown version"
+            hint = ("; Debian's QEMU 7.2 predates the virtio-msg series: build QEMU with it, "
+                    "or use --vmsg-target qtest" if AMP_DEVICE in missing else "")
+            self._probe = (f"{path} ({version}) has no {', '.join(missing)} device "
+                           f"(`-device help` does not list it){hint}", None)
+            return self._probe
+        accel = v.qtest.AccelMode.Qtest if v.qtest.binary_has_accel(path, "qtest") else v.qtest.AccelMode.StoppedTcg
+        self._probe = (None, accel)
+        return self._probe
+
+    def available(self) -> str | None:
+        return self._check()[0]
+
+    # ---- opening ------------------------------------------------------------------------
+
+    def command_line(self, faults: Iterable[str] = ()) -> list[str]:
+        """The arguments after the binary (QemuProcess adds -qtest, -accel, -display, -nodefaults)."""
+        return build_args(self.description, self.machine(), self.dialect, split_faults(faults))
+
+    def open(self, faults: Iterable[str] = (), profile: str = "pr28"):
+        from ..dut import Dut  # noqa: PLC0415
+
+        v, reason = _native()
+        if reason:
+            raise RuntimeError(reason)
+        name = profile or self.description.profile or "pr28"
+        wprofile = profile_of(name)
+        fault_names = split_faults(faults)
+        args = self.command_line(fault_names)
+        reason, accel = self._check()
+        if reason:
+            raise RuntimeError(reason)
+        q = v.qtest
+        launch = q.QemuLaunch(binary=_which(self.binary()) or self.binary(), args=args, accel=accel)
+        options = q.QtestPortOptions(machine=getattr(q.MachineType, self.machine().native),
+                                     ram_bytes=self.description.ram_size or (128 << 20))
+        port = q.QemuPort(launch, options, self.history)
+        state = {"reported": False}
+
+        def on_close() -> None:
+            proc = port.process()
+            ended = None if proc.alive() else proc.exit_status
+            proc.kill()
+            if ended is not None and not state["reported"]:
+                raise QemuCrash(self._crash_text(port, ended))
+
+        violations, stimulus = _extensions(port.qtest())
+        dut = Dut(port=port, description=self.description, profile=wprofile, target=self, faults=fault_names,
+                  violations=violations, stimulus=stimulus, native=port, on_close=on_close)
+        dut._qemu_state = state  # failure_context marks the crash as reported
+        return dut
+
+    # ---- crash reports --------------------------------------------------------------------
+
+    def _crash_text(self, port: Any, ended: Any) -> str:
+        proc = port.process()
+        lines = [f"{os.path.basename(self.binary())} ended during the test: {ended}",
+                 "command line: " + shlex.join(proc.argv)]
+        err = proc.stderr_text()
+        if err.strip():
+            tail = err[-STDERR_TAIL:]
+            lines += ["stderr (tail):"] + ["  " + ln for ln in tail.rstrip().splitlines()]
+        hist = port.history()
+        if hist:
+            lines += [f"last {len(hist)} commands sent:"] + ["  " + h for h in hist]
+        return "\n".join(lines)
+
+    def failure_context(self, dut: Any) -> tuple[str | None, str] | None:
+        """For a failed test: (headline when the process ended, details), or
+        None when `dut` is not one of ours. Called by the plugin."""
+        port = getattr(dut, "native", None)
+        if port is None or not hasattr(port, "process"):
+            return None
+        proc = port.process()
+        if proc.alive():
+            hist = port.history()
+            return None, "last commands sent:\n" + "\n".join("  " + h for h in hist[-16:])
+        ended = proc.exit_status
+        state = getattr(dut, "_qemu_state", None)
+        if state is not None:
+            state["reported"] = True
+        return f"QEMU {ended}", self._crash_text(port, ended)
+
+    def info(self) -> dict[str, Any]:
+        info = super().info()
+        info["binary"] = self.binary()
+        info["machine"] = self.machine().name
+        try:
+            info["version"] = self.version()
+            info["command_line"] = shlex.join(self.command_line())
+        except Exception as exc:  # reports must still be written
+            info["error"] = f"{type(exc).__name__}: {exc}"
+        return info
+
+
+class QtestTarget(QemuTarget):
+    """vmsg-ref-qtest (the reference behind the qtest protocol) as the binary."""
+
+    kind = "qtest"
+    dialect = "ref"
+
+    def binary(self) -> str:
+        return self._binary or os.environ.get("VMSG_REF_QTEST") or shutil.which("vmsg-ref-qtest") or _python_server()
+
+    def machine(self) -> MachineKind:
+        return self._machine or machine_for_binary(DEFAULT_QEMU)  # the server models q35 only
+
+    def version(self) -> str | None:
+        return "vmsg-ref-qtest (reference)"
+
+
+_server_script: list[str] = []
+
+
+def _python_server() -> str:
+    """An executable that runs this package's server (`python -m
+    vmsg_conform.refqtest`), for a checkout without the CMake-built tool.
+    Written once per process into a private temp dir, removed at exit."""
+    if _server_script:
+        return _server_script[0]
+    d = tempfile.mkdtemp(prefix="vmsg-refqtest-")
+    path = os.path.join(d, "vmsg-ref-qtest")
+    pkg_parent = str(Path(__file__).resolve().parent.parent.parent)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("#!/bin/sh\n"
+                f"PYTHONPATH={shlex.quote(pkg_parent)}${{PYTHONPATH:+:$PYTHONPATH}} "
+                f"exec {shlex.quote(sys.executable)} -m vmsg_conform.refqtest \"$@\"\n")
+    os.chmod(path, stat.S_IRWXU)
+    atexit.register(shutil.rmtree, d, True)
+    _server_script.append(path)
+    return path
+
+
+def _description(arg: str | None) -> TargetDescription | None:
+    return TargetDescription.from_toml(arg) if arg else None
+
+
+def _extensions(qt):
+    """``(violations, stimulus)`` for a Dut over the qtest port ``qt``, from
+    the server's vendor extension commands (reference/include/vmsg/qtest/
+    server.hpp); each None when the server answers the probe with FAIL or
+    ERR, as a real QEMU does."""
+    import base64  # noqa: PLC0415
+    from .lib import ActionStimulus, parse_violation_line  # noqa: PLC0415
+
+    violations = stimulus = None
+    first = qt.extension("vmsg_violations")
+    if first.split(" ", 1)[0] == "OK":
+        seen: list[str] = []
+
+        def take(reply: str) -> None:
+            word = reply.split(" ", 1)[1].strip() if " " in reply else ""
+            if word:
+                seen.extend(base64.b64decode(word).decode("utf-8", "replace").splitlines())
+
+        take(first)  # the server clears on read, so the history is kept here
+
+        def violations() -> list:
+            reply = qt.extension("vmsg_violations")
+            if not reply.startswith("OK"):
+                raise RuntimeError(f"qtest: vmsg_violations answered {reply!r}")
+            take(reply)
+            return [parse_violation_line(line) for line in seen]
+
+    verbs = qt.extension("vmsg_stimulus").split()
+    if verbs and verbs[0] == "OK" and "config-change" in verbs[1:]:
+        def run(action: str) -> bool:
+            reply = qt.extension("vmsg_stimulus " + action)
+            if reply.startswith("OK"):
+                return True
+            if reply.startswith("FAIL"):
+                return False
+            raise RuntimeError(f"qtest: vmsg_stimulus {action} answered {reply!r}")
+
+        stimulus = ActionStimulus(run)
+    return violations, stimulus
+
+
+def make_qemu_target(arg: str | None) -> QemuTarget:
+    """Factory of kind ``qemu`` (``arg``: optional description TOML)."""
+    return QemuTarget(_description(arg), name=f"qemu:{arg}" if arg else "qemu")
+
+
+def make_qtest_target(arg: str | None) -> QtestTarget:
+    """Factory of kind ``qtest`` (``arg``: optional description TOML)."""
+    return QtestTarget(_description(arg), name=f"qtest:{arg}" if arg else "qtest")

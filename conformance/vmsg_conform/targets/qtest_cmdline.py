@@ -1,0 +1,139 @@
+"""QEMU command lines for a target description (amp-pci-device.md §8).
+
+The amp device gets ``id=amp0`` so every virtio device can name its slot
+with an explicit ``bus=`` path: without one QEMU puts a device on the
+highest free slot (dev_num 31), not where the description says
+(qemu-observed.md §1).
+
+Two dialects share the topology part:
+
+``qemu``
+    a real QEMU: rng devices get an ``rng-builtin`` object, blk devices a
+    ``null-co`` block node of the described capacity (reads return zeroes,
+    writes are discarded). Reference-only properties (``seed``, ``target``,
+    ``blk_size``, ``seg_max``) have no QEMU equivalent and are left out.
+``ref``
+    vmsg-ref-qtest: the same topology, properties passed through as the
+    reference's device factory takes them, and ``--fault NAME,...`` for the
+    reference fault modes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+AMP_DEVICE = "virtio-msg-amp-pci"
+AMP_ID = "amp0"
+
+
+@dataclass(frozen=True)
+class MachineKind:
+    """A machine type the qemu target can build a command line for."""
+
+    name: str          #: "q35" or "virt"
+    machine: str       #: -M value
+    host_bridge: str   #: absolute path of the root PCIe bus
+    native: str        #: _vmsg.qtest.MachineType member name
+
+
+MACHINES = {
+    "q35": MachineKind("q35", "q35", "/q35-pcihost/pcie.0", "Q35"),
+    "virt": MachineKind("virt", "virt", "/gpex-pcihost/pcie.0", "ArmVirt"),
+}
+
+_SIZE = re.compile(r"^(\d+|0[xX][0-9a-fA-F]+)([kKmMgG]?)$")
+
+
+def machine_for_binary(binary: str) -> MachineKind:
+    """q35 for x86 binaries, virt for aarch64/arm ones (by the binary's name)."""
+    base = os.path.basename(binary)
+    return MACHINES["virt"] if ("aarch64" in base or base.endswith("-arm")) else MACHINES["q35"]
+
+
+def bus_path(machine: MachineKind, fifo: int, dev_num: int, amp_id: str = AMP_ID) -> str:
+    """The bus= value of device number `dev_num` on FIFO `fifo` (§8.2)."""
+    return f"{machine.host_bridge}/{amp_id}/fifo{fifo}/virtio-msg/bus{dev_num}/virtio-msg-dev"
+
+
+def capacity_bytes(value: Any) -> int:
+    """Bytes from a reference capacity: sectors as a bare number, or bytes
+    with a K/M/G suffix (as devices/factory.hpp reads it)."""
+    m = _SIZE.match(str(value).strip())
+    if not m:
+        raise ValueError(f"capacity {value!r}: expected sectors or bytes with a K/M/G suffix")
+    n = int(m.group(1), 0)
+    unit = m.group(2).lower()
+    return n * 512 if not unit else n * {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
+
+
+def _prop_text(key: str, value: Any) -> str:
+    text = str(value)
+    if isinstance(value, bool):
+        text = "on" if value else "off"
+    if "," in text or "," in key or "=" in key or not key:
+        raise ValueError(f"device property {key}={text!r} cannot be written on a QEMU command line")
+    return f"{key}={text}"
+
+
+def build_args(description: Any, machine: MachineKind | None = None, dialect: str = "qemu",
+               faults: Iterable[str] = ()) -> list[str]:
+    """The arguments (after the binary) for `description`.
+
+    `description` is a TargetDescription (or any object with ``num_fifos``,
+    ``pci_address``, ``ram_size`` and ``devices``). Raises ValueError for what
+    a command line cannot express (an amp device off bus 0, faults for a real
+    QEMU, unwritable properties).
+    """
+    if dialect not in ("qemu", "ref"):
+        raise ValueError(f"unknown command-line dialect {dialect!r}")
+    machine = machine or MACHINES["q35"]
+    bus, dev, fn = tuple(description.pci_address)
+    if bus != 0:
+        raise ValueError(f"amp device at bus {bus}: only devices on the root bus (bus 0) can be placed with addr=")
+    names = [str(f).strip() for f in faults if str(f).strip()]
+    if names and dialect != "ref":
+        raise ValueError("fault modes exist only in the reference (use --vmsg-target qtest)")
+
+    args = ["-M", machine.machine]
+    ram = getattr(description, "ram_size", None)
+    if ram:
+        if ram % (1 << 20):
+            raise ValueError(f"ram_size {ram}: QEMU takes whole MiB")
+        args += ["-m", f"{ram >> 20}M"]
+    amp = f"{AMP_DEVICE},id={AMP_ID},addr={dev:02x}.{fn:x}"
+    if description.num_fifos != 1:
+        amp += f",num-fifos={description.num_fifos}"
+    args += ["-device", amp]
+
+    for i, d in enumerate(description.devices):
+        props = dict(getattr(d, "props", None) or {})
+        opts = [d.kind, f"bus={bus_path(machine, d.fifo, d.dev_num)}"]
+        if d.kind == "virtio-rng-device":
+            args += ["-object", f"rng-builtin,id=rng{i}"]
+            opts.append(f"rng=rng{i}")
+            if dialect == "qemu":
+                props.pop("seed", None)
+        elif d.kind == "virtio-blk-device" and dialect == "qemu":
+            size = capacity_bytes(props.pop("capacity", "1M"))
+            node = f"driver=null-co,node-name=disk{i},size={size},read-zeroes=on"
+            if _truthy(props.pop("read_only", False)):
+                node += ",read-only=on"
+            args += ["-blockdev", node]
+            opts.append(f"drive=disk{i}")
+            for ref_only in ("blk_size", "seg_max"):
+                props.pop(ref_only, None)
+        elif d.kind == "virtio-balloon-device" and dialect == "qemu":
+            props.pop("target", None)
+        opts += [_prop_text(k, v) for k, v in sorted(props.items())]
+        args += ["-device", ",".join(opts)]
+
+    if names:
+        args += ["--fault", ",".join(names)]
+    return args
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "on", "true", "yes")

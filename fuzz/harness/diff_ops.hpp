@@ -1,0 +1,43 @@
+// Input format of fuzz_diff (see targets/fuzz_diff.cpp and
+// harness/diff_runner.hpp): which target to build, then the operation stream
+// of fuzz_device (harness/device_ops.hpp), applied to both sides.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "harness/device_ops.hpp"
+
+namespace vmsg::fuzz::diff_ops {
+
+/// Devices the setup can place (dut config string kinds; blk gets a small medium).
+inline constexpr const char* kKinds[] = {"virtio-rng-device", "virtio-blk-device", "virtio-balloon-device"};
+inline constexpr std::uint8_t kKindCount = 3;
+inline constexpr std::size_t kMaxDevices = 3;
+
+/// One virtio device behind the function.
+struct Device {
+  std::uint8_t kind = 0;   ///< index into kKinds
+  std::uint8_t fifo = 0;   ///< reduced modulo the FIFO count
+  std::uint8_t dev_num = 0;  ///< 0..31; a number used twice on a FIFO is skipped
+};
+
+/// Target shape, from the start of the input.
+struct Setup {
+  std::uint8_t fifo_choice = 0;  ///< index into device_ops::kFifoChoices
+  std::uint8_t count = 0;        ///< devices used
+  std::array<Device, kMaxDevices> devices{};
+};
+
+template <class IO>
+void io_setup(IO& io, Setup& s) {
+  io.range(s.fifo_choice, std::uint8_t{0}, std::uint8_t{3});
+  io.range(s.count, std::uint8_t{0}, static_cast<std::uint8_t>(kMaxDevices));
+  for (std::size_t i = 0; i < s.count; ++i) {
+    io.range(s.devices[i].kind, std::uint8_t{0}, static_cast<std::uint8_t>(kKindCount - 1));
+    io.range(s.devices[i].fifo, std::uint8_t{0}, std::uint8_t{7});
+    io.range(s.devices[i].dev_num, std::uint8_t{0}, std::uint8_t{31});
+  }
+}
+
+}  // namespace vmsg::fuzz::diff_ops

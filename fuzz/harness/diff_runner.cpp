@@ -1,0 +1,412 @@
+#include "harness/diff_runner.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <set>
+#include <utility>
+
+#include "vmsg/common/errors.hpp"
+#include "vmsg/devices/factory.hpp"
+#include "vmsg/dut/config.hpp"
+#include "vmsg/fifo/layout.hpp"
+#include "vmsg/transport/device_transport.hpp"
+#include "vmsg/wire/codec.hpp"
+
+namespace vmsg::fuzz {
+
+namespace {
+
+using device_ops::Kind;
+using device_ops::Region;
+
+constexpr std::uint16_t kCmdMem = 0x0002;
+constexpr std::uint16_t kCmdBme = 0x0004;
+constexpr std::uint16_t kCmdIntxDisable = 0x0400;
+constexpr std::uint16_t kMsixEnable = 0x8000;
+constexpr std::uint16_t kMsixFunctionMask = 0x4000;
+
+struct Placed {
+  std::string kind;
+  unsigned fifo;
+  std::uint16_t dev_num;
+};
+
+/// The devices of `s` after reduction and de-duplication (both sides use this).
+std::vector<Placed> placed(const diff_ops::Setup& s) {
+  const unsigned nf = device_ops::kFifoChoices[s.fifo_choice % 4];
+  std::vector<Placed> out;
+  std::set<std::pair<unsigned, unsigned>> taken;
+  for (std::size_t i = 0; i < std::min<std::size_t>(s.count, diff_ops::kMaxDevices); ++i) {
+    const auto& d = s.devices[i];
+    const unsigned fifo = d.fifo % nf;
+    const unsigned num = d.dev_num % 32u;
+    if (!taken.insert({fifo, num}).second) continue;
+    out.push_back({diff_ops::kKinds[d.kind % diff_ops::kKindCount], fifo, static_cast<std::uint16_t>(num)});
+  }
+  return out;
+}
+
+devices::DeviceProps props_for(const std::string& kind) {
+  devices::DeviceProps p;
+  if (kind == "virtio-blk-device") p["capacity"] = "16K";
+  return p;
+}
+
+std::string hex(std::uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+}  // namespace
+
+std::vector<target::DeviceSlot> DiffRunner::devices(const diff_ops::Setup& s) {
+  std::vector<target::DeviceSlot> out;
+  for (const Placed& p : placed(s)) {
+    out.push_back({p.fifo, p.dev_num,
+                   std::make_shared<transport::DeviceTransport>(devices::make_backend(p.kind, props_for(p.kind)))});
+  }
+  return out;
+}
+
+target::ReferenceSpec DiffRunner::spec(const diff_ops::Setup& s) {
+  target::ReferenceSpec spec;
+  spec.amp.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
+  spec.ram_size = kRamSize;
+  spec.address = kAddr;
+  spec.devices = devices(s);
+  return spec;
+}
+
+std::string DiffRunner::config(const diff_ops::Setup& s, const fault::FaultSet& faults) {
+  dut::DutConfig c;
+  c.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
+  c.address = kAddr;
+  c.faults = faults;
+  for (const Placed& p : placed(s)) c.devices.push_back({p.kind, p.fifo, p.dev_num, props_for(p.kind)});
+  return dut::format_config(c);
+}
+
+// ---------------------------------------------------------------------------
+/// Every access to both sides; reads compared, then the aftermath.
+class DiffRunner::DiffPort final : public port::Port {
+ public:
+  DiffPort(DiffRunner& r, machine::Machine& a, dut::LibPort& b) : r_(r), a_(a), b_(b) {}
+
+  std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override {
+    std::uint32_t va = 0;
+    std::uint32_t vb = 0;
+    both([&] { va = a_.config_read(fn, offset, size); }, [&] { vb = b_.config_read(fn, offset, size); },
+         [&] { return "config_read " + hex(offset) + "/" + std::to_string(size); });
+    if (va != vb) r_.diverge("config_read " + hex(offset) + "/" + std::to_string(size) + ": reference " + hex(va) +
+                             ", library " + hex(vb));
+    return va;
+  }
+  void config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) override {
+    both([&] { a_.config_write(fn, offset, size, value); }, [&] { b_.config_write(fn, offset, size, value); },
+         [&] { return "config_write " + hex(offset) + "/" + std::to_string(size) + " <- " + hex(value); });
+  }
+  std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override {
+    std::uint64_t va = 0;
+    std::uint64_t vb = 0;
+    both([&] { va = a_.mmio_read(addr, size); }, [&] { vb = b_.mmio_read(addr, size); },
+         [&] { return "mmio_read " + hex(addr) + "/" + std::to_string(size); });
+    if (va != vb) r_.diverge("mmio_read " + hex(addr) + "/" + std::to_string(size) + ": reference " + hex(va) +
+                             ", library " + hex(vb));
+    return va;
+  }
+  void mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) override {
+    both([&] { a_.mmio_write(addr, size, value); }, [&] { b_.mmio_write(addr, size, value); },
+         [&] { return "mmio_write " + hex(addr) + "/" + std::to_string(size) + " <- " + hex(value); });
+  }
+  void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override {
+    std::vector<std::uint8_t> other(out.size());
+    both([&] { a_.mem_read(addr, out); }, [&] { b_.mem_read(addr, other); },
+         [&] { return "mem_read " + hex(addr) + " len " + std::to_string(out.size()); });
+    if (out.empty() || std::memcmp(out.data(), other.data(), out.size()) == 0) return;
+    const auto d = std::mismatch(out.begin(), out.end(), other.begin());
+    if (d.first != out.end()) {
+      const auto at = static_cast<std::uint64_t>(d.first - out.begin());
+      r_.diverge("mem_read " + hex(addr) + " len " + std::to_string(out.size()) + ": byte " + hex(addr + at) +
+                 " reference " + hex(*d.first) + ", library " + hex(*d.second));
+    }
+  }
+  void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    both([&] { a_.mem_write(addr, data); }, [&] { b_.mem_write(addr, data); },
+         [&] { return "mem_write " + hex(addr) + " len " + std::to_string(data.size()); });
+  }
+  void advance_time(std::uint64_t ns) override {
+    both([&] { a_.advance_time(ns); }, [&] { b_.advance_time(ns); }, [&] { return "advance_time " + std::to_string(ns); });
+  }
+  [[nodiscard]] port::AddressMap address_map() const override { return a_.address_map(); }
+
+ private:
+  /// Runs one access on both sides: both must succeed or both throw. The
+  /// description is built only for a report (eagerly, it cost most of a run).
+  template <typename FA, typename FB, typename What>
+  void both(FA fa, FB fb, What what) {
+    ++r_.access_;
+    std::string ea;
+    std::string eb;
+    try {
+      fa();
+    } catch (const std::exception& e) {
+      ea = e.what();
+      if (ea.empty()) ea = "exception";
+    }
+    try {
+      fb();
+    } catch (const std::exception& e) {
+      eb = e.what();
+      if (eb.empty()) eb = "exception";
+    }
+    if (ea.empty() != eb.empty()) {
+      r_.diverge(what() + ": reference " + (ea.empty() ? "ok" : "threw '" + ea + "'") + ", library " +
+                 (eb.empty() ? "ok" : "threw '" + eb + "'"));
+    }
+    r_.compare_after_access();
+  }
+
+  DiffRunner& r_;
+  machine::Machine& a_;
+  dut::LibPort& b_;
+};
+
+// ---------------------------------------------------------------------------
+
+DiffRunner::DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, std::shared_ptr<dut::Library> lib,
+                       const fault::FaultSet& lib_faults, bool report_only)
+    : nf_(device_ops::kFifoChoices[s.fifo_choice % 4]),
+      report_only_(report_only),
+      ref_(ref),
+      lib_(std::make_unique<dut::LibPort>(std::move(lib),
+                                          dut::LibPortOptions{.config = config(s, lib_faults), .ram_size = kRamSize})),
+      port_(std::make_unique<DiffPort>(*this, ref.machine(), *lib_)) {
+  const port::AddressMap am = ref_.machine().address_map();
+  const port::AddressMap bm = lib_->address_map();
+  if (am.ram_base != bm.ram_base || am.ram_size != bm.ram_size || am.mmio_base != bm.mmio_base ||
+      am.mmio_size != bm.mmio_size) {
+    diverge("address maps differ");
+  }
+  driver::GuestAllocator ram(am);
+  driver::BarWindowAllocator window(am);
+  drv_.emplace(driver::AmpDriver::open(*port_, ram, window));
+  for (unsigned k = 0; k < 3; ++k) {
+    bar_base_[k] = drv_->function().bars[k].base;
+    bar_size_[k] = drv_->function().bars[k].size;
+  }
+}
+
+DiffRunner::~DiffRunner() = default;
+
+void DiffRunner::diverge(const std::string& what) const {
+  std::fprintf(stderr, "==vmsg-diff== first divergence at op %zu, access %llu: %s\n", op_index_,
+               static_cast<unsigned long long>(access_), what.c_str());
+  if (report_only_) throw Divergence{what};
+  std::abort();
+}
+
+void DiffRunner::compare_after_access() {
+  const auto& la = ref_.machine().msi_log();
+  const auto& lb = lib_->msi_log();
+  if (la.size() != lb.size()) {
+    diverge("MSIs landed: reference " + std::to_string(la.size()) + ", library " + std::to_string(lb.size()));
+  }
+  for (; msi_seen_ < la.size(); ++msi_seen_) {
+    const auto& x = la[msi_seen_];
+    const auto& y = lb[msi_seen_];
+    if (x.addr != y.addr || x.data != y.data || x.time_ns != y.time_ns) {
+      diverge("MSI #" + std::to_string(msi_seen_) + ": reference " + hex(x.addr) + " <- " + hex(x.data) + " @" +
+              std::to_string(x.time_ns) + ", library " + hex(y.addr) + " <- " + hex(y.data) + " @" +
+              std::to_string(y.time_ns));
+    }
+  }
+  const machine::MachineStats& sa = ref_.machine().stats();
+  const machine::MachineStats& sb = lib_->stats();
+  if (!(sa == sb)) {
+    diverge("machine counters: reference unbacked r/w/bulk " + std::to_string(sa.unbacked_reads) + "/" +
+            std::to_string(sa.unbacked_writes) + "/" + std::to_string(sa.unbacked_bulk_bytes) + " dma_faults " +
+            std::to_string(sa.dma_faults) + " stray " + std::to_string(sa.stray_msis) + ", library " +
+            std::to_string(sb.unbacked_reads) + "/" + std::to_string(sb.unbacked_writes) + "/" +
+            std::to_string(sb.unbacked_bulk_bytes) + " dma_faults " + std::to_string(sb.dma_faults) + " stray " +
+            std::to_string(sb.stray_msis));
+  }
+}
+
+bool DiffRunner::sane() const {
+  const amp::AmpPciDevice& dev = ref_.device();
+  if (!dev.config().memory_enabled()) return false;
+  for (unsigned k = 0; k < 2; ++k) {
+    const auto m = dev.bar_mapping(k);
+    if (!m || m->base != bar_base_[k]) return false;
+  }
+  return true;
+}
+
+std::uint64_t DiffRunner::resolve(Region r, std::uint64_t raw) const {
+  switch (r) {
+    case Region::Bar0:
+    case Region::Bar1:
+    case Region::Bar2: {
+      const auto k = static_cast<unsigned>(r);
+      const auto m = ref_.device().bar_mapping(k);
+      return (m ? m->base : bar_base_[k]) + raw % (bar_size_[k] + 16);
+    }
+    case Region::Ram:
+      return raw % (kRamSize + 16);
+    case Region::Ecam:
+      return machine::Machine::kEcamBase + (std::uint64_t{kAddr.device} << 15) + raw % 0x1010;
+    case Region::Absolute:
+    case Region::kCount:
+      break;
+  }
+  return raw;
+}
+
+void DiffRunner::run(const device_ops::Op& op) {
+  ++op_index_;
+  port::Port& p = *port_;
+  switch (op.kind) {
+    case Kind::ConfigRead:
+    case Kind::ConfigWrite: {
+      const unsigned w = device_ops::kConfigWidths[op.width % 3];
+      const std::uint16_t cap = ref_.device().msix()->capability_offset();
+      std::uint16_t off = 0;
+      switch (op.spot) {
+        case device_ops::ConfigSpot::Command: off = 0x04; break;
+        case device_ops::ConfigSpot::Status: off = 0x06; break;
+        case device_ops::ConfigSpot::Bar0: off = 0x10; break;
+        case device_ops::ConfigSpot::Bar1: off = 0x14; break;
+        case device_ops::ConfigSpot::Bar2: off = 0x18; break;
+        case device_ops::ConfigSpot::Bar3: off = 0x1C; break;
+        case device_ops::ConfigSpot::MsixControl: off = static_cast<std::uint16_t>(cap + 2); break;
+        case device_ops::ConfigSpot::MsixCap: off = cap; break;
+        case device_ops::ConfigSpot::CapPtr: off = 0x34; break;
+        case device_ops::ConfigSpot::Any:
+        case device_ops::ConfigSpot::kCount: off = static_cast<std::uint16_t>(op.offset & 0xFFF); break;
+      }
+      off = static_cast<std::uint16_t>(std::min<unsigned>(off, 0x1000 - w));
+      if (op.kind == Kind::ConfigRead) {
+        (void)p.config_read(kAddr, off, w);
+      } else {
+        p.config_write(kAddr, off, w, static_cast<std::uint32_t>(op.value));
+      }
+      break;
+    }
+    case Kind::MmioRead:
+      (void)p.mmio_read(resolve(op.region, op.offset), device_ops::kWidths[op.width % 4]);
+      break;
+    case Kind::MmioWrite:
+      p.mmio_write(resolve(op.region, op.offset), device_ops::kWidths[op.width % 4], op.value);
+      break;
+    case Kind::BulkRead: {
+      std::vector<std::uint8_t> buf(std::min<std::uint64_t>(op.value, device_ops::kMaxBulk));
+      p.mem_read(resolve(op.region, op.offset), buf);
+      break;
+    }
+    case Kind::BulkWrite:
+      p.mem_write(resolve(op.region, op.offset),
+                  std::span<const std::uint8_t>(op.bytes.data(), std::min(op.bytes.size(), device_ops::kMaxBulk)));
+      break;
+    case Kind::PostMessage:
+    case Kind::Burst: {
+      std::array<std::uint8_t, fifo::kSlotSize> buf{};
+      auto n = wire::encode(op.message, wire::Profile::pr28(), buf);
+      if (!n.ok() || !sane()) break;
+      driver::FifoLink& l = drv_->fifo(op.fifo % nf_);
+      const std::span<const std::uint8_t> frame(buf.data(), n.value());
+      const unsigned copies = op.kind == Kind::Burst ? op.count : 1u;
+      for (unsigned i = 0; i < copies; ++i) {
+        if (l.post(frame) != fifo::PushResult::Ok) {
+          l.ring();
+          if (l.post(frame) != fifo::PushResult::Ok) break;
+        }
+      }
+      if (op.flag || op.kind == Kind::Burst) l.ring();
+      break;
+    }
+    case Kind::PostRaw:
+      if (!sane()) break;
+      (void)drv_->fifo(op.fifo % nf_).post(op.bytes);
+      if (op.flag) drv_->fifo(op.fifo % nf_).ring();
+      break;
+    case Kind::Doorbell: {
+      const auto m = ref_.device().bar_mapping(amp::bars::kRegisters);
+      p.mmio_write((m ? m->base : bar_base_[0]) + amp::reg::notify(op.fifo % (nf_ + 1)), 4, 1);
+      break;
+    }
+    case Kind::AdvanceTime:
+      p.advance_time(op.value);
+      break;
+    case Kind::Poll:
+      if (!sane()) break;
+      for (unsigned i = 0; i < op.count; ++i) {
+        if (!drv_->fifo(op.fifo % nf_).poll()) break;
+      }
+      break;
+    case Kind::SetCommand:
+      p.config_write(kAddr, 0x04, 2,
+                     static_cast<std::uint16_t>(((op.value & 1) != 0 ? kCmdMem : 0) | ((op.value & 2) != 0 ? kCmdBme : 0) |
+                                                ((op.value & 4) != 0 ? kCmdIntxDisable : 0)));
+      break;
+    case Kind::MoveBar: {
+      const unsigned k = op.fifo % 6;
+      std::uint32_t v = 0;
+      switch (op.bar_value) {
+        case device_ops::BarValue::Original: v = k < 3 ? static_cast<std::uint32_t>(bar_base_[k]) : 0; break;
+        case device_ops::BarValue::AllOnes: v = 0xFFFFFFFF; break;
+        case device_ops::BarValue::Zero: v = 0; break;
+        case device_ops::BarValue::OtherWindow:
+          v = static_cast<std::uint32_t>(machine::Machine::kMmioBase + (op.value % 0x100) * 0x10000);
+          break;
+        case device_ops::BarValue::InRam: v = 0x100000; break;
+        case device_ops::BarValue::Any:
+        case device_ops::BarValue::kCount: v = static_cast<std::uint32_t>(op.value); break;
+      }
+      p.config_write(kAddr, static_cast<std::uint16_t>(0x10 + 4 * k), 4, v);
+      break;
+    }
+    case Kind::MsixMask:
+      p.mmio_write(drv_->msix()->table_addr + 16u * (op.fifo % 9u) + 12u, 4, op.flag ? 1u : 0u);
+      break;
+    case Kind::MsixControl: {
+      const auto cap = ref_.device().msix()->capability_offset();
+      p.config_write(kAddr, static_cast<std::uint16_t>(cap + 2), 2,
+                     static_cast<std::uint16_t>((op.flag ? kMsixEnable : 0) | (op.flag2 ? kMsixFunctionMask : 0)));
+      break;
+    }
+    case Kind::Reinit:
+      // Layout back as the driver set it; both sides see the same writes.
+      p.config_write(kAddr, 0x04, 2, 0);
+      for (unsigned k = 0; k < 3; ++k) {
+        p.config_write(kAddr, static_cast<std::uint16_t>(0x10 + 4 * k), 4, static_cast<std::uint32_t>(bar_base_[k]));
+      }
+      p.config_write(kAddr, 0x04, 2, kCmdMem | kCmdBme);
+      break;
+    case Kind::kCount:
+      break;
+  }
+}
+
+void DiffRunner::finish() {
+  ++op_index_;
+  port_->advance_time(1'000'000);
+  // Guest RAM, chunk by chunk: DMA and MSIs must have left the same bytes.
+  // memcmp first; the byte-wise search only runs to name the first difference.
+  std::vector<std::uint8_t> a(0x10000);
+  std::vector<std::uint8_t> b(a.size());
+  for (std::uint64_t at = 0; at < kRamSize; at += a.size()) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(a.size(), kRamSize - at));
+    (void)ref_.machine().ram().read(at, std::span<std::uint8_t>(a.data(), n));
+    (void)lib_->ram().read(at, std::span<std::uint8_t>(b.data(), n));
+    if (std::memcmp(a.data(), b.data(), n) == 0) continue;
+    const auto d = std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin());
+    diverge("guest RAM at " + hex(at + static_cast<std::uint64_t>(d.first - a.begin())) + ": reference " +
+            hex(*d.first) + ", library " + hex(*d.second));
+  }
+}
+
+}  // namespace vmsg::fuzz

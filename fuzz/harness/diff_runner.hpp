@@ -1,0 +1,84 @@
+// Differential execution: one operation stream (device_ops) against the
+// in-process reference target and against the reference built as a DUT
+// library and loaded through the C ABI (vmsg_dut.h, dut::LibPort). Every
+// access goes to both sides through a DiffPort, which compares what an
+// observer can see after each one: values read (config, MMIO, bulk), the MSIs
+// that landed (address, data, time) and the machine counters; at the end the
+// whole guest RAM. The first difference is reported with the operation and
+// access that exposed it.
+//
+// With no fault mode the two sides are the same code behind different
+// plumbing (ECAM and BAR decode in the host, DMA and MSI through callbacks),
+// so any divergence is a bug in that plumbing or in the ABI. With a fault mode
+// on the library side only (VMSG_DIFF_FAULT) a divergence is expected: the
+// fuzzer's job is then to find an input that exposes it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/device_ops.hpp"
+#include "harness/diff_ops.hpp"
+#include "vmsg/common/faults.hpp"
+#include "vmsg/driver/amp_driver.hpp"
+#include "vmsg/dut/lib_port.hpp"
+#include "vmsg/target/reference_target.hpp"
+
+namespace vmsg::fuzz {
+
+/// Thrown (report-only mode) or reported and aborted on (default) at the first divergence.
+struct Divergence {
+  std::string what;
+};
+
+class DiffRunner {
+ public:
+  static constexpr std::uint64_t kRamSize = (1ULL << 20) + 0x1000;
+  static constexpr port::PciAddress kAddr{0, 4, 0};
+
+  /// The in-process target's device list for `s` (fresh endpoints).
+  [[nodiscard]] static std::vector<target::DeviceSlot> devices(const diff_ops::Setup& s);
+  /// The in-process target for `s` (num_fifos, RAM size, devices).
+  [[nodiscard]] static target::ReferenceSpec spec(const diff_ops::Setup& s);
+  /// The library's configuration string for `s`, with `faults` on the library side.
+  [[nodiscard]] static std::string config(const diff_ops::Setup& s, const fault::FaultSet& faults);
+
+  /// `ref` must be built (or reset) from spec(s). Brings both sides up with
+  /// the same driver sequence (already compared). `report_only`: divergences
+  /// throw Divergence instead of aborting.
+  DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, std::shared_ptr<dut::Library> lib,
+             const fault::FaultSet& lib_faults, bool report_only);
+  ~DiffRunner();
+  DiffRunner(const DiffRunner&) = delete;
+  DiffRunner& operator=(const DiffRunner&) = delete;
+
+  void run(const device_ops::Op& op);
+  /// Drains, compares RAM and counters.
+  void finish();
+
+ private:
+  class DiffPort;
+  friend class DiffPort;
+
+  [[noreturn]] void diverge(const std::string& what) const;
+  void compare_after_access();
+  [[nodiscard]] bool sane() const;
+  [[nodiscard]] std::uint64_t resolve(device_ops::Region r, std::uint64_t raw) const;
+
+  unsigned nf_;
+  bool report_only_;
+  target::ReferenceTarget& ref_;
+  std::unique_ptr<dut::LibPort> lib_;
+  std::unique_ptr<DiffPort> port_;
+  std::optional<driver::AmpDriver> drv_;
+  std::array<std::uint64_t, 3> bar_base_{};
+  std::array<std::uint64_t, 3> bar_size_{};
+  std::size_t msi_seen_ = 0;
+  std::size_t op_index_ = 0;
+  std::uint64_t access_ = 0;
+};
+
+}  // namespace vmsg::fuzz

@@ -1,0 +1,494 @@
+#include "harness/transport_harness.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include "common/check.hpp"
+#include "vmsg/devices/factory.hpp"
+#include "vmsg/fifo/layout.hpp"
+#include "vmsg/pci/dma.hpp"
+#include "vmsg/virtqueue/ring.hpp"
+#include "vmsg/wire/codec.hpp"
+#include "vmsg/wire/constants.hpp"
+
+namespace vmsg::fuzz {
+
+namespace {
+
+namespace ops = transport_ops;
+using ops::Kind;
+namespace vq = virtqueue;
+namespace ring = virtqueue::ring;
+
+constexpr std::size_t kMaxRanges = 4096;  ///< bound of the writable-range history
+constexpr std::uint32_t kScanCap = 1024;  ///< descriptors scanned per table (oracle b)
+
+std::uint64_t area(unsigned q) { return ops::kQueueBase + std::uint64_t{q} * ops::kQueueArea; }
+
+bool overlaps(std::uint64_t a_lo, std::uint64_t a_hi, std::uint64_t b_lo, std::uint64_t b_hi) {
+  return a_lo < b_hi && b_lo < a_hi;
+}
+
+/// [lo, lo + len) saturated at the top of the address space.
+std::uint64_t end_of(std::uint64_t lo, std::uint64_t len) { return lo + len < lo ? ~std::uint64_t{0} : lo + len; }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Guest memory as the device reaches it: RAM only, every write justified.
+class TransportHarness::Spy final : public pci::DmaSpace {
+ public:
+  explicit Spy(TransportHarness& h) : h_(h) {}
+  bool dma_read(std::uint64_t addr, std::span<std::uint8_t> out) override { return h_.ram_.read(addr, out); }
+  bool dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    h_.check_write(addr, data.size());
+    return h_.ram_.write(addr, data);
+  }
+  bool msi_write(std::uint64_t /*addr*/, std::uint32_t /*data*/) override {
+    VMSG_FUZZ_CHECK(false, "a transport endpoint raised an MSI: only the PCI function may");
+    return false;
+  }
+
+ private:
+  TransportHarness& h_;
+};
+
+/// Collects what the bus emits.
+class TransportHarness::Sink final : public bus::FrameSink {
+ public:
+  explicit Sink(TransportHarness& h) : h_(h) {}
+  void send(std::span<const std::uint8_t> frame) override {
+    h_.out_.emplace_back(frame.begin(), frame.end());
+    ++h_.frames_out_;
+  }
+
+ private:
+  TransportHarness& h_;
+};
+
+TransportHarness::TransportHarness(const ops::Setup& setup)
+    : setup_(setup), ram_(ops::kRamSize), spy_(std::make_unique<Spy>(*this)), sink_(std::make_unique<Sink>(*this)) {
+  bus_ = std::make_unique<bus::Bus>(wire::Profile::pr28(), *sink_);
+  devices::DeviceProps props;
+  const char* kind = ops::kKinds[setup.kind % ops::kKindCount];
+  if (std::string(kind) == "virtio-blk-device") props["capacity"] = "16K";  // small medium: cheap to build
+  transport::TransportOptions o;
+  o.offer_indirect = setup.indirect;
+  o.offer_event_idx = setup.event_idx;
+  dev_ = std::make_unique<transport::DeviceTransport>(devices::make_backend(kind, props), o);
+  device_id_ = dev_->backend().device_id();
+  num_queues_ = dev_->backend().num_queues();
+  dev_->attach_memory(*spy_);
+  bus_->plug(ops::kDevNum, *dev_);
+}
+
+TransportHarness::~TransportHarness() = default;
+
+// ---- oracle (b) ----------------------------------------------------------------
+
+void TransportHarness::collect_writable(std::vector<Range>& out) const {
+  const auto desc = [this](std::uint64_t at, std::uint64_t& addr, std::uint32_t& len, std::uint16_t& flags) {
+    std::array<std::uint8_t, ring::kDescSize> d{};
+    if (!ram_.read(at, d)) return false;
+    addr = 0;
+    for (unsigned i = 0; i < 8; ++i) addr |= std::uint64_t{d[i]} << (8 * i);
+    len = std::uint32_t{d[8]} | (std::uint32_t{d[9]} << 8) | (std::uint32_t{d[10]} << 16) | (std::uint32_t{d[11]} << 24);
+    flags = static_cast<std::uint16_t>(unsigned{d[12]} | (unsigned{d[13]} << 8));
+    return true;
+  };
+  for (unsigned q = 0; q < num_queues_; ++q) {
+    const vq::SplitQueue* sq = dev_->configured_queue(q);
+    if (sq == nullptr) continue;
+    const vq::QueueLayout& l = sq->layout();
+    for (std::uint32_t i = 0; i < std::min(l.size, kScanCap); ++i) {
+      std::uint64_t a = 0;
+      std::uint32_t n = 0;
+      std::uint16_t f = 0;
+      if (!desc(l.desc_addr + std::uint64_t{i} * ring::kDescSize, a, n, f)) break;
+      if ((f & ring::kDescFIndirect) != 0) {
+        for (std::uint32_t j = 0; j < std::min<std::uint32_t>(n / 16, kScanCap); ++j) {
+          std::uint64_t a2 = 0;
+          std::uint32_t n2 = 0;
+          std::uint16_t f2 = 0;
+          if (!desc(a + std::uint64_t{j} * ring::kDescSize, a2, n2, f2)) break;
+          if ((f2 & ring::kDescFWrite) != 0) out.push_back({a2, end_of(a2, n2)});
+        }
+      } else if ((f & ring::kDescFWrite) != 0) {
+        out.push_back({a, end_of(a, n)});
+      }
+    }
+  }
+}
+
+bool TransportHarness::write_justified(std::uint64_t addr, std::uint64_t len) const {
+  const std::uint64_t hi = end_of(addr, len);
+  for (unsigned q = 0; q < num_queues_; ++q) {
+    const vq::SplitQueue* sq = dev_->configured_queue(q);
+    if (sq == nullptr) continue;
+    const vq::QueueLayout& l = sq->layout();
+    if (addr >= l.device_addr && hi <= end_of(l.device_addr, ring::used_ring_bytes(l.size))) return true;
+  }
+  const auto inside = [&](const Range& r) { return addr >= r.lo && hi <= r.hi; };
+  if (std::any_of(ever_writable_.begin(), ever_writable_.end(), inside)) return true;
+  std::vector<Range> now;
+  collect_writable(now);
+  return std::any_of(now.begin(), now.end(), inside);
+}
+
+void TransportHarness::check_write(std::uint64_t addr, std::uint64_t len) {
+  if (!write_oracle_ || len == 0) return;
+  VMSG_FUZZ_CHECK(write_justified(addr, len),
+                  "device wrote " + std::to_string(len) + " bytes at " + std::to_string(addr) +
+                      ": neither a used ring nor a device-writable buffer the driver made available");
+}
+
+// ---- oracles (a), (c), (d) ---------------------------------------------------
+
+std::optional<wire::Message> TransportHarness::send(const wire::Message& m) {
+  std::array<std::uint8_t, fifo::kSlotSize> slot{};
+  auto n = wire::encode(m, wire::Profile::pr28(), slot);
+  if (!n.ok()) return std::nullopt;  // cannot be sent on a 64-byte bus
+  return send_frame(slot);
+}
+
+std::optional<wire::Message> TransportHarness::send_frame(std::span<const std::uint8_t> frame) {
+  // What the bus rules (bus.hpp) say this frame gets: one response or none.
+  bool answer = false;
+  wire::Message req;
+  if (auto d = wire::decode(frame, wire::Profile::pr28())) {
+    req = d.value();
+    if (wire::is_bus(req.body)) {
+      answer = std::holds_alternative<wire::PingReq>(req.body) || std::holds_alternative<wire::GetDevicesReq>(req.body);
+    } else {
+      answer = !wire::is_response(req.body) && !wire::is_event(req.body) && req.dev_num == ops::kDevNum;
+    }
+  }
+  const bool nr_before = (dev_->status() & wire::status::kNeedsReset) != 0;
+  out_.clear();
+  bus_->receive(frame);
+  std::optional<wire::Message> resp;
+  std::vector<wire::Message> events;
+  for (const auto& f : out_) {
+    auto d = wire::decode(f, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
+    VMSG_FUZZ_CHECK(d.ok(), "device emitted a malformed frame: " + (d.ok() ? "" : wire::describe(d.error())));
+    if (wire::is_response(d.value().body)) {
+      VMSG_FUZZ_CHECK(answer, std::string("response ") + std::string(wire::name(d.value().body)) +
+                                  " to a frame that gets none");
+      VMSG_FUZZ_CHECK(!resp, "two responses to one request");
+      resp = d.value();
+    } else {
+      events.push_back(d.value());
+    }
+  }
+  if (answer) {
+    VMSG_FUZZ_CHECK(resp.has_value(), std::string("request ") + std::string(wire::name(req.body)) + " not answered");
+    VMSG_FUZZ_CHECK(wire::msg_id(resp->body) == wire::msg_id(req.body) && wire::is_bus(resp->body) == wire::is_bus(req.body),
+                    "response has the wrong msg_id");
+    VMSG_FUZZ_CHECK(resp->token == req.token, "token not echoed");
+    if (!wire::is_bus(req.body)) VMSG_FUZZ_CHECK(resp->dev_num == ops::kDevNum, "response from the wrong device");
+  }
+  check_events(events, nr_before);
+  if (dev_->status() == 0) on_device_reset();
+  return resp;
+}
+
+void TransportHarness::check_events(std::span<const wire::Message> events, bool needs_reset_before) {
+  for (const wire::Message& e : events) {
+    VMSG_FUZZ_CHECK(e.dev_num == ops::kDevNum, "event from a device number nobody occupies");
+    if (const auto* u = std::get_if<wire::EventUsed>(&e.body)) {
+      VMSG_FUZZ_CHECK(u->vq_index < num_queues_, "EVENT_USED for a queue the device does not have");
+      VMSG_FUZZ_CHECK(!needs_reset_before, "EVENT_USED while NEEDS_RESET is set");
+    } else if (const auto* c = std::get_if<wire::EventConfig>(&e.body)) {
+      if ((c->device_status & wire::status::kNeedsReset) != 0 && c->length == 0) {
+        VMSG_FUZZ_CHECK(!announced_, "NEEDS_RESET announced twice in one reset cycle");
+        announced_ = true;
+      }
+    } else {
+      VMSG_FUZZ_CHECK(false, std::string("unexpected device event ") + std::string(wire::name(e.body)));
+    }
+  }
+}
+
+void TransportHarness::on_device_reset() {
+  announced_ = false;
+  for (auto& t : track_) t.on = false;
+  // Pending work was dropped with the reset; old buffers are no longer writable.
+  ever_writable_.clear();
+  write_oracle_ = true;
+}
+
+void TransportHarness::check_used() {
+  for (unsigned q = 0; q < ops::kMaxQueues; ++q) {
+    Track& t = track_[q];
+    if (!t.on) continue;
+    const std::uint64_t used = area(q) + ops::kUsedOffset;
+    const auto idx = static_cast<std::uint16_t>(ram_.load(used + ring::kUsedIdxOffset, 2).value_or(0));
+    const auto delta = static_cast<std::uint16_t>(idx - t.used_seen);
+    if (delta == 0) continue;
+    std::size_t avail = 0;
+    for (const auto& [h, c] : t.outstanding) avail += c;
+    VMSG_FUZZ_CHECK(delta <= avail, "queue " + std::to_string(q) + ": used idx ran " + std::to_string(delta) +
+                                        " ahead with only " + std::to_string(avail) + " buffers available");
+    for (std::uint16_t i = 0; i < delta; ++i) {
+      const std::uint32_t slot = static_cast<std::uint16_t>(t.used_seen + i) % t.size;
+      const auto id = ram_.load(used + 4 + std::uint64_t{slot} * ring::kUsedElemSize, 4).value_or(~0ull);
+      auto it = id < 0x10000 ? t.outstanding.find(static_cast<std::uint16_t>(id)) : t.outstanding.end();
+      VMSG_FUZZ_CHECK(it != t.outstanding.end(), "queue " + std::to_string(q) + ": used element names head " +
+                                                     std::to_string(id) + ", which the driver did not make available");
+      if (--it->second == 0) t.outstanding.erase(it);
+      ++used_checked_;
+    }
+    t.used_seen = idx;
+  }
+}
+
+void TransportHarness::after_op(bool needs_reset_before) {
+  const std::uint32_t st = dev_->status();
+  if ((st & wire::status::kNeedsReset) != 0) {
+    VMSG_FUZZ_CHECK(announced_, "NEEDS_RESET set without an EVENT_CONFIG announcing it");
+  }
+  if (needs_reset_before && (st & wire::status::kNeedsReset) != 0) {
+    // Still broken: the used rings must not have moved.
+    for (unsigned q = 0; q < ops::kMaxQueues; ++q) {
+      const Track& t = track_[q];
+      if (!t.on) continue;
+      const auto idx = ram_.load(area(q) + ops::kUsedOffset + ring::kUsedIdxOffset, 2).value_or(0);
+      VMSG_FUZZ_CHECK(idx == t.used_seen, "used ring moved while NEEDS_RESET was set");
+    }
+  }
+  check_used();
+  const bus::BusStats& bs = bus_->stats();
+  VMSG_FUZZ_CHECK(bs.endpoint_faults() == 0, "endpoint contract violated (missing/extra/unsolicited response)");
+}
+
+// ---- operations -------------------------------------------------------------------
+
+void TransportHarness::untrack_overlapping(std::uint64_t lo, std::uint64_t hi) {
+  for (unsigned q = 0; q < ops::kMaxQueues; ++q) {
+    if (overlaps(lo, hi, area(q), area(q) + ops::kQueueArea)) track_[q].on = false;
+  }
+}
+
+bool TransportHarness::set_queue(unsigned q, std::uint32_t size) {
+  // A driver clears the rings before handing them over.
+  const std::uint64_t base = area(q);
+  std::vector<std::uint8_t> zeros(ops::kIndirectOffset, 0);
+  (void)ram_.write(base, zeros);
+  track_[q] = Track{};
+  wire::SetVqueueReq r;
+  r.index = q;
+  r.size = size;
+  r.desc_addr = base;
+  r.driver_addr = base + ops::kAvailOffset;
+  r.device_addr = base + ops::kUsedOffset;
+  (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = r});
+  const vq::SplitQueue* sq = dev_->configured_queue(q);
+  if (sq == nullptr || sq->layout().desc_addr != base || size == 0 || size > ops::kMaxRingSize) return false;
+  track_[q].on = true;
+  track_[q].size = size;
+  return true;
+}
+
+void TransportHarness::bring_up(const ops::Op& op) {
+  namespace st = wire::status;
+  const auto status = [this](std::uint32_t s) {
+    (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::SetDeviceStatusReq{s}});
+  };
+  status(0);
+  status(st::kAcknowledge);
+  status(st::kAcknowledge | st::kDriver);
+  std::uint64_t offered = 0;
+  auto f = send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0,
+                 .body = wire::GetDeviceFeaturesReq{.block_index = 0, .num_blocks = 2}});
+  if (f) {
+    if (const auto* r = std::get_if<wire::GetDeviceFeaturesResp>(&f->body)) {
+      for (std::size_t i = 0; i < r->features.size() && i < 2; ++i) offered |= std::uint64_t{r->features[i]} << (32 * i);
+    }
+  }
+  const std::uint64_t want = offered & op.value;
+  (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0,
+              .body = wire::SetDriverFeaturesReq{.block_index = 0,
+                                                 .features = {static_cast<std::uint32_t>(want),
+                                                              static_cast<std::uint32_t>(want >> 32)}}});
+  status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+  const unsigned n = std::min<unsigned>({op.count, num_queues_, ops::kMaxQueues});
+  for (unsigned q = 0; q < n; ++q) {
+    const std::uint32_t max = dev_->backend().max_queue_size(q);
+    (void)set_queue(q, std::min(op.size, max == 0 ? op.size : max));
+  }
+  status(st::kAcknowledge | st::kDriver | st::kFeaturesOk | st::kDriverOk);
+}
+
+void TransportHarness::add_buffer(const ops::Op& op) {
+  const unsigned q = op.queue % ops::kMaxQueues;
+  Track& t = track_[q];
+  if (!t.on || op.chain.empty()) return;  // only queues whose layout the harness knows
+  const std::uint64_t base = area(q);
+  const auto put_desc = [this](std::uint64_t at, std::uint64_t addr, std::uint32_t len, std::uint16_t flags,
+                               std::uint16_t next) {
+    (void)ram_.store(at + ring::kDescAddrOffset, 8, addr);
+    (void)ram_.store(at + ring::kDescLenOffset, 4, len);
+    (void)ram_.store(at + ring::kDescFlagsOffset, 2, flags);
+    (void)ram_.store(at + ring::kDescNextOffset, 2, next);
+  };
+  const auto seg_addr = [](const ops::Segment& s) { return ops::kDataBase + s.offset % ops::kDataSize; };
+  if (ever_writable_.size() + op.chain.size() > kMaxRanges) write_oracle_ = false;
+  for (const ops::Segment& s : op.chain) {
+    if (s.write && write_oracle_) ever_writable_.push_back({seg_addr(s), end_of(seg_addr(s), s.len)});
+  }
+  const std::size_t n = op.chain.size();
+  std::uint16_t head = 0;
+  if (op.flag) {
+    // One direct descriptor pointing at an indirect table in the queue's area.
+    constexpr std::uint64_t kSlots = (ops::kQueueArea - ops::kIndirectOffset) / ring::kDescSize;
+    if (t.next_indirect + n > kSlots) t.next_indirect = 0;
+    const std::uint64_t table = base + ops::kIndirectOffset + t.next_indirect * ring::kDescSize;
+    t.next_indirect += n;
+    for (std::size_t i = 0; i < n; ++i) {
+      const bool more = i + 1 < n;
+      put_desc(table + i * ring::kDescSize, seg_addr(op.chain[i]), op.chain[i].len,
+               static_cast<std::uint16_t>((more ? ring::kDescFNext : 0) | (op.chain[i].write ? ring::kDescFWrite : 0)),
+               static_cast<std::uint16_t>(more ? i + 1 : 0));
+    }
+    head = static_cast<std::uint16_t>(t.next_desc % t.size);
+    t.next_desc = static_cast<std::uint16_t>((head + 1) % t.size);
+    put_desc(base + std::uint64_t{head} * ring::kDescSize, table, static_cast<std::uint32_t>(n * ring::kDescSize),
+             ring::kDescFIndirect, 0);
+  } else {
+    head = static_cast<std::uint16_t>(t.next_desc % t.size);
+    std::uint16_t d = head;
+    for (std::size_t i = 0; i < n; ++i) {
+      const bool more = i + 1 < n;
+      const auto next = static_cast<std::uint16_t>((d + 1) % t.size);
+      put_desc(base + std::uint64_t{d} * ring::kDescSize, seg_addr(op.chain[i]), op.chain[i].len,
+               static_cast<std::uint16_t>((more ? ring::kDescFNext : 0) | (op.chain[i].write ? ring::kDescFWrite : 0)),
+               more ? next : 0);
+      d = next;
+    }
+    t.next_desc = d;
+  }
+  const std::uint64_t avail = base + ops::kAvailOffset;
+  (void)ram_.store(avail + ring::avail_ring_offset(t.avail_idx % t.size), 2, head);
+  t.avail_idx = static_cast<std::uint16_t>(t.avail_idx + 1);
+  (void)ram_.store(avail + ring::kAvailIdxOffset, 2, t.avail_idx);
+  ++t.outstanding[head];
+  if (op.notify) {
+    (void)send({.dev_num = ops::kDevNum, .token = 0, .reserved_type_bits = 0,
+                .body = wire::EventAvail{.vq_index = q, .next_offset = t.avail_idx}});
+  }
+}
+
+void TransportHarness::raw_write(const ops::Op& op) {
+  if (op.bytes.empty()) return;
+  // Buffers the device may still be working on keep their right to be written.
+  if (write_oracle_) {
+    collect_writable(ever_writable_);
+    if (ever_writable_.size() > kMaxRanges) write_oracle_ = false;
+  }
+  const std::uint64_t lo = op.value;
+  std::uint64_t n = op.bytes.size();
+  if (lo >= ram_.size()) return;
+  n = std::min(n, ram_.size() - lo);
+  (void)ram_.write(lo, std::span<const std::uint8_t>(op.bytes.data(), static_cast<std::size_t>(n)));
+  untrack_overlapping(lo, lo + n);
+}
+
+void TransportHarness::run(const ops::Op& op) {
+  const bool nr_before = (dev_->status() & wire::status::kNeedsReset) != 0;
+  switch (op.kind) {
+    case Kind::BringUp:
+      bring_up(op);
+      break;
+    case Kind::Message: {
+      wire::Message m = op.message;
+      if (!op.flag) m.dev_num = ops::kDevNum;
+      // Anything that may reconfigure or drop queues ends the harness's predictions for them.
+      if (std::holds_alternative<wire::SetVqueueReq>(m.body) || std::holds_alternative<wire::ResetVqueueReq>(m.body) ||
+          std::holds_alternative<wire::SetDeviceStatusReq>(m.body)) {
+        for (auto& t : track_) t.on = false;
+      }
+      (void)send(m);
+      break;
+    }
+    case Kind::SetStatus: {
+      const std::uint32_t s = op.count < 8 ? ops::kStatuses[op.count] : static_cast<std::uint32_t>(op.value);
+      if (s == 0 || (s & wire::status::kDriverOk) == 0) {
+        for (auto& t : track_) t.on = false;
+      }
+      (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::SetDeviceStatusReq{s}});
+      break;
+    }
+    case Kind::SetQueue: {
+      const unsigned q = op.queue;
+      if (!op.flag && q < ops::kMaxQueues) {
+        (void)set_queue(q, op.size);
+        break;
+      }
+      if (q < ops::kMaxQueues) track_[q].on = false;
+      wire::SetVqueueReq r;
+      r.index = q;
+      r.size = op.size;
+      r.desc_addr = op.addrs[0];
+      r.driver_addr = op.addrs[1];
+      r.device_addr = op.addrs[2];
+      untrack_overlapping(r.desc_addr, end_of(r.desc_addr, ring::desc_table_bytes(r.size)));
+      untrack_overlapping(r.driver_addr, end_of(r.driver_addr, ring::avail_ring_bytes(r.size)));
+      untrack_overlapping(r.device_addr, end_of(r.device_addr, ring::used_ring_bytes(r.size)));
+      (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = r});
+      break;
+    }
+    case Kind::ResetQueue:
+      if (op.queue < ops::kMaxQueues) track_[op.queue].on = false;
+      (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0,
+                  .body = wire::ResetVqueueReq{op.queue}});
+      break;
+    case Kind::AddBuffer:
+      add_buffer(op);
+      break;
+    case Kind::Notify:
+      (void)send({.dev_num = ops::kDevNum, .token = 0, .reserved_type_bits = 0,
+                  .body = wire::EventAvail{.vq_index = op.queue, .next_offset = 0}});
+      break;
+    case Kind::RawWrite:
+      raw_write(op);
+      break;
+    case Kind::AdvanceTime: {
+      out_.clear();
+      bus_->advance_time(op.value);
+      std::vector<wire::Message> events;
+      for (const auto& f : out_) {
+        auto d = wire::decode(f, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
+        VMSG_FUZZ_CHECK(d.ok(), "device emitted a malformed frame after a time step");
+        VMSG_FUZZ_CHECK(!wire::is_response(d.value().body), "response emitted after a time step, nothing asked");
+        events.push_back(d.value());
+      }
+      check_events(events, nr_before);
+      break;
+    }
+    case Kind::kCount:
+      break;
+  }
+  after_op(nr_before);
+}
+
+void TransportHarness::finish() {
+  const auto ping = send({.dev_num = 0, .token = 0x5A5A, .reserved_type_bits = 0, .body = wire::PingReq{0xF00D1234}});
+  VMSG_FUZZ_CHECK(ping && std::get<wire::PingResp>(ping->body).data == 0xF00D1234, "device wedged: PING unanswered");
+  const auto info = send({.dev_num = ops::kDevNum, .token = 0x5A5B, .reserved_type_bits = 0, .body = wire::GetDeviceInfoReq{}});
+  VMSG_FUZZ_CHECK(info && std::get<wire::GetDeviceInfoResp>(info->body).device_id == device_id_,
+                  "device wedged: GET_DEVICE_INFO unanswered or wrong");
+  after_op(false);
+  if (std::getenv("VMSG_FUZZ_VERBOSE") != nullptr) {
+    const transport::TransportStats& ts = dev_->stats();
+    std::fprintf(stderr, "transport: %llu frames out, %llu used elements checked, %llu requests, %llu EVENT_USED, "
+                 "%llu queue errors, status %#x\n",
+                 static_cast<unsigned long long>(frames_out_), static_cast<unsigned long long>(used_checked_),
+                 static_cast<unsigned long long>(ts.requests), static_cast<unsigned long long>(ts.event_used_sent),
+                 static_cast<unsigned long long>(ts.queue_errors), dev_->status());
+  }
+}
+
+}  // namespace vmsg::fuzz

@@ -1,0 +1,119 @@
+// The device side of the virtio-msg transport (DeviceTransport + one backend
+// behind a bus::Bus) under a hostile driver that owns guest memory: it places
+// rings and descriptor chains, makes buffers available, rewrites memory, and
+// sends any transport message. Used by fuzz_transport.
+//
+// The bus delivers frames synchronously, so the harness sees every frame a
+// request causes before the next operation. No AMP FIFO in between: the
+// FIFO path has its own target (fuzz_device), and leaving it out keeps this
+// target fast.
+//
+// Oracles (each exact; the failing check is named):
+//  (a) Exactly one answer per valid request: a frame that decodes and is a
+//      transport request to the plugged device number, or a PING or aligned
+//      GET_DEVICES, gets exactly one response, with its msg_id and token;
+//      anything else (drops, events, wrong numbers) gets none. Device events
+//      are EVENT_USED for an existing queue or EVENT_CONFIG, from that device.
+//  (b) Memory: the device only writes guest memory inside the used ring of a
+//      configured queue or inside a device-writable buffer of a descriptor
+//      (direct, or one level of indirect table) that is, or was before a raw
+//      overwrite, in a configured queue's table. Accesses outside RAM are
+//      refused by the spy and counted (hostile descriptors may point there).
+//  (c) NEEDS_RESET: the status bit is never set without one EVENT_CONFIG
+//      announcing it, and announced at most once between two device resets;
+//      while it is set, no used-ring progress and no EVENT_USED.
+//  (d) Used ring: on a queue the harness configured and whose memory only the
+//      harness wrote, every new used element names a head the driver made
+//      available and that was not used yet, and used idx never runs ahead of
+//      what was made available.
+//  (e) No wedge: after the stream, PING and GET_DEVICE_INFO are answered (the
+//      latter with the backend's device ID).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "harness/transport_ops.hpp"
+#include "vmsg/bus/bus.hpp"
+#include "vmsg/machine/guest_ram.hpp"
+#include "vmsg/transport/device_transport.hpp"
+
+namespace vmsg::fuzz {
+
+class TransportHarness {
+ public:
+  explicit TransportHarness(const transport_ops::Setup& setup);
+  ~TransportHarness();
+  TransportHarness(const TransportHarness&) = delete;
+  TransportHarness& operator=(const TransportHarness&) = delete;
+
+  void run(const transport_ops::Op& op);
+  /// PING and GET_DEVICE_INFO must still be answered; final counters.
+  void finish();
+
+  /// Frames the device emitted so far (for the seed generator's sanity checks).
+  [[nodiscard]] std::uint64_t frames_out() const noexcept { return frames_out_; }
+
+ private:
+  class Spy;
+  class Sink;
+  friend class Spy;
+  friend class Sink;
+
+  /// What the harness knows about one queue it configured in its own area.
+  struct Track {
+    bool on = false;
+    std::uint32_t size = 0;
+    std::uint16_t avail_idx = 0;  ///< driver's next avail index
+    std::uint16_t used_seen = 0;  ///< used idx already checked
+    std::uint16_t next_desc = 0;  ///< next free descriptor (cyclic)
+    std::uint64_t next_indirect = 0;
+    std::map<std::uint16_t, unsigned> outstanding;  ///< head -> times made available and not yet used
+  };
+  struct Range {
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+  };
+
+  /// Sends one message; returns the response (if any) after checking (a).
+  std::optional<wire::Message> send(const wire::Message& m);
+  std::optional<wire::Message> send_frame(std::span<const std::uint8_t> frame);
+  void check_events(std::span<const wire::Message> events, bool needs_reset_before);
+  void check_write(std::uint64_t addr, std::uint64_t len);
+  [[nodiscard]] bool write_justified(std::uint64_t addr, std::uint64_t len) const;
+  void collect_writable(std::vector<Range>& out) const;
+  void check_used();
+  void after_op(bool needs_reset_before);
+
+  void bring_up(const transport_ops::Op& op);
+  bool set_queue(unsigned q, std::uint32_t size);
+  void add_buffer(const transport_ops::Op& op);
+  void raw_write(const transport_ops::Op& op);
+  void untrack_overlapping(std::uint64_t lo, std::uint64_t hi);
+  void on_device_reset();
+
+  transport_ops::Setup setup_;
+  machine::GuestRam ram_;
+  std::unique_ptr<Spy> spy_;
+  std::unique_ptr<Sink> sink_;
+  std::unique_ptr<bus::Bus> bus_;
+  std::unique_ptr<transport::DeviceTransport> dev_;
+  std::uint32_t device_id_ = 0;
+  unsigned num_queues_ = 0;
+
+  std::vector<std::vector<std::uint8_t>> out_;  ///< frames emitted during the current send
+  std::uint64_t frames_out_ = 0;
+  std::uint64_t used_checked_ = 0;  ///< used elements oracle (d) checked (VMSG_FUZZ_VERBOSE)
+  std::uint16_t token_ = 1;
+  std::array<Track, transport_ops::kMaxQueues> track_{};
+  std::vector<Range> ever_writable_;  ///< writable buffers the harness made available, and ones seen before raw overwrites (oracle b)
+  bool write_oracle_ = true;         ///< off once ever_writable_ would grow past its bound
+  bool announced_ = false;             ///< NEEDS_RESET announced in this reset cycle
+};
+
+}  // namespace vmsg::fuzz

@@ -1,0 +1,89 @@
+// fuzz_diff: the same operation stream against the in-process reference
+// target and against the reference built as a DUT library
+// (libvmsg_ref_dut.so) loaded through the C ABI, reporting the first
+// divergence (harness/diff_runner.hpp). The input is diff_ops::Setup (FIFO
+// count, virtio devices) followed by fuzz_device's operations.
+//
+// Environment:
+//   VMSG_DUT_LIB           the library to load; default: libvmsg_ref_dut.so
+//                          next to this executable, else the build tree's
+//   VMSG_DIFF_FAULT        fault modes (comma-separated names) applied to the
+//                          library side only: the two sides then must diverge
+//                          and the fuzzer's job is to find inputs that show it
+//   VMSG_DIFF_REPORT_ONLY  1: print a divergence and go on with the next input
+//                          instead of aborting (the CTest that proves the
+//                          fault mode is found uses it)
+// Oracle: no divergence (reads, MSIs, counters, final RAM); a divergence aborts.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include "common/stream_io.hpp"
+#include "harness/diff_runner.hpp"
+
+namespace {
+
+constexpr std::size_t kMaxOps = 256;
+
+std::string library_path() {
+  if (const char* p = std::getenv("VMSG_DUT_LIB")) return p;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto next = self.parent_path() / "libvmsg_ref_dut.so";
+    if (std::filesystem::exists(next)) return next.string();
+  }
+#ifdef VMSG_FUZZ_REF_DUT
+  return VMSG_FUZZ_REF_DUT;
+#else
+  return "libvmsg_ref_dut.so";
+#endif
+}
+
+/// What stays loaded across inputs: the library and one in-process target
+/// per FIFO count (reset per input, as in fuzz_device).
+struct State {
+  std::shared_ptr<vmsg::dut::Library> lib = vmsg::dut::Library::open(library_path());
+  vmsg::fault::FaultSet faults =
+      vmsg::fault::FaultSet::parse_list(std::getenv("VMSG_DIFF_FAULT") ? std::getenv("VMSG_DIFF_FAULT") : "");
+  bool report_only = std::getenv("VMSG_DIFF_REPORT_ONLY") != nullptr &&
+                     std::string(std::getenv("VMSG_DIFF_REPORT_ONLY")) == "1";
+  std::array<std::unique_ptr<vmsg::target::ReferenceTarget>, 4> targets;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // Function-local: libFuzzer gives no other place to keep state across inputs.
+  static State state;
+  FuzzedDataProvider fdp(data, size);
+  vmsg::fuzz::FdpReader in(fdp);
+  vmsg::fuzz::diff_ops::Setup setup;
+  vmsg::fuzz::diff_ops::io_setup(in, setup);
+  auto& t = state.targets[setup.fifo_choice % 4];
+  if (!t) {
+    t = std::make_unique<vmsg::target::ReferenceTarget>(vmsg::fuzz::DiffRunner::spec(setup));
+  } else {
+    t->reset(vmsg::fuzz::DiffRunner::devices(setup));
+  }
+  try {
+    vmsg::fuzz::DiffRunner r(setup, *t, state.lib, state.faults, state.report_only);
+    for (std::size_t i = 0; i < kMaxOps && in.more(); ++i) {
+      vmsg::fuzz::device_ops::Op op;
+      vmsg::fuzz::device_ops::io_op(in, op);
+      r.run(op);
+    }
+    r.finish();
+  } catch (const vmsg::fuzz::Divergence&) {
+    // Reported already (report-only mode).
+  }
+  return 0;
+}
