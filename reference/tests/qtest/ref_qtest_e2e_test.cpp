@@ -56,7 +56,7 @@ struct Session {
 std::vector<unsigned> present(const wire::GetDevicesResp& r) {
   std::vector<unsigned> out;
   for (std::size_t i = 0; i < r.bitmap.size() * 8; ++i) {
-    if ((r.bitmap[i / 8] >> (i % 8) & 1U) != 0) out.push_back(static_cast<unsigned>(r.offset + i));
+    if (((static_cast<unsigned>(r.bitmap[i / 8]) >> (i % 8)) & 1U) != 0U) out.push_back(static_cast<unsigned>(r.offset + i));
   }
   return out;
 }
