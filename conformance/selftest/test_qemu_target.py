@@ -104,7 +104,7 @@ def test_suite_on_debian_qemu_skips_every_test_with_that_reason(tmp_path):
     env = dict(os.environ, PYTHONPATH=PKG_PARENT)
     proc = subprocess.run(
         [sys.executable, "-m", "vmsg_conform", "run", "--target", "qemu", "--json", str(out), "-q",
-         "-k", "ping or get_devices", "--", "--vmsg-qemu", DEBIAN_QEMU],
+         "--qemu", DEBIAN_QEMU],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
     data = json.loads(out.read_text())
     tests = data["tests"]

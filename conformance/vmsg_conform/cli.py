@@ -177,6 +177,8 @@ def cmd_list(a) -> int:
 
 def _run_args(a) -> list[str]:
     args = _base_args(a.suite, a.catalogue) + ["--vmsg-target", a.target, "--vmsg-profile", a.profile]
+    if getattr(a, "qemu", None):
+        args += ["--vmsg-qemu", a.qemu]
     for f in a.fault:
         args += ["--vmsg-fault", f]
     if a.strict:
@@ -449,6 +451,7 @@ def _parser() -> argparse.ArgumentParser:
     rn = sub.add_parser("run", help="run the suite against a target")
     common(rn)
     rn.add_argument("--target", default="ref")
+    rn.add_argument("--qemu", metavar="PATH", help="QEMU binary for the qemu target (else $VMSG_QEMU, else PATH)")
     rn.add_argument("--fault", action="append", default=[], metavar="NAME")
     rn.add_argument("--profile", default="pr28")
     rn.add_argument("--strict", action="store_true", help="also run SHOULD/MAY-level checks")

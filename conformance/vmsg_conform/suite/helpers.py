@@ -304,6 +304,9 @@ def open_ref_variant(request, **changes):
     variant = rebuild(dataclasses.replace(target.description, **changes)) if rebuild is not None else None
     if variant is None:
         pytest.skip("needs a topology variant: this target cannot be rebuilt from a description")
+    reason = variant.available()
+    if reason is not None:
+        pytest.skip(reason)
     faults: list[str] = []
     for value in request.config.getoption("vmsg_fault", default=None) or []:
         faults += [p.strip() for p in value.split(",") if p.strip()]
