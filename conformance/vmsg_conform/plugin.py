@@ -634,6 +634,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     run = getattr(st, "run", None) if st else None
     if run is None:
         return
+    # A pytest session that cites no requirement and asks for no report is not
+    # a conformance run (e.g. an unrelated test tree in the same venv): stay quiet.
+    if not any(t.reqs for t in run.tests) and not getattr(st, "written", []):
+        return
     tr = terminalreporter
     tr.section("vmsg-conform")
     counts = run.counts()
