@@ -434,26 +434,6 @@ std::uint64_t DeviceHarness::resolve(Region r, std::uint64_t raw) const {
   return raw;
 }
 
-std::uint16_t DeviceHarness::config_offset(const device_ops::Op& op) const {
-  using device_ops::ConfigSpot;
-  const std::uint16_t cap = target_->device().msix()->capability_offset();
-  switch (op.spot) {
-    case ConfigSpot::Command: return 0x04;
-    case ConfigSpot::Status: return 0x06;
-    case ConfigSpot::Bar0: return 0x10;
-    case ConfigSpot::Bar1: return 0x14;
-    case ConfigSpot::Bar2: return 0x18;
-    case ConfigSpot::Bar3: return 0x1C;
-    case ConfigSpot::MsixControl: return static_cast<std::uint16_t>(cap + 2);
-    case ConfigSpot::MsixCap: return cap;
-    case ConfigSpot::CapPtr: return 0x34;
-    case ConfigSpot::Any:
-    case ConfigSpot::kCount:
-      break;
-  }
-  return static_cast<std::uint16_t>(op.offset & 0xFFF);
-}
-
 bool DeviceHarness::sane() const {
   const amp::AmpPciDevice& dev = target_->device();
   if (!dev.config().memory_enabled()) return false;
@@ -470,7 +450,7 @@ void DeviceHarness::run(const device_ops::Op& op) {
     case Kind::ConfigRead:
     case Kind::ConfigWrite: {
       const unsigned w = device_ops::kConfigWidths[op.width % 3];
-      const auto off = static_cast<std::uint16_t>(std::min<unsigned>(config_offset(op), 0x1000 - w));
+      const std::uint16_t off = device_ops::config_offset(op, target_->device().msix()->capability_offset(), w);
       if (op.kind == Kind::ConfigRead) {
         (void)p.config_read(kAddr, off, w);
       } else {

@@ -151,7 +151,6 @@ class DeviceHarness {
 
   // Operations.
   [[nodiscard]] std::uint64_t resolve(device_ops::Region r, std::uint64_t raw) const;
-  [[nodiscard]] std::uint16_t config_offset(const device_ops::Op& op) const;
   [[nodiscard]] bool sane() const;
   [[nodiscard]] bool pristine() const;
   /// Posts through the link (if the layout is sane); true when the frame went in.

@@ -177,4 +177,25 @@ void io_op(IO& io, Op& op) {
   }
 }
 
+/// The config-space offset a config op touches: a named spot, or any offset
+/// (12 bits), moved down so an access of `width` bytes stays inside the 4 KiB
+/// space. `msix_cap` is where the function's MSI-X capability sits.
+[[nodiscard]] inline std::uint16_t config_offset(const Op& op, std::uint16_t msix_cap, unsigned width) noexcept {
+  auto off = static_cast<unsigned>(op.offset & 0xFFFU);
+  switch (op.spot) {
+    case ConfigSpot::Command: off = 0x04; break;
+    case ConfigSpot::Status: off = 0x06; break;
+    case ConfigSpot::Bar0: off = 0x10; break;
+    case ConfigSpot::Bar1: off = 0x14; break;
+    case ConfigSpot::Bar2: off = 0x18; break;
+    case ConfigSpot::Bar3: off = 0x1C; break;
+    case ConfigSpot::MsixControl: off = msix_cap + 2U; break;
+    case ConfigSpot::MsixCap: off = msix_cap; break;
+    case ConfigSpot::CapPtr: off = 0x34; break;
+    case ConfigSpot::Any:
+    case ConfigSpot::kCount: break;
+  }
+  return static_cast<std::uint16_t>(off < 0x1000U - width ? off : 0x1000U - width);
+}
+
 }  // namespace vmsg::fuzz::device_ops

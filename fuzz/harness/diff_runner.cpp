@@ -273,22 +273,7 @@ void DiffRunner::run(const device_ops::Op& op) {
     case Kind::ConfigRead:
     case Kind::ConfigWrite: {
       const unsigned w = device_ops::kConfigWidths[op.width % 3];
-      const std::uint16_t cap = ref_.device().msix()->capability_offset();
-      std::uint16_t off = 0;
-      switch (op.spot) {
-        case device_ops::ConfigSpot::Command: off = 0x04; break;
-        case device_ops::ConfigSpot::Status: off = 0x06; break;
-        case device_ops::ConfigSpot::Bar0: off = 0x10; break;
-        case device_ops::ConfigSpot::Bar1: off = 0x14; break;
-        case device_ops::ConfigSpot::Bar2: off = 0x18; break;
-        case device_ops::ConfigSpot::Bar3: off = 0x1C; break;
-        case device_ops::ConfigSpot::MsixControl: off = static_cast<std::uint16_t>(cap + 2); break;
-        case device_ops::ConfigSpot::MsixCap: off = cap; break;
-        case device_ops::ConfigSpot::CapPtr: off = 0x34; break;
-        case device_ops::ConfigSpot::Any:
-        case device_ops::ConfigSpot::kCount: off = static_cast<std::uint16_t>(op.offset & 0xFFF); break;
-      }
-      off = static_cast<std::uint16_t>(std::min<unsigned>(off, 0x1000 - w));
+      const std::uint16_t off = device_ops::config_offset(op, ref_.device().msix()->capability_offset(), w);
       if (op.kind == Kind::ConfigRead) {
         (void)p.config_read(kAddr, off, w);
       } else {
