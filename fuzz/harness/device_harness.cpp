@@ -19,8 +19,6 @@ namespace {
 using device_ops::Kind;
 using device_ops::Region;
 
-// Shadow granule: 64-byte lines, so the final compare touches only what was written.
-constexpr std::uint64_t kPage = 64;
 constexpr std::uint16_t kCmdMem = 0x0002;
 constexpr std::uint16_t kCmdBme = 0x0004;
 constexpr std::uint16_t kCmdIntxDisable = 0x0400;
@@ -101,9 +99,32 @@ class RecordingPort final : public port::Port {
 };
 }  // namespace
 
+ShadowRam::ShadowRam(std::uint64_t size)
+    : bytes_(static_cast<std::size_t>((size + kLine - 1) / kLine * kLine)), used_(bytes_.size() / kLine) {}
+
+bool ShadowRam::write(std::uint64_t addr, std::uint8_t value) {
+  if (addr >= bytes_.size()) return false;
+  const auto l = static_cast<std::uint32_t>(addr / kLine);
+  if (!used_[l]) {
+    used_[l] = true;
+    lines_.push_back(l);
+  }
+  bytes_[static_cast<std::size_t>(addr)] = value;
+  return true;
+}
+
+void ShadowRam::clear() {
+  for (const std::uint32_t l : lines_) {
+    std::fill_n(bytes_.begin() + static_cast<std::ptrdiff_t>(l * kLine), kLine, std::uint8_t{0});
+    used_[l] = false;
+  }
+  lines_.clear();
+}
+
 TargetPool::Entry& TargetPool::get(const device_ops::Setup& setup) {
   Entry& e = entries_[setup.fifo_choice % 4];
   if (!e.target) {
+    e.scratch = std::make_unique<HarnessScratch>(DeviceHarness::kRamSize);
     e.target = std::make_unique<target::ReferenceTarget>(make_spec(setup));
     auto rec = std::make_unique<RecordingPort>(e.target->machine(), e.bringup);
     driver::GuestAllocator ram(rec->address_map());
@@ -162,6 +183,7 @@ class DeviceHarness::OraclePort final : public port::Port {
   explicit OraclePort(DeviceHarness& h) : h_(h), m_(h.target_->machine()) {}
 
   std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override {
+    if (quiet_reads) return m_.config_read(fn, offset, size);
     const Snap s = h_.snap();
     const std::uint32_t v = m_.config_read(fn, offset, size);
     h_.after_access(s);
@@ -173,6 +195,7 @@ class DeviceHarness::OraclePort final : public port::Port {
     h_.after_access(s);
   }
   std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override {
+    if (quiet_reads) return m_.mmio_read(addr, size);
     const Snap s = h_.snap();
     const std::uint64_t v = m_.mmio_read(addr, size);
     h_.after_access(s);
@@ -183,10 +206,12 @@ class DeviceHarness::OraclePort final : public port::Port {
     std::array<std::uint8_t, 8> b{};
     for (unsigned i = 0; i < size && i < 8; ++i) b[i] = static_cast<std::uint8_t>(value >> (8 * i));
     h_.note_write(addr, std::span<const std::uint8_t>(b.data(), std::min(size, 8u)), true);
+    h_.note_msix_write(addr, size);
     m_.mmio_write(addr, size, value);
     h_.after_access(s);
   }
   void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override {
+    if (quiet_reads) return m_.mem_read(addr, out);
     const Snap s = h_.snap();
     m_.mem_read(addr, out);
     h_.after_access(s);
@@ -194,6 +219,7 @@ class DeviceHarness::OraclePort final : public port::Port {
   void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
     const Snap s = h_.snap();
     h_.note_write(addr, data, false);
+    h_.note_msix_write(addr, data.size());
     m_.mem_write(addr, data);
     h_.after_access(s);
   }
@@ -203,6 +229,9 @@ class DeviceHarness::OraclePort final : public port::Port {
     h_.after_access(s);
   }
   [[nodiscard]] port::AddressMap address_map() const override { return m_.address_map(); }
+  /// Reads skip the per-access oracles: set only while fresh links adopt
+  /// ring indices, which the model answers without side effects.
+  bool quiet_reads = false;
 
  private:
   DeviceHarness& h_;
@@ -231,6 +260,10 @@ DeviceHarness::DeviceHarness(const device_ops::Setup& setup, TargetPool* pool)
       owned_(pool != nullptr ? nullptr : std::make_unique<target::ReferenceTarget>(make_spec(setup))) {
   TargetPool::Entry* pooled = pool != nullptr ? &pool->get(setup) : nullptr;
   target_ = pooled != nullptr ? pooled->target.get() : owned_.get();
+  if (pooled == nullptr) own_scratch_ = std::make_unique<HarnessScratch>(kRamSize);
+  scratch_ = pooled != nullptr ? pooled->scratch.get() : own_scratch_.get();
+  scratch_->shadow.clear();
+  for (auto& q : scratch_->expect) q.clear();
   for (unsigned q = 0; q < nf_; ++q) {
     for (unsigned i = 0; i < 8; ++i) {
       if ((unsigned{setup.devices[q]} >> i) & 1u) plugged_[q] |= std::uint32_t{1} << device_ops::kDevNums[i];
@@ -264,7 +297,9 @@ DeviceHarness::DeviceHarness(const device_ops::Setup& setup, TargetPool* pool)
     bar_size_[k] = drv_->function().bars[k].size;
   }
   links_.reserve(nf_);
+  port_->quiet_reads = true;
   for (unsigned q = 0; q < nf_; ++q) links_.emplace_back(*port_, drv_->fifo(q).config());
+  port_->quiet_reads = false;
   tracked_.fill(true);
 }
 
@@ -280,15 +315,31 @@ bool DeviceHarness::function_blocked() const {
 }
 
 DeviceHarness::Snap DeviceHarness::snap() const {
+  // blocked() depends on config space (Enable, Function Mask, BME) and the
+  // table's mask bits only: recomputed when the config generation moved or a
+  // write may have reached the MSI-X BAR (note_msix_write).
+  const std::uint64_t gen = target_->device().config().generation();
+  if (!blocked_valid_ || gen != blocked_gen_) {
+    const bool all = function_blocked();
+    for (unsigned v = 0; v < nf_; ++v) blocked_[v] = all || msix_->entry(v).masked();
+    blocked_gen_ = gen;
+    blocked_valid_ = true;
+  }
   Snap s;
-  const bool all = function_blocked();
   for (unsigned v = 0; v < nf_; ++v) {
     s.placed[v] = channels_[v]->stats().frames_placed;
     s.pending[v] = msix_->pending(v);
-    s.blocked[v] = all || msix_->entry(v).masked();
+    s.blocked[v] = blocked_[v];
   }
   s.msi_writes = spy_->msi_writes;
   return s;
+}
+
+void DeviceHarness::note_msix_write(std::uint64_t addr, std::uint64_t n) {
+  const auto m = target_->device().bar_mapping(msix_->bir());
+  if (!m || n == 0) return;
+  const std::uint64_t end = addr + n < addr ? ~std::uint64_t{0} : addr + n;
+  if (addr < m->base + m->size && end > m->base) blocked_valid_ = false;
 }
 
 void DeviceHarness::check_msi_write(std::uint64_t addr, std::uint32_t data) const {
@@ -365,12 +416,8 @@ void DeviceHarness::after_access(const Snap& before) {
     const auto& r = log[msi_seen_];
     std::array<std::uint8_t, 4> b{};
     for (unsigned i = 0; i < 4; ++i) b[i] = static_cast<std::uint8_t>(r.data >> (8 * i));
-    std::uint64_t a = r.addr;
-    for (std::uint8_t x : b) {
-      auto [it, fresh] = shadow_.try_emplace(a / kPage);
-      if (fresh) it->second.assign(kPage, 0);
-      it->second[a % kPage] = x;
-      ++a;
+    for (unsigned i = 0; i < 4; ++i) {
+      VMSG_FUZZ_CHECK(scratch_->shadow.write(r.addr + i, b[i]), "an MSI landed outside RAM: " + hex(r.addr));
     }
   }
 }
@@ -387,12 +434,7 @@ void DeviceHarness::note_write(std::uint64_t addr, std::span<const std::uint8_t>
   } else if (addr < ram.size()) {
     len = std::min(n, ram.size() - addr);
   }
-  for (std::uint64_t i = 0; i < len; ++i) {
-    const std::uint64_t a = addr + i;
-    auto [it, fresh] = shadow_.try_emplace(a / kPage);
-    if (fresh) it->second.assign(kPage, 0);
-    it->second[a % kPage] = data[static_cast<std::size_t>(i)];
-  }
+  for (std::uint64_t i = 0; i < len; ++i) (void)scratch_->shadow.write(addr + i, data[static_cast<std::size_t>(i)]);
   // BAR1: anything but the driver link writing there untracks the FIFOs it touches.
   if (in_link_) return;
   const auto m = target_->device().bar_mapping(amp::bars::kFifoRam);
@@ -408,7 +450,8 @@ void DeviceHarness::note_write(std::uint64_t addr, std::span<const std::uint8_t>
 
 void DeviceHarness::untrack(unsigned q) {
   tracked_[q] = false;
-  expect_[q].clear();
+  touched_[q] = true;
+  scratch_->expect[q].clear();
 }
 
 // ---- operations -----------------------------------------------------------------
@@ -444,6 +487,52 @@ bool DeviceHarness::sane() const {
   return true;
 }
 
+void DeviceHarness::note_reach(const device_ops::Op& op, std::uint64_t addr, std::uint64_t n) {
+  switch (op.kind) {
+    case Kind::ConfigWrite:
+    case Kind::SetCommand:
+    case Kind::MoveBar:
+    case Kind::MsixMask:
+    case Kind::MsixControl:
+    case Kind::Reinit:
+      device_wide_ = true;
+      break;
+    case Kind::MmioWrite:
+    case Kind::BulkWrite: {
+      // Plain RAM reaches no FIFO; BAR1 reaches the windows it overlaps
+      // (note_write untracks them); anything else may act on the function.
+      if (n == 0 || target_->machine().ram().contains(addr, n)) break;
+      const auto m = target_->device().bar_mapping(amp::bars::kFifoRam);
+      if (m && addr >= m->base && addr - m->base <= m->size && n <= m->size - (addr - m->base)) break;
+      device_wide_ = true;
+      break;
+    }
+    case Kind::PostMessage:
+    case Kind::PostRaw:
+    case Kind::Burst:
+    case Kind::Poll:
+      touched_[op.fifo % nf_] = true;
+      break;
+    case Kind::Doorbell: {
+      const unsigned q = op.fifo % (nf_ + 1);
+      if (q < nf_) {
+        touched_[q] = true;
+      } else {
+        device_wide_ = true;
+      }
+      break;
+    }
+    default:
+      break;  // reads and time steps change nothing a PING depends on; reached() has a backstop
+  }
+}
+
+bool DeviceHarness::reached(unsigned q) const {
+  if (device_wide_ || touched_[q]) return true;
+  const amp::ChannelStats& cs = channels_[q]->stats();
+  return cs.doorbells != 0 || cs.frames_consumed != 0 || cs.frames_placed != 0 || channels_[q]->pending() != 0;
+}
+
 void DeviceHarness::run(const device_ops::Op& op) {
   port::Port& p = *port_;
   switch (op.kind) {
@@ -461,9 +550,13 @@ void DeviceHarness::run(const device_ops::Op& op) {
     case Kind::MmioRead:
       (void)p.mmio_read(resolve(op.region, op.offset), device_ops::kWidths[op.width % 4]);
       break;
-    case Kind::MmioWrite:
-      p.mmio_write(resolve(op.region, op.offset), device_ops::kWidths[op.width % 4], op.value);
+    case Kind::MmioWrite: {
+      const std::uint64_t a = resolve(op.region, op.offset);
+      const unsigned w = device_ops::kWidths[op.width % 4];
+      note_reach(op, a, w);
+      p.mmio_write(a, w, op.value);
       break;
+    }
     case Kind::BulkRead: {
       std::vector<std::uint8_t> buf(std::min<std::uint64_t>(op.value, device_ops::kMaxBulk));
       p.mem_read(resolve(op.region, op.offset), buf);
@@ -471,7 +564,9 @@ void DeviceHarness::run(const device_ops::Op& op) {
     }
     case Kind::BulkWrite: {
       const std::size_t n = std::min(op.bytes.size(), device_ops::kMaxBulk);
-      p.mem_write(resolve(op.region, op.offset), std::span<const std::uint8_t>(op.bytes.data(), n));
+      const std::uint64_t a = resolve(op.region, op.offset);
+      note_reach(op, a, n);
+      p.mem_write(a, std::span<const std::uint8_t>(op.bytes.data(), n));
       break;
     }
     case Kind::PostMessage: {
@@ -557,6 +652,7 @@ void DeviceHarness::run(const device_ops::Op& op) {
     case Kind::kCount:
       break;
   }
+  if (op.kind != Kind::MmioWrite && op.kind != Kind::BulkWrite) note_reach(op, 0, 0);
   check_counters();
 }
 
@@ -593,7 +689,7 @@ bool DeviceHarness::post(unsigned q, std::span<const std::uint8_t> frame, bool r
   if (r == fifo::PushResult::Ok && tracked_[q]) {
     std::array<std::uint8_t, fifo::kSlotSize> slot{};  // the link zero-pads the slot
     std::copy(frame.begin(), frame.end(), slot.begin());
-    if (auto e = expect_for(q, slot)) expect_[q].push_back(*e);
+    if (auto e = expect_for(q, slot)) scratch_->expect[q].push(*e);
   }
   if (ring) links_[q].ring();
   return r == fifo::PushResult::Ok;
@@ -621,10 +717,9 @@ void DeviceHarness::check_frame(unsigned q, std::span<const std::uint8_t> slot) 
                               [](std::uint8_t b) { return b == 0; }),
                   f() + "stale bytes after msg_size in a device-queue slot (AMP-015)");
   VMSG_FUZZ_CHECK(wire::is_response(m.body), f() + "device sent a non-response: " + std::string(wire::name(m.body)));
-  VMSG_FUZZ_CHECK(!expect_[q].empty(), f() + "response " + std::string(wire::name(m.body)) + " token " +
+  VMSG_FUZZ_CHECK(!scratch_->expect[q].empty(), f() + "response " + std::string(wire::name(m.body)) + " token " +
                                            std::to_string(m.token) + " answers no outstanding request");
-  const Expect e = expect_[q].front();
-  expect_[q].pop_front();
+  const Expect e = scratch_->expect[q].pop();
   VMSG_FUZZ_CHECK(wire::is_bus(m.body) == e.bus && wire::msg_id(m.body) == e.msg_id,
                   f() + "response " + std::string(wire::name(m.body)) + " out of order, expected msg_id " +
                       std::to_string(e.msg_id));
@@ -675,6 +770,7 @@ bool DeviceHarness::pristine() const {
 
 void DeviceHarness::restore_layout() {
   if (pristine()) return;  // nothing to restore; skip the accesses
+  device_wide_ = true;
   port::Port& p = *port_;
   p.config_write(kAddr, 0x04, 2, 0);
   for (unsigned k = 0; k < 3; ++k) {
@@ -693,14 +789,19 @@ void DeviceHarness::restore_layout() {
 void DeviceHarness::quiesce() {
   // Let every tracked FIFO finish: ring, give time, consume, until nothing moves.
   port::Port& p = *port_;
-  for (unsigned round = 0; round < 64; ++round) {
+  std::array<bool, 8> live{};
+  bool any = false;
+  for (unsigned q = 0; q < nf_; ++q) any = (live[q] = reached(q)) || any;
+  for (unsigned round = 0; any && round < 64; ++round) {
     for (unsigned q = 0; q < nf_; ++q) {
+      if (!live[q]) continue;
       LinkScope scope(in_link_);
       links_[q].ring();
     }
     p.advance_time(100'000);
     bool idle = true;
     for (unsigned q = 0; q < nf_; ++q) {
+      if (!live[q]) continue;
       LinkScope scope(in_link_);
       while (auto s = links_[q].poll()) {
         check_frame(q, *s);
@@ -718,7 +819,7 @@ void DeviceHarness::quiesce() {
   }
   for (unsigned q = 0; q < nf_; ++q) {
     if (!tracked_[q]) continue;
-    VMSG_FUZZ_CHECK(expect_[q].empty(), "FIFO " + std::to_string(q) + ": " + std::to_string(expect_[q].size()) +
+    VMSG_FUZZ_CHECK(scratch_->expect[q].empty(), "FIFO " + std::to_string(q) + ": " + std::to_string(scratch_->expect[q].size()) +
                                             " request(s) never answered");
   }
 }
@@ -726,6 +827,7 @@ void DeviceHarness::quiesce() {
 void DeviceHarness::reinit() {
   // What a driver does to start over (amp-pci-device.md D33): sane layout,
   // zeroed ring indices, MEM off->on so the device re-adopts them, fresh links.
+  device_wide_ = true;
   for (unsigned q = 0; q < nf_; ++q) untrack(q);
   restore_layout();
   port::Port& p = *port_;
@@ -759,6 +861,7 @@ void DeviceHarness::reinit() {
 
 void DeviceHarness::ping_all() {
   for (unsigned q = 0; q < nf_; ++q) {
+    if (!reached(q)) continue;
     const wire::Message ping{.dev_num = 0, .token = kPingToken, .reserved_type_bits = 0,
                              .body = wire::PingReq{kPingBase + q}};
     const auto frame = wire::encode(ping, wire::Profile::pr28()).value();
@@ -766,16 +869,16 @@ void DeviceHarness::ping_all() {
       LinkScope scope(in_link_);
       VMSG_FUZZ_CHECK(links_[q].post(frame) == fifo::PushResult::Ok, "PING could not be posted after re-init");
     }
-    expect_[q].push_back(*expect_for(q, frame));
+    scratch_->expect[q].push(*expect_for(q, frame));
     {
       LinkScope scope(in_link_);
       links_[q].ring();
     }
-    for (unsigned round = 0; round < 8 && !expect_[q].empty(); ++round) {
+    for (unsigned round = 0; round < 8 && !scratch_->expect[q].empty(); ++round) {
       poll(q, fifo::kSlotCount);
-      if (!expect_[q].empty()) port_->advance_time(100'000);
+      if (!scratch_->expect[q].empty()) port_->advance_time(100'000);
     }
-    VMSG_FUZZ_CHECK(expect_[q].empty(), "device wedged: FIFO " + std::to_string(q) + " never answered PING");
+    VMSG_FUZZ_CHECK(scratch_->expect[q].empty(), "device wedged: FIFO " + std::to_string(q) + " never answered PING");
   }
 }
 
@@ -788,12 +891,13 @@ void DeviceHarness::final_checks() {
   VMSG_FUZZ_CHECK(mst.msis == ms.delivered && mst.stray_msis == ms.lost, "machine MSI counters != Msix counters");
   VMSG_FUZZ_CHECK(ms.out_of_range == 0, "device raised a vector it does not have");
   // Every RAM page anyone wrote holds exactly what the port writes and MSIs put there.
-  std::vector<std::uint8_t> page(kPage);
-  for (const auto& [pg, want] : shadow_) {
-    VMSG_FUZZ_CHECK(target_->machine().ram().read(pg * kPage, page), "shadow page outside RAM");
-    const auto diff = std::mismatch(want.begin(), want.end(), page.begin());
-    VMSG_FUZZ_CHECK(diff.first == want.end(), "RAM at " + hex(pg * kPage + static_cast<std::uint64_t>(
-                                                                               diff.first - want.begin())) +
+  std::array<std::uint8_t, ShadowRam::kLine> line{};
+  for (const std::uint32_t l : scratch_->shadow.lines()) {
+    const std::uint64_t at = std::uint64_t{l} * ShadowRam::kLine;
+    VMSG_FUZZ_CHECK(target_->machine().ram().read(at, line), "shadow line outside RAM");
+    const auto want = scratch_->shadow.line(l);
+    const auto diff = std::mismatch(want.begin(), want.end(), line.begin());
+    VMSG_FUZZ_CHECK(diff.first == want.end(), "RAM at " + hex(at + static_cast<std::uint64_t>(diff.first - want.begin())) +
                                                   " was written by something other than the driver or an MSI");
   }
 }

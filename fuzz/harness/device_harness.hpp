@@ -40,20 +40,28 @@
 //      dev_num, PING data, GET_DEVICES window); at the end none is missing.
 //  (d) No wedge. finish() restores a sane layout, drains, re-initialises the
 //      rings and links as a driver would (when anything but the link wrote
-//      BAR1), and a PING on every FIFO must be answered.
+//      BAR1), and a PING on every FIFO the input reached must be answered.
+//      A FIFO counts as reached when the input posted, polled or rang on it,
+//      wrote its BAR1 window from outside the link, or did anything that
+//      acts on the whole function (config writes, MMIO or bulk writes that
+//      are not plain RAM, re-inits); and, as a backstop, whenever its channel
+//      shows a doorbell, a frame or a pending answer. A FIFO not reached is
+//      in exactly its post-bring-up state, where the model is deterministic,
+//      so pinging it again would only repeat a known answer.
 //
 // Cost: the driver's bring-up runs on the bare machine (it raises no
 // interrupt and writes only zeros into zeroed RAM), everything after it
 // through the OraclePort. With a TargetPool (fuzz_device) the target is reset
-// instead of rebuilt and the bring-up is a replay of its recorded writes. The
+// instead of rebuilt, the bring-up is a replay of its recorded writes, and the
+// oracles' bookkeeping (shadow RAM, expected answers) lives in the pool, so a
+// steady-state input allocates almost nothing (under ASan every fresh
+// allocation is fresh memory because of the quarantine: page faults). The
 // harness TU is left out of coverage instrumentation in the libFuzzer build
 // (fuzz/CMakeLists.txt), since its comparisons are oracles, not input structure.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -65,6 +73,62 @@
 #include "vmsg/wire/messages.hpp"
 
 namespace vmsg::fuzz {
+
+/// The answer a posted frame must get (oracle (c)).
+struct ExpectedAnswer {
+  bool bus = false;
+  std::uint8_t msg_id = 0;
+  std::uint16_t token = 0;
+  std::uint16_t dev_num = 0;
+  std::optional<std::uint32_t> ping;
+  std::optional<wire::GetDevicesReq> get_devices;
+};
+
+/// A FIFO of expected answers that keeps its storage when cleared.
+class AnswerQueue {
+ public:
+  void push(const ExpectedAnswer& e) { items_.push_back(e); }
+  [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
+  [[nodiscard]] ExpectedAnswer pop() { return items_[head_++]; }
+  void clear() noexcept {
+    items_.clear();
+    head_ = 0;
+  }
+
+ private:
+  std::vector<ExpectedAnswer> items_;
+  std::size_t head_ = 0;
+};
+
+/// Shadow of guest RAM in 64-byte lines (oracle (b)): what the driver's
+/// writes and the landed MSIs put there. Only touched lines are compared and
+/// cleared, so reuse across inputs costs what the input wrote.
+class ShadowRam {
+ public:
+  static constexpr std::uint64_t kLine = 64;
+  explicit ShadowRam(std::uint64_t size);
+  /// False (and nothing recorded) outside the shadowed range.
+  [[nodiscard]] bool write(std::uint64_t addr, std::uint8_t value);
+  /// Lines written since clear(), in first-write order.
+  [[nodiscard]] const std::vector<std::uint32_t>& lines() const noexcept { return lines_; }
+  [[nodiscard]] std::span<const std::uint8_t> line(std::uint32_t l) const {
+    return std::span<const std::uint8_t>(bytes_).subspan(l * kLine, kLine);
+  }
+  void clear();
+
+ private:
+  std::vector<std::uint8_t> bytes_;
+  std::vector<bool> used_;
+  std::vector<std::uint32_t> lines_;
+};
+
+/// Oracle bookkeeping a DeviceHarness reuses across inputs.
+struct HarnessScratch {
+  explicit HarnessScratch(std::uint64_t ram_size) : shadow(ram_size) {}
+  ShadowRam shadow;
+  std::array<AnswerQueue, 8> expect;
+};
 
 /// Reference targets kept across inputs, one per FIFO count. get() resets the
 /// one for `setup` (ReferenceTarget::reset, fresh MinimalEndpoints as the
@@ -88,6 +152,7 @@ class TargetPool {
       std::vector<std::uint8_t> bytes;
     };
     std::vector<Write> bringup;  ///< what the driver wrote during open(), in order
+    std::unique_ptr<HarnessScratch> scratch;
   };
   [[nodiscard]] Entry& get(const device_ops::Setup& setup);
 
@@ -130,20 +195,15 @@ class DeviceHarness {
     std::array<bool, 8> blocked{};
     std::uint64_t msi_writes = 0;
   };
-  /// The answer a posted frame must get.
-  struct Expect {
-    bool bus = false;
-    std::uint8_t msg_id = 0;
-    std::uint16_t token = 0;
-    std::uint16_t dev_num = 0;
-    std::optional<std::uint32_t> ping;
-    std::optional<wire::GetDevicesReq> get_devices;
-  };
+  using Expect = ExpectedAnswer;
 
   // Oracle hooks (OraclePort calls them around every access).
   [[nodiscard]] Snap snap() const;
   void after_access(const Snap& before);
   void note_write(std::uint64_t addr, std::span<const std::uint8_t> data, bool single);
+  /// A write to [addr, addr+n) is about to happen: drop the cached blocked
+  /// state if it may reach the MSI-X table.
+  void note_msix_write(std::uint64_t addr, std::uint64_t n);
   void check_msi(const Snap& b, const Snap& a);
   void check_counters() const;
   [[nodiscard]] bool function_blocked() const;
@@ -159,6 +219,10 @@ class DeviceHarness {
   void check_frame(unsigned q, std::span<const std::uint8_t> slot);
   [[nodiscard]] std::optional<Expect> expect_for(unsigned q, std::span<const std::uint8_t> slot) const;
   void untrack(unsigned q);
+  /// Records what an operation reaches (see (d)); addr/n: the resolved target of a write.
+  void note_reach(const device_ops::Op& op, std::uint64_t addr, std::uint64_t n);
+  /// Whether FIFO q needs the final drain and PING (see (d)).
+  [[nodiscard]] bool reached(unsigned q) const;
 
   // Restore sequence.
   void restore_layout();
@@ -183,11 +247,17 @@ class DeviceHarness {
   std::array<std::uint64_t, 3> bar_size_{};
 
   std::array<bool, 8> tracked_{};
-  std::array<std::deque<Expect>, 8> expect_;
+  std::array<bool, 8> touched_{};  ///< the input reached this FIFO directly
+  bool device_wide_ = false;       ///< the input did something that acts on every FIFO
+  std::unique_ptr<HarnessScratch> own_scratch_;  ///< without a pool
+  HarnessScratch* scratch_ = nullptr;
   bool in_link_ = false;  ///< the driver link is accessing BAR1: not a stray write
-  std::map<std::uint64_t, std::vector<std::uint8_t>> shadow_;  ///< RAM line (64 bytes) -> expected bytes
   std::size_t msi_seen_ = 0;  ///< machine MSI log entries already applied to the shadow
   std::uint64_t ambiguous_ = 0;
+  // snap()'s cache of blocked(v) (see snap()).
+  mutable std::array<bool, 8> blocked_{};
+  mutable std::uint64_t blocked_gen_ = 0;
+  mutable bool blocked_valid_ = false;
   static constexpr unsigned kMaxReinits = 2;  ///< Reinit ops honoured per input
   unsigned reinits_ = 0;
 };

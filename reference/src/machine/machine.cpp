@@ -99,6 +99,7 @@ void Machine::plug(port::PciAddress where, std::shared_ptr<pci::PciDevice> devic
   Slot slot{std::move(device), std::make_unique<BusMaster>(*this, where)};
   slot.device->attach(*slot.bus_master);
   slots_.emplace(where, std::move(slot));
+  decode_valid_ = false;
 }
 
 std::shared_ptr<pci::PciDevice> Machine::device(port::PciAddress where) const {
@@ -163,16 +164,36 @@ Machine::Region Machine::region_at(std::uint64_t addr) const {
   if (addr >= kEcamBase && addr - kEcamBase < kEcamSize) {
     return {RegionKind::kEcam, kEcamBase, kEcamSize, nullptr, 0};
   }
-  // Asked afresh every time: a config write may have moved or disabled a BAR.
-  for (const auto& [where, slot] : slots_) {
-    for (unsigned bar = 0; bar < kBarCount; ++bar) {
-      auto m = slot.device->bar_mapping(bar);
-      if (m && m->size != 0 && addr >= m->base && addr - m->base < m->size) {
-        return {RegionKind::kBar, m->base, m->size, slot.device.get(), bar};
-      }
-    }
+  for (const Region& r : bar_regions()) {
+    if (addr >= r.base && addr - r.base < r.size) return r;
   }
   return {};
+}
+
+const std::vector<Machine::Region>& Machine::bar_regions() const {
+  // A config write may move or disable a BAR at any time, so the decode is
+  // checked against every device's generation at each access; rebuilding it
+  // only when one moved keeps the per-access cost to a compare per slot.
+  bool valid = decode_valid_ && decoded_at_.size() == slots_.size();
+  std::size_t i = 0;
+  for (auto it = slots_.begin(); valid && it != slots_.end(); ++it, ++i) {
+    const auto g = it->second.device->decode_generation();
+    valid = g.has_value() && *g == decoded_at_[i];
+  }
+  if (valid) return bar_regions_;
+  bar_regions_.clear();
+  decoded_at_.clear();
+  decode_valid_ = true;
+  for (const auto& [where, slot] : slots_) {
+    const auto g = slot.device->decode_generation();
+    decode_valid_ = decode_valid_ && g.has_value();
+    decoded_at_.push_back(g.value_or(0));
+    for (unsigned bar = 0; bar < kBarCount; ++bar) {
+      auto m = slot.device->bar_mapping(bar);
+      if (m && m->size != 0) bar_regions_.push_back({RegionKind::kBar, m->base, m->size, slot.device.get(), bar});
+    }
+  }
+  return bar_regions_;
 }
 
 std::optional<std::uint64_t> Machine::next_region_start(std::uint64_t addr) const {

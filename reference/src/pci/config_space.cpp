@@ -79,6 +79,7 @@ void ConfigSpace::write(std::uint16_t offset, unsigned size, std::uint32_t value
     return;
   }
   const std::uint16_t old_command = command();
+  ++generation_;
   for (unsigned i = 0; i < size; ++i) {
     const std::size_t at = offset + i;
     const auto v = static_cast<std::uint8_t>(value >> (8 * i));
@@ -100,6 +101,7 @@ std::uint32_t ConfigSpace::raw_read(std::uint16_t offset, unsigned size) const n
 void ConfigSpace::raw_write(std::uint16_t offset, unsigned size, std::uint32_t value) noexcept {
   assert(valid_access(offset, size));
   if (!valid_access(offset, size)) return;
+  ++generation_;
   for (unsigned i = 0; i < size; ++i) {
     bytes_[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
   }
@@ -160,6 +162,7 @@ std::optional<std::uint8_t> ConfigSpace::find_capability(std::uint8_t id) const 
 
 void ConfigSpace::reset() {
   const std::uint16_t old_command = command();
+  ++generation_;
   for (std::size_t i = 0; i < bytes_.size(); ++i) {
     bytes_[i] = static_cast<std::uint8_t>(bytes_[i] & ~wmask_[i]);
   }

@@ -1,5 +1,6 @@
 #include "vmsg/target/reference_target.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -18,7 +19,9 @@ ReferenceTarget::ReferenceTarget(const ReferenceSpec& spec)
 }
 
 void ReferenceTarget::check(const std::vector<DeviceSlot>& devices) const {
-  std::vector<std::vector<bool>> taken(device_->num_fifos(), std::vector<bool>(bus::kMaxDevices, false));
+  // (fifo, dev_num) pairs seen so far; a target has a handful, so a scan is enough.
+  std::vector<std::pair<unsigned, std::uint16_t>> taken;
+  taken.reserve(devices.size());
   for (const DeviceSlot& d : devices) {
     if (d.fifo >= device_->num_fifos()) {
       throw ConfigError("reference target: device " + std::to_string(d.dev_num) + " on fifo" +
@@ -26,11 +29,12 @@ void ReferenceTarget::check(const std::vector<DeviceSlot>& devices) const {
                         " FIFO(s)");
     }
     if (!d.endpoint) throw ConfigError("reference target: empty endpoint for device " + std::to_string(d.dev_num));
-    if (d.dev_num >= bus::kMaxDevices || taken[d.fifo][d.dev_num]) {
+    const std::pair<unsigned, std::uint16_t> key{d.fifo, d.dev_num};
+    if (d.dev_num >= bus::kMaxDevices || std::find(taken.begin(), taken.end(), key) != taken.end()) {
       throw ConfigError("reference target: device number " + std::to_string(d.dev_num) + " on fifo" +
                         std::to_string(d.fifo) + " is out of range or taken twice");
     }
-    taken[d.fifo][d.dev_num] = true;
+    taken.push_back(key);
   }
 }
 

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "machine/fake_function.hpp"
+#include "pci/pci_test_support.hpp"
 #include "vmsg/common/errors.hpp"
+#include "vmsg/pci/function.hpp"
 
 namespace vmsg::machine {
 namespace {
@@ -296,9 +298,10 @@ TEST(Machine, BarDecodeFollowsReprogramming) {
   EXPECT_EQ(r.dev->accesses[0], (BarAccess{0, 0x10, 4, false, 0}));
 }
 
-TEST(Machine, BarDecodeIsNeverCached) {
+TEST(Machine, UncachedBarDecodeFollowsChangesTheMachineDidNotSee) {
   // The device changes its own state without the machine seeing a config
-  // write (as a device reset would): decode must still follow.
+  // write (as a device reset would): decode must still follow. FakeFunction
+  // reports no decode generation, so the machine asks it at every access.
   Rig r;
   r.dev->config_write(0x10, 4, 0xE002'0000);
   (void)r.m.mmio_read(0xE002'0004, 4);
@@ -307,6 +310,40 @@ TEST(Machine, BarDecodeIsNeverCached) {
   r.dev->config_write(0x04, 2, 0);
   (void)r.m.mmio_read(0xE002'0004, 4);
   EXPECT_EQ(r.dev->accesses.size(), 1U);
+}
+
+/// A real PciFunction: it reports a decode generation, so the machine caches its decode.
+class PlainFunction final : public pci::PciFunction {
+ public:
+  PlainFunction() : PciFunction(pci::test::amp_spec(1)) {}
+  std::vector<std::uint64_t> reads;
+
+ protected:
+  std::uint64_t on_bar_read(unsigned /*bar*/, std::uint64_t offset, unsigned /*size*/) override {
+    reads.push_back(offset);
+    return 0;
+  }
+};
+
+TEST(Machine, CachedBarDecodeFollowsChangesTheMachineDidNotSee) {
+  Machine m;
+  auto dev = std::make_shared<PlainFunction>();
+  m.plug(kSlot4, dev);
+  ASSERT_TRUE(dev->decode_generation().has_value());
+  m.config_write(kSlot4, 0x10, 4, 0xE002'0000);
+  m.config_write(kSlot4, 0x04, 2, 0x0002);
+  (void)m.mmio_read(0xE002'0004, 4);  // decoded, and the decode cached
+  ASSERT_EQ(dev->reads.size(), 1U);
+  dev->config_write(0x10, 4, 0xE003'0000);  // moved behind the machine's back
+  (void)m.mmio_read(0xE002'0004, 4);
+  EXPECT_EQ(dev->reads.size(), 1U);
+  (void)m.mmio_read(0xE003'0008, 4);
+  ASSERT_EQ(dev->reads.size(), 2U);
+  EXPECT_EQ(dev->reads[1], 8U);
+  dev->reset();  // BARs and MEM back to power-on: nothing decodes
+  (void)m.mmio_read(0xE003'0008, 4);
+  EXPECT_EQ(dev->reads.size(), 2U);
+  EXPECT_EQ(m.stats().unbacked_reads, 2U);
 }
 
 TEST(Machine, RamShadowsABarPlacedOverIt) {

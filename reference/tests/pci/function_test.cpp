@@ -180,6 +180,24 @@ class RecordingDevice final : public PciFunction {
   void on_attach(DmaSpace& dma) override { dma_seen = dynamic_cast<FakeDma*>(&dma); }
 };
 
+TEST(PciFunction, DecodeGenerationMovesWithEveryConfigChangeOnly) {
+  RecordingDevice dev(test::amp_spec(1));
+  const auto g0 = dev.decode_generation();
+  ASSERT_TRUE(g0.has_value());
+  (void)dev.config_read(0x10, 4);
+  (void)dev.bar_read(0, 0, 4);
+  dev.bar_write(0, 0, 4, 1);
+  EXPECT_EQ(dev.decode_generation(), g0);  // reads and BAR traffic leave decode alone
+  dev.config_write(0x10, 4, 0xE000'0000);
+  const auto g1 = dev.decode_generation();
+  EXPECT_NE(g1, g0);
+  dev.config_write(0x3C, 1, 0x0B);  // any write counts, even one decode ignores
+  EXPECT_NE(dev.decode_generation(), g1);
+  const auto g2 = dev.decode_generation();
+  dev.reset();
+  EXPECT_NE(dev.decode_generation(), g2);
+}
+
 TEST(PciFunction, DeviceBarAccessesReachHooks) {
   RecordingDevice dev(test::amp_spec(1));
   using A = RecordingDevice::Access;

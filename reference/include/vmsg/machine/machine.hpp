@@ -53,8 +53,9 @@ struct MachineStats {
 ///
 /// Routing of one MMIO access, first match wins: RAM, then ECAM, then the
 /// memory BARs of the plugged functions (in PciAddress order, BAR 0..5). BAR
-/// decode is asked of each device at every access (PciDevice::bar_mapping), so
-/// Command.MEM and BAR reprogramming take effect immediately; nothing is cached.
+/// decode (PciDevice::bar_mapping) is cached only while every device reports
+/// the same decode generation, and asked afresh otherwise, so Command.MEM and
+/// BAR reprogramming take effect immediately, whoever made them.
 /// An access that does not lie entirely inside one region is unbacked: reads
 /// return 0, writes are dropped, and MachineStats counts it.
 ///
@@ -140,6 +141,8 @@ class Machine final : public port::Port {
   };
 
   [[nodiscard]] Region region_at(std::uint64_t addr) const;
+  /// The mapped BARs of every slot, rebuilt when a device's decode generation moved.
+  [[nodiscard]] const std::vector<Region>& bar_regions() const;
   /// Walks [addr, addr+n) region by region for mem_read/mem_write: on_gap(done,
   /// len) for unbacked bytes (also past a wrap of the address space),
   /// on_ram(addr, done, len) for RAM, on_piece(region, addr, done, size) for
@@ -161,6 +164,11 @@ class Machine final : public port::Port {
   std::uint64_t now_ns_ = 0;
   MachineStats stats_;
   std::vector<MsiRecord> msi_log_;
+  // Decode cache (logically const, hence mutable): valid while every slot
+  // reports the generation it was built at; never used when one cannot.
+  mutable std::vector<Region> bar_regions_;
+  mutable std::vector<std::uint64_t> decoded_at_;
+  mutable bool decode_valid_ = false;
 };
 
 }  // namespace vmsg::machine

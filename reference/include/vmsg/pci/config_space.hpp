@@ -153,6 +153,10 @@ class ConfigSpace {
   /// Accesses that were not valid and therefore ignored (diagnostics).
   [[nodiscard]] std::uint64_t ignored_accesses() const noexcept { return ignored_; }
 
+  /// Counts every change of the bytes (write, raw_write, reset): equal
+  /// generations mean an identical header, so decoders may cache.
+  [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
+
  private:
   void notify_command(std::uint16_t old_command);
 
@@ -161,6 +165,7 @@ class ConfigSpace {
   BarSpecs bars_{};
   std::uint16_t next_free_ = cfg::kFirstCapability;
   std::uint8_t last_cap_ = 0;  // 0 = no capability yet
+  std::uint64_t generation_ = 0;
   CommandObserver observer_;
   // mutable: read() is logically const but still counts rejected accesses.
   mutable std::uint64_t ignored_ = 0;

@@ -67,6 +67,8 @@ class PciFunction : public PciDevice {
   /// reaching 0xFFFFFFFF (so a BAR left at its all-ones sizing value is not
   /// decoded even with MEM on).
   [[nodiscard]] std::optional<BarMapping> bar_mapping(unsigned bar) const final;
+  /// The config space's write generation: BAR decode depends on nothing else.
+  [[nodiscard]] std::optional<std::uint64_t> decode_generation() const noexcept final { return config_.generation(); }
   [[nodiscard]] std::uint64_t bar_read(unsigned bar, std::uint64_t offset, unsigned size) final;
   void bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value) final;
   void advance_time(std::uint64_t ns) override;

@@ -33,6 +33,10 @@ class PciDevice {
   /// (reads as zero after sizing).
   [[nodiscard]] virtual std::optional<BarMapping> bar_mapping(unsigned bar) const = 0;
 
+  /// A number that changes whenever bar_mapping() may answer differently, so
+  /// the host can cache its decode; nullopt (the default) means "ask every time".
+  [[nodiscard]] virtual std::optional<std::uint64_t> decode_generation() const noexcept { return std::nullopt; }
+
   /// One access of `size` (1, 2, 4, 8) bytes at `offset` inside BAR `bar`.
   virtual std::uint64_t bar_read(unsigned bar, std::uint64_t offset, unsigned size) = 0;
   virtual void bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value) = 0;
