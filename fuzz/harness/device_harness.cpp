@@ -19,11 +19,10 @@ namespace {
 using device_ops::Kind;
 using device_ops::Region;
 
-constexpr std::uint16_t kCmdMem = 0x0002;
-constexpr std::uint16_t kCmdBme = 0x0004;
-constexpr std::uint16_t kCmdIntxDisable = 0x0400;
-constexpr std::uint16_t kMsixEnable = 0x8000;
-constexpr std::uint16_t kMsixFunctionMask = 0x4000;
+using device_ops::kCmdBme;
+using device_ops::kCmdIntxDisable;
+using device_ops::kCmdMem;
+using device_ops::kMsixEnable;
 constexpr std::uint32_t kPingBase = 0xF00D0000;
 constexpr std::uint16_t kPingToken = 0x5A5A;
 
@@ -52,8 +51,9 @@ std::vector<target::DeviceSlot> make_devices(const device_ops::Setup& s) {
   return devices;
 }
 
-target::ReferenceSpec make_spec(const device_ops::Setup& s) {
+target::ReferenceSpec make_spec(const device_ops::Setup& s, bus::DriverRuleSink& rules) {
   target::ReferenceSpec spec;
+  spec.amp.bus.rule_sink = &rules;
   spec.amp.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
   spec.ram_size = DeviceHarness::kRamSize;
   spec.address = DeviceHarness::kAddr;
@@ -125,7 +125,7 @@ TargetPool::Entry& TargetPool::get(const device_ops::Setup& setup) {
   Entry& e = entries_[setup.fifo_choice % 4];
   if (!e.target) {
     e.scratch = std::make_unique<HarnessScratch>(DeviceHarness::kRamSize);
-    e.target = std::make_unique<target::ReferenceTarget>(make_spec(setup));
+    e.target = std::make_unique<target::ReferenceTarget>(make_spec(setup, e.scratch->rules));
     auto rec = std::make_unique<RecordingPort>(e.target->machine(), e.bringup);
     driver::GuestAllocator ram(rec->address_map());
     driver::BarWindowAllocator window(rec->address_map());
@@ -257,13 +257,15 @@ class LinkScope {
 DeviceHarness::DeviceHarness(const device_ops::Setup& setup, TargetPool* pool)
     : setup_(setup),
       nf_(device_ops::kFifoChoices[setup.fifo_choice % 4]),
-      owned_(pool != nullptr ? nullptr : std::make_unique<target::ReferenceTarget>(make_spec(setup))) {
+      own_scratch_(pool != nullptr ? nullptr : std::make_unique<HarnessScratch>(kRamSize)),
+      owned_(pool != nullptr ? nullptr
+                             : std::make_unique<target::ReferenceTarget>(make_spec(setup, own_scratch_->rules))) {
   TargetPool::Entry* pooled = pool != nullptr ? &pool->get(setup) : nullptr;
   target_ = pooled != nullptr ? pooled->target.get() : owned_.get();
-  if (pooled == nullptr) own_scratch_ = std::make_unique<HarnessScratch>(kRamSize);
   scratch_ = pooled != nullptr ? pooled->scratch.get() : own_scratch_.get();
   scratch_->shadow.clear();
   for (auto& q : scratch_->expect) q.clear();
+
   for (unsigned q = 0; q < nf_; ++q) {
     for (unsigned i = 0; i < 8; ++i) {
       if ((unsigned{setup.devices[q]} >> i) & 1u) plugged_[q] |= std::uint32_t{1} << device_ops::kDevNums[i];
@@ -292,6 +294,8 @@ DeviceHarness::DeviceHarness(const device_ops::Setup& setup, TargetPool* pool)
     drv_ = &*own_drv_;
   }
   VMSG_FUZZ_CHECK(drv_->num_fifos() == nf_, "driver found " + std::to_string(drv_->num_fifos()) + " FIFOs");
+  // (The log is emptied when each input ends, so this is the bring-up's own record.)
+  VMSG_FUZZ_CHECK(scratch_->rules.empty(), "the reference driver's bring-up broke a driver rule");
   for (unsigned k = 0; k < 3; ++k) {
     bar_base_[k] = drv_->function().bars[k].base;
     bar_size_[k] = drv_->function().bars[k].size;
@@ -304,6 +308,7 @@ DeviceHarness::DeviceHarness(const device_ops::Setup& setup, TargetPool* pool)
 }
 
 DeviceHarness::~DeviceHarness() {
+  scratch_->rules.clear();
   // A pooled target outlives the spy: give the function its machine path back.
   target_->device().attach(target_->machine().dma_space(kAddr));
 }
@@ -502,6 +507,7 @@ void DeviceHarness::note_reach(const device_ops::Op& op, std::uint64_t addr, std
       // Plain RAM reaches no FIFO; BAR1 reaches the windows it overlaps
       // (note_write untracks them); anything else may act on the function.
       if (n == 0 || target_->machine().ram().contains(addr, n)) break;
+      clean_ = false;  // a register, slot or index written by hand may break a rule
       const auto m = target_->device().bar_mapping(amp::bars::kFifoRam);
       if (m && addr >= m->base && addr - m->base <= m->size && n <= m->size - (addr - m->base)) break;
       device_wide_ = true;
@@ -572,11 +578,13 @@ void DeviceHarness::run(const device_ops::Op& op) {
     case Kind::PostMessage: {
       std::array<std::uint8_t, fifo::kSlotSize> buf{};
       auto n = wire::encode(op.message, wire::Profile::pr28(), buf);
-      if (n.ok()) post(op.fifo % nf_, std::span<const std::uint8_t>(buf.data(), n.value()), op.flag);
+      if (!n.ok()) break;
+      const std::span<const std::uint8_t> frame(buf.data(), n.value());
+      if (post(op.fifo % nf_, frame, op.flag) && !frame_clean(op.fifo % nf_, frame)) clean_ = false;
       break;
     }
     case Kind::PostRaw:
-      post(op.fifo % nf_, op.bytes, op.flag);
+      if (post(op.fifo % nf_, op.bytes, op.flag) && !frame_clean(op.fifo % nf_, op.bytes)) clean_ = false;
       break;
     case Kind::Burst: {
       std::array<std::uint8_t, fifo::kSlotSize> buf{};
@@ -584,6 +592,7 @@ void DeviceHarness::run(const device_ops::Op& op) {
       if (!n.ok()) break;
       const std::span<const std::uint8_t> frame(buf.data(), n.value());
       const unsigned q = op.fifo % nf_;
+      if (!frame_clean(q, frame)) clean_ = false;
       for (unsigned i = 0; i < op.count; ++i) {
         // Full: let the device take what is there, then try once more.
         if (!post(q, frame, false) && !post(q, frame, true)) break;
@@ -606,39 +615,21 @@ void DeviceHarness::run(const device_ops::Op& op) {
     case Kind::Poll:
       poll(op.fifo % nf_, op.count);
       break;
-    case Kind::SetCommand: {
-      const auto cmd = static_cast<std::uint16_t>(((op.value & 1) != 0 ? kCmdMem : 0) |
-                                                  ((op.value & 2) != 0 ? kCmdBme : 0) |
-                                                  ((op.value & 4) != 0 ? kCmdIntxDisable : 0));
-      p.config_write(kAddr, 0x04, 2, cmd);
+    case Kind::SetCommand:
+      p.config_write(kAddr, 0x04, 2, device_ops::command_value(op));
       break;
-    }
     case Kind::MoveBar: {
-      const unsigned k = op.fifo % 6;
-      std::uint32_t v = 0;
-      switch (op.bar_value) {
-        case device_ops::BarValue::Original: v = k < 3 ? static_cast<std::uint32_t>(bar_base_[k]) : 0; break;
-        case device_ops::BarValue::AllOnes: v = 0xFFFFFFFF; break;
-        case device_ops::BarValue::Zero: v = 0; break;
-        case device_ops::BarValue::OtherWindow:
-          v = static_cast<std::uint32_t>(machine::Machine::kMmioBase + (op.value % 0x100) * 0x10000);
-          break;
-        case device_ops::BarValue::InRam: v = 0x100000; break;
-        case device_ops::BarValue::Any:
-        case device_ops::BarValue::kCount: v = static_cast<std::uint32_t>(op.value); break;
-      }
-      p.config_write(kAddr, static_cast<std::uint16_t>(0x10 + 4 * k), 4, v);
+      const unsigned k = device_ops::bar_index(op);
+      p.config_write(kAddr, static_cast<std::uint16_t>(0x10 + 4 * k), 4,
+                     device_ops::bar_value(op, k < 3 ? bar_base_[k] : 0, machine::Machine::kMmioBase));
       break;
     }
-    case Kind::MsixMask: {
-      const auto& info = *drv_->msix();
-      p.mmio_write(info.table_addr + 16u * (op.fifo % 9u) + 12u, 4, op.flag ? 1u : 0u);
+    case Kind::MsixMask:
+      p.mmio_write(device_ops::msix_mask_addr(op, drv_->msix()->table_addr), 4, op.flag ? 1u : 0u);
       break;
-    }
     case Kind::MsixControl: {
       const auto cap = target_->device().msix()->capability_offset();
-      const auto ctrl = static_cast<std::uint16_t>((op.flag ? kMsixEnable : 0) | (op.flag2 ? kMsixFunctionMask : 0));
-      p.config_write(kAddr, static_cast<std::uint16_t>(cap + 2), 2, ctrl);
+      p.config_write(kAddr, static_cast<std::uint16_t>(cap + 2), 2, device_ops::msix_control_value(op));
       break;
     }
     case Kind::Reinit:
@@ -680,6 +671,34 @@ std::optional<DeviceHarness::Expect> DeviceHarness::expect_for(unsigned q, std::
   if (m.dev_num >= 32 || ((plugged_[q] >> m.dev_num) & 1u) == 0) return std::nullopt;  // no such device
   e.dev_num = m.dev_num;
   return e;
+}
+
+bool DeviceHarness::frame_clean(unsigned q, std::span<const std::uint8_t> frame) const {
+  const auto h = wire::peek_header(frame);
+  if (!h || h->reserved_bits() != 0) return false;
+  const auto d = wire::decode(frame, wire::Profile::pr28());
+  if (!d) return false;
+  // The link zero-pads past the frame, but the frame's own bytes after
+  // msg_size are slot padding too (AMP-015).
+  const auto pad = frame.subspan(std::min<std::size_t>(h->msg_size, frame.size()));
+  if (std::any_of(pad.begin(), pad.end(), [](std::uint8_t x) { return x != 0; })) return false;
+  const wire::Body& b = d.value().body;
+  const bool to_device = !wire::is_bus(b) && !wire::is_response(b) && !std::holds_alternative<wire::EventConfig>(b) &&
+                         !std::holds_alternative<wire::EventUsed>(b);
+  return !to_device || (d.value().dev_num < 32 && ((plugged_[q] >> d.value().dev_num) & 1u) != 0);
+}
+
+void DeviceHarness::check_rules() const {
+  const auto known = transport::checked_driver_rules();
+  for (const transport::RuleViolation& v : scratch_->rules.violations()) {
+    const bool listed = std::any_of(known.begin(), known.end(), [&](const transport::DriverRuleInfo& r) {
+      return r.rule == v.rule && r.where != transport::RuleCheckPoint::Endpoint;
+    });
+    VMSG_FUZZ_CHECK(listed, "device reported " + v.rule + ", not a bus or register rule of the catalogue");
+  }
+  VMSG_FUZZ_CHECK(!clean_ || scratch_->rules.empty(),
+                  "a clean driver stream was reported for " + (scratch_->rules.empty() ? std::string()
+                                                                                     : scratch_->rules.violations()[0].rule));
 }
 
 bool DeviceHarness::post(unsigned q, std::span<const std::uint8_t> frame, bool ring) {
@@ -908,9 +927,12 @@ void DeviceHarness::finish() {
   check_counters();
   // Rings only need re-initialising when something but the link wrote them.
   if (std::find(tracked_.begin(), tracked_.begin() + nf_, false) != tracked_.begin() + nf_) reinit();
+  const std::size_t reports = scratch_->rules.size();
   ping_all();
+  VMSG_FUZZ_CHECK(scratch_->rules.size() == reports, "the final PINGs were reported as breaking a driver rule");
   check_counters();
   final_checks();
+  check_rules();
 }
 
 }  // namespace vmsg::fuzz

@@ -38,6 +38,13 @@
 //      frame polled decodes strictly, is zero-padded to the slot end, and is the response the bus rules
 //      predict for the oldest unanswered request (ID space, msg_id, token,
 //      dev_num, PING data, GET_DEVICES window); at the end none is missing.
+//  (e) Driver rules. The device reports the frame and register rules a driver
+//      breaks (bus::DriverRuleSink, as the validating reference does). Every
+//      report must name a bus- or register-level rule of the catalogue
+//      (transport::checked_driver_rules); an input that only posted frames
+//      our codec accepts, with zero reserved type bits and a plugged device
+//      number for device-bound messages, and wrote nothing outside RAM, must
+//      leave no report at all; the final PINGs must add none.
 //  (d) No wedge. finish() restores a sane layout, drains, re-initialises the
 //      rings and links as a driver would (when anything but the link wrote
 //      BAR1), and a PING on every FIFO the input reached must be answered.
@@ -70,6 +77,7 @@
 #include "harness/device_ops.hpp"
 #include "vmsg/driver/amp_driver.hpp"
 #include "vmsg/target/reference_target.hpp"
+#include "vmsg/transport/driver_rules.hpp"
 #include "vmsg/wire/messages.hpp"
 
 namespace vmsg::fuzz {
@@ -123,11 +131,13 @@ class ShadowRam {
   std::vector<std::uint32_t> lines_;
 };
 
-/// Oracle bookkeeping a DeviceHarness reuses across inputs.
+/// Oracle bookkeeping a DeviceHarness reuses across inputs. `rules` is the
+/// device's driver-rule sink (oracle (e)), so it must outlive the target.
 struct HarnessScratch {
   explicit HarnessScratch(std::uint64_t ram_size) : shadow(ram_size) {}
   ShadowRam shadow;
   std::array<AnswerQueue, 8> expect;
+  transport::DriverRuleLog rules;
 };
 
 /// Reference targets kept across inputs, one per FIFO count. get() resets the
@@ -221,6 +231,9 @@ class DeviceHarness {
   void untrack(unsigned q);
   /// Records what an operation reaches (see (d)); addr/n: the resolved target of a write.
   void note_reach(const device_ops::Op& op, std::uint64_t addr, std::uint64_t n);
+  /// Whether a frame breaks none of the frame rules (oracle (e)), said independently of bus::check_driver_frame.
+  [[nodiscard]] bool frame_clean(unsigned q, std::span<const std::uint8_t> frame) const;
+  void check_rules() const;
   /// Whether FIFO q needs the final drain and PING (see (d)).
   [[nodiscard]] bool reached(unsigned q) const;
 
@@ -234,6 +247,7 @@ class DeviceHarness {
   device_ops::Setup setup_;
   unsigned nf_;
   std::array<std::uint32_t, 8> plugged_{};  ///< per FIFO: bit d = device number d plugged
+  std::unique_ptr<HarnessScratch> own_scratch_;  ///< without a pool (before owned_: its sink outlives the target)
   std::unique_ptr<target::ReferenceTarget> owned_;  ///< null when borrowed from a pool
   target::ReferenceTarget* target_;
   std::vector<amp::FifoChannel*> channels_;  ///< cached: snap() runs twice per port access
@@ -249,8 +263,8 @@ class DeviceHarness {
   std::array<bool, 8> tracked_{};
   std::array<bool, 8> touched_{};  ///< the input reached this FIFO directly
   bool device_wide_ = false;       ///< the input did something that acts on every FIFO
-  std::unique_ptr<HarnessScratch> own_scratch_;  ///< without a pool
   HarnessScratch* scratch_ = nullptr;
+  bool clean_ = true;  ///< the input broke no frame or register rule (oracle (e))
   bool in_link_ = false;  ///< the driver link is accessing BAR1: not a stray write
   std::size_t msi_seen_ = 0;  ///< machine MSI log entries already applied to the shadow
   std::uint64_t ambiguous_ = 0;

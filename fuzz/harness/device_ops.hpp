@@ -198,4 +198,47 @@ void io_op(IO& io, Op& op) {
   return static_cast<std::uint16_t>(off < 0x1000U - width ? off : 0x1000U - width);
 }
 
+// Register values the operations write, shared by every harness that applies
+// them (fuzz_device's DeviceHarness, fuzz_diff's DiffRunner).
+inline constexpr std::uint16_t kCmdMem = 0x0002;
+inline constexpr std::uint16_t kCmdBme = 0x0004;
+inline constexpr std::uint16_t kCmdIntxDisable = 0x0400;
+inline constexpr std::uint16_t kMsixEnable = 0x8000;
+inline constexpr std::uint16_t kMsixFunctionMask = 0x4000;
+
+/// SetCommand: PCI Command from the op's three bits (MEM, BME, INTx disable).
+[[nodiscard]] inline std::uint16_t command_value(const Op& op) noexcept {
+  return static_cast<std::uint16_t>(((op.value & 1) != 0 ? kCmdMem : 0) | ((op.value & 2) != 0 ? kCmdBme : 0) |
+                                    ((op.value & 4) != 0 ? kCmdIntxDisable : 0));
+}
+
+/// MsixControl: the Message Control value (Enable, Function Mask).
+[[nodiscard]] inline std::uint16_t msix_control_value(const Op& op) noexcept {
+  return static_cast<std::uint16_t>((op.flag ? kMsixEnable : 0) | (op.flag2 ? kMsixFunctionMask : 0));
+}
+
+/// MsixMask: the Vector Control dword of entry fifo % 9 (one past the last
+/// vector of an 8-FIFO device, too) in a table at `table_addr`.
+[[nodiscard]] inline std::uint64_t msix_mask_addr(const Op& op, std::uint64_t table_addr) noexcept {
+  return table_addr + 16U * (op.fifo % 9U) + 12U;
+}
+
+/// MoveBar: which BAR register (0..5) the op reprograms.
+[[nodiscard]] inline unsigned bar_index(const Op& op) noexcept { return op.fifo % 6U; }
+
+/// MoveBar: the value written; `original` is the base the driver assigned to
+/// that BAR (0 for BARs it does not use), `mmio_base` the machine's MMIO window.
+[[nodiscard]] inline std::uint32_t bar_value(const Op& op, std::uint64_t original, std::uint64_t mmio_base) noexcept {
+  switch (op.bar_value) {
+    case BarValue::Original: return static_cast<std::uint32_t>(original);
+    case BarValue::AllOnes: return 0xFFFFFFFFU;
+    case BarValue::Zero: return 0;
+    case BarValue::OtherWindow: return static_cast<std::uint32_t>(mmio_base + (op.value % 0x100U) * 0x10000U);
+    case BarValue::InRam: return 0x100000U;
+    case BarValue::Any:
+    case BarValue::kCount: break;
+  }
+  return static_cast<std::uint32_t>(op.value);
+}
+
 }  // namespace vmsg::fuzz::device_ops

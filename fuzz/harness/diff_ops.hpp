@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "harness/device_ops.hpp"
+#include "vmsg/common/faults.hpp"
 
 namespace vmsg::fuzz::diff_ops {
 
@@ -27,7 +28,18 @@ struct Setup {
   std::uint8_t fifo_choice = 0;  ///< index into device_ops::kFifoChoices
   std::uint8_t count = 0;        ///< devices used
   std::array<Device, kMaxDevices> devices{};
+  /// 0: conforming; k: fault::all_faults()[k-1] on BOTH sides (the fault
+  /// paths must behave the same through the ABI as in process).
+  std::uint8_t fault = 0;
 };
+
+/// The fault set `s` puts on both sides.
+[[nodiscard]] inline fault::FaultSet faults(const Setup& s) {
+  fault::FaultSet f;
+  const auto all = fault::all_faults();
+  if (s.fault != 0 && s.fault <= all.size()) f.set(all[s.fault - 1].fault);
+  return f;
+}
 
 template <class IO>
 void io_setup(IO& io, Setup& s) {
@@ -38,6 +50,7 @@ void io_setup(IO& io, Setup& s) {
     io.range(s.devices[i].fifo, std::uint8_t{0}, std::uint8_t{7});
     io.range(s.devices[i].dev_num, std::uint8_t{0}, std::uint8_t{31});
   }
+  io.range(s.fault, std::uint8_t{0}, static_cast<std::uint8_t>(fault::all_faults().size()));
 }
 
 }  // namespace vmsg::fuzz::diff_ops

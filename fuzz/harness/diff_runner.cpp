@@ -13,6 +13,7 @@
 #include "vmsg/dut/config.hpp"
 #include "vmsg/fifo/layout.hpp"
 #include "vmsg/transport/device_transport.hpp"
+#include "vmsg/transport/validating_endpoint.hpp"
 #include "vmsg/wire/codec.hpp"
 
 namespace vmsg::fuzz {
@@ -22,11 +23,8 @@ namespace {
 using device_ops::Kind;
 using device_ops::Region;
 
-constexpr std::uint16_t kCmdMem = 0x0002;
-constexpr std::uint16_t kCmdBme = 0x0004;
-constexpr std::uint16_t kCmdIntxDisable = 0x0400;
-constexpr std::uint16_t kMsixEnable = 0x8000;
-constexpr std::uint16_t kMsixFunctionMask = 0x4000;
+using device_ops::kCmdBme;
+using device_ops::kCmdMem;
 
 struct Placed {
   std::string kind;
@@ -63,29 +61,38 @@ std::string hex(std::uint64_t v) {
 
 }  // namespace
 
-std::vector<target::DeviceSlot> DiffRunner::devices(const diff_ops::Setup& s) {
+std::vector<target::DeviceSlot> DiffRunner::devices(const diff_ops::Setup& s,
+                                                    const std::shared_ptr<transport::DriverRuleLog>& rules) {
   std::vector<target::DeviceSlot> out;
+  transport::TransportOptions o;
+  o.faults = diff_ops::faults(s);
   for (const Placed& p : placed(s)) {
-    out.push_back({p.fifo, p.dev_num,
-                   std::make_shared<transport::DeviceTransport>(devices::make_backend(p.kind, props_for(p.kind)))});
+    auto dt = std::make_shared<transport::DeviceTransport>(devices::make_backend(p.kind, props_for(p.kind)), o);
+    out.push_back({p.fifo, p.dev_num, std::make_shared<transport::ValidatingEndpoint>(std::move(dt), rules)});
   }
   return out;
 }
 
-target::ReferenceSpec DiffRunner::spec(const diff_ops::Setup& s) {
+target::ReferenceSpec DiffRunner::spec(const diff_ops::Setup& s,
+                                       const std::shared_ptr<transport::DriverRuleLog>& rules) {
   target::ReferenceSpec spec;
   spec.amp.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
+  spec.amp.faults = diff_ops::faults(s);
+  spec.amp.bus.rule_sink = rules.get();
   spec.ram_size = kRamSize;
   spec.address = kAddr;
-  spec.devices = devices(s);
+  spec.devices = devices(s, rules);
   return spec;
 }
 
-std::string DiffRunner::config(const diff_ops::Setup& s, const fault::FaultSet& faults) {
+std::string DiffRunner::config(const diff_ops::Setup& s, const fault::FaultSet& lib_faults) {
   dut::DutConfig c;
   c.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
   c.address = kAddr;
-  c.faults = faults;
+  c.faults = diff_ops::faults(s);
+  for (const fault::FaultInfo& f : fault::all_faults()) {
+    if (lib_faults.has(f.fault)) c.faults.set(f.fault);
+  }
   for (const Placed& p : placed(s)) c.devices.push_back({p.kind, p.fifo, p.dev_num, props_for(p.kind)});
   return dut::format_config(c);
 }
@@ -177,11 +184,12 @@ class DiffRunner::DiffPort final : public port::Port {
 
 // ---------------------------------------------------------------------------
 
-DiffRunner::DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, std::shared_ptr<dut::Library> lib,
-                       const fault::FaultSet& lib_faults, bool report_only)
+DiffRunner::DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, transport::DriverRuleLog& rules,
+                       std::shared_ptr<dut::Library> lib, const fault::FaultSet& lib_faults, bool report_only)
     : nf_(device_ops::kFifoChoices[s.fifo_choice % 4]),
       report_only_(report_only),
       ref_(ref),
+      rules_(rules),
       lib_(std::make_unique<dut::LibPort>(std::move(lib),
                                           dut::LibPortOptions{.config = config(s, lib_faults), .ram_size = kRamSize})),
       port_(std::make_unique<DiffPort>(*this, ref.machine(), *lib_)) {
@@ -333,34 +341,20 @@ void DiffRunner::run(const device_ops::Op& op) {
       }
       break;
     case Kind::SetCommand:
-      p.config_write(kAddr, 0x04, 2,
-                     static_cast<std::uint16_t>(((op.value & 1) != 0 ? kCmdMem : 0) | ((op.value & 2) != 0 ? kCmdBme : 0) |
-                                                ((op.value & 4) != 0 ? kCmdIntxDisable : 0)));
+      p.config_write(kAddr, 0x04, 2, device_ops::command_value(op));
       break;
     case Kind::MoveBar: {
-      const unsigned k = op.fifo % 6;
-      std::uint32_t v = 0;
-      switch (op.bar_value) {
-        case device_ops::BarValue::Original: v = k < 3 ? static_cast<std::uint32_t>(bar_base_[k]) : 0; break;
-        case device_ops::BarValue::AllOnes: v = 0xFFFFFFFF; break;
-        case device_ops::BarValue::Zero: v = 0; break;
-        case device_ops::BarValue::OtherWindow:
-          v = static_cast<std::uint32_t>(machine::Machine::kMmioBase + (op.value % 0x100) * 0x10000);
-          break;
-        case device_ops::BarValue::InRam: v = 0x100000; break;
-        case device_ops::BarValue::Any:
-        case device_ops::BarValue::kCount: v = static_cast<std::uint32_t>(op.value); break;
-      }
-      p.config_write(kAddr, static_cast<std::uint16_t>(0x10 + 4 * k), 4, v);
+      const unsigned k = device_ops::bar_index(op);
+      p.config_write(kAddr, static_cast<std::uint16_t>(0x10 + 4 * k), 4,
+                     device_ops::bar_value(op, k < 3 ? bar_base_[k] : 0, machine::Machine::kMmioBase));
       break;
     }
     case Kind::MsixMask:
-      p.mmio_write(drv_->msix()->table_addr + 16u * (op.fifo % 9u) + 12u, 4, op.flag ? 1u : 0u);
+      p.mmio_write(device_ops::msix_mask_addr(op, drv_->msix()->table_addr), 4, op.flag ? 1u : 0u);
       break;
     case Kind::MsixControl: {
       const auto cap = ref_.device().msix()->capability_offset();
-      p.config_write(kAddr, static_cast<std::uint16_t>(cap + 2), 2,
-                     static_cast<std::uint16_t>((op.flag ? kMsixEnable : 0) | (op.flag2 ? kMsixFunctionMask : 0)));
+      p.config_write(kAddr, static_cast<std::uint16_t>(cap + 2), 2, device_ops::msix_control_value(op));
       break;
     }
     case Kind::Reinit:
@@ -391,6 +385,26 @@ void DiffRunner::finish() {
     const auto d = std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin());
     diverge("guest RAM at " + hex(at + static_cast<std::uint64_t>(d.first - a.begin())) + ": reference " +
             hex(*d.first) + ", library " + hex(*d.second));
+  }
+  compare_rules();
+}
+
+void DiffRunner::compare_rules() {
+  // The library reports one line per violation, "RULE dev=N KIND: DETAIL"
+  // (vmsg_dut.h); rule and device number are compared, in order.
+  if (!lib_->has_violations()) return;
+  const std::vector<std::string> lines = lib_->take_violations();
+  const auto got = rules_.violations();
+  for (std::size_t i = 0; i < std::max(lines.size(), got.size()); ++i) {
+    std::string a = "(none)";
+    std::string b = "(none)";
+    if (i < got.size()) a = got[i].rule + " dev=" + std::to_string(got[i].dev_num);
+    if (i < lines.size()) {
+      const std::size_t sp = lines[i].find(' ');
+      const std::size_t sp2 = sp == std::string::npos ? sp : lines[i].find(' ', sp + 1);
+      b = lines[i].substr(0, sp2);
+    }
+    if (a != b) diverge("driver rule #" + std::to_string(i) + ": reference " + a + ", library " + b);
   }
 }
 

@@ -7,11 +7,13 @@
 // whole guest RAM. The first difference is reported with the operation and
 // access that exposed it.
 //
-// With no fault mode the two sides are the same code behind different
-// plumbing (ECAM and BAR decode in the host, DMA and MSI through callbacks),
-// so any divergence is a bug in that plumbing or in the ABI. With a fault mode
-// on the library side only (VMSG_DIFF_FAULT) a divergence is expected: the
-// fuzzer's job is then to find an input that exposes it.
+// Both sides run the same code behind different plumbing (ECAM and BAR
+// decode in the host, DMA and MSI through callbacks), with the same fault mode
+// when the input's Setup picks one, so any divergence is a bug in that
+// plumbing or in the ABI. Both sides also run the validating peer; the driver
+// rules each recorded (rule and device number, in order) must agree too.
+// With a fault mode on the library side only (VMSG_DIFF_FAULT) a divergence is
+// expected: the fuzzer's job is then to find an input that exposes it.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,7 @@
 #include "vmsg/driver/amp_driver.hpp"
 #include "vmsg/dut/lib_port.hpp"
 #include "vmsg/target/reference_target.hpp"
+#include "vmsg/transport/driver_rules.hpp"
 
 namespace vmsg::fuzz {
 
@@ -39,18 +42,24 @@ class DiffRunner {
   static constexpr std::uint64_t kRamSize = (1ULL << 20) + 0x1000;
   static constexpr port::PciAddress kAddr{0, 4, 0};
 
-  /// The in-process target's device list for `s` (fresh endpoints).
-  [[nodiscard]] static std::vector<target::DeviceSlot> devices(const diff_ops::Setup& s);
-  /// The in-process target for `s` (num_fifos, RAM size, devices).
-  [[nodiscard]] static target::ReferenceSpec spec(const diff_ops::Setup& s);
-  /// The library's configuration string for `s`, with `faults` on the library side.
-  [[nodiscard]] static std::string config(const diff_ops::Setup& s, const fault::FaultSet& faults);
+  /// The in-process target's device list for `s`: fresh transports with the
+  /// setup's fault, each behind a ValidatingEndpoint recording into `rules`
+  /// (as the reference library assembles them).
+  [[nodiscard]] static std::vector<target::DeviceSlot> devices(const diff_ops::Setup& s,
+                                                               const std::shared_ptr<transport::DriverRuleLog>& rules);
+  /// The in-process target for `s` (num_fifos, RAM size, fault, devices);
+  /// `rules` must outlive the target (the device reports into it).
+  [[nodiscard]] static target::ReferenceSpec spec(const diff_ops::Setup& s,
+                                                  const std::shared_ptr<transport::DriverRuleLog>& rules);
+  /// The library's configuration string for `s`: the setup's fault plus
+  /// `lib_faults` on the library side.
+  [[nodiscard]] static std::string config(const diff_ops::Setup& s, const fault::FaultSet& lib_faults);
 
-  /// `ref` must be built (or reset) from spec(s). Brings both sides up with
-  /// the same driver sequence (already compared). `report_only`: divergences
-  /// throw Divergence instead of aborting.
-  DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, std::shared_ptr<dut::Library> lib,
-             const fault::FaultSet& lib_faults, bool report_only);
+  /// `ref` must be built (or reset) from spec(s, rules), with `rules` empty.
+  /// Brings both sides up with the same driver sequence (already compared).
+  /// `report_only`: divergences throw Divergence instead of aborting.
+  DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, transport::DriverRuleLog& rules,
+             std::shared_ptr<dut::Library> lib, const fault::FaultSet& lib_faults, bool report_only);
   ~DiffRunner();
   DiffRunner(const DiffRunner&) = delete;
   DiffRunner& operator=(const DiffRunner&) = delete;
@@ -65,12 +74,14 @@ class DiffRunner {
 
   [[noreturn]] void diverge(const std::string& what) const;
   void compare_after_access();
+  void compare_rules();
   [[nodiscard]] bool sane() const;
   [[nodiscard]] std::uint64_t resolve(device_ops::Region r, std::uint64_t raw) const;
 
   unsigned nf_;
   bool report_only_;
   target::ReferenceTarget& ref_;
+  transport::DriverRuleLog& rules_;
   std::unique_ptr<dut::LibPort> lib_;
   std::unique_ptr<DiffPort> port_;
   std::optional<driver::AmpDriver> drv_;

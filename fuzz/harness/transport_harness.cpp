@@ -1,8 +1,10 @@
 #include "harness/transport_harness.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <utility>
 
@@ -34,6 +36,21 @@ bool overlaps(std::uint64_t a_lo, std::uint64_t a_hi, std::uint64_t b_lo, std::u
 
 /// [lo, lo + len) saturated at the top of the address space.
 std::uint64_t end_of(std::uint64_t lo, std::uint64_t len) { return lo + len < lo ? ~std::uint64_t{0} : lo + len; }
+
+constexpr std::uint64_t kRingResetBit = std::uint64_t{1} << 40;         // VIRTIO_F_RING_RESET
+constexpr std::uint64_t kNotificationDataBit = std::uint64_t{1} << 38;  // VIRTIO_F_NOTIFICATION_DATA
+
+/// Messages that may reconfigure or drop queues: the harness stops predicting them.
+bool touches_queues(const wire::Body& b) {
+  return std::holds_alternative<wire::SetVqueueReq>(b) || std::holds_alternative<wire::ResetVqueueReq>(b) ||
+         std::holds_alternative<wire::SetDeviceStatusReq>(b);
+}
+
+std::string log_text(std::span<const transport::RuleViolation> v) {
+  std::string s;
+  for (const auto& e : v) s += "\n    " + transport::to_string(e);
+  return s;
+}
 
 }  // namespace
 
@@ -70,19 +87,28 @@ class TransportHarness::Sink final : public bus::FrameSink {
 };
 
 TransportHarness::TransportHarness(const ops::Setup& setup)
-    : setup_(setup), ram_(ops::kRamSize), spy_(std::make_unique<Spy>(*this)), sink_(std::make_unique<Sink>(*this)) {
-  bus_ = std::make_unique<bus::Bus>(wire::Profile::pr28(), *sink_);
+    : setup_(setup),
+      ram_(ops::kRamSize),
+      spy_(std::make_unique<Spy>(*this)),
+      sink_(std::make_unique<Sink>(*this)),
+      ep_log_(std::make_shared<transport::DriverRuleLog>()),
+      ep_watch_(*ep_log_, transport::RuleCheckPoint::Endpoint),
+      bus_watch_(bus_log_, transport::RuleCheckPoint::Bus) {
+  bus_ = std::make_unique<bus::Bus>(wire::Profile::pr28(), *sink_, bus::BusOptions{.rule_sink = &bus_log_});
   devices::DeviceProps props;
   const char* kind = ops::kKinds[setup.kind % ops::kKindCount];
   if (std::string(kind) == "virtio-blk-device") props["capacity"] = "16K";  // small medium: cheap to build
   transport::TransportOptions o;
   o.offer_indirect = setup.indirect;
   o.offer_event_idx = setup.event_idx;
-  dev_ = std::make_unique<transport::DeviceTransport>(devices::make_backend(kind, props), o);
+  dev_ = std::make_shared<transport::DeviceTransport>(devices::make_backend(kind, props), o);
   device_id_ = dev_->backend().device_id();
   num_queues_ = dev_->backend().num_queues();
-  dev_->attach_memory(*spy_);
-  bus_->plug(ops::kDevNum, *dev_);
+  inner_ = std::make_shared<TrafficProbe>(dev_);
+  validator_ = std::make_shared<transport::ValidatingEndpoint>(inner_, ep_log_);
+  outer_ = std::make_shared<TrafficProbe>(validator_);
+  outer_->attach_memory(*spy_);  // through the validator: it must hand memory on, too
+  bus_->plug(ops::kDevNum, *outer_);
 }
 
 TransportHarness::~TransportHarness() = default;
@@ -158,8 +184,10 @@ std::optional<wire::Message> TransportHarness::send_frame(std::span<const std::u
   // What the bus rules (bus.hpp) say this frame gets: one response or none.
   bool answer = false;
   wire::Message req;
+  std::optional<wire::Message> decoded;
   if (auto d = wire::decode(frame, wire::Profile::pr28())) {
     req = d.value();
+    decoded = req;
     if (wire::is_bus(req.body)) {
       answer = std::holds_alternative<wire::PingReq>(req.body) || std::holds_alternative<wire::GetDevicesReq>(req.body);
     } else {
@@ -167,8 +195,19 @@ std::optional<wire::Message> TransportHarness::send_frame(std::span<const std::u
     }
   }
   const bool nr_before = (dev_->status() & wire::status::kNeedsReset) != 0;
+  const DriverView view_before = view_;
+  const std::uint64_t reached_before = outer_->received();
+  ep_watch_.mark();
+  bus_watch_.mark();
   out_.clear();
-  bus_->receive(frame);
+  try {
+    bus_->receive(frame);
+  } catch (const std::exception& e) {
+    VMSG_FUZZ_CHECK(false, std::string("exception out of Bus::receive: ") + e.what());
+  } catch (...) {
+    VMSG_FUZZ_CHECK(false, "unknown exception out of Bus::receive");
+  }
+  check_transparency();
   std::optional<wire::Message> resp;
   std::vector<wire::Message> events;
   for (const auto& f : out_) {
@@ -190,6 +229,10 @@ std::optional<wire::Message> TransportHarness::send_frame(std::span<const std::u
     VMSG_FUZZ_CHECK(resp->token == req.token, "token not echoed");
     if (!wire::is_bus(req.body)) VMSG_FUZZ_CHECK(resp->dev_num == ops::kDevNum, "response from the wrong device");
   }
+  if (resp) {
+    if (const auto* info = std::get_if<wire::GetDeviceInfoResp>(&resp->body)) view_.config_size = info->config_size;
+  }
+  check_rules(frame, decoded, outer_->received() != reached_before, view_before);
   check_events(events, nr_before);
   if (dev_->status() == 0) on_device_reset();
   return resp;
@@ -214,6 +257,7 @@ void TransportHarness::check_events(std::span<const wire::Message> events, bool 
 
 void TransportHarness::on_device_reset() {
   announced_ = false;
+  negotiated_ = 0;
   for (auto& t : track_) t.on = false;
   // Pending work was dropped with the reset; old buffers are no longer writable.
   ever_writable_.clear();
@@ -260,8 +304,166 @@ void TransportHarness::after_op(bool needs_reset_before) {
     }
   }
   check_used();
+  // Every status change reaches the driver (responses, EVENT_CONFIG), so the
+  // validator's picture of the status is the device's own.
+  VMSG_FUZZ_CHECK(validator_->reported_status() == dev_->status(),
+                  "validator believes status " + std::to_string(validator_->reported_status()) + ", device has " +
+                      std::to_string(dev_->status()));
   const bus::BusStats& bs = bus_->stats();
   VMSG_FUZZ_CHECK(bs.endpoint_faults() == 0, "endpoint contract violated (missing/extra/unsolicited response)");
+}
+
+// ---- oracles (f), (g) --------------------------------------------------------------
+
+void TransportHarness::check_transparency() {
+  // Message equality is field for field, reserved type bits and vectors
+  // included: what encodes to the same frame bytes.
+  VMSG_FUZZ_CHECK(outer_->traffic().in == inner_->traffic().in,
+                  "validating endpoint changed, dropped or added a driver message");
+  VMSG_FUZZ_CHECK(outer_->traffic().out == inner_->traffic().out,
+                  "validating endpoint changed, dropped or added a device message");
+  VMSG_FUZZ_CHECK(outer_->traffic().time == inner_->traffic().time, "validating endpoint changed a time step");
+  outer_->clear();
+  inner_->clear();
+}
+
+void TransportHarness::check_rules(std::span<const std::uint8_t> frame, const std::optional<wire::Message>& req,
+                                   bool reached, const DriverView& view_before) {
+  ep_watch_.check_catalogue(ops::kDevNum);
+  bus_watch_.check_catalogue(std::nullopt);
+  check_frame_rules(bus_watch_, frame, ops::kDevNum);
+  if (!reached || !req) {
+    VMSG_FUZZ_CHECK(ep_watch_.fresh().empty(),
+                    "endpoint rules recorded for a frame the endpoint never saw:" + log_text(ep_watch_.fresh()));
+  } else {
+    const std::string_view kind = wire::name(req->body);
+    for (const auto& v : ep_watch_.fresh()) {
+      VMSG_FUZZ_CHECK(v.kind == kind, "endpoint rule recorded under kind " + v.kind + " for a " + std::string(kind));
+    }
+    for (std::string_view rule : rules_broken_alone(*req, view_before)) {
+      VMSG_FUZZ_CHECK(ep_watch_.fresh_count(rule) > 0, std::string(kind) + " breaks " + std::string(rule) +
+                                                           " by itself, but it was not recorded:" +
+                                                           log_text(ep_watch_.fresh()));
+    }
+  }
+  check_polite();
+}
+
+void TransportHarness::check_log_accessors() const {
+  // The log's summaries agree with its entries.
+  const std::array<const transport::DriverRuleLog*, 2> logs{ep_log_.get(), &bus_log_};
+  for (const transport::DriverRuleLog* log : logs) {
+    const std::vector<std::string> rules = log->rules();
+    VMSG_FUZZ_CHECK(std::is_sorted(rules.begin(), rules.end()) &&
+                        std::adjacent_find(rules.begin(), rules.end()) == rules.end(),
+                    "DriverRuleLog::rules() not sorted and distinct");
+    std::size_t total = 0;
+    for (const std::string& r : rules) total += log->count(r);
+    VMSG_FUZZ_CHECK(total == log->size(), "DriverRuleLog::count() over rules() misses entries");
+    for (const transport::RuleViolation& v : log->violations()) {
+      VMSG_FUZZ_CHECK(transport::to_string(v).rfind(v.rule + " dev " + std::to_string(v.dev_num) + " " + v.kind, 0) == 0,
+                      "to_string(RuleViolation) does not lead with rule, device and kind");
+    }
+  }
+  for (const transport::DriverRuleInfo& row : transport::checked_driver_rules()) {
+    const std::string_view where = transport::to_string(row.where);
+    VMSG_FUZZ_CHECK(where == "endpoint" || where == "bus" || where == "registers",
+                    "catalogue row " + std::string(row.rule) + " has no check point name");
+  }
+  VMSG_FUZZ_CHECK(validator_->log() == ep_log_ && &validator_->inner() == inner_.get(),
+                  "validating endpoint lost its log or inner endpoint");
+  if (setup_.polite) {
+    VMSG_FUZZ_CHECK(validator_->negotiated_features() == negotiated_,
+                    "validator and a polite driver disagree about the negotiated features");
+  }
+}
+
+void TransportHarness::check_polite() const {
+  if (!setup_.polite) return;
+  VMSG_FUZZ_CHECK(ep_log_->empty() && bus_log_.empty(), "a well-behaved driver was reported:" +
+                                                            log_text(ep_log_->violations()) +
+                                                            log_text(bus_log_.violations()));
+}
+
+// ---- the well-behaved driver ------------------------------------------------------
+
+bool TransportHarness::can_notify(unsigned q) const {
+  const std::uint32_t st = dev_->status();
+  return q < ops::kMaxQueues && q < num_queues_ && track_[q].on && (st & wire::status::kDriverOk) != 0 &&
+         (st & (wire::status::kNeedsReset | wire::status::kFailed)) == 0;
+}
+
+bool TransportHarness::polite_message(const wire::Message& m) const {
+  const wire::Body& b = m.body;
+  if (std::holds_alternative<wire::PingReq>(b) || std::holds_alternative<wire::GetDeviceInfoReq>(b) ||
+      std::holds_alternative<wire::GetDeviceStatusReq>(b) || std::holds_alternative<wire::GetShmReq>(b)) {
+    return true;
+  }
+  if (const auto* gd = std::get_if<wire::GetDevicesReq>(&b)) return gd->offset % 8 == 0 && gd->count % 8 == 0;
+  if (!view_.config_size) return false;  // everything else needs GET_DEVICE_INFO first
+  if (std::holds_alternative<wire::GetDeviceFeaturesReq>(b) || std::holds_alternative<wire::GetVqueueReq>(b)) return true;
+  if (const auto* gc = std::get_if<wire::GetConfigReq>(&b)) {
+    return std::uint64_t{gc->offset} + gc->length <= *view_.config_size;
+  }
+  return false;  // writes, events and responses: left to the structured operations
+}
+
+std::optional<ops::Op> TransportHarness::polite_copy(const ops::Op& op) const {
+  ops::Op p = op;
+  const std::uint32_t st = dev_->status();
+  switch (op.kind) {
+    case Kind::Message:
+      p.flag = false;
+      p.message.dev_num = ops::kDevNum;
+      p.message.reserved_type_bits = 0;
+      if (!polite_message(p.message)) return std::nullopt;
+      break;
+    case Kind::SetStatus:
+      // Only a reset: every other value depends on what the device reported.
+      if (!(op.count == 0 || (op.count == 8 && op.value == 0))) return std::nullopt;
+      break;
+    case Kind::SetQueue:
+      if (op.flag || op.queue >= std::min<unsigned>(num_queues_, ops::kMaxQueues) || !view_.config_size ||
+          (st & wire::status::kFeaturesOk) == 0 || (st & wire::status::kNeedsReset) != 0) {
+        return std::nullopt;
+      }
+      break;
+    case Kind::ResetQueue:
+      if ((negotiated_ & kRingResetBit) == 0) return std::nullopt;
+      break;
+    case Kind::Notify:
+      if (!can_notify(op.queue)) return std::nullopt;
+      break;
+    case Kind::Frame:
+      return std::nullopt;
+    case Kind::BringUp:
+    case Kind::AddBuffer:  // notifies only when can_notify()
+    case Kind::RawWrite:
+    case Kind::AdvanceTime:
+    case Kind::kCount:
+      break;
+  }
+  return p;
+}
+
+bool TransportHarness::polite_set_queue(unsigned q, std::uint32_t size) {
+  const auto query = [&]() -> std::optional<wire::GetVqueueResp> {
+    auto r = send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::GetVqueueReq{q}});
+    if (!r) return std::nullopt;
+    if (const auto* g = std::get_if<wire::GetVqueueResp>(&r->body)) return *g;
+    return std::nullopt;
+  };
+  const auto before = query();
+  if (!before || before->max_size == 0) return false;
+  if (before->cur_size != 0 && (negotiated_ & kRingResetBit) != 0) {
+    track_[q].on = false;
+    (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{q}});
+  }
+  const std::uint32_t n = std::bit_floor(std::min({size, before->max_size, ops::kMaxRingSize}));
+  if (n == 0) return false;
+  const bool ok = set_queue(q, n);
+  (void)query();  // confirms the new layout, as EVENT_AVAIL requires
+  return ok;
 }
 
 // ---- operations -------------------------------------------------------------------
@@ -295,9 +497,12 @@ bool TransportHarness::set_queue(unsigned q, std::uint32_t size) {
 void TransportHarness::bring_up(const ops::Op& op) {
   namespace st = wire::status;
   const auto status = [this](std::uint32_t s) {
-    (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::SetDeviceStatusReq{s}});
+    return send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::SetDeviceStatusReq{s}});
   };
   status(0);
+  if (setup_.polite) {
+    (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::GetDeviceInfoReq{}});
+  }
   status(st::kAcknowledge);
   status(st::kAcknowledge | st::kDriver);
   std::uint64_t offered = 0;
@@ -313,9 +518,19 @@ void TransportHarness::bring_up(const ops::Op& op) {
               .body = wire::SetDriverFeaturesReq{.block_index = 0,
                                                  .features = {static_cast<std::uint32_t>(want),
                                                               static_cast<std::uint32_t>(want >> 32)}}});
-  status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+  const auto fok = status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+  const auto* fok_resp = fok ? std::get_if<wire::SetDeviceStatusResp>(&fok->body) : nullptr;
+  if (fok_resp != nullptr && (fok_resp->status & st::kFeaturesOk) != 0) {
+    negotiated_ = want;
+  } else if (setup_.polite) {
+    return;  // features refused: a driver gives up here
+  }
   const unsigned n = std::min<unsigned>({op.count, num_queues_, ops::kMaxQueues});
   for (unsigned q = 0; q < n; ++q) {
+    if (setup_.polite) {
+      (void)polite_set_queue(q, op.size);
+      continue;
+    }
     const std::uint32_t max = dev_->backend().max_queue_size(q);
     (void)set_queue(q, std::min(op.size, max == 0 ? op.size : max));
   }
@@ -375,9 +590,11 @@ void TransportHarness::add_buffer(const ops::Op& op) {
   t.avail_idx = static_cast<std::uint16_t>(t.avail_idx + 1);
   (void)ram_.store(avail + ring::kAvailIdxOffset, 2, t.avail_idx);
   ++t.outstanding[head];
-  if (op.notify) {
+  if (op.notify && (!setup_.polite || can_notify(q))) {
+    // next_offset only means something with NOTIFICATION_DATA; a polite driver leaves it 0 otherwise.
+    const bool data = !setup_.polite || (negotiated_ & kNotificationDataBit) != 0;
     (void)send({.dev_num = ops::kDevNum, .token = 0, .reserved_type_bits = 0,
-                .body = wire::EventAvail{.vq_index = q, .next_offset = t.avail_idx}});
+                .body = wire::EventAvail{.vq_index = q, .next_offset = data ? t.avail_idx : 0u}});
   }
 }
 
@@ -396,8 +613,17 @@ void TransportHarness::raw_write(const ops::Op& op) {
   untrack_overlapping(lo, lo + n);
 }
 
-void TransportHarness::run(const ops::Op& op) {
+void TransportHarness::run(const ops::Op& input) {
   const bool nr_before = (dev_->status() & wire::status::kNeedsReset) != 0;
+  std::optional<ops::Op> polite;
+  if (setup_.polite) {
+    polite = polite_copy(input);
+    if (!polite) {
+      after_op(nr_before);
+      return;
+    }
+  }
+  const ops::Op& op = polite ? *polite : input;
   switch (op.kind) {
     case Kind::BringUp:
       bring_up(op);
@@ -406,11 +632,19 @@ void TransportHarness::run(const ops::Op& op) {
       wire::Message m = op.message;
       if (!op.flag) m.dev_num = ops::kDevNum;
       // Anything that may reconfigure or drop queues ends the harness's predictions for them.
-      if (std::holds_alternative<wire::SetVqueueReq>(m.body) || std::holds_alternative<wire::ResetVqueueReq>(m.body) ||
-          std::holds_alternative<wire::SetDeviceStatusReq>(m.body)) {
+      if (touches_queues(m.body)) {
         for (auto& t : track_) t.on = false;
       }
       (void)send(m);
+      break;
+    }
+    case Kind::Frame: {
+      std::vector<std::uint8_t> f = op.bytes;
+      if (op.flag && f.size() < fifo::kSlotSize) f.resize(fifo::kSlotSize, 0);
+      if (auto d = wire::decode(f, wire::Profile::pr28()); d && touches_queues(d.value().body)) {
+        for (auto& t : track_) t.on = false;
+      }
+      (void)send_frame(f);
       break;
     }
     case Kind::SetStatus: {
@@ -423,6 +657,10 @@ void TransportHarness::run(const ops::Op& op) {
     }
     case Kind::SetQueue: {
       const unsigned q = op.queue;
+      if (setup_.polite) {
+        (void)polite_set_queue(q, op.size);
+        break;
+      }
       if (!op.flag && q < ops::kMaxQueues) {
         (void)set_queue(q, op.size);
         break;
@@ -457,7 +695,16 @@ void TransportHarness::run(const ops::Op& op) {
       break;
     case Kind::AdvanceTime: {
       out_.clear();
-      bus_->advance_time(op.value);
+      ep_watch_.mark();
+      bus_watch_.mark();
+      try {
+        bus_->advance_time(op.value);
+      } catch (const std::exception& e) {
+        VMSG_FUZZ_CHECK(false, std::string("exception out of Bus::advance_time: ") + e.what());
+      }
+      check_transparency();
+      VMSG_FUZZ_CHECK(ep_watch_.fresh().empty() && bus_watch_.fresh().empty(),
+                      "driver rules recorded while only time passed");
       std::vector<wire::Message> events;
       for (const auto& f : out_) {
         auto d = wire::decode(f, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
@@ -481,6 +728,7 @@ void TransportHarness::finish() {
   VMSG_FUZZ_CHECK(info && std::get<wire::GetDeviceInfoResp>(info->body).device_id == device_id_,
                   "device wedged: GET_DEVICE_INFO unanswered or wrong");
   after_op(false);
+  check_log_accessors();
   if (std::getenv("VMSG_FUZZ_VERBOSE") != nullptr) {
     const transport::TransportStats& ts = dev_->stats();
     std::fprintf(stderr, "transport: %llu frames out, %llu used elements checked, %llu requests, %llu EVENT_USED, "
@@ -488,6 +736,10 @@ void TransportHarness::finish() {
                  static_cast<unsigned long long>(frames_out_), static_cast<unsigned long long>(used_checked_),
                  static_cast<unsigned long long>(ts.requests), static_cast<unsigned long long>(ts.event_used_sent),
                  static_cast<unsigned long long>(ts.queue_errors), dev_->status());
+    std::string rules;
+    for (const std::string& r : ep_log_->rules()) rules += " " + r;
+    for (const std::string& r : bus_log_.rules()) rules += " bus:" + r;
+    std::fprintf(stderr, "transport: driver rules broken:%s\n", rules.empty() ? " none" : rules.c_str());
   }
 }
 

@@ -28,6 +28,21 @@
 //      what was made available.
 //  (e) No wedge: after the stream, PING and GET_DEVICE_INFO are answered (the
 //      latter with the backend's device ID).
+//
+// The validating peer: the DeviceTransport sits behind a
+// transport::ValidatingEndpoint (with a TrafficProbe on either side of it),
+// and the bus reports frame-level driver rules to a second log. Oracles:
+//  (f) Transparency: after every step both probes saw the same driver
+//      messages, time steps and device messages, in order, field for field
+//      (so (a)-(e) hold for the validated device exactly as before).
+//  (g) Rule logs (rule_log_check.hpp): entries name catalogue rules of the
+//      right check point; a frame breaks exactly the bus rules its bytes
+//      imply; a message that is wrong by itself is reported once it reaches
+//      the endpoint; nothing is recorded for frames the endpoint never saw
+//      or during time steps; with Setup::polite, nothing is recorded at all.
+//  (h) Nothing throws out of Bus::receive or Bus::advance_time.
+// Setup::polite makes the harness a well-behaved driver: operations that
+// would break a driver rule are dropped or adjusted (polite_copy()).
 #pragma once
 
 #include <array>
@@ -38,10 +53,14 @@
 #include <span>
 #include <vector>
 
+#include "harness/rule_log_check.hpp"
+#include "harness/traffic_probe.hpp"
 #include "harness/transport_ops.hpp"
 #include "vmsg/bus/bus.hpp"
 #include "vmsg/machine/guest_ram.hpp"
 #include "vmsg/transport/device_transport.hpp"
+#include "vmsg/transport/driver_rules.hpp"
+#include "vmsg/transport/validating_endpoint.hpp"
 
 namespace vmsg::fuzz {
 
@@ -58,6 +77,8 @@ class TransportHarness {
 
   /// Frames the device emitted so far (for the seed generator's sanity checks).
   [[nodiscard]] std::uint64_t frames_out() const noexcept { return frames_out_; }
+  /// Driver-rule violations recorded so far (endpoint + bus), for the generator.
+  [[nodiscard]] std::size_t violations() const noexcept { return ep_log_->size() + bus_log_.size(); }
 
  private:
   class Spy;
@@ -89,9 +110,24 @@ class TransportHarness {
   void collect_writable(std::vector<Range>& out) const;
   void check_used();
   void after_op(bool needs_reset_before);
+  void check_transparency();
+  void check_rules(std::span<const std::uint8_t> frame, const std::optional<wire::Message>& req, bool reached,
+                   const DriverView& view_before);
+  void check_polite() const;
+  /// rules()/count()/to_string() agree with the entries; validator accessors.
+  void check_log_accessors() const;
+
+  /// The operation as a well-behaved driver would do it, or nullopt to drop it.
+  [[nodiscard]] std::optional<transport_ops::Op> polite_copy(const transport_ops::Op& op) const;
+  [[nodiscard]] bool polite_message(const wire::Message& m) const;
+  [[nodiscard]] bool can_notify(unsigned q) const;
 
   void bring_up(const transport_ops::Op& op);
   bool set_queue(unsigned q, std::uint32_t size);
+  /// set_queue() as a driver following the rules: GET_VQUEUE first (size a
+  /// power of two within max_size), RESET_VQUEUE before reprogramming a live
+  /// queue when RING_RESET was negotiated, GET_VQUEUE again to confirm.
+  bool polite_set_queue(unsigned q, std::uint32_t size);
   void add_buffer(const transport_ops::Op& op);
   void raw_write(const transport_ops::Op& op);
   void untrack_overlapping(std::uint64_t lo, std::uint64_t hi);
@@ -101,8 +137,19 @@ class TransportHarness {
   machine::GuestRam ram_;
   std::unique_ptr<Spy> spy_;
   std::unique_ptr<Sink> sink_;
+  // The endpoint chain: bus -> outer_ -> validator_ -> inner_ -> dev_. Declared
+  // before bus_ so it outlives the bus it is plugged into.
+  std::shared_ptr<transport::DeviceTransport> dev_;
+  std::shared_ptr<transport::DriverRuleLog> ep_log_;
+  transport::DriverRuleLog bus_log_;
+  std::shared_ptr<TrafficProbe> inner_;
+  std::shared_ptr<transport::ValidatingEndpoint> validator_;
+  std::shared_ptr<TrafficProbe> outer_;
+  RuleLogWatch ep_watch_;
+  RuleLogWatch bus_watch_;
   std::unique_ptr<bus::Bus> bus_;
-  std::unique_ptr<transport::DeviceTransport> dev_;
+  DriverView view_;                  ///< GET_DEVICE_INFO as the driver last saw it
+  std::uint64_t negotiated_ = 0;     ///< features accepted with FEATURES_OK by the harness's bring-up
   std::uint32_t device_id_ = 0;
   unsigned num_queues_ = 0;
 

@@ -33,6 +33,7 @@ inline constexpr std::uint64_t kDataSize = kRamSize - kDataBase;
 inline constexpr std::uint16_t kDevNum = 1;  ///< where the device under test is plugged
 inline constexpr std::size_t kMaxChain = 6;
 inline constexpr std::size_t kMaxRaw = 64;
+inline constexpr std::size_t kMaxFrame = 64;  ///< one AMP FIFO slot
 /// Messages must fit the 64-byte bus the AMP transport uses.
 inline constexpr MessageLimits kLimits{.max_words = 14, .max_bytes = 48};
 
@@ -41,6 +42,10 @@ struct Setup {
   std::uint8_t kind = 0;  ///< index into kKinds
   bool indirect = true;   ///< TransportOptions::offer_indirect
   bool event_idx = true;  ///< TransportOptions::offer_event_idx
+  /// Well-behaved driver: the harness drops or adjusts every operation that
+  /// would break a driver rule (see TransportHarness), so the validating
+  /// peer must record nothing. Hostile otherwise.
+  bool polite = false;
 };
 
 enum class Kind : std::uint8_t {
@@ -53,6 +58,7 @@ enum class Kind : std::uint8_t {
   Notify,      ///< EVENT_AVAIL for `queue`
   RawWrite,    ///< bytes written anywhere in RAM (the harness stops predicting rings they touch)
   AdvanceTime, ///< virtual time for asynchronous backends
+  Frame,       ///< raw frame bytes (bad sizes, padding, type bits), padded to a 64-byte slot when `flag`
   kCount,
 };
 
@@ -73,7 +79,7 @@ struct Op {
   bool notify = true;            ///< AddBuffer: send EVENT_AVAIL afterwards
   std::array<std::uint64_t, 3> addrs{};  ///< SetQueue with flag: desc, driver, device addresses
   std::vector<Segment> chain;    ///< AddBuffer
-  std::vector<std::uint8_t> bytes;  ///< RawWrite
+  std::vector<std::uint8_t> bytes;  ///< RawWrite, Frame
   wire::Message message;         ///< Message
 };
 
@@ -82,6 +88,7 @@ void io_setup(IO& io, Setup& s) {
   io.range(s.kind, std::uint8_t{0}, static_cast<std::uint8_t>(kKindCount - 1));
   io.flag(s.indirect);
   io.flag(s.event_idx);
+  io.flag(s.polite);
 }
 
 /// Statuses a driver writes, plus "anything".
@@ -142,6 +149,13 @@ void io_op(IO& io, Op& op) {
     case Kind::AdvanceTime:
       io.range(op.value, std::uint64_t{0}, std::uint64_t{100'000'000});
       break;
+    case Kind::Frame: {
+      io.flag(op.flag);
+      std::size_t n = op.bytes.size();
+      io.range(n, std::size_t{0}, kMaxFrame);
+      io.bytes(op.bytes, n);
+      break;
+    }
     case Kind::kCount:
       break;
   }

@@ -2,7 +2,8 @@
 // target and against the reference built as a DUT library
 // (libvmsg_ref_dut.so) loaded through the C ABI, reporting the first
 // divergence (harness/diff_runner.hpp). The input is diff_ops::Setup (FIFO
-// count, virtio devices) followed by fuzz_device's operations.
+// count, virtio devices, a fault mode for both sides) followed by
+// fuzz_device's operations.
 //
 // Environment:
 //   VMSG_DUT_LIB           the library to load; default: libvmsg_ref_dut.so
@@ -13,7 +14,8 @@
 //   VMSG_DIFF_REPORT_ONLY  1: print a divergence and go on with the next input
 //                          instead of aborting (the CTest that proves the
 //                          fault mode is found uses it)
-// Oracle: no divergence (reads, MSIs, counters, final RAM); a divergence aborts.
+// Oracle: no divergence (reads, MSIs, counters, final RAM, the driver rules
+// each side's validating peer recorded); a divergence aborts.
 #include <unistd.h>
 
 #include <cstddef>
@@ -21,8 +23,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -48,15 +52,22 @@ std::string library_path() {
 #endif
 }
 
+/// One in-process target and the rule log its device and validators report to.
+struct RefSide {
+  std::shared_ptr<vmsg::transport::DriverRuleLog> rules = std::make_shared<vmsg::transport::DriverRuleLog>();
+  std::unique_ptr<vmsg::target::ReferenceTarget> target;
+};
+
 /// What stays loaded across inputs: the library and one in-process target
-/// per FIFO count (reset per input, as in fuzz_device).
+/// per FIFO count and fault (built on first use, reset per input as in
+/// fuzz_device; a fault mode is fixed when the device is built).
 struct State {
   std::shared_ptr<vmsg::dut::Library> lib = vmsg::dut::Library::open(library_path());
   vmsg::fault::FaultSet faults =
       vmsg::fault::FaultSet::parse_list(std::getenv("VMSG_DIFF_FAULT") ? std::getenv("VMSG_DIFF_FAULT") : "");
   bool report_only = std::getenv("VMSG_DIFF_REPORT_ONLY") != nullptr &&
                      std::string(std::getenv("VMSG_DIFF_REPORT_ONLY")) == "1";
-  std::array<std::unique_ptr<vmsg::target::ReferenceTarget>, 4> targets;
+  std::map<std::pair<unsigned, unsigned>, RefSide> sides;
 };
 
 }  // namespace
@@ -68,14 +79,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   vmsg::fuzz::FdpReader in(fdp);
   vmsg::fuzz::diff_ops::Setup setup;
   vmsg::fuzz::diff_ops::io_setup(in, setup);
-  auto& t = state.targets[setup.fifo_choice % 4];
-  if (!t) {
-    t = std::make_unique<vmsg::target::ReferenceTarget>(vmsg::fuzz::DiffRunner::spec(setup));
+  RefSide& side = state.sides[{setup.fifo_choice % 4u, setup.fault}];
+  side.rules->clear();
+  if (!side.target) {
+    side.target = std::make_unique<vmsg::target::ReferenceTarget>(vmsg::fuzz::DiffRunner::spec(setup, side.rules));
   } else {
-    t->reset(vmsg::fuzz::DiffRunner::devices(setup));
+    side.target->reset(vmsg::fuzz::DiffRunner::devices(setup, side.rules));
   }
   try {
-    vmsg::fuzz::DiffRunner r(setup, *t, state.lib, state.faults, state.report_only);
+    vmsg::fuzz::DiffRunner r(setup, *side.target, *side.rules, state.lib, state.faults, state.report_only);
     for (std::size_t i = 0; i < kMaxOps && in.more(); ++i) {
       vmsg::fuzz::device_ops::Op op;
       vmsg::fuzz::device_ops::io_op(in, op);

@@ -41,6 +41,9 @@
 #include "harness/fifo_ops.hpp"
 #include "harness/transport_harness.hpp"
 #include "harness/transport_ops.hpp"
+#include "tools/corpus_qtest.hpp"
+#include "tools/corpus_driver.hpp"
+#include "tools/corpus_seeds.hpp"
 #include "vmsg/dut/library.hpp"
 #include "vmsg/driver/amp_driver.hpp"
 #include "vmsg/fifo/layout.hpp"
@@ -205,7 +208,7 @@ Recorded record(const Scenario& sc) {
 class Out {
  public:
   explicit Out(fs::path root) : root_(std::move(root)) {
-    for (const char* t : {"codec", "fifo", "device", "transport", "diff"}) {
+    for (const char* t : {"codec", "fifo", "device", "transport", "diff", "driver", "dut_config"}) {
       fs::create_directories(root_ / t);
       for (const auto& e : fs::directory_iterator(root_ / t)) {
         if (e.path().filename().string().rfind("gen-", 0) == 0) fs::remove(e.path());
@@ -475,6 +478,11 @@ tops::Op t_blk_header(std::uint16_t at, std::uint32_t type, std::uint64_t sector
   return t_raw(tops::kDataBase + at, h);
 }
 
+/// corpus/driver: the seeds live in tools/corpus_driver.cpp.
+void driver_corpus(Out& out) {
+  for (const auto& [name, bytes] : fuzz::driver_seeds()) out.write("driver", name, bytes);
+}
+
 void transport_corpus(Out& out) {
   for (std::uint8_t kind = 0; kind < tops::kKindCount; ++kind) {
     for (int variant = 0; variant < 4; ++variant) {
@@ -499,7 +507,10 @@ void transport_corpus(Out& out) {
         }
         ops.push_back(t_time(1'000'000));
       }
-      out.write("transport", "session-" + tag, transport_input(setup, ops));
+      out.write("transport", "session-hostile-" + tag, transport_input(setup, ops));
+      tops::Setup polite = setup;
+      polite.polite = true;  // a well-behaved driver: the validating peer must record nothing
+      out.write("transport", "session-" + tag, transport_input(polite, ops));
       // Breakage: a chain made to loop (next points at itself) after it was
       // made available but before the notification, then a reset, a fresh
       // start, and a buffer that runs past the end of RAM.
@@ -560,8 +571,9 @@ std::vector<std::uint8_t> diff_input(xops::Setup setup, std::vector<dops::Op> op
   fuzz::FdpReader r(fdp);
   xops::Setup s2;
   xops::io_setup(r, s2);
-  target::ReferenceTarget t(fuzz::DiffRunner::spec(s2));
-  fuzz::DiffRunner runner(s2, t, ref_library(), {}, false);
+  auto rules = std::make_shared<transport::DriverRuleLog>();
+  target::ReferenceTarget t(fuzz::DiffRunner::spec(s2, rules));
+  fuzz::DiffRunner runner(s2, t, *rules, ref_library(), {}, false);
   while (r.more()) {
     dops::Op op;
     dops::io_op(r, op);
@@ -596,8 +608,29 @@ void write_device(Out& out, const std::string& name, const dops::Setup& setup, c
 }
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[2]) == "qtest") {
+    // Only corpus/qtest and corpus/qtest_args (tools/corpus_qtest.cpp).
+    std::printf("qtest, qtest_args: %zu inputs\n", fuzz::write_qtest_corpus(argv[1]));
+    return 0;
+  }
+  if (argc == 3 && std::string(argv[2]) == "driver") {
+    // Only corpus/driver: its seeds need no recorded traffic (tools/corpus_driver.cpp).
+    const fs::path dir = fs::path(argv[1]) / "driver";
+    fs::create_directories(dir);
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().filename().string().rfind("gen-", 0) == 0) fs::remove(e.path());
+    }
+    std::size_t n = 0;
+    for (const auto& [name, bytes] : fuzz::driver_seeds()) {
+      std::ofstream f(dir / ("gen-" + name), std::ios::binary);
+      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      ++n;
+    }
+    std::printf("driver: %zu inputs\n", n);
+    return 0;
+  }
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <corpus-root>\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <corpus-root> [qtest|driver]\n", argv[0]);
     return 2;
   }
   Out out(argv[1]);
@@ -651,6 +684,27 @@ int main(int argc, char** argv) {
                                   raw.begin() + static_cast<std::ptrdiff_t>(std::min(raw.size(), i + 48)));
       write_device(out, "raw-" + sc.name + "-" + std::to_string(part), sc.setup, chunk);
       if (part >= 5) break;
+    }
+  }
+  // The differential target with each fault mode on both sides: a device
+  // session behind a masked vector (unmasked at the end), so transport, bus,
+  // register and MSI-X faults all have traffic to act on.
+  {
+    const Scenario& sc = scenarios[0];
+    std::vector<dops::Op> ops;
+    dops::Op mask;
+    mask.kind = dops::Kind::MsixMask;
+    mask.fifo = 0;
+    mask.flag = true;
+    ops.push_back(mask);
+    for (const auto& op : msg_ops(sc)) ops.push_back(op);
+    mask.flag = false;
+    ops.push_back(mask);
+    const auto all = fault::all_faults();
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      xops::Setup x = diff_setup(sc.setup);
+      x.fault = static_cast<std::uint8_t>(k + 1);
+      out.write("diff", "fault-" + std::string(all[k].name), diff_input(x, ops));
     }
   }
   // Whole-device edges, from the same shapes: remapped BARs, masked vectors,
@@ -782,6 +836,11 @@ int main(int argc, char** argv) {
                                  simple(fops::Kind::Pop), simple(fops::Kind::Pop), simple(fops::Kind::Available)}));
   }
   transport_corpus(out);
+  driver_corpus(out);
+  for (auto& seed : fuzz::seeds::transport_rule_seeds()) {
+    out.write("transport", seed.name, transport_input(seed.setup, std::move(seed.ops)));
+  }
+  for (const auto& seed : fuzz::seeds::dut_config_seeds()) out.write("dut_config", seed.name, seed.bytes);
   {
     // fuzz.diff.fault_found replays this one with answer-empty-slot on the
     // library side: the request to empty number 5 is answered there only.
@@ -800,6 +859,7 @@ int main(int argc, char** argv) {
     ops.push_back(poll);
     out.write("diff", "empty-slot", diff_input(x, ops));
   }
+  std::printf("qtest, qtest_args: %zu inputs\n", fuzz::write_qtest_corpus(argv[1]));
   out.report();
   return 0;
 }

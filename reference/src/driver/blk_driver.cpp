@@ -111,6 +111,14 @@ VStatus BlkDriver::check_transfer(std::uint64_t sector, std::size_t bytes) {
   return Unit{};
 }
 
+VStatus BlkDriver::check_split(std::size_t bytes) {
+  // read()/write() split transfers into request_bytes_ pieces: without a
+  // completed init() (never run, or refused at the size_max/seg_max step)
+  // that is 0 and the split would never end.
+  if (bytes != 0 && request_bytes_ == 0) return fail(VirtioErrc::NotReady, "blk driver: init() first");
+  return Unit{};
+}
+
 VResult<std::uint16_t> BlkDriver::submit(const Job& job, std::size_t slot_index) {
   const Slot& slot = slots_[slot_index];
   port::Port& port = t_->bus().link().port();
@@ -223,6 +231,7 @@ VStatus BlkDriver::run(std::vector<Job>& jobs) {
 
 VStatus BlkDriver::read(std::uint64_t sector, std::span<std::uint8_t> out) {
   if (auto s = check_transfer(sector, out.size()); !s) return s;
+  if (auto s = check_split(out.size()); !s) return s;
   std::vector<Job> jobs;
   for (std::size_t off = 0; off < out.size(); off += request_bytes_) {
     const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(request_bytes_, out.size() - off));
@@ -234,6 +243,7 @@ VStatus BlkDriver::read(std::uint64_t sector, std::span<std::uint8_t> out) {
 VStatus BlkDriver::write(std::uint64_t sector, std::span<const std::uint8_t> data) {
   if (read_only()) return fail(VirtioErrc::Unsupported, "blk driver: device is read-only (VIRTIO_BLK_F_RO)");
   if (auto s = check_transfer(sector, data.size()); !s) return s;
+  if (auto s = check_split(data.size()); !s) return s;
   std::vector<Job> jobs;
   for (std::size_t off = 0; off < data.size(); off += request_bytes_) {
     const auto n = std::min<std::size_t>(request_bytes_, data.size() - off);

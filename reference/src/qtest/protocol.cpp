@@ -259,7 +259,11 @@ std::string format_command(const Command& c) {
   const unsigned w = op_width(c.op);
   auto need_len = [&] {
     if (c.len == 0) throw ConfigError("qtest: " + name + " with length 0 (QEMU asserts on it)");
+    // QEMU allocates the length at once (and aborts when it cannot); parse_command refuses it too.
+    if (c.len > kMaxLineBytes) throw ConfigError("qtest: " + name + " length above " + std::to_string(kMaxLineBytes));
   };
+  // QEMU asserts port <= 0xffff for inX/outX; parse_command refuses it too.
+  if ((is_in(c.op) || is_out(c.op)) && c.addr > 0xFFFF) throw ConfigError("qtest: " + name + " port above 0xffff");
   std::string s = name;
   if (is_mem_read(c.op) || is_in(c.op)) {
     s += cat({" ", hex_word(c.addr, 0)});

@@ -1,5 +1,6 @@
 #include "vmsg/qtest/server.hpp"
 
+#include <cstdint>
 #include <vector>
 
 #include "vmsg/common/errors.hpp"
@@ -21,6 +22,13 @@ std::string Server::handle(std::string_view line) {
     // The machine refuses some accesses with an exception (e.g. PortError on a
     // bad width); the client gets a typed answer, the server keeps running.
     reply = format_err(e.what());
+  }
+  if (reply.size() > kMaxLineBytes) {
+    // No client could read the line (protocol.hpp's limit, LineChannel's too):
+    // a huge read becomes an error, and echoed input in a FAIL/ERR text is cut.
+    reply = reply.rfind("OK", 0) == 0
+                ? format_err("bad length: the reply would exceed " + std::to_string(kMaxLineBytes) + " bytes")
+                : reply.substr(0, 200) + "...\n";
   }
   if (reply.rfind("OK", 0) != 0) ++stats_.failed;
   return reply;
@@ -124,9 +132,13 @@ std::string Server::dispatch(std::string_view line) {
       machine_->mem_write(c.addr, buf);
       return format_ok();
     }
-    case Op::ClockStep:
-      machine_->advance_time(c.has_value ? c.value : kDefaultStepNs);
+    case Op::ClockStep: {
+      const std::uint64_t ns = c.has_value ? c.value : kDefaultStepNs;
+      // Virtual time never wraps round to the past (QEMU's int64 step would not parse).
+      if (ns > UINT64_MAX - machine_->now_ns()) return format_err("clock_step: the clock would overflow");
+      machine_->advance_time(ns);
       return format_ok_word(std::to_string(machine_->now_ns()));
+    }
     case Op::ClockSet:
       // Time never runs backwards; an earlier target leaves the clock alone (as QEMU's warp does).
       if (c.value > machine_->now_ns()) machine_->advance_time(c.value - machine_->now_ns());

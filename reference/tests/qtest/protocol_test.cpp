@@ -57,6 +57,23 @@ TEST(QtestProtocol, FormatRefusesWhatQemuWouldAssertOn) {
   EXPECT_THROW((void)in_op(8), ConfigError);
 }
 
+// Found by fuzz_qtest: the formatter accepted commands the parser refuses
+// (and QEMU asserts on or cannot allocate for), so a formatted line did not
+// always parse back and QtestPort::command could crash a real QEMU.
+TEST(QtestProtocol, FormatRefusesWhatTheParserRefuses) {
+  EXPECT_THROW((void)format_command(cmd(Op::InB, 0x10000)), ConfigError);
+  EXPECT_THROW((void)format_command(cmd(Op::OutL, 0x10000, 1)), ConfigError);
+  EXPECT_EQ(format_command(cmd(Op::InL, 0xFFFF)), "inl 0xffff\n");
+  EXPECT_THROW((void)format_command(cmd(Op::Read, 0, 0, kMaxLineBytes + 1)), ConfigError);
+  EXPECT_THROW((void)format_command(cmd(Op::Memset, 0, 1, ~0ULL)), ConfigError);
+  const std::string at_limit = format_command(cmd(Op::B64Read, 0, 0, kMaxLineBytes));
+  auto back = parse_command(at_limit);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->len, kMaxLineBytes);
+  EXPECT_FALSE(parse_command("inb 0x10000").ok());
+  EXPECT_FALSE(parse_command("read 0 0x100001").ok());
+}
+
 TEST(QtestProtocol, EveryFormattedCommandParsesBack) {
   std::mt19937_64 rng(7);
   const std::vector<Op> ops{Op::ReadB, Op::ReadW, Op::ReadL, Op::ReadQ, Op::WriteB, Op::WriteW, Op::WriteL,

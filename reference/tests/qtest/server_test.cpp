@@ -78,5 +78,35 @@ TEST(QtestServer, BadLinesGetFailOrErrAndTheServerCarriesOn) {
   EXPECT_EQ(r.server.handle("readl 0x0"), "OK 0x0000000000000000\n");
 }
 
+// Found by fuzz_qtest: two clock_step 0xffffffffffffffff wrapped the clock round to the past.
+TEST(QtestServer, ClockStepNeverWraps) {
+  ServerRig r;
+  EXPECT_EQ(r.server.handle("clock_step 0xfffffffffffffffe"), "OK 18446744073709551614\n");
+  EXPECT_EQ(r.server.handle("clock_step 2").rfind("ERR ", 0), 0u);
+  EXPECT_EQ(r.server.handle("clock_step").rfind("ERR ", 0), 0u);
+  EXPECT_EQ(r.server.handle("clock_step 1"), "OK 18446744073709551615\n");
+  EXPECT_EQ(r.server.handle("clock_set 5"), "OK 18446744073709551615\n");
+  EXPECT_EQ(r.target.machine().now_ns(), ~0ULL);
+}
+
+// Found by fuzz_qtest: "read 0 0x100000" passes parse_command but its hex
+// reply (2 MiB) is longer than any client (parse_incoming, LineChannel)
+// accepts; likewise a FAIL/ERR echoing a near-limit word.
+TEST(QtestServer, EveryReplyFitsTheLineLimit) {
+  ServerRig r;
+  const std::string big_read = r.server.handle("read 0x0 0x100000");
+  EXPECT_EQ(big_read.rfind("ERR bad length", 0), 0u) << big_read.substr(0, 40);
+  const std::string big_b64 = r.server.handle("b64read 0x0 0x100000");
+  EXPECT_EQ(big_b64.rfind("ERR bad length", 0), 0u) << big_b64.substr(0, 40);
+  const std::string fits = r.server.handle("b64read 0x0 0x80000");  // what QtestPort's largest chunk asks
+  EXPECT_EQ(fits.rfind("OK ", 0), 0u);
+  EXPECT_TRUE(parse_incoming(fits).ok());
+  const std::string echo = r.server.handle(std::string(kMaxLineBytes - 4, 'x'));
+  EXPECT_EQ(echo.rfind("FAIL Unknown command 'xxx", 0), 0u);
+  EXPECT_LE(echo.size(), kMaxLineBytes);
+  EXPECT_EQ(echo.back(), '\n');
+  EXPECT_EQ(r.server.stats().failed, 3u);
+}
+
 }  // namespace
 }  // namespace vmsg::qtest

@@ -130,6 +130,7 @@ class BlkDriver {
   VResult<std::uint16_t> submit(const Job& job, std::size_t slot);
   VStatus complete(const Pending& p, std::uint32_t used_len);
   VStatus check_transfer(std::uint64_t sector, std::size_t bytes);
+  VStatus check_split(std::size_t bytes);
 
   TransportDriver* t_;
   GuestAllocator* ram_;

@@ -83,7 +83,9 @@ struct LineError {
 
 /// The command line for `c`, newline included. Throws ConfigError for a
 /// command QEMU would assert on (zero length, payload size mismatch, a value
-/// wider than the access), so the client can never crash the peer by accident.
+/// wider than the access, a port above 0xffff) or could not allocate for (a
+/// length above kMaxLineBytes), so the client can never crash the peer by
+/// accident; whatever it formats, parse_command reads back unchanged.
 [[nodiscard]] std::string format_command(const Command& c);
 /// Parses one command line (trailing "\n" / "\r\n" allowed). Numbers are
 /// decimal or 0x-hex, as QEMU's qemu_strtou64 accepts.

@@ -45,7 +45,8 @@ class ServerExtensions {
 /// ignores writes. Unknown commands get "FAIL Unknown command '...'" like
 /// QEMU; malformed arguments get "ERR ..." (QEMU would abort on an assert).
 /// clock_step without an argument advances kDefaultStepNs (the machine has
-/// no timer deadline to step to). IRQ intercepts are accepted, but the
+/// no timer deadline to step to); a step that would take the clock past
+/// 2^64-1 ns is answered ERR and leaves it alone. IRQ intercepts are accepted, but the
 /// machine has no wired interrupt lines, so no IRQ line is ever sent.
 class Server {
  public:
@@ -55,7 +56,8 @@ class Server {
   /// With extension commands answered by `ext` (not owned; must outlive the server).
   Server(machine::Machine& machine, ServerExtensions* ext) : machine_(&machine), ext_(ext) {}
 
-  /// The reply to one command line, newline included.
+  /// The reply to one command line, newline included, never longer than
+  /// kMaxLineBytes: a read whose reply would be is answered ERR.
   std::string handle(std::string_view line);
   [[nodiscard]] const ServerStats& stats() const noexcept { return stats_; }
 

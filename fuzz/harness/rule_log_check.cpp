@@ -1,0 +1,107 @@
+#include "harness/rule_log_check.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <string>
+#include <variant>
+
+#include "common/check.hpp"
+#include "vmsg/wire/codec.hpp"
+#include "vmsg/wire/header.hpp"
+#include "vmsg/wire/profile.hpp"
+
+namespace vmsg::fuzz {
+
+namespace {
+
+bool in_catalogue(std::string_view rule, transport::RuleCheckPoint where) {
+  const auto rows = transport::checked_driver_rules();
+  return std::any_of(rows.begin(), rows.end(),
+                     [&](const transport::DriverRuleInfo& r) { return r.rule == rule && r.where == where; });
+}
+
+/// Transport messages a driver sends towards a device (requests and EVENT_AVAIL).
+bool to_device(const wire::Body& b) {
+  return !wire::is_bus(b) && !wire::is_response(b) && !std::holds_alternative<wire::EventConfig>(b) &&
+         !std::holds_alternative<wire::EventUsed>(b);
+}
+
+}  // namespace
+
+std::size_t RuleLogWatch::fresh_count(std::string_view rule) const {
+  const auto f = fresh();
+  return static_cast<std::size_t>(
+      std::count_if(f.begin(), f.end(), [rule](const transport::RuleViolation& v) { return v.rule == rule; }));
+}
+
+void RuleLogWatch::check_catalogue(std::optional<std::uint16_t> dev_num) const {
+  for (const transport::RuleViolation& v : fresh()) {
+    VMSG_FUZZ_CHECK(in_catalogue(v.rule, where_), "rule log entry '" + transport::to_string(v) +
+                                                      "' names no catalogue rule of the " +
+                                                      std::string(transport::to_string(where_)) + " check point");
+    VMSG_FUZZ_CHECK(!v.kind.empty() && !v.detail.empty(), "rule log entry without kind or detail: " + transport::to_string(v));
+    if (dev_num) VMSG_FUZZ_CHECK(v.dev_num == *dev_num, "rule log entry from the wrong device: " + transport::to_string(v));
+  }
+}
+
+void check_frame_rules(const RuleLogWatch& bus, std::span<const std::uint8_t> frame, std::uint16_t present_dev) {
+  std::vector<std::string> want;
+  const auto header = wire::peek_header(frame);
+  if (header && header->reserved_bits() != 0) want.emplace_back("VMSG-DRV-009");
+  const auto decoded = wire::decode(frame, wire::Profile::pr28());
+  std::vector<std::string> got;
+  for (const auto& v : bus.fresh()) got.push_back(v.rule);
+  if (decoded) {
+    const auto tail = frame.subspan(std::min<std::size_t>(header->msg_size, frame.size()));
+    if (std::any_of(tail.begin(), tail.end(), [](std::uint8_t b) { return b != 0; })) want.emplace_back("AMP-015");
+    if (to_device(decoded.value().body) && decoded.value().dev_num != present_dev) want.emplace_back("VMSG-DRV-013");
+    std::sort(want.begin(), want.end());
+    std::sort(got.begin(), got.end());
+    VMSG_FUZZ_CHECK(got == want, "bus rules of a decodable frame: got " + std::to_string(got.size()) + " entries, want " +
+                                     std::to_string(want.size()) + (got.empty() ? "" : " (first " + got[0] + ")"));
+    return;
+  }
+  // Undecodable: the reserved-bits report, then at most one size/alignment rule.
+  std::size_t extra = 0;
+  for (const std::string& r : got) {
+    if (r == "VMSG-DRV-009") continue;
+    VMSG_FUZZ_CHECK(r == "VMSG-DRV-011" || r == "VMSG-DRV-012" || r == "VMSG-BUS-042",
+                    "undecodable frame reported under " + r);
+    ++extra;
+  }
+  VMSG_FUZZ_CHECK(extra <= 1, "undecodable frame reported more than once");
+  const auto n009 = static_cast<std::size_t>(std::count(got.begin(), got.end(), std::string("VMSG-DRV-009")));
+  VMSG_FUZZ_CHECK(n009 == want.size(), "reserved type bits reported " + std::to_string(n009) + " times, want " +
+                                           std::to_string(want.size()));
+}
+
+std::vector<std::string_view> rules_broken_alone(const wire::Message& m, const DriverView& view) {
+  std::vector<std::string_view> out;
+  const wire::Body& b = m.body;
+  const bool feature_or_queue = std::holds_alternative<wire::GetDeviceFeaturesReq>(b) ||
+                                std::holds_alternative<wire::SetDriverFeaturesReq>(b) ||
+                                std::holds_alternative<wire::GetVqueueReq>(b) ||
+                                std::holds_alternative<wire::SetVqueueReq>(b) ||
+                                std::holds_alternative<wire::ResetVqueueReq>(b);
+  if (feature_or_queue && !view.config_size) out.push_back("VMSG-DRV-016");
+  const auto config = [&](std::uint64_t offset, std::uint64_t length, std::string_view beyond) {
+    if (!view.config_size) {
+      out.push_back("VMSG-DRV-021");
+    } else if (offset + length > *view.config_size) {
+      out.push_back(beyond);
+    }
+  };
+  if (const auto* gc = std::get_if<wire::GetConfigReq>(&b)) config(gc->offset, gc->length, "VMSG-DRV-055");
+  if (const auto* sc = std::get_if<wire::SetConfigReq>(&b)) config(sc->offset, sc->data.size(), "VMSG-DRV-057");
+  if (const auto* ss = std::get_if<wire::SetDeviceStatusReq>(&b)) {
+    if (ss->status != 0 && (ss->status & ~std::uint32_t{0xFF}) != 0) out.push_back("VMSG-DRV-034");
+  }
+  if (const auto* sv = std::get_if<wire::SetVqueueReq>(&b)) {
+    if (sv->reserved0 != 0 || sv->reserved1 != 0) out.push_back("VMSG-DRV-014");
+    if (sv->size == 0 || !std::has_single_bit(sv->size)) out.push_back("VMSG-DRV-060");
+    if (sv->desc_addr % 16 != 0 || sv->driver_addr % 2 != 0 || sv->device_addr % 4 != 0) out.push_back("VMSG-DRV-061");
+  }
+  return out;
+}
+
+}  // namespace vmsg::fuzz
