@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +29,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "common/ref_dut_path.hpp"
 #include "common/stream_io.hpp"
 #include "harness/diff_runner.hpp"
 
@@ -37,20 +37,6 @@ namespace {
 
 constexpr std::size_t kMaxOps = 256;
 
-std::string library_path() {
-  if (const char* p = std::getenv("VMSG_DUT_LIB")) return p;
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const auto next = self.parent_path() / "libvmsg_ref_dut.so";
-    if (std::filesystem::exists(next)) return next.string();
-  }
-#ifdef VMSG_FUZZ_REF_DUT
-  return VMSG_FUZZ_REF_DUT;
-#else
-  return "libvmsg_ref_dut.so";
-#endif
-}
 
 /// One in-process target and the rule log its device and validators report to.
 struct RefSide {
@@ -62,7 +48,7 @@ struct RefSide {
 /// per FIFO count and fault (built on first use, reset per input as in
 /// fuzz_device; a fault mode is fixed when the device is built).
 struct State {
-  std::shared_ptr<vmsg::dut::Library> lib = vmsg::dut::Library::open(library_path());
+  std::shared_ptr<vmsg::dut::Library> lib = vmsg::dut::Library::open(vmsg::fuzz::ref_dut_path());
   vmsg::fault::FaultSet faults =
       vmsg::fault::FaultSet::parse_list(std::getenv("VMSG_DIFF_FAULT") ? std::getenv("VMSG_DIFF_FAULT") : "");
   bool report_only = std::getenv("VMSG_DIFF_REPORT_ONLY") != nullptr &&

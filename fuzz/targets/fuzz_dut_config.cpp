@@ -13,38 +13,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "common/ref_dut_path.hpp"
 #include "common/stream_io.hpp"
 #include "harness/dut_config_check.hpp"
 #include "harness/dut_config_ops.hpp"
 
-namespace {
-
-/// VMSG_DUT_LIB, else next to the executable (build.sh copies it there), else the build tree.
-std::string library_path() {
-  if (const char* p = std::getenv("VMSG_DUT_LIB")) return p;
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const auto next = self.parent_path() / "libvmsg_ref_dut.so";
-    if (std::filesystem::exists(next)) return next.string();
-  }
-#ifdef VMSG_FUZZ_REF_DUT
-  return VMSG_FUZZ_REF_DUT;
-#else
-  return "libvmsg_ref_dut.so";
-#endif
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   // Function-local: the library stays loaded across inputs.
-  static vmsg::fuzz::DutConfigChecker checker(library_path());
+  static vmsg::fuzz::DutConfigChecker checker(vmsg::fuzz::ref_dut_path());
   FuzzedDataProvider fdp(data, size);
   vmsg::fuzz::FdpReader in(fdp);
   vmsg::fuzz::dut_config_ops::Input input;

@@ -135,6 +135,17 @@ std::string format_config(const DutConfig& config) {
       s += "," + k + "=" + v;
     }
   }
+  // The promise is a round trip, so check it rather than restate every rule
+  // of the parser here: a value it refuses, clamps or reads differently (bus
+  // other than 0, dev_num above 31, a slot used twice, a property named like
+  // a key...) makes the configuration unwritable.
+  DutConfig back;
+  try {
+    back = parse_config(s);
+  } catch (const ConfigError& e) {
+    bad("configuration cannot be written: " + std::string(e.what()));
+  }
+  if (!(back == config)) bad("configuration cannot be written: '" + s + "' reads back differently");
   return s;
 }
 

@@ -68,5 +68,25 @@ TEST(DutConfig, FormatRefusesUnwritableValues) {
   EXPECT_THROW((void)format_config(c), ConfigError);
 }
 
+TEST(DutConfig, FormatRefusesWhatWouldNotReadBack) {
+  // Each of these used to be written silently and parsed to something else
+  // (or not at all); the round trip is the contract.
+  const auto refuses = [](auto change) {
+    DutConfig c;
+    c.devices.push_back({"virtio-rng-device", 0, 1, {}});
+    change(c);
+    EXPECT_THROW((void)format_config(c), ConfigError);
+  };
+  refuses([](DutConfig& c) { c.address.bus = 1; });
+  refuses([](DutConfig& c) { c.address.device = 40; });
+  refuses([](DutConfig& c) { c.profile = ""; });
+  refuses([](DutConfig& c) { c.devices[0].dev_num = 32; });
+  refuses([](DutConfig& c) { c.devices.push_back(c.devices[0]); });
+  refuses([](DutConfig& c) { c.devices[0].props["fifo"] = "0"; });
+  DutConfig ok;
+  ok.devices.push_back({"virtio-rng-device", 0, 1, {}});
+  EXPECT_EQ(parse_config(format_config(ok)), ok);
+}
+
 }  // namespace
 }  // namespace vmsg::dut

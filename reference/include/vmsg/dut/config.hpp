@@ -41,6 +41,7 @@ struct DutConfig {
 [[nodiscard]] DutConfig parse_config(std::string_view text);
 
 /// The canonical string for `config`; parse_config(format_config(c)) == c.
+/// Throws vmsg::ConfigError for a configuration no string can express.
 [[nodiscard]] std::string format_config(const DutConfig& config);
 
 }  // namespace vmsg::dut
