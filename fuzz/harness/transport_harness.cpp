@@ -487,8 +487,18 @@ bool TransportHarness::set_queue(unsigned q, std::uint32_t size) {
   r.driver_addr = base + ops::kAvailOffset;
   r.device_addr = base + ops::kUsedOffset;
   (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = r});
+  // The device may refuse the request (size 0, above max_size, not a power of
+  // two, bad alignment) and then leaves any queue already configured exactly
+  // as it was (G9: a bad SET_VQUEUE changes nothing). That old queue may sit at
+  // these same addresses with another size and with its own ring indices, so
+  // matching desc_addr alone is not proof the new queue took effect: only
+  // track it when the whole layout is the one just asked for.
   const vq::SplitQueue* sq = dev_->configured_queue(q);
-  if (sq == nullptr || sq->layout().desc_addr != base || size == 0 || size > ops::kMaxRingSize) return false;
+  if (sq == nullptr || size == 0 || size > ops::kMaxRingSize) return false;
+  const vq::QueueLayout& l = sq->layout();
+  if (l.size != size || l.desc_addr != r.desc_addr || l.driver_addr != r.driver_addr || l.device_addr != r.device_addr) {
+    return false;
+  }
   track_[q].on = true;
   track_[q].size = size;
   return true;
