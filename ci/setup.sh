@@ -28,8 +28,10 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEA
 cmake --build build -j "$jobs"
 
 echo "== build-asan/ (ASan + UBSan)"
+# The fuzz replays run in build/ (gcc); the fuzzers themselves run under
+# ASan+UBSan (fuzz/build.sh), so the sanitizer tree skips the fuzz tree.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-  -DVMSG_SANITIZE=ON -DVMSG_BUILD_BENCH=OFF >/dev/null
+  -DVMSG_SANITIZE=ON -DVMSG_BUILD_BENCH=OFF -DVMSG_BUILD_FUZZ_REPLAY=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
 # The Python checker: a venv that sees Debian's packages (pybind11, pytest,
 # Hypothesis come from apt; there is no PyPI), with vmsg-conform installed the
