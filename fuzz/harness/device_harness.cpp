@@ -616,22 +616,13 @@ void DeviceHarness::run(const device_ops::Op& op) {
       poll(op.fifo % nf_, op.count);
       break;
     case Kind::SetCommand:
-      p.config_write(kAddr, 0x04, 2, device_ops::command_value(op));
-      break;
-    case Kind::MoveBar: {
-      const unsigned k = device_ops::bar_index(op);
-      p.config_write(kAddr, static_cast<std::uint16_t>(0x10 + 4 * k), 4,
-                     device_ops::bar_value(op, k < 3 ? bar_base_[k] : 0, machine::Machine::kMmioBase));
-      break;
-    }
+    case Kind::MoveBar:
     case Kind::MsixMask:
-      p.mmio_write(device_ops::msix_mask_addr(op, drv_->msix()->table_addr), 4, op.flag ? 1u : 0u);
+    case Kind::MsixControl:
+      (void)device_ops::apply_function_op(p, {kAddr, bar_base_, drv_->msix()->table_addr,
+                                              target_->device().msix()->capability_offset(),
+                                              machine::Machine::kMmioBase}, op);
       break;
-    case Kind::MsixControl: {
-      const auto cap = target_->device().msix()->capability_offset();
-      p.config_write(kAddr, static_cast<std::uint16_t>(cap + 2), 2, device_ops::msix_control_value(op));
-      break;
-    }
     case Kind::Reinit:
       // A re-init costs a few hundred accesses; more than a couple per input
       // only slows the run (finish() does one anyway when needed).

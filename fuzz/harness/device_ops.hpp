@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/message_io.hpp"
+#include "vmsg/port/port.hpp"
 #include "vmsg/wire/messages.hpp"
 
 namespace vmsg::fuzz::device_ops {
@@ -239,6 +240,42 @@ inline constexpr std::uint16_t kMsixFunctionMask = 0x4000;
     case BarValue::kCount: break;
   }
   return static_cast<std::uint32_t>(op.value);
+}
+
+/// Where the function-level operations act: the function, the BAR bases the
+/// driver assigned, its MSI-X table address and capability offset.
+struct FunctionLayout {
+  port::PciAddress fn;
+  std::array<std::uint64_t, 3> bar_base{};
+  std::uint64_t msix_table = 0;
+  std::uint16_t msix_cap = 0;
+  std::uint64_t mmio_base = 0;
+};
+
+/// Applies SetCommand, MoveBar, MsixMask and MsixControl through `p`; false
+/// (nothing done) for any other kind. One definition for every harness that
+/// replays these operations, so both sides of fuzz_diff and fuzz_device write
+/// the same registers.
+inline bool apply_function_op(port::Port& p, const FunctionLayout& f, const Op& op) {
+  switch (op.kind) {
+    case Kind::SetCommand:
+      p.config_write(f.fn, 0x04, 2, command_value(op));
+      return true;
+    case Kind::MoveBar: {
+      const unsigned k = bar_index(op);
+      p.config_write(f.fn, static_cast<std::uint16_t>(0x10 + 4 * k), 4,
+                     bar_value(op, k < 3 ? f.bar_base[k] : 0, f.mmio_base));
+      return true;
+    }
+    case Kind::MsixMask:
+      p.mmio_write(msix_mask_addr(op, f.msix_table), 4, op.flag ? 1U : 0U);
+      return true;
+    case Kind::MsixControl:
+      p.config_write(f.fn, static_cast<std::uint16_t>(f.msix_cap + 2), 2, msix_control_value(op));
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace vmsg::fuzz::device_ops
