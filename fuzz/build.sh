@@ -26,7 +26,7 @@ cmake -S "$root" -B "$WORK/cmake" "${gen[@]}" \
   -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_CXX_FLAGS="$CXXFLAGS" -DCMAKE_BUILD_TYPE= \
   -DVMSG_BUILD_TESTS=OFF -DVMSG_BUILD_BENCH=OFF -DVMSG_WERROR=OFF -DVMSG_BUILD_FUZZ_REPLAY=ON \
   -DVMSG_FUZZ_ENGINE="$LIB_FUZZING_ENGINE" >/dev/null
-cmake --build "$WORK/cmake" -j "${JOBS:-1}" --target "${targets[@]/#/fuzz_}"
+cmake --build "$WORK/cmake" -j "${JOBS:-1}" --target "${targets[@]/#/fuzz_}" vmsg_fuzz_floor
 
 mkdir -p "$OUT"
 # fuzz_diff loads the reference DUT library from its own directory first.
