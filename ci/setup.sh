@@ -40,7 +40,9 @@ echo "== .venv/ (pip install --no-build-isolation .)"
 if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-.venv/bin/pip install --no-build-isolation --no-index --quiet .
+# The module links the reference libraries build/ has just compiled
+# (VMSG_CMAKE_BUILD_DIR, setup.py) rather than compiling them a third time.
+VMSG_CMAKE_BUILD_DIR="$PWD/build" .venv/bin/pip install --no-build-isolation --no-index --quiet .
 # setuptools leaves its metadata beside the package sources; with it there, a
 # checkout on PYTHONPATH would register the pytest plugin twice.
 rm -rf conformance/vmsg_conform.egg-info

@@ -215,3 +215,13 @@ def test_ring_over_python_buffer_is_stateful():
     q.store_index(_vmsg.fifo.kHeadOffset, 1000)  # hostile producer index: reduced mod 62
     cons.available()
     assert cons.stats().peer_index_out_of_range >= 1
+
+
+def test_a_clock_step_past_the_top_is_a_port_error_and_advances_nothing():
+    p = _reference().port()
+    p.advance_time(2**64 - 10)
+    with pytest.raises(port.PortError, match="overflow"):
+        p.advance_time(10)
+    p.advance_time(9)  # up to the top exactly is fine
+    with pytest.raises(port.PortError):
+        p.advance_time(1)

@@ -281,6 +281,12 @@ PortOutcome ScriptedPortModel::apply(const ops::ClientOp& op) {
     }
     case ops::ClientKind::AdvanceTime: {
       if (!clock_supported_) break;
+      // QEMU's clock is a signed 64-bit count; the port refuses, unsent, a step past it.
+      constexpr std::uint64_t kQemuClockMax = (1ULL << 63) - 1;
+      if (op.value > kQemuClockMax - std::min(clock_now_, kQemuClockMax)) {
+        fail(out, false);
+        break;
+      }
       if (broken_) {
         fail(out, false);
         break;

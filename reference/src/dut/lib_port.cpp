@@ -371,7 +371,8 @@ void LibPort::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) 
 // --- time and layout ------------------------------------------------------------
 
 void LibPort::advance_time(std::uint64_t ns) {
-  now_ns_ += ns;
+  // Refused before the library sees the step, so both clocks stay in step.
+  now_ns_ = port::clock_after(now_ns_, ns);
   check(library_->api().advance_time(dut_, ns), "advance_time(" + std::to_string(ns) + ")");
 }
 

@@ -364,7 +364,7 @@ void Machine::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) 
 // --- time and layout -----------------------------------------------------------------
 
 void Machine::advance_time(std::uint64_t ns) {
-  now_ns_ += ns;
+  now_ns_ = port::clock_after(now_ns_, ns);
   for (auto& [where, slot] : slots_) {
     slot.device->advance_time(ns);
   }

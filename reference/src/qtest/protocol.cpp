@@ -160,6 +160,9 @@ Result<std::uint64_t, LineError> parse_number(std::string_view w) {
   if (w.size() > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X')) {
     base = 16;
     digits = w.substr(2);
+  } else if (w.size() > 1 && w[0] == '0') {
+    base = 8;  // QEMU reads with base 0 (strtoull): a leading 0 means octal
+    digits = w.substr(1);
   }
   if (digits.empty()) return fail(LineErrc::BadNumber, cat({"'", w, "' is not a number"}));
   std::uint64_t v = 0;

@@ -264,6 +264,13 @@ void QtestPort::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data
 
 void QtestPort::advance_time(std::uint64_t ns) {
   if (!clock_supported_) return;
+  // QEMU parses the step as a signed 64-bit count and asserts on anything
+  // else (qtest.c), so a step QEMU cannot take is refused here: sending it
+  // would kill the target and the crash would be blamed on the device.
+  if (ns > kMaxClockNs - std::min(clock_now_, kMaxClockNs)) {
+    throw PortError("qtest: clock_step " + std::to_string(ns) + " from " + std::to_string(clock_now_) +
+                    " ns would pass QEMU's clock limit (2^63-1 ns); nothing sent");
+  }
   Command c;
   c.op = Op::ClockStep;
   c.value = ns;

@@ -56,6 +56,16 @@ TEST(RefLib, AnswersPingWithAnInterrupt) {
   for (const auto& m : rig.port.msi_log()) EXPECT_EQ(m.source, (port::PciAddress{0, 4, 0}));
 }
 
+TEST(RefLib, AClockStepPastTheTopIsRefusedBeforeTheLibrarySeesIt) {
+  LibRig rig(kTopology);
+  rig.port.advance_time(UINT64_MAX - 5);
+  EXPECT_THROW(rig.port.advance_time(6), PortError);
+  EXPECT_EQ(rig.port.now_ns(), UINT64_MAX - 5);
+  // The device is still there and answers.
+  auto r = rig.drv.fifo(0).request(bus_msg(wire::PingReq{7}));
+  ASSERT_TRUE(r.ok()) << driver::to_string(r.error());
+}
+
 TEST(RefLib, GetDevicesListsTheConfiguredDevices) {
   LibRig rig(kTopology);
   auto r0 = rig.drv.fifo(0).request(bus_msg(wire::GetDevicesReq{0, 32}));

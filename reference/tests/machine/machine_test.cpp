@@ -508,6 +508,22 @@ TEST(Machine, AdvanceTimeReachesEveryDevice) {
   EXPECT_EQ(b->advance_calls, 2U);
 }
 
+TEST(Machine, AClockStepPastTheTopIsRefusedAndAdvancesNothing) {
+  Machine m;
+  auto a = make_fake();
+  m.plug(kSlot4, a);
+  m.advance_time(UINT64_MAX - 10);
+  EXPECT_THROW(m.advance_time(11), PortError);
+  EXPECT_EQ(m.now_ns(), UINT64_MAX - 10);
+  EXPECT_EQ(a->elapsed_ns, UINT64_MAX - 10);
+  EXPECT_EQ(a->advance_calls, 1U);
+  m.advance_time(10);  // up to the top exactly is fine
+  EXPECT_EQ(m.now_ns(), UINT64_MAX);
+  EXPECT_THROW(m.advance_time(1), PortError);
+  m.advance_time(0);
+  EXPECT_EQ(m.now_ns(), UINT64_MAX);
+}
+
 TEST(Machine, MsiFromATimerIsStampedWithTheNewTime) {
   Rig r;
   r.dev->on_advance = [&](std::uint64_t) { (void)r.dev->dma()->msi_write(0x10'0000, 7); };

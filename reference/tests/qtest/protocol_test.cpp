@@ -123,6 +123,17 @@ TEST(QtestProtocol, ParsesQemuStyleNumbersAndShortHexWrite) {
   auto w = parse_command("write 0x100 4 0x11");
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(w->data, bytes({0x11, 0, 0, 0}));
+  // Base 0, as QEMU's strtoull reads it: a leading 0 is octal.
+  auto o = parse_command("writel 010 0777");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->addr, 8u);
+  EXPECT_EQ(o->value, 0777u);
+  auto z = parse_command("readl 0");
+  ASSERT_TRUE(z.ok());
+  EXPECT_EQ(z->addr, 0u);
+  auto big = parse_command("readq 01777777777777777777777");  // 2^64-1 in octal
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->addr, UINT64_MAX);
 }
 
 struct BadCommand {
@@ -146,7 +157,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCommand{"writel 0x10", LineErrc::MissingField}, BadCommand{"readl zz", LineErrc::BadNumber},
                       BadCommand{"readl 0x", LineErrc::BadNumber}, BadCommand{"readl -1", LineErrc::BadNumber},
                       BadCommand{"readl 0x1ffffffffffffffff", LineErrc::BadNumber},
-                      BadCommand{"readl 12abc", LineErrc::BadNumber}, BadCommand{"writeb 0 0x100", LineErrc::BadWidth},
+                      BadCommand{"readl 12abc", LineErrc::BadNumber}, BadCommand{"readl 08", LineErrc::BadNumber},
+                      BadCommand{"readl 02000000000000000000000", LineErrc::BadNumber}, BadCommand{"writeb 0 0x100", LineErrc::BadWidth},
                       BadCommand{"writel 0 0x100000000", LineErrc::BadWidth}, BadCommand{"inb 0x10000", LineErrc::BadNumber},
                       BadCommand{"read 0 0", LineErrc::BadLength}, BadCommand{"read 0 0x7fffffff", LineErrc::BadLength},
                       BadCommand{"write 0 2 0x112233", LineErrc::BadLength}, BadCommand{"write 0 2 1122", LineErrc::BadHex},

@@ -232,6 +232,23 @@ TEST(QtestPort, ClockStepAndItsAbsence) {
   EXPECT_EQ(p.sent(), "");
 }
 
+TEST(QtestPort, AStepPastQemusSignedClockIsRefusedUnsent) {
+  Peer p;
+  p.reply("OK 1000\n");
+  p.port->advance_time(1000);
+  (void)p.sent();
+  EXPECT_THROW(p.port->advance_time(QtestPort::kMaxClockNs - 999), PortError);
+  EXPECT_EQ(p.sent(), "");  // QEMU would have asserted on it
+  EXPECT_EQ(p.port->clock_now_ns(), 1000u);
+  p.reply("OK 9223372036854775807\n");
+  p.port->advance_time(QtestPort::kMaxClockNs - 1000);  // up to the limit exactly is sent
+  EXPECT_EQ(p.sent(), "clock_step 9223372036854774807\n");
+  EXPECT_THROW(p.port->advance_time(1), PortError);
+  p.reply("OK 9223372036854775807\n");
+  p.port->advance_time(0);  // still usable
+  EXPECT_EQ(p.port->clock_now_ns(), QtestPort::kMaxClockNs);
+}
+
 TEST(QtestPort, RejectsAnUnusableFd) { EXPECT_THROW(QtestPort(-1), PortError); }
 
 }  // namespace

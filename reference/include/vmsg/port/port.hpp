@@ -10,6 +10,9 @@
 #include <compare>
 #include <cstdint>
 #include <span>
+#include <string>
+
+#include "vmsg/common/errors.hpp"
 
 namespace vmsg::port {
 
@@ -53,11 +56,23 @@ class Port {
   virtual void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) = 0;
   virtual void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) = 0;
 
-  /// Advances the target's virtual clock by `ns` nanoseconds.
+  /// Advances the target's virtual clock by `ns` nanoseconds. A step that
+  /// would carry the clock past 2^64-1 ns throws PortError and advances
+  /// nothing: virtual time never wraps round to the past.
   virtual void advance_time(std::uint64_t ns) = 0;
 
   /// Memory layout facts a driver needs for placing BARs and buffers.
   [[nodiscard]] virtual AddressMap address_map() const = 0;
 };
+
+/// The clock after a step of `ns` from `now`, for ports that keep the clock
+/// themselves; throws PortError when it would pass 2^64-1 (see advance_time).
+[[nodiscard]] inline std::uint64_t clock_after(std::uint64_t now, std::uint64_t ns) {
+  if (ns > UINT64_MAX - now) {
+    throw PortError("advance_time(" + std::to_string(ns) + "): the clock at " + std::to_string(now) +
+                    " ns would overflow");
+  }
+  return now + ns;
+}
 
 }  // namespace vmsg::port

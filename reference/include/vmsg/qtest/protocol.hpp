@@ -133,7 +133,9 @@ using Incoming = std::variant<Reply, IrqLine>;
 [[nodiscard]] std::string base64_encode(std::span<const std::uint8_t> bytes);
 [[nodiscard]] Result<std::vector<std::uint8_t>, LineError> base64_decode(std::string_view text);
 
-/// A number as QEMU parses it: decimal, or hex with a 0x prefix; full range of u64.
+/// A number as QEMU reads it (strtoull, base 0): decimal, hex with a 0x
+/// prefix, octal with a leading 0; full range of u64. Unlike QEMU, a sign is
+/// refused (QEMU would wrap "-1" round to 2^64-1 or assert on it).
 [[nodiscard]] Result<std::uint64_t, LineError> parse_number(std::string_view word);
 
 }  // namespace vmsg::qtest

@@ -43,9 +43,12 @@ struct QtestPortOptions {
 /// Time: a target without clock_step (QEMU built without the qtest
 /// accelerator, run with -S instead) answers "FAIL Unknown command"; from then
 /// on advance_time is a no-op and clock_supported() is false. A stopped
-/// machine has no time-driven behaviour, so nothing is lost by that.
+/// machine has no time-driven behaviour, so nothing is lost by that. QEMU's
+/// virtual clock is a signed 64-bit count: a step that would take the clock
+/// (as last reported) past kMaxClockNs throws PortError and sends nothing.
 class QtestPort final : public port::Port {
  public:
+  static constexpr std::uint64_t kMaxClockNs = 0x7FFF'FFFF'FFFF'FFFFULL;
   /// Takes ownership of the connected socket `fd`.
   explicit QtestPort(int fd, QtestPortOptions options = {});
 
