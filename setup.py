@@ -86,15 +86,23 @@ REF_DUT_SOURCES = ["reference/src/dut/ref/ref_dut.cpp", "reference/src/dut/ref/r
 _prebuilt_dir = os.environ.get("VMSG_CMAKE_BUILD_DIR")
 if _prebuilt_dir:
     _reference = []
-    _link = ["-Wl,--exclude-libs,ALL", "-Wl,--start-group", *prebuilt_libraries(_prebuilt_dir), "-Wl,--end-group"]
+    _libraries = prebuilt_libraries(_prebuilt_dir)
+    _link = ["-Wl,--exclude-libs,ALL", "-Wl,--start-group", *_libraries, "-Wl,--end-group"]
 else:
     _reference = reference_sources()
+    _libraries = []
     _link = []
+# setuptools rebuilds the module only when a source or a dependency is newer
+# than it: the headers and the linked libraries count, or a re-install would
+# keep a module built against old ones.
+_depends = sorted(str(p.relative_to(ROOT)) for p in (REFERENCE / "include").rglob("*.hpp")) + \
+    [str(p.relative_to(ROOT)) for p in (ROOT / "pybind").glob("*.hpp")] + _libraries
 
 ext = Pybind11Extension(
     "vmsg_conform._vmsg",
     sources=binding_sources() + _reference + REF_DUT_SOURCES,
     extra_link_args=_link,
+    depends=_depends,
     include_dirs=[str((REFERENCE / "include").relative_to(ROOT))],
     define_macros=[("VMSG_MODULE_IS_REF_DUT", "1"), ("VMSG_REF_DUT_VERSION", '"0.1.0"')],
     cxx_std=20,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian bookworm machine: installs the apt packages listed in
-# ci/packages.txt (only when something is missing) and builds the project twice:
-#   build/       release build (tests + benchmarks)
-#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer build of the tests
+# Sets up a fresh Debian bookworm machine and runs the main job:
+#   - installs the apt packages listed in ci/packages.txt (only when something is missing);
+#   - builds build/ (Release: the reference, its tests, benchmarks, vmsg-ref-qtest);
+#   - installs the checker into .venv/ the way a user does (pip install .);
+#   - runs the checker against the embedded reference and prints its verdict.
+# The sanitizer build that only the tests need is made by ci/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,17 +24,11 @@ fi
 
 jobs="$(nproc)"
 # Release without debug info keeps the CI compile short; the sanitizer build
-# below keeps assertions and line tables for reports.
+# (ci/test.sh) keeps assertions and line tables for reports.
 echo "== build/ (Release)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" >/dev/null
 cmake --build build -j "$jobs"
 
-echo "== build-asan/ (ASan + UBSan)"
-# The fuzz replays run in build/ (gcc); the fuzzers themselves run under
-# ASan+UBSan (fuzz/build.sh), so the sanitizer tree skips the fuzz tree.
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-  -DVMSG_SANITIZE=ON -DVMSG_BUILD_BENCH=OFF -DVMSG_BUILD_FUZZ_REPLAY=OFF >/dev/null
-cmake --build build-asan -j "$jobs"
 # The Python checker: a venv that sees Debian's packages (pybind11, pytest,
 # Hypothesis come from apt; there is no PyPI), with vmsg-conform installed the
 # way a user installs it.
@@ -47,3 +43,7 @@ VMSG_CMAKE_BUILD_DIR="$PWD/build" .venv/bin/pip install --no-build-isolation --n
 # checkout on PYTHONPATH would register the pytest plugin twice.
 rm -rf conformance/vmsg_conform.egg-info
 echo "== setup done"
+
+# The main job: every conformance check against the embedded reference.
+echo "== vmsg-conform run --target ref (reports in out/ref/)"
+.venv/bin/vmsg-conform run --target ref --fail-on info --out out/ref

@@ -185,6 +185,8 @@ void bind_link(py::module_& m) {
           },
           "the next 64-byte slot of the device queue, or None")
       .def("waiting", &FifoLink::waiting)
+      .def("stray_responses", &FifoLink::stray_responses,
+           "responses request() dropped because no request was waiting for them")
       .def("take_msi", &FifoLink::take_msi, "True if the MSI word was written since the last call (clears it)")
       .def(
           "send", [](FifoLink& l, const wire::Message& msg) { return unwrap(l.send(msg)); }, py::arg("msg"))
@@ -325,7 +327,10 @@ void bind_transport_driver(py::module_& m) {
                                       field("config_read_retries", &TransportDriverOptions::config_read_retries),
                                       field("config_write_retries", &TransportDriverOptions::config_write_retries),
                                       field("wait_polls", &TransportDriverOptions::wait_polls),
-                                      field("wait_step_ns", &TransportDriverOptions::wait_step_ns));
+                                      field("wait_step_ns", &TransportDriverOptions::wait_step_ns),
+                                      field("tolerate_deviations", &TransportDriverOptions::tolerate_deviations));
+  bind_struct<Deviation>(m, "Deviation", "a device deviation the tolerant driver worked around",
+                         field("requirement", &Deviation::requirement), field("detail", &Deviation::detail));
   bind_stats<TransportDriverStats>(
       m, "TransportDriverStats", "TransportDriver counters", field("requests", &TransportDriverStats::requests),
       field("kicks", &TransportDriverStats::kicks), field("used_events", &TransportDriverStats::used_events),
@@ -391,6 +396,14 @@ void bind_transport_driver(py::module_& m) {
           py::arg("q"), py::arg("size"), py::arg("ram"), py::arg("no_interrupt") = false,
           py::return_value_policy::reference_internal, "returns the queue (valid until the next reset)")
       .def(
+          "setup_queue_fitted",
+          [](TD& t, std::uint32_t q, std::uint32_t size, GuestAllocator& ram, bool no_interrupt) {
+            return unwrap(t.setup_queue_fitted(q, size, ram, no_interrupt));
+          },
+          py::arg("q"), py::arg("size"), py::arg("ram"), py::arg("no_interrupt") = false,
+          py::return_value_policy::reference_internal,
+          "setup_queue with size capped at the device's max_size, rounded down to a power of two")
+      .def(
           "reset_queue", [](TD& t, std::uint32_t q) { check(t.reset_queue(q)); }, py::arg("q"))
       .def("queue", &TD::queue, py::arg("q"), py::return_value_policy::reference_internal)
       .def(
@@ -407,7 +420,9 @@ void bind_transport_driver(py::module_& m) {
       .def("dev_num", &TD::dev_num)
       .def("bus", &TD::bus, py::return_value_policy::reference_internal)
       .def("stats", &TD::stats, py::return_value_policy::copy)
-      .def("options", &TD::options, py::return_value_policy::copy);
+      .def("options", &TD::options, py::return_value_policy::copy)
+      .def("deviations", &TD::deviations, py::return_value_policy::copy,
+           "deviations worked around so far (tolerate_deviations), oldest first");
 }
 
 void bind_device_drivers(py::module_& m) {

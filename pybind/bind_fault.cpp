@@ -28,10 +28,31 @@ void bind_fault(py::module_& m) {
   m.def("info", &info, py::arg("fault"), py::return_value_policy::copy);
   m.def("parse", &parse, py::arg("name"));
 
+  py::class_<FaultSetInfo>(m, "FaultSetInfo", "a named group of faults, accepted wherever a fault name is")
+      .def_property_readonly("name", [](const FaultSetInfo& s) { return std::string(s.name); })
+      .def_property_readonly("summary", [](const FaultSetInfo& s) { return std::string(s.summary); })
+      .def_property_readonly("members",
+                             [](const FaultSetInfo& s) {
+                               std::vector<std::string> names;
+                               for (const Fault f : s.members) names.emplace_back(info(f).name);
+                               return names;
+                             },
+                             "the member fault names, in table order")
+      .def("__repr__", [](const FaultSetInfo& s) { return "FaultSetInfo(" + std::string(s.name) + ")"; });
+  // The table is static: references into it stay valid for the process.
+  m.def("all_fault_sets", [] {
+    std::vector<const FaultSetInfo*> out;
+    for (const FaultSetInfo& s : all_fault_sets()) out.push_back(&s);
+    return out;
+  }, py::return_value_policy::reference);
+  m.def("find_fault_set", &find_fault_set, py::arg("name"), py::return_value_policy::reference,
+        "the set with this name, or None");
+
   py::class_<FaultSet>(m, "FaultSet", "a set of active faults (empty = the conforming reference)")
       .def(py::init<>())
       .def_static("parse_list", &FaultSet::parse_list, py::arg("names"),
                   "comma-separated names; ValueError naming an unknown entry")
+      .def_static("of", &FaultSet::of, py::arg("set"), "the members of a FaultSetInfo")
       .def("has", &FaultSet::has, py::arg("fault"))
       .def("set", &FaultSet::set, py::arg("fault"), py::arg("on") = true, py::return_value_policy::reference_internal)
       .def("empty", &FaultSet::empty)

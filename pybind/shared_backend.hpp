@@ -11,9 +11,11 @@
 
 #include <memory>
 #include <span>
+#include <utility>
 
 #include "vmsg/common/errors.hpp"
 #include "vmsg/transport/backend.hpp"
+#include "vmsg/transport/forwarding_backend.hpp"
 
 namespace vmsg::pyb {
 
@@ -64,12 +66,11 @@ std::shared_ptr<B> share_backend(std::unique_ptr<B> b) {
 }
 
 /// What a DeviceTransport built from Python owns: forwards every Backend call
-/// to the shared backend.
-class SharedBackend final : public transport::Backend {
+/// to the shared backend, bound to its proxy rather than to the transport.
+class SharedBackend final : public transport::ForwardingBackend {
  public:
-  explicit SharedBackend(std::shared_ptr<transport::Backend> inner) : inner_(std::move(inner)) {
-    if (!inner_) throw ConfigError("DeviceTransport: backend is None");
-    const ProxyDeleter* d = std::get_deleter<ProxyDeleter>(inner_);
+  explicit SharedBackend(std::shared_ptr<transport::Backend> inner) : ForwardingBackend(present(std::move(inner))) {
+    const ProxyDeleter* d = std::get_deleter<ProxyDeleter>(this->inner());
     if (d == nullptr) throw ConfigError("DeviceTransport: backend was not built for sharing");
     proxy_ = d->proxy;
     if (proxy_->connected()) throw ConfigError("DeviceTransport: backend already belongs to another transport");
@@ -78,33 +79,17 @@ class SharedBackend final : public transport::Backend {
   SharedBackend(const SharedBackend&) = delete;
   SharedBackend& operator=(const SharedBackend&) = delete;
 
-  [[nodiscard]] const std::shared_ptr<transport::Backend>& inner() const noexcept { return inner_; }
-
   void bind(transport::DeviceContext& ctx) override {
     proxy_->connect(&ctx);
-    inner_->bind(*proxy_);
+    inner()->bind(*proxy_);
   }
-  [[nodiscard]] std::uint32_t device_id() const override { return inner_->device_id(); }
-  [[nodiscard]] std::uint64_t device_features() const override { return inner_->device_features(); }
-  [[nodiscard]] bool accept_features(std::uint64_t f) override { return inner_->accept_features(f); }
-  [[nodiscard]] unsigned num_queues() const override { return inner_->num_queues(); }
-  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return inner_->max_queue_size(q); }
-  [[nodiscard]] std::uint32_t config_size() const override { return inner_->config_size(); }
-  void read_config(std::uint32_t offset, std::span<std::uint8_t> out) const override {
-    inner_->read_config(offset, out);
-  }
-  [[nodiscard]] bool write_config(std::uint32_t offset, std::span<const std::uint8_t> data) override {
-    return inner_->write_config(offset, data);
-  }
-  void reset() override { inner_->reset(); }
-  void queue_reset(unsigned q) override { inner_->queue_reset(q); }
-  [[nodiscard]] virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) override {
-    return inner_->process(q, queue);
-  }
-  void advance_time(std::uint64_t ns) override { inner_->advance_time(ns); }
 
  private:
-  std::shared_ptr<transport::Backend> inner_;
+  /// Python's None arrives as a null pointer: say so in Python's terms.
+  static std::shared_ptr<transport::Backend> present(std::shared_ptr<transport::Backend> b) {
+    if (!b) throw ConfigError("DeviceTransport: backend is None");
+    return b;
+  }
   std::shared_ptr<ContextProxy> proxy_;
 };
 

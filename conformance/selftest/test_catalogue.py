@@ -20,8 +20,13 @@ from vmsg_conform.catalogue import CatalogueError, tex
 EXPECTED_ROWS = {"VMSG-BUS": 50, "VMSG-GEN": 1, "VMSG-DRV": 71, "VMSG-DEV": 62, "AMP": 29}
 # PCI rules the project adds (not rows of requirements.md): what fault modes break.
 EXPECTED_PCI = ("PCI-001", "PCI-002")
+# The project readings G1-G15 of virtio-msg.md §14.2 (not rows of requirements.md either):
+# where the draft is silent, a broken reading is INFO, never FAIL.
+EXPECTED_READINGS = tuple(f"READ-G{n:02d}" for n in range(1, 16))
+# Entries without a requirements.md row to compare with.
+PROJECT_ADDED = frozenset(EXPECTED_PCI + EXPECTED_READINGS)
 MD_ROWS = sum(EXPECTED_ROWS.values())  # 213
-TOTAL = MD_ROWS + len(EXPECTED_PCI)
+TOTAL = MD_ROWS + len(EXPECTED_PCI) + len(EXPECTED_READINGS)
 EXPECTED_INFORMATIVE = {"VMSG-BUS-048", "VMSG-BUS-049", "VMSG-BUS-050", "VMSG-DRV-068",
                         "VMSG-DRV-069", "VMSG-DRV-070", "VMSG-DRV-071"}
 ROLE_OF_CATEGORY = {"VMSG-BUS": "bus", "VMSG-GEN": "general", "VMSG-DRV": "driver", "VMSG-DEV": "device"}
@@ -69,13 +74,13 @@ def _norm(text: str) -> str:
 
 def test_packaged_catalogue_has_every_requirement_row(cat):
     assert MD_ROWS == 213
-    assert len(cat) == TOTAL == 215
+    assert len(cat) == TOTAL == 230
     assert all(isinstance(r, catalogue.Requirement) for r in cat)
 
 
 def test_rows_per_category_match_requirements_md_counts(cat):
     counts = Counter(_category(r.id) for r in cat)
-    assert dict(counts) == {**EXPECTED_ROWS, "PCI": len(EXPECTED_PCI)}
+    assert dict(counts) == {**EXPECTED_ROWS, "PCI": len(EXPECTED_PCI), "READ": len(EXPECTED_READINGS)}
     amp = [int(r.id[4:]) for r in cat if r.id.startswith("AMP-")]
     assert sorted(amp) == list(range(1, 21)) + list(range(101, 110))
 
@@ -89,7 +94,8 @@ def test_ids_are_unique_well_formed_and_numbered_without_gaps(cat):
         numbers = sorted(int(i.rsplit("-", 1)[1]) for i in ids if _category(i) == cat_name)
         assert numbers == list(range(1, count + 1)), cat_name
     assert tuple(i for i in ids if _category(i) == "PCI") == EXPECTED_PCI
-    assert all(re.fullmatch(r"(VMSG-(BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}", i) for i in ids)
+    assert tuple(i for i in ids if _category(i) == "READ") == EXPECTED_READINGS
+    assert all(re.fullmatch(r"(VMSG-(BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}|READ-G\d{2}", i) for i in ids)
 
 
 def test_informative_rows_are_exactly_the_inf_rows_and_untestable(cat):
@@ -101,11 +107,14 @@ def test_informative_rows_are_exactly_the_inf_rows_and_untestable(cat):
 
 
 def test_levels_strengths_and_roles_follow_the_normalisation_rules(cat):
-    strength = {"MUST": "must", "MUST NOT": "must", "SHOULD": "should", "SHOULD NOT": "should", "MAY": "may"}
+    strength = {"MUST": "must", "MUST NOT": "must", "SHOULD": "should", "SHOULD NOT": "should", "MAY": "may",
+                "READING": "reading"}
     for r in cat:
         assert r.strength == strength[r.level], r.id
         if r.id.startswith("VMSG-"):
             assert r.role == ROLE_OF_CATEGORY[_category(r.id)], r.id
+        elif r.id.startswith("READ-"):
+            assert r.role in ("device", "bus"), r.id  # readings fill gaps of the device and bus rules
         else:
             assert r.role in ("amp-device", "amp-driver"), r.id
     # compound keywords keep their wording and normalise to the stronger keyword
@@ -115,7 +124,9 @@ def test_levels_strengths_and_roles_follow_the_normalisation_rules(cat):
     # AMP kinds map to MUST with the source's word kept
     assert (cat.get("AMP-001").keyword, cat.get("AMP-001").level) == ("shall (proposal)", "MUST")
     assert (cat.get("AMP-004").keyword, cat.get("AMP-004").level) == ("RO / RAZ-WI", "MUST")
-    assert all(r.level == "MUST" for r in cat if r.id.startswith("AMP-"))
+    # AMP-006 states only QEMU's implementation (access-size hints): a reading, INFO (D30)
+    assert all(r.level == "MUST" for r in cat if r.id.startswith("AMP-") and r.id != "AMP-006")
+    assert (cat.get("AMP-006").keyword, cat.get("AMP-006").level) == ("impl", "READING")
 
 
 def test_level_counts_match_the_keywords_of_requirements_md(cat):
@@ -128,7 +139,7 @@ def test_level_counts_match_the_keywords_of_requirements_md(cat):
 
 def test_levels_and_sources_agree_with_requirements_md(cat):
     rows = _md_rows()
-    assert set(rows) == set(cat.ids()) - set(EXPECTED_PCI)
+    assert set(rows) == set(cat.ids()) - PROJECT_ADDED
     for rid, cells in rows.items():
         req = cat.get(rid)
         written = cells[1].replace("(inf)", "").strip()
@@ -161,8 +172,25 @@ def test_pci_entries_cite_the_pci_specification_and_bind_the_function(cat):
         assert r.untestable is None and r.block is None and not r.informative, rid
         assert r.applies_to("pr28"), rid
     assert cat.get("PCI-001").area == "pci" and cat.get("PCI-002").area == "interrupts"
-    # only the pci kind may name a PCI document; spec and qemu entries keep their own kinds
-    assert {r.source["kind"] for r in cat if not r.id.startswith("PCI-")} == {"spec", "qemu"}
+    # only the pci kind may name a PCI document; the other entries keep their own kinds
+    assert {r.source["kind"] for r in cat if r.id not in PROJECT_ADDED} == {"spec", "qemu"}
+
+
+def test_reading_entries_are_the_project_readings_of_virtio_msg_md(cat):
+    for n, rid in enumerate(EXPECTED_READINGS, start=1):
+        r = cat.get(rid)
+        assert r.source == {"kind": "reading", "document": "virtio-msg.md", "section": f"§14.2 G{n}"}, rid
+        assert (r.level, r.strength, r.keyword) == ("READING", "reading", "project reading"), rid
+        assert r.untestable is None and r.block is None and not r.informative, rid
+        assert r.applies_to("pr28"), rid
+    # AMP-006 is the one AMP rule read as a reading (its source is only QEMU's implementation)
+    assert {r.id for r in cat if r.source["kind"] == "reading"} == set(EXPECTED_READINGS)
+    assert {r.id for r in cat if r.level == "READING"} == set(EXPECTED_READINGS) | {"AMP-006"}
+    # the readings table of §14.2 has exactly these items
+    text = _spec_file("virtio-msg.md").read_text(encoding="utf-8")
+    table = text.split("### 14.2", 1)[1].split("\n### ", 1)[0]
+    items = re.findall(r"^\| (G\d+) \|", table, flags=re.M)
+    assert items == [f"G{n}" for n in range(1, len(EXPECTED_READINGS) + 1)]
 
 
 def test_untestable_reasons_are_given_where_nothing_is_observable(cat):
@@ -179,7 +207,7 @@ def test_paraphrases_are_not_copies_of_requirements_md(cat):
     rows = _md_rows()
     copied = []
     for r in cat:
-        if r.id in EXPECTED_PCI:
+        if r.id in PROJECT_ADDED:
             continue  # no requirements.md row to compare with
         mine, theirs = _norm(r.text), _norm(rows[r.id][2])
         ratio = difflib.SequenceMatcher(None, mine, theirs).ratio()
@@ -295,6 +323,8 @@ def test_select_by_glob_level_area_and_role(cat):
     strong = cat.select(level="must")
     assert {r.level for r in strong} == {"MUST", "MUST NOT"}
     assert len(cat.select(level=["SHOULD", "MAY"])) == len(cat.select(level="should")) + len(cat.select(level="may"))
+    assert [r.id for r in cat.select(level="reading")] == ["AMP-006"] + list(EXPECTED_READINGS)
+    assert [r.id for r in cat.select("READ-G*")] == list(EXPECTED_READINGS)
     ring = cat.select(area="fifo")
     assert ring and all(r.area == "fifo" for r in ring)
     combo = cat.select("VMSG-*", level="SHOULD", role="device")
@@ -326,7 +356,7 @@ def test_format_coverage_lists_every_row_and_a_summary(cat):
     text = catalogue.format_coverage(rows)
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["ID", "LEVEL", "ROLE", "TESTS"]
-    assert sum(1 for ln in lines if re.match(r"^(VMSG|AMP|PCI)-", ln)) == TOTAL
+    assert sum(1 for ln in lines if re.match(r"^(VMSG|AMP|PCI|READ)-", ln)) == TOTAL
     ping = next(ln for ln in lines if ln.startswith("VMSG-BUS-047"))
     assert ping.split()[-2:] == ["1", "tested"]
     n_untestable = sum(1 for r in cat if r.untestable and r.applies_to("pr28"))
@@ -385,6 +415,9 @@ def test_a_minimal_file_loads_from_a_path(tmp_path):
     (lambda t: t.replace('lines = "L1380-1381", ', ""), "source (spec) lacks lines"),
     (lambda t: t.replace('id = "VMSG-DEV-059"', 'id = "PCI-01"'), "PCI-01: malformed ID"),
     (lambda t: t.replace('id = "VMSG-DEV-059"', 'id = "PCIE-001"'), "PCIE-001: malformed ID"),
+    (lambda t: t.replace('id = "VMSG-DEV-059"', 'id = "READ-G1"'), "READ-G1: malformed ID"),
+    (lambda t: t.replace('id = "VMSG-DEV-059"', 'id = "READ-001"'), "READ-001: malformed ID"),
+    (lambda t: t.replace('strength = "must"', 'strength = "reading"'), "does not match level"),
     (lambda t: t.replace('kind = "spec", draft = "d", commit = "c", file = "transport-msg.tex", lines = "L1380-1381"',
                          'kind = "pci", document = "PCI LB 3.0"'), "source (pci) lacks section"),
     (lambda t: t.replace('[[requirement]]', '[[requirements]]'), "unknown top-level key"),
@@ -396,13 +429,21 @@ def test_bad_catalogue_files_raise_catalogue_error_naming_the_entry(tmp_path, ed
     assert needle in str(info.value)
 
 
-def test_a_pci_entry_loads_with_a_pci_source(tmp_path):
-    entry = (GOOD_ENTRY.replace('id = "VMSG-DEV-059"', 'id = "PCI-007"')
+@pytest.mark.parametrize("rid, level, kind, document, section", [
+    ("PCI-007", "MUST", "pci", "PCI LB 3.0", "6.2.2"),
+    ("READ-G16", "READING", "reading", "virtio-msg.md", "§14.2 G16"),
+])
+def test_project_entries_load_with_their_own_source_kind(tmp_path, rid, level, kind, document, section):
+    strength = {"MUST": "must", "READING": "reading"}[level]
+    entry = (GOOD_ENTRY.replace('id = "VMSG-DEV-059"', f'id = "{rid}"')
+             .replace('level = "MUST"', f'level = "{level}"')
+             .replace('strength = "must"', f'strength = "{strength}"')
              .replace('source = { kind = "spec", draft = "d", commit = "c", file = "transport-msg.tex", '
                       'lines = "L1380-1381", block = "B" }',
-                      'source = { kind = "pci", document = "PCI LB 3.0", section = "6.2.2" }'))
-    req = _load_text(tmp_path, HEADER + entry).get("PCI-007")
-    assert (req.source["kind"], req.source["section"], req.block) == ("pci", "6.2.2", None)
+                      f'source = {{ kind = "{kind}", document = "{document}", section = "{section}" }}'))
+    req = _load_text(tmp_path, HEADER + entry).get(rid)
+    assert (req.level, req.strength, req.block) == (level, strength, None)
+    assert (req.source["kind"], req.source["section"]) == (kind, section)
 
 
 def test_missing_file_and_empty_file_raise_catalogue_error(tmp_path):

@@ -76,15 +76,18 @@ def test_run_writes_all_reports_and_exit_code(suite, tmp_path):
     data = json.loads((out / "report.json").read_text())
     assert {t["verdict"] for t in data["tests"]} == {"PASS", "FAIL", "SKIP"}
     assert (out / "junit.xml").exists() and (out / "report.html").exists()
-    # -k selects only the passing test: exit 0; --strict and --fault reach the plugin
+    # -k selects only the passing test: exit 0; --strict, --fault and --fault-set reach the plugin
     assert cli.main(["run", "--suite", str(suite), "--json", "p.json", "-k", "ping or should",
-                     "--strict", "--fault", "x", "--hypothesis-seed", "7", "-q"]) == 0
+                     "--strict", "--fault", "x", "--fault-set", "set-y", "--hypothesis-seed", "7", "-q"]) == 0
     data = json.loads(Path("p.json").read_text())
     assert sorted(t["verdict"] for t in data["tests"]) == ["PASS", "PASS"]
-    assert data["metadata"]["faults"] == ["x"] and data["metadata"]["strict"] is True
+    assert data["metadata"]["faults"] == ["x", "set-y"] and data["metadata"]["strict"] is True
+    assert data["metadata"]["fail_on"] == "warn"
     assert data["metadata"]["hypothesis"]["seed"] == 7
     # the fault the fake test reacts to breaks it
     assert cli.main(["run", "--suite", str(suite), "-k", "ping", "--fault", "break-ping", "-q"]) == 1
+    assert cli.main(["run", "--suite", str(suite), "-k", "ping", "--fail-on", "info", "--json", "i.json", "-q"]) == 0
+    assert json.loads(Path("i.json").read_text())["metadata"]["fail_on"] == "info"
 
 
 def test_run_selection_and_waivers(suite, tmp_path):
@@ -148,12 +151,16 @@ def test_matrix_reports_caught_and_missed_faults(suite, tmp_path):
     doc = json.loads((out / "matrix.json").read_text())
     rows = {r["name"]: r for r in doc["faults"]}
     assert rows["break-ping"]["caught"] is True
-    assert rows["break-ping"]["evidence"] == ["test_fake.py::test_ping"]
+    assert [(e["nodeid"], e["verdict"], e["broken"]) for e in rows["break-ping"]["evidence"]] == [
+        ("test_fake.py::test_ping", "FAIL", ["FAKE-001"])]
     assert rows["silent"]["caught"] is False
     # test_order_fails fails without any fault too, so it proves nothing
     assert rows["wrong-req"]["caught"] is False
-    assert doc["baseline"]["failing"] == ["test_fake.py::test_order_fails"]
-    assert doc["all_caught"] is False
+    assert all(r["collateral"] == [] for r in rows.values())
+    assert doc["baseline"]["findings"] == ["test_fake.py::test_order_fails"]
+    assert (doc["all_caught"], doc["no_collateral"], doc["clean_baseline"]) == (False, True, False)
     md = (out / "matrix.md").read_text()
-    assert "| break-ping | FAKE-001 | 2 | yes |" in md and "**NO**" in md
-    assert "2/3" not in proc.stdout and "1/3 faults caught" in proc.stdout
+    assert "| break-ping | FAKE-001 | 1 | 0 | 0 | `test_fake.py::test_ping` |" in md
+    assert "Some faults are NOT caught." in md
+    assert "2/3" not in proc.stdout and "1/3 faults caught; 0 collateral finding(s)" in proc.stdout
+    assert "error: 1 test(s) report findings without any fault" in proc.stdout

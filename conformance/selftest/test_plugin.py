@@ -1,19 +1,14 @@
 """The pytest plugin on a small fake tree: verdicts, waivers, citations,
-strict skipping, selection, metadata and the exit status."""
+selection, metadata and the exit status (grading: test_grading.py)."""
 
 import datetime as dt
-import json
 
 import pytest
 
 import vmsg_fakes
+from vmsg_fakes import run, verdicts
 
 pytest_plugins = ["pytester"]
-
-from vmsg_conform.cli import _plugin_args
-
-# -p vmsg_conform.plugin only where the installed entry point does not load it.
-PLUGIN = (*_plugin_args(), "-p", "no:cacheprovider")
 
 
 @pytest.fixture
@@ -23,35 +18,22 @@ def tree(pytester):
     return pytester
 
 
-def run(pytester, *args):
-    """Run in-process; returns (pytest result, results JSON as dict)."""
-    res = pytester.runpytest(*PLUGIN, "--vmsg-json", "r.json", *args)
-    path = pytester.path / "r.json"
-    data = json.loads(path.read_text()) if path.exists() else None
-    return res, data
-
-
-def verdicts(data):
-    return {t["nodeid"].split("::")[-1]: t["verdict"] for t in data["tests"]}
-
-
 def test_verdicts_and_requirement_matrix(tree):
     res, data = run(tree)
     assert res.ret == 1
     assert verdicts(data) == {
-        "test_ping": "PASS", "test_order_fails": "FAIL", "test_should_level": "SKIP",
+        "test_ping": "PASS", "test_order_fails": "FAIL", "test_should_level": "PASS",
         "test_other_profile": "SKIP", "test_skips_itself": "SKIP"}
     by = {t["nodeid"].split("::")[-1]: t for t in data["tests"]}
     assert by["test_order_fails"]["reqs"] == ["FAKE-002"]
     assert "order broken" in by["test_order_fails"]["message"]
-    assert by["test_should_level"]["message"] == "SHOULD-level check: run with --strict"
     assert by["test_other_profile"]["message"].startswith("not applicable to profile pr28")
     assert by["test_skips_itself"]["message"] == "target cannot do it"
     assert by["test_skips_itself"]["reqs"] == ["FAKE-001", "FAKE-002"]
     assert "ping sent" in by["test_ping"]["output"]
     assert by["test_ping"]["output"].count("ping sent") == 1
     rv = {k: v["verdict"] for k, v in data["requirement_verdicts"].items()}
-    assert rv == {"FAKE-001": "PASS", "FAKE-002": "FAIL", "FAKE-003": "SKIP",
+    assert rv == {"FAKE-001": "PASS", "FAKE-002": "FAIL", "FAKE-003": "PASS",
                   "FAKE-004": "UNTESTABLE", "FAKE-005": "N/A"}
     assert "not observable" in data["requirement_verdicts"]["FAKE-004"]["reason"]
 
@@ -101,10 +83,16 @@ def test_derandomize_loads_ci_profile(tree, monkeypatch):
     assert data["metadata"]["hypothesis"]["derandomize"] is False
 
 
-def test_strict_runs_should_level_checks(tree):
+def test_strict_is_fail_on_warn_and_should_level_checks_always_run(tree):
+    # SHOULD-level checks run by default (a broken one is a WARN); --strict
+    # only decides whether a WARN fails the run
+    _, data = run(tree)
+    assert (data["metadata"]["strict"], data["metadata"]["fail_on"]) == (False, "fail")
     _, data = run(tree, "--vmsg-strict")
     assert verdicts(data)["test_should_level"] == "PASS"
-    assert data["requirement_verdicts"]["FAKE-003"]["verdict"] == "PASS"
+    assert (data["metadata"]["strict"], data["metadata"]["fail_on"]) == (True, "warn")
+    _, data = run(tree, "--vmsg-strict", "--vmsg-fail-on", "info")
+    assert data["metadata"]["fail_on"] == "info"  # the explicit choice wins
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -15,7 +15,7 @@ import pytest
 
 from vmsg_conform.cli import _plugin_args  # -p vmsg_conform.plugin unless the entry point loads it
 
-from vmsg_conform import targets
+from vmsg_conform import cli, targets
 from vmsg_conform.targets import qemu as qemu_mod
 from vmsg_conform.targets.description import ExpectedDevice, TargetDescription
 from vmsg_conform.targets.qtest_cmdline import MACHINES, build_args, bus_path, capacity_bytes
@@ -191,8 +191,10 @@ def test_kills_qemu(dut):
 '''
 
 
-def test_plugin_turns_a_qemu_crash_into_a_fail_naming_the_signal(pytester):
+def test_plugin_turns_a_qemu_crash_into_a_fail_naming_the_signal(pytester, monkeypatch):
     pytester.makepyfile(test_crash=CRASHING_TEST)
+    # the child runs in pytester's directory: a relative PYTHONPATH would not reach the package
+    monkeypatch.setenv("PYTHONPATH", cli._child_env()["PYTHONPATH"])
     res = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider",
                                         "--vmsg-target", "qtest", "--vmsg-json", "r.json")
     data = json.loads((pytester.path / "r.json").read_text())

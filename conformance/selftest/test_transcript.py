@@ -144,23 +144,34 @@ def test_ping_then_fail(dut):
 @pytest.mark.req("VMSG-BUS-002")
 def test_passes(dut):
     dut.link(0).request(v.wire.Message(dev_num=0, token=0, body=v.wire.PingReq(data=7)))
+
+@pytest.mark.req("VMSG-BUS-002")
+def test_fails_by_tolerating_what_it_cites(dut):
+    dut.link(0).request(v.wire.Message(dev_num=0, token=0, body=v.wire.PingReq(data=7)))
+    dut.tolerate("VMSG-BUS-002", "worked around")
 '''
 
 
-def test_plugin_writes_a_transcript_per_failing_test_and_it_replays(pytester, capsys):
+def test_plugin_writes_a_transcript_per_failing_test_and_it_replays(pytester, monkeypatch, capsys):
     pytester.makepyfile(test_tx=FAILING_TEST)
+    # the child runs in pytester's directory: a relative PYTHONPATH would not reach the package
+    monkeypatch.setenv("PYTHONPATH", cli._child_env()["PYTHONPATH"])
     res = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider",
                                         "--vmsg-transcripts", "tx", "--vmsg-json", "r.json")
     data = json.loads((pytester.path / "r.json").read_text())
     assert {t["nodeid"].split("::")[-1]: t["verdict"] for t in data["tests"]} == {
-        "test_ping_then_fail": "FAIL", "test_passes": "PASS"}, res.stdout.str()[-2000:]
+        "test_ping_then_fail": "FAIL", "test_passes": "PASS",
+        "test_fails_by_tolerating_what_it_cites": "FAIL"}, res.stdout.str()[-2000:]
     files = sorted((pytester.path / "tx").iterdir())
-    assert [f.name for f in files] == ["test_tx.py_test_ping_then_fail.qtest"]
-    head = files[0].read_text().splitlines()[:6]
+    # a FAIL that comes from a tolerated deviation gets its transcript too
+    assert [f.name for f in files] == ["test_tx.py_test_fails_by_tolerating_what_it_cites.qtest",
+                                       "test_tx.py_test_ping_then_fail.qtest"]
+    ping = files[1]
+    head = ping.read_text().splitlines()[:6]
     assert "# test: test_tx.py::test_ping_then_fail" in head
-    assert cli.main(["replay", str(files[0]), "--target", "lib:ref"]) == 0
+    assert cli.main(["replay", str(ping), "--target", "lib:ref"]) == 0
     assert "every answer matches" in capsys.readouterr().out
-    assert cli.main(["replay", str(files[0]), "--target", "ref", "--fault", "duplicate-response"]) == 1
+    assert cli.main(["replay", str(ping), "--target", "ref", "--fault", "duplicate-response"]) == 1
     assert "answer(s) differ" in capsys.readouterr().out
 
 

@@ -3,7 +3,32 @@ so they run fast and do not depend on the real catalogue or native module."""
 
 from __future__ import annotations
 
+import json
 import textwrap
+
+from vmsg_conform import verdicts as _verdicts  # noqa: F401 (imported for its identity, see below)
+from vmsg_conform.cli import _plugin_args
+
+# pytester's in-process runs forget the modules each run imported, while the
+# package keeps its attribute to the old one: a plugin imported afresh would
+# then grade with another Deviation class than the fake tests raise. Imported
+# here, before any run, one verdicts module serves every run.
+
+# -p vmsg_conform.plugin only where the installed entry point does not load it.
+PLUGIN = (*_plugin_args(), "-p", "no:cacheprovider")
+
+
+def run(pytester, *args):
+    """Run in-process; returns (pytest result, results JSON as dict)."""
+    res = pytester.runpytest(*PLUGIN, "--vmsg-json", "r.json", *args)
+    path = pytester.path / "r.json"
+    data = json.loads(path.read_text()) if path.exists() else None
+    return res, data
+
+
+def verdicts(data):
+    """Test name (without the file) -> verdict, from the results JSON."""
+    return {t["nodeid"].split("::")[-1]: t["verdict"] for t in data["tests"]}
 
 # conftest.py of a fake tree: a catalogue of five requirements handed to the
 # plugin through its pytest_vmsg_catalogue hook.

@@ -87,18 +87,28 @@ def collect(suite: str | None = None, catalogue: str | None = None):
 # --- list -----------------------------------------------------------------------
 
 
-def _fault_catalogue(path: str | None) -> list[dict]:
+def _fault_catalogue(path: str | None, with_sets: bool = False) -> list[dict]:
+    """The fault modes (and with ``with_sets`` the named fault sets, entries
+    with ``members``), from the native module or a JSON file of the same shape."""
     if path:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise CliError(f"cannot read fault catalogue {path}: {exc}") from None
-        return list(data)
-    try:
-        from . import targets
-        return list(targets.fault_catalogue())
-    except Exception as exc:
-        raise CliError(f"fault catalogue unavailable: {type(exc).__name__}: {exc}") from None
+        entries = list(data)
+    else:
+        try:
+            from . import targets
+            entries = list(targets.fault_catalogue()) + list(targets.fault_sets())
+        except Exception as exc:
+            raise CliError(f"fault catalogue unavailable: {type(exc).__name__}: {exc}") from None
+    if not with_sets:
+        return [e for e in entries if "members" not in e]
+    by_name = {e["name"]: e for e in entries if "members" not in e}
+    for e in entries:  # a set breaks what its members break
+        if "members" in e and "breaks" not in e:
+            e["breaks"] = sorted({r for m in e["members"] for r in _breaks(by_name.get(m, {}))})
+    return entries
 
 
 def _breaks(fault: dict) -> list[str]:
@@ -179,10 +189,12 @@ def _run_args(a) -> list[str]:
     args = _base_args(a.suite, a.catalogue) + ["--vmsg-target", a.target, "--vmsg-profile", a.profile]
     if getattr(a, "qemu", None):
         args += ["--vmsg-qemu", a.qemu]
-    for f in a.fault:
+    for f in list(a.fault) + list(getattr(a, "fault_set", [])):
         args += ["--vmsg-fault", f]
     if a.strict:
         args.append("--vmsg-strict")
+    if a.fail_on:
+        args += ["--vmsg-fail-on", a.fail_on]
     for r in a.req:
         args += ["--vmsg-req", r]
     for lv in a.level:
@@ -251,8 +263,10 @@ def cmd_report(a) -> int:
             writer(run, path)
             wrote = True
     if not wrote:
-        counts = run.counts()
-        print("tests: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
+        from .reports import text
+
+        for line in text.summary_lines(run):
+            print(line)
         for t in run.tests:
             if t.verdict in ("FAIL", "XPASS"):
                 print(f"{t.verdict:<5} {t.nodeid}: {t.message}")
@@ -288,15 +302,37 @@ def _run_one(a, fault: str | None, out: Path) -> dict:
     return {"label": label, "rc": proc.returncode, "json": json_path, "log": log_path}
 
 
-def _failing(json_path: Path):
+_GRADED = ("FAIL", "WARN", "INFO")
+
+
+def _load_run(json_path: Path):
     from .reports import json_report
 
-    run = json_report.read(json_path)
-    return [t for t in run.tests if t.verdict == "FAIL"], run
+    return json_report.read(json_path)
+
+
+def _judge_fault(run, breaks: list[str], baseline_findings: set[str]) -> dict:
+    """Recall and precision of one fault's run. Evidence: a graded test whose
+    failing check names a requirement the fault breaks. Collateral: a graded
+    test whose failing check names none of them (one deviation must show
+    only where it is cited). BLOCKED tests are counted, not judged."""
+    wanted = set(breaks)
+    evidence, collateral, blocked = [], [], []
+    for t in run.tests:
+        if t.nodeid in baseline_findings:
+            continue
+        if t.verdict == "BLOCKED":
+            blocked.append({"nodeid": t.nodeid, "blocked_by": t.blocked_by, "test": t.blocked_by_test})
+        elif t.verdict in _GRADED:
+            entry = {"nodeid": t.nodeid, "verdict": t.verdict, "broken": list(t.broken), "message": t.message}
+            (evidence if set(t.broken) & wanted else collateral).append(entry)
+    return {"evidence": evidence, "collateral": collateral, "blocked": blocked,
+            "failing": [t.nodeid for t in run.tests if t.verdict == "FAIL"],
+            "caught": bool(evidence)}
 
 
 def cmd_matrix(a) -> int:
-    faults = _fault_catalogue(a.fault_catalogue)
+    faults = _fault_catalogue(a.fault_catalogue, with_sets=True)
     if a.only:
         faults = [f for f in faults if f["name"] in a.only]
         missing = set(a.only) - {f["name"] for f in faults}
@@ -308,62 +344,70 @@ def cmd_matrix(a) -> int:
     with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
         runs = {r["label"]: r for r in pool.map(lambda f: _run_one(a, f, out), labels)}
     base = runs["baseline"]
-    baseline_fail: set[str] = set()
-    baseline = {"rc": base["rc"], "failing": []}
+    baseline_findings: set[str] = set()
+    baseline = {"rc": base["rc"], "findings": []}
     if base["json"].exists():
-        failing, _ = _failing(base["json"])
-        baseline_fail = {t.nodeid for t in failing}
-        baseline["failing"] = sorted(baseline_fail)
+        baseline_findings = {t.nodeid for t in _load_run(base["json"]).tests
+                             if t.verdict in _GRADED + ("BLOCKED", "XPASS")}
+        baseline["findings"] = sorted(baseline_findings)
+    else:
+        baseline["error"] = f"baseline produced no results (exit {base['rc']}), see {base['log']}"
     rows = []
     for f in faults:
         r = runs[f["name"]]
-        breaks = _breaks(f)
-        row = {"name": f["name"], "summary": f.get("summary", ""), "breaks": breaks,
-               "modelled_on": f.get("modelled_on", ""), "rc": r["rc"], "log": str(r["log"]),
-               "failing": [], "evidence": [], "caught": False}
+        row = {"name": f["name"], "summary": f.get("summary", ""), "breaks": _breaks(f),
+               "modelled_on": f.get("modelled_on", ""), "members": f.get("members"), "rc": r["rc"],
+               "log": str(r["log"]), "failing": [], "evidence": [], "collateral": [], "blocked": [],
+               "caught": False}
         if r["json"].exists():
-            failing, _ = _failing(r["json"])
-            row["failing"] = [{"nodeid": t.nodeid, "reqs": t.reqs} for t in failing]
-            # evidence: a new failure citing a requirement the fault breaks
-            row["evidence"] = [t.nodeid for t in failing
-                               if set(t.reqs) & set(breaks) and t.nodeid not in baseline_fail]
-            row["caught"] = bool(row["evidence"])
+            row.update(_judge_fault(_load_run(r["json"]), row["breaks"], baseline_findings))
         else:
             row["error"] = f"run produced no results (exit {r['rc']}), see {r['log']}"
         rows.append(row)
     all_caught = all(r["caught"] for r in rows)
+    precise = all(not r["collateral"] for r in rows)
+    clean_baseline = not baseline["findings"] and "error" not in baseline
     doc = {"target": a.target, "profile": a.profile, "baseline": baseline, "faults": rows,
-           "all_caught": all_caught}
+           "all_caught": all_caught, "no_collateral": precise, "clean_baseline": clean_baseline}
     (out / "matrix.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     (out / "matrix.md").write_text(_matrix_md(doc), encoding="utf-8")
     _print_matrix(doc)
-    return 0 if all_caught else 1
+    return 0 if all_caught and precise and clean_baseline else 1
 
 
 def _matrix_md(doc: dict) -> str:
     lines = [f"# Fault matrix ({doc['target']}, profile {doc['profile']})", ""]
-    if doc["baseline"]["failing"]:
-        lines += ["Baseline (no fault) failures, not counted as evidence: "
-                  + ", ".join(f"`{n}`" for n in doc["baseline"]["failing"]), ""]
-    lines += ["| Fault | Breaks | Failing tests | Caught | Evidence |", "|---|---|---|---|---|"]
+    if doc["baseline"]["findings"]:
+        lines += ["Baseline (no fault) findings, not counted: "
+                  + ", ".join(f"`{n}`" for n in doc["baseline"]["findings"]), ""]
+    lines += ["| Fault | Breaks | Caught by | Collateral | Blocked | Evidence |", "|---|---|---|---|---|---|"]
     for r in doc["faults"]:
-        ev = "<br>".join(f"`{n}`" for n in r["evidence"][:5]) or r.get("error", "")
-        lines.append(f"| {r['name']} | {' '.join(r['breaks'])} | {len(r['failing'])} | "
-                     f"{'yes' if r['caught'] else '**NO**'} | {ev} |")
-    lines += ["", "All faults caught." if doc["all_caught"] else "Some faults are NOT caught.", ""]
+        ev = "<br>".join(f"`{e['nodeid']}`" for e in r["evidence"][:5]) or r.get("error", "")
+        lines.append(f"| {r['name']} | {' '.join(r['breaks'])} | {len(r['evidence'])} | "
+                     f"{len(r['collateral']) if not r['collateral'] else '**' + str(len(r['collateral'])) + '**'} | "
+                     f"{len(r['blocked'])} | {ev} |")
+    lines += ["", "All faults caught." if doc["all_caught"] else "Some faults are NOT caught.",
+              "No collateral findings." if doc["no_collateral"] else "Some faults cause COLLATERAL findings.", ""]
     return "\n".join(lines)
 
 
 def _print_matrix(doc: dict) -> None:
-    if doc["baseline"]["failing"]:
-        print(f"warning: {len(doc['baseline']['failing'])} test(s) fail without any fault")
-    print(f"{'fault':<30} {'failing':>7}  caught  breaks")
+    if doc["baseline"]["findings"]:
+        print(f"error: {len(doc['baseline']['findings'])} test(s) report findings without any fault")
+    if doc["baseline"].get("error"):
+        print(f"error: {doc['baseline']['error']}")
+    print(f"{'fault':<28} {'caught':>6} {'collat':>6} {'blocked':>7}  breaks")
     for r in doc["faults"]:
-        print(f"{r['name']:<30} {len(r['failing']):>7}  {'yes' if r['caught'] else 'NO ':<6}  {' '.join(r['breaks'])}")
+        print(f"{r['name']:<28} {len(r['evidence']):>6} {len(r['collateral']):>6} {len(r['blocked']):>7}  "
+              f"{' '.join(r['breaks'])}")
         if r.get("error"):
-            print(f"{'':<30} {r['error']}")
+            print(f"{'':<28} {r['error']}")
+        for c in r["collateral"]:
+            print(f"{'':<28} COLLATERAL {c['verdict']} {c['nodeid']} (broken: {', '.join(c['broken']) or '-'}): "
+                  f"{c['message'][:120]}")
     n = sum(1 for r in doc["faults"] if r["caught"])
-    print(f"{n}/{len(doc['faults'])} faults caught")
+    k = sum(len(r["collateral"]) for r in doc["faults"])
+    print(f"{n}/{len(doc['faults'])} faults caught; {k} collateral finding(s)")
 
 
 # --- diff and replay (diff.py, transcript.py) ----------------------------------------
@@ -453,8 +497,12 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--target", default="ref")
     rn.add_argument("--qemu", metavar="PATH", help="QEMU binary for the qemu target (else $VMSG_QEMU, else PATH)")
     rn.add_argument("--fault", action="append", default=[], metavar="NAME")
+    rn.add_argument("--fault-set", action="append", default=[], metavar="NAME",
+                    help="a named set of reference faults (e.g. qemu-v2: the behaviour QEMU's device showed)")
     rn.add_argument("--profile", default="pr28")
-    rn.add_argument("--strict", action="store_true", help="also run SHOULD/MAY-level checks")
+    rn.add_argument("--strict", action="store_true", help="WARN fails the run too (= --fail-on warn)")
+    rn.add_argument("--fail-on", choices=("fail", "warn", "info"), default=None,
+                    help="least serious verdict that fails the run (default fail)")
     rn.add_argument("--req", action="append", default=[])
     rn.add_argument("--level", action="append", default=[])
     rn.add_argument("--area", action="append", default=[])

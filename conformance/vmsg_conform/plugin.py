@@ -3,9 +3,9 @@
 It registers the ``--vmsg-*`` options and the ``req`` marker, brings the
 ``dut`` / ``vmsg_target`` fixtures, checks every test's citations against the
 requirement catalogue, selects tests by requirement, skips checks that do not
-apply (SHOULD/MAY level without ``--vmsg-strict``, other profiles), applies
-waivers, records one :class:`~vmsg_conform.results.TestResult` per test and
-writes the JSON / JUnit / HTML reports.
+apply (other profiles), grades failures (verdicts.py), applies waivers,
+records one :class:`~vmsg_conform.results.TestResult` per test and writes the
+JSON / JUnit / HTML reports.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from . import results as _results
+from . import verdicts as _verdicts
 from . import waivers as _waivers
 
 try:  # the fixtures come with the plugin
@@ -33,7 +34,6 @@ except ModuleNotFoundError as _exc:  # only while the package is incomplete (no 
     if not (_exc.name or "").startswith(__package__ + "."):
         raise
 
-STRICT_SKIP_REASON = "SHOULD-level check: run with --strict"
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 OUTPUT_LIMIT = 4000
 DETAILS_LIMIT = 12000
@@ -65,7 +65,9 @@ def pytest_addoption(parser):
                 help="reference fault mode to switch on (repeatable, comma lists allowed)")
     g.addoption("--vmsg-profile", default="pr28", help="wire/spec profile (default: pr28)")
     g.addoption("--vmsg-strict", action="store_true", default=False,
-                help="also run checks whose requirements are all SHOULD/MAY level")
+                help="WARN fails the run too (same as --vmsg-fail-on warn)")
+    g.addoption("--vmsg-fail-on", default=None, choices=sorted(_verdicts.FAIL_ON), metavar="GRADE",
+                help="the least serious verdict that fails the run: fail (default), warn or info")
     g.addoption("--vmsg-waivers", default=None, metavar="FILE", help="waiver file (TOML)")
     g.addoption("--vmsg-json", default=None, metavar="FILE", help="write the JSON report")
     g.addoption("--vmsg-junit", default=None, metavar="FILE", help="write the JUnit XML report")
@@ -113,6 +115,8 @@ _STATE = pytest.StashKey[_State]()
 _RECORDER = pytest.StashKey[Any]()
 _EXPIRED = pytest.StashKey[Any]()
 _WAIVER = pytest.StashKey[Any]()
+#: Verdicts that are not pytest failures: shown with their own letter.
+_SOFT = ("WARN", "INFO", "BLOCKED")
 
 
 def _state(config) -> _State:
@@ -312,7 +316,6 @@ def _select(config, cat, items) -> None:
 def _mark_skips_and_waivers(config, cat, items) -> None:
     st = _state(config)
     profile = config.getoption("vmsg_profile")
-    strict = config.getoption("vmsg_strict")
     today = _dt.date.today()
     for item in items:
         ids = st.citations[item.nodeid]
@@ -320,8 +323,6 @@ def _mark_skips_and_waivers(config, cat, items) -> None:
         if reqs and not any(_applies(r, profile) for r in reqs):
             item.add_marker(pytest.mark.skip(
                 reason=f"not applicable to profile {profile}: " + ", ".join(ids)))
-        elif reqs and not strict and all(getattr(r, "strength", "must") in ("should", "may") for r in reqs):
-            item.add_marker(pytest.mark.skip(reason=STRICT_SKIP_REASON))
         w = _waivers.find(st.waivers, item.nodeid, ids)
         if w is None:
             continue
@@ -356,6 +357,68 @@ def pytest_runtest_setup(item):
     item.stash[_RECORDER] = dut.port
 
 
+def fail_on(config) -> str:
+    """The least serious verdict that fails the run (--strict means warn)."""
+    chosen = _opt(config, "vmsg_fail_on")
+    if chosen:
+        return chosen
+    return "warn" if _opt(config, "vmsg_strict") else "fail"
+
+
+def _strength_of(config):
+    cat = _state(config).catalogue
+
+    def strength(rid: str):
+        req = _req(cat, rid) if cat is not None else None
+        return getattr(req, "strength", None) if req is not None else None
+    return strength
+
+
+def _grade(item, call, rep) -> None:
+    """Grades a failed call (verdicts.py). WARN, INFO and BLOCKED stop being
+    pytest failures: the run's exit status is decided from the verdicts."""
+    if rep.when != "call" or not rep.failed or hasattr(rep, "wasxfail") or hasattr(rep, "vmsg_grade"):
+        return  # not a failure, or already graded by _grade_tolerated
+    exc = call.excinfo.value if call.excinfo is not None else None
+    # A Deviation already says "REQ: what"; pytest's text would prefix its class path.
+    message = str(exc) if isinstance(exc, _verdicts.Deviation) else _fail_message(rep)
+    g = _verdicts.grade(exc, _state(item.config).citations.get(item.nodeid, []),
+                        _strength_of(item.config), message)
+    rep.vmsg_grade = {"verdict": g.verdict, "broken": g.broken, "blocked_by": g.blocked_by,
+                      "message": g.message}
+    if g.verdict in _SOFT:
+        rep.outcome = "passed"
+
+
+def _grade_tolerated(item, rep) -> None:
+    """A test that passed although its setup tolerated a deviation of a
+    requirement it cites has still seen that requirement broken: graded."""
+    if rep.when != "call" or not rep.passed or hasattr(rep, "wasxfail"):
+        return
+    cited = _state(item.config).citations.get(item.nodeid, [])
+    for entry in getattr(rep, "vmsg_tolerated", []):
+        req, _, detail = entry.partition(": ")
+        if req in cited:
+            verdict = _verdicts.verdict_of(_strength_of(item.config)(req))
+            message = f"{req}: {detail} (tolerated during setup; the test cites {req})"
+            rep.vmsg_grade = {"verdict": verdict, "broken": [req], "blocked_by": None, "message": message}
+            if verdict not in _SOFT:
+                rep.outcome = "failed"
+                rep.longrepr = message
+            return
+
+
+def _tolerated(item) -> list[str]:
+    dut = getattr(item, "funcargs", {}).get("dut")
+    get = getattr(dut, "deviations", None)
+    if get is None:
+        return []
+    try:
+        return [f"{req}: {detail}" for req, detail in get()]
+    except Exception:  # a closed or broken Dut has nothing more to say
+        return []
+
+
 def _failure_extras(item, rep) -> None:
     """On a failure: the qemu target's crash facts, and the transcript."""
     if not rep.failed:
@@ -381,6 +444,7 @@ def _failure_extras(item, rep) -> None:
         del item.stash[_RECORDER]  # one transcript per test
         rec.transcript.header["failed_in"] = rep.when
         path = rec.transcript.save(Path(out) / transcript.safe_name(item.nodeid))
+        rep.vmsg_transcript = (str(path), len(rec.transcript.steps))
         rep.sections.append(("vmsg-transcript", f"transcript: {path} ({len(rec.transcript.steps)} steps)"))
 
 
@@ -388,9 +452,14 @@ def _failure_extras(item, rep) -> None:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
-    _failure_extras(item, rep)
     w = item.stash.get(_EXPIRED, None)
+    if rep.when == "call":
+        rep.vmsg_tolerated = _tolerated(item)
+        if w is None:  # a pass it turns into a FAIL needs the failure extras (transcript) too
+            _grade_tolerated(item, rep)
+    _failure_extras(item, rep)
     if w is None:
+        _grade(item, call, rep)
         return
     # an expired waiver hides nothing: the test is a FAIL whatever it did
     if rep.when == "call" or (rep.when == "setup" and rep.skipped):
@@ -400,6 +469,14 @@ def pytest_runtest_makereport(item, call):
                         + (":\n" + rep.longreprtext if was == "failed" else ""))
         if hasattr(rep, "wasxfail"):
             del rep.wasxfail
+
+
+def pytest_report_teststatus(report, config):
+    g = getattr(report, "vmsg_grade", None)
+    if g and report.when == "call" and g["verdict"] in _SOFT:
+        v = g["verdict"]
+        return v.lower(), v[0], v
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -439,17 +516,33 @@ def _result_of(item, reports: dict, ids: list[str]) -> _results.TestResult:
         res.waiver, res.waiver_expires = w.reason, str(w.expires)
     failed = [r for r in phases if r.failed]
     skipped = [r for r in phases if r.skipped]
+    soft = [r for r in phases if r.passed and (getattr(r, "vmsg_grade", None) or {}).get("verdict") in _SOFT]
+    for rep in phases:
+        res.tolerated.extend(t for t in getattr(rep, "vmsg_tolerated", []) if t not in res.tolerated)
+        if getattr(rep, "vmsg_transcript", None):
+            res.transcript, res.transcript_steps = rep.vmsg_transcript
     if failed:
         rep = failed[0]
         text = rep.longreprtext or ""
+        grade = getattr(rep, "vmsg_grade", None) or {}
         if rep.when == "call" and text.startswith("[XPASS(strict)]"):
             res.verdict = "XPASS"
             res.message = ("waived test passed: remove the waiver" if w is not None
                            else "expected failure passed (strict xfail)")
         else:
             res.verdict = "FAIL"
-            res.message = ("error in " + rep.when + ": " if rep.when != "call" else "") + _fail_message(rep)
+            res.broken = list(grade.get("broken", []))
+            res.message = (grade.get("message") or
+                           ("error in " + rep.when + ": " if rep.when != "call" else "") + _fail_message(rep))
             res.details = _trim(text, DETAILS_LIMIT)
+    elif soft:
+        rep = soft[0]
+        grade = rep.vmsg_grade
+        res.verdict = grade["verdict"]
+        res.broken = list(grade["broken"])
+        res.blocked_by = grade["blocked_by"]
+        res.message = grade["message"]
+        res.details = _trim(rep.longreprtext or "", DETAILS_LIMIT)
     elif skipped:
         rep = skipped[0]
         if hasattr(rep, "wasxfail"):
@@ -580,6 +673,7 @@ def build_run(config) -> _results.RunResult:
         "target": _target_info(config.getoption("vmsg_target")),
         "faults": _faults(config),
         "strict": bool(config.getoption("vmsg_strict")),
+        "fail_on": fail_on(config),
         "selection": {"req": config.getoption("vmsg_req"), "level": config.getoption("vmsg_level"),
                       "area": config.getoption("vmsg_area"),
                       "keyword": _opt(config, "keyword", "") or ""},
@@ -600,6 +694,7 @@ def build_run(config) -> _results.RunResult:
     for w in st.waivers:
         if w not in st.used_waivers:
             run.warnings.append(f"waiver for {w.test!r} matched no test that ran")
+    run.warnings.extend(run.link_blocked())
     return run
 
 
@@ -638,15 +733,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     # a conformance run (e.g. an unrelated test tree in the same venv): stay quiet.
     if not any(t.reqs for t in run.tests) and not getattr(st, "written", []):
         return
+    from .reports import text
+
     tr = terminalreporter
     tr.section("vmsg-conform")
-    counts = run.counts()
-    tr.write_line("tests: " + ", ".join(f"{v} {n}" for v, n in counts.items() if n) or "tests: none")
-    req_counts: dict[str, int] = {}
-    for rv in run.requirement_verdicts():
-        req_counts[rv.verdict] = req_counts.get(rv.verdict, 0) + 1
-    tr.write_line("requirements: " + ", ".join(
-        f"{v} {req_counts[v]}" for v in _results.REQ_VERDICTS if req_counts.get(v)))
+    for line in text.summary_lines(run):
+        tr.write_line(line)
     hyp = run.metadata.get("hypothesis") or {}
     if hyp.get("available"):
         tr.write_line(f"hypothesis: {hyp.get('reproduce')}")

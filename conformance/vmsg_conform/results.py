@@ -11,10 +11,13 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-#: Test verdicts, in the order reports list them.
-TEST_VERDICTS = ("FAIL", "XPASS", "PASS", "XFAIL", "SKIP")
+from .verdicts import GRADES, run_fails
+
+#: Test verdicts, in the order reports list them (most serious first).
+TEST_VERDICTS = ("FAIL", "XPASS", "WARN", "INFO", "BLOCKED", "PASS", "XFAIL", "SKIP")
 #: Requirement verdicts, in the order reports list them.
-REQ_VERDICTS = ("FAIL", "PASS", "WAIVED", "SKIP", "UNTESTED", "UNTESTABLE", "N/A")
+REQ_VERDICTS = ("FAIL", "WARN", "INFO", "BLOCKED", "PASS", "WAIVED", "SKIP", "UNTESTED", "UNTESTABLE", "N/A")
+_SEVERITY = {v: i for i, v in enumerate(GRADES)}
 
 SCHEMA = "vmsg-conform/results/1"
 
@@ -34,6 +37,18 @@ class TestResult:
     output: str = ""
     waiver: str | None = None  # reason of the waiver that applied, if any
     waiver_expires: str | None = None
+    #: FAIL/WARN/INFO: the requirement(s) the failing check shows broken.
+    broken: list[str] = field(default_factory=list)
+    #: BLOCKED: the requirement whose deviation stopped the test's setup, and
+    #: the test of this run that reports that deviation (None if none does).
+    blocked_by: str | None = None
+    blocked_by_test: str | None = None
+    #: Deviations the driver stack met and worked around, as a real driver
+    #: would ("REQ: detail"); they do not change the verdict.
+    tolerated: list[str] = field(default_factory=list)
+    #: The replayable transcript written for a failing test, and its length.
+    transcript: str | None = None
+    transcript_steps: int | None = None
 
     @property
     def waived(self) -> bool:
@@ -70,6 +85,22 @@ class RequirementVerdict:
 
 
 @dataclass
+class RootCause:
+    """One distinct broken requirement and the tests that show it, the
+    test with the shortest transcript (or the quickest) first."""
+
+    req: str
+    verdict: str
+    level: str
+    text: str
+    tests: list[TestResult]
+
+    @property
+    def example(self) -> TestResult:
+        return self.tests[0]
+
+
+@dataclass
 class RunResult:
     """Everything one run produced: metadata, test results, the
     requirement snapshot, uncited tests and collection errors."""
@@ -88,10 +119,52 @@ class RunResult:
             out[t.verdict] = out.get(t.verdict, 0) + 1
         return out
 
-    def failed(self) -> bool:
-        """True when the run must exit non-zero: an unwaived failure, a waived
-        test that passed, or a collection error."""
-        return bool(self.errors) or any(t.verdict in ("FAIL", "XPASS") for t in self.tests)
+    def failed(self, fail_on: str | None = None) -> bool:
+        """True when the run must exit non-zero: an unwaived FAIL (crashes and
+        expired waivers are FAILs), a waived test that passed, a collection
+        error, and WARN / INFO as ``fail_on`` (default: the run's own
+        ``metadata["fail_on"]``, else "fail") widens it."""
+        fail_on = fail_on or self.metadata.get("fail_on") or "fail"
+        return bool(self.errors) or run_fails((t.verdict for t in self.tests), fail_on)
+
+    def root_causes(self) -> list[RootCause]:
+        """The distinct broken requirements, most serious first: FAIL before
+        WARN before INFO, then by the number of tests showing it. Failures
+        that name no requirement (a setup error) are grouped by message."""
+        rows = {r.id: r for r in self.requirements}
+        groups: dict[tuple[str, str], list[TestResult]] = {}
+        for t in self.tests:
+            if t.verdict not in _SEVERITY:
+                continue
+            for rid in (t.broken or [f"(unattributed) {t.message.splitlines()[0] if t.message else t.verdict}"]):
+                groups.setdefault((rid, t.verdict), []).append(t)
+        out = []
+        for (rid, verdict), tests in groups.items():
+            row = rows.get(rid)
+            # A transcript of 0 steps recorded nothing (the test opened its
+            # own targets), so it is no example.
+            tests = sorted(tests, key=lambda t: (t.transcript_steps or 1 << 30, t.duration, t.nodeid))
+            out.append(RootCause(rid, verdict, row.level if row else "", row.text if row else "", tests))
+        out.sort(key=lambda c: (_SEVERITY[c.verdict], -len(c.tests), c.req))
+        return out
+
+    def link_blocked(self) -> list[str]:
+        """Names, for each BLOCKED test, a test of this run that reports the
+        deviation that blocked it; returns warnings for blocks no test
+        explains (a suite gap: the deviation must be checked somewhere)."""
+        first: dict[str, str] = {}
+        for t in self.tests:
+            if t.verdict in _SEVERITY:
+                for rid in t.broken:
+                    first.setdefault(rid, t.nodeid)
+        problems = []
+        for t in self.tests:
+            if t.verdict != "BLOCKED" or not t.blocked_by:
+                continue
+            t.blocked_by_test = first.get(t.blocked_by)
+            if t.blocked_by_test is None:
+                problems.append(f"{t.nodeid} is BLOCKED by {t.blocked_by}, which no test of this run reports")
+        return problems
 
     def requirement_verdicts(self) -> list[RequirementVerdict]:
         """The requirement matrix: one verdict per catalogue requirement."""
@@ -103,19 +176,29 @@ class RunResult:
 
 
 def _verdict_of(row: RequirementRow, tests: list[TestResult]) -> RequirementVerdict:
-    """FAIL beats PASS beats WAIVED beats SKIP. With no citing test: UNTESTABLE
-    when the catalogue says why no black-box test can check it, else UNTESTED
-    (a coverage gap, kept apart so a report does not hide it)."""
+    """A test's failure counts against the requirements it shows broken
+    (``broken``), not against everything it cites. The most serious of those
+    (FAIL, WARN, INFO) wins; then PASS; then WAIVED; then BLOCKED when the
+    citing tests stopped before reaching this requirement; then SKIP. With
+    no citing test: UNTESTABLE when the catalogue says why no black-box test
+    can check it, else UNTESTED (a coverage gap, kept apart so a report does
+    not hide it)."""
     verdicts = {t.verdict for t in tests}
     if not row.applicable:
         profiles = ", ".join(row.profiles) or "none"
         return RequirementVerdict(row, "N/A", f"applies only to profile(s): {profiles}", tests)
-    if "FAIL" in verdicts:
-        return RequirementVerdict(row, "FAIL", "", tests)
+    graded = [t.verdict for t in tests if t.verdict in _SEVERITY and row.id in t.broken]
+    if graded:
+        return RequirementVerdict(row, min(graded, key=_SEVERITY.__getitem__), "", tests)
     if verdicts & {"PASS", "XPASS"}:
         return RequirementVerdict(row, "PASS", "", tests)
     if "XFAIL" in verdicts:
         return RequirementVerdict(row, "WAIVED", _first_waiver(tests), tests)
+    stopped = [t for t in tests if t.verdict == "BLOCKED" or t.verdict in _SEVERITY]
+    if stopped:
+        causes = sorted({t.blocked_by or ", ".join(t.broken) for t in stopped} - {""})
+        return RequirementVerdict(row, "BLOCKED", "not reached: the citing tests stopped at "
+                                  + (", ".join(causes) or "other deviations"), tests)
     if tests:
         reasons = sorted({t.message for t in tests if t.message})
         return RequirementVerdict(row, "SKIP", "; ".join(reasons), tests)
@@ -143,6 +226,12 @@ def to_dict(run: RunResult) -> dict[str, Any]:
     data = asdict(run)
     data["schema"] = SCHEMA
     data["summary"] = run.counts()
+    # Derived, for readers of the JSON: what is wrong, most serious first.
+    data["root_causes"] = [
+        {"req": c.req, "verdict": c.verdict, "level": c.level, "text": c.text, "tests": len(c.tests),
+         "example": c.example.nodeid, "transcript": c.example.transcript,
+         "transcript_steps": c.example.transcript_steps, "message": c.example.message}
+        for c in run.root_causes()]
     data["requirement_verdicts"] = {
         rv.row.id: {"verdict": rv.verdict, "reason": rv.reason} for rv in run.requirement_verdicts()
     }

@@ -9,11 +9,14 @@ Fields of one entry (all checked on load, see ``_parse_entry``):
 
 =============  ==========================================================================
 ``id``         stable ID: ``VMSG-BUS-nnn``, ``VMSG-GEN-nnn``, ``VMSG-DRV-nnn``,
-               ``VMSG-DEV-nnn``, ``AMP-nnn`` or ``PCI-nnn`` (PCI rules the project adds:
+               ``VMSG-DEV-nnn``, ``AMP-nnn``, ``PCI-nnn`` (PCI rules the project adds:
                the draft and requirements.md leave them out, the fault modes break them)
-``level``      normalised keyword: MUST, MUST NOT, SHOULD, SHOULD NOT or MAY
+               or ``READ-Gnn`` (the project readings G1-G15 of virtio-msg.md §14.2)
+``level``      normalised keyword: MUST, MUST NOT, SHOULD, SHOULD NOT, MAY, or READING
+               (a project reading where the draft is silent, virtio-msg.md §14.2)
 ``keyword``    the keyword as the source writes it ("MUST / MAY", "shall (proposal)", "RO")
-``strength``   must | should | may: what ``--vmsg-strict`` decides on
+``strength``   must | should | may | reading: decides the verdict of a broken check
+               (FAIL, WARN, INFO, INFO; see ``vmsg_conform.verdicts``)
 ``role``       who the rule binds: device, driver, bus, amp-device, amp-driver, general
 ``area``       one of ``AREAS``; used by ``--vmsg-area``
 ``informative``  true for keywords found in informative text (no normative block)
@@ -22,7 +25,8 @@ Fields of one entry (all checked on load, see ``_parse_entry``):
 ``untestable`` optional: why no black-box test can check it from outside
 ``source``     where it comes from: ``kind = "spec"`` (draft, commit, file, lines,
                conformance, block or context), ``kind = "qemu"`` (document, section) or
-               ``kind = "pci"`` (document, section: the PCI specifications)
+               ``kind = "pci"`` (document, section: the PCI specifications) or
+               ``kind = "reading"`` (document, section: a project reading)
 =============  ==========================================================================
 """
 
@@ -42,8 +46,8 @@ __all__ = [
     "Requirement", "coverage", "format_coverage", "load",
 ]
 
-LEVELS = ("MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY")
-STRENGTHS = ("must", "should", "may")
+LEVELS = ("MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY", "READING")
+STRENGTHS = ("must", "should", "may", "reading")
 ROLES = ("device", "driver", "bus", "amp-device", "amp-driver", "general")
 AREAS = (
     "pci", "registers", "fifo", "interrupts", "bus", "discovery", "hotplug", "wire",
@@ -51,11 +55,11 @@ AREAS = (
     "robustness", "device-types", "shmem",
 )
 SOURCE_KINDS = {"spec": ("draft", "commit", "file", "lines"), "qemu": ("document", "section"),
-                "pci": ("document", "section")}
+                "pci": ("document", "section"), "reading": ("document", "section")}
 
 _STRENGTH_OF = {"MUST": "must", "MUST NOT": "must", "SHOULD": "should",
-                "SHOULD NOT": "should", "MAY": "may"}
-_ID_RE = re.compile(r"^(?:VMSG-(?:BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}$")
+                "SHOULD NOT": "should", "MAY": "may", "READING": "reading"}
+_ID_RE = re.compile(r"^(?:(?:VMSG-(?:BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}|READ-G\d{2})$")
 _REQUIRED = ("id", "level", "keyword", "strength", "role", "area", "profiles", "text", "source")
 _OPTIONAL = ("informative", "untestable")
 _GLOB_CHARS = frozenset("*?[")
@@ -254,7 +258,7 @@ def _parse_entry(entry: object, index: int, where: str, known_profiles: list[str
         if not isinstance(entry[key], str) or not entry[key].strip():
             raise fail(f"{key} must be a non-empty string")
     if not _ID_RE.match(entry["id"]):
-        raise fail("malformed ID (expected VMSG-BUS|GEN|DRV|DEV-nnn, AMP-nnn or PCI-nnn)")
+        raise fail("malformed ID (expected VMSG-BUS|GEN|DRV|DEV-nnn, AMP-nnn, PCI-nnn or READ-Gnn)")
     level = entry["level"]
     if level not in LEVELS:
         raise fail(f"bad level {level!r} (expected one of {', '.join(LEVELS)})")

@@ -1,6 +1,10 @@
 """JUnit XML in the common form CI systems read (Jenkins, GitLab, ...):
 testsuites > testsuite > testcase, with properties carrying the cited
-requirement IDs. Validates against conformance/selftest/junit.xsd."""
+requirement IDs and, where present, the broken / blocking requirement and
+tolerated deviations. FAIL and XPASS are <failure>s; WARN, INFO, BLOCKED,
+XFAIL and SKIP are <skipped>; the verdict is each element's ``type`` and
+heads its message. Validates against conformance/selftest/junit.xsd (whose
+``skipped`` takes ``type``, as the Jenkins xunit junit-10.xsd does)."""
 
 from __future__ import annotations
 
@@ -54,41 +58,75 @@ def _meta_properties(run: RunResult) -> list[tuple[str, str]]:
     return props
 
 
+#: The JUnit element each verdict becomes. Only FAIL and XPASS are
+#: <failure>: CI systems count any <failure> as a broken build, and WARN,
+#: INFO and BLOCKED must not break it unless the run's --fail-on says so
+#: (the exit status carries that decision, not this file).
+OUTCOME = {"FAIL": "failure", "XPASS": "failure", "WARN": "skipped", "INFO": "skipped",
+           "BLOCKED": "skipped", "XFAIL": "skipped", "SKIP": "skipped", "PASS": None}
+
+
+def _headline(t: TestResult) -> str:
+    """The outcome's message: the verdict first, so a CI page that shows
+    only the message still tells a WARN from a plain skip."""
+    if t.verdict == "BLOCKED":
+        by = f"reported by {t.blocked_by_test}" if t.blocked_by_test else "reported by no test of this run"
+        head = f"BLOCKED: blocked by {t.blocked_by or '?'} ({by})"
+    elif t.verdict == "XFAIL":
+        head = "XFAIL: waived/expected failure"
+    elif t.verdict == "XPASS":
+        head = "XPASS"
+    elif t.verdict == "SKIP":
+        return t.message  # a plain skip says why in its own words
+    else:  # FAIL, WARN, INFO name what broke
+        head = f"{t.verdict}: {', '.join(t.broken)} broken" if t.broken else t.verdict
+    return f"{head}: {t.message}" if t.message else head
+
+
 def _testcase(parent: ET.Element, t: TestResult) -> None:
     classname, name = _split(t.nodeid)
     tc = ET.SubElement(parent, "testcase", classname=_clean(classname), name=_clean(name),
                        time=f"{t.duration:.6f}")
     props = ET.SubElement(tc, "properties")
+
+    def prop(key: str, value: object) -> None:
+        ET.SubElement(props, "property", name=key, value=_clean(value))
+
     for rid in t.reqs:
-        ET.SubElement(props, "property", name="requirement", value=rid)
-    ET.SubElement(props, "property", name="verdict", value=t.verdict)
+        prop("requirement", rid)
+    prop("verdict", t.verdict)
+    # like "requirement": one property per value, so tools need not split
+    for rid in t.broken:
+        prop("broken", rid)
+    if t.blocked_by:
+        prop("blocked_by", t.blocked_by)
+    if t.blocked_by_test:
+        prop("blocked_by_test", t.blocked_by_test)
+    for deviation in t.tolerated:
+        prop("tolerated", deviation)
+    if t.transcript:
+        prop("transcript", t.transcript if t.transcript_steps is None
+             else f"{t.transcript} ({t.transcript_steps} steps)")
     if t.waiver:
-        ET.SubElement(props, "property", name="waiver", value=_clean(f"{t.waiver} (expires {t.waiver_expires})"))
+        prop("waiver", f"{t.waiver} (expires {t.waiver_expires})")
     if not t.reqs:
-        ET.SubElement(props, "property", name="uncited", value="true")
-    if t.verdict == "FAIL":
-        el = ET.SubElement(tc, "failure", message=_clean(t.message), type="failure")
-        el.text = _clean(t.details or t.message)
-    elif t.verdict == "XPASS":
-        el = ET.SubElement(tc, "failure", message=_clean(t.message), type="xpass")
-        el.text = _clean(t.message)
-    elif t.verdict == "SKIP":
-        ET.SubElement(tc, "skipped", message=_clean(t.message))
-    elif t.verdict == "XFAIL":
-        ET.SubElement(tc, "skipped", message=_clean(f"waived/expected failure: {t.message}"), type="xfail")
+        prop("uncited", "true")
+    kind = OUTCOME.get(t.verdict, "failure")  # an unknown verdict must not pass unnoticed
+    if kind is not None:
+        el = ET.SubElement(tc, kind, message=_clean(_headline(t)), type=t.verdict)
+        if kind == "failure" or t.details:
+            el.text = _clean(t.details or t.message)
     if t.output:
         ET.SubElement(tc, "system-out").text = _clean(t.output)
 
 
 def to_xml(run: RunResult) -> str:
     """The JUnit document as a string."""
-    counts = run.counts()
-    total = len(run.tests) + len(run.errors)
-    failures = counts["FAIL"] + counts["XPASS"]
-    skipped = counts["SKIP"] + counts["XFAIL"]
+    kinds = [OUTCOME.get(t.verdict, "failure") for t in run.tests]
     time_s = f"{float(run.metadata.get('duration', 0.0)):.3f}"
-    attrs = dict(tests=str(total), failures=str(failures), errors=str(len(run.errors)),
-                 skipped=str(skipped), time=time_s)
+    # counted from the same mapping the elements come from, so they agree
+    attrs = dict(tests=str(len(run.tests) + len(run.errors)), failures=str(kinds.count("failure")),
+                 errors=str(len(run.errors)), skipped=str(kinds.count("skipped")), time=time_s)
     root = ET.Element("testsuites", name=SUITE_NAME, **attrs)
     suite = ET.SubElement(root, "testsuite", name=SUITE_NAME, hostname="localhost",
                           timestamp=_clean(run.metadata.get("start_time", "")[:19]) or "1970-01-01T00:00:00",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from ..verdicts import check, require  # noqa: F401 - re-exported for the tests
 from .frames import *  # noqa: F401,F403 - re-exported: tests use helpers.<name>
 from .pci_access import *  # noqa: F401,F403
 
@@ -185,7 +186,8 @@ def exchange(raw: RawFifo, frames: Sequence[bytes] | bytes, steps: int = SETTLE_
 def request(raw: RawFifo, f: bytes) -> bytes:
     """Exactly one frame must come back (VMSG-BUS-028); returns its slot."""
     got = exchange(raw, f)
-    assert len(got) == 1, f"expected exactly one response, got {len(got)}: {[describe(s) for s in got]}"
+    require(len(got) == 1, "VMSG-BUS-028",
+            f"expected exactly one response, got {len(got)}: {[describe(s) for s in got]}")
     return got[0]
 
 
@@ -197,10 +199,16 @@ def assert_alive(raw: RawFifo, data: int = 0x5EA1_1FE0) -> None:
     assert u32(pings[0], 8) == data, f"liveness PING echoed {describe(pings[0])}"
 
 
-def expect_no_response(raw: RawFifo, f: bytes, alive: bool = True) -> None:
-    """The frame is consumed and nothing comes back (VMSG-BUS-017); then liveness."""
+def expect_no_response(raw: RawFifo, f: bytes, alive: bool = True, req: str | None = None) -> None:
+    """The frame is consumed and nothing comes back (VMSG-BUS-017); then
+    liveness. ``req`` names the rule the silence checks when it is not the
+    calling test's primary requirement."""
     got = exchange(raw, f)
-    assert got == [], f"expected no response to {f.hex()}, got {[describe(s) for s in got]}"
+    message = f"expected no response to {f.hex()}, got {[describe(s) for s in got]}"
+    if req is None:
+        assert got == [], message
+    else:
+        check(got == [], req, message)
     assert raw.device_tail() % SLOT_COUNT == raw.head, "the device did not consume the frame"
     if alive:
         assert_alive(raw)
@@ -267,6 +275,22 @@ def parametrize_topology(metafunc) -> None:
 
 
 # ---- fresh targets inside one test (Hypothesis state machines) ------------------------------
+
+
+def stateful_settings(target, **kw):
+    """Hypothesis settings for a state machine that opens a Dut per example.
+
+    On a target that starts a process per open, a failure is reported as
+    generated, without shrinking: shrinking replays the machine hundreds of
+    times and would cost minutes. The failing steps are printed all the same,
+    and the run's seed (see the summary) reproduces them.
+    """
+    from hypothesis import Phase, settings
+
+    kw.setdefault("deadline", None)
+    if getattr(target, "opens_a_process", False):
+        kw.setdefault("phases", (Phase.explicit, Phase.reuse, Phase.generate))
+    return settings(**kw)
 
 
 def dut_opener(request):

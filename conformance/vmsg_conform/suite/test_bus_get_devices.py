@@ -59,7 +59,7 @@ def test_next_offset_is_zero_past_the_last_device(dut, fifo):
         assert nxt == 0, f"next_offset {nxt} at {offset}: no device lies at or beyond the window"
 
 
-@pytest.mark.req("VMSG-BUS-014", "VMSG-BUS-044")
+@pytest.mark.req("VMSG-BUS-044", "VMSG-BUS-014")
 @pytest.mark.parametrize("count", [8, 32])
 def test_next_offset_walk_ends_and_finds_exactly_the_described_devices(dut, fifo, count):
     raw = h.RawFifo(dut, fifo)
@@ -77,7 +77,8 @@ def test_next_offset_walk_ends_and_finds_exactly_the_described_devices(dut, fifo
         offset = nxt
     else:
         pytest.fail("GET_DEVICES walk did not end within 64 windows (next_offset never 0)")
-    assert found == h.device_numbers(dut, fifo)
+    h.check(found == h.device_numbers(dut, fifo), "VMSG-BUS-014",
+            f"the walk found {sorted(found)}, the description has {sorted(h.device_numbers(dut, fifo))}")
 
 
 @pytest.mark.req("VMSG-BUS-043", "VMSG-BUS-046")
@@ -96,13 +97,13 @@ def test_oversized_count_is_reduced_only_as_far_as_the_bus_requires(dut, fifo):
     assert cnt == (h.BUS_MAX - 14) * 8, f"count {cnt}; {(h.BUS_MAX - 14) * 8} fit a 64-byte message"
 
 
-@pytest.mark.req("VMSG-BUS-042", "VMSG-BUS-016", "VMSG-BUS-017")
+@pytest.mark.req("VMSG-BUS-042", "VMSG-BUS-016", "VMSG-BUS-017", "READ-G13")
 @pytest.mark.parametrize("offset,count", UNALIGNED, ids=[f"{o}+{c}" for o, c in UNALIGNED])
 def test_unaligned_window_is_discarded(dut, fifo, offset, count):
     h.expect_no_response(h.RawFifo(dut, fifo), h.get_devices(offset, count))
 
 
-@pytest.mark.req("VMSG-BUS-043", "VMSG-BUS-044", "VMSG-BUS-046")
+@pytest.mark.req("VMSG-BUS-043", "VMSG-BUS-044", "VMSG-BUS-046", "READ-G14")
 @pytest.mark.parametrize("offset,count", [(32, 32), (256, 64), (0xFFF8, 8)], ids=["32+32", "256+64", "top"])
 def test_window_beyond_every_device_is_empty_and_ends_the_walk(dut, offset, count):
     raw = h.RawFifo(dut, 0)

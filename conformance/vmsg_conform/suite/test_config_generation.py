@@ -21,6 +21,7 @@ def test_generation_read_before_a_device_change_is_stale_after_it(dut):
     old = p.get_config(0, 8)
     th.config_change(dut, p.dev)
     p.take_events()
+    th.require(p.generation() != old.generation, "VMSG-DEV-006", "the device-side change left the generation as it was")
     r = p.set_config(old.generation, ACTUAL, struct.pack("<I", 9))
     assert r.length == 0, "SET_CONFIG with a generation from before a device-side change was applied"
     assert bytes(p.get_config(ACTUAL, 4).data) == bytes(old.data[ACTUAL:ACTUAL + 4])
@@ -31,7 +32,7 @@ def test_generation_from_event_config_makes_a_write_succeed(dut):
     p = _balloon(dut)
     th.config_change(dut, p.dev)
     ev = p.take_events(th.ID_EVENT_CONFIG)
-    assert len(ev) == 1
+    th.require(len(ev) == 1, "VMSG-DEV-034", f"expected one EVENT_CONFIG for the change, got {len(ev)}")
     r = p.set_config(ev[0].body.generation, ACTUAL, struct.pack("<I", 9))
     assert r.length == 4
 
@@ -57,7 +58,7 @@ def test_generation_does_not_move_for_a_write_of_the_same_bytes_or_a_rejected_on
     r = p.set_config(cur.generation, ACTUAL, bytes(cur.data))
     assert p.get_config(0, 0).generation == r.generation
     rej = p.set_config((r.generation + 3) & 0xFFFFFFFF, ACTUAL, b"\x01\x02\x03\x04")
-    assert rej.length == 0
+    th.require(rej.length == 0, "VMSG-DEV-025", "SET_CONFIG with a wrong generation was applied")
     assert p.get_config(0, 0).generation == r.generation == rej.generation
 
 
@@ -71,7 +72,7 @@ def test_generations_of_driver_and_device_changes_never_repeat(dut):
         gens.append(r.generation)
         th.config_change(dut, p.dev)
         ev = p.take_events(th.ID_EVENT_CONFIG)
-        assert len(ev) == 1
+        th.require(len(ev) == 1, "VMSG-DEV-034", f"expected one EVENT_CONFIG for the change, got {len(ev)}")
         gens.append(ev[0].body.generation)
     assert len(set(gens)) == len(gens)
 
@@ -86,7 +87,7 @@ def test_reset_keeps_the_generation_meaningful(dut):
     p.take_events()
     p.set_status(0)
     after = p.generation()
-    assert after != before
+    th.require(after != before, "VMSG-DEV-006", "the device-side change left the generation as it was")
     th.bring_up(p, queues=())
     assert p.set_config(p.generation(), ACTUAL, struct.pack("<I", 3)).length == 4
 

@@ -231,7 +231,7 @@ def test_responses_carry_the_device_number_of_their_request(dut, fifo):
               lambda n: h.get_config(n, 0, 4), lambda n: h.get_vqueue(n, 0), lambda n: h.get_shm(n, 0)]
     reqs = [(n, make(n)) for make in makers for n in numbers]  # devices interleaved
     got = h.exchange(raw, [f for _, f in reqs], steps=8)
-    assert len(got) == len(reqs), f"{len(got)} responses for {len(reqs)} requests"
+    h.require(len(got) == len(reqs), "VMSG-BUS-028", f"{len(got)} responses for {len(reqs)} requests")
     for n in numbers:
         sent = [h.header(f).msg_id for m, f in reqs if m == n]
         back = [h.header(s).msg_id for s in got if h.header(s).dev_num == n]

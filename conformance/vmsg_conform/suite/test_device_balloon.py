@@ -12,7 +12,7 @@ NUM_PAGES, ACTUAL = 0, 4
 
 def _live(dut):
     p = th.peer(dut, th.BALLOON_ID)
-    rings = th.bring_up(p, queues=((0, 16), (1, 16)))
+    rings = th.bring_up(p, queues=((0, None), (1, None)))
     return p, rings
 
 

@@ -18,8 +18,21 @@ FULL = ADF | th.DRIVER_OK
 RING_RESET = th.bit(th.F_VERSION_1) | th.bit(th.F_RING_RESET)
 
 
+def _device_conformed(dut, found):
+    """Driver rules are judged against a conforming device: when the device
+    deviated and the driver worked around it, the rules that workaround
+    broke say nothing about the driver (the test is BLOCKED instead)."""
+    deviations = dut.deviations()
+    if deviations:
+        req, detail = deviations[0]
+        th.require(False, req, f"the device deviated ({detail}); the driver's way around it "
+                               f"was flagged {found}")
+
+
 def _clean(dut):
     v = th.violations_of(dut)
+    if v:
+        _device_conformed(dut, th.rule_ids(v))
     assert v == [], f"violations recorded: {th.rule_ids(v)}"
 
 
@@ -295,7 +308,7 @@ def bad_drv_007(dut):
     old = p.get_config(4, 4).generation
     th.config_change(dut, p.dev)
     rej = p.set_config(old, 4, b"\x05\x00\x00\x00")  # stale, legitimately: the event was not seen
-    assert rej.length == 0
+    th.require(rej.length == 0, "VMSG-DEV-025", "a SET_CONFIG with a stale generation was applied")
     p.set_config(rej.generation, 4, b"\x05\x00\x00\x00")  # retried without GET_CONFIG
 
 
@@ -355,4 +368,6 @@ def test_bad_driver_sequence_is_flagged_with_exactly_its_rule(dut, rule):
     th.violations_of(dut)  # skip early on targets without a validator
     BAD[rule](dut)
     got = sorted(set(th.rule_ids(th.violations_of(dut))))
+    if got != [rule]:
+        _device_conformed(dut, got)
     assert got == [rule]

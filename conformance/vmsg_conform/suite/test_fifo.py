@@ -122,7 +122,7 @@ def test_device_never_overwrites_a_full_device_queue(dut, fifo):
     got = raw.drain()
     raw.ring()
     got += raw.collect()
-    assert echoes(got) == list(range(62)), "a response was lost or reordered at the full queue"
+    h.check(echoes(got) == list(range(62)), "VMSG-BUS-028", "a response was lost or reordered at the full queue")
 
 
 @pytest.mark.req("AMP-009", "AMP-011", "VMSG-BUS-027")
@@ -192,7 +192,7 @@ def test_consumer_index_that_makes_the_queue_look_full_holds_responses(dut, fifo
     assert not unchanged(raw, raw.device_slot_addr(1), 64, 0xEEEE_EEEE), "full-queue slot overwritten"
     raw.wr(raw.devq + h.TAIL, 1)                        # room again
     raw.ring()
-    assert echoes(raw.collect()) == [0xB0B], "response lost while the queue looked full"
+    h.check(echoes(raw.collect()) == [0xB0B], "VMSG-BUS-028", "response lost while the queue looked full")
 
 
 # ---- own indices stay private (AMP-010) ------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import deque
 
 import pytest
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -97,7 +96,7 @@ class RingMachine(RuleBasedStateMachine):
                 self.dut.port.advance_time(100_000)
                 for s in self.raw.drain():
                     self.check(s)
-            assert not self.outstanding, f"{len(self.outstanding)} PINGs never answered (lost)"
+            h.check(not self.outstanding, "VMSG-BUS-028", f"{len(self.outstanding)} PINGs never answered (lost)")
             assert self.raw.collect() == [], "frames after every PING was answered"
         finally:
             close = getattr(self.dut, "close", None)
@@ -114,5 +113,5 @@ def test_random_batches_through_the_ring_keep_order_without_loss(request, fifo):
 
     Machine.open_dut = staticmethod(opener)
     Machine.fifo = fifo
-    run_state_machine_as_test(Machine, settings=settings(max_examples=6, stateful_step_count=25,
-                                                         deadline=None))
+    run_state_machine_as_test(Machine, settings=h.stateful_settings(
+        request.getfixturevalue("vmsg_target"), max_examples=6, stateful_step_count=25))

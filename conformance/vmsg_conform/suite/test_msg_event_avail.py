@@ -8,7 +8,7 @@ from vmsg_conform.suite import transport_helpers as th
 ADF = th.ACK | th.DRIVER | th.FEATURES_OK
 
 
-def _rng_ready(dut, size=16):
+def _rng_ready(dut, size=None):
     """rng with queue 0 configured, FEATURES_OK but not DRIVER_OK, one buffer posted."""
     p = th.peer(dut, th.RNG_ID)
     rq = th.bring_up(p, queues=((0, size),), driver_ok=False)[0]
@@ -28,7 +28,7 @@ def test_event_avail_is_never_answered(dut):
     assert reply.responses() == []
 
 
-@pytest.mark.req("VMSG-DEV-032")
+@pytest.mark.req("VMSG-DEV-032", "READ-G15")
 def test_event_avail_before_driver_ok_consumes_nothing(dut):
     p, rq, buf, _ = _rng_ready(dut)
     reply = p.kick(0)
@@ -65,17 +65,17 @@ def test_event_avail_for_missing_queue_draws_nothing_and_harms_nothing(dut, vq):
 @pytest.mark.req("VMSG-DEV-057", "VMSG-DEV-032")
 def test_event_avail_for_unconfigured_queue_after_driver_ok_draws_nothing(dut):
     p = th.peer(dut, th.BALLOON_ID)
-    th.bring_up(p, queues=((0, 16),))  # queue 1 left unconfigured
+    th.bring_up(p, queues=((0, None),))  # queue 1 left unconfigured
     reply = p.event(th.wire.EventAvail(vq_index=1, next_offset=0))
     assert reply.frames == []
-    assert p.get_vqueue(1).cur_size == 0
+    assert th.queue_unconfigured(p, 1)
 
 
 @pytest.mark.req("VMSG-DEV-033")
 @pytest.mark.parametrize("chains", [1, 3, 15])
 def test_event_avail_every_published_chain_is_used_once(dut, chains):
     p = th.peer(dut, th.RNG_ID)
-    rq = th.bring_up(p, queues=((0, 16),))[0]
+    rq = th.bring_up(p, queues=((0, None),))[0]
     heads = [rq.add(writable=[(th.buffer(dut, 8 + i), 8 + i)]) for i in range(chains)]
     rq.publish()
     p.kick(0)

@@ -14,7 +14,7 @@ def _balloon_live(dut):
 
 def _one_event(p):
     evs = p.take_events(th.ID_EVENT_CONFIG)
-    assert len(evs) == 1, f"expected one EVENT_CONFIG, got {len(evs)}"
+    th.require(len(evs) == 1, "VMSG-DEV-034", f"expected one EVENT_CONFIG, got {len(evs)}")
     return evs[0]
 
 

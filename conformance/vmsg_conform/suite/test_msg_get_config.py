@@ -51,7 +51,7 @@ BEYOND = {
 }
 
 
-@pytest.mark.req("VMSG-DEV-050")
+@pytest.mark.req("VMSG-DEV-050", "READ-G01")
 @pytest.mark.parametrize("case", sorted(BEYOND))
 def test_get_config_beyond_config_size_answered_without_foreign_bytes(dut, case):
     # Out-of-range reads are the project reading G1 (length 0); what any
@@ -62,16 +62,17 @@ def test_get_config_beyond_config_size_answered_without_foreign_bytes(dut, case)
     offset, length = BEYOND[case](size)
     r = p.get_config(offset, length)
     assert r.generation == gen
-    assert len(r.data) == 0
+    th.check(len(r.data) == 0, "READ-G01", f"{len(r.data)} data bytes for a range past config_size {size}")
     assert r.offset == offset
 
 
-@pytest.mark.req("VMSG-DEV-001", "VMSG-DEV-017")
+@pytest.mark.req("VMSG-DEV-001", "VMSG-DEV-017", "READ-G02")
 @pytest.mark.parametrize("length", [45, 64, 1000])
 def test_get_config_never_exceeds_bus_maximum(dut, length):
     p = th.peer(dut, th.BLK_ID)
-    p.get_config(0, length)
+    r = p.get_config(0, length)
     assert p.last.msg_size <= dut.profile.max_msg_size
+    th.check(len(r.data) == 0, "READ-G02", f"{len(r.data)} data bytes for a read that cannot fit the bus")
 
 
 @pytest.mark.req("VMSG-DEV-050", "VMSG-DEV-026")
@@ -85,15 +86,15 @@ def test_get_config_whole_space_readable_in_one_message(dut, device_id):
     assert len(r.data) == size and r.offset == 0
 
 
-@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-050")
+@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-050", "READ-G01")
 def test_get_config_on_device_without_config_space_returns_no_data(dut):
     p = th.peer(dut, th.RNG_ID)
     assert p.info().config_size == 0
     r = p.get_config(0, 4)
-    assert len(r.data) == 0
+    th.check(len(r.data) == 0, "READ-G01", f"{len(r.data)} data bytes from a device without config space")
 
 
-@pytest.mark.req("VMSG-DEV-012")
+@pytest.mark.req("VMSG-DEV-012", "READ-G12")
 @pytest.mark.parametrize("grow", [4, -4])
 def test_get_config_with_wrong_msg_size_is_dropped_silently(dut, grow):
     p = th.peer(dut, th.RNG_ID)

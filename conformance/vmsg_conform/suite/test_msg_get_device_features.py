@@ -7,14 +7,15 @@ from vmsg_conform.suite import transport_helpers as th
 KINDS = [th.RNG_ID, th.BLK_ID, th.BALLOON_ID]
 
 
-@pytest.mark.req("VMSG-DEV-043", "VMSG-DEV-017")
+@pytest.mark.req("VMSG-DEV-043", "VMSG-DEV-017", "READ-G03")
 @pytest.mark.parametrize("block_index,num_blocks", [(0, 1), (0, 2), (1, 1), (0, 3), (2, 4), (0, 12)])
 def test_get_device_features_echoes_window_with_exact_size(dut, block_index, num_blocks):
     p = th.peer(dut, th.BLK_ID)
     r = p.ask(th.wire.GetDeviceFeaturesReq(block_index=block_index, num_blocks=num_blocks))
     assert r.block_index == block_index
-    assert len(r.features) == num_blocks
-    assert p.last.msg_size == 16 + 4 * num_blocks
+    # Every window here fits the bus; returning fewer blocks is what G3 rules out.
+    th.check(len(r.features) == num_blocks, "READ-G03", f"{len(r.features)} of {num_blocks} blocks returned")
+    assert p.last.msg_size == 16 + 4 * len(r.features)
 
 
 @pytest.mark.req("VMSG-DEV-011", "VMSG-DEV-022", "VMSG-DEV-046")
@@ -62,17 +63,19 @@ def test_get_device_features_does_not_offer_notification_data_on_amp(dut):
         assert not th.Peer(dut, dev).offered() & th.bit(th.F_NOTIFICATION_DATA)
 
 
-@pytest.mark.req("VMSG-DEV-001", "VMSG-DEV-017")
+@pytest.mark.req("VMSG-DEV-001", "VMSG-DEV-017", "READ-G03")
 @pytest.mark.parametrize("num_blocks", [13, 14, 100, 0xFFFFFFFF])
 def test_get_device_features_too_large_window_stays_within_bus_maximum(dut, num_blocks):
     p = th.peer(dut, th.BLK_ID)
     r = p.ask(th.wire.GetDeviceFeaturesReq(block_index=0, num_blocks=num_blocks))
     assert p.last.msg_size <= dut.profile.max_msg_size
     assert p.last.msg_size == 16 + 4 * len(r.features)
+    fit = (dut.profile.max_msg_size - 16) // 4
+    th.check(len(r.features) == fit, "READ-G03", f"{len(r.features)} blocks returned; {fit} fit the bus")
     assert list(r.features)[:2] == p.features(0, 2)[:len(r.features)]
 
 
-@pytest.mark.req("VMSG-DEV-012")
+@pytest.mark.req("VMSG-DEV-012", "READ-G12")
 @pytest.mark.parametrize("grow", [4, -4])
 def test_get_device_features_with_wrong_msg_size_is_dropped_silently(dut, grow):
     p = th.peer(dut, th.RNG_ID)

@@ -80,10 +80,10 @@ def test_get_device_info_reserved_type_bits_ignored_and_never_echoed(dut, bits):
     p = th.peer(dut, th.BLK_ID)
     plain = p.info()
     assert p.ask(th.wire.GetDeviceInfoReq(), reserved_type_bits=bits) == plain
-    assert p.last.type & 0xFC == 0
+    th.check(p.last.type & 0xFC == 0, "VMSG-DEV-015", f"response type {p.last.type:#04x} carries reserved bits")
 
 
-@pytest.mark.req("VMSG-DEV-012")
+@pytest.mark.req("VMSG-DEV-012", "READ-G12")
 @pytest.mark.parametrize("grow", [4, 8])
 def test_get_device_info_with_wrong_msg_size_is_dropped_silently(dut, grow):
     p = th.peer(dut, th.RNG_ID)

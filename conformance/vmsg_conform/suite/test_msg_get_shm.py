@@ -31,7 +31,7 @@ def test_get_shm_answered_after_driver_ok(dut):
     assert (r.index, r.length) == (3, 0)
 
 
-@pytest.mark.req("VMSG-DEV-012")
+@pytest.mark.req("VMSG-DEV-012", "READ-G12")
 @pytest.mark.parametrize("grow", [4, -4])
 def test_get_shm_with_wrong_msg_size_is_dropped_silently(dut, grow):
     p = th.peer(dut, th.RNG_ID)

@@ -34,7 +34,7 @@ def test_set_config_with_current_generation_is_applied_and_bumps_generation(dut,
     if len(r.data):
         assert bytes(r.data) == data
     # The bytes changed, so the generation moved before anyone could see them.
-    assert r.generation != gen
+    th.check(r.generation != gen, "VMSG-DEV-006", "the write changed the bytes but not the generation")
     now, gen_now = _actual(p)
     assert now == value
     assert gen_now == r.generation
@@ -70,7 +70,8 @@ def test_set_config_generation_of_a_previous_write_is_stale_after_it(dut):
     p = _balloon(dut)
     _, gen = _actual(p)
     first = p.set_config(gen, ACTUAL, struct.pack("<I", 11))
-    assert first.length == 4 and first.generation != gen
+    assert first.length == 4
+    th.check(first.generation != gen, "VMSG-DEV-006", "the write changed the bytes but not the generation")
     again = p.set_config(gen, ACTUAL, struct.pack("<I", 22))  # the old count
     assert again.length == 0
     assert _actual(p)[0] == 11
@@ -88,7 +89,7 @@ def test_set_config_chain_of_writes_each_bumps_generation(dut):
     assert len(set(gens)) == len(gens)
 
 
-@pytest.mark.req("VMSG-DEV-025")
+@pytest.mark.req("READ-G01")
 @pytest.mark.parametrize("offset,length", [(8, 1), (6, 4), (0xFFFFFFFE, 4)])
 def test_set_config_beyond_config_space_changes_nothing(dut, offset, length):
     # Project reading G1: the rejection form (length 0), nothing written.
@@ -100,7 +101,7 @@ def test_set_config_beyond_config_space_changes_nothing(dut, offset, length):
     assert (bytes(after.data), after.generation) == (bytes(whole.data), whole.generation)
 
 
-@pytest.mark.req("VMSG-DEV-012")
+@pytest.mark.req("VMSG-DEV-012", "READ-G12")
 @pytest.mark.parametrize("grow", [4, -4])
 def test_set_config_with_wrong_msg_size_is_dropped_silently(dut, grow):
     p = th.peer(dut, th.BALLOON_ID)

@@ -33,7 +33,7 @@ def test_set_device_status_zero_resets_and_reads_back_zero(dut, from_status):
     assert p.status() == 0
 
 
-@pytest.mark.req("VMSG-DEV-053", "VMSG-DEV-031", "VMSG-GEN-001")
+@pytest.mark.req("VMSG-DEV-053", "VMSG-DEV-031", "VMSG-GEN-001", "READ-G07")
 @pytest.mark.parametrize("high", [0x100, 0x8000_0000, 0xFFFF_FF00, 0x0001_0000])
 def test_set_device_status_reports_no_undefined_high_bits(dut, high):
     # Bits 8-31 are undefined (Q17); the project reading G7 ignores them, so
@@ -77,7 +77,7 @@ def test_set_device_status_cannot_clear_device_needs_reset(dut):
     assert p.status() == r
 
 
-@pytest.mark.req("VMSG-DEV-012")
+@pytest.mark.req("VMSG-DEV-012", "READ-G12")
 @pytest.mark.parametrize("grow", [4, -4])
 def test_set_device_status_with_wrong_msg_size_is_dropped_silently(dut, grow):
     p = th.peer(dut, th.RNG_ID)

@@ -34,7 +34,8 @@ def test_set_driver_features_offered_subset_keeps_features_ok(dut, device_id):
     assert p.status() == ADOK | th.FEATURES_OK
 
 
-@pytest.mark.req("VMSG-DEV-024", "VMSG-DEV-049", "VMSG-DEV-031", "VMSG-DEV-053", "VMSG-DEV-003", "VMSG-DEV-005")
+@pytest.mark.req("VMSG-DEV-049", "READ-G04", "VMSG-DEV-024", "VMSG-DEV-031", "VMSG-DEV-053", "VMSG-DEV-003",
+                 "VMSG-DEV-005")
 @pytest.mark.parametrize("extra", [th.F_RING_PACKED, th.F_NOTIFICATION_DATA, 50, 63, 23])
 def test_set_driver_features_unoffered_bit_clears_features_ok(dut, extra):
     p = th.peer(dut, th.RNG_ID)
@@ -68,12 +69,15 @@ def test_set_driver_features_blocks_written_one_at_a_time_combine(dut):
     assert p.set_status(ADOK | th.FEATURES_OK) == ADOK | th.FEATURES_OK
 
 
-@pytest.mark.req("VMSG-DEV-043")
+@pytest.mark.req("READ-G04", "VMSG-DEV-043")
 def test_set_driver_features_with_zero_blocks_is_answered(dut):
     p = th.peer(dut, th.BLK_ID)
     _to_driver(p)
-    p.ask(th.wire.SetDriverFeaturesReq(block_index=0, features=[]))
-    assert p.last.msg_size == 8
+    reply = p.send(th.wire.SetDriverFeaturesReq(block_index=0, features=[]))
+    resps = reply.responses(th.ID_SET_DRIVER_FEATURES)
+    th.check(resps, "READ-G04", "SET_DRIVER_FEATURES with no blocks was not answered")
+    th.require(len(resps) == 1, "VMSG-BUS-028", f"{len(resps)} responses to one request")
+    th.check(resps[0].msg_size == 8, "VMSG-DEV-043", f"response msg_size {resps[0].msg_size}")
 
 
 @pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-024")
@@ -81,11 +85,12 @@ def test_set_driver_features_refused_set_is_forgotten_by_reset(dut):
     p = th.peer(dut, th.RNG_ID)
     _to_driver(p)
     p.set_features(th.bit(th.F_VERSION_1) | th.bit(th.F_RING_PACKED) | th.bit(63))
-    assert p.set_status(ADOK | th.FEATURES_OK) == ADOK
+    th.require(p.set_status(ADOK | th.FEATURES_OK) == ADOK, "VMSG-DEV-049",
+               "FEATURES_OK was accepted with unoffered bits: there is no refused set to forget")
     th.negotiate(p)  # reset, then a good set is accepted
 
 
-@pytest.mark.req("VMSG-DEV-012")
+@pytest.mark.req("VMSG-DEV-012", "READ-G12")
 @pytest.mark.parametrize("grow", [4, -4])
 def test_set_driver_features_with_wrong_msg_size_is_dropped_silently(dut, grow):
     p = th.peer(dut, th.RNG_ID)

@@ -22,7 +22,7 @@ BAD_SIZES = {
 }
 
 
-@pytest.mark.req("VMSG-DEV-057", "VMSG-DEV-055")
+@pytest.mark.req("VMSG-DEV-057", "VMSG-DEV-055", "READ-G09")
 @pytest.mark.parametrize("case", sorted(BAD_SIZES))
 def test_set_vqueue_with_unusable_size_leaves_queue_inactive(dut, case):
     p = th.peer(dut, th.RNG_ID)
@@ -30,7 +30,7 @@ def test_set_vqueue_with_unusable_size_leaves_queue_inactive(dut, case):
     m = p.get_vqueue(0).max_size
     rq = th.RawQueue(dut, 16)
     p.set_vqueue(0, BAD_SIZES[case](m), rq.desc, rq.avail, rq.used)
-    assert p.get_vqueue(0).cur_size == 0
+    assert th.queue_unconfigured(p, 0)
 
 
 @pytest.mark.req("VMSG-DEV-057", "VMSG-DEV-055")
@@ -42,7 +42,7 @@ def test_set_vqueue_with_misaligned_ring_leaves_queue_inactive(dut, which):
     addrs = {"desc": rq.desc, "avail": rq.avail, "used": rq.used}
     addrs[which] += 1
     p.set_vqueue(0, 16, addrs["desc"], addrs["avail"], addrs["used"])
-    assert p.get_vqueue(0).cur_size == 0
+    assert th.queue_unconfigured(p, 0)
 
 
 @pytest.mark.req("VMSG-DEV-057")
@@ -54,7 +54,7 @@ def test_set_vqueue_for_missing_queue_configures_nothing(dut, index):
     p.set_vqueue(index, 16, rq.desc, rq.avail, rq.used)
     r = p.get_vqueue(index)
     assert (r.max_size, r.cur_size) == (0, 0)
-    assert p.get_vqueue(0).cur_size == 0
+    assert th.queue_unconfigured(p, 0)
 
 
 @pytest.mark.req("VMSG-DEV-039", "VMSG-DEV-028", "VMSG-DEV-056")
@@ -83,7 +83,7 @@ def test_set_vqueue_queue_is_live_once_configured(dut):
     assert rq.reap() == [(head, 32)]
 
 
-@pytest.mark.req("VMSG-DEV-012")
+@pytest.mark.req("VMSG-DEV-012", "READ-G12")
 @pytest.mark.parametrize("grow", [4, -8])
 def test_set_vqueue_with_wrong_msg_size_is_dropped_silently(dut, grow):
     p = th.peer(dut, th.RNG_ID)

@@ -132,7 +132,7 @@ def test_notify_with_empty_queue_produces_nothing(dut, fifo):
 # ---- access widths: only an aligned 32-bit write rings (AMP-006, D30) ----------------------------
 
 
-@pytest.mark.req("AMP-005", "AMP-006")
+@pytest.mark.req("AMP-006", "AMP-005")
 @pytest.mark.parametrize("delta,size", [(0, 1), (1, 1), (2, 1), (3, 1), (0, 2), (2, 2), (0, 8)],
                          ids=["byte+0", "byte+1", "byte+2", "byte+3", "half+0", "half+2", "qword+0"])
 def test_non_32bit_notify_write_rings_nothing(dut, delta, size):
@@ -144,7 +144,7 @@ def test_non_32bit_notify_write_rings_nothing(dut, delta, size):
     assert [h.u32(s, 8) for s in raws[0].collect()] == [0x40]
 
 
-@pytest.mark.req("AMP-005", "AMP-006")
+@pytest.mark.req("AMP-006", "AMP-005")
 def test_misaligned_32bit_notify_write_rings_nothing(dut):
     raw = queued_ping(dut, 0, 0x99)
     dut.port.mmio_write(raw.notify_addr + 2, 4, 1)

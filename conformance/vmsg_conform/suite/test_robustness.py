@@ -24,7 +24,7 @@ def dev_raw(dut):
 
 def at_most_one_response(raw: h.RawFifo, f: bytes, msg_id: int) -> list[bytes]:
     got = h.exchange(raw, f)
-    assert len(got) <= 1, f"{len(got)} frames for one request: {[h.describe(s) for s in got]}"
+    h.require(len(got) <= 1, "VMSG-BUS-028", f"{len(got)} frames for one request: {[h.describe(s) for s in got]}")
     for s in got:
         assert h.header(s).msg_id == msg_id and h.header(s).is_response, h.describe(s)
     return got
@@ -86,7 +86,7 @@ def test_set_device_status_with_high_bits_is_answered_and_survived(dut, status):
     raw, dev = dev_raw(dut)
     resp = h.request(raw, h.set_device_status(dev, status))
     h.assert_response_header(resp, type_=h.T_RESPONSE, msg_id=h.SET_DEVICE_STATUS, dev_num=dev, msg_size=12)
-    assert h.u32(resp, 8) & 0xFFFFFF00 == 0, f"status bits 8..31 reported: 0x{h.u32(resp, 8):08x}"
+    h.check(h.u32(resp, 8) & 0xFFFFFF00 == 0, "VMSG-DEV-053", f"status bits 8..31 reported: 0x{h.u32(resp, 8):08x}")
     h.assert_alive(raw)
     h.request(raw, h.set_device_status(dev, 0))
 
@@ -105,7 +105,7 @@ def test_fifo_without_devices_answers_bus_messages(dut):
     h.expect_no_response(raw, h.get_device_info(0))
 
 
-@pytest.mark.req("VMSG-BUS-047", "VMSG-BUS-043", "VMSG-BUS-013")
+@pytest.mark.req("VMSG-BUS-047", "VMSG-BUS-043", "VMSG-BUS-044", "VMSG-BUS-013")
 @pytest.mark.parametrize("layout", ["no-devices-at-all", "second-fifo-empty"])
 def test_empty_bus_answers_bus_messages_and_drops_transport_ones(request, layout):
     """Bug 1 / D34 on a reference rebuilt so that a FIFO has no device behind it."""
@@ -123,9 +123,10 @@ def test_empty_bus_answers_bus_messages_and_drops_transport_ones(request, layout
         h.assert_alive(raw, data=0xE4B7)
         resp = h.request(raw, h.get_devices(0, 32))
         h.assert_response_header(resp, type_=h.T_BUS_RESPONSE, msg_id=h.BUS_GET_DEVICES, dev_num=0, msg_size=18)
-        assert resp[14:18] == bytes(4) and h.u16(resp, 12) == 0, h.describe(resp)
+        h.check(resp[14:18] == bytes(4), "VMSG-BUS-043", f"bitmap of an empty bus: {h.describe(resp)}")
+        h.check(h.u16(resp, 12) == 0, "VMSG-BUS-044", f"next_offset of an empty bus: {h.describe(resp)}")
         for dev in (0, 1, 31):
-            h.expect_no_response(raw, h.get_device_info(dev))
+            h.expect_no_response(raw, h.get_device_info(dev), req="VMSG-BUS-013")
     finally:
         dut.close()
 

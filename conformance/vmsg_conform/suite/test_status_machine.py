@@ -6,7 +6,8 @@ import pytest
 from vmsg_conform.suite import transport_helpers as th
 
 FULL = th.ACK | th.DRIVER | th.FEATURES_OK | th.DRIVER_OK
-QUEUES = {th.RNG_ID: ((0, 16),), th.BLK_ID: ((0, 32),), th.BALLOON_ID: ((0, 16), (1, 8))}
+# Sizes within each device's max_size (None: the default, capped there).
+QUEUES = {th.RNG_ID: ((0, None),), th.BLK_ID: ((0, None),), th.BALLOON_ID: ((0, None), (1, None))}
 
 
 @pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-041", "VMSG-DEV-055")
@@ -16,16 +17,15 @@ def test_reset_clears_every_configured_queue(dut, device_id):
     th.bring_up(p, queues=QUEUES[device_id])
     assert p.set_status(0) == 0
     for q, _ in QUEUES[device_id]:
-        r = p.get_vqueue(q)
-        assert (r.cur_size, r.desc_addr, r.driver_addr, r.device_addr) == (0, 0, 0, 0), f"queue {q} survived reset"
+        assert th.queue_unconfigured(p, q, addresses_too=True), f"queue {q} survived reset: {p.get_vqueue(q)}"
 
 
 @pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-055")
 def test_reset_before_driver_ok_clears_queues_too(dut):
     p = th.peer(dut, th.BLK_ID)
-    th.bring_up(p, queues=((0, 16),), driver_ok=False)
+    th.bring_up(p, queues=((0, None),), driver_ok=False)
     p.set_status(0)
-    assert p.get_vqueue(0).cur_size == 0
+    assert th.queue_unconfigured(p, 0)
 
 
 @pytest.mark.req("VMSG-DEV-041", "VMSG-DEV-030")
@@ -73,17 +73,23 @@ def test_reset_forgets_negotiated_event_idx(dut):
     rq.publish()
     reply = p.kick(0)
     assert rq.used_idx() == 1
-    assert reply.events(th.ID_EVENT_USED) == []
+    th.check(reply.events(th.ID_EVENT_USED) == [], "VMSG-DEV-062", "EVENT_USED although NO_INTERRUPT is set")
 
 
 @pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-024")
 def test_reset_drops_the_acknowledged_feature_set(dut):
     p = th.peer(dut, th.RNG_ID)
+    bad = th.bit(th.F_VERSION_1) | th.bit(th.F_RING_PACKED)
+    # The premise: a fresh device refuses this set at all.
+    for status in (0, th.ACK, th.ACK | th.DRIVER):
+        p.set_status(status)
+    p.set_features(bad)
+    th.require(p.set_status(th.ACK | th.DRIVER | th.FEATURES_OK) & th.FEATURES_OK == 0, "VMSG-DEV-049",
+               "a fresh device accepts FEATURES_OK with unoffered bits")
     th.negotiate(p)
     p.set_status(0)
     p.set_status(th.ACK)
     p.set_status(th.ACK | th.DRIVER)
-    bad = th.bit(th.F_VERSION_1) | th.bit(th.F_RING_PACKED)
     p.set_features(bad)
     assert p.set_status(th.ACK | th.DRIVER | th.FEATURES_OK) & th.FEATURES_OK == 0, \
         "features accepted in the previous life must not let a new unoffered set through"
@@ -131,7 +137,7 @@ def test_needs_reset_device_processes_no_more_buffers(dut):
     assert th.mem_read(dut, buf, 8) == b"\x77" * 8
 
 
-@pytest.mark.req("VMSG-DEV-032")
+@pytest.mark.req("VMSG-DEV-032", "READ-G06")
 @pytest.mark.parametrize("status", [th.ACK, th.ACK | th.DRIVER, th.ACK | th.DRIVER | th.FEATURES_OK])
 def test_no_io_in_any_status_before_driver_ok(dut, status):
     p = th.peer(dut, th.RNG_ID)
@@ -156,4 +162,4 @@ def test_repeated_full_init_and_reset_cycles_stay_consistent(dut, device_id):
         assert p.status() == FULL
         assert p.set_status(0) == 0
         assert p.info() == info
-        assert all(p.get_vqueue(q).cur_size == 0 for q, _ in QUEUES[device_id])
+        assert all(th.queue_unconfigured(p, q) for q, _ in QUEUES[device_id])

@@ -4,10 +4,11 @@ exactly one response, SET_DEVICE_STATUS answers the resulting status, which
 GET_DEVICE_STATUS then repeats, and queue state follows SET_VQUEUE,
 RESET_VQUEUE and resets."""
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from vmsg_conform.suite import helpers as h
 from vmsg_conform.suite import transport_helpers as th
 
 ADOK = th.ACK | th.DRIVER
@@ -48,17 +49,21 @@ class TransportModel(RuleBasedStateMachine):
     def set_status(self, value):
         got = self.p.set_status(value)
         s = value & 0xFF
+        unoffered = 0
         if s == 0:
             self._reset_model()
         else:
             if s & th.FEATURES_OK and not self.accepted:
-                ok = (self.driver_features & ~self.offered) == 0 and self.driver_features & th.bit(th.F_VERSION_1)
+                unoffered = self.driver_features & ~self.offered
+                ok = not unoffered and self.driver_features & th.bit(th.F_VERSION_1)
                 if ok:
                     self.accepted = True
                 else:
                     s &= ~th.FEATURES_OK
             self.status = s
-        assert got == self.status, f"SET_DEVICE_STATUS({value:#x}) -> {got:#x}, model {self.status:#x}"
+        if unoffered and got == self.status | th.FEATURES_OK:
+            th.check(False, "VMSG-DEV-049", f"FEATURES_OK accepted with unoffered feature bits {unoffered:#x}")
+        th.check(got == self.status, "VMSG-DEV-053", f"SET_DEVICE_STATUS({value:#x}) -> {got:#x}, model {self.status:#x}")
 
     @rule(choice=st.sampled_from(["version1", "offered", "packed", "none", "event_idx"]))
     def set_features(self, choice):
@@ -85,12 +90,14 @@ class TransportModel(RuleBasedStateMachine):
     @rule(q=st.integers(0, 1))
     def get_vqueue(self, q):
         r = self.p.get_vqueue(q)
-        assert r.index == q and r.max_size == self.max.get(q, 0)
+        th.check(r.index == q and r.max_size == self.max.get(q, 0), "VMSG-DEV-054",
+                 f"GET_VQUEUE({q}) -> index {r.index}, max_size {r.max_size}")
         want = self.queues.get(q)
         if want is None:
-            assert r.cur_size == 0
+            th.check(r.cur_size == 0, "VMSG-DEV-055", f"queue {q} is not configured, cur_size {r.cur_size}")
         else:
-            assert (r.cur_size, r.desc_addr) == want
+            th.check((r.cur_size, r.desc_addr) == want, "VMSG-DEV-056",
+                     f"queue {q}: GET_VQUEUE shows {(r.cur_size, r.desc_addr)}, programmed {want}")
 
     @rule(q=st.integers(0, 2))
     def event_avail(self, q):
@@ -99,15 +106,16 @@ class TransportModel(RuleBasedStateMachine):
 
     @rule()
     def get_info(self):
-        assert self.p.info() == self.info
+        th.check(self.p.info() == self.info, "VMSG-DEV-044", "GET_DEVICE_INFO changed")
 
     @invariant()
     def status_reads_back(self):
         if hasattr(self, "p"):
-            assert self.p.status() == self.status
+            got = self.p.status()
+            th.check(got == self.status, "VMSG-DEV-031", f"GET_DEVICE_STATUS -> {got:#x}, model {self.status:#x}")
 
 
-@pytest.mark.req("VMSG-BUS-028", "VMSG-DEV-030", "VMSG-DEV-031", "VMSG-DEV-041", "VMSG-DEV-044",
+@pytest.mark.req("VMSG-BUS-028", "READ-G05", "VMSG-DEV-049", "VMSG-DEV-030", "VMSG-DEV-031", "VMSG-DEV-041", "VMSG-DEV-044",
                  "VMSG-DEV-052", "VMSG-DEV-053", "VMSG-DEV-054", "VMSG-DEV-055", "VMSG-DEV-056",
                  "VMSG-DEV-058", "VMSG-DEV-024")
 def test_transport_status_machine_follows_the_model(dut, vmsg_target, request):
@@ -121,6 +129,6 @@ def test_transport_status_machine_follows_the_model(dut, vmsg_target, request):
         pass
 
     Machine.open_dut = staticmethod(lambda: vmsg_target.open(faults=tuple(faults), profile=profile))
-    Machine.TestCase.settings = settings(max_examples=20, stateful_step_count=20, deadline=None,
-                                         suppress_health_check=list(HealthCheck))
+    Machine.TestCase.settings = h.stateful_settings(vmsg_target, max_examples=20, stateful_step_count=20,
+                                                    suppress_health_check=list(HealthCheck))
     Machine.TestCase().runTest()

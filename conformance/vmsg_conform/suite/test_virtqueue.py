@@ -8,7 +8,7 @@ import pytest
 from vmsg_conform.suite import transport_helpers as th
 
 
-def _rng(dut, size=16, wanted=None):
+def _rng(dut, size=None, wanted=None):
     p = th.peer(dut, th.RNG_ID)
     rq = th.bring_up(p, queues=((0, size),), wanted=wanted)[0]
     return p, rq
@@ -101,7 +101,7 @@ def _set_bus_master(dut, on: bool):
     dut.port.config_write(fn, 4, 2, (cmd | 0x4) if on else (cmd & ~0x4))
 
 
-@pytest.mark.req("AMP-001", "PCI-001")
+@pytest.mark.req("PCI-001", "AMP-001")
 def test_no_virtqueue_dma_while_bus_master_is_disabled(dut):
     # PCI rule: a function with Bus Master Enable clear issues no DMA
     # (amp-pci-device.md D32). The FIFO window is the device's own BAR, so

@@ -17,7 +17,7 @@ from .ref import DEFAULT_DESCRIPTION, RefTarget
 
 __all__ = [
     "ExpectedDevice", "Target", "TargetDescription", "RefTarget", "DEFAULT_DESCRIPTION",
-    "resolve", "register", "kinds", "fault_catalogue", "parse_pci_address", "split_faults",
+    "resolve", "register", "kinds", "fault_catalogue", "fault_sets", "parse_pci_address", "split_faults",
 ]
 
 #: Target factories by kind: factory(arg) -> Target, arg being the text after
@@ -84,3 +84,14 @@ def fault_catalogue() -> list[dict[str, Any]]:
         {"name": f.name, "summary": f.summary, "breaks": f.breaks.split(), "modelled_on": f.modelled_on}
         for f in _vmsg.fault.all_faults()
     ]
+
+
+def fault_sets() -> list[dict[str, Any]]:
+    """The named fault sets of the reference (name, summary, members): each
+    stands in for a real device's observed behaviour, e.g. ``qemu-v2``.
+    Empty with a native module that predates them."""
+    from .. import _vmsg  # noqa: PLC0415
+    all_sets = getattr(_vmsg.fault, "all_fault_sets", None)
+    if all_sets is None:
+        return []
+    return [{"name": s.name, "summary": s.summary, "members": list(s.members)} for s in all_sets()]

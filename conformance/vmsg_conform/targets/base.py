@@ -18,6 +18,9 @@ class Target:
     """
 
     kind = "base"
+    #: True when every open() starts a process (QEMU, vmsg-ref-qtest): each
+    #: Hypothesis example then costs a process start, so shrinking is bounded.
+    opens_a_process = False
 
     def __init__(self, name: str, description: TargetDescription) -> None:
         self.name = name

@@ -65,6 +65,7 @@ class QemuTarget(Target):
     """A QEMU binary (or a qtest server that behaves like one) per test."""
 
     kind = "qemu"
+    opens_a_process = True
     dialect = "qemu"
 
     def __init__(self, description: TargetDescription | None = None, binary: str | None = None,

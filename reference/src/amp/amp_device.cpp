@@ -66,9 +66,7 @@ void report_register_rules(bus::DriverRuleSink* sink, const Registers& regs, std
 /// The bus options with the device's fault set merged in.
 bus::BusOptions bus_options(const AmpConfig& c) {
   bus::BusOptions o = c.bus;
-  for (const fault::FaultInfo& fi : fault::all_faults()) {
-    if (c.faults.has(fi.fault)) o.faults.set(fi.fault);
-  }
+  o.faults.merge(c.faults);
   return o;
 }
 

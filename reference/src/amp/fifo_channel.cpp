@@ -88,9 +88,8 @@ void FifoChannel::send(std::span<const std::uint8_t> frame) {
   }
   sync_if_needed();
   if (options_.drop_when_full) {
-    if (place(frame)) return;
-    ++stats_.overflow_drops;
-    if (raise_irq_) raise_irq_();  // QEMU raises the vector whatever the send result
+    // Lost without an interrupt: QEMU signals only frames it stored (§5).
+    if (!place(frame)) ++stats_.overflow_drops;
     return;
   }
   if (pending_.empty() && place(frame)) return;

@@ -139,7 +139,10 @@ void Bus::receive(std::span<const std::uint8_t> frame) {
     return;
   }
   if (!present(m.dev_num)) {
-    if (options_.faults.has(fault::Fault::AnswerEmptySlot) && fault_answer_empty_slot(m)) return;
+    // QEMU answers only for its own 32 slots; numbers past them it drops (D10).
+    if (options_.faults.has(fault::Fault::AnswerEmptySlot) && m.dev_num < kMaxDevices && fault_answer_empty_slot(m)) {
+      return;
+    }
     ++stats_.dropped_no_device;
     return;
   }

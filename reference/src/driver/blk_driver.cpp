@@ -16,6 +16,9 @@ namespace {
 /// writes the status cannot pass for one that reported OK.
 constexpr std::uint8_t kStatusSentinel = 0xFF;
 
+/// Descriptors of the shortest data request: header, one data segment, status.
+constexpr std::uint32_t kMinChain = 3;
+
 std::string type_name(std::uint32_t type) {
   switch (type) {
     case vblk::kTypeIn: return "IN";
@@ -66,18 +69,32 @@ VStatus BlkDriver::init() {
   }
   // Data descriptors per request: SEG_MAX of them at most, SIZE_MAX bytes each.
   std::uint64_t limit = options_.max_request_bytes;
-  if (seg_max != 0) limit = std::min<std::uint64_t>(limit, seg_bytes_ != 0 ? std::uint64_t{seg_bytes_} * seg_max : limit);
-  if (seg_max == 0 && seg_bytes_ != 0) {
-    // No SEG_MAX: keep the chain within the queue (header + status + data).
-    limit = std::min<std::uint64_t>(limit, std::uint64_t{seg_bytes_} * (options_.queue_size - 2));
-  }
+  if (seg_max != 0 && seg_bytes_ != 0) limit = std::min<std::uint64_t>(limit, std::uint64_t{seg_bytes_} * seg_max);
   request_bytes_ = static_cast<std::uint32_t>(limit / vblk::kSectorSize * vblk::kSectorSize);
   if (request_bytes_ == 0) {
     return fail(VirtioErrc::BadResponse, "blk driver: size_max " + std::to_string(seg_bytes_) + " x seg_max " +
                                              std::to_string(seg_max) + " leaves no room for one sector");
   }
 
-  if (auto q = t_->setup_queue(0, options_.queue_size, *ram_, options_.no_interrupt); !q) return Err{q.error()};
+  auto q = t_->setup_queue_fitted(0, options_.queue_size, *ram_, options_.no_interrupt);
+  if (!q) return Err{q.error()};
+  // No indirect descriptors: a request's whole chain (header, data segments,
+  // status) must fit the ring the device allowed, which may be smaller than
+  // asked for (and than SEG_MAX + 2).
+  const std::uint32_t ring = (*q)->size();
+  if (ring < kMinChain) {
+    request_bytes_ = 0;
+    return fail(VirtioErrc::BadResponse, "blk driver: a ring of " + std::to_string(ring) +
+                                             " entries cannot hold header, data and status");
+  }
+  if (seg_bytes_ != 0) {
+    const std::uint64_t by_ring = std::uint64_t{seg_bytes_} * (ring - 2) / vblk::kSectorSize * vblk::kSectorSize;
+    request_bytes_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(request_bytes_, by_ring));
+    if (request_bytes_ == 0) {
+      return fail(VirtioErrc::BadResponse, "blk driver: size_max " + std::to_string(seg_bytes_) + " x " +
+                                               std::to_string(ring - 2) + " ring entries leave no room for one sector");
+    }
+  }
   if (slots_.empty()) {
     for (std::uint32_t i = 0; i < options_.slots; ++i) {
       Slot s;
@@ -87,8 +104,10 @@ VStatus BlkDriver::init() {
       slots_.push_back(s);
     }
   }
+  // Every request takes at least one descriptor: never more in flight than
+  // the ring has entries.
   free_slots_.clear();
-  for (std::size_t i = slots_.size(); i > 0; --i) free_slots_.push_back(i - 1);
+  for (std::size_t i = std::min<std::size_t>(slots_.size(), ring); i > 0; --i) free_slots_.push_back(i - 1);
   return t_->driver_ok();
 }
 

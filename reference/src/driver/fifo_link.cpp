@@ -71,6 +71,15 @@ std::optional<Result<wire::Message, wire::DecodeFailure>> FifoLink::receive() {
 }
 
 Result<wire::Message, LinkError> FifoLink::request(const wire::Message& m) {
+  while (auto r = receive()) {  // left over from earlier exchanges
+    if (!*r) {
+      last_failure_ = r->error();  // nothing asked for it: not this request's failure
+    } else if (wire::is_response(r->value().body)) {
+      ++stray_responses_;
+    } else {
+      events_.push_back(std::move(*r).value());
+    }
+  }
   if (auto sent = send(m); !sent) return Err{sent.error()};
   ring();
   for (unsigned i = 0; i <= config_.max_polls; ++i) {

@@ -25,7 +25,11 @@ VStatus RngDriver::init() {
   posted_.clear();
   free_bufs_.clear();
   if (auto r = t_->init(wanted); !r) return Err{r.error()};
-  if (auto q = t_->setup_queue(0, options_.queue_size, *ram_, options_.no_interrupt); !q) return Err{q.error()};
+  auto q = t_->setup_queue_fitted(0, options_.queue_size, *ram_, options_.no_interrupt);
+  if (!q) return Err{q.error()};
+  // A device with a small maximum (QEMU: 8) gets a small ring; one buffer per
+  // descriptor, so no more in flight than it has entries.
+  in_flight_limit_ = std::min<std::size_t>(options_.buffers, (*q)->size());
   while (buffers_.size() < options_.buffers) buffers_.push_back(ram_->alloc(options_.buffer_size));
   for (std::size_t i = buffers_.size(); i > 0; --i) free_bufs_.push_back(i - 1);
   return t_->driver_ok();
@@ -39,7 +43,8 @@ VStatus RngDriver::read_into(std::span<std::uint8_t> out) {
   std::size_t got = 0;
   unsigned empty_rounds = 0;
   while (got < out.size()) {
-    while (!free_bufs_.empty() && ring->num_free() > 0 && got + outstanding < out.size()) {
+    while (!free_bufs_.empty() && posted_.size() < in_flight_limit_ && ring->num_free() > 0 &&
+           got + outstanding < out.size()) {
       const auto len =
           static_cast<std::uint32_t>(std::min<std::size_t>(options_.buffer_size, out.size() - got - outstanding));
       const BufferSegment seg{buffers_[free_bufs_.back()], len};

@@ -437,6 +437,16 @@ VStatus TransportDriver::refresh_config() {
 
 VResult<SplitQueueDriver*> TransportDriver::setup_queue(std::uint32_t q, std::uint32_t size, GuestAllocator& ram,
                                                         bool no_interrupt) {
+  return setup_queue_sized(q, size, ram, no_interrupt, false);
+}
+
+VResult<SplitQueueDriver*> TransportDriver::setup_queue_fitted(std::uint32_t q, std::uint32_t size, GuestAllocator& ram,
+                                                               bool no_interrupt) {
+  return setup_queue_sized(q, size, ram, no_interrupt, true);
+}
+
+VResult<SplitQueueDriver*> TransportDriver::setup_queue_sized(std::uint32_t q, std::uint32_t size, GuestAllocator& ram,
+                                                              bool no_interrupt, bool fit) {
   if (phase_ != Phase::FeaturesOk && phase_ != Phase::Live) {
     return fail(VirtioErrc::NotReady, "queue " + std::to_string(q) + ": set up only after FEATURES_OK (VMSG-DRV-017)");
   }
@@ -447,7 +457,7 @@ VResult<SplitQueueDriver*> TransportDriver::setup_queue(std::uint32_t q, std::ui
   if (queues_.count(q) != 0) {
     return fail(VirtioErrc::QueueInUse, "queue " + std::to_string(q) + " is already set up");
   }
-  if (size == 0 || size > vring::kMaxSize || !std::has_single_bit(size)) {
+  if (size == 0 || size > vring::kMaxSize || (!fit && !std::has_single_bit(size))) {
     return fail(VirtioErrc::BadQueueSize, "queue size " + std::to_string(size) + " is not a power of two in 1..32768");
   }
   const std::string name = "queue " + std::to_string(q);
@@ -456,8 +466,13 @@ VResult<SplitQueueDriver*> TransportDriver::setup_queue(std::uint32_t q, std::ui
   if (g->index != q) return fail(VirtioErrc::BadResponse, "GET_VQUEUE(" + std::to_string(q) + ") echoed " + std::to_string(g->index));
   if (g->max_size == 0) return fail(VirtioErrc::QueueUnavailable, name + ": max_size 0");
   if (g->cur_size != 0) {  // VMSG-DRV-029
-    return fail(VirtioErrc::QueueInUse, name + ": cur_size " + std::to_string(g->cur_size) + " before SET_VQUEUE");
+    const std::string seen = name + ": cur_size " + std::to_string(g->cur_size) + " before SET_VQUEUE";
+    if (!options_.tolerate_deviations) return fail(VirtioErrc::QueueInUse, seen);
+    // QEMU reports its default ring size here (qemu-observed.md §9); Linux
+    // programs the queue regardless, and so do we.
+    deviations_.push_back(Deviation{"VMSG-DEV-055", seen + " (expected 0); programmed anyway"});
   }
+  if (fit) size = std::bit_floor(std::min(size, g->max_size));  // as Linux sizes its rings
   if (size > g->max_size) {  // VMSG-DRV-030/060
     return fail(VirtioErrc::QueueTooLarge, name + ": size " + std::to_string(size) + " > max_size " + std::to_string(g->max_size));
   }

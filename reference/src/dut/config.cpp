@@ -100,10 +100,7 @@ DutConfig parse_config(std::string_view text) {
       if (v.empty()) bad("profile= needs a name");
       c.profile = std::string(v);
     } else if (k == "fault") {
-      const fault::FaultSet more = fault::FaultSet::parse_list(v);
-      for (const fault::FaultInfo& fi : fault::all_faults()) {
-        if (more.has(fi.fault)) c.faults.set(fi.fault);
-      }
+      c.faults.merge(fault::FaultSet::parse_list(v));
     } else if (k == "device") {
       DutDevice d = device(v);
       const bool taken = std::any_of(c.devices.begin(), c.devices.end(), [&](const DutDevice& o) {

@@ -230,10 +230,7 @@ RefArgs parse_ref_args(std::span<const std::string> args) {
     } else if (opt == "-device") {
       parse_device(value(opt), a, rng_objects);
     } else if (opt == "--fault") {
-      const fault::FaultSet more = fault::FaultSet::parse_list(value(opt));
-      for (const fault::FaultInfo& fi : fault::all_faults()) {
-        if (more.has(fi.fault)) a.faults.set(fi.fault);
-      }
+      a.faults.merge(fault::FaultSet::parse_list(value(opt)));
     } else {
       bad("option '" + args[i] + "' is not supported");
     }

@@ -5,6 +5,7 @@
 #include <utility>
 #include <variant>
 
+#include "vmsg/bus/bus.hpp"
 #include "vmsg/wire/constants.hpp"
 
 namespace vmsg::transport {
@@ -32,6 +33,16 @@ constexpr std::uint64_t kEventConfigFixed = 24;
 
 /// Status bits a driver write can carry (G7: the core status is 8 bits).
 constexpr std::uint32_t kStatusMask = 0xFF;
+
+/// What config bytes past config_size read as under config-out-of-range-ff
+/// (QEMU's answer, D5).
+constexpr std::uint8_t kOutOfRangeConfigByte = 0xFF;
+
+/// How many bytes of [offset, offset + length) lie inside a config space of `size`.
+std::uint32_t bytes_inside(std::uint32_t offset, std::uint32_t length, std::uint32_t size) {
+  if (offset >= size) return 0;
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{offset} + length, size) - offset);
+}
 
 }  // namespace
 
@@ -145,9 +156,13 @@ wire::Body DeviceTransport::handle(const wire::GetDeviceInfoReq& r) {
 
 wire::Body DeviceTransport::handle(const wire::GetDeviceFeaturesReq& r) {
   // G3: as many blocks as fit the bus maximum; the echoed count is what we
-  // return. Q9: the OFFERED set, never the acknowledged one.
-  const std::uint64_t room =
-      options_.max_msg_size >= kFeaturesRespFixed ? (options_.max_msg_size - kFeaturesRespFixed) / 4 : 0;
+  // return. Q9: the OFFERED set, never the acknowledged one. Under
+  // max-message-48 the limit is QEMU's 48-byte message (8 blocks, D20), so
+  // the answer is clipped rather than dropped by the bus.
+  const std::uint64_t max_msg = has(fault::Fault::MaxMessage48)
+                                    ? std::min<std::uint64_t>(options_.max_msg_size, bus::kFaultMaxMessage)
+                                    : options_.max_msg_size;
+  const std::uint64_t room = max_msg >= kFeaturesRespFixed ? (max_msg - kFeaturesRespFixed) / 4 : 0;
   const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(r.num_blocks, room));
   const std::uint64_t offered = offered_features();
   wire::GetDeviceFeaturesResp resp{.block_index = r.block_index, .features = {}};
@@ -184,10 +199,13 @@ wire::Body DeviceTransport::handle(const wire::SetDriverFeaturesReq& r) {
 wire::Body DeviceTransport::handle(const wire::GetConfigReq& r) {
   wire::GetConfigResp resp{.generation = generation_, .offset = r.offset, .data = {}};  // VMSG-DEV-026/050
   const std::uint64_t end = std::uint64_t{r.offset} + r.length;
-  if (end > backend_->config_size()) return resp;                               // G1: length 0, no data
-  if (kConfigRespFixed + r.length > options_.max_msg_size) return resp;          // G2: would not fit
-  resp.data.resize(r.length);
-  backend_->read_config(r.offset, resp.data);
+  const std::uint32_t size = backend_->config_size();
+  if (end > size && !has(fault::Fault::ConfigOutOfRangeFf)) return resp;  // G1: length 0, no data
+  if (kConfigRespFixed + r.length > options_.max_msg_size) return resp;   // G2: would not fit
+  // D5 (fault only): the bytes past the end read 0xFF, the ones inside are real.
+  resp.data.assign(r.length, kOutOfRangeConfigByte);
+  const std::uint32_t inside = bytes_inside(r.offset, r.length, size);
+  if (inside != 0) backend_->read_config(r.offset, std::span<std::uint8_t>(resp.data).first(inside));
   return resp;
 }
 
@@ -199,30 +217,40 @@ wire::Body DeviceTransport::handle(const wire::SetConfigReq& r) {
     ++stats_.config_rejected;
     return reject;
   }
-  if (std::uint64_t{r.offset} + length > backend_->config_size()) {  // G1
+  const std::uint32_t size = backend_->config_size();
+  const bool past_end = std::uint64_t{r.offset} + length > size;
+  if (past_end && !has(fault::Fault::ConfigOutOfRangeFf)) {  // G1
     ++stats_.config_rejected;
     return reject;
   }
   if (length == 0) return reject;  // nothing to apply; "0 bytes applied" is the honest answer
 
-  std::vector<std::uint8_t> before(length);
-  backend_->read_config(r.offset, before);
-  const std::uint32_t generation_before = generation_;
-  if (!backend_->write_config(r.offset, r.data)) {  // e.g. a read-only field
-    ++stats_.config_rejected;
+  // D4 (fault only): the bytes inside the space are written, the rest
+  // skipped, and the response still claims the whole length.
+  const std::uint32_t inside = bytes_inside(r.offset, length, size);
+  if (inside != 0 && !apply_config(r.offset, std::span<const std::uint8_t>(r.data).first(inside))) {
+    ++stats_.config_rejected;  // e.g. a read-only field
     return reject;
   }
-  std::vector<std::uint8_t> after(length);
-  backend_->read_config(r.offset, after);
+
+  wire::SetConfigResp resp{.generation = generation_, .offset = r.offset, .length = length, .data = {}};
+  if (kConfigRespFixed + length <= options_.max_msg_size) resp.data = r.data;  // the echo is optional
+  return resp;
+}
+
+bool DeviceTransport::apply_config(std::uint32_t offset, std::span<const std::uint8_t> data) {
+  std::vector<std::uint8_t> before(data.size());
+  backend_->read_config(offset, before);
+  const std::uint32_t generation_before = generation_;
+  if (!backend_->write_config(offset, data)) return false;
+  std::vector<std::uint8_t> after(data.size());
+  backend_->read_config(offset, after);
   // VMSG-DEV-006: the generation moves before the new bytes can be seen; the
   // response is the first thing that can show them. No EVENT_CONFIG for the
   // driver's own write: this response already carries the new generation.
   // A backend that announced the change itself (config_changed) bumped it.
   if (after != before && generation_ == generation_before && !has(fault::Fault::GenerationNotBumped)) ++generation_;
-
-  wire::SetConfigResp resp{.generation = generation_, .offset = r.offset, .length = length, .data = {}};
-  if (kConfigRespFixed + length <= options_.max_msg_size) resp.data = r.data;  // the echo is optional
-  return resp;
+  return true;
 }
 
 // ---- status ------------------------------------------------------------------
@@ -236,6 +264,11 @@ bool DeviceTransport::features_acceptable() {
   // VMSG-DEV-024/049: only what we offered, VERSION_1 among it (no legacy
   // interface here), no unrepresentable bit (G4), and the backend agrees.
   const std::uint64_t offered = offered_features();
+  if (has(fault::Fault::AcceptUnofferedFeatures)) {
+    // QEMU (qemu-observed.md §9): the unoffered bits are dropped, not refused.
+    driver_features_ &= offered;
+    features_out_of_range_ = false;
+  }
   if ((driver_features_ & ~offered) != 0) return false;
   if ((driver_features_ & feature::bit(feature::kVersion1)) == 0) return false;
   if (features_out_of_range_) return false;
@@ -295,6 +328,8 @@ wire::Body DeviceTransport::handle(const wire::GetVqueueReq& r) {
     resp.desc_addr = slot.layout.desc_addr;
     resp.driver_addr = slot.layout.driver_addr;
     resp.device_addr = slot.layout.device_addr;
+  } else if (has(fault::Fault::CurSizeReportsMax)) {
+    resp.cur_size = resp.max_size;  // QEMU shows its default ring size (qemu-observed.md §9)
   }
   return resp;
 }

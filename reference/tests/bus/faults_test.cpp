@@ -90,6 +90,14 @@ TEST(BusFaults, AnswerEmptySlotOnAnswersWithZeros) {
   EXPECT_TRUE(r.feed(encoded(msg(wire::SetDeviceStatusReq{1}, 3))).empty());
 }
 
+TEST(BusFaults, AnswerEmptySlotOnStillDropsNumbersPastTheSlots) {
+  // QEMU has 32 slots per FIFO and drops dev_num 32 and up (D10).
+  Rig r(with(Fault::AnswerEmptySlot));
+  EXPECT_TRUE(r.feed(get_device_info(32, 0x42)).empty());
+  EXPECT_TRUE(r.feed(get_device_info(0xFFFF, 0x43)).empty());
+  EXPECT_EQ(r.bus.stats().dropped_no_device, 2u);
+}
+
 // ---- get-devices-unaligned -----------------------------------------------------
 
 TEST(BusFaults, GetDevicesUnalignedOffDropsUnalignedAndEndsWalk) {

@@ -42,6 +42,25 @@ TEST(BusDriver, EventsParkedDuringARequestAreFiledPerDeviceInOrder) {
   EXPECT_EQ(r.bus.stats().events_filed, 3u);
 }
 
+TEST(BusDriver, ADuplicateAnswerIsDroppedNotTakenForTheNextResponse) {
+  PeerRig r;
+  r.peer.devices[1] = {};
+  r.peer.handler = [&](const wire::Message& m) {
+    // Every request answered twice, and an event behind the duplicate.
+    auto once = to(m.dev_num, r.peer.devices[m.dev_num].handle(m.body).at(0));
+    return std::vector<wire::Message>{once, once, to(1, wire::EventUsed{7})};
+  };
+  auto first = r.bus.request(to(1, wire::SetDeviceStatusReq{0}));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(r.link.stray_responses(), 0u);
+  auto second = r.bus.request(to(1, wire::SetDeviceStatusReq{1}));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(std::get<wire::SetDeviceStatusResp>(second->body).status, 1u);  // not the stale 0
+  EXPECT_EQ(r.link.stray_responses(), 1u);
+  r.bus.pump();
+  EXPECT_EQ(r.bus.take_events(1).size(), 2u);  // the events behind both duplicates survive
+}
+
 TEST(BusDriver, PumpFilesBusEventsByTheDeviceTheyNameAndDropsTheRest) {
   PeerRig r;
   r.peer.push(wire::Message{.dev_num = 0, .body = wire::EventDevice{5, wire::bus_state::kRemoved}});

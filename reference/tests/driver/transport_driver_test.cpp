@@ -24,9 +24,11 @@ constexpr std::uint16_t kDev = 3;
 
 /// A rig with one FakeVirtio at kDev and its transport driver.
 struct Rig : PeerRig {
-  explicit Rig(FakeVirtio dev = {}) { peer.devices[kDev] = std::move(dev); }
+  explicit Rig(FakeVirtio dev = {}, const TransportDriverOptions& options = {}) : t(bus, kDev, options) {
+    peer.devices[kDev] = std::move(dev);
+  }
   FakeVirtio& dev() { return peer.devices[kDev]; }
-  TransportDriver t{bus, kDev};
+  TransportDriver t;
 };
 
 std::string why(const VirtioError& e) { return describe(e); }
@@ -375,6 +377,86 @@ TEST(TransportDriver, SetupQueueRefusalsSendNoSetVqueue) {
   r.dev().max_size = 0;
   EXPECT_EQ(errc(r.t.setup_queue(0, 8, ram)), VirtioErrc::QueueUnavailable);
   EXPECT_EQ(r.peer.names(), (Names{"GET_VQUEUE", "GET_VQUEUE", "GET_VQUEUE"}));
+}
+
+/// A device that reports cur_size = max_size for unconfigured queues, as QEMU does.
+FakeVirtio cur_size_is_max() {
+  FakeVirtio d;
+  d.cur_size_reports_max = true;
+  return d;
+}
+
+const TransportDriverOptions kTolerant{.tolerate_deviations = true};
+
+TEST(TransportDriver, StrictModeRefusesANonZeroCurSizeAndRecordsNothing) {
+  Rig r(cur_size_is_max());
+  GuestAllocator ram(r.port.address_map());
+  ASSERT_TRUE(r.t.init(0).ok());
+  r.peer.clear();
+  EXPECT_FALSE(r.t.options().tolerate_deviations);  // strict is the default
+  EXPECT_EQ(errc(r.t.setup_queue(0, 8, ram)), VirtioErrc::QueueInUse);
+  EXPECT_EQ(errc(r.t.setup_queue_fitted(1, 8, ram)), VirtioErrc::QueueInUse);
+  EXPECT_EQ(r.peer.names(), (Names{"GET_VQUEUE", "GET_VQUEUE"}));
+  EXPECT_TRUE(r.t.deviations().empty());
+}
+
+TEST(TransportDriver, TolerantModeProgramsAQueueWithCurSizeSetAndRecordsIt) {
+  Rig r(cur_size_is_max(), kTolerant);
+  GuestAllocator ram(r.port.address_map());
+  ASSERT_TRUE(r.t.init(0).ok());
+  r.peer.clear();
+  auto q = r.t.setup_queue(1, 64, ram);
+  ASSERT_TRUE(q.ok()) << why(q.error());
+  EXPECT_EQ(r.peer.names(), (Names{"GET_VQUEUE", "SET_VQUEUE", "GET_VQUEUE"}));
+  EXPECT_EQ(r.peer.sent<wire::SetVqueueReq>().at(0).size, 64u);
+  ASSERT_EQ(r.t.deviations().size(), 1u);
+  const Deviation& dev = r.t.deviations()[0];
+  EXPECT_EQ(dev.requirement, "VMSG-DEV-055");
+  EXPECT_NE(dev.detail.find("queue 1"), std::string::npos) << dev.detail;
+  EXPECT_NE(dev.detail.find("cur_size 256"), std::string::npos) << dev.detail;
+  // Append-only: a reset and another queue add to the list, never clear it.
+  ASSERT_TRUE(r.t.reset().ok());
+  ASSERT_TRUE(r.t.init(0).ok());
+  ASSERT_TRUE(r.t.setup_queue(0, 8, ram).ok());
+  ASSERT_EQ(r.t.deviations().size(), 2u);
+  EXPECT_NE(r.t.deviations()[1].detail.find("queue 0"), std::string::npos);
+}
+
+TEST(TransportDriver, TolerantModeKeepsEveryOtherCheck) {
+  Rig r(FakeVirtio{}, kTolerant);
+  GuestAllocator ram(r.port.address_map());
+  ASSERT_TRUE(r.t.init(0).ok());
+  EXPECT_EQ(errc(r.t.setup_queue(0, 512, ram)), VirtioErrc::QueueTooLarge);  // max 256
+  ASSERT_TRUE(r.t.setup_queue(0, 8, ram).ok());                             // a conforming device: nothing to note
+  EXPECT_EQ(errc(r.t.setup_queue(0, 8, ram)), VirtioErrc::QueueInUse);       // ours, already set up
+  EXPECT_TRUE(r.t.deviations().empty());
+}
+
+TEST(TransportDriver, FittedQueuesTakeTheDeviceMaximumRoundedDown) {
+  FakeVirtio d;
+  d.max_size = 8;  // QEMU's virtio-rng
+  Rig r(d);
+  GuestAllocator ram(r.port.address_map());
+  ASSERT_TRUE(r.t.init(0).ok());
+  EXPECT_EQ(errc(r.t.setup_queue(0, 64, ram)), VirtioErrc::QueueTooLarge);  // the exact call stays strict
+  auto q = r.t.setup_queue_fitted(0, 64, ram);
+  ASSERT_TRUE(q.ok()) << why(q.error());
+  EXPECT_EQ((*q)->size(), 8u);
+  r.dev().max_size = 12;
+  auto q1 = r.t.setup_queue_fitted(1, 100, ram);  // min(100, 12) = 12 -> 8
+  ASSERT_TRUE(q1.ok()) << why(q1.error());
+  EXPECT_EQ((*q1)->size(), 8u);
+  std::vector<std::uint32_t> sizes;
+  for (const auto& s : r.peer.sent<wire::SetVqueueReq>()) sizes.push_back(s.size);
+  EXPECT_EQ(sizes, (std::vector<std::uint32_t>{8, 8}));
+  ASSERT_TRUE(r.t.reset().ok());
+  ASSERT_TRUE(r.t.init(0).ok());
+  r.dev().max_size = 256;
+  auto q2 = r.t.setup_queue_fitted(0, 6, ram);  // a wish below the maximum: rounded down too
+  ASSERT_TRUE(q2.ok()) << why(q2.error());
+  EXPECT_EQ((*q2)->size(), 4u);
+  EXPECT_EQ(errc(r.t.setup_queue_fitted(1, 0, ram)), VirtioErrc::BadQueueSize);
+  EXPECT_EQ(errc(r.t.setup_queue_fitted(1, 65536, ram)), VirtioErrc::BadQueueSize);
 }
 
 TEST(TransportDriver, AQueueTheDeviceDidNotTakeIsNotConfirmed) {

@@ -107,6 +107,7 @@ struct FakeVirtio {
   bool forget_features_ok = false;     ///< accept FEATURES_OK but report it cleared in GET_DEVICE_STATUS
   bool ignore_set_vqueue = false;      ///< answer SET_VQUEUE but keep the queue unconfigured
   bool config_read_only = false;       ///< refuse every SET_CONFIG at the current generation
+  bool cur_size_reports_max = false;   ///< an unconfigured queue reads cur_size = max_size (QEMU)
   std::function<void(const wire::GetConfigReq&)> before_get_config;  ///< may move the generation
 
   std::vector<wire::Body> handle(const wire::Body& b) {
@@ -160,6 +161,7 @@ struct FakeVirtio {
     }
     if (const auto* r = std::get_if<wire::GetVqueueReq>(&b)) {
       wire::GetVqueueResp resp{r->index, r->index < max_virtqueues ? max_size : 0U, 0, 0, 0, 0, 0};
+      if (cur_size_reports_max) resp.cur_size = resp.max_size;
       if (auto it = queues.find(r->index); it != queues.end()) {
         resp.cur_size = it->second.size;
         resp.desc_addr = it->second.desc_addr;

@@ -42,6 +42,16 @@ TEST(DutConfig, FormatRoundTrips) {
   EXPECT_NE(text.find("fault=no-size-check,max-message-48"), std::string::npos) << text;
 }
 
+TEST(DutConfig, AFaultSetExpandsAndWritesBackAsItsMembers) {
+  const DutConfig c = parse_config("device=virtio-rng-device,fifo=0,dev=1 fault=qemu-v2 fault=duplicate-response");
+  fault::FaultSet want = fault::FaultSet::parse_list("qemu-v2");
+  want.set(fault::Fault::DuplicateResponse);
+  EXPECT_EQ(c.faults, want);
+  const std::string text = format_config(c);
+  EXPECT_EQ(text.find("qemu-v2"), std::string::npos) << text;  // the members, not the set name
+  EXPECT_EQ(parse_config(text), c) << text;
+}
+
 TEST(DutConfig, RefusesWhatItCannotUse) {
   for (const char* bad : {"bogus=1", "num-fifos=x", "num-fifos", "=3", "addr=20.0", "addr=04.8",
                           "device=virtio-rng-device,fifo=0", "device=virtio-rng-device,dev=1",

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "vmsg/common/faults.hpp"
 #include "vmsg/devices/balloon.hpp"
 #include "vmsg/devices/blk.hpp"
 #include "vmsg/devices/rng.hpp"
@@ -34,6 +35,13 @@ std::shared_ptr<transport::DeviceTransport> make_device(Args&&... args) {
   return std::make_shared<transport::DeviceTransport>(std::make_unique<B>(std::forward<Args>(args)...));
 }
 
+/// make_device with transport fault modes switched on.
+template <typename B, typename... Args>
+std::shared_ptr<transport::DeviceTransport> make_faulty_device(fault::FaultSet faults, Args&&... args) {
+  return std::make_shared<transport::DeviceTransport>(std::make_unique<B>(std::forward<Args>(args)...),
+                                                      transport::TransportOptions{.faults = faults});
+}
+
 /// The backend behind a device made by make_device.
 template <typename B>
 B& backend(const std::shared_ptr<transport::DeviceTransport>& d) {
@@ -52,8 +60,11 @@ inline devices::BlkOptions blk_options(std::uint64_t sectors, std::string serial
 
 /// Target + driver stack, owned together.
 struct Rig {
-  explicit Rig(const std::vector<Plug>& plugs, unsigned fifos = 1, std::uint64_t ram_size = 32ULL << 20)
-      : target(spec(plugs, fifos, ram_size)),
+  /// `amp_faults`: fault modes of the amp device and its buses (the
+  /// transports take theirs from their own options).
+  explicit Rig(const std::vector<Plug>& plugs, unsigned fifos = 1, std::uint64_t ram_size = 32ULL << 20,
+               fault::FaultSet amp_faults = {})
+      : target(spec(plugs, fifos, ram_size, amp_faults)),
         machine(target.machine()),
         ram(machine.address_map()),
         window(machine.address_map()) {
@@ -61,9 +72,11 @@ struct Rig {
     for (unsigned f = 0; f < drv->num_fifos(); ++f) buses.push_back(std::make_unique<driver::BusDriver>(drv->fifo(f)));
   }
 
-  static target::ReferenceSpec spec(const std::vector<Plug>& plugs, unsigned fifos, std::uint64_t ram_size) {
+  static target::ReferenceSpec spec(const std::vector<Plug>& plugs, unsigned fifos, std::uint64_t ram_size,
+                                    fault::FaultSet amp_faults) {
     target::ReferenceSpec s;
     s.amp.num_fifos = fifos;
+    s.amp.faults = amp_faults;
     s.ram_size = ram_size;
     for (const Plug& p : plugs) s.devices.push_back({p.fifo, p.dev, p.device});
     return s;

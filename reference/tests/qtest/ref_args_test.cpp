@@ -64,6 +64,18 @@ TEST(RefArgs, MemorySizeAndFaults) {
   EXPECT_EQ(parse({"-qtest", "unix:/s", "-m", "64"}).ram_bytes, 64ULL << 20);
 }
 
+TEST(RefArgs, AFaultSetNameExpandsToItsMembers) {
+  const RefArgs a = parse({"-qtest", "unix:/s", "--fault", "qemu-v2", "--fault", "duplicate-response"});
+  fault::FaultSet want = fault::FaultSet::parse_list("qemu-v2");
+  want.set(fault::Fault::DuplicateResponse);
+  EXPECT_EQ(a.faults, want);
+  EXPECT_TRUE(a.faults.has(fault::Fault::CurSizeReportsMax));
+  // make_spec hands the whole set to the amp device and to every transport.
+  const RefArgs with_dev = parse({"-qtest", "unix:/s", "--fault", "qemu-v2", "-device", "virtio-msg-amp-pci",
+                                  "-device", "virtio-rng-device"});
+  EXPECT_EQ(make_spec(with_dev).amp.faults, fault::FaultSet::parse_list("qemu-v2"));
+}
+
 TEST(RefArgs, HelpRequests) {
   EXPECT_TRUE(parse({"-device", "help"}).list_devices);
   EXPECT_TRUE(parse({"-accel", "help"}).list_accels);

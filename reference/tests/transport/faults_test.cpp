@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -207,6 +208,140 @@ TEST(TransportFaults, UsedIgnoresSuppressionOnIgnoresUsedEvent) {
     ring.add_buffer(Harness::kBufAddr, 16, true);
     EXPECT_EQ(h.kick(0).size(), on ? 1u : 0u) << "fault " << on;
   }
+}
+
+// ---- cur-size-reports-max ------------------------------------------------------
+
+/// GET_VQUEUE of queue 1 (max 16) never set, after SET_VQUEUE + RESET_VQUEUE,
+/// and after SET_VQUEUE + device reset; the three cur_size values seen.
+std::vector<std::uint32_t> unconfigured_cur_sizes(Harness& h) {
+  std::vector<std::uint32_t> seen;
+  TestRing ring(h.mem, 0x1000, 16);
+  h.negotiate();
+  const auto never = h.get_vqueue(1);
+  EXPECT_EQ(never.max_size, 16u);
+  EXPECT_EQ(never.desc_addr, 0u);
+  EXPECT_EQ(never.driver_addr, 0u);
+  EXPECT_EQ(never.device_addr, 0u);
+  seen.push_back(never.cur_size);
+  h.set_vqueue(ring.set_vqueue(1));
+  const auto set = h.get_vqueue(1);
+  EXPECT_EQ(set.cur_size, 16u);  // SET_VQUEUE works either way
+  EXPECT_EQ(set.desc_addr, ring.desc());
+  (void)h.ask<wire::ResetVqueueResp>(wire::ResetVqueueReq{1});
+  seen.push_back(h.get_vqueue(1).cur_size);
+  h.set_vqueue(ring.set_vqueue(1));
+  EXPECT_EQ(h.set_status(0), 0u);
+  const auto reset = h.get_vqueue(1);
+  EXPECT_EQ(reset.desc_addr, 0u);
+  seen.push_back(reset.cur_size);
+  EXPECT_EQ(h.get_vqueue(7).cur_size, 0u);  // no such queue: all 0 (G10) either way
+  return seen;
+}
+
+TEST(TransportFaults, CurSizeReportsMaxOffReportsZeroForUnconfiguredQueues) {
+  Harness h;
+  EXPECT_EQ(unconfigured_cur_sizes(h), (std::vector<std::uint32_t>{0, 0, 0}));
+}
+
+TEST(TransportFaults, CurSizeReportsMaxOnReportsTheMaximum) {
+  Harness h(with(Fault::CurSizeReportsMax));
+  EXPECT_EQ(unconfigured_cur_sizes(h), (std::vector<std::uint32_t>{16, 16, 16}));
+  EXPECT_EQ(h.t.configured_queue(1), nullptr);  // only the report is wrong
+}
+
+// ---- accept-unoffered-features -------------------------------------------------
+
+/// Acknowledges VERSION_1 plus `extra` (blocks 0..2) and asks for FEATURES_OK;
+/// returns the resulting status.
+std::uint32_t ack_with(Harness& h, std::uint64_t extra, std::uint32_t block2 = 0) {
+  EXPECT_EQ(h.set_status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
+  const std::uint64_t f = kVersion1 | extra;
+  (void)h.ask<wire::SetDriverFeaturesResp>(wire::SetDriverFeaturesReq{
+      .block_index = 0, .features = {static_cast<std::uint32_t>(f), static_cast<std::uint32_t>(f >> 32), block2}});
+  return h.set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+}
+
+TEST(TransportFaults, AcceptUnofferedFeaturesOffRefusesFeaturesOk) {
+  for (const auto& [extra, block2] : {std::pair<std::uint64_t, std::uint32_t>{bit(1), 0}, {bit(34), 0}, {0, 1}}) {
+    Harness h;
+    EXPECT_EQ(ack_with(h, extra | bit(0), block2), st::kAcknowledge | st::kDriver) << extra << " " << block2;
+    EXPECT_FALSE(h.t.features_accepted());
+  }
+}
+
+TEST(TransportFaults, AcceptUnofferedFeaturesOnNegotiatesTheOfferedPart) {
+  for (const auto& [extra, block2] : {std::pair<std::uint64_t, std::uint32_t>{bit(1), 0}, {bit(34), 0}, {0, 1}}) {
+    Harness h(with(Fault::AcceptUnofferedFeatures));
+    EXPECT_EQ(ack_with(h, extra | bit(0), block2), st::kAcknowledge | st::kDriver | st::kFeaturesOk)
+        << extra << " " << block2;
+    EXPECT_TRUE(h.t.features_accepted());
+    EXPECT_EQ(h.t.driver_features(), kVersion1 | bit(0));  // the unoffered bits were dropped silently
+    ASSERT_FALSE(h.backend.accept_calls.empty());
+    EXPECT_EQ(h.backend.accept_calls.back(), kVersion1 | bit(0));
+  }
+  // VERSION_1 is still required, and the backend may still refuse.
+  Harness h(with(Fault::AcceptUnofferedFeatures));
+  ASSERT_EQ(h.set_status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
+  h.set_features(bit(0));
+  EXPECT_EQ(h.set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk), st::kAcknowledge | st::kDriver);
+}
+
+// ---- config-out-of-range-ff ----------------------------------------------------
+
+TEST(TransportFaults, ConfigOutOfRangeFfOffAnswersLengthZero) {
+  Harness h;  // 64 config bytes
+  const std::uint32_t g = h.config_generation();
+  EXPECT_TRUE(config_bytes(h, 60, 8).empty());
+  EXPECT_TRUE(config_bytes(h, 64, 4).empty());
+  auto w = h.ask<wire::SetConfigResp>(wire::SetConfigReq{.generation = g, .offset = 60, .data = {1, 2, 3, 4, 5, 6}});
+  EXPECT_EQ(w.length, 0u);
+  EXPECT_EQ(config_bytes(h, 60, 4), (std::vector<std::uint8_t>{0x4C, 0x4D, 0x4E, 0x4F}));  // untouched
+  EXPECT_EQ(h.config_generation(), g);
+}
+
+TEST(TransportFaults, ConfigOutOfRangeFfOnReadsFfPastTheEnd) {
+  Harness h(with(Fault::ConfigOutOfRangeFf));
+  EXPECT_EQ(config_bytes(h, 60, 8), (std::vector<std::uint8_t>{0x4C, 0x4D, 0x4E, 0x4F, 0xFF, 0xFF, 0xFF, 0xFF}));
+  EXPECT_EQ(config_bytes(h, 100, 3), (std::vector<std::uint8_t>{0xFF, 0xFF, 0xFF}));
+  EXPECT_EQ(config_bytes(h, 8, 4), (std::vector<std::uint8_t>{0x18, 0x19, 0x1A, 0x1B}));  // in range: unchanged
+  EXPECT_TRUE(config_bytes(h, 60, 45).empty());  // a response over the bus maximum is still refused (G2)
+}
+
+TEST(TransportFaults, ConfigOutOfRangeFfOnWritesTheBytesInsideAndClaimsAll) {
+  Harness h(with(Fault::ConfigOutOfRangeFf));
+  const std::uint32_t g = h.config_generation();
+  auto w = h.ask<wire::SetConfigResp>(wire::SetConfigReq{.generation = g, .offset = 60, .data = {1, 2, 3, 4, 5, 6}});
+  EXPECT_EQ(w.length, 6u);
+  EXPECT_EQ(w.data, (std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(w.generation, g + 1);
+  EXPECT_EQ(config_bytes(h, 60, 4), (std::vector<std::uint8_t>{1, 2, 3, 4}));
+  // Wholly outside: nothing written, the generation stays, the length is echoed.
+  auto out = h.ask<wire::SetConfigResp>(wire::SetConfigReq{.generation = g + 1, .offset = 64, .data = {9, 9}});
+  EXPECT_EQ(out.length, 2u);
+  EXPECT_EQ(out.generation, g + 1);
+  // A stale generation is still refused.
+  EXPECT_EQ(h.ask<wire::SetConfigResp>(wire::SetConfigReq{.generation = g, .offset = 60, .data = {7}}).length, 0u);
+  EXPECT_EQ(config_bytes(h, 60, 1), std::vector<std::uint8_t>{1});
+}
+
+// ---- max-message-48 (the transport's part: feature clipping) -----------------------
+
+TEST(TransportFaults, MaxMessage48OffReturnsTwelveFeatureBlocks) {
+  Harness h;
+  auto r = h.ask<wire::GetDeviceFeaturesResp>(wire::GetDeviceFeaturesReq{.block_index = 0, .num_blocks = 20});
+  EXPECT_EQ(r.features.size(), 12u);  // 16 + 48 = 64, the bus maximum (G3)
+}
+
+TEST(TransportFaults, MaxMessage48OnClipsFeaturesToEightBlocks) {
+  Harness h(with(Fault::MaxMessage48));
+  auto r = h.ask<wire::GetDeviceFeaturesResp>(wire::GetDeviceFeaturesReq{.block_index = 0, .num_blocks = 12});
+  ASSERT_EQ(r.features.size(), 8u);  // QEMU's 48-byte message (D20)
+  EXPECT_EQ(r.features[0], static_cast<std::uint32_t>(h.t.offered_features()));
+  EXPECT_EQ(r.features[1], static_cast<std::uint32_t>(h.t.offered_features() >> 32));
+  EXPECT_EQ(h.ask<wire::GetDeviceFeaturesResp>(wire::GetDeviceFeaturesReq{.block_index = 1, .num_blocks = 3})
+                .features.size(),
+            3u);
 }
 
 }  // namespace

@@ -44,7 +44,8 @@ struct ChannelOptions {
   fifo::RingOptions ring{};            ///< ring behaviour (defaults conform)
   /// Fault mode "lose-on-full-ring" (QEMU bug 10): a frame that finds the
   /// device queue full is dropped (counted in overflow_drops) instead of
-  /// waiting, and the FIFO's interrupt is raised anyway. No pending queue.
+  /// waiting, silently: no interrupt for it, as QEMU rfc-latest was seen to
+  /// do (qemu-observed.md §5). No pending queue.
   bool drop_when_full = false;
 };
 

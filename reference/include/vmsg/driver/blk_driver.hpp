@@ -41,8 +41,10 @@ inline constexpr std::uint8_t kStatusUnsupp = 2;
 
 /// Tunables of a BlkDriver.
 struct BlkDriverOptions {
+  /// Ring size wanted; capped at the device's max_size and rounded down to a
+  /// power of two (TransportDriver::setup_queue_fitted).
   std::uint32_t queue_size = 128;
-  std::uint32_t slots = 16;                  ///< requests in flight at most
+  std::uint32_t slots = 16;                  ///< requests in flight at most (never more than ring entries)
   std::uint32_t max_request_bytes = 65536;   ///< data bytes per request (a multiple of 512)
   bool event_idx = true;                     ///< ask for VIRTIO_F_EVENT_IDX
   bool no_interrupt = false;                 ///< suppress EVENT_USED and poll the used ring

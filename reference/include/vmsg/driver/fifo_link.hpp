@@ -71,7 +71,14 @@ class FifoLink {
   /// matching response arrives: a response with the request's msg_id and ID
   /// space, and for transport messages the same dev_num. Events and other
   /// frames that arrive meanwhile are kept in events() in arrival order.
+  /// Frames already waiting before the request is sent are taken first:
+  /// events are kept, responses (nobody is waiting for one: requests are
+  /// one at a time) are dropped and counted in stray_responses(), so a
+  /// device that answers twice cannot pass off its extra answer as the
+  /// response to the next request.
   Result<wire::Message, LinkError> request(const wire::Message& m);
+  /// Responses dropped because no request was waiting for them (VMSG-BUS-028).
+  [[nodiscard]] std::uint64_t stray_responses() const noexcept { return stray_responses_; }
 
   /// Device-originated frames received while waiting for responses.
   [[nodiscard]] std::deque<wire::Message>& events() noexcept { return events_; }
@@ -87,6 +94,7 @@ class FifoLink {
   fifo::RingConsumer<PortQueueMemory> rx_;
   std::deque<wire::Message> events_;
   std::optional<wire::DecodeFailure> last_failure_;
+  std::uint64_t stray_responses_ = 0;
 };
 
 }  // namespace vmsg::driver

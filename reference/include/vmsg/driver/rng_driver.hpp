@@ -16,9 +16,12 @@ namespace vmsg::driver {
 
 /// Tunables of an RngDriver.
 struct RngDriverOptions {
+  /// Ring size wanted; capped at the device's max_size and rounded down to a
+  /// power of two (TransportDriver::setup_queue_fitted).
   std::uint32_t queue_size = 64;
   std::uint32_t buffer_size = 4096;  ///< bytes per posted buffer
-  std::uint32_t buffers = 16;        ///< buffers in flight at most (each one descriptor)
+  /// Buffers in flight at most (each one descriptor); never more than the ring holds.
+  std::uint32_t buffers = 16;
   bool event_idx = true;             ///< ask for VIRTIO_F_EVENT_IDX
   bool no_interrupt = false;         ///< suppress EVENT_USED and poll the used ring
   /// Rounds in a row in which the device returns only empty buffers before
@@ -63,6 +66,7 @@ class RngDriver {
     std::uint32_t len = 0;
   };
 
+  std::size_t in_flight_limit_ = 0;     ///< min(buffers, ring size), set by init()
   std::vector<std::uint64_t> buffers_;  ///< guest addresses
   std::vector<std::size_t> free_bufs_;  ///< indices into buffers_ not posted
   /// Posted buffers by head. Kept across read() calls: after a timeout the

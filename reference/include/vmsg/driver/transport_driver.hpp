@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "vmsg/driver/bus_driver.hpp"
@@ -44,6 +45,18 @@ struct TransportDriverOptions {
   /// wait_used(): polls of the device queue, advancing time between them.
   unsigned wait_polls = 2000;
   std::uint64_t wait_step_ns = 10'000;
+  /// Carry on where the device deviates in a way a real driver (Linux) works
+  /// around, recording each case in TransportDriver::deviations(), so that a
+  /// test can still reach what it is about. Off: every deviation is an error.
+  /// Worked around: a non-zero cur_size before SET_VQUEUE (VMSG-DEV-055).
+  bool tolerate_deviations = false;
+};
+
+/// A device deviation the driver worked around in tolerant mode.
+struct Deviation {
+  std::string requirement;  ///< catalogue ID the device broke, e.g. "VMSG-DEV-055"
+  std::string detail;       ///< what the driver saw, naming the queue or message
+  friend bool operator==(const Deviation&, const Deviation&) = default;
 };
 
 /// Counters of one TransportDriver.
@@ -136,6 +149,12 @@ class TransportDriver {
   /// EVENT_IDX follows the negotiated features.
   VResult<SplitQueueDriver*> setup_queue(std::uint32_t q, std::uint32_t size, GuestAllocator& ram,
                                          bool no_interrupt = false);
+  /// setup_queue with the ring size Linux would pick: `size` capped at the
+  /// device's max_size and rounded down to a power of two, so a device with
+  /// a small maximum (QEMU's virtio-rng: 8) still gets a queue. `size` is an
+  /// upper bound here (1..32768, any value).
+  VResult<SplitQueueDriver*> setup_queue_fitted(std::uint32_t q, std::uint32_t size, GuestAllocator& ram,
+                                                bool no_interrupt = false);
   /// RESET_VQUEUE (only with RING_RESET negotiated, VMSG-DRV-062) and forget the queue.
   VStatus reset_queue(std::uint32_t q);
   /// The configured queue `q`, or null.
@@ -166,6 +185,9 @@ class TransportDriver {
   [[nodiscard]] BusDriver& bus() noexcept { return *bus_; }
   [[nodiscard]] const TransportDriverStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const TransportDriverOptions& options() const noexcept { return options_; }
+  /// Deviations worked around so far (tolerate_deviations), oldest first.
+  /// Append-only for the life of the driver object; a reset keeps them.
+  [[nodiscard]] const std::vector<Deviation>& deviations() const noexcept { return deviations_; }
 
  private:
   struct QueueSlot {
@@ -185,6 +207,8 @@ class TransportDriver {
   void apply(const wire::Message& m);
   void note_status(std::uint32_t status);
   void note_config(std::uint32_t generation, std::uint32_t offset, std::span<const std::uint8_t> data);
+  VResult<SplitQueueDriver*> setup_queue_sized(std::uint32_t q, std::uint32_t size, GuestAllocator& ram,
+                                               bool no_interrupt, bool fit);
   VStatus reap_into(std::uint32_t q);
   VStatus ready_for_io(std::uint32_t q);
   void forget_device_state();
@@ -206,6 +230,7 @@ class TransportDriver {
   std::map<std::uint32_t, QueueSlot> queues_;
   std::optional<VirtioError> queue_error_;  ///< a used-ring error found while handling EVENT_USED
   TransportDriverStats stats_{};
+  std::vector<Deviation> deviations_;
 };
 
 }  // namespace vmsg::driver

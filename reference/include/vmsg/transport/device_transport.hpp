@@ -32,7 +32,9 @@ struct TransportOptions {
   /// Fault modes (off = conforming). The transport implements
   /// no-get-shm-response, generation-not-bumped, reset-keeps-queues,
   /// no-config-event, set-config-ignores-generation, status-high-bits-kept,
-  /// used-ignores-suppression and duplicate-response; it ignores the rest.
+  /// used-ignores-suppression, duplicate-response, cur-size-reports-max,
+  /// accept-unoffered-features, config-out-of-range-ff and the feature
+  /// clipping of max-message-48; it ignores the rest.
   fault::FaultSet faults{};
 };
 
@@ -108,6 +110,9 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   void on_event_avail(const wire::EventAvail& e);
 
   void post(std::uint16_t token, wire::Body body);
+  /// Writes config bytes (in range) through the backend and bumps the
+  /// generation if they changed; false if the backend refused them.
+  [[nodiscard]] bool apply_config(std::uint32_t offset, std::span<const std::uint8_t> data);
   [[nodiscard]] bool has(fault::Fault f) const noexcept { return options_.faults.has(f); }
   void reset_device();
   [[nodiscard]] bool features_acceptable();
