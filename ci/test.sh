@@ -35,6 +35,8 @@ echo "== vmsg-conform: self-tests (bindings, catalogue, targets, plugin, CLI, re
 # any WARN, INFO or BLOCKED fail the run (the ref run is ci/setup.sh's job).
 echo "== vmsg-conform run --target lib:ref (the reference through the vmsg_dut.h C ABI)"
 .venv/bin/vmsg-conform run --target lib:ref --fail-on info --out out/lib-ref
+echo "== vmsg-conform run --target ref:qemu-sizes.toml (the reference with QEMU's queue maxima)"
+.venv/bin/vmsg-conform run --target ref:conformance/vmsg_conform/targets/qemu-sizes.toml --fail-on info --out out/qemu-sizes
 echo "== vmsg-conform run --target qtest (qtest client against vmsg-ref-qtest)"
 VMSG_REF_QTEST="$PWD/build/reference/tools/vmsg-ref-qtest" \
   .venv/bin/vmsg-conform run --target qtest --fail-on info --out out/qtest

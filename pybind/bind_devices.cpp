@@ -41,7 +41,8 @@ void bind_blk(py::module_& m) {
   bind_struct<BlkOptions>(m, "BlkOptions", "how a BlkBackend is built",
                           field("capacity_sectors", &BlkOptions::capacity_sectors),
                           field("read_only", &BlkOptions::read_only), field("blk_size", &BlkOptions::blk_size),
-                          field("seg_max", &BlkOptions::seg_max), field("serial", &BlkOptions::serial));
+                          field("seg_max", &BlkOptions::seg_max), field("serial", &BlkOptions::serial),
+                          field("max_queue_size", &BlkOptions::max_queue_size));
   bind_stats<BlkStats>(m, "BlkStats", "BlkBackend counters", field("reads", &BlkStats::reads),
                        field("writes", &BlkStats::writes), field("flushes", &BlkStats::flushes),
                        field("get_ids", &BlkStats::get_ids), field("errors", &BlkStats::errors),
@@ -71,7 +72,7 @@ void bind_blk(py::module_& m) {
           },
           py::arg("offset"), py::arg("data"))
       .def("disk_size", [](const BlkBackend& b) { return b.disk().size(); });
-  consts(cls, {{"kDeviceId", BlkBackend::kDeviceId}, {"kMaxQueueSize", BlkBackend::kMaxQueueSize}});
+  consts(cls, {{"kDeviceId", BlkBackend::kDeviceId}, {"kDefaultMaxQueueSize", BlkBackend::kDefaultMaxQueueSize}});
 }
 
 void bind_balloon(py::module_& m) {
@@ -90,10 +91,11 @@ void bind_balloon(py::module_& m) {
                            field("trailing_bytes", &BalloonStats::trailing_bytes));
   py::class_<BalloonBackend, transport::Backend, std::shared_ptr<BalloonBackend>> cls(m, "BalloonBackend",
                                                                                       "virtio-balloon");
-  cls.def(py::init([](std::uint32_t initial_target, std::size_t max_tracked) {
-            return share_backend(std::make_unique<BalloonBackend>(initial_target, max_tracked));
+  cls.def(py::init([](std::uint32_t initial_target, std::size_t max_tracked, std::uint32_t max_queue_size) {
+            return share_backend(std::make_unique<BalloonBackend>(initial_target, max_tracked, max_queue_size));
           }),
-          py::arg("initial_target") = 0, py::arg("max_tracked") = balloon::kMaxTrackedPages)
+          py::arg("initial_target") = 0, py::arg("max_tracked") = balloon::kMaxTrackedPages,
+          py::arg("max_queue_size") = BalloonBackend::kDefaultMaxQueueSize)
       .def("set_target", &BalloonBackend::set_target, py::arg("pages"),
            "device-side config change: new num_pages, generation bump and EVENT_CONFIG")
       .def("target", &BalloonBackend::target)
@@ -102,7 +104,8 @@ void bind_balloon(py::module_& m) {
       .def("is_inflated", &BalloonBackend::is_inflated, py::arg("pfn"))
       .def("inflated", &BalloonBackend::inflated, py::return_value_policy::copy)
       .def("stats", &BalloonBackend::stats, py::return_value_policy::copy);
-  consts(cls, {{"kDeviceId", BalloonBackend::kDeviceId}, {"kMaxQueueSize", BalloonBackend::kMaxQueueSize}});
+  consts(cls, {{"kDeviceId", BalloonBackend::kDeviceId},
+               {"kDefaultMaxQueueSize", BalloonBackend::kDefaultMaxQueueSize}});
 }
 
 }  // namespace
@@ -110,12 +113,14 @@ void bind_balloon(py::module_& m) {
 void bind_devices(py::module_& m) {
   py::class_<RngBackend, transport::Backend, std::shared_ptr<RngBackend>> rng(m, "RngBackend",
                                                                               "virtio-rng with a seeded stream");
-  rng.def(py::init([](std::uint64_t seed) { return share_backend(std::make_unique<RngBackend>(seed)); }),
-          py::arg("seed") = RngBackend::kDefaultSeed)
+  rng.def(py::init([](std::uint64_t seed, std::uint32_t max_queue_size) {
+            return share_backend(std::make_unique<RngBackend>(seed, max_queue_size));
+          }),
+          py::arg("seed") = RngBackend::kDefaultSeed, py::arg("max_queue_size") = RngBackend::kDefaultMaxQueueSize)
       .def("seed", &RngBackend::seed)
       .def("bytes_generated", &RngBackend::bytes_generated)
       .def("requests", &RngBackend::requests);
-  consts(rng, {{"kDeviceId", RngBackend::kDeviceId}, {"kMaxQueueSize", RngBackend::kMaxQueueSize},
+  consts(rng, {{"kDeviceId", RngBackend::kDeviceId}, {"kDefaultMaxQueueSize", RngBackend::kDefaultMaxQueueSize},
                {"kDefaultSeed", RngBackend::kDefaultSeed}});
   bind_blk(m);
   bind_balloon(m);

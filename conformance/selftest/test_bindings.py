@@ -161,6 +161,18 @@ def test_config_error_is_value_error():
         fault.FaultSet.parse_list("no-such-fault")
 
 
+def test_queue_maximum_from_props_and_from_constructors():
+    # A description's props arrive as TOML values; numbers must work as well as strings.
+    assert devices.make_backend("virtio-rng-device", {"queue-size": 8}).max_queue_size(0) == 8
+    assert devices.make_backend("virtio-blk-device", {"queue-size": "64"}).max_queue_size(0) == 64
+    with pytest.raises(ValueError, match="queue-size.*power of two"):
+        devices.make_backend("virtio-balloon-device", {"queue-size": 12})
+    assert devices.RngBackend(max_queue_size=4).max_queue_size(0) == 4
+    assert devices.BalloonBackend(max_queue_size=2).max_queue_size(1) == 2
+    assert devices.BlkBackend(devices.BlkOptions(max_queue_size=16)).max_queue_size(0) == 16
+    assert devices.RngBackend().max_queue_size(0) == devices.RngBackend.kDefaultMaxQueueSize == 256
+
+
 def test_link_failure_carries_the_code():
     ref = _reference()
     p = ref.port()

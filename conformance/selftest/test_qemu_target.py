@@ -78,6 +78,35 @@ def test_command_line_refuses_what_it_cannot_express():
         build_args(bad)
 
 
+def test_queue_size_reaches_qemu_only_where_qemu_has_the_property():
+    desc = TargetDescription.from_toml(Path(targets.DEFAULT_DESCRIPTION).with_name("qemu-sizes.toml"))
+    qemu = _device_args(build_args(desc, MACHINES["q35"], "qemu"))
+    assert "queue-size" not in qemu[1] and "queue-size" not in qemu[3]  # rng, balloon: fixed in QEMU
+    assert qemu[2].endswith(",drive=disk1,queue-size=256")
+    ref = _device_args(build_args(desc, MACHINES["q35"], "ref"))
+    assert [a.rsplit(",", 1)[1] for a in ref[1:]] == ["queue-size=8", "queue-size=256", "queue-size=128"]
+
+
+@pytest.mark.parametrize("kind,value,match", [
+    ("virtio-rng-device", 16, "fixed at 8"),
+    ("virtio-balloon-device", 256, "fixed at 128"),
+    ("virtio-blk-device", 2, "power of two in 4..1024"),
+    ("virtio-blk-device", 2048, "power of two in 4..1024"),
+    ("virtio-blk-device", 24, "power of two in 4..1024"),
+    ("virtio-blk-device", "8K", "expected a number"),
+])
+def test_queue_size_qemu_would_refuse_is_refused_before_it_starts(kind, value, match):
+    desc = TargetDescription(name="t", devices=[ExpectedDevice(0, 1, kind, 0, {"queue-size": value})])
+    with pytest.raises(ValueError, match=match):
+        build_args(desc, MACHINES["q35"], "qemu")
+    assert f"queue-size={value}" in _device_args(build_args(desc, MACHINES["q35"], "ref"))[1]
+
+
+def test_blk_queue_size_is_written_in_decimal_for_qemu():
+    desc = TargetDescription(name="t", devices=[ExpectedDevice(0, 1, "virtio-blk-device", 2, {"queue-size": "0x10"})])
+    assert _device_args(build_args(desc, MACHINES["q35"], "qemu"))[1].endswith(",queue-size=16")
+
+
 # ---- availability ------------------------------------------------------------------------------------
 
 

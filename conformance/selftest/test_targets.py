@@ -171,3 +171,35 @@ def test_fault_catalogue_lists_every_fault():
     assert len(cat) == _vmsg.fault.kFaultCount
     for f in cat:
         assert f["name"] and f["summary"] and isinstance(f["breaks"], list)
+
+
+def test_fault_sets_name_only_known_faults():
+    names = {f["name"] for f in targets.fault_catalogue()}
+    sets = targets.fault_sets()
+    assert "qemu-v2" in {s["name"] for s in sets}
+    for s in sets:
+        assert s["summary"] and s["members"] and set(s["members"]) <= names, s
+
+
+def test_qemu_and_qtest_targets_start_a_process_per_open_and_ref_does_not():
+    from vmsg_conform.targets.qemu import QemuTarget, QtestTarget
+
+    assert QemuTarget.opens_a_process and QtestTarget.opens_a_process
+    assert not targets.resolve("ref").opens_a_process
+
+
+def test_state_machines_skip_shrinking_only_where_each_example_starts_a_process():
+    # Shrinking replays a failing machine hundreds of times: with a process
+    # per replay that is minutes, so such targets report the sequence found.
+    from hypothesis import Phase
+
+    from vmsg_conform.suite import helpers
+
+    class Costly:
+        opens_a_process = True
+
+    costly = helpers.stateful_settings(Costly(), max_examples=3)
+    assert Phase.shrink not in costly.phases and Phase.generate in costly.phases
+    assert costly.max_examples == 3 and costly.deadline is None
+    cheap = helpers.stateful_settings(targets.resolve("ref"))
+    assert Phase.shrink in cheap.phases

@@ -143,7 +143,9 @@ class RunResult:
             row = rows.get(rid)
             # A transcript of 0 steps recorded nothing (the test opened its
             # own targets), so it is no example.
-            tests = sorted(tests, key=lambda t: (t.transcript_steps or 1 << 30, t.duration, t.nodeid))
+            # Ties go by node id, not duration: the example must not change
+            # from one run to the next (serial or parallel).
+            tests = sorted(tests, key=lambda t: (t.transcript_steps or 1 << 30, t.nodeid))
             out.append(RootCause(rid, verdict, row.level if row else "", row.text if row else "", tests))
         out.sort(key=lambda c: (_SEVERITY[c.verdict], -len(c.tests), c.req))
         return out

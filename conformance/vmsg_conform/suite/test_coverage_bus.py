@@ -130,10 +130,9 @@ def test_config_bytes_written_come_back_unaltered(dut):
 def test_set_vqueue_addresses_come_back_byte_for_byte(dut):
     p = th.peer(dut, th.RNG_ID)
     th.negotiate(p)
-    p.get_vqueue(0)
-    rq = th.RawQueue(dut, 8)
+    rq = th.RawQueue(dut, min(8, p.get_vqueue(0).max_size))
     sent = th.encode(dut, p.dev.dev_num, th.wire.SetVqueueReq(
-        index=0, size=8, desc_addr=rq.desc, driver_addr=rq.avail, device_addr=rq.used))
+        index=0, size=rq.size, desc_addr=rq.desc, driver_addr=rq.avail, device_addr=rq.used))
     p.post_raw(sent)
     p.get_vqueue(0)
     got = p.last.raw

@@ -100,10 +100,11 @@ def test_transport_driver_queue_reset_breaks_no_driver_rule(dut):
     got = t.init(th.bit(th.F_VERSION_1) | th.bit(th.F_RING_RESET))
     if not got & th.bit(th.F_RING_RESET):
         pytest.skip("RING_RESET not negotiated")
-    t.setup_queue(0, 16, dut.ram)
+    # Fitted: at most these sizes, within what the device offers.
+    t.setup_queue_fitted(0, 16, dut.ram)
     t.driver_ok()
     t.reset_queue(0)
-    t.setup_queue(0, 32, dut.ram)
+    t.setup_queue_fitted(0, 32, dut.ram)
     _clean(dut)
 
 
@@ -152,10 +153,9 @@ def _negotiated(p, wanted=None):
     th.negotiate(p, wanted)
 
 
-def _queue_ready(p, size=16):
+def _queue_ready(p):
     _negotiated(p)
-    p.get_vqueue(0)
-    return th.RawQueue(p.dut, size)
+    return th.RawQueue(p.dut, th.queue_size_for(p, 0, None))
 
 
 def bad_drv_016(dut):
@@ -169,8 +169,7 @@ def bad_drv_021(dut):
 def bad_drv_017(dut):
     p = th.peer(dut, th.RNG_ID)
     _to_driver(p)
-    p.get_vqueue(0)
-    th.RawQueue(dut, 16).program(p, 0)
+    th.RawQueue(dut, th.queue_size_for(p, 0, None)).program(p, 0)
 
 
 def bad_drv_018(dut):
@@ -202,7 +201,8 @@ def bad_drv_029(dut):
 def bad_drv_031(dut):
     p = th.peer(dut, th.RNG_ID)
     rq = _queue_ready(p)
-    p.set_vqueue(0, 16, rq.desc, rq.desc + 64, rq.used)  # avail inside the descriptor table
+    # avail in the middle of the descriptor table
+    p.set_vqueue(0, rq.size, rq.desc, rq.desc + 16 * (rq.size // 2), rq.used)
 
 
 def bad_drv_034(dut):
@@ -274,11 +274,11 @@ def bad_drv_060(dut):
 def bad_drv_061(dut):
     p = th.peer(dut, th.RNG_ID)
     _negotiated(p)
-    p.get_vqueue(0)
-    desc = dut.ram.alloc(16 * 16 + 64, 64) + 8  # 8-aligned only
-    avail = dut.ram.alloc(64, 64)
-    used = dut.ram.alloc(256, 64)
-    p.set_vqueue(0, 16, desc, avail, used)
+    size = th.queue_size_for(p, 0, None)
+    desc = dut.ram.alloc(16 * size + 64, 64) + 8  # 8-aligned only
+    avail = dut.ram.alloc(6 + 2 * size, 64)
+    used = dut.ram.alloc(6 + 8 * size, 64)
+    p.set_vqueue(0, size, desc, avail, used)
 
 
 def bad_drv_062(dut):
@@ -298,7 +298,7 @@ def bad_drv_065(dut):
 def bad_drv_014(dut):
     p = th.peer(dut, th.RNG_ID)
     rq = _queue_ready(p)
-    p.ask(wire.SetVqueueReq(index=0, reserved0=1, size=16, desc_addr=rq.desc, driver_addr=rq.avail,
+    p.ask(wire.SetVqueueReq(index=0, reserved0=1, size=rq.size, desc_addr=rq.desc, driver_addr=rq.avail,
                             device_addr=rq.used))
 
 
@@ -317,8 +317,8 @@ def _ring_reset_live(dut, driver_ok):
     p.info()
     if not p.offered() & th.bit(th.F_RING_RESET):
         pytest.skip("device does not offer RING_RESET")
-    th.bring_up(p, wanted=RING_RESET, driver_ok=driver_ok)
-    th.RawQueue(dut, 32).program(p, 0)  # reprogrammed without RESET_VQUEUE
+    first = th.bring_up(p, wanted=RING_RESET, driver_ok=driver_ok)[0]
+    th.RawQueue(dut, first.size).program(p, 0)  # reprogrammed without RESET_VQUEUE
 
 
 def bad_drv_032(dut):

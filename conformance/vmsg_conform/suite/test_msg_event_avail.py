@@ -75,7 +75,7 @@ def test_event_avail_for_unconfigured_queue_after_driver_ok_draws_nothing(dut):
 @pytest.mark.parametrize("chains", [1, 3, 15])
 def test_event_avail_every_published_chain_is_used_once(dut, chains):
     p = th.peer(dut, th.RNG_ID)
-    rq = th.bring_up(p, queues=((0, None),))[0]
+    rq = th.bring_up(p, queues=((0, None),), room=chains)[0]
     heads = [rq.add(writable=[(th.buffer(dut, 8 + i), 8 + i)]) for i in range(chains)]
     rq.publish()
     p.kick(0)

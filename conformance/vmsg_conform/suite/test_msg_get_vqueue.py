@@ -55,6 +55,7 @@ def test_get_vqueue_reported_max_size_can_be_configured(dut, device_id, q):
 def test_get_vqueue_returns_the_programmed_size_and_addresses(dut, size):
     p = th.peer(dut, th.BLK_ID)
     th.negotiate(p)
+    size = th.queue_size_for(p, 0, size)
     rq = th.RawQueue(dut, size)
     rq.program(p, 0)
     r = p.get_vqueue(0)
@@ -77,9 +78,10 @@ def test_get_vqueue_beyond_last_queue_reports_max_size_zero(dut, beyond):
 def test_get_vqueue_other_queue_stays_unconfigured(dut):
     p = th.peer(dut, th.BALLOON_ID)
     th.negotiate(p)
-    th.RawQueue(dut, 16).program(p, 1)
+    rq = th.RawQueue(dut, th.queue_size_for(p, 1, None))
+    rq.program(p, 1)
     assert th.queue_unconfigured(p, 0)
-    assert p.get_vqueue(1).cur_size == 16
+    assert p.get_vqueue(1).cur_size == rq.size
 
 
 @pytest.mark.req("VMSG-DEV-012", "READ-G12")

@@ -35,6 +35,7 @@ def test_reset_vqueue_makes_the_queue_inactive(dut):
 @pytest.mark.parametrize("size", [8, 64])
 def test_reset_vqueue_then_set_vqueue_gives_a_working_queue(dut, size):
     p, old = _live(dut)
+    size = th.queue_size_for(p, 0, size)
     p.reset_vqueue(0)
     new = th.RawQueue(dut, size, event_idx=False)
     new.program(p, 0)
@@ -54,7 +55,7 @@ def test_reset_vqueue_drops_buffers_made_available_before_it(dut):
     old.publish()  # published, never notified
     p.reset_vqueue(0)
     p.kick(0)  # for a queue that is not configured any more
-    new = th.RawQueue(dut, 16)
+    new = th.RawQueue(dut, old.size)  # a size the device takes, so the queue is live again
     new.program(p, 0)
     p.kick(0)
     assert old.used_idx() == 0

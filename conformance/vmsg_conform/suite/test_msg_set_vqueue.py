@@ -9,7 +9,7 @@ from vmsg_conform.suite import transport_helpers as th
 def test_set_vqueue_response_is_header_only(dut):
     p = th.peer(dut, th.RNG_ID)
     th.negotiate(p)
-    th.RawQueue(dut, 16).program(p, 0)
+    th.RawQueue(dut, th.queue_size_for(p, 0, None)).program(p, 0)
     assert p.last.msg_size == 8 and p.last.type == 0x01 and p.last.msg_id == th.ID_SET_VQUEUE
 
 
@@ -38,10 +38,11 @@ def test_set_vqueue_with_unusable_size_leaves_queue_inactive(dut, case):
 def test_set_vqueue_with_misaligned_ring_leaves_queue_inactive(dut, which):
     p = th.peer(dut, th.RNG_ID)
     th.negotiate(p)
-    rq = th.RawQueue(dut, 16)
+    # A size the device takes: only the misalignment may keep the queue inactive.
+    rq = th.RawQueue(dut, th.queue_size_for(p, 0, None))
     addrs = {"desc": rq.desc, "avail": rq.avail, "used": rq.used}
     addrs[which] += 1
-    p.set_vqueue(0, 16, addrs["desc"], addrs["avail"], addrs["used"])
+    p.set_vqueue(0, rq.size, addrs["desc"], addrs["avail"], addrs["used"])
     assert th.queue_unconfigured(p, 0)
 
 
@@ -50,8 +51,9 @@ def test_set_vqueue_with_misaligned_ring_leaves_queue_inactive(dut, which):
 def test_set_vqueue_for_missing_queue_configures_nothing(dut, index):
     p = th.peer(dut, th.RNG_ID)
     th.negotiate(p)
-    rq = th.RawQueue(dut, 16)
-    p.set_vqueue(index, 16, rq.desc, rq.avail, rq.used)
+    # A size queue 0 would take, so a device that applied it there would show.
+    rq = th.RawQueue(dut, th.queue_size_for(p, 0, None))
+    p.set_vqueue(index, rq.size, rq.desc, rq.avail, rq.used)
     r = p.get_vqueue(index)
     assert (r.max_size, r.cur_size) == (0, 0)
     assert th.queue_unconfigured(p, 0)
@@ -60,11 +62,14 @@ def test_set_vqueue_for_missing_queue_configures_nothing(dut, index):
 @pytest.mark.req("VMSG-DEV-039", "VMSG-DEV-028", "VMSG-DEV-056")
 def test_set_vqueue_after_driver_ok_reprograms_the_queue(dut):
     p = th.peer(dut, th.RNG_ID)
-    th.bring_up(p)
-    new = th.RawQueue(dut, 32)
+    first = th.bring_up(p)[0]
+    limit = p.get_vqueue(0).max_size
+    # Another size than the first, so the answer shows which one was kept.
+    size = first.size * 2 if first.size * 2 <= limit else max(first.size // 2, 1)
+    new = th.RawQueue(dut, size)
     new.program(p, 0)
     r = p.get_vqueue(0)
-    assert (r.cur_size, r.desc_addr, r.driver_addr, r.device_addr) == (32, new.desc, new.avail, new.used)
+    assert (r.cur_size, r.desc_addr, r.driver_addr, r.device_addr) == (size, new.desc, new.avail, new.used)
     buf = th.buffer(dut, 64)
     head = new.add(writable=[(buf, 64)])
     new.publish()

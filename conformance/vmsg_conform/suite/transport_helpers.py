@@ -330,18 +330,23 @@ def negotiate(p: Peer, wanted: int | None = None) -> int:
 DEFAULT_QUEUE_SIZE = 16
 
 
-def queue_size_for(p: Peer, q: int, size: int | None, cur=None) -> int:
+def queue_size_for(p: Peer, q: int, size: int | None, cur=None, room: int = 1) -> int:
     """The size a test's queue gets: ``size`` when the device allows it (else
     the test is skipped, naming the device's limit), or for ``None`` the
-    default capped at the device's max_size (largest power of two)."""
+    default capped at the device's max_size (largest power of two), grown to
+    hold ``room`` descriptors when the test adds that many at once."""
     if cur is None:
         cur = p.get_vqueue(q)
     limit = cur.max_size
     require(limit > 0, "VMSG-DEV-054", f"queue {q} reports max_size 0")
     if size is None:
         size = DEFAULT_QUEUE_SIZE
+        while size < room:
+            size *= 2
         while size > limit:
             size //= 2
+        if size < room:
+            pytest.skip(f"the test puts {room} descriptors in queue {q} at once; the device offers at most {limit}")
         return size
     if size > limit:
         pytest.skip(f"the test needs a {size}-entry queue {q}; the device offers at most {limit}")
@@ -349,9 +354,10 @@ def queue_size_for(p: Peer, q: int, size: int | None, cur=None) -> int:
 
 
 def bring_up(p: Peer, queues=((0, None),), wanted: int | None = None, driver_ok: bool = True,
-             no_interrupt: bool = False):
+             no_interrupt: bool = False, room: int = 1):
     """negotiate + one RawQueue per (index, size) + DRIVER_OK. Returns the
-    queues. A size of None takes the default within the device's max_size.
+    queues. A size of None takes the default within the device's max_size,
+    with space for ``room`` descriptors (see queue_size_for).
 
     Like a real driver, it programs a queue whose cur_size is not 0 before
     SET_VQUEUE anyway, and records that deviation (VMSG-DEV-055).
@@ -360,7 +366,7 @@ def bring_up(p: Peer, queues=((0, None),), wanted: int | None = None, driver_ok:
     rings = {}
     for q, size in queues:
         cur = p.get_vqueue(q)
-        size = queue_size_for(p, q, size, cur)
+        size = queue_size_for(p, q, size, cur, room)
         if cur.cur_size != 0:
             p.dut.tolerate("VMSG-DEV-055", f"queue {q} of device {p.dev.dev_num} reported cur_size "
                                            f"{cur.cur_size} before SET_VQUEUE")

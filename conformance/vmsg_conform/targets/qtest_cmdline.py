@@ -12,6 +12,11 @@ Two dialects share the topology part:
     ``null-co`` block node of the described capacity (reads return zeroes,
     writes are discarded). Reference-only properties (``seed``, ``target``,
     ``blk_size``, ``seg_max``) have no QEMU equivalent and are left out.
+    ``queue-size`` goes only to virtio-blk, whose QEMU property it is (a
+    power of two in 4..1024 there); QEMU's virtio-rng and virtio-balloon have
+    fixed maxima (8 and 128), so for them it is dropped when it names that
+    maximum and refused otherwise: the description never promises a queue
+    that the QEMU device does not have.
 ``ref``
     vmsg-ref-qtest: the same topology, properties passed through as the
     reference's device factory takes them, and ``--fault NAME,...`` for the
@@ -23,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Iterable
 
 AMP_DEVICE = "virtio-msg-amp-pci"
@@ -46,6 +52,14 @@ MACHINES = {
 
 _SIZE = re.compile(r"^(\d+|0[xX][0-9a-fA-F]+)([kKmMgG]?)$")
 
+QUEUE_SIZE = "queue-size"
+#: Queue maxima that QEMU builds in for devices without a queue-size property
+#: (qemu-observed.md §9).
+QEMU_FIXED_QUEUE_MAX = MappingProxyType({"virtio-rng-device": 8, "virtio-balloon-device": 128})
+#: What QEMU's virtio-blk accepts as queue-size: a power of two above 2 and
+#: at most VIRTQUEUE_MAX_SIZE.
+QEMU_BLK_QUEUE_SIZES = range(4, 1025)
+
 
 def machine_for_binary(binary: str) -> MachineKind:
     """q35 for x86 binaries, virt for aarch64/arm ones (by the binary's name)."""
@@ -67,6 +81,29 @@ def capacity_bytes(value: Any) -> int:
     n = int(m.group(1), 0)
     unit = m.group(2).lower()
     return n * 512 if not unit else n * {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
+
+
+def _qemu_queue_size(kind: str, props: dict[str, Any]) -> None:
+    """Rewrites or removes ``queue-size`` in `props` for a real QEMU (see the
+    module docstring); ValueError for a value that QEMU would not build."""
+    if QUEUE_SIZE not in props:
+        return
+    raw = props[QUEUE_SIZE]
+    m = _SIZE.match(str(raw).strip())
+    if not m or m.group(2):
+        raise ValueError(f"{kind}: {QUEUE_SIZE}={raw!r}: expected a number")
+    n = int(m.group(1), 0)
+    fixed = QEMU_FIXED_QUEUE_MAX.get(kind)
+    if fixed is not None:
+        if n != fixed:
+            raise ValueError(f"{kind}: {QUEUE_SIZE}={raw}: QEMU has no such property and its queue maximum "
+                             f"is fixed at {fixed}")
+        del props[QUEUE_SIZE]
+    elif kind == "virtio-blk-device":
+        if n not in QEMU_BLK_QUEUE_SIZES or n & (n - 1):
+            raise ValueError(f"{kind}: {QUEUE_SIZE}={raw}: QEMU takes a power of two in "
+                             f"{QEMU_BLK_QUEUE_SIZES.start}..{QEMU_BLK_QUEUE_SIZES.stop - 1}")
+        props[QUEUE_SIZE] = n  # decimal: the spelling QEMU is sure to parse
 
 
 def _prop_text(key: str, value: Any) -> str:
@@ -111,6 +148,8 @@ def build_args(description: Any, machine: MachineKind | None = None, dialect: st
     for i, d in enumerate(description.devices):
         props = dict(getattr(d, "props", None) or {})
         opts = [d.kind, f"bus={bus_path(machine, d.fifo, d.dev_num)}"]
+        if dialect == "qemu":
+            _qemu_queue_size(d.kind, props)
         if d.kind == "virtio-rng-device":
             args += ["-object", f"rng-builtin,id=rng{i}"]
             opts.append(f"rng=rng{i}")

@@ -1,6 +1,7 @@
 // make_backend: QEMU-style device names and properties to backends.
 #include "vmsg/devices/factory.hpp"
 
+#include <bit>
 #include <charconv>
 #include <initializer_list>
 #include <limits>
@@ -12,6 +13,7 @@
 #include "vmsg/devices/balloon.hpp"
 #include "vmsg/devices/blk.hpp"
 #include "vmsg/devices/rng.hpp"
+#include "vmsg/virtqueue/split_queue.hpp"
 
 namespace vmsg::devices {
 
@@ -20,6 +22,9 @@ namespace {
 constexpr std::string_view kRng = "virtio-rng-device";
 constexpr std::string_view kBlk = "virtio-blk-device";
 constexpr std::string_view kBalloon = "virtio-balloon-device";
+// QEMU's name for virtio-blk's queue maximum; the same name for every kind,
+// so one target description means the same queues on the reference and QEMU.
+constexpr std::string_view kQueueSize = "queue-size";
 
 /// Parses properties of one device kind; every error names kind and property.
 class PropParser {
@@ -85,6 +90,16 @@ class PropParser {
     return *n * unit / blk::kSectorSize;
   }
 
+  /// A queue maximum: a power of two that a split ring can have.
+  [[nodiscard]] std::optional<std::uint32_t> queue_max(std::string_view name) const {
+    const auto n = u64(name);
+    if (!n) return std::nullopt;
+    if (*n == 0 || *n > virtqueue::kMaxQueueSize || !std::has_single_bit(*n)) {
+      bad(name, *find(name), "expected a power of two in 1.." + std::to_string(virtqueue::kMaxQueueSize));
+    }
+    return static_cast<std::uint32_t>(*n);
+  }
+
   [[noreturn]] void bad(std::string_view name, std::string_view value, const std::string& why) const {
     fail("bad value '" + std::string(value) + "' for property '" + std::string(name) + "': " + why);
   }
@@ -118,11 +133,12 @@ std::vector<std::string_view> backend_kinds() { return {kRng, kBlk, kBalloon}; }
 std::unique_ptr<transport::Backend> make_backend(std::string_view kind, const DeviceProps& props) {
   const PropParser p(kind, props);
   if (kind == kRng) {
-    p.only({"seed"});
-    return std::make_unique<RngBackend>(p.u64("seed").value_or(RngBackend::kDefaultSeed));
+    p.only({"seed", kQueueSize});
+    return std::make_unique<RngBackend>(p.u64("seed").value_or(RngBackend::kDefaultSeed),
+                                        p.queue_max(kQueueSize).value_or(RngBackend::kDefaultMaxQueueSize));
   }
   if (kind == kBlk) {
-    p.only({"capacity", "read_only", "blk_size", "seg_max", "serial"});
+    p.only({"capacity", "read_only", "blk_size", "seg_max", "serial", kQueueSize});
     BlkOptions o;
     if (auto c = p.capacity("capacity")) {
       if (*c > blk::kMaxCapacitySectors) {
@@ -135,12 +151,15 @@ std::unique_ptr<transport::Backend> make_backend(std::string_view kind, const De
     if (auto b = p.u64("blk_size", kU32Max)) o.blk_size = static_cast<std::uint32_t>(*b);
     if (auto s = p.u64("seg_max", kU32Max)) o.seg_max = static_cast<std::uint32_t>(*s);
     if (const std::string* s = p.find("serial")) o.serial = *s;
+    if (auto q = p.queue_max(kQueueSize)) o.max_queue_size = *q;
     // The constructor checks the combinations (blk_size vs capacity, serial length).
     return std::make_unique<BlkBackend>(std::move(o));
   }
   if (kind == kBalloon) {
-    p.only({"target"});
-    return std::make_unique<BalloonBackend>(static_cast<std::uint32_t>(p.u64("target", kU32Max).value_or(0)));
+    p.only({"target", kQueueSize});
+    return std::make_unique<BalloonBackend>(static_cast<std::uint32_t>(p.u64("target", kU32Max).value_or(0)),
+                                            balloon::kMaxTrackedPages,
+                                            p.queue_max(kQueueSize).value_or(BalloonBackend::kDefaultMaxQueueSize));
   }
   throw ConfigError("unknown device kind '" + std::string(kind) +
                     "' (expected virtio-rng-device, virtio-blk-device or virtio-balloon-device)");

@@ -2,12 +2,16 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "vmsg/common/errors.hpp"
 #include "vmsg/devices/balloon.hpp"
 #include "vmsg/devices/blk.hpp"
 #include "vmsg/devices/factory.hpp"
 #include "vmsg/devices/rng.hpp"
+#include "vmsg/transport/device_transport.hpp"
+#include "vmsg/wire/messages.hpp"
 
 namespace vmsg::devices {
 namespace {
@@ -102,6 +106,56 @@ TEST(Factory, BalloonTarget) {
             0xFFFF'FFFFu);
 }
 
+/// What GET_VQUEUE `index` answers for `kind` built from `props`: the
+/// property must reach the transport's answer, not only the backend.
+std::uint32_t reported_max(std::string_view kind, const DeviceProps& props, std::uint32_t index) {
+  struct Outbox final : bus::Outbox {
+    void post(const wire::Message& m) override { posted.push_back(m); }
+    std::vector<wire::Message> posted;
+  } out;
+  transport::DeviceTransport t(make_backend(kind, props));
+  t.attach(1, out);
+  t.receive(wire::Message{.dev_num = 1, .token = 7, .reserved_type_bits = 0, .body = wire::GetVqueueReq{index}});
+  EXPECT_EQ(out.posted.size(), 1u);
+  if (out.posted.empty()) return 0;
+  const auto* r = std::get_if<wire::GetVqueueResp>(&out.posted.front().body);
+  EXPECT_NE(r, nullptr);
+  return r == nullptr ? 0 : r->max_size;
+}
+
+TEST(Factory, QueueSizeDefaults) {
+  EXPECT_EQ(make_backend("virtio-rng-device")->max_queue_size(0), 256u);
+  EXPECT_EQ(make_backend("virtio-blk-device")->max_queue_size(0), 256u);
+  EXPECT_EQ(make_backend("virtio-balloon-device")->max_queue_size(0), 128u);
+  EXPECT_EQ(make_backend("virtio-balloon-device")->max_queue_size(1), 128u);
+}
+
+TEST(Factory, QueueSizeEveryKind) {
+  const auto rng = make_backend("virtio-rng-device", {{"queue-size", "8"}, {"seed", "3"}});
+  EXPECT_EQ(rng->max_queue_size(0), 8u);
+  EXPECT_EQ(rng->max_queue_size(1), 0u);
+  EXPECT_EQ(as<RngBackend>(rng).seed(), 3u);
+  const auto blk = make_backend("virtio-blk-device", {{"queue-size", "0x10"}, {"capacity", "8"}});
+  EXPECT_EQ(blk->max_queue_size(0), 16u);
+  EXPECT_EQ(as<BlkBackend>(blk).options().max_queue_size, 16u);
+  EXPECT_EQ(as<BlkBackend>(blk).options().capacity_sectors, 8u);
+  const auto balloon = make_backend("virtio-balloon-device", {{"queue-size", "32768"}, {"target", "5"}});
+  EXPECT_EQ(balloon->max_queue_size(0), 32768u);
+  EXPECT_EQ(balloon->max_queue_size(1), 32768u);
+  EXPECT_EQ(balloon->max_queue_size(2), 0u);
+  EXPECT_EQ(as<BalloonBackend>(balloon).target(), 5u);
+  EXPECT_EQ(make_backend("virtio-rng-device", {{"queue-size", "1"}})->max_queue_size(0), 1u);
+}
+
+TEST(Factory, GetVqueueReportsTheConfiguredMaximum) {
+  EXPECT_EQ(reported_max("virtio-rng-device", {{"queue-size", "8"}}, 0), 8u);
+  EXPECT_EQ(reported_max("virtio-rng-device", {{"queue-size", "8"}}, 1), 0u);
+  EXPECT_EQ(reported_max("virtio-blk-device", {{"queue-size", "64"}}, 0), 64u);
+  EXPECT_EQ(reported_max("virtio-balloon-device", {{"queue-size", "4"}}, 0), 4u);
+  EXPECT_EQ(reported_max("virtio-balloon-device", {{"queue-size", "4"}}, 1), 4u);
+  EXPECT_EQ(reported_max("virtio-rng-device", {}, 0), 256u);
+}
+
 TEST(FactoryErrors, UnknownKind) {
   expect_error("virtio-net-device", {}, {"unknown device kind", "virtio-net-device"});
   expect_error("", {}, {"unknown device kind"});
@@ -119,6 +173,21 @@ TEST(FactoryErrors, BadNumbers) {
   }
   expect_error("virtio-balloon-device", {{"target", "4294967296"}}, {"target", "4294967296", "larger than"});
   expect_error("virtio-blk-device", {{"seg_max", "0x100000000"}}, {"seg_max", "larger than"});
+}
+
+TEST(FactoryErrors, BadQueueSize) {
+  for (const char* kind : {"virtio-rng-device", "virtio-blk-device", "virtio-balloon-device"}) {
+    for (const char* v : {"0", "3", "6", "100", "65536", "0x10000", "4294967296"}) {
+      SCOPED_TRACE(std::string(kind) + " " + v);
+      expect_error(kind, {{"queue-size", v}}, {kind, "bad value", "'queue-size'", v, "power of two in 1..32768"});
+    }
+    for (const char* v : {"", "abc", "-8", "8K"}) {
+      SCOPED_TRACE(std::string(kind) + " " + v);
+      expect_error(kind, {{"queue-size", v}}, {kind, "bad value", "'queue-size'"});
+    }
+  }
+  // QEMU spells it with a dash; the underscore form is not silently taken.
+  expect_error("virtio-blk-device", {{"queue_size", "8"}}, {"unknown property", "queue_size"});
 }
 
 TEST(FactoryErrors, BadCapacity) {

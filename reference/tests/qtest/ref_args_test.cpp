@@ -4,6 +4,7 @@
 
 #include "vmsg/common/errors.hpp"
 #include "vmsg/qtest/ref_args.hpp"
+#include "vmsg/transport/device_transport.hpp"
 
 namespace vmsg::qtest {
 namespace {
@@ -143,6 +144,20 @@ TEST(RefArgs, MakeSpecBuildsTheDevicesAndRefusesBadProperties) {
   EXPECT_EQ(s.devices[0].dev_num, 9u);
   EXPECT_NE(s.devices[0].endpoint, nullptr);
   const RefArgs bad = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device", "virtio-blk-device,colour=red"});
+  EXPECT_THROW((void)make_spec(bad), ConfigError);
+}
+
+TEST(RefArgs, QueueSizeReachesTheDevice) {
+  // The qtest target's "ref" dialect passes queue-size through as written.
+  const RefArgs a = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,id=amp0", "-device",
+                           "virtio-rng-device,queue-size=8," + kBus0});
+  const target::ReferenceSpec s = make_spec(a);
+  ASSERT_EQ(s.devices.size(), 1u);
+  auto* t = dynamic_cast<transport::DeviceTransport*>(s.devices[0].endpoint.get());
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->backend().max_queue_size(0), 8u);
+  const RefArgs bad = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                             "virtio-rng-device,queue-size=12"});
   EXPECT_THROW((void)make_spec(bad), ConfigError);
 }
 

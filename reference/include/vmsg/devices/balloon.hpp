@@ -41,18 +41,22 @@ struct BalloonStats {
 class BalloonBackend final : public transport::Backend {
  public:
   static constexpr std::uint32_t kDeviceId = 5;
-  static constexpr std::uint32_t kMaxQueueSize = 128;
+  /// Maximum of both queues unless the device is built with another (as QEMU's).
+  static constexpr std::uint32_t kDefaultMaxQueueSize = 128;
 
   /// `max_tracked` bounds the inflated set (tests lower it to reach the bound).
+  /// `max_queue_size` is what GET_VQUEUE reports for both queues: a power of
+  /// two in 1..32768 (make_backend checks it).
   explicit BalloonBackend(std::uint32_t initial_target = 0,
-                          std::size_t max_tracked = balloon::kMaxTrackedPages) noexcept
-      : num_pages_(initial_target), max_tracked_(max_tracked) {}
+                          std::size_t max_tracked = balloon::kMaxTrackedPages,
+                          std::uint32_t max_queue_size = kDefaultMaxQueueSize) noexcept
+      : num_pages_(initial_target), max_tracked_(max_tracked), queue_max_(max_queue_size) {}
 
   void bind(transport::DeviceContext& ctx) override { ctx_ = &ctx; }
   [[nodiscard]] std::uint32_t device_id() const override { return kDeviceId; }
   [[nodiscard]] std::uint64_t device_features() const override;
   [[nodiscard]] unsigned num_queues() const override { return 2; }
-  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q < 2 ? kMaxQueueSize : 0; }
+  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q < 2 ? queue_max_ : 0; }
   [[nodiscard]] std::uint32_t config_size() const override { return balloon::kConfigSize; }
   void read_config(std::uint32_t offset, std::span<std::uint8_t> out) const override;
   /// Accepts writes inside `actual` (bytes 4..7); refuses any touching num_pages.
@@ -76,6 +80,7 @@ class BalloonBackend final : public transport::Backend {
   transport::DeviceContext* ctx_ = nullptr;
   std::uint32_t num_pages_;
   std::size_t max_tracked_;
+  std::uint32_t queue_max_;
   std::uint32_t actual_ = 0;
   std::set<std::uint32_t> inflated_;
   BalloonStats stats_;

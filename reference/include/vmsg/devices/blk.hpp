@@ -43,6 +43,9 @@ inline constexpr std::uint8_t kStatusOk = 0;
 inline constexpr std::uint8_t kStatusIoErr = 1;
 inline constexpr std::uint8_t kStatusUnsupp = 2;
 
+/// Queue maximum unless BlkOptions asks for another (as QEMU's default queue-size).
+inline constexpr std::uint32_t kDefaultMaxQueueSize = 256;
+
 /// Largest RAM disk the model allocates (a guard against typos like 1T).
 inline constexpr std::uint64_t kMaxCapacitySectors = (std::uint64_t{1} << 30) / kSectorSize;
 }  // namespace blk
@@ -54,6 +57,8 @@ struct BlkOptions {
   std::optional<std::uint32_t> blk_size;  ///< offers VIRTIO_BLK_F_BLK_SIZE: power of two, 512..65536, divides the disk
   std::uint32_t seg_max = 254;            ///< offers VIRTIO_BLK_F_SEG_MAX when non-zero (advisory, not enforced)
   std::string serial = "vmsg-blk";        ///< GET_ID string, at most blk::kIdSize bytes
+  /// What GET_VQUEUE reports for queue 0: a power of two in 1..32768 (make_backend checks it).
+  std::uint32_t max_queue_size = blk::kDefaultMaxQueueSize;
 };
 
 /// Counters of a BlkBackend (never reset: they describe the whole run).
@@ -75,7 +80,7 @@ struct BlkStats {
 class BlkBackend final : public transport::Backend {
  public:
   static constexpr std::uint32_t kDeviceId = 2;
-  static constexpr std::uint32_t kMaxQueueSize = 256;
+  static constexpr std::uint32_t kDefaultMaxQueueSize = blk::kDefaultMaxQueueSize;
 
   /// Throws ConfigError for options the device cannot honour.
   explicit BlkBackend(BlkOptions options = {});
@@ -83,7 +88,7 @@ class BlkBackend final : public transport::Backend {
   [[nodiscard]] std::uint32_t device_id() const override { return kDeviceId; }
   [[nodiscard]] std::uint64_t device_features() const override;
   [[nodiscard]] unsigned num_queues() const override { return 1; }
-  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q == 0 ? kMaxQueueSize : 0; }
+  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q == 0 ? options_.max_queue_size : 0; }
   [[nodiscard]] std::uint32_t config_size() const override { return blk::kConfigSize; }
   void read_config(std::uint32_t offset, std::span<std::uint8_t> out) const override;
   /// Always false: every virtio-blk field we expose is read-only.

@@ -20,6 +20,9 @@ using DeviceProps = std::map<std::string, std::string>;
 ///   virtio-blk-device      capacity=<sectors> | <n>K|M|G (bytes),
 ///                          read_only=on|off, blk_size=<u32>, seg_max=<u32>, serial=<str ≤ 20>
 ///   virtio-balloon-device  target=<u32 pages>
+/// and for every kind queue-size=<power of two in 1..32768>, the maximum that
+/// GET_VQUEUE reports for each of the device's queues (defaults: rng 256,
+/// blk 256, balloon 128; QEMU's are 8, 256 and 128).
 /// Numbers are decimal or 0x-prefixed hex; booleans on/off, true/false, yes/no, 1/0.
 /// Throws ConfigError naming the kind, property or value it cannot use.
 [[nodiscard]] std::unique_ptr<transport::Backend> make_backend(std::string_view kind, const DeviceProps& props = {});

@@ -46,15 +46,20 @@ class ByteStream {
 class RngBackend final : public transport::Backend {
  public:
   static constexpr std::uint32_t kDeviceId = 4;
-  static constexpr std::uint32_t kMaxQueueSize = 256;
+  /// Queue maximum unless the device is built with another (QEMU's is 8).
+  static constexpr std::uint32_t kDefaultMaxQueueSize = 256;
   static constexpr std::uint64_t kDefaultSeed = 0x766D'7367'726E'6700;  // "vmsgrng"
 
-  explicit RngBackend(std::uint64_t seed = kDefaultSeed) noexcept : seed_(seed), stream_(seed) {}
+  /// `max_queue_size` is what GET_VQUEUE reports for queue 0: a power of two
+  /// in 1..32768 (make_backend checks it).
+  explicit RngBackend(std::uint64_t seed = kDefaultSeed,
+                      std::uint32_t max_queue_size = kDefaultMaxQueueSize) noexcept
+      : seed_(seed), queue_max_(max_queue_size), stream_(seed) {}
 
   [[nodiscard]] std::uint32_t device_id() const override { return kDeviceId; }
   [[nodiscard]] std::uint64_t device_features() const override { return 0; }
   [[nodiscard]] unsigned num_queues() const override { return 1; }
-  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q == 0 ? kMaxQueueSize : 0; }
+  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q == 0 ? queue_max_ : 0; }
   [[nodiscard]] std::uint32_t config_size() const override { return 0; }
   void read_config(std::uint32_t offset, std::span<std::uint8_t> out) const override;
   [[nodiscard]] bool write_config(std::uint32_t offset, std::span<const std::uint8_t> data) override;
@@ -69,6 +74,7 @@ class RngBackend final : public transport::Backend {
 
  private:
   std::uint64_t seed_;
+  std::uint32_t queue_max_;
   ByteStream stream_;
   std::uint64_t bytes_generated_ = 0;
   std::uint64_t requests_ = 0;
