@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -220,11 +221,32 @@ def _run_args(a) -> list[str]:
         args.append("--vmsg-derandomize")
     if a.k:
         args += ["-k", a.k]
+    if a.workers is not None:
+        args += _xdist_args(a.workers)
     if a.quiet:
         args.append("-" + "q" * a.quiet)
     if a.verbose:
         args.append("-" + "v" * a.verbose)
     return args + list(a.pytest_args)
+
+
+def _workers(value: str) -> str:
+    """argparse type of ``-n``: "auto" or a number of workers (0: serial)."""
+    if value == "auto" or value.isdigit():
+        return value
+    raise argparse.ArgumentTypeError(f"expected auto or a number, got {value!r}")
+
+
+def _xdist_args(workers: str) -> list[str]:
+    """pytest-xdist's options for ``-n``. The tests are independent (each
+    opens its own target), so plain load balancing spreads them best."""
+    if workers.strip("0") == "":
+        return []  # -n 0 is the serial run itself
+    if importlib.util.find_spec("xdist") is None:
+        raise CliError("-n needs pytest-xdist (Debian: python3-pytest-xdist)")
+    # without plugin autoloading xdist must be named (its workers get the same arguments)
+    named = ["-p", "xdist.plugin"] if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") else []
+    return named + ["-n", workers, "--dist", "load"]
 
 
 def cmd_run(a) -> int:
@@ -514,6 +536,9 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--hypothesis-seed", type=int, metavar="N")
     rn.add_argument("--derandomize", action="store_true", help="Hypothesis profile 'ci' (also under env CI)")
     rn.add_argument("-k", metavar="EXPR")
+    rn.add_argument("-n", "--workers", type=_workers, metavar="auto|N",
+                    help="spread the tests over N pytest-xdist worker processes (auto: one per CPU); "
+                         "reports and exit status are those of a serial run")
     rn.add_argument("-q", "--quiet", action="count", default=0)
     rn.add_argument("-v", "--verbose", action="count", default=0)
     rn.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")

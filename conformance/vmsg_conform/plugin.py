@@ -6,10 +6,18 @@ requirement catalogue, selects tests by requirement, skips checks that do not
 apply (other profiles), grades failures (verdicts.py), applies waivers,
 records one :class:`~vmsg_conform.results.TestResult` per test and writes the
 JSON / JUnit / HTML reports.
+
+Under pytest-xdist (``-n``) the workers collect, run and grade the tests;
+the controller, which collects nothing, builds the results from the reports
+it receives and writes the reports. So everything a result needs travels on
+the reports as plain data (``vmsg_*`` attributes), and what only collection
+knows (citations, uncited tests, waivers in use) comes back in each
+worker's ``workeroutput``.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import fnmatch
 import os
@@ -100,8 +108,8 @@ class _State:
     uncited: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     reports: dict = field(default_factory=dict)  # nodeid -> {when: report}
-    items: dict = field(default_factory=dict)  # nodeid -> item, while it runs
     used_waivers: set = field(default_factory=set)
+    order: list = field(default_factory=list)  # xdist controller: the workers' run order
     tests: list = field(default_factory=list)
     hypothesis: dict = field(default_factory=dict)
     restore: list = field(default_factory=list)  # callables undoing global changes
@@ -114,13 +122,24 @@ class _State:
 _STATE = pytest.StashKey[_State]()
 _RECORDER = pytest.StashKey[Any]()
 _EXPIRED = pytest.StashKey[Any]()
-_WAIVER = pytest.StashKey[Any]()
+_SEED_CHOSEN = "chosen by vmsg-conform"
 #: Verdicts that are not pytest failures: shown with their own letter.
 _SOFT = ("WARN", "INFO", "BLOCKED")
 
 
 def _state(config) -> _State:
     return config.stash[_STATE]
+
+
+def _xdist_role(config) -> str | None:
+    """This process's part in a pytest-xdist run: "worker", "controller", or
+    None without one. The controller test is the one xdist creates its
+    DSession on; valid from pytest_configure on (xdist sets ``tx`` before)."""
+    if hasattr(config, "workerinput"):
+        return "worker"
+    if _opt(config, "dist", "no") != "no" and _opt(config, "tx") and not config.option.collectonly:
+        return "controller"
+    return None
 
 
 def pytest_configure(config):
@@ -135,6 +154,10 @@ def pytest_configure(config):
         except _waivers.WaiverError as exc:
             raise pytest.UsageError(str(exc)) from None
     _setup_hypothesis(config, st)
+    if _xdist_role(config) == "controller":
+        # it collects nothing, yet writes the requirement rows; loaded now so
+        # a broken catalogue stops the run before any worker starts
+        st.catalogue = _load_catalogue(config)
     qemu = _opt(config, "vmsg_qemu")
     if qemu:  # the qemu target reads it from the environment (targets/qemu.py)
         previous = os.environ.get("VMSG_QEMU")
@@ -174,7 +197,10 @@ def _setup_hypothesis(config, st: _State) -> None:
         except ValueError:
             pass
     else:
-        seed, source = random.SystemRandom().getrandbits(32), "chosen by vmsg-conform"
+        # an xdist worker uses the seed its controller chose and reports
+        inherited = getattr(config, "workerinput", {}).get("vmsg_hypothesis_seed")
+        seed = inherited if inherited is not None else random.SystemRandom().getrandbits(32)
+        source = _SEED_CHOSEN
         core.global_force_seed = seed
         st.restore.append(lambda: setattr(core, "global_force_seed", previous_seed))
     derandomize = bool(settings.default.derandomize)
@@ -326,7 +352,6 @@ def _mark_skips_and_waivers(config, cat, items) -> None:
         w = _waivers.find(st.waivers, item.nodeid, ids)
         if w is None:
             continue
-        item.stash[_WAIVER] = w
         st.used_waivers.add(w)
         if w.expired(today):
             item.stash[_EXPIRED] = w
@@ -452,6 +477,8 @@ def _failure_extras(item, rep) -> None:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    # the result is built from reports alone (an xdist controller has no items)
+    rep.vmsg_reqs = list(_state(item.config).citations.get(item.nodeid, []))
     w = item.stash.get(_EXPIRED, None)
     if rep.when == "call":
         rep.vmsg_tolerated = _tolerated(item)
@@ -479,11 +506,6 @@ def pytest_report_teststatus(report, config):
     return None
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item, nextitem):
-    _state(item.config).items[item.nodeid] = item
-
-
 def _trim(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -499,19 +521,40 @@ def _skip_reason(rep) -> str:
     return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
 
 
+def _longtext(rep) -> str:
+    """The report's long text as a serial run has it: a report from an xdist
+    worker carries ``node``, and pytest then heads the text with the
+    worker's name and interpreter."""
+    if "node" in rep.__dict__:
+        rep = copy.copy(rep)
+        del rep.node
+    return rep.longreprtext or ""
+
+
 def _fail_message(rep) -> str:
     crash = getattr(getattr(rep, "longrepr", None), "reprcrash", None)
     if crash is not None and getattr(crash, "message", None):
         return str(crash.message)
-    text = rep.longreprtext or ""
+    text = _longtext(rep)
     return text.strip().splitlines()[0] if text.strip() else "failed"
 
 
-def _result_of(item, reports: dict, ids: list[str]) -> _results.TestResult:
-    phases = [reports[w] for w in ("setup", "call", "teardown") if w in reports]
-    res = _results.TestResult(nodeid=item.nodeid, reqs=list(ids))
+_PHASES = {"setup": 0, "call": 1, "teardown": 2}
+
+
+def _result_of(st: _State, nodeid: str, reports: dict) -> _results.TestResult:
+    """One test's result from its phase reports (received from an xdist
+    worker or made here). A report made without the plugin's makereport (a
+    crashed worker's) carries no citations: the collected ones stand in."""
+    # a crashed worker's report has its own phase name: it comes last
+    phases = sorted(reports.values(), key=lambda r: _PHASES.get(r.when, len(_PHASES)))
+    ids = next((r.vmsg_reqs for r in phases if hasattr(r, "vmsg_reqs")), None)
+    if ids is None:
+        ids = st.citations.get(nodeid, [])
+    res = _results.TestResult(nodeid=nodeid, reqs=list(ids))
     res.duration = round(sum(r.duration for r in phases), 6)
-    w = item.stash.get(_WAIVER, None)
+    # the waiver the collection applied: the same file, node id and citations
+    w = _waivers.find(st.waivers, nodeid, ids)
     if w is not None:
         res.waiver, res.waiver_expires = w.reason, str(w.expires)
     failed = [r for r in phases if r.failed]
@@ -523,7 +566,7 @@ def _result_of(item, reports: dict, ids: list[str]) -> _results.TestResult:
             res.transcript, res.transcript_steps = rep.vmsg_transcript
     if failed:
         rep = failed[0]
-        text = rep.longreprtext or ""
+        text = _longtext(rep)
         grade = getattr(rep, "vmsg_grade", None) or {}
         if rep.when == "call" and text.startswith("[XPASS(strict)]"):
             res.verdict = "XPASS"
@@ -533,7 +576,7 @@ def _result_of(item, reports: dict, ids: list[str]) -> _results.TestResult:
             res.verdict = "FAIL"
             res.broken = list(grade.get("broken", []))
             res.message = (grade.get("message") or
-                           ("error in " + rep.when + ": " if rep.when != "call" else "") + _fail_message(rep))
+                           ("error in " + rep.when + ": " if rep.when in ("setup", "teardown") else "") + _fail_message(rep))
             res.details = _trim(text, DETAILS_LIMIT)
     elif soft:
         rep = soft[0]
@@ -542,13 +585,13 @@ def _result_of(item, reports: dict, ids: list[str]) -> _results.TestResult:
         res.broken = list(grade["broken"])
         res.blocked_by = grade["blocked_by"]
         res.message = grade["message"]
-        res.details = _trim(rep.longreprtext or "", DETAILS_LIMIT)
+        res.details = _trim(_longtext(rep), DETAILS_LIMIT)
     elif skipped:
         rep = skipped[0]
         if hasattr(rep, "wasxfail"):
             res.verdict = "XFAIL"
             res.message = rep.wasxfail or "expected failure"
-            res.details = _trim(rep.longreprtext or "", DETAILS_LIMIT)
+            res.details = _trim(_longtext(rep), DETAILS_LIMIT)
         else:
             res.verdict = "SKIP"
             res.message = _skip_reason(rep)
@@ -576,7 +619,7 @@ class _Recorder:
 
     def pytest_collectreport(self, report):
         if report.failed:
-            text = report.longreprtext or ""
+            text = _longtext(report)
             if not text.startswith(report.nodeid):
                 text = f"error collecting {report.nodeid}:\n{text}"
             _state(self.config).errors.append(_trim(text, DETAILS_LIMIT))
@@ -588,10 +631,61 @@ class _Recorder:
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logfinish(self, nodeid, location):
         st = _state(self.config)
-        item = st.items.pop(nodeid, None)
-        if item is None:
-            return
-        st.tests.append(_result_of(item, st.reports.pop(nodeid, {}), st.citations.get(nodeid, [])))
+        reports = st.reports.pop(nodeid, None)
+        if reports:
+            st.tests.append(_result_of(st, nodeid, reports))
+
+
+# --- pytest-xdist controller (optional hooks: xdist may be absent) --------------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    hyp = _state(node.config).hypothesis
+    if hyp.get("seed_source") == _SEED_CHOSEN:  # a given seed reaches the workers as an option
+        node.workerinput["vmsg_hypothesis_seed"] = hyp["seed"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    st = _state(node.config)
+    if not st.order:  # every worker collects the same (xdist checks)
+        st.order = list(ids)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    st = _state(node.config)
+    facts = (getattr(node, "workeroutput", None) or {}).get("vmsg_collection")
+    if facts and not st.citations:
+        st.citations = dict(facts["citations"])
+        st.uncited = list(facts["uncited"])
+        st.used_waivers = {st.waivers[i] for i in facts["used_waivers"]}
+
+
+def _stopped_by_collection_errors(config) -> bool:
+    """A serial conformance run stops at a collection error (a bad citation
+    too) before any test runs; xdist's workers would run the rest."""
+    st = _state(config)
+    return bool(st.errors) and not config.option.continue_on_collection_errors and any(st.citations.values())
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker tells the controller what it collected
+def pytest_collection_finish(session):
+    if _xdist_role(session.config) == "worker" and _stopped_by_collection_errors(session.config):
+        session.items.clear()
+
+
+def _settle_controller_results(st: _State) -> None:
+    """A test whose worker died got a failed report but no logfinish: it is
+    a FAIL. Then the results go in the order of a serial run (workers
+    finish tests in any order)."""
+    for nodeid, reports in st.reports.items():
+        if any(r.failed for r in reports.values()):
+            st.tests.append(_result_of(st, nodeid, reports))
+    st.reports.clear()
+    rank = {nodeid: i for i, nodeid in enumerate(st.order)}
+    st.tests.sort(key=lambda t: rank.get(t.nodeid, len(rank)))
 
 
 @pytest.hookimpl(trylast=True)
@@ -715,8 +809,19 @@ def _write_reports(config, run) -> list[str]:
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     st = _state(config)
+    role = _xdist_role(config)
+    if role == "worker":
+        # the controller writes the reports; it needs what only collection saw
+        config.workeroutput["vmsg_collection"] = {
+            "citations": st.citations, "uncited": st.uncited,
+            "used_waivers": [i for i, w in enumerate(st.waivers) if w in st.used_waivers]}
+        return
     if config.option.collectonly or st.catalogue is None:
         return
+    if role == "controller":
+        _settle_controller_results(st)
+        if _stopped_by_collection_errors(config):
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
     st.run = run = build_run(config)
     st.written = _write_reports(config, run)
     # unwaived XPASS (plain xfail) and friends: the verdicts decide, not only pytest
