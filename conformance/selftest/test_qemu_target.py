@@ -46,8 +46,42 @@ def test_q35_command_line_places_every_device_on_its_described_slot():
     assert devs[1].startswith("virtio-rng-device,bus=/q35-pcihost/pcie.0/amp0/fifo0/virtio-msg/bus1/virtio-msg-dev")
     assert "rng=rng0" in devs[1] and "rng-builtin,id=rng0" in args
     assert devs[2] == "virtio-blk-device,bus=/q35-pcihost/pcie.0/amp0/fifo0/virtio-msg/bus2/virtio-msg-dev,drive=disk1"
-    assert "driver=null-co,node-name=disk1,size=1048576,read-zeroes=on" in args
+    assert "driver=file,node-name=file1,filename=DISKDIR/disk1.raw" in args
+    assert "driver=raw,node-name=disk1,file=file1" in args
     assert devs[3] == "virtio-balloon-device,bus=/q35-pcihost/pcie.0/amp0/fifo1/virtio-msg/bus1/virtio-msg-dev"
+
+
+def test_blk_devices_get_raw_image_files_of_the_described_capacity(tmp_path):
+    desc = TargetDescription(name="t", devices=[
+        ExpectedDevice(0, 1, "virtio-blk-device", 2, {"capacity": "2M"}),
+        ExpectedDevice(0, 2, "virtio-rng-device", 4),
+        ExpectedDevice(0, 3, "virtio-blk-device", 2, {"capacity": "16", "read_only": "on"})])
+    args = build_args(desc, MACHINES["q35"], "qemu", disk_dir=str(tmp_path))
+    nodes = [args[i + 1] for i, a in enumerate(args) if a == "-blockdev"]
+    assert nodes == [f"driver=file,node-name=file0,filename={tmp_path}/disk0.raw",
+                     "driver=raw,node-name=disk0,file=file0",
+                     f"driver=file,node-name=file2,filename={tmp_path}/disk2.raw,read-only=on",
+                     "driver=raw,node-name=disk2,file=file2,read-only=on"]
+    devs = _device_args(args)
+    assert devs[1].endswith(",drive=disk0") and devs[3].endswith(",drive=disk2")
+    assert [(d.index, d.size) for d in qemu_mod.disk_images(desc, str(tmp_path))] == [(0, 2 << 20), (2, 16 * 512)]
+    with pytest.raises(ValueError, match="comma"):
+        build_args(desc, MACHINES["q35"], "qemu", disk_dir="/tmp/a,b")
+    # vmsg-ref-qtest keeps its own in-memory disk
+    assert "-blockdev" not in build_args(desc, MACHINES["q35"], "ref", disk_dir=str(tmp_path))
+
+
+def test_a_qemu_run_makes_blank_sparse_images_and_names_them():
+    target = qemu_mod.QemuTarget(binary="qemu-system-x86_64")
+    d = target._make_disks()
+    try:
+        imgs = qemu_mod.disk_images(target.description, d)
+        assert imgs and all(Path(i.path).stat().st_size == i.size for i in imgs)
+        assert Path(imgs[0].path).read_bytes()[:512] == bytes(512)
+        assert f"filename={imgs[0].path}" in " ".join(target.command_line(disk_dir=d))
+    finally:
+        import shutil
+        shutil.rmtree(d)
 
 
 def test_virt_bus_path_uses_the_gpex_host_bridge():

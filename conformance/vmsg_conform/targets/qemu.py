@@ -32,7 +32,7 @@ from typing import Any, Iterable
 
 from .base import Target, split_faults
 from .description import TargetDescription
-from .qtest_cmdline import AMP_DEVICE, MachineKind, build_args, machine_for_binary
+from .qtest_cmdline import AMP_DEVICE, MachineKind, build_args, disk_images, machine_for_binary
 from .ref import DEFAULT_DESCRIPTION, profile_of
 
 DEFAULT_QEMU = "qemu-system-x86_64"
@@ -131,9 +131,22 @@ class QemuTarget(Target):
 
     # ---- opening ------------------------------------------------------------------------
 
-    def command_line(self, faults: Iterable[str] = ()) -> list[str]:
-        """The arguments after the binary (QemuProcess adds -qtest, -accel, -display, -nodefaults)."""
-        return build_args(self.description, self.machine(), self.dialect, split_faults(faults))
+    def command_line(self, faults: Iterable[str] = (), disk_dir: str = "DISKDIR") -> list[str]:
+        """The arguments after the binary (QemuProcess adds -qtest, -accel, -display, -nodefaults).
+        Disk images are named in `disk_dir` (a placeholder unless a run made one)."""
+        return build_args(self.description, self.machine(), self.dialect, split_faults(faults), disk_dir)
+
+    def _make_disks(self) -> str | None:
+        """A fresh directory with the raw images the command line names (each
+        test gets blank disks, as a fresh reference has), or None when the
+        description has no virtio-blk device or the dialect needs none."""
+        if self.dialect != "qemu" or not disk_images(self.description, ""):
+            return None
+        d = tempfile.mkdtemp(prefix="vmsg-qemu-disks-")
+        for img in disk_images(self.description, d):
+            with open(img.path, "wb") as f:
+                f.truncate(img.size)  # sparse: reads zeroes, writes stick
+        return d
 
     def open(self, faults: Iterable[str] = (), profile: str = "pr28"):
         from ..dut import Dut  # noqa: PLC0415
@@ -144,21 +157,29 @@ class QemuTarget(Target):
         name = profile or self.description.profile or "pr28"
         wprofile = profile_of(name)
         fault_names = split_faults(faults)
-        args = self.command_line(fault_names)
         reason, accel = self._check()
         if reason:
             raise RuntimeError(reason)
+        disks = self._make_disks()
+        args = self.command_line(fault_names, disks or "DISKDIR")
         q = v.qtest
         launch = q.QemuLaunch(binary=_which(self.binary()) or self.binary(), args=args, accel=accel)
         options = q.QtestPortOptions(machine=getattr(q.MachineType, self.machine().native),
                                      ram_bytes=self.description.ram_size or (128 << 20))
-        port = q.QemuPort(launch, options, self.history)
+        try:
+            port = q.QemuPort(launch, options, self.history)
+        except BaseException:
+            if disks:
+                shutil.rmtree(disks, ignore_errors=True)
+            raise
         state = {"reported": False}
 
         def on_close() -> None:
             proc = port.process()
             ended = None if proc.alive() else proc.exit_status
             proc.kill()
+            if disks:
+                shutil.rmtree(disks, ignore_errors=True)
             if ended is not None and not state["reported"]:
                 raise QemuCrash(self._crash_text(port, ended))
 

@@ -9,8 +9,9 @@ Two dialects share the topology part:
 
 ``qemu``
     a real QEMU: rng devices get an ``rng-builtin`` object, blk devices a
-    ``null-co`` block node of the described capacity (reads return zeroes,
-    writes are discarded). Reference-only properties (``seed``, ``target``,
+    raw image file of the described capacity (``-blockdev`` file + raw), so
+    writes stick and read back as on the reference; ``disk_images`` names
+    the files, the target creates them. Reference-only properties (``seed``, ``target``,
     ``blk_size``, ``seg_max``) have no QEMU equivalent and are left out.
     ``queue-size`` goes only to virtio-blk, whose QEMU property it is (a
     power of two in 4..1024 there); QEMU's virtio-rng and virtio-balloon have
@@ -115,14 +116,34 @@ def _prop_text(key: str, value: Any) -> str:
     return f"{key}={text}"
 
 
+@dataclass(frozen=True)
+class DiskImage:
+    """The raw image file behind one described virtio-blk device."""
+
+    index: int  # position of the device in the description
+    path: str
+    size: int  # bytes
+
+
+def disk_images(description: Any, directory: str) -> list[DiskImage]:
+    """The image files a ``qemu``-dialect command line for `description`
+    refers to, one per virtio-blk device, in `directory` (pure: nothing is
+    created here)."""
+    return [DiskImage(i, os.path.join(directory, f"disk{i}.raw"),
+                      capacity_bytes((getattr(d, "props", None) or {}).get("capacity", "1M")))
+            for i, d in enumerate(description.devices) if d.kind == "virtio-blk-device"]
+
+
 def build_args(description: Any, machine: MachineKind | None = None, dialect: str = "qemu",
-               faults: Iterable[str] = ()) -> list[str]:
+               faults: Iterable[str] = (), disk_dir: str = "DISKDIR") -> list[str]:
     """The arguments (after the binary) for `description`.
 
     `description` is a TargetDescription (or any object with ``num_fifos``,
-    ``pci_address``, ``ram_size`` and ``devices``). Raises ValueError for what
-    a command line cannot express (an amp device off bus 0, faults for a real
-    QEMU, unwritable properties).
+    ``pci_address``, ``ram_size`` and ``devices``). Images of virtio-blk
+    devices are named in `disk_dir` (see ``disk_images``; the default is a
+    placeholder for reports). Raises ValueError for what a command line
+    cannot express (an amp device off bus 0, faults for a real QEMU,
+    unwritable properties).
     """
     if dialect not in ("qemu", "ref"):
         raise ValueError(f"unknown command-line dialect {dialect!r}")
@@ -145,6 +166,7 @@ def build_args(description: Any, machine: MachineKind | None = None, dialect: st
         amp += f",num-fifos={description.num_fifos}"
     args += ["-device", amp]
 
+    images = {img.index: img for img in disk_images(description, disk_dir)} if dialect == "qemu" else {}
     for i, d in enumerate(description.devices):
         props = dict(getattr(d, "props", None) or {})
         opts = [d.kind, f"bus={bus_path(machine, d.fifo, d.dev_num)}"]
@@ -156,11 +178,13 @@ def build_args(description: Any, machine: MachineKind | None = None, dialect: st
             if dialect == "qemu":
                 props.pop("seed", None)
         elif d.kind == "virtio-blk-device" and dialect == "qemu":
-            size = capacity_bytes(props.pop("capacity", "1M"))
-            node = f"driver=null-co,node-name=disk{i},size={size},read-zeroes=on"
-            if _truthy(props.pop("read_only", False)):
-                node += ",read-only=on"
-            args += ["-blockdev", node]
+            props.pop("capacity", None)
+            path = images[i].path
+            if "," in path:
+                raise ValueError(f"disk image path {path!r}: a comma cannot be written on QEMU's command line")
+            ro = ",read-only=on" if _truthy(props.pop("read_only", False)) else ""
+            args += ["-blockdev", f"driver=file,node-name=file{i},filename={path}{ro}",
+                     "-blockdev", f"driver=raw,node-name=disk{i},file=file{i}{ro}"]
             opts.append(f"drive=disk{i}")
             for ref_only in ("blk_size", "seg_max"):
                 props.pop(ref_only, None)
