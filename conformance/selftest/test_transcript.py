@@ -1,6 +1,7 @@
 """Transcripts: recording in qtest format, parsing, collapsing bulk writes,
-replay against targets, the plugin writing one per failing test, and the
-`replay` command."""
+replay against targets, what belongs to the device under test (the rest is
+platform: counted, never a failure), the plugin writing one per failing
+test, and the `replay` command."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from vmsg_conform.cli import _plugin_args  # -p vmsg_conform.plugin unless the e
 
 from vmsg_conform import cli, targets
 from vmsg_conform import transcript as tr
+from vmsg_fakes import Q35_CHIPSET, without_chipset
 
 _vmsg = pytest.importorskip("vmsg_conform._vmsg")
 
@@ -24,15 +26,33 @@ def _ping(dut, data=0xABCD):
 
 
 def _record(spec="ref", faults=(), action=_ping):
-    t = targets.resolve(spec)
+    t = targets.resolve(spec) if isinstance(spec, str) else spec
     dut = t.open(faults=list(faults))
-    rec = tr.make_recording_port(dut.port, {"target": spec})
-    dut.port = rec
+    rec = tr.record_dut(dut, {"target": t.name})
     try:
         action(dut)
     finally:
         dut.close()
     return rec.transcript
+
+
+def _replay(t, spec="ref", faults=()):
+    """(device mismatches, platform mismatches) of `t` replayed on `spec`."""
+    target = targets.resolve(spec)
+    if target.available() is not None:
+        pytest.skip(target.available())
+    dut = target.open(faults=list(faults))
+    try:
+        scope = tr.DeviceScope.learn(t.steps, tr.device_function(t, (0, 4, 0)), tr.ram_end(dut.port.address_map()))
+        out = tr.replay(t, dut.port, scope=scope)
+    finally:
+        dut.close()
+    return [m for m in out if not m.platform], [m for m in out if m.platform]
+
+
+def _get_shm(dut):
+    _ping(dut)
+    dut.link(0).request(_vmsg.wire.Message(dev_num=1, token=0, body=_vmsg.wire.GetShmReq(index=0)))
 
 
 def test_recording_writes_qtest_commands_with_answers():
@@ -44,6 +64,59 @@ def test_recording_writes_qtest_commands_with_answers():
     assert lines[i + 1:i + 4] == ["[S] OK", "[R] inw 0xcfc", "[S] OK 0x10ee"]
     assert any(ln.startswith("[R] writel 0x") for ln in lines)  # NOTIFY
     assert any(ln.startswith("[R] b64read 0x") for ln in lines)  # response slot / MSI word
+
+
+def test_the_header_names_the_device_and_its_scope_is_learnt_from_the_steps():
+    bars = {}
+
+    def action(dut):
+        _ping(dut)
+        bars.update({0: (dut.amp.bar0(), 0x4000), 1: (dut.amp.bar1(), 0x4000 * dut.description.num_fifos),
+                     2: (dut.amp.bar2(), 0x1000)})
+    t = tr.parse(_record(action=action).to_text())
+    assert t.header["device"] == "00:04.0" and tr.device_function(t, (0, 9, 0)) == (0, 4, 0)
+    scope = tr.DeviceScope.learn(t.steps, (0, 4, 0), ram_end=128 << 20)
+    assert sorted(scope.windows) == sorted(bars.values())
+    on_chipset = [s for s in t.steps if s.fn in Q35_CHIPSET]
+    assert on_chipset and not any(scope.covers(s) for s in on_chipset)  # the scan saw q35's functions
+    assert all(scope.covers(s) for s in t.steps if s.fn is None)  # BARs, rings, MSI words: all the device's
+    assert not scope.covers(tr.Step("mmio_read", addr=0xF000_0000, size=4))  # nothing decodes it
+    t.header.pop("device")
+    assert tr.device_function(t, (0, 9, 0)) == (0, 9, 0)  # older transcripts: the target's address
+    t.header["device"] = "nope"
+    with pytest.raises(tr.TranscriptError, match="device: nope"):
+        tr.device_function(t, (0, 4, 0))
+
+
+def test_a_ref_transcript_replays_on_qtest_without_any_difference():
+    t = tr.parse(_record(action=_get_shm).to_text())
+    assert _replay(t, "qtest") == ([], [])
+    device, platform = _replay(t, "qtest", faults=["no-get-shm-response"])
+    assert device and not platform  # the fault shows, and only as the device's
+
+
+def test_platform_differences_are_counted_apart_from_the_device(tmp_path, capsys):
+    text = _record(action=_get_shm).to_text()
+    edited = text.replace("[R] outl 0xcf8 0x8000f800\n[S] OK\n[R] inl 0xcfc\n[S] OK 0x29188086",
+                          "[R] outl 0xcf8 0x8000f800\n[S] OK\n[R] inl 0xcfc\n[S] OK 0x12345678", 1)
+    assert edited != text  # the scan read 00:1f.0's IDs
+    device, platform = _replay(tr.parse(edited))
+    assert device == [] and [m.recorded for m in platform] == [0x12345678]
+    path = tmp_path / "edited.qtest"
+    path.write_text(edited)
+    assert cli.main(["replay", str(path), "--target", "lib:ref"]) == 0
+    out = capsys.readouterr().out
+    assert "every answer matches" in out and "1 platform difference(s) ignored" in out
+    assert cli.main(["replay", str(path), "--target", "ref", "--fault", "no-get-shm-response", "--platform"]) == 1
+    out = capsys.readouterr().out
+    assert "answer(s) differ" in out and "recorded: OK 0x12345678" in out
+
+
+def test_a_transcript_from_a_machine_without_the_chipset_replays_clean():
+    t = _record(without_chipset(targets.resolve("ref")), action=_get_shm)
+    device, platform = _replay(tr.parse(t.to_text()))
+    assert device == [] and platform
+    assert {m.step.fn for m in platform} <= Q35_CHIPSET | {None}
 
 
 def test_parse_gives_back_the_recorded_steps():

@@ -111,3 +111,58 @@ TESTS = textwrap.dedent('''
     def test_skips_itself():
         pytest.skip("target cannot do it")
 ''')
+
+
+# q35's own functions (machine/q35_platform.hpp): what a machine without them lacks.
+Q35_CHIPSET = {(0, 0, 0), (0, 0x1F, 0), (0, 0x1F, 2), (0, 0x1F, 3)}
+
+
+def without_chipset(inner):
+    """A target like `inner` on a machine that has none of q35's chipset
+    functions (as the reference machine had none before): their config space
+    reads all-ones, writes vanish; the device under test is untouched."""
+    from vmsg_conform import _vmsg as v  # noqa: PLC0415 (only native self-tests call this)
+    from vmsg_conform.targets import Target  # noqa: PLC0415
+
+    class _BarePort(v.port.Port):
+        def __init__(self, port):
+            super().__init__()
+            self.port = port
+
+        def _hidden(self, fn):
+            return (fn.bus, fn.device, fn.function) in Q35_CHIPSET
+
+        def config_read(self, fn, offset, size):
+            return (1 << 8 * size) - 1 if self._hidden(fn) else self.port.config_read(fn, offset, size)
+
+        def config_write(self, fn, offset, size, value):
+            if not self._hidden(fn):
+                self.port.config_write(fn, offset, size, value)
+
+        def mmio_read(self, addr, size):
+            return self.port.mmio_read(addr, size)
+
+        def mmio_write(self, addr, size, value):
+            self.port.mmio_write(addr, size, value)
+
+        def mem_read(self, addr, length):
+            return self.port.mem_read(addr, length)
+
+        def mem_write(self, addr, data):
+            self.port.mem_write(addr, data)
+
+        def advance_time(self, ns):
+            self.port.advance_time(ns)
+
+        def address_map(self):
+            return self.port.address_map()
+
+    class _Bare(Target):
+        kind = "bare"
+
+        def open(self, faults=(), profile="pr28"):
+            dut = inner.open(faults=faults, profile=profile)
+            dut.port = _BarePort(dut.port)
+            return dut
+
+    return _Bare(inner.name + "-without-chipset", inner.description)

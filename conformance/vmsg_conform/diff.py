@@ -3,16 +3,22 @@ compared port operation by port operation.
 
 Each sequence (bring-up, PING, GET_DEVICES, one per transport message, a
 virtqueue round trip) runs on a fresh Dut of each target through the driver
-stack, with a transcript recorder on the port. The two transcripts are then
-walked together; the first step where the operation or the answer differs is
-the divergence, reported with what it is (config register, BAR0 register,
-FIFO ring or response bytes, MSI write, guest memory) and the steps that
-led there. Targets that behave the same produce identical transcripts, since
-every driver decision is a function of earlier answers.
+stack, with a transcript recorder on the port. The device's steps of the two
+transcripts (transcript.DeviceScope: its config space, its BARs, guest RAM)
+are then walked together; the first step where the operation or the answer
+differs is the divergence, reported with what it is (config register, BAR0
+register, FIFO ring or response bytes, MSI write, guest memory), the request
+in flight, and the steps that led there. Targets whose devices behave the
+same produce identical device steps, since every driver decision is a
+function of earlier answers. Steps of the platform (q35's own functions,
+empty slots, addresses the device does not decode) are compared apart and
+only counted: a machine without q35's host bridge differs there, and that
+says nothing about the device.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -141,6 +147,42 @@ class Regions:
                 return f"{what} +0x{off:x}"
         return "guest memory (DMA)"
 
+    def exchange(self, steps: list[tr.Step]) -> str | None:
+        """The last request the driver posted into a driver queue among
+        `steps`, e.g. "GET_SHM to dev_num 1 on FIFO 0"; None when none."""
+        if 1 not in self.bars:
+            return None
+        f = _v().fifo
+        base, size = self.bars[1]
+        first = f.kDriverQueueOffset + f.kSlotsOffset
+        for s in reversed(steps):
+            if s.op != "mem_write" or not s.data or not base <= s.addr < base + size:
+                continue
+            # the last whole slot of the write (merged writes may hold several);
+            # slots are slot-size aligned from BAR1's base
+            end = s.addr + s.size - f.kSlotSize
+            at = end - (end - base) % f.kSlotSize
+            while at >= s.addr:
+                fifo, inner = divmod(at - base, f.kWindowSize)
+                if first <= inner < first + f.kSlotCount * f.kSlotSize:
+                    return _request_name(s.data[at - s.addr:at - s.addr + f.kSlotSize], fifo)
+                at -= f.kSlotSize
+        return None
+
+
+def _request_name(slot: bytes, fifo: int) -> str:
+    """What a driver-queue slot holds, by message name when it decodes."""
+    w = _v().wire
+    h = w.peek_header(slot)
+    if h is None:
+        return f"an unreadable request on FIFO {fifo}"
+    try:
+        name = w.decode(slot[:h.msg_size]).name()
+    except Exception:  # a malformed request is still worth naming by its IDs
+        name = f"message type 0x{h.type:02x} id 0x{h.msg_id:02x}"
+    where = f"on FIFO {fifo}" if h.is_bus() else f"to dev_num {h.dev_num} on FIFO {fifo}"
+    return f"{name} {where}"
+
 
 @dataclass
 class SequenceRun:
@@ -149,6 +191,14 @@ class SequenceRun:
     transcript: tr.Transcript
     error: str | None = None
     regions: Regions = field(default_factory=Regions)
+    scope: tr.DeviceScope | None = None  # None: every step is the device's
+
+    def device_steps(self) -> list[tuple[int, tr.Step]]:
+        """(index in the transcript, step) of the device's steps."""
+        return [(i, s) for i, s in enumerate(self.transcript.steps) if self.scope is None or self.scope.covers(s)]
+
+    def platform_steps(self) -> list[tr.Step]:
+        return [s for s in self.transcript.steps if self.scope is not None and not self.scope.covers(s)]
 
 
 @dataclass
@@ -163,10 +213,13 @@ class Divergence:
     leading: list[tr.Step]
     error_a: str | None = None
     error_b: str | None = None
+    exchange: str | None = None  # the request in flight, e.g. "GET_SHM to dev_num 1 on FIFO 0"
 
     def describe(self, names: tuple[str, str], machine: str = "q35") -> str:
         a, b = names
         lines = [f"sequence {self.sequence!r} diverges at step {self.index}: {self.what}"]
+        if self.exchange:
+            lines.append(f"  in the exchange of: {self.exchange}")
         if self.step_a is not None and self.step_b is not None and self.step_a.key() == self.step_b.key():
             lines.append(f"  command: {self.step_a.describe(machine)}")
             lines.append(f"  {a}: {tr.format_answer(self.step_a.answer)}")
@@ -176,7 +229,7 @@ class Divergence:
                 lines.append(f"  {name}: " + (f"{s.describe(machine)} -> {tr.format_answer(s.answer)}" if s
                                               else f"no further operation ({err or 'sequence ended'})"))
         if self.leading:
-            lines.append(f"  leading there (last {len(self.leading)} steps, same on both):")
+            lines.append(f"  leading there (last {len(self.leading)} device steps, same on both):")
             lines += [f"    {s.describe(machine)} -> {tr.format_answer(s.answer)}" for s in self.leading]
         return "\n".join(lines)
 
@@ -185,17 +238,17 @@ def run_sequence(target: Any, name: str, fn: Callable[[Any], None], faults: Iter
                  profile: str = "pr28") -> SequenceRun:
     """Runs `fn` on a fresh Dut of `target` with a recorder on its port."""
     faults = list(faults)
-    machine_name = target.machine().name if callable(getattr(target, "machine", None)) else "q35"
     dut = target.open(faults=faults, profile=profile)
-    header = {"target": target.name, "sequence": name, "faults": ",".join(faults) or "none"}
-    rec = tr.make_recording_port(dut.port, header, machine_name)
-    dut.port = rec
+    rec = tr.record_dut(dut, {"target": target.name, "sequence": name, "faults": ",".join(faults) or "none"})
     run = SequenceRun(rec.transcript)
+    a = dut.pci_address
+    ram_end = tr.ram_end(rec.address_map())
     try:
         try:
             fn(dut)
         except Exception as exc:  # a target that refuses or misbehaves: recorded, compared
             run.error = f"{type(exc).__name__}: {exc}"
+        run.scope = tr.DeviceScope.learn(rec.transcript.steps, (a.bus, a.device, a.function), ram_end)
         amp = dut._amp  # only when the sequence opened it
         if amp is not None:
             for bar, base in ((0, amp.bar0()), (1, amp.bar1()), (2, amp.bar2())):
@@ -213,24 +266,37 @@ def run_sequence(target: Any, name: str, fn: Callable[[Any], None], faults: Iter
 
 
 def first_divergence(name: str, a: SequenceRun, b: SequenceRun, context: int = CONTEXT_STEPS) -> Divergence | None:
-    sa, sb = a.transcript.steps, b.transcript.steps
-    for i in range(max(len(sa), len(sb))):
-        x = sa[i] if i < len(sa) else None
-        y = sb[i] if i < len(sb) else None
+    """The first difference between the device steps of two runs. Its
+    index is the step's place in A's transcript (A's length when A has no
+    further device step)."""
+    da, db = a.device_steps(), b.device_steps()
+    for k in range(max(len(da), len(db))):
+        ia, x = da[k] if k < len(da) else (len(a.transcript.steps), None)
+        y = db[k][1] if k < len(db) else None
         if x is not None and y is not None and x.key() == y.key() and tr.answers_equal(x.answer, y.answer):
             continue
-        lead = sa[max(0, i - context):i]
+        lead = [s for _, s in da[max(0, k - context):k]]
         if x is None or y is None:
             what = "one target stopped earlier"
         elif x.key() != y.key():
             what = "different operations (the driver reacted to an earlier difference)"
         else:
             what = a.regions.classify(x)
-        return Divergence(name, i, x, y, what, lead, a.error, b.error)
+        return Divergence(name, ia, x, y, what, lead, a.error, b.error, a.regions.exchange(a.transcript.steps[:ia]))
     if (a.error is None) != (b.error is None):
-        return Divergence(name, len(sa), None, None, "the sequence failed on one target only", sa[-context:],
-                          a.error, b.error)
+        return Divergence(name, len(a.transcript.steps), None, None, "the sequence failed on one target only",
+                          [s for _, s in da[-context:]], a.error, b.error)
     return None
+
+
+def platform_differences(a: SequenceRun, b: SequenceRun) -> int:
+    """How many platform steps differ between two runs (operation or
+    answer; a step only one side has counts once), after aligning them, so
+    one extra function on a scan is not counted as every step after it."""
+    def keyed(run: SequenceRun) -> list[tuple]:
+        return [(s.key(), tr.format_answer(s.answer)) for s in run.platform_steps()]
+    matcher = difflib.SequenceMatcher(None, keyed(a), keyed(b), autojunk=False)
+    return sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal")
 
 
 @dataclass
@@ -240,6 +306,7 @@ class DiffReport:
     names: tuple[str, str]
     results: dict[str, Divergence | None]
     steps: dict[str, int]
+    platform: dict[str, int] = field(default_factory=dict)  # ignored platform differences per sequence
 
     @property
     def first(self) -> Divergence | None:
@@ -249,10 +316,16 @@ class DiffReport:
         a, b = self.names
         lines = [f"diff {a} vs {b}"]
         for name, d in self.results.items():
+            ignored = self.platform.get(name, 0)
             lines.append(f"  {name:<22} {'same' if d is None else 'DIVERGES at step ' + str(d.index)}"
-                         f"  ({self.steps[name]} steps)")
+                         f"  ({self.steps[name]} steps" + (f", {ignored} platform differences ignored)" if ignored
+                                                          else ")"))
         first = self.first
         lines.append("no divergence" if first is None else "first divergence:\n" + first.describe(self.names, machine))
+        total = sum(self.platform.values())
+        if total:
+            lines.append(f"{total} platform difference(s) ignored: accesses to other PCI functions or to "
+                         "addresses the device does not decode")
         return "\n".join(lines)
 
 
@@ -266,11 +339,13 @@ def diff_targets(target_a: Any, target_b: Any, faults_a: Iterable[str] = (), fau
         raise ValueError(f"unknown sequence(s) {', '.join(unknown)} (known: {', '.join(SEQUENCES)})")
     results: dict[str, Divergence | None] = {}
     steps: dict[str, int] = {}
+    platform: dict[str, int] = {}
     for name in names:
         ra = run_sequence(target_a, name, SEQUENCES[name], faults_a, profile)
         rb = run_sequence(target_b, name, SEQUENCES[name], faults_b, profile)
         results[name] = first_divergence(name, ra, rb)
         steps[name] = len(ra.transcript.steps)
+        platform[name] = platform_differences(ra, rb)
     label_a = target_a.name + (f"+{','.join(faults_a)}" if faults_a else "")
     label_b = target_b.name + (f"+{','.join(faults_b)}" if faults_b else "")
-    return DiffReport((label_a, label_b), results, steps)
+    return DiffReport((label_a, label_b), results, steps, platform)

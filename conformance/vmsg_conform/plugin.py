@@ -375,11 +375,9 @@ def pytest_runtest_setup(item):
         return
     from . import transcript
 
-    machine = dut.target.machine().name if callable(getattr(dut.target, "machine", None)) else "q35"
     header = {"test": item.nodeid, "target": getattr(dut.target, "name", "?"),
               "faults": ",".join(dut.faults) or "none"}
-    dut.port = transcript.make_recording_port(dut.port, header, machine)
-    item.stash[_RECORDER] = dut.port
+    item.stash[_RECORDER] = transcript.record_dut(dut, header)
 
 
 def fail_on(config) -> str:

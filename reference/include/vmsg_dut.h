@@ -30,6 +30,9 @@
  *   decodes. Everything the device does as bus master - DMA, and MSI-X
  *   writes, which is how the host observes interrupts - goes through the
  *   host callbacks. Time only passes in advance_time.
+ *   The host is a q35: its chipset functions (00:00.0, 00:1f.0, 00:1f.2,
+ *   00:1f.3) are the host's own. It never asks the library about them, and
+ *   refuses a library that answers VMSG_DUT_OK for one of those addresses.
  *
  * Threading
  *   The host calls one handle from one thread at a time; the library calls
@@ -54,7 +57,8 @@
  * Configuration string (the same syntax for every library)
  *   Tokens separated by spaces; each token is KEY=VALUE:
  *     num-fifos=N            FIFOs of the amp function (default 1)
- *     addr=DD.F              PCI device.function in hex on bus 0 (default 04.0)
+ *     addr=DD.F              PCI device.function in hex on bus 0 (default 04.0;
+ *                            not one of the host's chipset addresses)
  *     fault=NAME[,NAME...]   reference fault modes (repeatable); a library
  *                            that does not implement faults refuses them
  *     device=KIND,fifo=F,dev=N[,PROP=VALUE...]

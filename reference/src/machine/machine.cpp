@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "vmsg/common/errors.hpp"
+#include "vmsg/machine/q35_platform.hpp"
 
 namespace vmsg::machine {
 
@@ -82,7 +83,9 @@ Machine::Machine(MachineConfig config)
                             " outside (1 MiB, 0xB0000000]");
         }
         return config.ram_size;
-      }()) {}
+      }()) {
+  for (PlatformFunction& p : q35_platform()) plug(p.address, std::move(p.function));
+}
 
 Machine::~Machine() = default;
 

@@ -92,6 +92,23 @@ TEST(RefLib, EmptyConfigIsOneFifoWithNoDevices) {
   for (std::uint8_t b : d->bitmap) EXPECT_EQ(b, 0u);
 }
 
+TEST(RefLib, TheHostAnswersQ35sChipsetAndRefusesALibraryFunctionThere) {
+  LibPort p(VMSG_REF_DUT_PATH, {.config = "", .ram_size = 16ULL << 20});
+  EXPECT_EQ(p.config_read({0, 0, 0}, 0, 4), 0x29C0'8086u);
+  EXPECT_EQ(p.config_read({0, 0x1F, 0}, 0x0E, 1), 0x80u);
+  EXPECT_EQ(p.config_read({0, 0x1F, 3}, 1, 2), 0x3080u);  // unaligned: split like the Machine
+  EXPECT_EQ(p.mmio_read(0xB000'0000u + (0x1Fu << 15) + (2u << 12), 4), 0x2922'8086u);
+  for (const char* config : {"addr=00.0", "addr=1f.2"}) {
+    try {
+      LibPort bad(VMSG_REF_DUT_PATH, {.config = config, .ram_size = 16ULL << 20});
+      ADD_FAILURE() << config << " was accepted";
+    } catch (const PortError& e) {
+      EXPECT_NE(std::string(e.what()).find("chipset"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(LibPort(VMSG_REF_DUT_PATH, {.config = "addr=1f.1", .ram_size = 16ULL << 20}));
+}
+
 TEST(RefLib, AbsentFunctionsAndUnassignedAddresses) {
   LibPort p(VMSG_REF_DUT_PATH, {.config = "addr=06.0", .ram_size = 16ULL << 20});
   EXPECT_EQ(p.config_read({0, 4, 0}, 0, 4), 0xFFFF'FFFFu);

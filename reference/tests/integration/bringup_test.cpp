@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "rig.hpp"
+#include "vmsg/driver/pci_probe.hpp"
 #include "vmsg/common/errors.hpp"
 
 namespace vmsg::test {
@@ -29,6 +30,29 @@ TEST(Bringup, DriverFindsSizesAndAssignsLikeLibqos) {
   // MSI-X enabled, function not masked (dword 0x40 = 0x80000011 as observed).
   EXPECT_EQ(rig.machine.config_read(Rig::kAddr, 0x40, 4), 0x80000011u);
   EXPECT_EQ(rig.machine.config_read(Rig::kAddr, 0x04, 2) & 0x6u, 0x6u);
+}
+
+TEST(Bringup, Bus0ScanSeesTheChipsetButOnlyTheAmpFunctionMatches) {
+  Rig rig(RigSpec{.open_driver = false});
+  const std::vector<port::PciAddress> found = driver::scan_bus0(rig.machine);
+  // q35's order: host bridge, the device, then the ICH9 functions of 00:1f.
+  EXPECT_EQ(found, (std::vector<port::PciAddress>{{0, 0, 0}, Rig::kAddr, {0, 0x1F, 0}, {0, 0x1F, 2}, {0, 0x1F, 3}}));
+  EXPECT_EQ(driver::find_functions(rig.machine, 0x10EE, 0x9039), std::vector<port::PciAddress>{Rig::kAddr});
+  EXPECT_EQ(driver::find_functions(rig.machine, 0x8086, 0x29C0), (std::vector<port::PciAddress>{{0, 0, 0}}));
+  auto drv = driver::AmpDriver::open(rig.machine, rig.ram, rig.window);
+  EXPECT_EQ(drv.function().addr, Rig::kAddr);
+  EXPECT_EQ(drv.bar0(), 0xE0000000u);  // the chipset takes no BAR space
+}
+
+TEST(Bringup, TheAmpFunctionCannotTakeAChipsetAddress) {
+  for (port::PciAddress a : {port::PciAddress{0, 0, 0}, port::PciAddress{0, 0x1F, 2}}) {
+    target::ReferenceSpec s = Rig::make_spec({});
+    s.address = a;
+    EXPECT_THROW(target::ReferenceTarget{s}, ConfigError);
+  }
+  target::ReferenceSpec s = Rig::make_spec({});
+  s.address = {0, 0x1F, 1};  // a gap in 00:1f is free, as on QEMU
+  EXPECT_NO_THROW(target::ReferenceTarget{s});
 }
 
 TEST(Bringup, RegistersReadThroughThePort) {

@@ -203,6 +203,32 @@ TEST(Machine, AbsentFunctionReadsAllOnesMaskedToSize) {
   EXPECT_EQ(m.config_read(kSlot4, 0, 4), 0x9039'10EEU);
 }
 
+TEST(Machine, Q35ChipsetFunctionsAnswerABus0Scan) {
+  // The dwords Debian's QEMU 7.2 answers on q35 for 0x00, 0x08, 0x0C and 0x2C.
+  struct Expect {
+    port::PciAddress fn;
+    std::uint32_t id, class_rev, header;
+  };
+  const Expect chipset[] = {{{0, 0x00, 0}, 0x29C0'8086U, 0x0600'0000U, 0x0000'0000U},
+                            {{0, 0x1F, 0}, 0x2918'8086U, 0x0601'0002U, 0x0080'0000U},
+                            {{0, 0x1F, 2}, 0x2922'8086U, 0x0106'0102U, 0x0080'0000U},
+                            {{0, 0x1F, 3}, 0x2930'8086U, 0x0C05'0002U, 0x0080'0000U}};
+  Machine m;
+  for (const Expect& e : chipset) {
+    EXPECT_EQ(m.config_read(e.fn, 0x00, 4), e.id);
+    EXPECT_EQ(m.config_read(e.fn, 0x08, 4), e.class_rev);
+    EXPECT_EQ(m.config_read(e.fn, 0x0C, 4), e.header);
+    EXPECT_EQ(m.config_read(e.fn, 0x2C, 4), 0x1100'1AF4U);
+    EXPECT_EQ(m.mmio_read(ecam(e.fn, 0), 4), e.id);  // through ECAM alike
+    m.config_write(e.fn, 0x04, 2, 0x0006);           // read-only: nothing sticks
+    EXPECT_EQ(m.config_read(e.fn, 0x04, 2), 0U);
+    ASSERT_NE(m.device(e.fn), nullptr);
+    EXPECT_THROW(m.plug(e.fn, make_fake()), ConfigError);  // QEMU refuses addr=00.0 too
+  }
+  EXPECT_EQ(m.config_read({0, 0x1F, 1}, 0, 4), 0xFFFF'FFFFU);  // the gaps stay empty
+  EXPECT_EQ(m.stats(), MachineStats{});
+}
+
 TEST(Machine, UnalignedConfigAccessIsSplitIntoBytes) {
   Machine m;
   auto dev = make_fake();

@@ -18,6 +18,8 @@
 #include "vmsg/common/le.hpp"
 #include "vmsg/driver/msix_setup.hpp"
 #include "vmsg/driver/pci_probe.hpp"
+#include "vmsg/machine/machine.hpp"
+#include "vmsg/machine/q35_platform.hpp"
 #include "vmsg/qtest/qemu_process.hpp"
 #include "vmsg/qtest/qtest_port.hpp"
 
@@ -104,6 +106,27 @@ TEST_F(RealQemu, AccelProbeAndDeviceHelp) {
   port.advance_time(1000);
   EXPECT_EQ(port.clock_supported(), has_qtest);
   EXPECT_TRUE(p.alive());
+}
+
+TEST_F(RealQemu, Q35ChipsetReadsLikeTheReferenceMachine) {
+  QemuLaunch l;
+  l.binary = kQemu;
+  l.args = {"-M", "q35"};
+  QemuProcess p = QemuProcess::start(l);
+  QtestPort qemu(p.take_fd());
+  machine::Machine ref;
+  // Same functions on bus 0, and the same identity dwords in each: IDs,
+  // class/revision, header type, subsystem. (QEMU's functions have more -
+  // AHCI's BARs and capabilities, writable Command - which nothing probes.)
+  const std::vector<port::PciAddress> found = driver::scan_bus0(qemu);
+  EXPECT_EQ(found, driver::scan_bus0(ref));
+  ASSERT_EQ(found.size(), machine::q35_platform().size());
+  for (const machine::PlatformFunction& f : machine::q35_platform()) {
+    for (const std::uint16_t reg : {std::uint16_t{0x00}, std::uint16_t{0x08}, std::uint16_t{0x0C}, std::uint16_t{0x2C}}) {
+      EXPECT_EQ(qemu.config_read(f.address, reg, 4), ref.config_read(f.address, reg, 4))
+          << int{f.address.device} << "." << int{f.address.function} << " reg " << reg;
+    }
+  }
 }
 
 TEST_F(RealQemu, VirtioPciMsixLandsInGuestRam) {

@@ -40,6 +40,26 @@ TEST(QtestServer, ConfigSpaceThroughCf8Cfc) {
   EXPECT_EQ(r.server.handle("inb 0x60"), "OK 0x00ff\n");  // nothing else on the I/O bus
 }
 
+TEST(QtestServer, Q35ChipsetAnswersCf8CfcAsQemuDoes) {
+  ServerRig r;
+  // qemu-observed.md §9: the host bridge and the ICH9 functions of 00:1f.
+  const std::pair<const char*, const char*> chipset[] = {{"outl 0xcf8 0x80000000", "OK 0x29c08086\n"},
+                                                         {"outl 0xcf8 0x8000f800", "OK 0x29188086\n"},
+                                                         {"outl 0xcf8 0x8000fa00", "OK 0x29228086\n"},
+                                                         {"outl 0xcf8 0x8000fb00", "OK 0x29308086\n"}};
+  for (const auto& [select, id] : chipset) {
+    r.server.handle(select);
+    EXPECT_EQ(r.server.handle("inl 0xcfc"), id) << select;
+  }
+  r.server.handle("outl 0xcf8 0x8000f80c");  // 00:1f.0 header type: multi-function
+  EXPECT_EQ(r.server.handle("inb 0xcfe"), "OK 0x0080\n");
+  // A bare machine (no amp device on the command line) has them too.
+  machine::Machine bare;
+  Server s(bare);
+  s.handle("outl 0xcf8 0x80000000");
+  EXPECT_EQ(s.handle("inl 0xcfc"), "OK 0x29c08086\n");
+}
+
 TEST(QtestServer, MemoryCommandsAgreeWithEachOther) {
   ServerRig r;
   EXPECT_EQ(r.server.handle("writel 0x100000 0x12345678"), "OK\n");

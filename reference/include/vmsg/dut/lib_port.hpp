@@ -12,6 +12,7 @@
 #include "vmsg/dut/library.hpp"
 #include "vmsg/machine/guest_ram.hpp"
 #include "vmsg/machine/machine.hpp"
+#include "vmsg/machine/q35_platform.hpp"
 #include "vmsg/port/port.hpp"
 
 namespace vmsg::dut {
@@ -24,6 +25,11 @@ struct LibPortOptions {
 
 /// port::Port over a DUT library, with the in-process machine's address map
 /// (machine/machine.hpp): RAM at 0, ECAM at 0xB0000000, BARs from 0xE0000000.
+///
+/// q35's chipset functions (machine/q35_platform.hpp) are the host's, as on
+/// the Machine: their config space is answered here and never asked of the
+/// library, and a library that puts a function at one of their addresses is
+/// refused at construction (PortError), as QEMU refuses `addr=00.0`.
 ///
 /// Routing of one access, first match wins: RAM and ECAM here (ECAM becomes
 /// config_read/config_write of the library); every other address goes to the
@@ -38,7 +44,8 @@ struct LibPortOptions {
 class LibPort final : public port::Port {
  public:
   /// Loads `path` and creates one instance. Throws PortError (load, version,
-  /// create) or ConfigError (RAM size outside (1 MiB, 0xB0000000]).
+  /// create, a function on a chipset address) or ConfigError (RAM size
+  /// outside (1 MiB, 0xB0000000]).
   explicit LibPort(const std::string& path, LibPortOptions options = {});
   /// Creates an instance from an already loaded library.
   LibPort(std::shared_ptr<Library> library, LibPortOptions options);
@@ -95,6 +102,7 @@ class LibPort final : public port::Port {
 
   /// Throws PortError for a failing status of `what`.
   void check(int status, const std::string& what);
+  /// One naturally aligned config access: a chipset function, else the library's.
   std::uint32_t lib_config_read(port::PciAddress fn, std::uint16_t offset, unsigned size);
   void lib_config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value);
   /// One access outside RAM: ECAM here, everything else to the library; false when unbacked.
@@ -103,8 +111,12 @@ class LibPort final : public port::Port {
   /// Moves the library's pending violation lines into violations_.
   void fetch_violations();
 
+  /// The chipset function at `fn`, or null.
+  [[nodiscard]] pci::PciDevice* platform_function(port::PciAddress fn) const;
+
   std::shared_ptr<Library> library_;
   LibPortOptions options_;
+  std::vector<machine::PlatformFunction> platform_ = machine::q35_platform();
   machine::GuestRam ram_;
   vmsg_dut* dut_ = nullptr;
   std::uint64_t now_ns_ = 0;

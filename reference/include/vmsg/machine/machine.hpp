@@ -4,7 +4,9 @@
 //   0x0000_0000 ..            RAM (default 128 MiB; at most up to the ECAM base)
 //   0xB000_0000 .. +256 MiB   PCIe ECAM: bus<<20 | dev<<15 | fn<<12 | reg
 //   0xE000_0000 .. 0xFEBF_FFFF BAR window handed to drivers (address_map())
-// Drivers allocate RAM from 1 MiB up, as libqos does. Devices sit on bus 0.
+// Drivers allocate RAM from 1 MiB up, as libqos does. Devices sit on bus 0,
+// beside q35's own chipset functions (00:00.0, 00:1f.0/2/3, q35_platform.hpp),
+// which every Machine has from construction, as every q35 QEMU has.
 #pragma once
 
 #include <cstdint>
@@ -81,7 +83,8 @@ class Machine final : public port::Port {
 
   /// Puts `device` at `where` (bus 0, device 0..31, function 0..7) and attaches
   /// it to its own DmaSpace. Throws vmsg::ConfigError for a null device, an
-  /// address out of range, or an occupied slot.
+  /// address out of range, or an occupied slot (the chipset's included, as
+  /// QEMU refuses `addr=00.0`).
   void plug(port::PciAddress where, std::shared_ptr<pci::PciDevice> device);
 
   /// The device at `where`, or null.

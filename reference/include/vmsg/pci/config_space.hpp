@@ -46,6 +46,7 @@ inline constexpr std::uint16_t kCommandIntxDisable = 0x0400;  ///< INTx disable
 /// The Command bits a function implements; all others read 0.
 inline constexpr std::uint16_t kCommandWritable = kCommandMemory | kCommandBusMaster | kCommandIntxDisable;
 inline constexpr std::uint16_t kStatusCapList = 0x0010;
+inline constexpr std::uint8_t kHeaderTypeMultiFunction = 0x80;  ///< functions 1..7 may exist
 
 inline constexpr std::uint32_t kBarPrefetchable = 0x8;  ///< bit 3 of a memory BAR
 

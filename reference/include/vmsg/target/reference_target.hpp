@@ -26,7 +26,9 @@ struct ReferenceSpec {
   amp::AmpConfig amp{};
   std::vector<DeviceSlot> devices;
   std::uint64_t ram_size = 128ULL << 20;
-  port::PciAddress address{0, 4, 0};  ///< as `-device virtio-msg-amp-pci,addr=04.0`
+  /// As `-device virtio-msg-amp-pci,addr=04.0`; not one of q35's chipset
+  /// addresses (machine/q35_platform.hpp), which the machine always holds.
+  port::PciAddress address{0, 4, 0};
 };
 
 /// Machine + amp device + endpoints, owned together. The port is the machine.
@@ -34,7 +36,8 @@ struct ReferenceSpec {
 class ReferenceTarget {
  public:
   /// Throws vmsg::ConfigError for an invalid spec (bad num_fifos, a slot on a
-  /// FIFO that does not exist, a device number taken twice or >= 32).
+  /// FIFO that does not exist, a device number taken twice or >= 32, an
+  /// address the chipset holds).
   explicit ReferenceTarget(const ReferenceSpec& spec);
   ReferenceTarget(const ReferenceTarget&) = delete;
   ReferenceTarget& operator=(const ReferenceTarget&) = delete;
