@@ -38,6 +38,20 @@ BlkBackend::BlkBackend(BlkOptions options) : options_(std::move(options)) {
   disk_.assign(static_cast<std::size_t>(options_.capacity_sectors * blk::kSectorSize), std::uint8_t{0});
 }
 
+void BlkBackend::resize(std::uint64_t capacity_sectors) {
+  if (capacity_sectors > blk::kMaxCapacitySectors) {
+    throw ConfigError("virtio-blk-device: capacity of " + std::to_string(capacity_sectors) +
+                      " sectors exceeds the RAM disk limit of " + std::to_string(blk::kMaxCapacitySectors));
+  }
+  if (options_.blk_size && (capacity_sectors * blk::kSectorSize) % *options_.blk_size != 0) {
+    throw ConfigError("virtio-blk-device: capacity of " + std::to_string(capacity_sectors) +
+                      " sectors is not a whole number of " + std::to_string(*options_.blk_size) + "-byte blocks");
+  }
+  options_.capacity_sectors = capacity_sectors;
+  disk_.resize(static_cast<std::size_t>(capacity_sectors * blk::kSectorSize), std::uint8_t{0});
+  if (ctx_ != nullptr) ctx_->config_changed(blk::kCfgCapacity, 8);
+}
+
 std::uint64_t BlkBackend::device_features() const {
   std::uint64_t f = virtqueue::feature::bit(blk::kFeatFlush);
   if (options_.seg_max != 0) f |= virtqueue::feature::bit(blk::kFeatSegMax);

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "vmsg/common/errors.hpp"
+#include "vmsg/qtest/qmp_client.hpp"
 
 extern char** environ;  // NOLINT: POSIX hands the environment over this way
 
@@ -81,6 +82,7 @@ std::string to_string(const ExitStatus& s) {
   return s.signaled ? "killed by signal " + std::to_string(s.code) : "exit code " + std::to_string(s.code);
 }
 
+QemuProcess::QemuProcess() = default;
 QemuProcess::~QemuProcess() { cleanup(); }
 
 QemuProcess::QemuProcess(QemuProcess&& o) noexcept
@@ -90,6 +92,9 @@ QemuProcess::QemuProcess(QemuProcess&& o) noexcept
       dir_(std::exchange(o.dir_, {})),
       socket_path_(std::exchange(o.socket_path_, {})),
       stderr_path_(std::exchange(o.stderr_path_, {})),
+      qmp_path_(std::exchange(o.qmp_path_, {})),
+      qmp_timeout_(o.qmp_timeout_),
+      qmp_(std::move(o.qmp_)),
       argv_(std::move(o.argv_)),
       status_(o.status_) {}
 
@@ -102,6 +107,9 @@ QemuProcess& QemuProcess::operator=(QemuProcess&& o) noexcept {
     dir_ = std::exchange(o.dir_, {});
     socket_path_ = std::exchange(o.socket_path_, {});
     stderr_path_ = std::exchange(o.stderr_path_, {});
+    qmp_path_ = std::exchange(o.qmp_path_, {});
+    qmp_timeout_ = o.qmp_timeout_;
+    qmp_ = std::move(o.qmp_);
     argv_ = std::move(o.argv_);
     status_ = o.status_;
   }
@@ -127,6 +135,7 @@ bool QemuProcess::reap(bool block) noexcept {
 }
 
 void QemuProcess::cleanup() noexcept {
+  qmp_.reset();
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
@@ -138,9 +147,11 @@ void QemuProcess::cleanup() noexcept {
   pid_ = -1;
   if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
   if (!stderr_path_.empty()) ::unlink(stderr_path_.c_str());
+  if (!qmp_path_.empty()) ::unlink(qmp_path_.c_str());
   if (!dir_.empty()) ::rmdir(dir_.c_str());
   socket_path_.clear();
   stderr_path_.clear();
+  qmp_path_.clear();
   dir_.clear();
 }
 
@@ -163,6 +174,18 @@ ExitStatus QemuProcess::kill() {
     reap(true);
   }
   return status_.value_or(ExitStatus{false, -1});
+}
+
+QmpClient& QemuProcess::qmp() {
+  if (qmp_path_.empty()) throw PortError("QMP: the process was launched without a QMP socket");
+  if (!qmp_) {
+    try {
+      qmp_ = std::make_unique<QmpClient>(QmpClient::connect(qmp_path_, qmp_timeout_));
+    } catch (const QmpProtocolError& e) {
+      throw QmpProtocolError(std::string(e.what()) + "; stderr: " + tail(stderr_text()));
+    }
+  }
+  return *qmp_;
 }
 
 std::string QemuProcess::stderr_text() const {
@@ -211,6 +234,11 @@ QemuProcess QemuProcess::start(const QemuLaunch& launch) {
     p.argv_.insert(p.argv_.end(), {"-S", "-accel", "tcg"});
   }
   p.argv_.insert(p.argv_.end(), {"-display", "none", "-nodefaults"});
+  if (launch.qmp) {
+    p.qmp_path_ = p.dir_ + "/qmp.sock";
+    p.qmp_timeout_ = launch.connect_timeout;
+    p.argv_.insert(p.argv_.end(), {"-qmp", "unix:" + p.qmp_path_ + ",server=on,wait=off"});
+  }
   p.argv_.insert(p.argv_.end(), launch.args.begin(), launch.args.end());
 
   p.pid_ = spawn(p.argv_, -1, p.stderr_path_);

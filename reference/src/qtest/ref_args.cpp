@@ -155,6 +155,9 @@ void parse_device(const std::string& spec, RefArgs& a, const std::set<std::strin
       where = resolve_bus(v, a);
     } else if (k == "id") {
       // ids only name things on the command line; nothing refers to a virtio device's id here.
+    } else if (k == "drive" && kind == "virtio-blk-device") {
+      // The block node's name, which QMP's block_resize refers to.
+      d.drive = v;
     } else if (k == "rng") {
       if (kind != "virtio-rng-device") bad(kind + ": no property 'rng'");
       if (rng_objects.count(v) == 0) bad(kind + ": rng=" + v + " names no -object rng-builtin/rng-random");
@@ -198,6 +201,16 @@ RefArgs parse_ref_args(std::span<const std::string> args) {
       if (v.rfind("unix:", 0) != 0) bad("-qtest " + v + ": only unix:PATH is supported");
       a.qtest_socket = split(v.substr(5), ',')[0];
       if (a.qtest_socket.empty()) bad("-qtest: empty socket path");
+    } else if (opt == "-qmp") {
+      const std::string& v = value(opt);
+      const std::vector<std::string> parts = split(v.rfind("unix:", 0) == 0 ? v.substr(5) : std::string(), ',');
+      if (parts.empty() || parts[0].empty()) bad("-qmp: only unix:PATH,server=on,wait=off is supported");
+      for (std::size_t k = 1; k < parts.size(); ++k) {
+        if (parts[k] != "server=on" && parts[k] != "wait=off" && parts[k] != "server" && parts[k] != "nowait") {
+          bad("-qmp: option '" + parts[k] + "' not supported (server=on,wait=off)");
+        }
+      }
+      a.qmp_socket = parts[0];
     } else if (opt == "-M" || opt == "-machine") {
       const std::vector<std::string> parts = split(value(opt), ',');
       for (const std::string& p : parts) {

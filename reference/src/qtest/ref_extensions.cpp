@@ -1,6 +1,10 @@
 #include "vmsg/qtest/ref_extensions.hpp"
 
+#include <algorithm>
+
 #include "vmsg/common/errors.hpp"
+#include "vmsg/devices/balloon.hpp"
+#include "vmsg/devices/blk.hpp"
 #include "vmsg/devices/stimulus.hpp"
 #include "vmsg/transport/validating_endpoint.hpp"
 
@@ -24,6 +28,47 @@ bool RefExtensions::stimulus(std::string_view action) {
     throw ConfigError("no device " + std::to_string(a.dev_num) + " on fifo " + std::to_string(a.fifo));
   }
   return devices::apply_stimulus(a, it->second->backend());
+}
+
+void RefExtensions::attach(target::ReferenceTarget& target, const RefArgs& args) {
+  target_ = &target;
+  ram_bytes_ = args.ram_bytes;
+  for (const RefDevice& d : args.devices) {
+    if (!d.drive.empty()) nodes_[d.drive] = {d.fifo, d.dev_num};
+  }
+}
+
+void RefExtensions::balloon(std::int64_t bytes) {
+  for (auto& [where, dt] : transports_) {
+    auto* b = dynamic_cast<devices::BalloonBackend*>(&dt->backend());
+    if (b == nullptr) continue;
+    // As QEMU's virtio_balloon_to_target: the balloon takes what the guest
+    // must give back, in 4 KiB pages; a target above RAM means an empty balloon.
+    const auto target = std::min(static_cast<std::uint64_t>(bytes), ram_bytes_);
+    b->set_target(static_cast<std::uint32_t>((ram_bytes_ - target) >> 12));
+    return;
+  }
+  throw QmpError("DeviceNotActive", "No balloon device has been activated");
+}
+
+void RefExtensions::block_resize(const std::string& node, std::int64_t bytes) {
+  const auto n = nodes_.find(node);
+  const auto it = n == nodes_.end() ? transports_.end() : transports_.find(n->second);
+  if (it == transports_.end()) {
+    throw QmpError("GenericError", "Cannot find device='" + node + "' nor node-name='" + node + "'");
+  }
+  auto* blk = dynamic_cast<devices::BlkBackend*>(&it->second->backend());
+  if (blk == nullptr) throw QmpError("GenericError", "node '" + node + "' is not a virtio-blk medium");
+  try {
+    blk->resize(static_cast<std::uint64_t>(bytes) / devices::blk::kSectorSize);
+  } catch (const ConfigError& e) {
+    throw QmpError("GenericError", e.what());
+  }
+}
+
+void RefExtensions::system_reset() {
+  if (target_ == nullptr) throw QmpError("GenericError", "no machine to reset");
+  target_->reset();
 }
 
 std::vector<std::string> RefExtensions::take_violations() {

@@ -1,5 +1,6 @@
 // vmsg-ref-qtest's main: build the reference from QEMU-style arguments, connect
 // to the client's socket, serve qtest lines (see ref_main.hpp).
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -18,6 +21,7 @@
 #include "vmsg/common/errors.hpp"
 #include "vmsg/machine/machine.hpp"
 #include "vmsg/qtest/line_channel.hpp"
+#include "vmsg/qtest/qmp_server.hpp"
 #include "vmsg/qtest/ref_extensions.hpp"
 #include "vmsg/qtest/ref_args.hpp"
 #include "vmsg/qtest/server.hpp"
@@ -26,15 +30,23 @@
 namespace vmsg::qtest {
 namespace {
 
-int connect_unix(const std::string& path) {
+/// A unix stream socket at `path`, connected (`listen` false) or listening
+/// (an old socket file replaced, as QEMU does); -1 with errno on failure.
+int unix_socket(const std::string& path, bool listen) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(sa.sun_path)) return -1;
+  if (path.size() >= sizeof(sa.sun_path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
   std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  if (listen) ::unlink(path.c_str());
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API takes a sockaddr*
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) != 0) {
+  const auto* addr = reinterpret_cast<const sockaddr*>(&sa);
+  const bool ok = listen ? ::bind(fd, addr, sizeof(sa)) == 0 && ::listen(fd, 1) == 0 : ::connect(fd, addr, sizeof(sa)) == 0;
+  if (!ok) {
     const int e = errno;
     ::close(fd);
     errno = e;
@@ -43,15 +55,65 @@ int connect_unix(const std::string& path) {
   return fd;
 }
 
-int serve(vmsg::qtest::Server& server, int fd) {
-  vmsg::qtest::LineChannel chan(fd);
+/// What draining a readable channel found.
+enum class Drain { More, Closed, Broken, Quit };
+
+/// Answers every whole line `chan` has (it was just readable) with `answer`.
+template <typename Answer>
+Drain drain(LineChannel& chan, Answer&& answer) {
+  // The first read may wait a moment for the rest of a line; later ones only
+  // take lines already buffered.
+  auto wait = std::chrono::milliseconds(1);
   for (;;) {
-    auto line = chan.read_line(std::chrono::hours(24));
+    auto line = chan.read_line(wait);
+    wait = std::chrono::milliseconds(0);
     if (!line) {
-      if (chan.failure() == vmsg::qtest::LineChannel::Failure::Timeout) continue;
-      return chan.failure() == vmsg::qtest::LineChannel::Failure::Closed ? 0 : 2;
+      if (chan.failure() == LineChannel::Failure::Timeout) return Drain::More;
+      return chan.failure() == LineChannel::Failure::Closed ? Drain::Closed : Drain::Broken;
     }
-    if (!chan.write_all(server.handle(*line))) return chan.failure() == vmsg::qtest::LineChannel::Failure::Closed ? 0 : 2;
+    const auto [reply, quit] = answer(*line);
+    if (!chan.write_all(reply)) return chan.failure() == LineChannel::Failure::Closed ? Drain::Closed : Drain::Broken;
+    if (quit) return Drain::Quit;
+  }
+}
+
+/// Serves the qtest connection and, when `qmp_listener` >= 0, one QMP
+/// connection at a time, until the qtest client closes or QMP says quit.
+int serve(Server& server, int fd, int qmp_listener, QmpBackend* backend) {
+  LineChannel chan(fd);
+  std::optional<LineChannel> qmp_chan;
+  std::optional<QmpServer> qmp;
+  for (;;) {
+    std::vector<pollfd> fds{{chan.fd(), POLLIN, 0}};
+    if (qmp_chan) {
+      fds.push_back({qmp_chan->fd(), POLLIN, 0});
+    } else if (qmp_listener >= 0) {
+      fds.push_back({qmp_listener, POLLIN, 0});
+    }
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      return 2;
+    }
+    if (fds[0].revents != 0) {
+      const Drain d = drain(chan, [&](const std::string& l) { return std::pair{server.handle(l), false}; });
+      if (d == Drain::Closed) return 0;
+      if (d == Drain::Broken) return 2;
+    }
+    if (fds.size() < 2 || fds[1].revents == 0) continue;
+    if (!qmp_chan) {
+      const int c = ::accept4(qmp_listener, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      qmp_chan.emplace(c);
+      qmp.emplace(backend);
+      if (!qmp_chan->write_all(qmp->greeting())) qmp_chan.reset();
+      continue;
+    }
+    const Drain d = drain(*qmp_chan, [&](const std::string& l) {
+      std::string reply = qmp->handle(l);
+      return std::pair{std::move(reply), qmp->quit_requested()};
+    });
+    if (d == Drain::Quit) return 0;
+    if (d != Drain::More) qmp_chan.reset();  // the QMP client left; another may connect
   }
 }
 
@@ -80,14 +142,29 @@ int ref_qtest_main(const std::vector<std::string>& args) {
     return 1;
   }
   vmsg::machine::Machine& machine = target ? target->machine() : *bare;
-  const int fd = connect_unix(parsed.qtest_socket);
+  if (target) extensions.attach(*target, parsed);
+  // QEMU creates the QMP socket (server=on,wait=off) before it connects to qtest.
+  int qmp_listener = -1;
+  if (!parsed.qmp_socket.empty()) {
+    qmp_listener = unix_socket(parsed.qmp_socket, true);
+    if (qmp_listener < 0) {
+      std::fprintf(stderr, "vmsg-ref-qtest: cannot listen on %s: %s\n", parsed.qmp_socket.c_str(), std::strerror(errno));
+      return 2;
+    }
+  }
+  const int fd = unix_socket(parsed.qtest_socket, false);
   if (fd < 0) {
     std::fprintf(stderr, "vmsg-ref-qtest: cannot connect to %s: %s\n", parsed.qtest_socket.c_str(), std::strerror(errno));
     return 2;
   }
   // The extension commands (vmsg_stimulus, vmsg_violations) need the amp devices.
   vmsg::qtest::Server server(machine, target ? &extensions : nullptr);
-  return serve(server, fd);
+  const int rc = serve(server, fd, qmp_listener, target ? &extensions : nullptr);
+  if (qmp_listener >= 0) {
+    ::close(qmp_listener);
+    ::unlink(parsed.qmp_socket.c_str());
+  }
+  return rc;
 }
 
 }  // namespace vmsg::qtest

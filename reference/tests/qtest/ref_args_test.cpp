@@ -29,6 +29,18 @@ TEST(RefArgs, TheObservedQemuCommandLineIsAccepted) {
   EXPECT_TRUE(a.devices[0].props.empty());
 }
 
+TEST(RefArgs, QmpSocketAndBlkDriveNames) {
+  const std::vector<std::string> args{"-qtest", "unix:/s", "-qmp", "unix:/tmp/q.sock,server=on,wait=off", "-device",
+                                      "virtio-msg-amp-pci", "-device", "virtio-blk-device,drive=disk3,capacity=1M"};
+  const RefArgs a = parse_ref_args(args);
+  EXPECT_EQ(a.qmp_socket, "/tmp/q.sock");
+  ASSERT_EQ(a.devices.size(), 1u);
+  EXPECT_EQ(a.devices[0].drive, "disk3");
+  EXPECT_EQ(a.devices[0].props.count("drive"), 0u);
+  const std::vector<std::string> bad{"-qtest", "unix:/s", "-qmp", "unix:/q,server=off"};
+  EXPECT_THROW((void)parse_ref_args(bad), ConfigError);
+}
+
 TEST(RefArgs, BusPathsByTypeNameOrIdAndOnOtherFifos) {
   const RefArgs a = parse({"-qtest", "unix:/s", "-S", "-machine", "q35,accel=tcg", "-device",
                            "virtio-msg-amp-pci,num-fifos=2,addr=1f.3", "-device",
@@ -102,7 +114,7 @@ INSTANTIATE_TEST_SUITE_P(
         std::vector<std::string>{"-qtest", "tcp:localhost:4444"},                    // not unix:
         std::vector<std::string>{"-qtest"},                                          // missing value
         std::vector<std::string>{"-qtest", "unix:/s", "-M", "virt"},                 // machine
-        std::vector<std::string>{"-qtest", "unix:/s", "-qmp", "unix:/q"},            // unknown option
+        std::vector<std::string>{"-qtest", "unix:/s", "-qmp", "tcp:localhost:4444"},  // QMP only on a unix socket
         std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-net-device"},  // unknown device
         std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-rng-device"},  // no amp device yet
         std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,num-fifos=3"},

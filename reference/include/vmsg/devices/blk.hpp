@@ -94,7 +94,13 @@ class BlkBackend final : public transport::Backend {
   /// Always false: every virtio-blk field we expose is read-only.
   [[nodiscard]] bool write_config(std::uint32_t offset, std::span<const std::uint8_t> data) override;
   void reset() override {}
+  void bind(transport::DeviceContext& ctx) override { ctx_ = &ctx; }
   [[nodiscard]] virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) override;
+
+  /// The host resizes the medium (QMP block_resize): new bytes read as zero,
+  /// then the transport is told capacity changed (config_changed(0, 8)) when
+  /// bound. ConfigError for a capacity the constructor would refuse.
+  void resize(std::uint64_t capacity_sectors);
 
   [[nodiscard]] const BlkOptions& options() const noexcept { return options_; }
   [[nodiscard]] const BlkStats& stats() const noexcept { return stats_; }
@@ -115,6 +121,7 @@ class BlkBackend final : public transport::Backend {
   [[nodiscard]] std::optional<std::size_t> range(std::uint64_t sector, std::uint64_t len) const noexcept;
 
   BlkOptions options_;
+  transport::DeviceContext* ctx_ = nullptr;
   std::vector<std::uint8_t> disk_;
   BlkStats stats_;
 };

@@ -10,11 +10,14 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace vmsg::qtest {
+
+class QmpClient;
 
 /// How the machine is kept from running guest code.
 enum class AccelMode : std::uint8_t {
@@ -32,6 +35,8 @@ struct QemuLaunch {
   std::chrono::milliseconds connect_timeout{15'000};
   /// Adds `-qtest-log /dev/null`: without it QEMU echoes every command to stderr.
   bool quiet_log = true;
+  /// Adds `-qmp unix:DIR/qmp.sock,server=on,wait=off` (QemuProcess::qmp connects to it).
+  bool qmp = false;
 };
 
 /// How a process ended.
@@ -74,9 +79,14 @@ class QemuProcess {
   [[nodiscard]] const std::optional<ExitStatus>& exit_status() const noexcept { return status_; }
   /// Everything the process wrote to stderr so far.
   [[nodiscard]] std::string stderr_text() const;
+  /// The QMP session (launched with `qmp`), connected and negotiated on first
+  /// use. Throws QmpProtocolError when it cannot be, PortError without `qmp`.
+  QmpClient& qmp();
+  /// The QMP socket path, empty without `qmp`.
+  [[nodiscard]] const std::string& qmp_socket_path() const noexcept { return qmp_path_; }
 
  private:
-  QemuProcess() = default;
+  QemuProcess();
   void cleanup() noexcept;
   bool reap(bool block) noexcept;
 
@@ -86,6 +96,9 @@ class QemuProcess {
   std::string dir_;
   std::string socket_path_;
   std::string stderr_path_;
+  std::string qmp_path_;
+  std::chrono::milliseconds qmp_timeout_{15'000};
+  std::unique_ptr<QmpClient> qmp_;
   std::vector<std::string> argv_;
   std::optional<ExitStatus> status_;
 };

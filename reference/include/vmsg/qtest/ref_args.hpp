@@ -21,12 +21,14 @@ struct RefDevice {
   std::string kind;               ///< "virtio-rng-device", ...
   unsigned fifo = 0;
   std::uint16_t dev_num = 0;
-  devices::DeviceProps props;     ///< backend properties (bus, id and rng removed)
+  devices::DeviceProps props;     ///< backend properties (bus, id, rng and drive removed)
+  std::string drive;              ///< virtio-blk's drive=NODE: the name QMP's block_resize uses
 };
 
 /// Everything the command line asked for.
 struct RefArgs {
   std::string qtest_socket;        ///< from -qtest unix:PATH
+  std::string qmp_socket;          ///< from -qmp unix:PATH,server=on,wait=off (empty: no QMP)
   bool list_devices = false;       ///< -device help
   bool list_accels = false;        ///< -accel help
   std::uint64_t ram_bytes = 128ULL << 20;  ///< -m
