@@ -24,6 +24,7 @@
 #include "vmsg/qtest/line_channel.hpp"
 #include "vmsg/qtest/protocol.hpp"
 #include "vmsg/qtest/qemu_process.hpp"
+#include "vmsg/qtest/qmp_client.hpp"
 #include "vmsg/qtest/qtest_port.hpp"
 #include "vmsg/qtest/ref_args.hpp"
 #include "vmsg/qtest/ref_extensions.hpp"
@@ -159,17 +160,19 @@ void bind_qtest(py::module_& m) {
 
   py::class_<QemuLaunch>(m, "QemuLaunch", "what QemuProcess.start launches")
       .def(py::init([](std::string binary, std::vector<std::string> args, AccelMode accel, std::int64_t timeout_ms,
-                       bool quiet_log) {
+                       bool quiet_log, bool qmp) {
              QemuLaunch l;
              l.binary = std::move(binary);
              l.args = std::move(args);
              l.accel = accel;
              l.connect_timeout = milliseconds(timeout_ms);
              l.quiet_log = quiet_log;
+             l.qmp = qmp;
              return l;
            }),
            py::arg("binary"), py::arg("args") = std::vector<std::string>{}, py::arg("accel") = AccelMode::Auto,
-           py::arg("connect_timeout_ms") = 15'000, py::arg("quiet_log") = true)
+           py::arg("connect_timeout_ms") = 15'000, py::arg("quiet_log") = true, py::arg("qmp") = false)
+      .def_readwrite("qmp", &QemuLaunch::qmp)
       .def_readwrite("binary", &QemuLaunch::binary)
       .def_readwrite("args", &QemuLaunch::args)
       .def_readwrite("accel", &QemuLaunch::accel)
@@ -213,7 +216,24 @@ void bind_qtest(py::module_& m) {
           py::arg("timeout_ms"))
       .def("kill", &QemuProcess::kill)
       .def_property_readonly("exit_status", [](const QemuProcess& p) { return p.exit_status(); })
-      .def("stderr_text", &QemuProcess::stderr_text);
+      .def("stderr_text", &QemuProcess::stderr_text)
+      .def_property_readonly("qmp_socket_path", &QemuProcess::qmp_socket_path)
+      .def(
+          "qmp_execute",
+          [](QemuProcess& p, const std::string& command, const std::string& arguments_json) {
+            // JSON text both ways keeps the binding small: Python has its own codec.
+            json::Value args = json::parse(arguments_json);
+            if (args.as_object() == nullptr) throw ConfigError("qmp_execute: arguments must be a JSON object");
+            py::gil_scoped_release nogil;
+            try {
+              return json::dump(json::Object{{"return", p.qmp().execute(command, *args.as_object())}});
+            } catch (const QmpError& e) {
+              return json::dump(json::Object{{"error", json::Object{{"class", e.error_class()}, {"desc", e.desc()}}}});
+            }
+          },
+          py::arg("command"), py::arg("arguments_json") = "{}",
+          "runs a QMP command (connecting on first use); the reply as JSON text, {\"return\": ...} or "
+          "{\"error\": {\"class\", \"desc\"}}; PortError when the session breaks");
 
   py::class_<QtestPort, port::Port>(m, "QtestPort", "the port over an already connected qtest socket")
       .def(py::init([](int fd, const QtestPortOptions& o) { return std::make_unique<QtestPort>(fd, o); }),

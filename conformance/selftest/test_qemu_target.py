@@ -95,7 +95,7 @@ def test_ref_dialect_keeps_reference_properties_and_adds_faults():
         ExpectedDevice(0, 5, "virtio-blk-device", 2, {"capacity": "8", "serial": "abc"})])
     args = build_args(desc, MACHINES["q35"], "ref", ["no-get-shm-response"])
     assert "-blockdev" not in args
-    assert _device_args(args)[1].endswith("bus5/virtio-msg-dev,capacity=8,serial=abc")
+    assert _device_args(args)[1].endswith("bus5/virtio-msg-dev,drive=disk0,capacity=8,serial=abc")
     assert args[-2:] == ["--fault", "no-get-shm-response"]
     assert args[args.index("-m") + 1] == "64M"
     assert capacity_bytes("8") == 4096 and capacity_bytes("2K") == 2048
@@ -265,3 +265,48 @@ def test_plugin_turns_a_qemu_crash_into_a_fail_naming_the_signal(pytester, monke
     assert t["verdict"] == "FAIL", res.stdout.str()[-3000:]
     assert t["message"].startswith("QEMU killed by signal 9")
     assert "last" in t["output"] and "commands sent" in t["output"]
+
+
+# ---- QMP: device-side configuration changes --------------------------------------------------------------
+
+
+def test_config_change_maps_to_balloon_and_block_resize_commands():
+    desc = TargetDescription(name="t", ram_size=64 << 20, num_fifos=2, devices=[
+        ExpectedDevice(0, 1, "virtio-blk-device", 2, {"capacity": "2M"}),
+        ExpectedDevice(0, 2, "virtio-rng-device", 4),
+        ExpectedDevice(1, 3, "virtio-balloon-device", 5, {"target": "16"})])
+    change = qemu_mod.qmp_config_change
+    assert change(desc, 1, 0, 1) == ("block_resize", {"node-name": "disk0", "size": 3 << 20})
+    assert change(desc, 1, 0, 2) == ("block_resize", {"node-name": "disk0", "size": 4 << 20})
+    # The balloon's target: RAM minus the balloon, page aligned, a new value each time.
+    first = change(desc, 3, 1, 1)
+    assert first == ("balloon", {"value": (64 << 20) - (16 + 256) * 4096})
+    assert change(desc, 3, 1, 2)[1]["value"] == first[1]["value"] - (1 << 20)
+    assert change(desc, 2, 0, 1) is None  # rng: no QMP command changes it
+    assert change(desc, 9, 0, 1) is None
+    # Both dialects name the blk node the way block_resize refers to it.
+    for dialect in ("qemu", "ref"):
+        assert _device_args(build_args(desc, MACHINES["q35"], dialect))[1].split(",")[2] == "drive=disk0"
+
+
+def test_qtest_target_launches_with_a_qmp_socket_and_changes_config_over_qmp():
+    t = targets.resolve("qtest")
+    with t.open() as dut:
+        argv = dut.native.process().argv
+        i = argv.index("-qmp")
+        assert argv[i + 1].startswith("unix:") and argv[i + 1].endswith(",server=on,wait=off")
+        assert argv[i + 1][len("unix:"):].split(",")[0] == dut.native.process().qmp_socket_path
+        assert isinstance(dut.stimulus, qemu_mod.QmpStimulus)
+        kinds = {d.kind: d for d in dut.description.devices}
+        for kind in ("virtio-balloon-device", "virtio-blk-device"):
+            if kind in kinds:
+                dut.stimulus.config_change(kinds[kind].dev_num, fifo=kinds[kind].fifo)
+        assert [c for c, _ in dut.stimulus.sent] == [c for k, c in (("virtio-balloon-device", "balloon"),
+                                                                     ("virtio-blk-device", "block_resize"))
+                                                     if k in kinds]
+        assert dut.stimulus.sent, "the default description has a balloon or a blk device"
+        with pytest.raises(qemu_mod.QmpError) as err:
+            qemu_mod._qmp(dut.native.process(), "no-such-command", {})
+        assert err.value.error_class == "CommandNotFound"
+        status = qemu_mod._qmp(dut.native.process(), "query-status", {})
+        assert status["running"] is True

@@ -32,7 +32,7 @@ from typing import Any, Iterable
 
 from .base import Target, split_faults
 from .description import TargetDescription
-from .qtest_cmdline import AMP_DEVICE, MachineKind, build_args, disk_images, machine_for_binary
+from .qtest_cmdline import AMP_DEVICE, MachineKind, block_node, build_args, disk_images, machine_for_binary
 from .ref import DEFAULT_DESCRIPTION, profile_of
 
 DEFAULT_QEMU = "qemu-system-x86_64"
@@ -163,7 +163,7 @@ class QemuTarget(Target):
         disks = self._make_disks()
         args = self.command_line(fault_names, disks or "DISKDIR")
         q = v.qtest
-        launch = q.QemuLaunch(binary=_which(self.binary()) or self.binary(), args=args, accel=accel)
+        launch = q.QemuLaunch(binary=_which(self.binary()) or self.binary(), args=args, accel=accel, qmp=True)
         options = q.QtestPortOptions(machine=getattr(q.MachineType, self.machine().native),
                                      ram_bytes=self.description.ram_size or (128 << 20))
         try:
@@ -183,7 +183,8 @@ class QemuTarget(Target):
             if ended is not None and not state["reported"]:
                 raise QemuCrash(self._crash_text(port, ended))
 
-        violations, stimulus = _extensions(port.qtest())
+        violations = _violations(port.qtest())
+        stimulus = QmpStimulus(lambda cmd, a: _qmp(port.process(), cmd, a), self.description)
         dut = Dut(port=port, description=self.description, profile=wprofile, target=self, faults=fault_names,
                   violations=violations, stimulus=stimulus, native=port, on_close=on_close)
         dut._qemu_state = state  # failure_context marks the crash as reported
@@ -274,45 +275,107 @@ def _description(arg: str | None) -> TargetDescription | None:
     return TargetDescription.from_toml(arg) if arg else None
 
 
-def _extensions(qt):
-    """``(violations, stimulus)`` for a Dut over the qtest port ``qt``, from
-    the server's vendor extension commands (reference/include/vmsg/qtest/
-    server.hpp); each None when the server answers the probe with FAIL or
-    ERR, as a real QEMU does."""
+def _violations(qt):
+    """``dut.violations`` from the server's vendor extension command
+    (reference/include/vmsg/qtest/server.hpp), or None when the server
+    answers the probe with FAIL or ERR, as a real QEMU does."""
     import base64  # noqa: PLC0415
-    from .lib import ActionStimulus, parse_violation_line  # noqa: PLC0415
+    from .lib import parse_violation_line  # noqa: PLC0415
 
-    violations = stimulus = None
     first = qt.extension("vmsg_violations")
-    if first.split(" ", 1)[0] == "OK":
-        seen: list[str] = []
+    if first.split(" ", 1)[0] != "OK":
+        return None
+    seen: list[str] = []
 
-        def take(reply: str) -> None:
-            word = reply.split(" ", 1)[1].strip() if " " in reply else ""
-            if word:
-                seen.extend(base64.b64decode(word).decode("utf-8", "replace").splitlines())
+    def take(reply: str) -> None:
+        word = reply.split(" ", 1)[1].strip() if " " in reply else ""
+        if word:
+            seen.extend(base64.b64decode(word).decode("utf-8", "replace").splitlines())
 
-        take(first)  # the server clears on read, so the history is kept here
+    take(first)  # the server clears on read, so the history is kept here
 
-        def violations() -> list:
-            reply = qt.extension("vmsg_violations")
-            if not reply.startswith("OK"):
-                raise RuntimeError(f"qtest: vmsg_violations answered {reply!r}")
-            take(reply)
-            return [parse_violation_line(line) for line in seen]
+    def violations() -> list:
+        reply = qt.extension("vmsg_violations")
+        if not reply.startswith("OK"):
+            raise RuntimeError(f"qtest: vmsg_violations answered {reply!r}")
+        take(reply)
+        return [parse_violation_line(line) for line in seen]
 
-    verbs = qt.extension("vmsg_stimulus").split()
-    if verbs and verbs[0] == "OK" and "config-change" in verbs[1:]:
-        def run(action: str) -> bool:
-            reply = qt.extension("vmsg_stimulus " + action)
-            if reply.startswith("OK"):
-                return True
-            if reply.startswith("FAIL"):
-                return False
-            raise RuntimeError(f"qtest: vmsg_stimulus {action} answered {reply!r}")
+    return violations
 
-        stimulus = ActionStimulus(run)
-    return violations, stimulus
+
+class QmpError(RuntimeError):
+    """A QMP command answered with an error (QMP's ``class`` and ``desc``)."""
+
+    def __init__(self, command: str, error_class: str, desc: str) -> None:
+        super().__init__(f"QMP {command}: {error_class}: {desc}")
+        self.error_class = error_class
+        self.desc = desc
+
+
+def _qmp(proc: Any, command: str, arguments: dict[str, Any]) -> Any:
+    """Runs `command` on the process's QMP socket; its ``return`` value."""
+    import json  # noqa: PLC0415
+
+    reply = json.loads(proc.qmp_execute(command, json.dumps(arguments)))
+    if "error" in reply:
+        raise QmpError(command, reply["error"].get("class", "?"), reply["error"].get("desc", ""))
+    return reply["return"]
+
+
+PAGE = 4096
+MIB = 1 << 20
+
+
+def qmp_config_change(description: TargetDescription, dev_num: int, fifo: int, changes: int) -> tuple[str, dict] | None:
+    """The QMP command that changes the configuration of the described device
+    at (`fifo`, `dev_num`) from the device side, for the `changes`-th time
+    (1 first), or None for a device kind QMP cannot change. Pure.
+
+    virtio-balloon: ``balloon`` with a new memory target in bytes (page
+    aligned), so num_pages moves by 1 MiB more each time; virtio-blk:
+    ``block_resize`` of its block node to 1 MiB more than the last size."""
+    for i, d in enumerate(description.devices):
+        if d.fifo != fifo or d.dev_num != dev_num:
+            continue
+        props = d.props or {}
+        if d.kind == "virtio-balloon-device":
+            ram = description.ram_size or (128 << 20)
+            pages = int(props.get("target", 0) or 0) + changes * (MIB // PAGE)
+            value = ram - pages * PAGE
+            if value <= 0:
+                return None
+            return "balloon", {"value": value}
+        if d.kind == "virtio-blk-device":
+            from .qtest_cmdline import capacity_bytes  # noqa: PLC0415
+            size = capacity_bytes(props.get("capacity", "1M")) + changes * MIB
+            return "block_resize", {"node-name": block_node(i), "size": size}
+        return None
+    return None
+
+
+class QmpStimulus:
+    """``dut.stimulus`` over QMP: the device-side changes QEMU itself can make
+    (``balloon``, ``block_resize``); `run(command, arguments)` sends one."""
+
+    def __init__(self, run, description: TargetDescription) -> None:
+        self._run = run
+        self._description = description
+        self._changes: dict[tuple[int, int], int] = {}
+        self.sent: list[tuple[str, dict]] = []  # for reports and self-tests
+
+    def config_change(self, dev_num: int, fifo: int = 0) -> None:
+        """A device-side configuration change (generation bump + EVENT_CONFIG)."""
+        key = (int(fifo), int(dev_num))
+        n = self._changes.get(key, 0) + 1
+        cmd = qmp_config_change(self._description, key[1], key[0], n)
+        if cmd is None:
+            import pytest  # noqa: PLC0415
+            pytest.skip(f"QMP cannot change the configuration of device {dev_num} on FIFO {fifo} "
+                        "(only virtio-balloon and virtio-blk have a QMP command for it)")
+        self._changes[key] = n
+        self.sent.append(cmd)
+        self._run(*cmd)
 
 
 def make_qemu_target(arg: str | None) -> QemuTarget:

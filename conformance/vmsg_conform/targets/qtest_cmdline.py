@@ -125,6 +125,12 @@ class DiskImage:
     size: int  # bytes
 
 
+def block_node(index: int) -> str:
+    """The block node name of the virtio-blk device at `index` in the
+    description (QMP's block_resize takes it, on QEMU and vmsg-ref-qtest)."""
+    return f"disk{index}"
+
+
 def disk_images(description: Any, directory: str) -> list[DiskImage]:
     """The image files a ``qemu``-dialect command line for `description`
     refers to, one per virtio-blk device, in `directory` (pure: nothing is
@@ -184,10 +190,12 @@ def build_args(description: Any, machine: MachineKind | None = None, dialect: st
                 raise ValueError(f"disk image path {path!r}: a comma cannot be written on QEMU's command line")
             ro = ",read-only=on" if _truthy(props.pop("read_only", False)) else ""
             args += ["-blockdev", f"driver=file,node-name=file{i},filename={path}{ro}",
-                     "-blockdev", f"driver=raw,node-name=disk{i},file=file{i}{ro}"]
-            opts.append(f"drive=disk{i}")
+                     "-blockdev", f"driver=raw,node-name={block_node(i)},file=file{i}{ro}"]
+            opts.append(f"drive={block_node(i)}")
             for ref_only in ("blk_size", "seg_max"):
                 props.pop(ref_only, None)
+        elif d.kind == "virtio-blk-device":
+            opts.append(f"drive={block_node(i)}")  # the reference's name for the node, as QEMU's
         elif d.kind == "virtio-balloon-device" and dialect == "qemu":
             props.pop("target", None)
         opts += [_prop_text(k, v) for k, v in sorted(props.items())]
