@@ -19,6 +19,7 @@ from vmsg_conform import cli, targets
 from vmsg_conform.targets import qemu as qemu_mod
 from vmsg_conform.targets.description import ExpectedDevice, TargetDescription
 from vmsg_conform.targets.qtest_cmdline import MACHINES, build_args, bus_path, capacity_bytes
+from vmsg_fakes import run_suite
 
 _vmsg = pytest.importorskip("vmsg_conform._vmsg")
 if not hasattr(_vmsg, "qtest"):
@@ -310,3 +311,43 @@ def test_qtest_target_launches_with_a_qmp_socket_and_changes_config_over_qmp():
         assert err.value.error_class == "CommandNotFound"
         status = qemu_mod._qmp(dut.native.process(), "query-status", {})
         assert status["running"] is True
+
+
+# ---- a sanitizer build's crash (fault asan-reset-vqueue-overflow) ------------------------------------
+
+ASAN_HBO = "AddressSanitizer: heap-buffer-overflow in __virtio_queue_reset hw/virtio/virtio.c:2059"
+
+
+def test_failure_context_quotes_the_sanitizer_report_of_a_dead_server():
+    t = targets.resolve("qtest")
+    dut = t.open(faults=["asan-reset-vqueue-overflow"])
+    with pytest.raises(_vmsg.port.PortError, match="peer closed"):
+        dut.link(0).request(_vmsg.wire.Message(dev_num=1, token=0, body=_vmsg.wire.ResetVqueueReq(index=0x400)))
+    headline, text = t.failure_context(dut)
+    assert headline == "QEMU exit code 1"
+    assert f"sanitizer report: {ASAN_HBO}" in text
+    # the whole report, header to SUMMARY, then what followed it
+    head, _, tail = text.partition("SUMMARY: AddressSanitizer: heap-buffer-overflow")
+    assert "==ERROR: AddressSanitizer: heap-buffer-overflow on address" in head and "#0 0x" in head
+    assert "after the report" in tail and "ABORTING" in tail and "commands sent" in tail
+    dut.close()
+
+
+def test_suite_on_a_crashing_qtest_target_leads_with_the_sanitizer_summary(tmp_path):
+    """vmsg-ref-qtest with asan-reset-vqueue-overflow dies on RESET_VQUEUE 0x400
+    and up, as an AddressSanitizer build of QEMU does: each verdict leads with
+    the sanitizer's summary, and report.json groups the crashes as one root
+    cause (the per-test requirement stays the test's own)."""
+    proc, data = run_suite(tmp_path, "--target", "qtest", "--fault", "asan-reset-vqueue-overflow",
+                           "-k", "test_reset_vqueue_with_huge_index_leaves_device_alive")
+    assert proc.returncode == 1 and data, proc.stdout[-3000:]
+    tests = data["tests"]
+    assert len(tests) == 4 and {t["verdict"] for t in tests} == {"FAIL"}, proc.stdout[-3000:]
+    for t in tests:
+        assert t["message"].startswith(f"{ASAN_HBO}; QEMU exit code 1: "), t["message"]
+        assert t["crash"] == ASAN_HBO and t["broken"] == ["VMSG-DEV-012"]
+        assert "SUMMARY: AddressSanitizer: heap-buffer-overflow" in t["output"]
+    (cause,) = data["root_causes"]
+    assert (cause["req"], cause["verdict"], cause["tests"], cause["crash"]) == (
+        f"CRASH: {ASAN_HBO}", "FAIL", 4, ASAN_HBO)
+    assert f"FAIL CRASH: {ASAN_HBO}" in proc.stdout

@@ -4,10 +4,12 @@ so they run fast and do not depend on the real catalogue or native module."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 
 from vmsg_conform import verdicts as _verdicts  # noqa: F401 (imported for its identity, see below)
-from vmsg_conform.cli import _plugin_args
+from vmsg_conform.cli import _child_env, _plugin_args
 
 # pytester's in-process runs forget the modules each run imported, while the
 # package keeps its attribute to the old one: a plugin imported afresh would
@@ -24,6 +26,15 @@ def run(pytester, *args):
     path = pytester.path / "r.json"
     data = json.loads(path.read_text()) if path.exists() else None
     return res, data
+
+
+def run_suite(tmp_path, *args):
+    """``python -m vmsg_conform run ARGS -q`` in a child process, as a user
+    runs the packaged suite; returns (the process, results JSON as dict)."""
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "vmsg_conform", "run", *args, "--json", str(out), "-q"],
+                          cwd=tmp_path, env=_child_env(), capture_output=True, text=True, timeout=600, check=False)
+    return proc, json.loads(out.read_text()) if out.exists() else None
 
 
 def verdicts(data):

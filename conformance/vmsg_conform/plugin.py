@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from . import results as _results
+from . import sanitizer as _sanitizer
 from . import verdicts as _verdicts
 from . import waivers as _waivers
 
@@ -406,7 +407,7 @@ def _grade(item, call, rep) -> None:
     # A Deviation already says "REQ: what"; pytest's text would prefix its class path.
     message = str(exc) if isinstance(exc, _verdicts.Deviation) else _fail_message(rep)
     g = _verdicts.grade(exc, _state(item.config).citations.get(item.nodeid, []),
-                        _strength_of(item.config), message)
+                        _strength_of(item.config), message, crashed=bool(getattr(rep, "vmsg_crash", None)))
     rep.vmsg_grade = {"verdict": g.verdict, "broken": g.broken, "blocked_by": g.blocked_by,
                       "message": g.message}
     if g.verdict in _SOFT:
@@ -442,23 +443,42 @@ def _tolerated(item) -> list[str]:
         return []
 
 
-def _failure_extras(item, rep) -> None:
-    """On a failure: the qemu target's crash facts, and the transcript."""
+def _exception_texts(call) -> list[str]:
+    """The text of the exception that ended the phase and of its causes."""
+    exc = call.excinfo.value if call is not None and call.excinfo is not None else None
+    out: list[str] = []
+    while exc is not None and len(out) < 8:  # a chain, not a cycle
+        out.append(str(exc))
+        exc = exc.__cause__ or exc.__context__
+    return out
+
+
+def _failure_extras(item, rep, call) -> None:
+    """On a failure: the qemu target's crash facts, the sanitizer report the
+    target left (in its stderr or the error, sanitizer.py), and the transcript."""
     if not rep.failed:
         return
     dut = getattr(item, "funcargs", {}).get("dut")
     explain = getattr(getattr(dut, "target", None), "failure_context", None)
+    headline, context = None, None
     if explain is not None and rep.when == "call":
         got = explain(dut)
         if got:
-            headline, text = got
-            rep.sections.append(("vmsg-qemu", text))
-            crash = getattr(getattr(rep, "longrepr", None), "reprcrash", None)
-            if headline and crash is not None:
-                try:
-                    crash.message = f"{headline}: {crash.message}"
-                except AttributeError:  # a frozen location object: the section still says it
-                    pass
+            headline, context = got
+            rep.sections.append(("vmsg-qemu", context))
+    report = _sanitizer.find([context, *_exception_texts(call)])
+    if report is not None:
+        rep.vmsg_crash = report.signature  # _result_of leads other phases' messages with it
+    lead = [report.signature] if report is not None and rep.when == "call" else []
+    crash = getattr(getattr(rep, "longrepr", None), "reprcrash", None)
+    if crash is not None and (lead or headline):
+        # "SIGNATURE; QEMU exit code 1: error": the signature ends in
+        # FILE:LINE, so a colon after it would read as part of it
+        text = "; ".join(lead + [f"{headline}: {crash.message}" if headline else crash.message])
+        try:
+            crash.message = text
+        except AttributeError:  # a frozen location object: the section still says it
+            pass
     rec = item.stash.get(_RECORDER, None)
     out = _opt(item.config, "vmsg_transcripts")
     if rec is not None and out:
@@ -482,7 +502,7 @@ def pytest_runtest_makereport(item, call):
         rep.vmsg_tolerated = _tolerated(item)
         if w is None:  # a pass it turns into a FAIL needs the failure extras (transcript) too
             _grade_tolerated(item, rep)
-    _failure_extras(item, rep)
+    _failure_extras(item, rep, call)
     if w is None:
         _grade(item, call, rep)
         return
@@ -598,6 +618,11 @@ def _result_of(st: _State, nodeid: str, reports: dict) -> _results.TestResult:
         res.message = "expected failure passed"
     else:
         res.verdict = "PASS"
+    if res.verdict in ("FAIL", "WARN", "INFO", "BLOCKED"):
+        # the first failing phase's crash; the message leads with it
+        res.crash = getattr((failed + soft)[0], "vmsg_crash", None)
+        if res.crash and not res.message.startswith(res.crash):
+            res.message = f"{res.crash}; {res.message}"
     out, seen = [], set()
     for rep in phases:  # later phases repeat the sections of earlier ones
         for title, content in rep.sections:

@@ -4,7 +4,8 @@ The same server as the CMake-built tool (reference/tools/vmsg_ref_qtest.cpp),
 run from the native module, so a pip install has it too. It is started the
 way QEMU is: ``vmsg-ref-qtest -qtest unix:PATH -device virtio-msg-amp-pci,...``
 and connects to the client's socket. Exit status: 0 when the client closes
-the connection, 1 for a command line it cannot honour, 2 for a socket failure.
+the connection, 1 for a command line it cannot honour or a crashed device
+(its report on stderr), 2 for a socket failure.
 """
 
 from __future__ import annotations

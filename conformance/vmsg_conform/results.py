@@ -20,6 +20,8 @@ REQ_VERDICTS = ("FAIL", "WARN", "INFO", "BLOCKED", "PASS", "WAIVED", "SKIP", "UN
 _SEVERITY = {v: i for i, v in enumerate(GRADES)}
 
 SCHEMA = "vmsg-conform/results/1"
+#: How a crash root cause is named: CRASH_PREFIX + the sanitizer signature.
+CRASH_PREFIX = "CRASH: "
 
 
 @dataclass
@@ -49,6 +51,11 @@ class TestResult:
     #: The replayable transcript written for a failing test, and its length.
     transcript: str | None = None
     transcript_steps: int | None = None
+    #: The target crashed with a sanitizer report: its signature
+    #: (sanitizer.Report.signature, e.g. "AddressSanitizer: heap-buffer-overflow
+    #: in F FILE:LINE"). ``broken`` still names the test's requirement; root
+    #: causes group crashes by this instead. None in files written before it.
+    crash: str | None = None
 
     @property
     def waived(self) -> bool:
@@ -87,13 +94,15 @@ class RequirementVerdict:
 @dataclass
 class RootCause:
     """One distinct broken requirement and the tests that show it, the
-    test with the shortest transcript (or the quickest) first."""
+    test with the shortest transcript (or the quickest) first. For a crash,
+    ``req`` is "CRASH: <signature>" and ``crash`` the signature."""
 
     req: str
     verdict: str
     level: str
     text: str
     tests: list[TestResult]
+    crash: str | None = None
 
     @property
     def example(self) -> TestResult:
@@ -130,22 +139,33 @@ class RunResult:
     def root_causes(self) -> list[RootCause]:
         """The distinct broken requirements, most serious first: FAIL before
         WARN before INFO, then by the number of tests showing it. Failures
-        that name no requirement (a setup error) are grouped by message."""
+        that name no requirement (a setup error) are grouped by message.
+        Tests during which the target crashed are one cause per crash
+        signature ("CRASH: ..."), ranked as FAIL whatever their grade: the
+        same bug killed them all, whichever requirement each was checking."""
         rows = {r.id: r for r in self.requirements}
         groups: dict[tuple[str, str], list[TestResult]] = {}
         for t in self.tests:
             if t.verdict not in _SEVERITY:
                 continue
+            if t.crash:
+                groups.setdefault((CRASH_PREFIX + t.crash, "FAIL"), []).append(t)
+                continue
             for rid in (t.broken or [f"(unattributed) {t.message.splitlines()[0] if t.message else t.verdict}"]):
                 groups.setdefault((rid, t.verdict), []).append(t)
         out = []
         for (rid, verdict), tests in groups.items():
-            row = rows.get(rid)
             # A transcript of 0 steps recorded nothing (the test opened its
             # own targets), so it is no example.
             # Ties go by node id, not duration: the example must not change
             # from one run to the next (serial or parallel).
             tests = sorted(tests, key=lambda t: (t.transcript_steps or 1 << 30, t.nodeid))
+            if rid.startswith(CRASH_PREFIX):
+                graded = sorted({r for t in tests for r in t.broken})
+                text = "the target crashed" + (f"; the tests are graded against {', '.join(graded)}" if graded else "")
+                out.append(RootCause(rid, verdict, "", text, tests, crash=rid[len(CRASH_PREFIX):]))
+                continue
+            row = rows.get(rid)
             out.append(RootCause(rid, verdict, row.level if row else "", row.text if row else "", tests))
         out.sort(key=lambda c: (_SEVERITY[c.verdict], -len(c.tests), c.req))
         return out
@@ -232,7 +252,7 @@ def to_dict(run: RunResult) -> dict[str, Any]:
     data["root_causes"] = [
         {"req": c.req, "verdict": c.verdict, "level": c.level, "text": c.text, "tests": len(c.tests),
          "example": c.example.nodeid, "transcript": c.example.transcript,
-         "transcript_steps": c.example.transcript_steps, "message": c.example.message}
+         "transcript_steps": c.example.transcript_steps, "message": c.example.message, "crash": c.crash}
         for c in run.root_causes()]
     data["requirement_verdicts"] = {
         rv.row.id: {"verdict": rv.verdict, "reason": rv.reason} for rv in run.requirement_verdicts()

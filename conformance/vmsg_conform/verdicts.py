@@ -13,7 +13,8 @@ and weigh it as the catalogue does:
   test reports. Were R cited, the test checks R and is graded instead.
 * Anything else that escapes the test (an error of the driver stack, a dead
   target) is a FAIL against the primary requirement: the suite could not
-  finish talking to the device.
+  finish talking to the device. So is every failure during which the target
+  crashed (a sanitizer report, sanitizer.py), whatever the test checked.
 
 Everything here is pure: the plugin feeds it the exception and the
 catalogue's strengths.
@@ -74,11 +75,15 @@ def verdict_of(strength: str | None) -> str:
 
 
 def grade(exc: BaseException | None, cited: Iterable[str],
-          strength_of: Callable[[str], str | None], message: str = "") -> Grade:
+          strength_of: Callable[[str], str | None], message: str = "", *, crashed: bool = False) -> Grade:
     """Grades a test that failed with ``exc`` (None when unknown, e.g. a
-    failure report without the exception at hand)."""
+    failure report without the exception at hand); ``crashed``: the target
+    died of a bug during the test."""
     ids = list(cited)
     primary = ids[0] if ids else None
+    if crashed:
+        # whatever the failing line was about, the device is dead: a FAIL
+        return Grade("FAIL", [primary] if primary else [], None, message)
     if isinstance(exc, Deviation):
         if exc.req in ids:
             return Grade(verdict_of(strength_of(exc.req)), [exc.req], None, message)

@@ -3,7 +3,8 @@
 // qtest client can drive the reference and QEMU with the same code.
 //
 // Exit status: 0 when the client closes the connection, 1 for a command line
-// it cannot honour (message on stderr, like QEMU), 2 for a socket failure.
+// it cannot honour (message on stderr, like QEMU) or a crashed device (its
+// report on stderr, like a sanitizer build of QEMU), 2 for a socket failure.
 #include <string>
 #include <vector>
 

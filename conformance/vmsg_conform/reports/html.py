@@ -144,7 +144,8 @@ def _cause(c: RootCause, known: set[str]) -> str:
                   + "".join(_tag(t) for t in c.tests) + "</details>")
     text = f'<div class="text">{_e(c.text)}</div>' if c.text else ""
     first = f'<div class="first">{_e(_first_line(ex.message))}</div>' if ex.message else ""
-    return (f'<li class="cause" data-req="{_e(c.req)}" data-verdict="{_e(c.verdict)}" data-tests="{len(c.tests)}">'
+    crash = f' data-crash="{_e(c.crash)}"' if c.crash else ""
+    return (f'<li class="cause" data-req="{_e(c.req)}" data-verdict="{_e(c.verdict)}" data-tests="{len(c.tests)}"{crash}>'
             f'<span class="badge" data-verdict="{_e(c.verdict)}">{_e(c.verdict)}</span> <b>{name}</b> '
             f'{_e(c.level)} <span class="muted">&middot; {len(c.tests)} test(s)</span>{text}'
             f'<div class="example">e.g. {_test_link(ex.nodeid)}; {_transcript(ex)}</div>{first}{others}</li>')
@@ -160,7 +161,9 @@ def _root_causes(run: RunResult) -> str:
                 f'<p id="no-causes">No test of this run shows a requirement broken.</p>{errors}</section>')
     split = ", ".join(f"{v} {n}" for v, n in Counter(c.verdict for c in causes).items())
     known = {r.id for r in run.requirements}
-    return (f'<section id="root-causes"><h2>Root causes: {len(causes)} distinct broken requirement(s) '
+    # a crash groups its tests under the sanitizer's name, not a requirement
+    what = "distinct broken requirement(s)" + (" or crash(es)" if any(c.crash for c in causes) else "")
+    return (f'<section id="root-causes"><h2>Root causes: {len(causes)} {what} '
             f'<span class="muted">({_e(split)}; most serious first)</span></h2>'
             f'<ol class="causes">{"".join(_cause(c, known) for c in causes)}</ol>{errors}</section>')
 
@@ -231,6 +234,8 @@ def _req_row(rv: RequirementVerdict) -> str:
 def _test_row(t: TestResult) -> str:
     reqs = " ".join(_req_link(i) for i in t.reqs) or '<span class="muted">uncited</span>'
     body = f"<div>{_e(t.message)}</div>" if t.message else ""
+    if t.crash:
+        body += f'<div class="note crash">the target crashed: <code>{_e(t.crash)}</code></div>'
     if t.broken:
         body += f'<div class="note">breaks {", ".join(_req_link(i) for i in t.broken)}</div>'
     if t.verdict == "BLOCKED":
@@ -249,8 +254,9 @@ def _test_row(t: TestResult) -> str:
         body += f'<details{" open" if bad else ""}><summary>details</summary><pre>{_e(t.details)}</pre></details>'
     if t.output:
         body += f"<details><summary>captured output</summary><pre>{_e(t.output)}</pre></details>"
+    crash = f' data-crash="{_e(t.crash)}"' if t.crash else ""
     return (f'<tr class="test" id="t-{_e(t.nodeid)}" data-test="{_e(t.nodeid)}" data-verdict="{_e(t.verdict)}"'
-            f' data-tolerated="{len(t.tolerated)}">'
+            f' data-tolerated="{len(t.tolerated)}"{crash}>'
             f"<td><code>{_e(t.nodeid)}</code></td><td>{reqs}</td>"
             f'<td class="v" data-verdict="{_e(t.verdict)}">{_e(t.verdict)}</td>'
             f"<td>{t.duration:.3f}s</td><td>{body}</td></tr>")

@@ -22,7 +22,12 @@ def summary_lines(run: RunResult, max_causes: int = MAX_CAUSES) -> list[str]:
         for c in causes[:max_causes]:
             ex = c.example
             where = f"{ex.transcript} ({ex.transcript_steps} steps)" if ex.transcript else ex.nodeid
-            lines.append(f"  {c.verdict:<4} {c.req:<13} {c.level or '-':<10} {len(c.tests):>3} test(s)  e.g. {where}")
+            if c.crash:  # the signature is too long for the ID column
+                lines.append(f"  {c.verdict:<4} {c.req}")
+                lines.append(f"       {len(c.tests)} test(s)  e.g. {where}")
+            else:
+                lines.append(f"  {c.verdict:<4} {c.req:<13} {c.level or '-':<10} {len(c.tests):>3} test(s)  "
+                             f"e.g. {where}")
             if c.text:
                 lines.append(f"       {c.text}")
             if ex.message:

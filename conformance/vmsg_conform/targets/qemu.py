@@ -16,6 +16,8 @@ qtest protocol (amp-pci-device.md §9).
 Every test gets a fresh process. When QEMU dies during a test, the plugin
 adds ``failure_context`` (exit signal, stderr tail, last commands) to the
 failure, and closing the Dut raises :class:`QemuCrash` if nothing else failed.
+A sanitizer report in the stderr of a process that ended (a QEMU built with
+ASan, UBSan, ...) is quoted whole: the plugin names the crash after it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from .. import sanitizer
 from .base import Target, split_faults
 from .description import TargetDescription
 from .qtest_cmdline import AMP_DEVICE, MachineKind, block_node, build_args, disk_images, machine_for_binary
@@ -38,6 +41,13 @@ from .ref import DEFAULT_DESCRIPTION, profile_of
 DEFAULT_QEMU = "qemu-system-x86_64"
 HISTORY = 32
 STDERR_TAIL = 2000
+#: At most this much of a sanitizer report is quoted (its stacks, up to SUMMARY).
+REPORT_LIMIT = 8000
+#: Lines of stderr quoted before the report.
+REPORT_CONTEXT = 4
+#: A process that left a sanitizer report but is still running is about to
+#: exit (the report comes first): how long to wait for it, in ms.
+DYING_WAIT_MS = 2000
 
 
 class QemuCrash(RuntimeError):
@@ -197,9 +207,22 @@ class QemuTarget(Target):
         lines = [f"{os.path.basename(self.binary())} ended during the test: {ended}",
                  "command line: " + shlex.join(proc.argv)]
         err = proc.stderr_text()
+        report = sanitizer.parse(err)
+        if report is not None:
+            # whole, not a tail: the header and the first stack name the bug;
+            # a few lines before it, which may say how it came about
+            all_lines = err.splitlines()
+            start, end = report.span
+            quoted = "\n".join(all_lines[max(0, start - REPORT_CONTEXT):end])
+            if len(quoted) > REPORT_LIMIT:
+                quoted = quoted[:REPORT_LIMIT] + "\n[...]"
+            lines += [f"sanitizer report: {report.signature}", "stderr (the report):"]
+            lines += ["  " + ln for ln in quoted.splitlines()]
+            err = "\n".join(all_lines[end:])
         if err.strip():
             tail = err[-STDERR_TAIL:]
-            lines += ["stderr (tail):"] + ["  " + ln for ln in tail.rstrip().splitlines()]
+            lines += ["stderr (tail)" + (" after the report:" if report is not None else ":")]
+            lines += ["  " + ln for ln in tail.rstrip().splitlines()]
         hist = port.history()
         if hist:
             lines += [f"last {len(hist)} commands sent:"] + ["  " + h for h in hist]
@@ -212,6 +235,8 @@ class QemuTarget(Target):
         if port is None or not hasattr(port, "process"):
             return None
         proc = port.process()
+        if proc.alive() and sanitizer.parse(proc.stderr_text()) is not None:
+            proc.wait_exit(DYING_WAIT_MS)  # the connection may close a moment before the exit
         if proc.alive():
             hist = port.history()
             return None, "last commands sent:\n" + "\n".join("  " + h for h in hist[-16:])

@@ -4,6 +4,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "vmsg/common/errors.hpp"
 #include "vmsg/fifo/layout.hpp"
@@ -87,6 +88,10 @@ class AmpPciDevice::BusMasterDma final : public pci::DmaSpace {
   }
   bool msi_write(std::uint64_t /*addr*/, std::uint32_t /*data*/) override {
     return false;  // interrupts go through MSI-X, never through a device's DMA
+  }
+  void report_fatal(std::string_view report) override {
+    // A crash is no bus cycle: it reaches the host whatever Bus Master Enable says.
+    if (pci::DmaSpace* d = dev_.dma()) d->report_fatal(report);
   }
 
  private:

@@ -88,6 +88,12 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
      "GET_CONFIG reaching past config_size is answered with the full length, the bytes past the end reading 0xFF; "
      "SET_CONFIG past config_size writes the bytes inside and echoes the full length.",
      "READ-G01", "QEMU D4, D5 (amp-pci-device.md §10; qemu-observed.md §4 row 9)"},
+    {F::AsanResetVqueueOverflow, "asan-reset-vqueue-overflow",
+     "RESET_VQUEUE with an index of 1024 or more is fatal, as in an AddressSanitizer build of QEMU: the device "
+     "reports a heap-buffer-overflow in __virtio_queue_reset to its host instead of answering. vmsg-ref-qtest prints "
+     "the report to stderr and exits with status 1; in-process hosts fail the port access with PortError.",
+     "VMSG-DEV-012 VMSG-DEV-058 READ-G08",
+     "QEMU bug 3, D25 under AddressSanitizer (amp-pci-device.md §10, §11; qemu-observed.md §7, §9)"},
 }};
 
 // qemu-v2: every fault QEMU's rfc-latest device was OBSERVED to show under
@@ -98,7 +104,9 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
 // (status 0x100 aborts QEMU instead, §7), generation-not-bumped,
 // reset-keeps-queues, used-ignores-suppression, duplicate-response and
 // trust-shared-own-index, which come from reading the code or are classic
-// bugs, not from anything a run showed.
+// bugs, not from anything a run showed. asan-reset-vqueue-overflow stands for
+// a sanitizer build: the plain build the set models survives RESET_VQUEUE
+// 0x400 silently (§9).
 constexpr std::array kQemuV2{
     F::NoGetShmResponse,   F::LoseOnFullRing,      F::StaleSlotBytes,         F::NoConfigEvent,
     F::AnswerEmptySlot,    F::GetDevicesUnaligned, F::AnswerBusResponses,     F::NoSizeCheck,

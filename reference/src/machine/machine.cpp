@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "vmsg/common/errors.hpp"
@@ -70,6 +71,7 @@ class Machine::BusMaster final : public pci::DmaSpace {
     return machine_.dma_write(addr, data);
   }
   bool msi_write(std::uint64_t addr, std::uint32_t data) override { return machine_.msi_write(source_, addr, data); }
+  void report_fatal(std::string_view report) override { machine_.device_fatal(source_, report); }
 
  private:
   Machine& machine_;
@@ -132,13 +134,16 @@ std::uint32_t Machine::config_read(port::PciAddress fn, std::uint16_t offset, un
   if (dev == nullptr) {
     return mask;  // master abort: all-ones, as the host bridge returns
   }
-  if (offset % size == 0) {
-    return dev->config_read(offset, size) & mask;
-  }
+  check_alive();
   std::uint32_t v = 0;
-  for (unsigned i = 0; i < size; ++i) {
-    v |= (dev->config_read(static_cast<std::uint16_t>(offset + i), 1) & 0xFFu) << (8 * i);
+  if (offset % size == 0) {
+    v = dev->config_read(offset, size) & mask;
+  } else {
+    for (unsigned i = 0; i < size; ++i) {
+      v |= (dev->config_read(static_cast<std::uint16_t>(offset + i), 1) & 0xFFu) << (8 * i);
+    }
   }
+  check_alive();
   return v;
 }
 
@@ -148,14 +153,16 @@ void Machine::config_write(port::PciAddress fn, std::uint16_t offset, unsigned s
   if (dev == nullptr) {
     return;
   }
+  check_alive();
   value &= static_cast<std::uint32_t>(size_mask(size));
   if (offset % size == 0) {
     dev->config_write(offset, size, value);
-    return;
+  } else {
+    for (unsigned i = 0; i < size; ++i) {
+      dev->config_write(static_cast<std::uint16_t>(offset + i), 1, (value >> (8 * i)) & 0xFFu);
+    }
   }
-  for (unsigned i = 0; i < size; ++i) {
-    dev->config_write(static_cast<std::uint16_t>(offset + i), 1, (value >> (8 * i)) & 0xFFu);
-  }
+  check_alive();
 }
 
 // --- address decode ------------------------------------------------------------
@@ -227,8 +234,12 @@ std::uint64_t Machine::region_read(const Region& r, std::uint64_t addr, unsigned
                                 static_cast<std::uint8_t>((off >> 12) & 0x7)};
       return config_read(fn, reg, size);
     }
-    case RegionKind::kBar:
-      return r.device->bar_read(r.bar, addr - r.base, size) & size_mask(size);
+    case RegionKind::kBar: {
+      check_alive();
+      const std::uint64_t v = r.device->bar_read(r.bar, addr - r.base, size) & size_mask(size);
+      check_alive();
+      return v;
+    }
     case RegionKind::kNone:
       break;
   }
@@ -250,7 +261,9 @@ void Machine::region_write(const Region& r, std::uint64_t addr, unsigned size, s
       return;
     }
     case RegionKind::kBar:
+      check_alive();
       r.device->bar_write(r.bar, addr - r.base, size, value);
+      check_alive();
       return;
     case RegionKind::kNone:
       return;
@@ -368,9 +381,11 @@ void Machine::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) 
 
 void Machine::advance_time(std::uint64_t ns) {
   now_ns_ = port::clock_after(now_ns_, ns);
+  if (!slots_.empty()) check_alive();  // the step would reach the devices
   for (auto& [where, slot] : slots_) {
     slot.device->advance_time(ns);
   }
+  check_alive();
 }
 
 port::AddressMap Machine::address_map() const {
@@ -405,11 +420,24 @@ bool Machine::msi_write(port::PciAddress source, std::uint64_t addr, std::uint32
   return true;
 }
 
+void Machine::device_fatal(port::PciAddress source, std::string_view report) {
+  if (!crash_report_.empty()) return;  // the first crash is the one a process would have died of
+  crash_report_ = report.empty() ? std::string("(no report)\n") : std::string(report);
+  crashed_device_ = source;
+}
+
+void Machine::check_alive() const {
+  if (crash_report_.empty()) return;
+  throw PortError("device " + to_string(crashed_device_) + " crashed: " + crash_report_);
+}
+
 void Machine::reset() noexcept {
   ram_.clear();
   now_ns_ = 0;
   stats_ = {};
   msi_log_.clear();
+  crash_report_.clear();
+  crashed_device_ = {};
 }
 
 }  // namespace vmsg::machine

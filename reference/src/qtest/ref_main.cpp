@@ -55,12 +55,18 @@ int unix_socket(const std::string& path, bool listen) {
   return fd;
 }
 
+/// Exit status of a process whose device crashed: what an AddressSanitizer
+/// build of QEMU exits with after its report.
+constexpr int kCrashStatus = 1;
+
 /// What draining a readable channel found.
-enum class Drain { More, Closed, Broken, Quit };
+enum class Drain { More, Closed, Broken, Quit, Crashed };
 
 /// Answers every whole line `chan` has (it was just readable) with `answer`.
+/// When `machine` is given and its device crashed on a line, the report goes
+/// to stderr and that line gets no reply (the process then exits, as QEMU does).
 template <typename Answer>
-Drain drain(LineChannel& chan, Answer&& answer) {
+Drain drain(LineChannel& chan, Answer&& answer, const machine::Machine* machine = nullptr) {
   // The first read may wait a moment for the rest of a line; later ones only
   // take lines already buffered.
   auto wait = std::chrono::milliseconds(1);
@@ -72,6 +78,11 @@ Drain drain(LineChannel& chan, Answer&& answer) {
       return chan.failure() == LineChannel::Failure::Closed ? Drain::Closed : Drain::Broken;
     }
     const auto [reply, quit] = answer(*line);
+    if (machine != nullptr && !machine->crash_report().empty()) {
+      std::fputs(machine->crash_report().c_str(), stderr);
+      std::fflush(stderr);
+      return Drain::Crashed;
+    }
     if (!chan.write_all(reply)) return chan.failure() == LineChannel::Failure::Closed ? Drain::Closed : Drain::Broken;
     if (quit) return Drain::Quit;
   }
@@ -79,7 +90,7 @@ Drain drain(LineChannel& chan, Answer&& answer) {
 
 /// Serves the qtest connection and, when `qmp_listener` >= 0, one QMP
 /// connection at a time, until the qtest client closes or QMP says quit.
-int serve(Server& server, int fd, int qmp_listener, QmpBackend* backend) {
+int serve(Server& server, const machine::Machine& machine, int fd, int qmp_listener, QmpBackend* backend) {
   LineChannel chan(fd);
   std::optional<LineChannel> qmp_chan;
   std::optional<QmpServer> qmp;
@@ -95,7 +106,8 @@ int serve(Server& server, int fd, int qmp_listener, QmpBackend* backend) {
       return 2;
     }
     if (fds[0].revents != 0) {
-      const Drain d = drain(chan, [&](const std::string& l) { return std::pair{server.handle(l), false}; });
+      const Drain d = drain(chan, [&](const std::string& l) { return std::pair{server.handle(l), false}; }, &machine);
+      if (d == Drain::Crashed) return kCrashStatus;
       if (d == Drain::Closed) return 0;
       if (d == Drain::Broken) return 2;
     }
@@ -159,7 +171,7 @@ int ref_qtest_main(const std::vector<std::string>& args) {
   }
   // The extension commands (vmsg_stimulus, vmsg_violations) need the amp devices.
   vmsg::qtest::Server server(machine, target ? &extensions : nullptr);
-  const int rc = serve(server, fd, qmp_listener, target ? &extensions : nullptr);
+  const int rc = serve(server, machine, fd, qmp_listener, target ? &extensions : nullptr);
   if (qmp_listener >= 0) {
     ::close(qmp_listener);
     ::unlink(parsed.qmp_socket.c_str());

@@ -1,7 +1,11 @@
 #include "vmsg/transport/device_transport.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <charconv>
+#include <cstddef>
+#include <string>
 #include <utility>
 #include <variant>
 
@@ -37,6 +41,68 @@ constexpr std::uint32_t kStatusMask = 0xFF;
 /// What config bytes past config_size read as under config-out-of-range-ff
 /// (QEMU's answer, D5).
 constexpr std::uint8_t kOutOfRangeConfigByte = 0xFF;
+
+/// QEMU's VirtQueue array (VIRTIO_QUEUE_MAX entries of 152 bytes, qemu-observed.md
+/// §7): RESET_VQUEUE past it is what asan-reset-vqueue-overflow dies of.
+constexpr std::uint32_t kQemuQueueMax = 1024;
+constexpr std::uint64_t kQemuVirtQueueBytes = 152;
+/// Invented, fixed addresses: the imitated report reads the same on every run.
+constexpr std::uint64_t kFakeQueueArray = 0x7f3a'5c08'0000;
+constexpr std::uint64_t kFakeShadowOffset = 0x7fff'8000;  ///< ASan's x86_64 shadow mapping
+constexpr std::size_t kShadowDigits = 12;                   ///< as ASan prints shadow addresses
+
+/// "0x" and at least `width` lower-case hex digits.
+std::string hex(std::uint64_t v, std::size_t width = 0) {
+  std::array<char, 16> buf{};
+  const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), v, 16).ptr;
+  const std::string digits(buf.data(), end);
+  return "0x" + std::string(width > digits.size() ? width - digits.size() : 0, '0') + digits;
+}
+
+/// What an AddressSanitizer build of QEMU prints when RESET_VQUEUE `index`
+/// writes past its VirtQueue array (bug 3, D25), in ASan's layout: header,
+/// access stack, region, allocation stack, SUMMARY, shadow bytes. The first
+/// line says it is an imitation, so nobody mistakes it for a bug of the
+/// reference itself.
+std::string asan_reset_vqueue_report(std::uint32_t index) {
+  const std::uint64_t end = kFakeQueueArray + kQemuQueueMax * kQemuVirtQueueBytes;
+  const std::uint64_t addr = kFakeQueueArray + index * kQemuVirtQueueBytes;
+  const std::uint64_t shadow = ((addr >> 3) + kFakeShadowOffset) & ~std::uint64_t{0xF};
+  std::string r;
+  r += "vmsg: fault asan-reset-vqueue-overflow imitates an AddressSanitizer build of QEMU "
+       "(RESET_VQUEUE index " + std::to_string(index) + "); the reference itself is intact\n";
+  r += "=================================================================\n";
+  r += "==4242==ERROR: AddressSanitizer: heap-buffer-overflow on address " + hex(addr) +
+       " at pc 0x5581a2c3d4e5 bp 0x7ffc1b2a3c40 sp 0x7ffc1b2a3c38\n";
+  r += "WRITE of size 8 at " + hex(addr) + " thread T0\n";
+  r += "    #0 0x5581a2c3d4e4 in __virtio_queue_reset ../hw/virtio/virtio.c:2059\n"
+       "    #1 0x5581a2c3e1a0 in virtio_queue_reset ../hw/virtio/virtio.c:2085\n"
+       "    #2 0x5581a2b7f2a3 in virtio_msg_reset_vqueue ../hw/virtio/virtio-msg.c:386\n"
+       "    #3 0x5581a2b80c55 in virtio_msg_receive_msg ../hw/virtio/virtio-msg.c:571\n"
+       "    #4 0x5581a2b6a9d0 in vmsg_bus_amp_pci_process ../hw/misc/virtio-msg-amp-pci.c:298\n"
+       "    #5 0x5581a2b6b3f1 in vmsg_bus_amp_pci_write ../hw/misc/virtio-msg-amp-pci.c:352\n"
+       "    #6 0x5581a31e0a17 in memory_region_write_accessor ../system/memory.c:497\n"
+       "    #7 0x5581a31e1c52 in access_with_adjusted_size ../system/memory.c:573\n"
+       "    #8 0x5581a31e8e3b in memory_region_dispatch_write ../system/memory.c:1521\n"
+       "    #9 0x5581a3377f06 in qtest_process_command ../system/qtest.c:530\n";
+  r += "\n" + hex(addr) + " is located " + std::to_string(addr - end) + " bytes after " +
+       std::to_string(end - kFakeQueueArray) + "-byte region [" + hex(kFakeQueueArray) + "," + hex(end) + ")\n";
+  r += "allocated by thread T0 here:\n"
+       "    #0 0x7f3a6f0b9c47 in calloc ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:77\n"
+       "    #1 0x7f3a6e8c2711 in g_malloc0 (/lib/x86_64-linux-gnu/libglib-2.0.so.0+0x5e711)\n"
+       "    #2 0x5581a2c41a0e in virtio_init ../hw/virtio/virtio.c:3472\n"
+       "    #3 0x5581a2b5d0c9 in virtio_rng_device_realize ../hw/virtio/virtio-rng.c:230\n";
+  r += "\nSUMMARY: AddressSanitizer: heap-buffer-overflow ../hw/virtio/virtio.c:2059 in __virtio_queue_reset\n";
+  r += "Shadow bytes around the buggy address:\n";
+  r += "  " + hex(shadow - 0x10, kShadowDigits) + ": 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n";
+  r += "=>" + hex(shadow, kShadowDigits) + ":[fa]fa fa fa fa fa fa fa fa fa fa fa fa fa fa fa\n";
+  r += "  " + hex(shadow + 0x10, kShadowDigits) + ": fa fa fa fa fa fa fa fa fa fa fa fa fa fa fa fa\n";
+  r += "Shadow byte legend (one shadow byte represents 8 application bytes):\n"
+       "  Addressable:           00\n"
+       "  Heap left redzone:       fa\n";
+  r += "==4242==ABORTING\n";
+  return r;
+}
 
 /// How many bytes of [offset, offset + length) lie inside a config space of `size`.
 std::uint32_t bytes_inside(std::uint32_t offset, std::uint32_t length, std::uint32_t size) {
@@ -114,6 +180,13 @@ void DeviceTransport::receive(const wire::Message& m) {
   if (wire::is_event(m.body) || wire::is_response(m.body) || wire::is_bus(m.body)) return;
   ++stats_.requests;
   if (has(fault::Fault::NoGetShmResponse) && std::holds_alternative<wire::GetShmReq>(m.body)) return;  // D8
+  if (const auto* rv = std::get_if<wire::ResetVqueueReq>(&m.body);
+      rv != nullptr && rv->index >= kQemuQueueMax && has(fault::Fault::AsanResetVqueueOverflow)) {
+    // Bug 3 under ASan: the process dies in the middle of the request, so
+    // nothing is answered; the host decides what dying means.
+    memory().report_fatal(asan_reset_vqueue_report(rv->index));
+    return;
+  }
   std::optional<wire::Body> resp = std::visit(
       [this](const auto& b) -> std::optional<wire::Body> {
         if constexpr (requires { this->handle(b); }) {

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -43,8 +45,10 @@ class FakeDma final : public pci::DmaSpace {
     msis.push_back({addr, data});
     return true;
   }
+  void report_fatal(std::string_view report) override { fatal.emplace_back(report); }
   std::vector<std::uint8_t> ram = std::vector<std::uint8_t>(0x1000, 0);
   std::vector<std::pair<std::uint64_t, std::uint32_t>> msis;
+  std::vector<std::string> fatal;
 };
 
 /// One queue of the device's BAR1, reached through bar_read/bar_write as a
@@ -262,6 +266,17 @@ TEST(AmpFaults, IgnoreBusMasterOffRefusesDma) {
 TEST(AmpFaults, IgnoreBusMasterOnAllowsDma) {
   Amp a(with(Fault::IgnoreBusMaster));
   EXPECT_TRUE(dma_with_bme_clear(a));
+}
+
+// A device's fatal report (asan-reset-vqueue-overflow, raised by its
+// transports) is no bus cycle: it reaches the host with BME clear too.
+TEST(AmpFaults, FatalReportReachesTheHostWhateverBusMasterEnableSays) {
+  Amp a({});
+  a.dev.config_write(0x04, 2, 0x0002);  // MEM only
+  a.dev.bus_master().report_fatal("boom");
+  EXPECT_EQ(a.dma.fatal, std::vector<std::string>{"boom"});
+  AmpPciDevice unattached(config({}, 1));
+  unattached.bus_master().report_fatal("nobody hears it");  // no host yet: nothing to tell, no crash
 }
 
 // ---- notify-any-width ----------------------------------------------------------

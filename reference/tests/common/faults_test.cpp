@@ -73,6 +73,9 @@ TEST(Faults, KnownNamesMatchTheHeader) {
 }
 
 TEST(Faults, NewRowsBreakWhatTheyShould) {
+  EXPECT_EQ(parse("asan-reset-vqueue-overflow"), Fault::AsanResetVqueueOverflow);
+  // VMSG-DEV-012 is what the suite's RESET_VQUEUE robustness test cites first
+  EXPECT_EQ(info(Fault::AsanResetVqueueOverflow).breaks, "VMSG-DEV-012 VMSG-DEV-058 READ-G08");
   EXPECT_EQ(info(Fault::CurSizeReportsMax).breaks, "VMSG-DEV-055");
   EXPECT_EQ(info(Fault::AcceptUnofferedFeatures).breaks, "VMSG-DEV-049 READ-G04");
   EXPECT_EQ(info(Fault::ConfigOutOfRangeFf).breaks, "READ-G01");
@@ -169,6 +172,8 @@ TEST(FaultSets, QemuV2HoldsWhatQemuWasObservedToDo) {
                         Fault::TrustSharedOwnIndex}) {
     EXPECT_FALSE(v2.has(f)) << info(f).name;
   }
+  // The set stands for the plain build, which survives RESET_VQUEUE 0x400 (§9).
+  EXPECT_FALSE(v2.has(Fault::AsanResetVqueueOverflow));
 }
 
 TEST(FaultSets, ParseListExpandsASetAlone) {

@@ -132,6 +132,26 @@ TEST(RefLib, FaultsReachTheDevice) {
   EXPECT_TRUE(r.ok());
 }
 
+TEST(RefLib, ACrashedDeviceFailsEveryCallButNotTheHost) {
+  // asan-reset-vqueue-overflow: the device dies, the library (in the host's
+  // process) reports it on this and every later access.
+  LibRig rig("fault=asan-reset-vqueue-overflow device=virtio-rng-device,fifo=0,dev=1");
+  auto reset_vq = [](std::uint32_t index) { return wire::Message{1, 3, 0, wire::ResetVqueueReq{index}}; };
+  EXPECT_TRUE(rig.drv.fifo(0).request(reset_vq(1023)).ok());
+  try {
+    (void)rig.drv.fifo(0).request(reset_vq(1024));
+    FAIL() << "no PortError";
+  } catch (const PortError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("device crashed: "), std::string::npos) << what;
+    EXPECT_NE(what.find("SUMMARY: AddressSanitizer: heap-buffer-overflow"), std::string::npos) << what;
+  }
+  EXPECT_THROW((void)rig.port.mmio_read(rig.drv.bar0(), 4), PortError);
+  EXPECT_THROW((void)rig.port.config_read({0, 4, 0}, 0, 4), PortError);
+  EXPECT_THROW(rig.port.advance_time(1), PortError);
+  EXPECT_EQ(rig.port.mmio_read(0xF000'0000, 4), 0u);  // unbacked: the library is not involved, as on the Machine
+}
+
 TEST(RefLib, RefusedConfigurationsCarryTheReason) {
   for (const auto& [config, reason] : std::vector<std::pair<std::string, std::string>>{
            {"num-fifos=3", "3"},

@@ -3,10 +3,14 @@
 // qemu-v2 fault set at once, met by the strict and the tolerant driver.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <variant>
 
 #include "e2e/e2e_rig.hpp"
+#include "vmsg/common/errors.hpp"
 #include "vmsg/common/faults.hpp"
 #include "vmsg/driver/rng_driver.hpp"
 
@@ -128,6 +132,48 @@ TEST(FaultsE2e, QemuV2TolerantDriverReadsEntropyAndNotesTheDeviation) {
   ASSERT_EQ(t.deviations().size(), 1u);
   EXPECT_EQ(t.deviations()[0].requirement, "VMSG-DEV-055");
   EXPECT_EQ(r.dev->stats().queue_errors, 0u);
+}
+
+// ---- asan-reset-vqueue-overflow: the device dies, the host program does not ------
+
+wire::Message reset_vqueue(std::uint32_t index) {
+  return wire::Message{.dev_num = 1, .token = 9, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{index}};
+}
+
+TEST(FaultsE2e, AsanResetVqueueOverflowOffAnswersIndex1024) {
+  auto dev = make_faulty_device<devices::RngBackend>({});
+  Rig rig({{0, 1, dev}});
+  EXPECT_TRUE(rig.bus().request(reset_vqueue(1024)).ok());
+  EXPECT_TRUE(rig.machine.crash_report().empty());
+}
+
+TEST(FaultsE2e, AsanResetVqueueOverflowFailsThePortAccessAndEveryLaterOne) {
+  auto dev = make_faulty_device<devices::RngBackend>(fault::FaultSet{}.set(Fault::AsanResetVqueueOverflow));
+  Rig rig({{0, 1, dev}});
+  ASSERT_TRUE(rig.bus().request(reset_vqueue(1023)).ok());
+  try {
+    (void)rig.bus().request(reset_vqueue(1024));
+    FAIL() << "no PortError";
+  } catch (const PortError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("device 0:4.0 crashed: ", 0), 0u) << what;
+    EXPECT_NE(what.find("SUMMARY: AddressSanitizer: heap-buffer-overflow"), std::string::npos) << what;
+  }
+  EXPECT_NE(rig.machine.crash_report().find("ERROR: AddressSanitizer"), std::string::npos);
+  // dead: whatever reaches the device refuses (config space, BARs, a bulk
+  // transfer into BAR1, time); RAM is the host's and still answers, as
+  // through LibPort
+  std::array<std::uint8_t, 4> buf{};
+  EXPECT_THROW((void)rig.machine.config_read({0, 4, 0}, 0, 4), PortError);
+  EXPECT_THROW((void)rig.machine.mmio_read(rig.drv->bar0(), 4), PortError);
+  EXPECT_THROW(rig.machine.mem_read(rig.drv->bar1(), buf), PortError);
+  EXPECT_THROW(rig.machine.advance_time(1), PortError);
+  rig.machine.mem_read(machine::Machine::kDriverRamBase, buf);
+  EXPECT_EQ(rig.machine.config_read({0, 5, 0}, 0, 4), 0xFFFF'FFFFu);  // no device there: master abort as before
+  // a reset brings the machine back, as a new process would
+  rig.target.reset();
+  EXPECT_TRUE(rig.machine.crash_report().empty());
+  EXPECT_EQ(rig.machine.config_read({0, 4, 0}, 0, 4), 0x903910EEu);
 }
 
 }  // namespace

@@ -129,6 +129,31 @@ TEST(RefQtestE2e, FaultOptionReachesTheDevice) {
   EXPECT_TRUE(pong.ok());
 }
 
+TEST(RefQtestE2e, CrashFaultPrintsASanitizerReportAndExitsWithStatus1) {
+  // asan-reset-vqueue-overflow: the tool dies like an AddressSanitizer build
+  // of QEMU on RESET_VQUEUE 1024; the client sees the peer go away.
+  Session s({"--fault", "asan-reset-vqueue-overflow", "-device", "virtio-msg-amp-pci,id=amp0", "-device",
+             "virtio-rng-device," + bus_path(0, 1)});
+  const auto below = s.amp.fifo(0).request(wire::Message{1, 1, 0, wire::ResetVqueueReq{1023}});
+  EXPECT_TRUE(below.ok());  // inside QEMU's queue array: answered
+  EXPECT_THROW((void)s.amp.fifo(0).request(wire::Message{1, 2, 0, wire::ResetVqueueReq{1024}}), PortError);
+  const auto st = s.proc.wait_exit(5s);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(*st, (ExitStatus{false, 1}));
+  const std::string err = s.proc.stderr_text();
+  EXPECT_NE(err.find("==ERROR: AddressSanitizer: heap-buffer-overflow"), std::string::npos) << err;
+  EXPECT_NE(err.find("SUMMARY: AddressSanitizer: heap-buffer-overflow ../hw/virtio/virtio.c:2059 in __virtio_queue_reset"),
+            std::string::npos)
+      << err;
+}
+
+TEST(RefQtestE2e, CrashFaultOffAnswersResetVqueue1024) {
+  Session s({"-device", "virtio-msg-amp-pci,id=amp0", "-device", "virtio-rng-device," + bus_path(0, 1)});
+  EXPECT_TRUE(s.amp.fifo(0).request(wire::Message{1, 2, 0, wire::ResetVqueueReq{1024}}).ok());
+  EXPECT_TRUE(s.proc.alive());
+  EXPECT_EQ(s.proc.stderr_text().find("Sanitizer"), std::string::npos);
+}
+
 TEST(RefQtestE2e, BadCommandLineFailsToStartWithTheToolsMessage) {
   try {
     (void)QemuProcess::start(launch({"-device", "virtio-msg-amp-pci,num-fifos=3"}));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -342,6 +343,44 @@ TEST(TransportFaults, MaxMessage48OnClipsFeaturesToEightBlocks) {
   EXPECT_EQ(h.ask<wire::GetDeviceFeaturesResp>(wire::GetDeviceFeaturesReq{.block_index = 1, .num_blocks = 3})
                 .features.size(),
             3u);
+}
+
+// ---- asan-reset-vqueue-overflow -------------------------------------------------
+
+TEST(TransportFaults, AsanResetVqueueOverflowOffAnswersEveryIndex) {
+  Harness h;
+  for (const std::uint32_t index : {1U, 1024U, 0xFFFF'FFFFU}) {
+    EXPECT_EQ(exchange(h, wire::ResetVqueueReq{index}).size(), 1u) << index;
+  }
+  EXPECT_TRUE(h.mem.fatal_reports.empty());
+}
+
+TEST(TransportFaults, AsanResetVqueueOverflowOnDiesFromIndex1024) {
+  Harness h(with(Fault::AsanResetVqueueOverflow));
+  // Past the device's queues but inside QEMU's array of 1024: answered.
+  EXPECT_EQ(exchange(h, wire::ResetVqueueReq{1023}).size(), 1u);
+  EXPECT_TRUE(h.mem.fatal_reports.empty());
+  EXPECT_TRUE(exchange(h, wire::ResetVqueueReq{1024}).empty());  // died in the middle of it
+  ASSERT_EQ(h.mem.fatal_reports.size(), 1u);
+  const std::string& r = h.mem.fatal_reports[0];
+  EXPECT_NE(r.find("RESET_VQUEUE index 1024"), std::string::npos) << r;  // says it is an imitation, and of what
+  EXPECT_NE(r.find("==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x"), std::string::npos) << r;
+  EXPECT_NE(r.find("    #0 0x5581a2c3d4e4 in __virtio_queue_reset ../hw/virtio/virtio.c:2059\n"), std::string::npos);
+  EXPECT_NE(r.find("is located 0 bytes after 155648-byte region"), std::string::npos) << r;
+  EXPECT_NE(r.find("\nSUMMARY: AddressSanitizer: heap-buffer-overflow ../hw/virtio/virtio.c:2059 in "
+                   "__virtio_queue_reset\n"),
+            std::string::npos)
+      << r;
+}
+
+TEST(TransportFaults, AsanResetVqueueOverflowOnReportsTheLargestIndexToo) {
+  Harness h(with(Fault::AsanResetVqueueOverflow));
+  EXPECT_TRUE(exchange(h, wire::ResetVqueueReq{0xFFFF'FFFF}).empty());
+  ASSERT_EQ(h.mem.fatal_reports.size(), 1u);
+  EXPECT_NE(h.mem.fatal_reports[0].find("RESET_VQUEUE index 4294967295"), std::string::npos);
+  Harness again(with(Fault::AsanResetVqueueOverflow));
+  (void)exchange(again, wire::ResetVqueueReq{0xFFFF'FFFF});
+  EXPECT_EQ(again.mem.fatal_reports, h.mem.fatal_reports);  // the same every run: crashes group by it
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include <memory>
 #include <span>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -65,6 +67,7 @@ class FakeMemory final : public pci::DmaSpace {
     (void)data;
     return false;
   }
+  void report_fatal(std::string_view report) override { fatal_reports.emplace_back(report); }
 
   void store16(std::uint64_t addr, std::uint16_t v) {
     at(addr, 2)[0] = static_cast<std::uint8_t>(v);
@@ -87,6 +90,7 @@ class FakeMemory final : public pci::DmaSpace {
 
   std::uint64_t reads = 0;
   std::uint64_t writes = 0;
+  std::vector<std::string> fatal_reports;  ///< every report_fatal, in order
 
  private:
   [[nodiscard]] bool inside(std::uint64_t addr, std::size_t n) const {

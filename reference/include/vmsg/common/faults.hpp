@@ -46,6 +46,7 @@ enum class Fault : std::uint8_t {
   CurSizeReportsMax,       ///< "cur-size-reports-max": GET_VQUEUE of an unconfigured queue reports max_size
   AcceptUnofferedFeatures, ///< "accept-unoffered-features": FEATURES_OK accepted with unoffered bits acked
   ConfigOutOfRangeFf,      ///< "config-out-of-range-ff": config access past config_size answered (D4, D5)
+  AsanResetVqueueOverflow, ///< "asan-reset-vqueue-overflow": RESET_VQUEUE index >= 1024 is fatal, as under ASan (bug 3)
   kCount
 };
 

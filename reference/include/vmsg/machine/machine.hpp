@@ -14,6 +14,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "vmsg/machine/guest_ram.hpp"
@@ -63,6 +65,14 @@ struct MachineStats {
 ///
 /// Not thread-safe. Devices may call back into the machine (DMA, MSI) from
 /// inside bar_write/advance_time; that is the normal, synchronous path.
+///
+/// A device that reports a fatal condition (pci::DmaSpace::report_fatal)
+/// dies as a QEMU process would, but never takes the host program with it:
+/// the port access during which it happened throws PortError with the
+/// report, and so does every later access that reaches a device (config
+/// space of a plugged function, a BAR, a time step), until reset(). RAM and
+/// unbacked addresses answer as before, as through LibPort, whose RAM is the
+/// host's own.
 class Machine final : public port::Port {
  public:
   static constexpr std::uint64_t kEcamBase = 0xB000'0000;
@@ -116,8 +126,12 @@ class Machine final : public port::Port {
   void reset_stats() noexcept { stats_ = {}; }
   [[nodiscard]] const std::vector<MsiRecord>& msi_log() const noexcept { return msi_log_; }
   void clear_msi_log() noexcept { msi_log_.clear(); }
+  /// The first fatal report a device made (pci::DmaSpace::report_fatal), or
+  /// empty while every device is alive. A qtest server prints it and exits.
+  [[nodiscard]] const std::string& crash_report() const noexcept { return crash_report_; }
   /// Machine-owned state back to power-on: RAM zeroed (only the pages written
-  /// since the last reset, GuestRam::clear), clock 0, stats and MSI log empty.
+  /// since the last reset, GuestRam::clear), clock 0, stats and MSI log empty,
+  /// no crash report.
   /// Plugged devices stay plugged and are not touched: resetting a device is
   /// its owner's job (target::ReferenceTarget::reset does both).
   void reset() noexcept;
@@ -161,12 +175,18 @@ class Machine final : public port::Port {
   bool dma_read(std::uint64_t addr, std::span<std::uint8_t> out);
   bool dma_write(std::uint64_t addr, std::span<const std::uint8_t> data);
   bool msi_write(port::PciAddress source, std::uint64_t addr, std::uint32_t data);
+  void device_fatal(port::PciAddress source, std::string_view report);
+  /// Throws PortError once a device has crashed (crash_report() not empty);
+  /// called around every access that reaches a device.
+  void check_alive() const;
 
   GuestRam ram_;
   std::map<port::PciAddress, Slot> slots_;
   std::uint64_t now_ns_ = 0;
   MachineStats stats_;
   std::vector<MsiRecord> msi_log_;
+  std::string crash_report_;
+  port::PciAddress crashed_device_{};
   // Decode cache (logically const, hence mutable): valid while every slot
   // reports the generation it was built at; never used when one cannot.
   mutable std::vector<Region> bar_regions_;

@@ -33,8 +33,10 @@ struct TransportOptions {
   /// no-get-shm-response, generation-not-bumped, reset-keeps-queues,
   /// no-config-event, set-config-ignores-generation, status-high-bits-kept,
   /// used-ignores-suppression, duplicate-response, cur-size-reports-max,
-  /// accept-unoffered-features, config-out-of-range-ff and the feature
-  /// clipping of max-message-48; it ignores the rest.
+  /// accept-unoffered-features, config-out-of-range-ff,
+  /// asan-reset-vqueue-overflow (through pci::DmaSpace::report_fatal of the
+  /// memory it is attached to) and the feature clipping of max-message-48;
+  /// it ignores the rest.
   fault::FaultSet faults{};
 };
 

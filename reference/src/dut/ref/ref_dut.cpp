@@ -1,6 +1,8 @@
 #include "ref_dut.hpp"
 
 #include <cstring>
+#include <stdexcept>
+#include <string_view>
 
 #include "vmsg/common/errors.hpp"
 #include "vmsg/devices/stimulus.hpp"
@@ -40,6 +42,8 @@ std::string violation_line(const transport::RuleViolation& v) {
 
 /// The function's bus-master space: the host's guest memory. A failed host
 /// call is a failed DMA (the device decides what that means), never an error.
+/// A fatal report is kept: the library lives in the host's process, so the
+/// device dies by failing every later call instead (RefDut::check_alive).
 class RefDut::HostDma final : public pci::DmaSpace {
  public:
   HostDma(const vmsg_dut_host& host, port::PciAddress where)
@@ -54,6 +58,12 @@ class RefDut::HostDma final : public pci::DmaSpace {
   bool msi_write(std::uint64_t addr, std::uint32_t data) override {
     return host_.msi_write(host_.ctx, rid_, addr, data) == 0;
   }
+  void report_fatal(std::string_view report) override {
+    if (crash_report.empty()) crash_report = report.empty() ? std::string("(no report)\n") : std::string(report);
+  }
+
+  /// The first fatal report, or empty.
+  std::string crash_report;
 
  private:
   vmsg_dut_host host_;
@@ -91,12 +101,21 @@ bool RefDut::has_function(std::uint8_t bus, std::uint8_t device, std::uint8_t fu
   return port::PciAddress{bus, device, function} == config_.address;
 }
 
+void RefDut::check_alive() const {
+  if (!dma_->crash_report.empty()) throw std::runtime_error("device crashed: " + dma_->crash_report);
+}
+
 std::uint32_t RefDut::config_read(std::uint16_t offset, unsigned size) {
-  return device_->config_read(offset, size) & static_cast<std::uint32_t>(size_mask(size));
+  check_alive();
+  const std::uint32_t v = device_->config_read(offset, size) & static_cast<std::uint32_t>(size_mask(size));
+  check_alive();
+  return v;
 }
 
 void RefDut::config_write(std::uint16_t offset, unsigned size, std::uint32_t value) {
+  check_alive();
   device_->config_write(offset, size, value);
+  check_alive();
 }
 
 bool RefDut::decode(std::uint64_t addr, unsigned size, Bar& bar) const {
@@ -113,21 +132,30 @@ bool RefDut::decode(std::uint64_t addr, unsigned size, Bar& bar) const {
 
 bool RefDut::mmio_read(std::uint64_t addr, unsigned size, std::uint64_t& value) {
   Bar b;
-  if (!decode(addr, size, b)) return false;
+  if (!decode(addr, size, b)) return false;  // unbacked, as on the Machine: no device involved
+  check_alive();
   value = device_->bar_read(b.index, addr - b.base, size) & size_mask(size);
+  check_alive();
   return true;
 }
 
 bool RefDut::mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) {
   Bar b;
   if (!decode(addr, size, b)) return false;
+  check_alive();
   device_->bar_write(b.index, addr - b.base, size, value & size_mask(size));
+  check_alive();
   return true;
 }
 
-void RefDut::advance_time(std::uint64_t ns) { device_->advance_time(ns); }
+void RefDut::advance_time(std::uint64_t ns) {
+  check_alive();
+  device_->advance_time(ns);
+  check_alive();
+}
 
 int RefDut::stimulus(const std::string& action) {
+  check_alive();
   const devices::StimulusAction a = devices::parse_stimulus(action);
   const auto it = transports_.find({a.fifo, a.dev_num});
   if (it == transports_.end()) {

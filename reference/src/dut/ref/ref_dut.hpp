@@ -20,7 +20,8 @@
 namespace vmsg::dut::ref {
 
 /// One reference instance. Methods throw (ConfigError for bad arguments,
-/// anything else for model failures); the ABI layer turns that into statuses.
+/// anything else for model failures, "device crashed: REPORT" once a device
+/// died); the ABI layer turns that into statuses.
 class RefDut {
  public:
   /// Builds from a parsed configuration. Throws ConfigError when the config
@@ -55,6 +56,9 @@ class RefDut {
     unsigned index = 0;
     std::uint64_t base = 0;
   };
+  /// Throws once a device reported a fatal condition (a crash fault mode):
+  /// a dead device answers nothing, but the host process lives on.
+  void check_alive() const;
   /// The BAR that decodes all of the access, if any (first BAR containing addr decides).
   [[nodiscard]] bool decode(std::uint64_t addr, unsigned size, Bar& bar) const;
 
