@@ -20,6 +20,9 @@
 // is declared anyway: tell pybind11 it is not copyable.
 template <>
 struct pybind11::detail::is_copy_constructible<vmsg::driver::TransportDriver> : std::false_type {};
+// Likewise AmpDriver: its vector of FifoLinks, which own their batchers.
+template <>
+struct pybind11::detail::is_copy_constructible<vmsg::driver::AmpDriver> : std::false_type {};
 
 namespace vmsg::pyb {
 

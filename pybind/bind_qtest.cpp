@@ -73,23 +73,37 @@ class QemuPort final : public port::Port {
     port_.config_write(fn, offset, size, value);
   }
   std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override {
-    note(std::string("read") + width_suffix(size) + " " + hex(addr));
-    const std::uint64_t v = port_.mmio_read(addr, size);
-    history_.back() += " -> " + hex(v);
-    return v;
+    port::Access a = port::Access::mmio_read(addr, size);
+    run({&a, 1});
+    return a.value;
   }
   void mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) override {
-    note(std::string("write") + width_suffix(size) + " " + hex(addr) + " " + hex(value));
-    port_.mmio_write(addr, size, value);
+    port::Access a = port::Access::mmio_write(addr, size, value);
+    run({&a, 1});
   }
   void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override {
-    note("b64read " + hex(addr) + " " + hex(out.size()));
-    port_.mem_read(addr, out);
+    port::Access a = port::Access::mem_read(addr, out);
+    run({&a, 1});
   }
   void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
-    note("b64write " + hex(addr) + " " + hex(data.size()) + " ...");
-    port_.mem_write(addr, data);
+    port::Access a = port::Access::mem_write(addr, data);
+    run({&a, 1});
   }
+  void run(std::span<port::Access> batch) override {
+    for (const port::Access& a : batch) note(access_text(a));
+    port_.run(batch);
+    // The batch's lines are the newest kept: add what the reads returned.
+    std::size_t line = history_.size();
+    for (std::size_t i = batch.size(); i-- > 0 && line-- > 0;) {
+      if (batch[i].op == port::Access::Op::MmioRead) history_[line] += " -> " + hex(batch[i].value);
+    }
+  }
+  std::uint64_t post(std::span<const port::Access> writes) override {
+    for (const port::Access& a : writes) note(access_text(a) + " (posted)");
+    return port_.post(writes);
+  }
+  [[nodiscard]] bool holding(std::uint64_t ticket) const noexcept override { return port_.holding(ticket); }
+  [[nodiscard]] bool pipelines() const noexcept override { return port_.pipelines(); }
   void advance_time(std::uint64_t ns) override {
     note("clock_step " + std::to_string(ns));
     port_.advance_time(ns);
@@ -101,6 +115,22 @@ class QemuPort final : public port::Port {
   [[nodiscard]] std::vector<std::string> history() const { return {history_.begin(), history_.end()}; }
 
  private:
+  /// An MMIO or memory access as the qtest command that carries it (bulk
+  /// transfers by their first chunk's form).
+  static std::string access_text(const port::Access& a) {
+    switch (a.op) {
+      case port::Access::Op::MmioRead:
+        return std::string("read") + width_suffix(a.size) + " " + hex(a.addr);
+      case port::Access::Op::MmioWrite:
+        return std::string("write") + width_suffix(a.size) + " " + hex(a.addr) + " " + hex(a.value);
+      case port::Access::Op::MemRead:
+        return "b64read " + hex(a.addr) + " " + hex(a.out.size());
+      case port::Access::Op::MemWrite:
+        return "b64write " + hex(a.addr) + " " + hex(a.in.size()) + " ...";
+    }
+    return "?";
+  }
+
   /// Config accesses as the qtest lines QtestPort sends on q35 (CF8/CFC) or
   /// as the ECAM access on arm virt.
   std::string config_text(port::PciAddress fn, std::uint16_t offset, unsigned size, bool write,

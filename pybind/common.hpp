@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstdint>
 #include <span>
@@ -124,6 +125,47 @@ struct is_variant : std::false_type {};
 template <typename... A>
 struct is_variant<std::variant<A...>> : std::true_type {};
 
+/// Sets a variant member from Python by the exact type of the value, looked
+/// up among the alternatives' Python types (taken once, at binding time).
+/// pybind11's variant caster tries the alternatives in order instead, and
+/// each miss raises and swallows an AttributeError (its foreign-module
+/// probe): about 8 us for a late alternative such as PingReq, more than the
+/// rest of a PING round trip over qtest.
+template <typename V>
+class VariantSetter {
+ public:
+  VariantSetter() : VariantSetter(std::make_index_sequence<std::variant_size_v<V>>{}) {}
+
+  /// False when `h`'s type is none of the alternatives (the caller falls back).
+  bool assign(V& out, const py::handle& h) const {
+    const PyObject* type = reinterpret_cast<PyObject*>(Py_TYPE(h.ptr()));
+    for (std::size_t k = 0; k < types_.size(); ++k) {
+      if (types_[k] != nullptr && types_[k] == type) {
+        setters_[k](out, h);
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  using Set = void (*)(V&, const py::handle&);
+
+  template <std::size_t... I>
+  explicit VariantSetter(std::index_sequence<I...>)
+      : types_{type_of<std::variant_alternative_t<I, V>>()...},
+        setters_{[](V& out, const py::handle& h) { out = h.cast<const std::variant_alternative_t<I, V>&>(); }...} {}
+
+  template <typename A>
+  static PyObject* type_of() {
+    const py::handle t = py::detail::get_type_handle(typeid(A), false);
+    return t.ptr();  // null when A is not a bound class: never matches
+  }
+
+  std::array<PyObject*, std::variant_size_v<V>> types_;
+  std::array<Set, std::variant_size_v<V>> setters_;
+};
+
 template <typename C, typename T, typename M>
 void add_field(C& cls, const Field<T, M>& f) {
   if constexpr (std::is_same_v<M, std::vector<std::uint8_t>>) {
@@ -137,7 +179,15 @@ void add_field(C& cls, const Field<T, M>& f) {
     // dangle as soon as the member is assigned another alternative.
     auto ptr = f.ptr;
     cls.def_property(
-        f.name, [ptr](const T& self) { return M(self.*ptr); }, [ptr](T& self, const M& v) { self.*ptr = v; });
+        f.name, [ptr](const T& self) { return M(self.*ptr); },
+        [ptr, name = std::string(f.name), fast = VariantSetter<M>()](T& self, const py::object& v) {
+          if (fast.assign(self.*ptr, v)) return;
+          try {
+            self.*ptr = v.cast<M>();  // anything else: pybind11's rules
+          } catch (const py::cast_error&) {
+            throw py::type_error("cannot set " + name + " from " + std::string(py::str(py::type::of(v))));
+          }
+        });
   } else {
     cls.def_readwrite(f.name, f.ptr);
   }

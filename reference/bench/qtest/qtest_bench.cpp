@@ -2,6 +2,9 @@
 // waits for its reply) and pipelined batches (QtestPort::transact), against
 // vmsg-ref-qtest and against Debian's QEMU (q35 with a virtio-rng-pci device,
 // reading guest RAM). The QEMU benchmarks are skipped when the binary is absent.
+// Also PING exchanges through the driver (FifoLink::request, one batched
+// round trip each) against vmsg-ref-qtest: the C++ ceiling of
+// reference/bench/qtest/ping_rate.py, which does the same from Python.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -9,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "vmsg/driver/amp_driver.hpp"
 #include "vmsg/qtest/qemu_process.hpp"
 #include "vmsg/qtest/qtest_port.hpp"
 
@@ -74,7 +78,22 @@ void BM_QtestBulkRead64K(benchmark::State& state, bool real_qemu) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(buf.size()));
 }
 
+void BM_QtestPingExchange(benchmark::State& state) {
+  auto s = launch(state, false);
+  vmsg::driver::GuestAllocator ram(s->port.address_map());
+  vmsg::driver::BarWindowAllocator window(s->port.address_map());
+  auto amp = vmsg::driver::AmpDriver::open(s->port, ram, window);
+  auto& link = amp.fifo(0);
+  std::uint32_t n = 0;
+  for (auto _ : state) {
+    auto r = link.request(vmsg::wire::Message{.body = vmsg::wire::PingReq{n++}});
+    if (!r.ok()) state.SkipWithError("ping failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 BENCHMARK_CAPTURE(BM_QtestReadl, ref_qtest, false)->UseRealTime();
+BENCHMARK(BM_QtestPingExchange)->UseRealTime();
 BENCHMARK_CAPTURE(BM_QtestReadl, debian_qemu, true)->UseRealTime();
 BENCHMARK_CAPTURE(BM_QtestWritelPipelined, ref_qtest, false)->Arg(64)->UseRealTime();
 BENCHMARK_CAPTURE(BM_QtestWritelPipelined, debian_qemu, true)->Arg(64)->UseRealTime();

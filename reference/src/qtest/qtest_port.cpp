@@ -1,6 +1,8 @@
 #include "vmsg/qtest/qtest_port.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 #include "vmsg/common/errors.hpp"
 
@@ -27,6 +29,9 @@ void check_config_size(unsigned size) {
 
 std::uint64_t mask_of(unsigned size) { return size >= 8 ? ~0ULL : (1ULL << (8U * size)) - 1U; }
 
+/// "FAIL why" or "ERR why", for messages about a reply that is not OK.
+std::string answer_text(const Reply& r) { return (r.kind == Reply::Kind::Fail ? "FAIL " : "ERR ") + r.text; }
+
 Command simple(Op op, std::uint64_t addr, std::uint64_t value = 0) {
   Command c;
   c.op = op;
@@ -52,6 +57,17 @@ QtestPort::QtestPort(int fd, QtestPortOptions options)
   options_.chunk_bytes = std::min<std::size_t>(options_.chunk_bytes, kMaxLineBytes / 2);
 }
 
+QtestPort::~QtestPort() {
+  // Held writes still reach the target; nobody is left to read the answers.
+  if (held_.empty() || broken()) return;
+  try {
+    std::string text;
+    for (const Command& c : held_) text += format_command(c);
+    (void)chan_.write_all(text);
+  } catch (...) {  // a destructor must not throw; the target is going away anyway
+  }
+}
+
 void QtestPort::check_usable() const {
   if (broken()) throw PortError("qtest: connection unusable since " + broken_reason_);
 }
@@ -61,7 +77,8 @@ void QtestPort::fail_hard(const std::string& what, const std::string& why) {
   throw PortError("qtest: '" + what + "': " + why);
 }
 
-Reply QtestPort::read_reply(const std::string& what) {
+template <typename What>
+Reply QtestPort::read_reply(const What& what) {
   for (;;) {
     std::optional<std::string> line = chan_.read_line(options_.timeout);
     if (!line) {
@@ -69,10 +86,10 @@ Reply QtestPort::read_reply(const std::string& what) {
       if (chan_.failure() == LineChannel::Failure::Timeout) {
         why = "no reply within " + std::to_string(options_.timeout.count()) + " ms";
       }
-      fail_hard(what, why);
+      fail_hard(what(), why);
     }
     auto in = parse_incoming(*line);
-    if (!in) fail_hard(what, std::string(to_string(in.error().code)) + ": " + in.error().detail);
+    if (!in) fail_hard(what(), std::string(to_string(in.error().code)) + ": " + in.error().detail);
     if (auto* irq = std::get_if<IrqLine>(&*in)) {
       irqs_.push_back(*irq);
       continue;
@@ -82,10 +99,8 @@ Reply QtestPort::read_reply(const std::string& what) {
 }
 
 Reply QtestPort::command(const Command& c) {
-  check_usable();
-  const std::string line = format_command(c);
-  if (!chan_.write_all(line)) fail_hard(describe(c), chan_.failure_text());
-  return read_reply(describe(c));
+  std::vector<Reply> r = exchange({&c, 1});
+  return std::move(r.front());
 }
 
 Reply QtestPort::extension(std::string_view line) {
@@ -93,32 +108,52 @@ Reply QtestPort::extension(std::string_view line) {
   if (line.rfind("vmsg_", 0) != 0 || line.find_first_of("\r\n") != std::string_view::npos) {
     throw PortError("qtest: extension command '" + std::string(line) + "' must start with vmsg_ and be one line");
   }
+  if (!held_.empty()) (void)exchange({});  // rare: extensions come between tests, not between exchanges
   const std::string what(line);
   if (!chan_.write_all(what + "\n")) fail_hard(what, chan_.failure_text());
-  return read_reply(what);
+  return read_reply([&] { return what; });
+}
+
+std::vector<Reply> QtestPort::exchange(std::span<const Command> commands) {
+  check_usable();
+  // Held writes go first: the target must see them before anything newer.
+  const std::vector<Command> held = std::exchange(held_, {});
+  const std::size_t total = held.size() + commands.size();
+  auto nth = [&](std::size_t i) -> const Command& {
+    return i < held.size() ? held[i] : commands[i - held.size()];
+  };
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  std::string text;
+  for (std::size_t first = 0; first < total; first += options_.window) {
+    const std::size_t n = std::min(options_.window, total - first);
+    text.clear();
+    for (std::size_t i = first; i < first + n; ++i) text += format_command(nth(i));
+    if (!chan_.write_all(text)) fail_hard(describe(nth(first)), chan_.failure_text());
+    // Every reply of the window is read even after a FAIL, so the pairing survives.
+    bool failed = false;
+    std::string held_failure;
+    for (std::size_t i = first; i < first + n; ++i) {
+      Reply r = read_reply([&] { return describe(nth(i)); });
+      failed = failed || r.kind != Reply::Kind::Ok;
+      if (i >= held.size()) {
+        replies.push_back(std::move(r));
+      } else if (r.kind != Reply::Kind::Ok && held_failure.empty()) {
+        held_failure = "qtest: posted '" + describe(held[i]) + "' answered " + answer_text(r);
+      }
+    }
+    if (!held_failure.empty()) throw PortError(held_failure);
+    if (failed) break;
+  }
+  return replies;
 }
 
 std::vector<Reply> QtestPort::transact(std::span<const Command> commands) {
-  check_usable();
-  std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  std::size_t first_bad = commands.size();
-  for (std::size_t at = 0; at < commands.size(); at += options_.window) {
-    const std::size_t n = std::min(options_.window, commands.size() - at);
-    std::string text;
-    for (std::size_t i = 0; i < n; ++i) text += format_command(commands[at + i]);
-    if (!chan_.write_all(text)) fail_hard(describe(commands[at]), chan_.failure_text());
-    // Every reply of the window is read even after a FAIL, so the pairing survives.
-    for (std::size_t i = 0; i < n; ++i) {
-      replies.push_back(read_reply(describe(commands[at + i])));
-      if (replies.back().kind != Reply::Kind::Ok && first_bad == commands.size()) first_bad = at + i;
+  std::vector<Reply> replies = exchange(commands);
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].kind != Reply::Kind::Ok) {
+      throw PortError("qtest: '" + describe(commands[i]) + "' answered " + answer_text(replies[i]));
     }
-    if (first_bad != commands.size()) break;
-  }
-  if (first_bad != commands.size()) {
-    const Reply& r = replies[first_bad];
-    throw PortError("qtest: '" + describe(commands[first_bad]) + "' answered " +
-                    (r.kind == Reply::Kind::Fail ? "FAIL " : "ERR ") + r.text);
   }
   return replies;
 }
@@ -213,53 +248,109 @@ void QtestPort::config_write(port::PciAddress fn, std::uint16_t offset, unsigned
 // ---- memory ---------------------------------------------------------------------------
 
 std::uint64_t QtestPort::mmio_read(std::uint64_t addr, unsigned size) {
-  check_mmio_size(size);
-  const Command c = simple(read_op(size), addr);
-  const std::vector<Reply> r = transact({&c, 1});
-  auto v = reply_number(r[0]);
-  if (!v) fail_hard(describe(c), std::string(to_string(v.error().code)) + ": " + v.error().detail);
-  return *v & mask_of(size);
+  port::Access a = port::Access::mmio_read(addr, size);
+  run({&a, 1});
+  return a.value;
 }
 
 void QtestPort::mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) {
-  check_mmio_size(size);
-  const Command c = simple(write_op(size), addr, value & mask_of(size));
-  (void)transact({&c, 1});
+  port::Access a = port::Access::mmio_write(addr, size, value);
+  run({&a, 1});
 }
 
 void QtestPort::mem_read(std::uint64_t addr, std::span<std::uint8_t> out) {
-  if (out.empty()) return;  // QEMU asserts on a zero length
-  std::vector<Command> cmds;
-  for (std::size_t done = 0; done < out.size(); done += options_.chunk_bytes) {
-    Command c;
-    c.op = Op::B64Read;
-    c.addr = addr + done;
-    c.len = std::min(options_.chunk_bytes, out.size() - done);
-    cmds.push_back(c);
-  }
-  const std::vector<Reply> r = transact(cmds);
-  std::size_t done = 0;
-  for (std::size_t i = 0; i < cmds.size(); ++i) {
-    auto bytes = reply_base64(r[i], static_cast<std::size_t>(cmds[i].len));
-    if (!bytes) fail_hard(describe(cmds[i]), std::string(to_string(bytes.error().code)) + ": " + bytes.error().detail);
-    std::copy(bytes->begin(), bytes->end(), out.begin() + static_cast<std::ptrdiff_t>(done));
-    done += bytes->size();
-  }
+  port::Access a = port::Access::mem_read(addr, out);
+  run({&a, 1});
 }
 
 void QtestPort::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
-  if (data.empty()) return;
-  std::vector<Command> cmds;
-  for (std::size_t done = 0; done < data.size(); done += options_.chunk_bytes) {
-    const std::size_t n = std::min(options_.chunk_bytes, data.size() - done);
-    Command c;
-    c.op = Op::B64Write;
-    c.addr = addr + done;
-    c.len = n;
-    c.data.assign(data.begin() + static_cast<std::ptrdiff_t>(done), data.begin() + static_cast<std::ptrdiff_t>(done + n));
-    cmds.push_back(std::move(c));
+  port::Access a = port::Access::mem_write(addr, data);
+  run({&a, 1});
+}
+
+// ---- batches ---------------------------------------------------------------------------
+
+void QtestPort::append_commands(const port::Access& a, std::vector<Command>& out) const {
+  using Kind = port::Access::Op;
+  switch (a.op) {
+    case Kind::MmioRead:
+      check_mmio_size(a.size);
+      out.push_back(simple(read_op(a.size), a.addr));
+      return;
+    case Kind::MmioWrite:
+      check_mmio_size(a.size);
+      out.push_back(simple(write_op(a.size), a.addr, a.value & mask_of(a.size)));
+      return;
+    case Kind::MemRead:
+      // Chunked so every reply line stays under the line limit; no command
+      // for zero bytes (QEMU asserts on a zero length).
+      for (std::size_t done = 0; done < a.out.size(); done += options_.chunk_bytes) {
+        Command c;
+        c.op = qtest::Op::B64Read;
+        c.addr = a.addr + done;
+        c.len = std::min(options_.chunk_bytes, a.out.size() - done);
+        out.push_back(std::move(c));
+      }
+      return;
+    case Kind::MemWrite:
+      for (std::size_t done = 0; done < a.in.size(); done += options_.chunk_bytes) {
+        const std::size_t n = std::min(options_.chunk_bytes, a.in.size() - done);
+        Command c;
+        c.op = qtest::Op::B64Write;
+        c.addr = a.addr + done;
+        c.len = n;
+        const auto from = a.in.begin() + static_cast<std::ptrdiff_t>(done);
+        c.data.assign(from, from + static_cast<std::ptrdiff_t>(n));
+        out.push_back(std::move(c));
+      }
+      return;
   }
-  (void)transact(cmds);
+}
+
+std::size_t QtestPort::take_replies(port::Access& a, std::span<const Command> cmds, std::span<const Reply> replies,
+                                    std::size_t at) {
+  using Kind = port::Access::Op;
+  switch (a.op) {
+    case Kind::MmioRead: {
+      auto v = reply_number(replies[at]);
+      if (!v) fail_hard(describe(cmds[at]), std::string(to_string(v.error().code)) + ": " + v.error().detail);
+      a.value = *v & mask_of(a.size);
+      return at + 1;
+    }
+    case Kind::MmioWrite:
+      return at + 1;
+    case Kind::MemRead:
+      for (std::size_t done = 0; done < a.out.size(); ++at) {
+        auto bytes = reply_base64(replies[at], static_cast<std::size_t>(cmds[at].len));
+        if (!bytes) fail_hard(describe(cmds[at]), std::string(to_string(bytes.error().code)) + ": " + bytes.error().detail);
+        std::copy(bytes->begin(), bytes->end(), a.out.begin() + static_cast<std::ptrdiff_t>(done));
+        done += bytes->size();
+      }
+      return at;
+    case Kind::MemWrite:
+      return at + (a.in.size() + options_.chunk_bytes - 1) / options_.chunk_bytes;
+  }
+  return at;
+}
+
+void QtestPort::run(std::span<port::Access> batch) {
+  std::vector<Command> cmds;
+  cmds.reserve(batch.size());
+  for (const port::Access& a : batch) append_commands(a, cmds);  // all checked before anything is sent
+  if (cmds.empty()) return;
+  const std::vector<Reply> replies = transact(cmds);
+  std::size_t at = 0;
+  for (port::Access& a : batch) at = take_replies(a, cmds, replies, at);
+}
+
+std::uint64_t QtestPort::post(std::span<const port::Access> writes) {
+  check_writes(writes);
+  check_usable();
+  std::vector<Command> cmds;
+  for (const port::Access& a : writes) append_commands(a, cmds);
+  held_.insert(held_.end(), std::make_move_iterator(cmds.begin()), std::make_move_iterator(cmds.end()));
+  held_ticket_ = ++tickets_;
+  return held_ticket_;
 }
 
 void QtestPort::advance_time(std::uint64_t ns) {

@@ -67,6 +67,19 @@ enum class Drain { More, Closed, Broken, Quit, Crashed };
 /// to stderr and that line gets no reply (the process then exits, as QEMU does).
 template <typename Answer>
 Drain drain(LineChannel& chan, Answer&& answer, const machine::Machine* machine = nullptr) {
+  // Replies to a pipelined batch leave in one write: the client then wakes
+  // once per batch instead of once per reply. A reply waits only while
+  // another whole command is already buffered, so nothing waits on the
+  // client, and only up to a few KiB: bulk replies go out as they come, so
+  // the client decodes one while the next is made.
+  constexpr std::size_t kHoldBytes = 4096;
+  std::string replies;
+  const auto flush = [&] {
+    if (!replies.empty() && !chan.write_all(replies)) return false;
+    replies.clear();
+    return true;
+  };
+  const auto lost = [&] { return chan.failure() == LineChannel::Failure::Closed ? Drain::Closed : Drain::Broken; };
   // The first read may wait a moment for the rest of a line; later ones only
   // take lines already buffered.
   auto wait = std::chrono::milliseconds(1);
@@ -74,16 +87,21 @@ Drain drain(LineChannel& chan, Answer&& answer, const machine::Machine* machine 
     auto line = chan.read_line(wait);
     wait = std::chrono::milliseconds(0);
     if (!line) {
-      if (chan.failure() == LineChannel::Failure::Timeout) return Drain::More;
-      return chan.failure() == LineChannel::Failure::Closed ? Drain::Closed : Drain::Broken;
+      const Drain end = lost();
+      if (chan.failure() == LineChannel::Failure::Timeout) return flush() ? Drain::More : lost();
+      (void)flush();  // a half-closed peer may still read what it asked for
+      return end;
     }
-    const auto [reply, quit] = answer(*line);
+    auto [reply, quit] = answer(*line);
     if (machine != nullptr && !machine->crash_report().empty()) {
+      (void)flush();  // the lines before the crash were answered, as in QEMU
       std::fputs(machine->crash_report().c_str(), stderr);
       std::fflush(stderr);
       return Drain::Crashed;
     }
-    if (!chan.write_all(reply)) return chan.failure() == LineChannel::Failure::Closed ? Drain::Closed : Drain::Broken;
+    replies += reply;
+    if (!quit && chan.has_line() && replies.size() < kHoldBytes) continue;
+    if (!flush()) return lost();
     if (quit) return Drain::Quit;
   }
 }

@@ -2,13 +2,11 @@
 // port operation, how it reads replies (pipelined, IRQ lines interleaved),
 // and that timeouts, dead peers and garbled replies are typed PortErrors.
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <array>
 #include <string>
 
+#include "qtest/scripted_peer.hpp"
 #include "vmsg/common/errors.hpp"
 #include "vmsg/qtest/qtest_port.hpp"
 
@@ -16,50 +14,8 @@ namespace vmsg::qtest {
 namespace {
 
 using namespace std::chrono_literals;
-
-/// Options with a short timeout: the scripted peer answers at once or never.
-QtestPortOptions opts() {
-  QtestPortOptions o;
-  o.timeout = 300ms;
-  return o;
-}
-
-/// A QtestPort on one end of a socketpair; the test plays the server on the other.
-struct Peer {
-  explicit Peer(QtestPortOptions o = opts()) {
-    std::array<int, 2> sv{};
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv.data()), 0);
-    server = sv[1];
-    port = std::make_unique<QtestPort>(sv[0], o);
-  }
-  ~Peer() {
-    if (server >= 0) ::close(server);
-  }
-  Peer(const Peer&) = delete;
-  Peer& operator=(const Peer&) = delete;
-
-  /// Queues replies before the client asks (the socket buffers them).
-  void reply(const std::string& text) const { ASSERT_EQ(::write(server, text.data(), text.size()), static_cast<ssize_t>(text.size())); }
-  /// Everything the client has sent so far.
-  [[nodiscard]] std::string sent() const {
-    std::string out;
-    for (;;) {
-      pollfd p{server, POLLIN, 0};
-      if (::poll(&p, 1, 0) <= 0) return out;
-      std::array<char, 4096> buf{};
-      const ssize_t n = ::read(server, buf.data(), buf.size());
-      if (n <= 0) return out;
-      out.append(buf.data(), static_cast<std::size_t>(n));
-    }
-  }
-  void hang_up() {
-    ::close(server);
-    server = -1;
-  }
-
-  int server = -1;
-  std::unique_ptr<QtestPort> port;
-};
+using testing::opts;
+using testing::Peer;
 
 TEST(QtestPort, ConfigOnQ35GoesThroughCf8AndCfc) {
   Peer p;
@@ -250,6 +206,99 @@ TEST(QtestPort, AStepPastQemusSignedClockIsRefusedUnsent) {
 }
 
 TEST(QtestPort, RejectsAnUnusableFd) { EXPECT_THROW(QtestPort(-1), PortError); }
+
+// ---- batches and posted writes ------------------------------------------------------------
+
+TEST(QtestPort, RunSendsTheWholeBatchAndFillsInTheReads) {
+  Peer p;
+  p.reply("OK\nOK 0x0000000000000003\nOK AAECAw==\nOK\n");
+  std::array<std::uint8_t, 4> back{};
+  const std::array<std::uint8_t, 2> data{7, 8};
+  std::array<port::Access, 4> batch{port::Access::mmio_write(0x10, 4, 0x1FFFFFFFF), port::Access::mmio_read(0x20, 2),
+                                    port::Access::mem_read(0x30, back), port::Access::mem_write(0x40, data)};
+  p.port->run(batch);
+  EXPECT_EQ(p.sent(), "writel 0x10 0xffffffff\nreadw 0x20\nb64read 0x30 0x4\nb64write 0x40 0x2 Bwg=\n");
+  EXPECT_EQ(batch[1].value, 3u);
+  EXPECT_EQ(back, (std::array<std::uint8_t, 4>{0, 1, 2, 3}));
+  EXPECT_TRUE(p.port->pipelines());
+}
+
+TEST(QtestPort, ABadSizeAnywhereInABatchSendsNothing) {
+  Peer p;
+  std::array<port::Access, 2> batch{port::Access::mmio_write(0x10, 4, 1), port::Access::mmio_read(0x20, 3)};
+  EXPECT_THROW(p.port->run(batch), PortError);
+  EXPECT_EQ(p.sent(), "");
+  EXPECT_FALSE(p.port->broken());
+}
+
+TEST(QtestPort, PostedWritesWaitForTheNextCommandAndGoFirst) {
+  Peer p;
+  const std::array<std::uint8_t, 1> byte{0xAB};
+  const std::array<port::Access, 2> w{port::Access::mmio_write(0x100, 4, 1), port::Access::mem_write(0x200, byte)};
+  const std::uint64_t ticket = p.port->post(w);
+  EXPECT_NE(ticket, 0u);
+  EXPECT_TRUE(p.port->holding(ticket));
+  EXPECT_EQ(p.sent(), "");  // held, not sent
+  p.reply("OK\nOK\nOK 0x0000000000000009\n");
+  EXPECT_EQ(p.port->mmio_read(0x300, 4), 9u);  // the reply to the read, not to a posted write
+  EXPECT_EQ(p.sent(), "writel 0x100 0x1\nb64write 0x200 0x1 qw==\nreadl 0x300\n");
+  EXPECT_FALSE(p.port->holding(ticket));
+  // A later post takes over: an older ticket is not held any more.
+  const std::uint64_t t1 = p.port->post({w.data(), 1});
+  const std::uint64_t t2 = p.port->post({w.data(), 1});
+  EXPECT_FALSE(p.port->holding(t1));
+  EXPECT_TRUE(p.port->holding(t2));
+  EXPECT_FALSE(p.port->holding(0));
+}
+
+TEST(QtestPort, EveryKindOfCommandSendsTheHeldWritesFirst) {
+  Peer p;
+  const port::Access w = port::Access::mmio_write(0x100, 4, 2);
+  (void)p.port->post({&w, 1});
+  p.reply("OK\nOK 5000\n");
+  p.port->advance_time(5000);
+  EXPECT_EQ(p.sent(), "writel 0x100 0x2\nclock_step 5000\n");
+  (void)p.port->post({&w, 1});
+  p.reply("OK\nOK\nOK\n");
+  p.port->config_write({0, 4, 0}, 0x04, 2, 6);  // CF8 and CFC behind the write, one trip
+  EXPECT_EQ(p.sent(), "writel 0x100 0x2\noutl 0xcf8 0x80002004\noutw 0xcfc 0x6\n");
+  (void)p.port->post({&w, 1});
+  p.reply("OK\nOK stimulus\n");
+  EXPECT_EQ(p.port->extension("vmsg_stimulus").kind, Reply::Kind::Ok);
+  EXPECT_EQ(p.sent(), "writel 0x100 0x2\nvmsg_stimulus\n");
+}
+
+TEST(QtestPort, APostedWriteAnsweredErrIsReportedByTheCallThatSentIt) {
+  Peer p;
+  const port::Access w = port::Access::mmio_write(0x100, 4, 2);
+  (void)p.port->post({&w, 1});
+  p.reply("ERR bad address\nOK 0x0000000000000001\n");
+  try {
+    (void)p.port->mmio_read(0x300, 4);
+    FAIL() << "no PortError";
+  } catch (const PortError& e) {
+    EXPECT_NE(std::string(e.what()).find("posted 'writel 0x100 0x2' answered ERR bad address"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(p.port->broken());  // every reply was read: still in step
+  p.reply("OK 0x0000000000000004\n");
+  EXPECT_EQ(p.port->mmio_read(0x300, 4), 4u);
+}
+
+TEST(QtestPort, PostTakesWritesOnly) {
+  Peer p;
+  const port::Access r = port::Access::mmio_read(0x100, 4);
+  EXPECT_THROW((void)p.port->post({&r, 1}), ConfigError);
+  EXPECT_EQ(p.sent(), "");
+}
+
+TEST(QtestPort, WritesStillHeldAreSentWhenThePortGoes) {
+  Peer p;
+  const port::Access w = port::Access::mmio_write(0x100, 1, 0x1FF);
+  (void)p.port->post({&w, 1});
+  p.port.reset();
+  EXPECT_EQ(p.sent(), "writeb 0x100 0xff\n");
+}
 
 }  // namespace
 }  // namespace vmsg::qtest

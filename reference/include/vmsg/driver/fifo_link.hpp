@@ -9,12 +9,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
 
 #include "vmsg/common/result.hpp"
 #include "vmsg/driver/msix_setup.hpp"
+#include "vmsg/driver/port_batcher.hpp"
 #include "vmsg/driver/port_queue.hpp"
 #include "vmsg/fifo/ring.hpp"
 #include "vmsg/port/port.hpp"
@@ -76,6 +78,19 @@ class FifoLink {
   /// one at a time) are dropped and counted in stray_responses(), so a
   /// device that answers twice cannot pass off its extra answer as the
   /// response to the next request.
+  ///
+  /// On a port that pipelines (qtest) the exchange is batched: the slot, the
+  /// index and NOTIFY are posted, and the device-queue head, the slot the
+  /// answer would be in and the driver-queue tail are fetched behind them,
+  /// all in one round trip; the consumer index that releases the answer's
+  /// slot stays posted, and while the port still holds it the next request
+  /// takes its checks from that fetch. A device that answers inside the
+  /// doorbell (QEMU) thus costs one round trip per request. An answer not
+  /// there yet is looked for once more in a round trip of its own (the
+  /// target's event loop runs between trips), then polled as above, a fetch
+  /// per poll. The writes and clock steps the target sees, in order, and
+  /// every decision are those of the unbatched exchange; only reads of FIFO
+  /// RAM are added, which have no effect (port_batcher.hpp).
   Result<wire::Message, LinkError> request(const wire::Message& m);
   /// Responses dropped because no request was waiting for them (VMSG-BUS-028).
   [[nodiscard]] std::uint64_t stray_responses() const noexcept { return stray_responses_; }
@@ -90,6 +105,7 @@ class FifoLink {
  private:
   port::Port* port_;
   FifoLinkConfig config_;
+  std::unique_ptr<PortBatcher> io_;  // on the heap: the ring views keep its address across moves
   fifo::RingProducer<PortQueueMemory> tx_;
   fifo::RingConsumer<PortQueueMemory> rx_;
   std::deque<wire::Message> events_;

@@ -31,6 +31,9 @@ class LineChannel {
   /// The next line without its "\n", waiting at most `timeout`; nullopt on
   /// timeout, peer close, an over-long line or an I/O error.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  /// True when a whole line is already buffered, so read_line returns it
+  /// without waiting (a server uses it to answer a pipelined batch in one write).
+  [[nodiscard]] bool has_line() const noexcept { return buf_.find('\n') != std::string::npos; }
   [[nodiscard]] Failure failure() const noexcept { return failure_; }
   [[nodiscard]] std::string failure_text() const;
   [[nodiscard]] int fd() const noexcept { return fd_; }

@@ -40,6 +40,13 @@ struct QtestPortOptions {
 /// peer the request/reply pairing is lost, so the port is unusable from then
 /// on and every later call throws at once.
 ///
+/// Batches: run() sends a whole batch in one round trip (pipelines() is
+/// true). Posted writes are held, unsent, and go out first with the next
+/// command of any kind, so the target sees the accesses in program order; a
+/// FAIL/ERR answer to one is a PortError of that later call naming the
+/// posted command. Writes still held when the port is destroyed are sent
+/// without waiting for their answers.
+///
 /// Time: a target without clock_step (QEMU built without the qtest
 /// accelerator, run with -S instead) answers "FAIL Unknown command"; from then
 /// on advance_time is a no-op and clock_supported() is false. A stopped
@@ -51,6 +58,9 @@ class QtestPort final : public port::Port {
   static constexpr std::uint64_t kMaxClockNs = 0x7FFF'FFFF'FFFF'FFFFULL;
   /// Takes ownership of the connected socket `fd`.
   explicit QtestPort(int fd, QtestPortOptions options = {});
+  ~QtestPort() override;
+  QtestPort(const QtestPort&) = delete;
+  QtestPort& operator=(const QtestPort&) = delete;
 
   std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override;
   void config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) override;
@@ -60,6 +70,12 @@ class QtestPort final : public port::Port {
   void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override;
   void advance_time(std::uint64_t ns) override;
   [[nodiscard]] port::AddressMap address_map() const override { return layout_.map; }
+  void run(std::span<port::Access> batch) override;
+  std::uint64_t post(std::span<const port::Access> writes) override;
+  [[nodiscard]] bool holding(std::uint64_t ticket) const noexcept override {
+    return ticket != 0 && ticket == held_ticket_ && !held_.empty();
+  }
+  [[nodiscard]] bool pipelines() const noexcept override { return true; }
 
   // ---- beyond the port ------------------------------------------------------
   /// Sends one command and returns its reply, whatever its kind (FAIL and ERR
@@ -71,7 +87,8 @@ class QtestPort final : public port::Port {
   Reply extension(std::string_view line);
   /// Pipelining: sends the commands `window` at a time and then reads their
   /// replies, in order. Every reply must be OK, else PortError naming the
-  /// first failing command. The bulk paths use this.
+  /// first failing command. Posted writes still held go out first. The port
+  /// operations use this.
   std::vector<Reply> transact(std::span<const Command> commands);
 
   /// Port-I/O helpers (x86 machines).
@@ -89,8 +106,20 @@ class QtestPort final : public port::Port {
   [[nodiscard]] const QtestPortOptions& options() const noexcept { return options_; }
 
  private:
-  /// Reads the next reply line, recording IRQ lines on the way.
-  Reply read_reply(const std::string& what);
+  /// Reads the next reply line, recording IRQ lines on the way. `what()`
+  /// names the command, and is only called to word an error.
+  template <typename What>
+  Reply read_reply(const What& what);
+  /// Held writes, then `commands`: sent `window` at a time, every reply of a
+  /// window read. Sending stops after a window with a FAIL/ERR reply. A held
+  /// write not answered OK throws PortError (after its window was read).
+  /// Returns the replies to `commands` received.
+  std::vector<Reply> exchange(std::span<const Command> commands);
+  /// The commands that carry `a` (validated: a bad size throws before anything is sent).
+  void append_commands(const port::Access& a, std::vector<Command>& out) const;
+  /// Fills in the result of `a` from its replies starting at `at`; returns the index after them.
+  std::size_t take_replies(port::Access& a, std::span<const Command> cmds, std::span<const Reply> replies,
+                           std::size_t at);
   [[noreturn]] void fail_hard(const std::string& what, const std::string& why);
   void check_usable() const;
   std::uint32_t config_dword_address(port::PciAddress fn, std::uint16_t offset) const;
@@ -104,6 +133,9 @@ class QtestPort final : public port::Port {
   bool clock_supported_ = true;
   std::uint64_t clock_now_ = 0;
   std::string broken_reason_;
+  std::vector<Command> held_;      ///< posted writes not sent yet, oldest first
+  std::uint64_t held_ticket_ = 0;  ///< the ticket of the latest post()
+  std::uint64_t tickets_ = 0;
 };
 
 /// The command line of `c` without its newline, for messages.
