@@ -1,5 +1,8 @@
 """Self-test of the requirement catalogue: contents, schema checks, queries, coverage, TeX map.
 
+These cover the PR28 file, requirements.toml; the REV1-2026 entries, equivalence and
+translation are in test_catalogue_rev1.py.
+
 Checks against shared/spec (requirements.md, tex/transport-msg.tex) skip when the spec
 tree is absent ($VMSG_SPEC_DIR, else shared/spec in or next to the repository).
 """
@@ -38,7 +41,7 @@ SHINGLE = 6
 
 @pytest.fixture(scope="module")
 def cat() -> catalogue.Catalogue:
-    return catalogue.load()
+    return catalogue.load_packaged("requirements.toml")
 
 
 def _category(rid: str) -> str:
@@ -46,9 +49,8 @@ def _category(rid: str) -> str:
 
 
 def _spec_file(*parts: str) -> Path:
-    root = tex.spec_dir()
-    path = root.joinpath(*parts) if root else None
-    if path is None or not path.is_file():
+    path = tex.spec_path(*parts)
+    if path is None:
         pytest.skip(f"spec tree absent ({'/'.join(parts)}); set VMSG_SPEC_DIR")
     return path
 
@@ -154,14 +156,32 @@ def test_levels_and_sources_agree_with_requirements_md(cat):
                 assert req.source["conformance"] == f"conformance.tex {cells[5]}", rid
 
 
-def test_profiles_split_pr28_from_the_2026_shmem_layout(cat):
+# Readings REV1 settles normatively (virtio-msg-rev1.md, the R1 entries named in the comment
+# above each reading): under rev1-2026 the REV1 rule decides, so these are pr28 only.
+SETTLED_BY_REV1 = {"READ-G08", "READ-G09", "READ-G10", "READ-G11", "READ-G13", "READ-G14"}
+
+
+def test_profiles_split_pr28_from_rev1_and_the_2026_shmem_layout(cat):
     for r in cat:
         n = int(r.id[4:]) if r.id.startswith("AMP-") else 0
         if n >= 101:
             assert r.profiles == ["amp-shmem-2026"] and not r.applies_to("pr28"), r.id
             assert r.untestable, r.id
-        else:
+        elif r.id.startswith(("AMP-", "PCI-")):  # the AMP PCI bus is the same under both drafts
+            assert r.profiles == ["pr28", "rev1-2026"], r.id
+        elif r.id in SETTLED_BY_REV1 or r.id.startswith("VMSG-"):
             assert r.profiles == ["pr28"], r.id
+        else:  # a reading where REV1 is as silent as PR28
+            assert r.id.startswith("READ-") and r.profiles == ["pr28", "rev1-2026"], r.id
+
+
+def test_each_reading_records_its_rev1_decision_in_a_comment():
+    text = (Path(catalogue.__file__).parent / "requirements.toml").read_text(encoding="utf-8")
+    for rid in EXPECTED_READINGS:
+        comment = re.search(r"\[\[requirement\]\]\n# (.*)\nid = \"" + rid + "\"", text)
+        assert comment, rid
+        expected = "pr28 only: REV1" if rid in SETTLED_BY_REV1 else "rev1-2026 too: REV1"
+        assert comment.group(1).startswith(expected), rid
 
 
 def test_pci_entries_cite_the_pci_specification_and_bind_the_function(cat):
@@ -367,7 +387,7 @@ def test_format_coverage_lists_every_row_and_a_summary(cat):
 
 # ---- bad input --------------------------------------------------------------------------
 
-HEADER = "[catalogue]\nprofiles = [ \"pr28\", \"other\" ]\n"
+HEADER = "[catalogue]\nprofiles = [ \"pr28\", \"amp-shmem-2026\" ]\n"
 GOOD_ENTRY = """
 [[requirement]]
 id = "VMSG-DEV-059"
@@ -421,6 +441,14 @@ def test_a_minimal_file_loads_from_a_path(tmp_path):
     (lambda t: t.replace('kind = "spec", draft = "d", commit = "c", file = "transport-msg.tex", lines = "L1380-1381"',
                          'kind = "pci", document = "PCI LB 3.0"'), "source (pci) lacks section"),
     (lambda t: t.replace('[[requirement]]', '[[requirements]]'), "unknown top-level key"),
+    (lambda t: t.replace('"amp-shmem-2026" ]', '"other" ]'), "unknown profile(s) other in [catalogue]"),
+    (lambda t: t.replace('id = "VMSG-DEV-059"', 'id = "R1-AMP-001"'), "R1-AMP-001: malformed ID"),
+    (lambda t: t.replace('text = "', 'equivalent = "R1-DEV-001"\ntext = "'), "equivalent must be a list"),
+    (lambda t: t.replace('text = "', 'equivalent = ["R1-DEV-1"]\ntext = "'), "malformed ID(s) R1-DEV-1"),
+    (lambda t: t.replace('text = "', 'equivalent = ["VMSG-DEV-059"]\ntext = "'), "names the entry itself"),
+    (lambda t: t.replace('text = "', 'equivalent = ["R1-DEV-001"]\ntext = "'),
+     "equivalent names unknown requirement ID R1-DEV-001"),
+    (lambda t: t.replace('text = "', 'equivalent = ["R1-DEV-001", "R1-DEV-001"]\ntext = "'), "lists an ID twice"),
 ])
 def test_bad_catalogue_files_raise_catalogue_error_naming_the_entry(tmp_path, edit, needle):
     text = edit(HEADER + GOOD_ENTRY)

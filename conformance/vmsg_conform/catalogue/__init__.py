@@ -2,16 +2,24 @@
 
 ``requirements.toml`` (shipped in this package) holds one ``[[requirement]]`` table per
 row of ``shared/spec/requirements.md``, plus the project's ``PCI-nnn`` entries for PCI rules
-the virtio-msg documents leave out. Tests cite the IDs with ``@pytest.mark.req``;
-the plugin, the CLI and the reports look them up here.
+the virtio-msg documents leave out. ``requirements-rev1.toml`` holds the ``R1-*`` entries of
+the second draft (REV1-2026, ``shared/spec/virtio-msg-rev1.md``); ``load()`` reads both.
+Tests cite the IDs with ``@pytest.mark.req``; the plugin, the CLI and the reports look them
+up here.
+
+Profiles: ``pr28`` (the default draft), ``rev1-2026`` (the second draft) and
+``amp-shmem-2026`` (the self-describing AMP layout). A test written against one draft runs
+under the other through ``equivalent``: :meth:`Catalogue.translate` maps its citations to
+the IDs of the profile in force, and a test left with none is not applicable there.
 
 Fields of one entry (all checked on load, see ``_parse_entry``):
 
 =============  ==========================================================================
 ``id``         stable ID: ``VMSG-BUS-nnn``, ``VMSG-GEN-nnn``, ``VMSG-DRV-nnn``,
-               ``VMSG-DEV-nnn``, ``AMP-nnn``, ``PCI-nnn`` (PCI rules the project adds:
-               the draft and requirements.md leave them out, the fault modes break them)
-               or ``READ-Gnn`` (the project readings G1-G15 of virtio-msg.md §14.2)
+               ``VMSG-DEV-nnn`` (PR28), ``R1-BUS-nnn``, ``R1-GEN-nnn``, ``R1-DRV-nnn``,
+               ``R1-DEV-nnn`` (REV1-2026), ``AMP-nnn``, ``PCI-nnn`` (PCI rules the project
+               adds: the draft and requirements.md leave them out, the fault modes break
+               them) or ``READ-Gnn`` (the project readings G1-G15 of virtio-msg.md §14.2)
 ``level``      normalised keyword: MUST, MUST NOT, SHOULD, SHOULD NOT, MAY, or READING
                (a project reading where the draft is silent, virtio-msg.md §14.2)
 ``keyword``    the keyword as the source writes it ("MUST / MAY", "shall (proposal)", "RO")
@@ -20,11 +28,15 @@ Fields of one entry (all checked on load, see ``_parse_entry``):
 ``role``       who the rule binds: device, driver, bus, amp-device, amp-driver, general
 ``area``       one of ``AREAS``; used by ``--vmsg-area``
 ``informative``  true for keywords found in informative text (no normative block)
-``profiles``   the profiles the requirement applies to (``pr28``, ``amp-shmem-2026``)
+``profiles``   the profiles the requirement applies to (``PROFILES``)
 ``text``       the project's own one- or two-sentence summary of what is checked
 ``untestable`` optional: why no black-box test can check it from outside
+``equivalent`` optional: IDs of entries of other profiles whose rule is the same in
+               substance (same observable behaviour); the relation is symmetric once
+               loaded (:meth:`Catalogue.equivalents`), so one side declaring it is enough
 ``source``     where it comes from: ``kind = "spec"`` (draft, commit, file, lines,
-               conformance, block or context), ``kind = "qemu"`` (document, section) or
+               conformance, block or context; REV1 lines read ``REV1 L<a>-<b>``),
+               ``kind = "qemu"`` (document, section) or
                ``kind = "pci"`` (document, section: the PCI specifications) or
                ``kind = "reading"`` (document, section: a project reading)
 =============  ==========================================================================
@@ -42,8 +54,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "AREAS", "LEVELS", "ROLES", "STRENGTHS", "Catalogue", "CatalogueError", "CoverageRow",
-    "Requirement", "coverage", "format_coverage", "load",
+    "AREAS", "DRAFT_PROFILES", "LEVELS", "PACKAGED", "PROFILES", "ROLES", "STRENGTHS", "Catalogue",
+    "CatalogueError", "CoverageRow", "Requirement", "coverage", "format_coverage", "load", "loads",
 ]
 
 LEVELS = ("MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY", "READING")
@@ -54,14 +66,20 @@ AREAS = (
     "transport", "features", "config", "status", "virtqueue", "notifications",
     "robustness", "device-types", "shmem",
 )
+#: Profiles a run can select; the first is the default.
+PROFILES = ("pr28", "rev1-2026", "amp-shmem-2026")
+#: The two drafts: an entry of one alone has no place in the other's view (see Catalogue.view).
+DRAFT_PROFILES = ("pr28", "rev1-2026")
+#: The packaged catalogue files, read and merged in this order by ``load()``.
+PACKAGED = ("requirements.toml", "requirements-rev1.toml")
 SOURCE_KINDS = {"spec": ("draft", "commit", "file", "lines"), "qemu": ("document", "section"),
                 "pci": ("document", "section"), "reading": ("document", "section")}
 
 _STRENGTH_OF = {"MUST": "must", "MUST NOT": "must", "SHOULD": "should",
                 "SHOULD NOT": "should", "MAY": "may", "READING": "reading"}
-_ID_RE = re.compile(r"^(?:(?:VMSG-(?:BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}|READ-G\d{2})$")
+_ID_RE = re.compile(r"^(?:(?:(?:VMSG|R1)-(?:BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}|READ-G\d{2})$")
 _REQUIRED = ("id", "level", "keyword", "strength", "role", "area", "profiles", "text", "source")
-_OPTIONAL = ("informative", "untestable")
+_OPTIONAL = ("informative", "untestable", "equivalent")
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -86,6 +104,7 @@ class Requirement:
     profiles: list[str]
     untestable: str | None = None
     block: str | None = None
+    equivalent: tuple[str, ...] = ()  # as declared by this entry; Catalogue.equivalents is symmetric
 
     def __hash__(self) -> int:  # the ID is unique in a catalogue; lists are not hashable
         return hash(self.id)
@@ -99,7 +118,8 @@ class Catalogue:
     """An ordered, validated set of requirements with lookup and selection."""
 
     def __init__(self, requirements: Iterable[Requirement], *, spec: Mapping[str, str] | None = None,
-                 profiles: Iterable[str] = (), path: str | None = None) -> None:
+                 profiles: Iterable[str] = (), path: str | None = None,
+                 specs: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self._reqs: dict[str, Requirement] = {}
         for req in requirements:
             if req.id in self._reqs:
@@ -108,6 +128,31 @@ class Catalogue:
         self.spec: dict[str, str] = dict(spec or {})
         self.profiles: list[str] = list(profiles)
         self.path = path
+        # the draft each profile's entries come from (merged files: the last file naming it)
+        self._specs = {p: dict(s) for p, s in (specs or {}).items()}
+        self._equivalents = self._link_equivalents()
+
+    def _link_equivalents(self) -> dict[str, list[str]]:
+        """The symmetric equivalence map; a declaration that names an unknown ID, the entry
+        itself, or an entry sharing a profile with it is refused."""
+        pairs: dict[str, dict[str, None]] = {}
+        for req in self:
+            for other in req.equivalent:
+                where = f"{self.path or '(memory)'}: {req.id}"
+                if other == req.id:
+                    raise CatalogueError(f"{where}: equivalent names the entry itself")
+                if other not in self._reqs:
+                    raise CatalogueError(f"{where}: equivalent names unknown requirement ID {other}")
+                shared = set(req.profiles) & set(self._reqs[other].profiles)
+                if shared:
+                    # an equivalent stands in for an ID that does not apply; inside one
+                    # profile both would apply and the pair would mean nothing
+                    raise CatalogueError(f"{where}: equivalent {other} shares profile(s) "
+                                         f"{', '.join(sorted(shared))}; equivalence links different profiles")
+                pairs.setdefault(req.id, {})[other] = None
+                pairs.setdefault(other, {})[req.id] = None
+        order = {rid: i for i, rid in enumerate(self._reqs)}
+        return {rid: sorted(others, key=order.__getitem__) for rid, others in pairs.items()}
 
     def __iter__(self) -> Iterator[Requirement]:
         return iter(self._reqs.values())
@@ -131,6 +176,47 @@ class Catalogue:
     def ids(self) -> list[str]:
         """All IDs in catalogue order."""
         return list(self._reqs)
+
+    def spec_for(self, profile: str) -> dict[str, str]:
+        """Draft and commit of the text behind ``profile`` (``spec`` when no file names it)."""
+        return dict(self._specs.get(profile) or self.spec)
+
+    def equivalents(self, rid: str) -> list[str]:
+        """IDs equivalent to ``rid``, whichever side declared the pair, in catalogue order;
+        KeyError for an unknown ID."""
+        self.get(rid)
+        return list(self._equivalents.get(rid, []))
+
+    def _check_profile(self, profile: str) -> None:
+        if self.profiles and profile not in self.profiles:
+            raise ValueError(f"unknown profile {profile!r} (known: {', '.join(self.profiles)})")
+
+    def translate(self, ids: Iterable[str], profile: str) -> list[str]:
+        """The IDs a test citing ``ids`` checks under ``profile``, in citation order.
+
+        An ID that applies stays; one that does not is replaced by those of its equivalents
+        that apply; duplicates go. An empty result means the test is not applicable under
+        ``profile``. KeyError for an unknown ID, ValueError for an unknown profile.
+        """
+        self._check_profile(profile)
+        out: dict[str, None] = {}
+        for rid in ids:
+            if self.get(rid).applies_to(profile):
+                out.setdefault(rid, None)
+                continue
+            for other in self._equivalents.get(rid, []):
+                if self._reqs[other].applies_to(profile):
+                    out.setdefault(other, None)
+        return list(out)
+
+    def view(self, profile: str) -> list[Requirement]:
+        """The entries a matrix or report under ``profile`` lists, in catalogue order: under
+        a draft (``DRAFT_PROFILES``), those that apply and those that belong to no other
+        draft (the amp-shmem-2026 entries under pr28, say), leaving out the other draft's
+        own entries; under any other profile, every entry."""
+        self._check_profile(profile)
+        others = set(DRAFT_PROFILES) - {profile} if profile in DRAFT_PROFILES else set()
+        return [r for r in self if r.applies_to(profile) or not others or not set(r.profiles) <= others]
 
     def unknown(self, ids: Iterable[str]) -> list[str]:
         """The given IDs that are not in the catalogue, in first-seen order."""
@@ -180,29 +266,77 @@ def _as_list(value: str | Iterable[str] | None) -> list[str]:
     return list(value)
 
 
-def load(path: str | Path | None = None) -> Catalogue:
-    """Load and validate a catalogue; the packaged ``requirements.toml`` by default.
+def load(path: str | Path | Iterable[str | Path] | None = None) -> Catalogue:
+    """Load and validate a catalogue: the packaged files (``PACKAGED``) by default, else the
+    file at ``path``, or the files of a list of paths merged in order.
 
     Raises CatalogueError for unreadable files, invalid TOML and schema violations.
     """
     if path is None:
-        resource = importlib.resources.files(__name__).joinpath("requirements.toml")
-        where = "requirements.toml (packaged)"
+        return load_packaged(*PACKAGED)
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    parts = []
+    for p in paths:
         try:
-            data = resource.read_bytes()
+            parts.append((Path(p).read_bytes(), str(p)))
+        except OSError as exc:
+            raise CatalogueError(f"{p}: cannot read: {exc}") from None
+    return _merge([_parse(data, where) for data, where in parts])
+
+
+def load_packaged(*names: str) -> Catalogue:
+    """The named packaged files (``PACKAGED`` entries), merged in the order given."""
+    parts = []
+    for name in names:
+        where = f"{name} (packaged)"
+        try:
+            data = importlib.resources.files(__name__).joinpath(name).read_bytes()
         except OSError as exc:
             raise CatalogueError(f"{where}: cannot read: {exc}") from None
-    else:
-        where = str(path)
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise CatalogueError(f"{where}: cannot read: {exc}") from None
-    return loads(data, where=where)
+        parts.append(_parse(data, where))
+    return _merge(parts)
 
 
 def loads(data: bytes | str, where: str = "<string>") -> Catalogue:
-    """Parse catalogue TOML text (``load`` without the file access)."""
+    """Parse catalogue TOML text (``load`` of one file without the file access)."""
+    return _merge([_parse(data, where)])
+
+
+@dataclass
+class _Part:
+    """One parsed catalogue file."""
+
+    where: str
+    reqs: list[Requirement]
+    spec: dict[str, str]
+    profiles: list[str]
+
+
+def _merge(parts: list[_Part]) -> Catalogue:
+    """One catalogue of several files: IDs unique across them, profiles in first-seen order;
+    the first file's draft is the catalogue's ``spec``, the last file naming a profile gives
+    that profile's draft (``spec_for``)."""
+    reqs: list[Requirement] = []
+    seen: dict[str, str] = {}
+    profiles: dict[str, None] = {}
+    specs: dict[str, dict[str, str]] = {}
+    for part in parts:
+        for req in part.reqs:
+            if req.id in seen:
+                raise CatalogueError(f"{part.where}: {req.id}: duplicate requirement ID (also in {seen[req.id]})")
+            seen[req.id] = part.where
+            reqs.append(req)
+        for p in part.profiles:
+            profiles.setdefault(p, None)
+            if part.spec:  # a later file is the more specific one (requirements-rev1.toml)
+                specs[p] = part.spec
+    where = " + ".join(part.where for part in parts)
+    return Catalogue(reqs, spec=parts[0].spec if parts else {}, profiles=list(profiles), path=where,
+                     specs=specs)
+
+
+def _parse(data: bytes | str, where: str) -> _Part:
+    """Parse and validate one catalogue file."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         doc = tomllib.loads(text)
@@ -216,6 +350,10 @@ def loads(data: bytes | str, where: str = "<string>") -> Catalogue:
     profiles = meta.get("profiles", [])
     if not _is_str_list(profiles):
         raise CatalogueError(f"{where}: [catalogue] profiles must be a list of strings")
+    stray = [p for p in profiles if p not in PROFILES]
+    if stray:
+        raise CatalogueError(f"{where}: unknown profile(s) {', '.join(stray)} in [catalogue] "
+                             f"(known: {', '.join(PROFILES)})")
     extra = set(doc) - {"catalogue", "requirement"}
     if extra:
         raise CatalogueError(f"{where}: unknown top-level key(s) {', '.join(sorted(extra))}")
@@ -231,7 +369,7 @@ def loads(data: bytes | str, where: str = "<string>") -> Catalogue:
         seen.add(req.id)
         reqs.append(req)
     spec = {k: meta[k] for k in ("draft", "commit") if isinstance(meta.get(k), str)}
-    return Catalogue(reqs, spec=spec, profiles=profiles, path=where)
+    return _Part(where, reqs, spec, list(profiles))
 
 
 def _is_str_list(value: object) -> bool:
@@ -258,7 +396,8 @@ def _parse_entry(entry: object, index: int, where: str, known_profiles: list[str
         if not isinstance(entry[key], str) or not entry[key].strip():
             raise fail(f"{key} must be a non-empty string")
     if not _ID_RE.match(entry["id"]):
-        raise fail("malformed ID (expected VMSG-BUS|GEN|DRV|DEV-nnn, AMP-nnn, PCI-nnn or READ-Gnn)")
+        raise fail("malformed ID (expected VMSG-BUS|GEN|DRV|DEV-nnn, R1-BUS|GEN|DRV|DEV-nnn, AMP-nnn, "
+                   "PCI-nnn or READ-Gnn)")
     level = entry["level"]
     if level not in LEVELS:
         raise fail(f"bad level {level!r} (expected one of {', '.join(LEVELS)})")
@@ -294,11 +433,19 @@ def _parse_entry(entry: object, index: int, where: str, known_profiles: list[str
     block = source.get("block")
     if block is not None and (not isinstance(block, str) or not block):
         raise fail("source.block must be a non-empty string")
+    equivalent = entry.get("equivalent", [])
+    if not _is_str_list(equivalent):
+        raise fail("equivalent must be a list of requirement IDs")
+    bad = [e for e in equivalent if not _ID_RE.match(e)]
+    if bad:
+        raise fail(f"equivalent: malformed ID(s) {', '.join(bad)}")
+    if len(set(equivalent)) != len(equivalent):
+        raise fail("equivalent lists an ID twice")
     return Requirement(
         id=entry["id"], level=level, keyword=entry["keyword"], strength=entry["strength"],
         role=entry["role"], area=entry["area"], informative=informative, source=dict(source),
         text=" ".join(entry["text"].split()), profiles=list(profiles), untestable=untestable,
-        block=block)
+        block=block, equivalent=tuple(equivalent))
 
 
 # Imported last: coverage.py uses the types above.

@@ -39,18 +39,21 @@ class CoverageRow:
 
 def coverage(catalogue: Catalogue, citations: Mapping[str, Sequence[str]],
              profile: str = "pr28") -> list[CoverageRow]:
-    """One row per catalogue requirement, in catalogue order.
+    """One row per requirement of ``profile``'s view (``Catalogue.view``), in catalogue order.
 
-    A requirement outside ``profile`` is "not applicable" even if a test cites it (that
-    test will be skipped); otherwise any citing test makes it "tested"; otherwise its
-    ``untestable`` reason is given; otherwise it is "UNTESTED".
+    Citations count as ``Catalogue.translate`` reads them under ``profile``: a test citing
+    a PR28 ID covers its REV1 equivalents under rev1-2026. A requirement outside
+    ``profile`` is "not applicable" (a test citing only such IDs will be skipped);
+    otherwise any citing test makes it "tested"; otherwise its ``untestable`` reason is
+    given; otherwise it is "UNTESTED".
     """
     cited: dict[str, list[str]] = {}
     for nodeid, ids in citations.items():
-        for rid in dict.fromkeys(ids):  # a test citing an ID twice counts once
+        known = [rid for rid in ids if rid in catalogue]
+        for rid in dict.fromkeys(known + catalogue.translate(known, profile)):  # once per test
             cited.setdefault(rid, []).append(nodeid)
     rows = []
-    for req in catalogue:
+    for req in catalogue.view(profile):
         tests = cited.get(req.id, [])
         if not req.applies_to(profile):
             status = f"not applicable to profile {profile}"

@@ -1,10 +1,14 @@
-"""Check the catalogue against the draft's TeX: every normative block must be mapped.
+"""Check the catalogue against the drafts' TeX: every normative block must be mapped.
 
 ``transport-msg.tex`` marks its normative text with ``\\devicenormative``,
 ``\\drivernormative`` and ``\\busnormative``, each carrying a reference label such as
 ``Virtio Transport Options / Virtio Over Messages / Basic Concepts / Endianness / Device``.
 The catalogue stores the label without that common prefix (as requirements.md does), so
 the two are compared on the stripped form.
+
+Both drafts are checked this way: ``transport-msg.tex`` (PR28) and ``transport-msg-rev1.tex``
+(REV1-2026). Their block labels overlap, so an entry belongs to the TeX file its
+``source.file`` names; REV1 line ranges read ``REV1 L<a>-<b>``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
 
 LABEL_PREFIX = "Virtio Transport Options / Virtio Over Messages / "
 TEX_NAME = "transport-msg.tex"
+REV1_TEX_NAME = "transport-msg-rev1.tex"
 ROLE_OF_KIND = {"device": "device", "driver": "driver", "bus": "bus"}
 
 # \<kind>normative{\paragraph}{Title}{Label}; the title may hold one level of braces
@@ -64,13 +69,17 @@ def spec_dir() -> Path | None:
     return None
 
 
-def default_tex_path() -> Path | None:
-    """``<spec dir>/tex/transport-msg.tex`` when it exists, else None."""
+def spec_path(*parts: str) -> Path | None:
+    """``<spec dir>/<parts...>`` when that file exists, else None."""
     root = spec_dir()
-    if root is None:
-        return None
-    path = root / "tex" / TEX_NAME
-    return path if path.is_file() else None
+    path = root.joinpath(*parts) if root else None
+    return path if path is not None and path.is_file() else None
+
+
+def default_tex_path(name: str = TEX_NAME) -> Path | None:
+    """``<spec dir>/tex/<name>`` (PR28's ``transport-msg.tex`` by default) when it exists,
+    else None."""
+    return spec_path("tex", name)
 
 
 def _resolve(path: str | Path | None) -> Path:
@@ -80,6 +89,12 @@ def _resolve(path: str | Path | None) -> Path:
     if found is None:
         raise FileNotFoundError(f"{TEX_NAME} not found: set VMSG_SPEC_DIR to the spec tree")
     return found
+
+
+def _entries_of(catalogue: Catalogue, path: str | Path | None) -> list[Requirement]:
+    """The entries drawn from the TeX file at ``path`` (by ``source.file``)."""
+    name = _resolve(path).name
+    return [r for r in catalogue if r.source.get("file") == name]
 
 
 def strip_prefix(label: str) -> str:
@@ -118,19 +133,20 @@ def _block_end(lines: list[str], line: int, heading_lines: list[int]) -> int:
 
 def unmapped_blocks(catalogue: Catalogue, path: str | Path | None = None) -> list[NormativeBlock]:
     """Blocks of the TeX that no catalogue entry of the matching role names."""
-    mapped = {(r.role, r.block) for r in catalogue if r.block}
+    mapped = {(r.role, r.block) for r in _entries_of(catalogue, path) if r.block}
     return [b for b in normative_blocks(path) if (b.role, b.label) not in mapped]
 
 
 def unknown_blocks(catalogue: Catalogue, path: str | Path | None = None) -> list[Requirement]:
     """Catalogue entries naming a block (with their role's kind) that the TeX lacks."""
     present = {(b.role, b.label) for b in normative_blocks(path)}
-    return [r for r in catalogue if r.block and (r.role, r.block) not in present]
+    return [r for r in _entries_of(catalogue, path) if r.block and (r.role, r.block) not in present]
 
 
 def line_range(req: Requirement) -> tuple[int, int] | None:
-    """The TeX lines of a spec entry (``"L120-122"`` → (120, 122)); None for others."""
-    m = re.fullmatch(r"L(\d+)(?:-(\d+))?", str(req.source.get("lines", "")))
+    """The TeX lines of a spec entry (``"L120-122"`` or ``"REV1 L120-122"`` → (120, 122));
+    None for others."""
+    m = re.fullmatch(r"(?:REV1 )?L(\d+)(?:-(\d+))?", str(req.source.get("lines", "")))
     if m is None:
         return None
     first = int(m.group(1))
@@ -141,7 +157,7 @@ def misplaced(catalogue: Catalogue, path: str | Path | None = None) -> list[Requ
     """Entries with a block whose TeX line range is not inside that block."""
     spans = {(b.role, b.label): (b.line, b.end_line) for b in normative_blocks(path)}
     bad = []
-    for req in catalogue:
+    for req in _entries_of(catalogue, path):
         span = spans.get((req.role, req.block)) if req.block else None
         rng = line_range(req)
         if span is None or rng is None:
