@@ -69,14 +69,16 @@ class _Collector:
         self.config = session.config
 
 
-def collect(suite: str | None = None, catalogue: str | None = None):
-    """Collect the suite in-process: (catalogue, {nodeid: [cited IDs]})."""
+def collect(suite: str | None = None, catalogue: str | None = None, profile: str = "pr28"):
+    """Collect the suite in-process: (catalogue, {nodeid: [cited IDs]}), the IDs read
+    under ``profile`` (a test that does not apply there keeps its own)."""
     import pytest
 
     collector = _Collector()
     buf = io.StringIO()
+    args = ["--collect-only", "-q", "--vmsg-profile", profile] + _base_args(suite, catalogue)
     with contextlib.redirect_stdout(buf):
-        rc = pytest.main(["--collect-only", "-q"] + _base_args(suite, catalogue), plugins=[collector])
+        rc = pytest.main(args, plugins=[collector])
     if rc != 0 or collector.config is None:
         raise CliError("collecting the suite failed:\n" + buf.getvalue()[-6000:])
     from . import plugin  # imported after pytest loaded it (assertion rewriting)
@@ -149,15 +151,19 @@ def cmd_list(a) -> int:
             for k in kinds:
                 print(k["kind"])
         return 0
-    cat, citations = collect(a.suite, a.catalogue)
-    from .plugin import _matches_filters
+    cat, citations = collect(a.suite, a.catalogue, a.profile)
+    from .plugin import AUTO_PROFILE, _applies, _matches_filters
 
+    # the profile's matrix: its own entries, cited by the tests as the run reads them
+    # (a PR28 ID counts for its REV1 equivalents under rev1-2026)
+    profile = "pr28" if a.profile == AUTO_PROFILE else a.profile
     tests_of: dict[str, list[str]] = {}
     for nodeid, ids in citations.items():
         for rid in ids:
             tests_of.setdefault(rid, []).append(nodeid)
+    equivalents = getattr(cat, "equivalents", lambda rid: [])
     rows = []
-    for r in cat:
+    for r in (cat.view(profile) if hasattr(cat, "view") else cat):
         if not _matches_filters(r, a.req, a.level, a.area):
             continue
         if a.role and str(getattr(r, "role", "")) not in a.role:
@@ -170,16 +176,26 @@ def cmd_list(a) -> int:
         print(json.dumps([{
             "id": r.id, "level": r.level, "strength": getattr(r, "strength", ""), "role": r.role,
             "area": r.area, "text": getattr(r, "text", ""), "untestable": getattr(r, "untestable", None),
-            "profiles": list(getattr(r, "profiles", None) or []), "tests": tests} for r, tests in rows], indent=2))
+            "profiles": list(getattr(r, "profiles", None) or []), "applicable": _applies(r, profile),
+            "equivalent": equivalents(r.id), "tests": tests} for r, tests in rows], indent=2))
         return 0
     for r, tests in rows:
         note = ""
         if not tests:
-            note = f"  UNTESTABLE ({r.untestable})" if getattr(r, "untestable", None) else "  UNTESTED"
+            if getattr(r, "untestable", None):
+                note = f"  UNTESTABLE ({r.untestable})"
+            elif not _applies(r, profile):
+                note = f"  N/A (profile(s) {', '.join(r.profiles)})"
+            else:
+                note = "  UNTESTED"
         print(f"{r.id:<14} {r.level:<10} {r.role:<11} {r.area:<13} {len(tests):>3} test(s){note}")
+        if equivalents(r.id):
+            print(f"    equivalent: {', '.join(equivalents(r.id))}")
         for t in tests:
             print(f"    {t}")
-    print(f"{len(rows)} requirement(s), {sum(1 for _, t in rows if t)} with tests")
+    untestable = sum(1 for r, t in rows if not t and getattr(r, "untestable", None))
+    print(f"{len(rows)} requirement(s), {sum(1 for _, t in rows if t)} with tests, {untestable} untestable "
+          f"(profile {a.profile})")
     return 0
 
 
@@ -480,7 +496,10 @@ def cmd_replay(a) -> int:
         fn = tr.device_function(t, target.description.pci_address)
     except tr.TranscriptError as exc:
         raise CliError(f"{a.file}: {exc}") from None
-    dut = target.open(faults=a.fault, profile=a.profile)
+    try:
+        dut = target.open(faults=a.fault, profile=a.profile)
+    except ValueError as exc:  # a profile or fault the target cannot build
+        raise CliError(str(exc)) from None
     try:
         scope = tr.DeviceScope.learn(t.steps, fn, tr.ram_end(dut.port.address_map()))
         mismatches = tr.replay(t, dut.port, stop_after=a.max, scope=scope)
@@ -505,6 +524,16 @@ def cmd_replay(a) -> int:
 # --- argument parsing -------------------------------------------------------------
 
 
+#: --profile values: the two drafts, and auto (passed through: detecting the target's
+#: draft at run time is not there yet).
+PROFILE_CHOICES = ("pr28", "rev1-2026", "auto")
+
+
+def _profile_option(sp, what: str = "wire/spec profile") -> None:
+    sp.add_argument("--profile", default="pr28", choices=PROFILE_CHOICES,
+                    help=f"{what}: {', '.join(PROFILE_CHOICES)} (default pr28)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vmsg-conform", description="virtio-msg over AMP PCI conformance suite")
     sub = p.add_subparsers(dest="command", required=True)
@@ -524,6 +553,7 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--targets", action="store_true", help="list the target kinds")
     ls.add_argument("--json", action="store_true")
     ls.add_argument("--fault-catalogue", help=argparse.SUPPRESS)
+    _profile_option(ls, "whose requirement matrix to show")
     ls.set_defaults(func=cmd_list)
 
     rn = sub.add_parser("run", help="run the suite against a target")
@@ -533,7 +563,7 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--fault", action="append", default=[], metavar="NAME")
     rn.add_argument("--fault-set", action="append", default=[], metavar="NAME",
                     help="a named set of reference faults (e.g. qemu-v2: the behaviour QEMU's device showed)")
-    rn.add_argument("--profile", default="pr28")
+    _profile_option(rn)
     rn.add_argument("--strict", action="store_true", help="WARN fails the run too (= --fail-on warn)")
     rn.add_argument("--fail-on", choices=("fail", "warn", "info"), default=None,
                     help="least serious verdict that fails the run (default fail)")
@@ -568,7 +598,7 @@ def _parser() -> argparse.ArgumentParser:
     common(mx)
     mx.add_argument("--out", default="vmsg-matrix", metavar="DIR")
     mx.add_argument("--target", default="ref")
-    mx.add_argument("--profile", default="pr28")
+    _profile_option(mx)
     mx.add_argument("--strict", action="store_true")
     mx.add_argument("--jobs", type=int, default=2)
     mx.add_argument("--only", action="append", default=[], metavar="FAULT", help="only these faults")
@@ -580,14 +610,14 @@ def _parser() -> argparse.ArgumentParser:
     df.add_argument("--fault-a", action="append", default=[], metavar="NAME", help="reference fault on target A")
     df.add_argument("--fault-b", action="append", default=[], metavar="NAME", help="reference fault on target B")
     df.add_argument("--sequence", action="append", default=[], metavar="NAME", help="only these sequences")
-    df.add_argument("--profile", default="pr28")
+    _profile_option(df)
     df.set_defaults(func=cmd_diff)
 
     rp2 = sub.add_parser("replay", help="replay a transcript on a target; report answers that differ")
     rp2.add_argument("file")
     rp2.add_argument("--target", default=None, metavar="SPEC", help="default: ref")
     rp2.add_argument("--fault", action="append", default=[], metavar="NAME")
-    rp2.add_argument("--profile", default="pr28")
+    _profile_option(rp2)
     rp2.add_argument("--max", type=int, default=20, metavar="N", help="stop after N differences (default 20)")
     rp2.add_argument("--platform", action="store_true",
                      help="also list the platform differences (counted, never a failure)")

@@ -2,8 +2,10 @@
 
 It registers the ``--vmsg-*`` options and the ``req`` marker, brings the
 ``dut`` / ``vmsg_target`` fixtures, checks every test's citations against the
-requirement catalogue, selects tests by requirement, skips checks that do not
-apply (other profiles), grades failures (verdicts.py), applies waivers,
+requirement catalogue, reads them under the run's profile (a PR28 ID stands for
+its REV1 equivalents under rev1-2026, catalogue ``translate``), selects tests by
+requirement, skips checks that do not apply (other profiles), grades failures
+(verdicts.py) by the translated IDs, applies waivers,
 records one :class:`~vmsg_conform.results.TestResult` per test and writes the
 JSON / JUnit / HTML reports.
 
@@ -72,7 +74,8 @@ def pytest_addoption(parser):
     g.addoption("--vmsg-target", default="ref", help="target spec (default: ref)")
     g.addoption("--vmsg-fault", action="append", default=[], metavar="NAME",
                 help="reference fault mode to switch on (repeatable, comma lists allowed)")
-    g.addoption("--vmsg-profile", default="pr28", help="wire/spec profile (default: pr28)")
+    g.addoption("--vmsg-profile", default="pr28",
+                help="wire/spec profile: pr28 (default), rev1-2026, amp-shmem-2026 or auto")
     g.addoption("--vmsg-strict", action="store_true", default=False,
                 help="WARN fails the run too (same as --vmsg-fail-on warn)")
     g.addoption("--vmsg-fail-on", default=None, choices=sorted(_verdicts.FAIL_ON), metavar="GRADE",
@@ -105,7 +108,8 @@ class _State:
 
     catalogue: Any = None
     waivers: list = field(default_factory=list)
-    citations: dict = field(default_factory=dict)  # nodeid -> [ids], every valid collected test
+    citations: dict = field(default_factory=dict)  # nodeid -> [ids] under the profile, every valid collected test
+    cited: dict = field(default_factory=dict)  # nodeid -> [ids] as the req marker writes them
     uncited: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     reports: dict = field(default_factory=dict)  # nodeid -> {when: report}
@@ -294,9 +298,40 @@ def _applies(req, profile: str) -> bool:
     return not profiles or profile in profiles
 
 
+#: --vmsg-profile values besides the catalogue's own profiles.
+AUTO_PROFILE = "auto"
+
+
+def catalogue_profile(config) -> str:
+    """The profile whose IDs the run's citations are read in. ``auto`` reads them as the
+    default profile: detecting the target's draft at run time is not there yet."""
+    profile = config.getoption("vmsg_profile") or "pr28"
+    return "pr28" if profile == AUTO_PROFILE else profile
+
+
+def translate(cat, ids, profile: str) -> list[str]:
+    """The IDs among ``ids`` (or their equivalents) that apply under ``profile``, via the
+    catalogue's ``translate``; a catalogue without one (self-test fakes) has no
+    equivalents, so only the applicable IDs stay. Empty: the test is not applicable."""
+    if hasattr(cat, "translate"):
+        return list(cat.translate(ids, profile))
+    return [i for i in ids if (r := _req(cat, i)) is not None and _applies(r, profile)]
+
+
+def _check_profile(config, cat) -> None:
+    known = list(getattr(cat, "profiles", None) or [])
+    profile = config.getoption("vmsg_profile")
+    if known and profile != AUTO_PROFILE and profile not in known:
+        raise pytest.UsageError(f"--vmsg-profile {profile}: unknown profile "
+                                f"(known: {', '.join(known + [AUTO_PROFILE])})")
+
+
 def pytest_collection_modifyitems(session, config, items):
     st = _state(config)
-    st.catalogue = cat = _load_catalogue(config)
+    cat = _load_catalogue(config)
+    _check_profile(config, cat)  # before the session keeps it: no report for a refused run
+    st.catalogue = cat
+    profile = catalogue_profile(config)
     require_all = config.getini("vmsg_require_req")
     kept = []
     for item in items:
@@ -315,7 +350,10 @@ def pytest_collection_modifyitems(session, config, items):
                                f"{item.nodeid}: cites no requirement (add @pytest.mark.req(\"ID\", ...))")
                 continue
             st.uncited.append(item.nodeid)
-        st.citations[item.nodeid] = ids
+        st.cited[item.nodeid] = ids
+        # what the test checks under this profile; a test left with nothing keeps its own
+        # IDs for the report and is skipped as not applicable (_mark_skips_and_waivers)
+        st.citations[item.nodeid] = translate(cat, ids, profile) or ids
         kept.append(item)
     items[:] = kept
     _select(config, cat, items)
@@ -329,8 +367,11 @@ def _select(config, cat, items) -> None:
     if not (globs or levels or areas):
         return
     selected, deselected = [], []
+    st = _state(config)
     for item in items:
-        reqs = [r for r in (_req(cat, i) for i in _state(config).citations[item.nodeid]) if r]
+        # an ID given on the command line may be the test's own or its translation
+        ids = dict.fromkeys(st.cited.get(item.nodeid, []) + st.citations[item.nodeid])
+        reqs = [r for r in (_req(cat, i) for i in ids) if r]
         if any(_matches_filters(r, globs, levels, areas) for r in reqs):
             selected.append(item)
         else:
@@ -342,14 +383,13 @@ def _select(config, cat, items) -> None:
 
 def _mark_skips_and_waivers(config, cat, items) -> None:
     st = _state(config)
-    profile = config.getoption("vmsg_profile")
+    profile = catalogue_profile(config)
     today = _dt.date.today()
     for item in items:
         ids = st.citations[item.nodeid]
-        reqs = [r for r in (_req(cat, i) for i in ids) if r]
-        if reqs and not any(_applies(r, profile) for r in reqs):
+        if ids and not translate(cat, ids, profile):
             item.add_marker(pytest.mark.skip(
-                reason=f"not applicable to profile {profile}: " + ", ".join(ids)))
+                reason=f"not applicable to profile {config.getoption('vmsg_profile')}: " + ", ".join(ids)))
         w = _waivers.find(st.waivers, item.nodeid, ids)
         if w is None:
             continue
@@ -398,16 +438,42 @@ def _strength_of(config):
     return strength
 
 
+def _as_cited(config, cited: list[str], rid: str) -> str:
+    """The ID a check names, read under the run's profile: a PR28 ID that does not apply
+    becomes the first of its equivalents the test cites (translated), so the check is
+    graded by the rule in force. Anything else is left as it is."""
+    cat = _state(config).catalogue
+    if rid in cited or cat is None or _req(cat, rid) is None:
+        return rid
+    try:
+        mapped = translate(cat, [rid], catalogue_profile(config))
+    except (KeyError, ValueError):
+        return rid
+    return next((m for m in mapped if m in cited), rid)
+
+
+def _translated_exc(config, exc, cited: list[str]):
+    """A Deviation naming an ID of another profile, renamed to its cited equivalent (the
+    message keeps what the test said); other exceptions unchanged."""
+    if not isinstance(exc, _verdicts.Deviation):
+        return exc
+    rid = _as_cited(config, cited, exc.req)
+    if rid == exc.req:
+        return exc
+    return _verdicts.Deviation(rid, f"{exc.detail} (checked as {exc.req})", precondition=exc.precondition)
+
+
 def _grade(item, call, rep) -> None:
     """Grades a failed call (verdicts.py). WARN, INFO and BLOCKED stop being
     pytest failures: the run's exit status is decided from the verdicts."""
     if rep.when != "call" or not rep.failed or hasattr(rep, "wasxfail") or hasattr(rep, "vmsg_grade"):
         return  # not a failure, or already graded by _grade_tolerated
-    exc = call.excinfo.value if call.excinfo is not None else None
+    cited = _state(item.config).citations.get(item.nodeid, [])
+    exc = _translated_exc(item.config, call.excinfo.value if call.excinfo is not None else None, cited)
     # A Deviation already says "REQ: what"; pytest's text would prefix its class path.
     message = str(exc) if isinstance(exc, _verdicts.Deviation) else _fail_message(rep)
-    g = _verdicts.grade(exc, _state(item.config).citations.get(item.nodeid, []),
-                        _strength_of(item.config), message, crashed=bool(getattr(rep, "vmsg_crash", None)))
+    g = _verdicts.grade(exc, cited, _strength_of(item.config), message,
+                        crashed=bool(getattr(rep, "vmsg_crash", None)))
     rep.vmsg_grade = {"verdict": g.verdict, "broken": g.broken, "blocked_by": g.blocked_by,
                       "message": g.message}
     if g.verdict in _SOFT:
@@ -422,6 +488,7 @@ def _grade_tolerated(item, rep) -> None:
     cited = _state(item.config).citations.get(item.nodeid, [])
     for entry in getattr(rep, "vmsg_tolerated", []):
         req, _, detail = entry.partition(": ")
+        req = _as_cited(item.config, cited, req)
         if req in cited:
             verdict = _verdicts.verdict_of(_strength_of(item.config)(req))
             message = f"{req}: {detail} (tolerated during setup; the test cites {req})"
@@ -682,6 +749,7 @@ def pytest_testnodedown(node, error):
     facts = (getattr(node, "workeroutput", None) or {}).get("vmsg_collection")
     if facts and not st.citations:
         st.citations = dict(facts["citations"])
+        st.cited = dict(facts.get("cited", {}))
         st.uncited = list(facts["uncited"])
         st.used_waivers = {st.waivers[i] for i in facts["used_waivers"]}
 
@@ -722,8 +790,9 @@ def pytest_sessionstart(session):
 # --- metadata and reports ---------------------------------------------------------
 
 
-def _spec_of(cat) -> dict:
-    spec = getattr(cat, "spec", None)
+def _spec_of(cat, profile: str = "pr28") -> dict:
+    spec_for = getattr(cat, "spec_for", None)
+    spec = spec_for(profile) if spec_for is not None else getattr(cat, "spec", None)
     if isinstance(spec, dict) and spec:
         return dict(spec)
     for req in cat:
@@ -768,7 +837,8 @@ def _requirement_rows(cat, citations: dict, profile: str) -> list[_results.Requi
         for rid in ids:
             cited.setdefault(rid, []).append(nodeid)
     rows = []
-    for r in cat:
+    # the profile's view: the other draft's own entries have no row (fakes: every entry)
+    for r in (cat.view(profile) if hasattr(cat, "view") else cat):
         rows.append(_results.RequirementRow(
             id=r.id, level=str(getattr(r, "level", "")), strength=str(getattr(r, "strength", "")),
             role=str(getattr(r, "role", "")), area=str(getattr(r, "area", "")),
@@ -785,7 +855,7 @@ def build_run(config) -> _results.RunResult:
     profile = config.getoption("vmsg_profile")
     meta = {
         "suite_version": _version(),
-        "spec": _spec_of(cat) if cat is not None else {},
+        "spec": _spec_of(cat, catalogue_profile(config)) if cat is not None else {},
         "profile": profile,
         "target": _target_info(config.getoption("vmsg_target")),
         "faults": _faults(config),
@@ -806,7 +876,7 @@ def build_run(config) -> _results.RunResult:
     }
     run = _results.RunResult(
         metadata=meta, tests=list(st.tests),
-        requirements=_requirement_rows(cat, st.citations, profile) if cat is not None else [],
+        requirements=_requirement_rows(cat, st.citations, catalogue_profile(config)) if cat is not None else [],
         uncited=list(st.uncited), errors=list(st.errors))
     for w in st.waivers:
         if w not in st.used_waivers:
@@ -836,7 +906,7 @@ def pytest_sessionfinish(session, exitstatus):
     if role == "worker":
         # the controller writes the reports; it needs what only collection saw
         config.workeroutput["vmsg_collection"] = {
-            "citations": st.citations, "uncited": st.uncited,
+            "citations": st.citations, "cited": st.cited, "uncited": st.uncited,
             "used_waivers": [i for i, w in enumerate(st.waivers) if w in st.used_waivers]}
         return
     if config.option.collectonly or st.catalogue is None:
