@@ -411,6 +411,14 @@ def test_two_equivalents():
 @pytest.mark.req("R1-DEV-004")
 def test_rev1_only():
     pass
+
+@pytest.mark.req("VMSG-DEV-002", "VMSG-DEV-001")
+def test_check_of_a_pr28_only_rule():
+    verdicts.check(False, "VMSG-DEV-002", "a rule REV1 lacks")
+
+@pytest.mark.req("VMSG-DEV-002", "VMSG-DEV-001")
+def test_plain_assert_of_a_pr28_only_primary():
+    assert False, "primary is PR28 only"
 '''
 
 
@@ -430,8 +438,11 @@ def test_plugin_under_pr28_grades_and_skips_as_before(rtree):
     by = _by_name(data)
     assert {k: v["verdict"] for k, v in by.items()} == {
         "test_named_check_fails": "FAIL", "test_plain_assert_fails": "FAIL", "test_pr28_only": "PASS",
-        "test_two_equivalents": "PASS", "test_rev1_only": "SKIP"}
+        "test_two_equivalents": "PASS", "test_rev1_only": "SKIP", "test_check_of_a_pr28_only_rule": "FAIL",
+        "test_plain_assert_of_a_pr28_only_primary": "FAIL"}
     assert by["test_named_check_fails"]["broken"] == ["VMSG-DEV-001"]
+    assert by["test_check_of_a_pr28_only_rule"]["broken"] == ["VMSG-DEV-002"]
+    assert by["test_plain_assert_of_a_pr28_only_primary"]["broken"] == ["VMSG-DEV-002"]
     assert by["test_rev1_only"]["message"] == "not applicable to profile pr28: R1-DEV-004"
     assert data["metadata"]["spec"]["commit"] == "c28"
     assert not any(r.startswith("R1-") for r in data["requirement_verdicts"])
@@ -443,7 +454,12 @@ def test_plugin_under_rev1_translates_citations_skips_and_grades(rtree):
     # R1-DEV-001 is a SHOULD: a broken check of its PR28 equivalent (a MUST) is a WARN here
     assert {k: v["verdict"] for k, v in by.items()} == {
         "test_named_check_fails": "WARN", "test_plain_assert_fails": "WARN", "test_pr28_only": "SKIP",
-        "test_two_equivalents": "PASS", "test_rev1_only": "PASS"}
+        "test_two_equivalents": "PASS", "test_rev1_only": "PASS", "test_check_of_a_pr28_only_rule": "INFO",
+        "test_plain_assert_of_a_pr28_only_primary": "INFO"}
+    # a failed check of a rule REV1 does not have is a note, neither a FAIL nor a suite defect
+    for name in ("test_check_of_a_pr28_only_rule", "test_plain_assert_of_a_pr28_only_primary"):
+        assert by[name]["reqs"] == ["R1-DEV-001"] and by[name]["broken"] == [], name
+        assert "VMSG-DEV-002 is not a rule of profile rev1-2026" in by[name]["message"], name
     assert by["test_named_check_fails"]["reqs"] == ["R1-DEV-001"]
     assert by["test_named_check_fails"]["broken"] == ["R1-DEV-001"]
     assert "suite defect" not in by["test_named_check_fails"]["message"]

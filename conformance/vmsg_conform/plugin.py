@@ -452,6 +452,30 @@ def _as_cited(config, cited: list[str], rid: str) -> str:
     return next((m for m in mapped if m in cited), rid)
 
 
+def _outside_profile(config, exc, own: list[str], cited: list[str]) -> str | None:
+    """The ID a failed check is about when that ID has no counterpart under the run's
+    profile (it does not apply and none of its equivalents is cited), else None. The ID is
+    the one a Deviation names, or for a plain assert the test's own primary ID."""
+    cat = _state(config).catalogue
+    if isinstance(exc, _verdicts.Deviation):
+        if exc.precondition:
+            return None  # a setup that could not go on stays BLOCKED
+        rid = exc.req
+    elif isinstance(exc, AssertionError) and own:
+        rid = own[0]
+    else:
+        return None
+    req = _req(cat, rid) if cat is not None else None
+    profile = catalogue_profile(config)
+    if req is None or rid in cited or _applies(req, profile):
+        return None
+    try:
+        mapped = translate(cat, [rid], profile)
+    except (KeyError, ValueError):
+        return None
+    return None if any(m in cited for m in mapped) else rid
+
+
 def _translated_exc(config, exc, cited: list[str]):
     """A Deviation naming an ID of another profile, renamed to its cited equivalent (the
     message keeps what the test said); other exceptions unchanged."""
@@ -468,12 +492,20 @@ def _grade(item, call, rep) -> None:
     pytest failures: the run's exit status is decided from the verdicts."""
     if rep.when != "call" or not rep.failed or hasattr(rep, "wasxfail") or hasattr(rep, "vmsg_grade"):
         return  # not a failure, or already graded by _grade_tolerated
-    cited = _state(item.config).citations.get(item.nodeid, [])
-    exc = _translated_exc(item.config, call.excinfo.value if call.excinfo is not None else None, cited)
+    st = _state(item.config)
+    cited = st.citations.get(item.nodeid, [])
+    raw = call.excinfo.value if call.excinfo is not None else None
+    exc = _translated_exc(item.config, raw, cited)
     # A Deviation already says "REQ: what"; pytest's text would prefix its class path.
     message = str(exc) if isinstance(exc, _verdicts.Deviation) else _fail_message(rep)
-    g = _verdicts.grade(exc, cited, _strength_of(item.config), message,
-                        crashed=bool(getattr(rep, "vmsg_crash", None)))
+    crashed = bool(getattr(rep, "vmsg_crash", None))
+    outside = None if crashed else _outside_profile(item.config, raw, st.cited.get(item.nodeid, cited), cited)
+    if outside:
+        # the failed check is about a rule the profile in force does not have
+        g = _verdicts.Grade("INFO", [], None,
+                            f"{message} ({outside} is not a rule of profile {item.config.getoption('vmsg_profile')})")
+    else:
+        g = _verdicts.grade(exc, cited, _strength_of(item.config), message, crashed=crashed)
     rep.vmsg_grade = {"verdict": g.verdict, "broken": g.broken, "blocked_by": g.blocked_by,
                       "message": g.message}
     if g.verdict in _SOFT:

@@ -16,6 +16,11 @@ and weigh it as the catalogue does:
   finish talking to the device. So is every failure during which the target
   crashed (a sanitizer report, sanitizer.py), whatever the test checked.
 
+The plugin grades by the IDs as the run's profile reads them (catalogue
+``translate``): a check naming a PR28 ID counts for its cited REV1 equivalent
+under rev1-2026, and a failed check of a rule that profile does not have at all
+is INFO, not a FAIL.
+
 Everything here is pure: the plugin feeds it the exception and the
 catalogue's strengths.
 """
