@@ -438,25 +438,31 @@ def _strength_of(config):
     return strength
 
 
+def _counterparts(config, rid: str) -> list[str] | None:
+    """``rid`` read under the run's profile: ``[rid]`` when it applies, else its
+    equivalents that do (maybe none); None for an ID the catalogue does not know."""
+    cat = _state(config).catalogue
+    if cat is None or _req(cat, rid) is None:
+        return None
+    try:
+        return translate(cat, [rid], catalogue_profile(config))
+    except (KeyError, ValueError):
+        return None
+
+
 def _as_cited(config, cited: list[str], rid: str) -> str:
     """The ID a check names, read under the run's profile: a PR28 ID that does not apply
     becomes the first of its equivalents the test cites (translated), so the check is
     graded by the rule in force. Anything else is left as it is."""
-    cat = _state(config).catalogue
-    if rid in cited or cat is None or _req(cat, rid) is None:
+    if rid in cited:
         return rid
-    try:
-        mapped = translate(cat, [rid], catalogue_profile(config))
-    except (KeyError, ValueError):
-        return rid
-    return next((m for m in mapped if m in cited), rid)
+    return next((m for m in _counterparts(config, rid) or [] if m in cited), rid)
 
 
 def _outside_profile(config, exc, own: list[str], cited: list[str]) -> str | None:
     """The ID a failed check is about when that ID has no counterpart under the run's
     profile (it does not apply and none of its equivalents is cited), else None. The ID is
     the one a Deviation names, or for a plain assert the test's own primary ID."""
-    cat = _state(config).catalogue
     if isinstance(exc, _verdicts.Deviation):
         if exc.precondition:
             return None  # a setup that could not go on stays BLOCKED
@@ -465,15 +471,10 @@ def _outside_profile(config, exc, own: list[str], cited: list[str]) -> str | Non
         rid = own[0]
     else:
         return None
-    req = _req(cat, rid) if cat is not None else None
-    profile = catalogue_profile(config)
-    if req is None or rid in cited or _applies(req, profile):
-        return None
-    try:
-        mapped = translate(cat, [rid], profile)
-    except (KeyError, ValueError):
-        return None
-    return None if any(m in cited for m in mapped) else rid
+    parts = _counterparts(config, rid)
+    if rid in cited or parts is None or rid in parts:
+        return None  # cited, unknown, or a rule of this profile (uncited: a suite defect)
+    return None if any(m in cited for m in parts) else rid
 
 
 def _translated_exc(config, exc, cited: list[str]):
