@@ -31,8 +31,8 @@ void bind_bodies(py::module_& m) {
                                   field("status", &SetDeviceStatusReq::status));
   bind_struct<GetVqueueReq>(m, "GetVqueueReq", "GET_VQUEUE request", field("index", &GetVqueueReq::index));
   bind_struct<SetVqueueReq>(m, "SetVqueueReq", "SET_VQUEUE request", field("index", &SetVqueueReq::index),
-                            field("reserved0", &SetVqueueReq::reserved0), field("size", &SetVqueueReq::size),
-                            field("reserved1", &SetVqueueReq::reserved1), field("desc_addr", &SetVqueueReq::desc_addr),
+                            field("flags", &SetVqueueReq::flags), field("size", &SetVqueueReq::size),
+                            field("reserved", &SetVqueueReq::reserved), field("desc_addr", &SetVqueueReq::desc_addr),
                             field("driver_addr", &SetVqueueReq::driver_addr),
                             field("device_addr", &SetVqueueReq::device_addr));
   bind_struct<ResetVqueueReq>(m, "ResetVqueueReq", "RESET_VQUEUE request", field("index", &ResetVqueueReq::index));
@@ -46,7 +46,9 @@ void bind_bodies(py::module_& m) {
                                  field("config_size", &GetDeviceInfoResp::config_size),
                                  field("max_virtqueues", &GetDeviceInfoResp::max_virtqueues),
                                  field("admin_vq_start", &GetDeviceInfoResp::admin_vq_start),
-                                 field("admin_vq_count", &GetDeviceInfoResp::admin_vq_count));
+                                 field("admin_vq_count", &GetDeviceInfoResp::admin_vq_count),
+                                 field("num_feature_blocks", &GetDeviceInfoResp::num_feature_blocks),
+                                 field("device_uuid", &GetDeviceInfoResp::device_uuid));
   bind_struct<GetDeviceFeaturesResp>(m, "GetDeviceFeaturesResp", "GET_DEVICE_FEATURES response",
                                      field("block_index", &GetDeviceFeaturesResp::block_index),
                                      field("features", &GetDeviceFeaturesResp::features));
@@ -63,13 +65,14 @@ void bind_bodies(py::module_& m) {
                                    field("status", &SetDeviceStatusResp::status));
   bind_struct<GetVqueueResp>(m, "GetVqueueResp", "GET_VQUEUE response", field("index", &GetVqueueResp::index),
                              field("max_size", &GetVqueueResp::max_size), field("cur_size", &GetVqueueResp::cur_size),
-                             field("reserved", &GetVqueueResp::reserved), field("desc_addr", &GetVqueueResp::desc_addr),
+                             field("flags", &GetVqueueResp::flags), field("desc_addr", &GetVqueueResp::desc_addr),
                              field("driver_addr", &GetVqueueResp::driver_addr),
                              field("device_addr", &GetVqueueResp::device_addr));
   bind_struct<SetVqueueResp>(m, "SetVqueueResp", "SET_VQUEUE response");
   bind_struct<ResetVqueueResp>(m, "ResetVqueueResp", "RESET_VQUEUE response");
   bind_struct<GetShmResp>(m, "GetShmResp", "GET_SHM response", field("index", &GetShmResp::index),
-                          field("length", &GetShmResp::length), field("address", &GetShmResp::address));
+                          field("length", &GetShmResp::length), field("address", &GetShmResp::address),
+                          field("reserved", &GetShmResp::reserved));
 
   // Transport events.
   bind_struct<EventConfig>(m, "EventConfig", "EVENT_CONFIG (device -> driver)",
@@ -83,10 +86,11 @@ void bind_bodies(py::module_& m) {
   // Bus messages.
   bind_struct<GetDevicesReq>(m, "GetDevicesReq", "bus GET_DEVICES request", field("offset", &GetDevicesReq::offset),
                              field("count", &GetDevicesReq::count));
-  bind_struct<GetDevicesResp>(m, "GetDevicesResp", "bus GET_DEVICES response (count = 8 * len(bitmap))",
+  bind_struct<GetDevicesResp>(m, "GetDevicesResp",
+                              "bus GET_DEVICES response (PR28: count = 8 * len(bitmap), count None; REV1: count given)",
                               field("offset", &GetDevicesResp::offset),
                               field("next_offset", &GetDevicesResp::next_offset),
-                              field("bitmap", &GetDevicesResp::bitmap));
+                              field("bitmap", &GetDevicesResp::bitmap), field("count", &GetDevicesResp::count));
   bind_struct<PingReq>(m, "PingReq", "bus PING request", field("data", &PingReq::data));
   bind_struct<PingResp>(m, "PingResp", "bus PING response", field("data", &PingResp::data));
   bind_struct<EventDevice>(m, "EventDevice", "bus EVENT_DEVICE", field("device_number", &EventDevice::device_number),
@@ -195,10 +199,13 @@ void bind_header(py::module_& m) {
 }  // namespace
 
 void bind_wire(py::module_& m) {
-  py::enum_<Layout>(m, "Layout", "which draft's layouts the codec uses").value("Pr28", Layout::Pr28);
+  py::enum_<Layout>(m, "Layout", "which draft's layouts the codec uses")
+      .value("Pr28", Layout::Pr28)
+      .value("Rev1", Layout::Rev1);
   bind_struct<Profile>(m, "Profile", "wire profile: layout + bus maximum message size",
                        field("layout", &Profile::layout), field("max_msg_size", &Profile::max_msg_size))
       .def_static("pr28", &Profile::pr28, py::arg("max_msg_size") = 64, "PR28 layouts, 64-byte AMP messages")
+      .def_static("rev1", &Profile::rev1, py::arg("max_msg_size") = 64, "REV1-2026 layouts, 64-byte AMP messages")
       .def("name", [](const Profile& p) { return std::string(p.name()); });
 
   bind_bodies(m);

@@ -26,7 +26,7 @@ def _break_rule(dut) -> None:
     from vmsg_conform import _vmsg as v  # noqa: PLC0415
     dev = dut.devices("virtio-rng-device")[0]
     msg = v.wire.Message(dev_num=dev.dev_num, token=0, reserved_type_bits=0,
-                         body=v.wire.SetVqueueReq(index=0, reserved0=1, size=8))
+                         body=v.wire.SetVqueueReq(index=0, flags=1, size=8))
     dut.link(dev.fifo).request(msg)
 
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -70,6 +71,8 @@ template <class IO> void fields(IO&, wire::GetDeviceInfoReq&, const MessageLimit
 template <class IO> void fields(IO& io, wire::GetDeviceInfoResp& b, const MessageLimits&) {
   io.any(b.device_id); io.any(b.vendor_id); io.any(b.num_feature_bits); io.any(b.config_size);
   io.any(b.max_virtqueues); io.any(b.admin_vq_start); io.any(b.admin_vq_count);
+  io.any(b.num_feature_blocks);
+  for (std::uint8_t& u : b.device_uuid) io.any(u);
 }
 template <class IO> void fields(IO& io, wire::GetDeviceFeaturesReq& b, const MessageLimits&) {
   io.any(b.block_index); io.any(b.num_blocks);
@@ -99,11 +102,11 @@ template <class IO> void fields(IO& io, wire::SetDeviceStatusReq& b, const Messa
 template <class IO> void fields(IO& io, wire::SetDeviceStatusResp& b, const MessageLimits&) { io.any(b.status); }
 template <class IO> void fields(IO& io, wire::GetVqueueReq& b, const MessageLimits&) { io.any(b.index); }
 template <class IO> void fields(IO& io, wire::GetVqueueResp& b, const MessageLimits&) {
-  io.any(b.index); io.any(b.max_size); io.any(b.cur_size); io.any(b.reserved);
+  io.any(b.index); io.any(b.max_size); io.any(b.cur_size); io.any(b.flags);
   io.any(b.desc_addr); io.any(b.driver_addr); io.any(b.device_addr);
 }
 template <class IO> void fields(IO& io, wire::SetVqueueReq& b, const MessageLimits&) {
-  io.any(b.index); io.any(b.reserved0); io.any(b.size); io.any(b.reserved1);
+  io.any(b.index); io.any(b.flags); io.any(b.size); io.any(b.reserved);
   io.any(b.desc_addr); io.any(b.driver_addr); io.any(b.device_addr);
 }
 template <class IO> void fields(IO&, wire::SetVqueueResp&, const MessageLimits&) {}
@@ -111,7 +114,7 @@ template <class IO> void fields(IO& io, wire::ResetVqueueReq& b, const MessageLi
 template <class IO> void fields(IO&, wire::ResetVqueueResp&, const MessageLimits&) {}
 template <class IO> void fields(IO& io, wire::GetShmReq& b, const MessageLimits&) { io.any(b.index); }
 template <class IO> void fields(IO& io, wire::GetShmResp& b, const MessageLimits&) {
-  io.any(b.index); io.any(b.length); io.any(b.address);
+  io.any(b.index); io.any(b.length); io.any(b.address); io.any(b.reserved);
 }
 template <class IO> void fields(IO& io, wire::EventConfig& b, const MessageLimits& l) {
   io.any(b.device_status); io.any(b.generation); io.any(b.offset); io.any(b.length); io_bytes(io, b.data, l);
@@ -125,6 +128,11 @@ template <class IO> void fields(IO& io, wire::GetDevicesReq& b, const MessageLim
 }
 template <class IO> void fields(IO& io, wire::GetDevicesResp& b, const MessageLimits& l) {
   io.any(b.offset); io.any(b.next_offset); io_bytes(io, b.bitmap, l);
+  bool has_count = b.count.has_value();
+  std::uint16_t count = b.count.value_or(0);
+  io.flag(has_count);
+  io.any(count);
+  if constexpr (IO::kReading) b.count = has_count ? std::optional<std::uint16_t>(count) : std::nullopt;
 }
 template <class IO> void fields(IO& io, wire::PingReq& b, const MessageLimits&) { io.any(b.data); }
 template <class IO> void fields(IO& io, wire::PingResp& b, const MessageLimits&) { io.any(b.data); }

@@ -97,7 +97,7 @@ std::vector<std::string_view> rules_broken_alone(const wire::Message& m, const D
     if (ss->status != 0 && (ss->status & ~std::uint32_t{0xFF}) != 0) out.push_back("VMSG-DRV-034");
   }
   if (const auto* sv = std::get_if<wire::SetVqueueReq>(&b)) {
-    if (sv->reserved0 != 0 || sv->reserved1 != 0) out.push_back("VMSG-DRV-014");
+    if (sv->flags != 0 || sv->reserved != 0) out.push_back("VMSG-DRV-014");
     if (sv->size == 0 || !std::has_single_bit(sv->size)) out.push_back("VMSG-DRV-060");
     if (sv->desc_addr % 16 != 0 || sv->driver_addr % 2 != 0 || sv->device_addr % 4 != 0) out.push_back("VMSG-DRV-061");
   }

@@ -70,10 +70,10 @@ wire::Message to_dev(wire::Body b, std::uint16_t dev = tops::kDevNum) {
 
 /// Endpoint rules, one message after another, in an order that reaches each.
 std::vector<tops::Op> endpoint_rules() {
-  const wire::SetVqueueReq good{.index = 0, .reserved0 = 0, .size = 8, .reserved1 = 0,
+  const wire::SetVqueueReq good{.index = 0, .flags = 0, .size = 8, .reserved = 0,
                                 .desc_addr = tops::kQueueBase, .driver_addr = tops::kQueueBase + tops::kAvailOffset,
                                 .device_addr = tops::kQueueBase + tops::kUsedOffset};
-  wire::SetVqueueReq bad{.index = 1, .reserved0 = 1, .size = 3, .reserved1 = 2,
+  wire::SetVqueueReq bad{.index = 1, .flags = 1, .size = 3, .reserved = 2,
                          .desc_addr = 0x2001, .driver_addr = 0x2001, .device_addr = 0x2003};
   wire::SetVqueueReq wraps = good;
   wraps.desc_addr = ~std::uint64_t{0} - 15;
@@ -111,7 +111,7 @@ std::vector<tops::Op> endpoint_rules() {
 
 /// RING_RESET negotiated: reprogramming live queues before and after DRIVER_OK.
 std::vector<tops::Op> ring_reset_rules() {
-  const wire::SetVqueueReq q0{.index = 0, .reserved0 = 0, .size = 8, .reserved1 = 0,
+  const wire::SetVqueueReq q0{.index = 0, .flags = 0, .size = 8, .reserved = 0,
                               .desc_addr = tops::kQueueBase, .driver_addr = tops::kQueueBase + tops::kAvailOffset,
                               .device_addr = tops::kQueueBase + tops::kUsedOffset};
   return {

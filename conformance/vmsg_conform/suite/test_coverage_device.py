@@ -64,7 +64,7 @@ def test_get_vqueue_reserved_word_stays_zero_after_set_vqueue_with_junk_in_reser
     th.negotiate(p)
     max_size = p.get_vqueue(0).max_size
     rq = th.RawQueue(dut, min(8, max_size))
-    p.ask(th.wire.SetVqueueReq(index=0, reserved0=0xA5A5_A5A5, size=rq.size, reserved1=0x5A5A_5A5A,
+    p.ask(th.wire.SetVqueueReq(index=0, flags=0xA5A5_A5A5, size=rq.size, reserved=0x5A5A_5A5A,
                                desc_addr=rq.desc, driver_addr=rq.avail, device_addr=rq.used))
     got = p.get_vqueue(0)
     assert_reserved_zero(p.last, "GET_VQUEUE 0 after SET_VQUEUE")

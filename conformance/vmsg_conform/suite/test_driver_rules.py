@@ -298,7 +298,7 @@ def bad_drv_065(dut):
 def bad_drv_014(dut):
     p = th.peer(dut, th.RNG_ID)
     rq = _queue_ready(p)
-    p.ask(wire.SetVqueueReq(index=0, reserved0=1, size=rq.size, desc_addr=rq.desc, driver_addr=rq.avail,
+    p.ask(wire.SetVqueueReq(index=0, flags=1, size=rq.size, desc_addr=rq.desc, driver_addr=rq.avail,
                             device_addr=rq.used))
 
 

@@ -27,7 +27,7 @@ def test_get_vqueue_unconfigured_queue_reads_cur_size_zero(dut, device_id, q):
     assert r.index == q
     assert r.cur_size == 0
     assert r.max_size > 0
-    assert r.reserved == 0
+    assert r.flags == 0
 
 
 @pytest.mark.req("VMSG-DEV-027", "VMSG-DEV-054")

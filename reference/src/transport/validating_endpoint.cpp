@@ -243,8 +243,8 @@ void ValidatingEndpoint::check_set_vqueue(const wire::Message& m, const wire::Se
     violation("VMSG-DRV-060", m,
               q + "size " + std::to_string(r.size) + " > max_size " + std::to_string(model.max_size));
   }
-  if (r.reserved0 != 0 || r.reserved1 != 0) {
-    violation("VMSG-DRV-014", m, q + "reserved words " + hex(r.reserved0) + ", " + hex(r.reserved1));
+  if (r.flags != 0 || r.reserved != 0) {
+    violation("VMSG-DRV-014", m, q + "reserved words " + hex(r.flags) + ", " + hex(r.reserved));
   }
   if (!aligned(r)) {
     violation("VMSG-DRV-061", m,

@@ -348,8 +348,8 @@ TEST(TransportDriver, SetupQueueChecksFirstThenProgramsAlignedRingsAndConfirms) 
   const auto s = r.peer.sent<wire::SetVqueueReq>().at(0);
   EXPECT_EQ(s.index, 1u);
   EXPECT_EQ(s.size, 64u);
-  EXPECT_EQ(s.reserved0, 0u);
-  EXPECT_EQ(s.reserved1, 0u);
+  EXPECT_EQ(s.flags, 0u);
+  EXPECT_EQ(s.reserved, 0u);
   EXPECT_EQ(s.desc_addr % 16, 0u);
   EXPECT_EQ(s.driver_addr % 2, 0u);
   EXPECT_EQ(s.device_addr % 4, 0u);

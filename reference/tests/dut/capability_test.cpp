@@ -88,7 +88,7 @@ TEST(RefLibCapabilities, RecordsDriverRuleViolationsAndClearsThem) {
   EXPECT_TRUE(rig.port.peek_violations().empty());
   // A SET_VQUEUE with a non-zero reserved word breaks VMSG-DRV-014.
   (void)rig.drv.fifo(0).request(wire::Message{.dev_num = 1, .token = 0, .reserved_type_bits = 0,
-                                              .body = wire::SetVqueueReq{.index = 0, .reserved0 = 1, .size = 8}});
+                                              .body = wire::SetVqueueReq{.index = 0, .flags = 1, .size = 8}});
   const auto lines = rig.port.take_violations();
   bool found = false;
   for (const std::string& l : lines) found = found || l.rfind("VMSG-DRV-014 dev=1 ", 0) == 0;
@@ -96,7 +96,7 @@ TEST(RefLibCapabilities, RecordsDriverRuleViolationsAndClearsThem) {
   EXPECT_TRUE(rig.port.take_violations().empty());  // cleared on read
 
   (void)rig.drv.fifo(0).request(wire::Message{.dev_num = 1, .token = 0, .reserved_type_bits = 0,
-                                              .body = wire::SetVqueueReq{.index = 0, .reserved0 = 1, .size = 8}});
+                                              .body = wire::SetVqueueReq{.index = 0, .flags = 1, .size = 8}});
   rig.port.clear_violations();
   EXPECT_TRUE(rig.port.peek_violations().empty());  // the explicit clear reached the library
 }

@@ -61,7 +61,7 @@ TEST(QtestServerExtensions, ViolationsAreBase64LinesClearedOnRead) {
   driver::BarWindowAllocator window(r.target.port().address_map());
   auto drv = driver::AmpDriver::open(r.target.port(), ram, window);
   (void)drv.fifo(0).request(wire::Message{.dev_num = 31, .token = 0, .reserved_type_bits = 0,
-                                          .body = wire::SetVqueueReq{.index = 0, .reserved0 = 1, .size = 8}});
+                                          .body = wire::SetVqueueReq{.index = 0, .flags = 1, .size = 8}});
   const std::string text = ok_text(r.server.handle("vmsg_violations"));
   EXPECT_NE(text.find("VMSG-DRV-014 dev=31 "), std::string::npos) << text;
   EXPECT_EQ(text.back(), '\n');

@@ -12,7 +12,7 @@ using wire::SetVqueueReq;
 
 GetVqueueResp configured(std::uint32_t index, std::uint32_t max, const TestRing& ring) {
   const auto l = ring.layout();
-  return {.index = index, .max_size = max, .cur_size = l.size, .reserved = 0, .desc_addr = l.desc_addr,
+  return {.index = index, .max_size = max, .cur_size = l.size, .flags = 0, .desc_addr = l.desc_addr,
           .driver_addr = l.driver_addr, .device_addr = l.device_addr};
 }
 
@@ -33,8 +33,8 @@ TEST(DeviceTransportQueue, SetVqueueConfiguresAndIgnoresReservedWords) {
   h.negotiate();
   TestRing ring(h.mem, Harness::kRamBase, 8);
   SetVqueueReq r = ring.set_vqueue(0);
-  r.reserved0 = 0xDEAD'BEEF;  // G9: ignored
-  r.reserved1 = 0xFFFF'FFFF;
+  r.flags = 0xDEAD'BEEF;  // G9: ignored
+  r.reserved = 0xFFFF'FFFF;
   h.set_vqueue(r);
   EXPECT_EQ(h.get_vqueue(0), configured(0, 8, ring));  // VMSG-DEV-028/056
   ASSERT_NE(h.t.configured_queue(0), nullptr);

@@ -118,7 +118,7 @@ class TestRing {
   }
   /// SET_VQUEUE for this ring at queue `index`.
   [[nodiscard]] wire::SetVqueueReq set_vqueue(std::uint32_t index) const {
-    return {.index = index, .reserved0 = 0, .size = size_, .reserved1 = 0, .desc_addr = desc_, .driver_addr = avail_,
+    return {.index = index, .flags = 0, .size = size_, .reserved = 0, .desc_addr = desc_, .driver_addr = avail_,
             .device_addr = used_};
   }
 

@@ -393,7 +393,7 @@ TEST(ValidatingEndpoint, NonZeroReservedWordBreaksDrv014) {
   r.negotiate();
   (void)r.get_vqueue(0);
   auto req = ring.set_vqueue(0);
-  req.reserved1 = 1;
+  req.reserved = 1;
   r.set_vqueue(req);
   r.expect_only("VMSG-DRV-014");
 }

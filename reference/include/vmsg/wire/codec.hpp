@@ -9,7 +9,10 @@
 // msg_size >= 8, msg_size <= bus maximum, msg_size <= bytes given, (strict)
 // reserved type bits, msg_id known in its ID space, no RESPONSE bit on an
 // event, msg_size equal to the size the message and its count/length fields
-// imply, GET_DEVICES alignment. Bytes past msg_size (slot padding) are ignored.
+// imply, GET_DEVICES alignment (PR28 only). Bytes past msg_size (slot padding)
+// are ignored. The profile's layout picks the field layouts (PR28 or REV1-2026);
+// a message carries the union of both drafts' fields, and a field the layout
+// cannot carry makes encode() report Inconsistent.
 #pragma once
 
 #include <cstddef>

@@ -5,8 +5,10 @@
 // differently without touching callers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -53,11 +55,13 @@ struct GetVqueueReq {
   friend bool operator==(const GetVqueueReq&, const GetVqueueReq&) = default;
 };
 /// Reserved words are kept so a decoded message re-encodes byte for byte.
+/// `flags` is PR28's first reserved word; REV1 gives it the state op (bits
+/// 1..0) and the ignore bits 2..5 (set_vqueue_flags).
 struct SetVqueueReq {
   std::uint32_t index = 0;
-  std::uint32_t reserved0 = 0;
+  std::uint32_t flags = 0;
   std::uint32_t size = 0;
-  std::uint32_t reserved1 = 0;
+  std::uint32_t reserved = 0;
   std::uint64_t desc_addr = 0;
   std::uint64_t driver_addr = 0;
   std::uint64_t device_addr = 0;
@@ -67,20 +71,27 @@ struct ResetVqueueReq {
   std::uint32_t index = 0;
   friend bool operator==(const ResetVqueueReq&, const ResetVqueueReq&) = default;
 };
+/// `index` is PR28's name; REV1 calls the same word `shmid`.
 struct GetShmReq {
   std::uint32_t index = 0;
   friend bool operator==(const GetShmReq&, const GetShmReq&) = default;
 };
 
 // ---- transport responses (device -> driver) -------------------------------
+/// The union of both drafts' fields; each layout carries its own. PR28 counts
+/// feature bits and has 16-bit admin fields (num_feature_blocks and
+/// device_uuid stay zero after a PR28 decode); REV1 counts 32-bit feature
+/// blocks and adds the UUID (num_feature_bits stays zero after a REV1 decode).
 struct GetDeviceInfoResp {
   std::uint32_t device_id = 0;
   std::uint32_t vendor_id = 0;
   std::uint32_t num_feature_bits = 0;
   std::uint32_t config_size = 0;
   std::uint32_t max_virtqueues = 0;
-  std::uint16_t admin_vq_start = 0;
-  std::uint16_t admin_vq_count = 0;
+  std::uint32_t admin_vq_start = 0;
+  std::uint32_t admin_vq_count = 0;
+  std::uint32_t num_feature_blocks = 0;
+  std::array<std::uint8_t, 16> device_uuid{};  ///< all zero: the nil UUID
   friend bool operator==(const GetDeviceInfoResp&, const GetDeviceInfoResp&) = default;
 };
 /// num_blocks on the wire is features.size().
@@ -116,11 +127,12 @@ struct SetDeviceStatusResp {
   std::uint32_t status = 0;
   friend bool operator==(const SetDeviceStatusResp&, const SetDeviceStatusResp&) = default;
 };
+/// `flags` is PR28's reserved word; REV1 puts the enabled state in bit 0.
 struct GetVqueueResp {
   std::uint32_t index = 0;
   std::uint32_t max_size = 0;
   std::uint32_t cur_size = 0;
-  std::uint32_t reserved = 0;
+  std::uint32_t flags = 0;
   std::uint64_t desc_addr = 0;
   std::uint64_t driver_addr = 0;
   std::uint64_t device_addr = 0;
@@ -132,10 +144,13 @@ struct SetVqueueResp {
 struct ResetVqueueResp {
   friend bool operator==(const ResetVqueueResp&, const ResetVqueueResp&) = default;
 };
+/// PR28 carries 32-bit length and address; REV1 64-bit ones after a reserved
+/// word (kept so a decoded message re-encodes byte for byte).
 struct GetShmResp {
   std::uint32_t index = 0;
-  std::uint32_t length = 0;
-  std::uint32_t address = 0;
+  std::uint64_t length = 0;
+  std::uint64_t address = 0;
+  std::uint32_t reserved = 0;
   friend bool operator==(const GetShmResp&, const GetShmResp&) = default;
 };
 
@@ -167,12 +182,14 @@ struct GetDevicesReq {
   std::uint16_t count = 0;
   friend bool operator==(const GetDevicesReq&, const GetDevicesReq&) = default;
 };
-/// count on the wire is bitmap.size() * 8. Bit n of byte n/8 (LSB first)
-/// set = device offset + n present.
+/// Bit n of byte n/8 (LSB first) set = device offset + n present. PR28: count
+/// on the wire is bitmap.size() * 8 and `count` stays empty. REV1: `count` is
+/// the window's slot count, always present, and bitmap is (count + 7) / 8 bytes.
 struct GetDevicesResp {
   std::uint16_t offset = 0;
   std::uint16_t next_offset = 0;
   std::vector<std::uint8_t> bitmap;
+  std::optional<std::uint16_t> count{};
   friend bool operator==(const GetDevicesResp&, const GetDevicesResp&) = default;
 };
 struct PingReq {

@@ -2,14 +2,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace vmsg::wire {
 
-/// Which draft's field layouts apply. Only PR28 (December 2025, the draft
-/// QEMU's device implements) exists today; REV1-2026 (virtio-msg.md §13) is
-/// meant to be added here as a second layout without changing callers.
-enum class Layout : std::uint8_t { Pr28 };
+/// Which draft's field layouts apply: PR28 (December 2025, the draft QEMU's
+/// v2 device implements) or REV1-2026 (the v2 OASIS proposal,
+/// virtio-msg-rev1.md), which both call themselves transport revision 1.
+enum class Layout : std::uint8_t { Pr28, Rev1 };
 
 /// The layout choice plus the bus parameters a codec needs.
 struct Profile {
@@ -21,8 +22,16 @@ struct Profile {
   [[nodiscard]] static constexpr Profile pr28(std::uint32_t max_msg_size = 64) noexcept {
     return Profile{Layout::Pr28, max_msg_size};
   }
+  /// REV1 layouts; the AMP bus keeps its 64-byte slots.
+  [[nodiscard]] static constexpr Profile rev1(std::uint32_t max_msg_size = 64) noexcept {
+    return Profile{Layout::Rev1, max_msg_size};
+  }
+  /// "pr28" or "rev1-2026", the names the suite's --profile uses.
   [[nodiscard]] std::string_view name() const noexcept;
   friend constexpr bool operator==(const Profile&, const Profile&) = default;
 };
+
+/// The layout named `name` ("pr28" or "rev1-2026"); nullopt for anything else.
+[[nodiscard]] std::optional<Layout> parse_layout(std::string_view name) noexcept;
 
 }  // namespace vmsg::wire
