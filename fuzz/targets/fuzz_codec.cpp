@@ -1,20 +1,22 @@
 // fuzz_codec: the wire codec (reference/include/vmsg/wire/codec.hpp) against
 // arbitrary bytes and arbitrary messages.
 //
-// Every input is used twice:
-//  1. As a frame. decode() runs under four configurations (64-byte AMP
-//     profile and a 65535-byte profile, lenient and strict type bits).
+// Every input is used twice, under both drafts' layouts (PR28 and REV1-2026):
+//  1. As a frame. decode() runs under four configurations per layout (64-byte
+//     AMP profile and a 65535-byte profile, lenient and strict type bits).
 //     Oracles: the first failing header rule is the one codec.hpp documents
 //     (recomputed here independently from the raw bytes); every accepted
 //     frame re-encodes to exactly its first msg_size bytes, decodes again to
 //     the same message, and carries the header fields of the input; the four
 //     results agree with each other (the profile only adds the size limit,
-//     strictness only adds the reserved-bits rule).
+//     strictness only adds the reserved-bits rule); the two layouts agree on
+//     every kind but the four whose REV1 layout differs.
 //  2. As a FuzzedDataProvider stream describing a message of any kind with
 //     long vectors. Oracles: encode() succeeds exactly when the message is
 //     consistent and fits the profile, writes encoded_size() bytes and not
 //     one byte more, refuses a buffer one byte short, and decode(encode(m))
-//     == m (strict decoding fails only for set reserved type bits).
+//     == m (strict decoding fails only for set reserved type bits); a kind
+//     the drafts share encodes to the same bytes under both layouts.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +24,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include <variant>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -36,6 +40,7 @@ using vmsg::wire::DecodeError;
 using vmsg::wire::DecodeFailure;
 using vmsg::wire::DecodeOptions;
 using vmsg::wire::EncodeError;
+using vmsg::wire::Layout;
 using vmsg::wire::Message;
 using vmsg::wire::Profile;
 using Bytes = std::span<const std::uint8_t>;
@@ -132,6 +137,44 @@ void check_agreement(Bytes in, const Decoded (&r)[2][2]) {
   }
 }
 
+/// Whether a frame's kind is laid out differently in REV1: GET_DEVICE_INFO's
+/// and GET_SHM's responses, and both GET_DEVICES messages.
+bool rev1_layout_differs(Bytes in) {
+  if (in.size() < 8) return false;
+  const bool bus = (in[0] & 0x02) != 0;
+  const bool resp = (in[0] & 0x01) != 0;
+  if (bus) return in[1] == static_cast<std::uint8_t>(vmsg::wire::BusId::GetDevices);
+  return resp && (in[1] == static_cast<std::uint8_t>(vmsg::wire::TransportId::GetDeviceInfo) ||
+                  in[1] == static_cast<std::uint8_t>(vmsg::wire::TransportId::GetShm));
+}
+
+bool rev1_layout_differs(const Message& m) {
+  return std::holds_alternative<vmsg::wire::GetDeviceInfoResp>(m.body) ||
+         std::holds_alternative<vmsg::wire::GetShmResp>(m.body) ||
+         std::holds_alternative<vmsg::wire::GetDevicesReq>(m.body) ||
+         std::holds_alternative<vmsg::wire::GetDevicesResp>(m.body);
+}
+
+/// Oracles relating the two layouts' decodes of one frame (same size, same strictness).
+void check_layouts(Bytes in, const Decoded& pr28, const Decoded& rev1) {
+  if (!rev1_layout_differs(in)) {
+    VMSG_FUZZ_CHECK(pr28.ok() == rev1.ok(), "the layouts disagree on a kind they share");
+    if (pr28.ok()) {
+      VMSG_FUZZ_CHECK(pr28.value() == rev1.value(), "the layouts decode a shared kind differently");
+    } else {
+      VMSG_FUZZ_CHECK(pr28.error() == rev1.error(), "the layouts reject a shared kind differently");
+    }
+    return;
+  }
+  // REV1 only drops PR28's alignment rule for a GET_DEVICES request.
+  if (pr28.ok() && std::holds_alternative<vmsg::wire::GetDevicesReq>(pr28.value().body)) {
+    VMSG_FUZZ_CHECK(rev1.ok() && rev1.value() == pr28.value(), "REV1 rejects or changes a PR28-valid GET_DEVICES request");
+  }
+  if (!rev1.ok()) {
+    VMSG_FUZZ_CHECK(rev1.error().error != DecodeError::BadAlignment, "REV1 reports a PR28-only alignment fault");
+  }
+}
+
 /// Oracles for encoding a generated message under one profile.
 void check_encode(const Message& m, const Profile& p) {
   const std::size_t size = vmsg::wire::encoded_size(m, p);
@@ -170,33 +213,57 @@ void check_encode(const Message& m, const Profile& p) {
   VMSG_FUZZ_CHECK(!s.ok() && s.error() == EncodeError::BufferTooSmall, "encode accepted a too-short buffer");
 }
 
-}  // namespace
+/// Both parts under one layout; returns part 1's decodes for the cross-layout oracle.
+struct LayoutRun {
+  Decoded r[2][2];  // [profile][strict]; profile 0 = 64 bytes, 1 = 65535
+  vmsg::Result<std::vector<std::uint8_t>, EncodeError> encoded;  // the message under the large profile
+};
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const Bytes in(data, size);
-  const Profile profiles[2] = {Profile::pr28(kSmall), Profile::pr28(kLarge)};
-
+LayoutRun run_layout(Bytes in, const Message& m, Layout layout) {
+  const Profile profiles[2] = {Profile{layout, kSmall}, Profile{layout, kLarge}};
   // Part 1: the input as a frame.
-  const Decoded r[2][2] = {
-      {vmsg::wire::decode(in, profiles[0], DecodeOptions{false}), vmsg::wire::decode(in, profiles[0], DecodeOptions{true})},
-      {vmsg::wire::decode(in, profiles[1], DecodeOptions{false}), vmsg::wire::decode(in, profiles[1], DecodeOptions{true})}};
+  LayoutRun run{{{vmsg::wire::decode(in, profiles[0], DecodeOptions{false}),
+                  vmsg::wire::decode(in, profiles[0], DecodeOptions{true})},
+                 {vmsg::wire::decode(in, profiles[1], DecodeOptions{false}),
+                  vmsg::wire::decode(in, profiles[1], DecodeOptions{true})}},
+                vmsg::wire::encode(m, profiles[1])};
   for (int pi = 0; pi < 2; ++pi) {
-    for (int si = 0; si < 2; ++si) check_decoded(in, profiles[pi], si == 1, r[pi][si]);
+    for (int si = 0; si < 2; ++si) check_decoded(in, profiles[pi], si == 1, run.r[pi][si]);
   }
-  check_agreement(in, r);
+  check_agreement(in, run.r);
 
-  // Part 2: the input as a message description.
-  FuzzedDataProvider fdp(data, size);
-  vmsg::fuzz::FdpReader reader(fdp);
-  Message m;
-  vmsg::fuzz::io_message(reader, m, vmsg::fuzz::MessageLimits{.max_words = 20000, .max_bytes = 70000});
+  // Part 2: the message.
   const auto small = vmsg::wire::encode(m, profiles[0]);
-  const auto large = vmsg::wire::encode(m, profiles[1]);
-  // Consistency does not depend on the profile; within 64 bytes the layouts agree.
+  const auto& large = run.encoded;
+  // Consistency does not depend on the size; within 64 bytes the sizes agree.
   VMSG_FUZZ_CHECK((!small.ok() && small.error() == EncodeError::Inconsistent) ==
                       (!large.ok() && large.error() == EncodeError::Inconsistent),
                   "profiles disagree on consistency");
   if (small.ok()) VMSG_FUZZ_CHECK(large.ok() && large.value() == small.value(), "profiles encode differently");
   for (const Profile& p : profiles) check_encode(m, p);
+  return run;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const Bytes in(data, size);
+  FuzzedDataProvider fdp(data, size);
+  vmsg::fuzz::FdpReader reader(fdp);
+  Message m;
+  vmsg::fuzz::io_message(reader, m, vmsg::fuzz::MessageLimits{.max_words = 20000, .max_bytes = 70000});
+
+  const LayoutRun pr28 = run_layout(in, m, Layout::Pr28);
+  const LayoutRun rev1 = run_layout(in, m, Layout::Rev1);
+  for (int pi = 0; pi < 2; ++pi) {
+    for (int si = 0; si < 2; ++si) check_layouts(in, pr28.r[pi][si], rev1.r[pi][si]);
+  }
+  // A kind the drafts share is the same message on the wire in both.
+  if (!rev1_layout_differs(m)) {
+    VMSG_FUZZ_CHECK(pr28.encoded.ok() == rev1.encoded.ok(), "the layouts disagree on encoding a shared kind");
+    if (pr28.encoded.ok()) {
+      VMSG_FUZZ_CHECK(pr28.encoded.value() == rev1.encoded.value(), "the layouts encode a shared kind differently");
+    }
+  }
   return 0;
 }
