@@ -481,10 +481,11 @@ def test_plugin_selects_by_either_id_and_refuses_an_unknown_profile(rtree):
     assert list(_by_name(data)) == ["test_two_equivalents"]
     res, _ = vmsg_fakes.run(rtree, "--vmsg-profile", "rev2")
     assert res.ret == 4 and "unknown profile" in "\n".join(res.errlines)
-    # auto is accepted; until the target's draft is detected, citations read as pr28
+    # auto asks the target (the embedded reference, a PR28 device here) and reads the citations that way
     _, data = vmsg_fakes.run(rtree, "--vmsg-profile", "auto")
-    assert data["metadata"]["profile"] == "auto"
-    assert _by_name(data)["test_rev1_only"]["message"] == "not applicable to profile auto: R1-DEV-004"
+    assert data["metadata"]["profile"] == "pr28"
+    assert "answered with 32 bytes" in data["metadata"]["profile_detection"]
+    assert _by_name(data)["test_rev1_only"]["message"] == "not applicable to profile pr28: R1-DEV-004"
     assert _by_name(data)["test_named_check_fails"]["broken"] == ["VMSG-DEV-001"]
 
 

@@ -203,7 +203,9 @@ def cmd_list(a) -> int:
 
 
 def _run_args(a) -> list[str]:
-    args = _base_args(a.suite, a.catalogue) + ["--vmsg-target", a.target, "--vmsg-profile", a.profile]
+    args = _base_args(a.suite, a.catalogue) + ["--vmsg-target", a.target]
+    if a.profile:
+        args += ["--vmsg-profile", a.profile]
     if getattr(a, "qemu", None):
         args += ["--vmsg-qemu", a.qemu]
     for f in list(a.fault) + list(getattr(a, "fault_set", [])):
@@ -325,8 +327,9 @@ def _run_one(a, fault: str | None, out: Path) -> dict:
     label = fault or "baseline"
     json_path = out / "runs" / f"{label}.json"
     log_path = out / "runs" / f"{label}.log"
-    cmd = [sys.executable, "-m", "vmsg_conform", "run", "--target", a.target, "--profile", a.profile,
-           "--json", str(json_path), "-q"]
+    cmd = [sys.executable, "-m", "vmsg_conform", "run", "--target", a.target, "--json", str(json_path), "-q"]
+    if a.profile:
+        cmd += ["--profile", a.profile]
     if fault:
         cmd += ["--fault", fault]
     if a.suite:
@@ -405,7 +408,8 @@ def cmd_matrix(a) -> int:
     all_caught = all(r["caught"] for r in rows)
     precise = all(not r["collateral"] for r in rows)
     clean_baseline = not baseline["findings"] and "error" not in baseline
-    doc = {"target": a.target, "profile": a.profile, "baseline": baseline, "faults": rows,
+    doc = {"target": a.target, "profile": a.profile or _open_target(a.target).description.profile,
+           "baseline": baseline, "faults": rows,
            "all_caught": all_caught, "no_collateral": precise, "clean_baseline": clean_baseline}
     (out / "matrix.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     (out / "matrix.md").write_text(_matrix_md(doc), encoding="utf-8")
@@ -464,6 +468,20 @@ def _open_target(spec: str):
     return t
 
 
+def _concrete_profile(target, name: str | None, faults) -> str:
+    """The run's profile on `target`: `name`, the description's when None,
+    what the device answers when ``auto`` (said on stderr)."""
+    from . import profiles
+
+    try:
+        profile, found = profiles.resolve(target, name or target.description.profile, faults)
+    except profiles.ProfileDetectionError as exc:
+        raise CliError(str(exc)) from None
+    if found is not None:
+        print(f"vmsg-conform: {found.describe()}", file=sys.stderr)
+    return profile
+
+
 def cmd_diff(a) -> int:
     from . import diff
 
@@ -474,7 +492,8 @@ def cmd_diff(a) -> int:
         specs.append(specs[0])
     ta, tb = _open_target(specs[0]), _open_target(specs[1])
     try:
-        report = diff.diff_targets(ta, tb, a.fault_a, a.fault_b, a.sequence or None, a.profile)
+        report = diff.diff_targets(ta, tb, a.fault_a, a.fault_b, a.sequence or None,
+                                   _concrete_profile(ta, a.profile, a.fault_a))
     except ValueError as exc:
         raise CliError(str(exc)) from None
     print(report.text())
@@ -497,7 +516,7 @@ def cmd_replay(a) -> int:
     except tr.TranscriptError as exc:
         raise CliError(f"{a.file}: {exc}") from None
     try:
-        dut = target.open(faults=a.fault, profile=a.profile)
+        dut = target.open(faults=a.fault, profile=_concrete_profile(target, a.profile, a.fault))
     except ValueError as exc:  # a profile or fault the target cannot build
         raise CliError(str(exc)) from None
     try:
@@ -524,14 +543,14 @@ def cmd_replay(a) -> int:
 # --- argument parsing -------------------------------------------------------------
 
 
-#: --profile values: the two drafts, and auto (passed through: detecting the target's
-#: draft at run time is not there yet).
+#: --profile values: the two drafts, and auto (the device's GET_DEVICE_INFO size decides).
 PROFILE_CHOICES = ("pr28", "rev1-2026", "auto")
 
 
-def _profile_option(sp, what: str = "wire/spec profile") -> None:
-    sp.add_argument("--profile", default="pr28", choices=PROFILE_CHOICES,
-                    help=f"{what}: {', '.join(PROFILE_CHOICES)} (default pr28)")
+def _profile_option(sp, what: str = "wire/spec profile", default: str | None = None) -> None:
+    sp.add_argument("--profile", default=default, choices=PROFILE_CHOICES,
+                    help=f"{what}: {', '.join(PROFILE_CHOICES)} "
+                         f"(default {default or 'the target description’s profile'}; auto asks the device)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -553,7 +572,7 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--targets", action="store_true", help="list the target kinds")
     ls.add_argument("--json", action="store_true")
     ls.add_argument("--fault-catalogue", help=argparse.SUPPRESS)
-    _profile_option(ls, "whose requirement matrix to show")
+    _profile_option(ls, "whose requirement matrix to show", default="pr28")
     ls.set_defaults(func=cmd_list)
 
     rn = sub.add_parser("run", help="run the suite against a target")

@@ -74,8 +74,9 @@ def pytest_addoption(parser):
     g.addoption("--vmsg-target", default="ref", help="target spec (default: ref)")
     g.addoption("--vmsg-fault", action="append", default=[], metavar="NAME",
                 help="reference fault mode to switch on (repeatable, comma lists allowed)")
-    g.addoption("--vmsg-profile", default="pr28",
-                help="wire/spec profile: pr28 (default), rev1-2026, amp-shmem-2026 or auto")
+    g.addoption("--vmsg-profile", default=None,
+                help="wire/spec profile: pr28, rev1-2026, amp-shmem-2026 or auto (asks the device); "
+                     "default: the target description's profile")
     g.addoption("--vmsg-strict", action="store_true", default=False,
                 help="WARN fails the run too (same as --vmsg-fail-on warn)")
     g.addoption("--vmsg-fail-on", default=None, choices=sorted(_verdicts.FAIL_ON), metavar="GRADE",
@@ -118,6 +119,7 @@ class _State:
     tests: list = field(default_factory=list)
     hypothesis: dict = field(default_factory=dict)
     restore: list = field(default_factory=list)  # callables undoing global changes
+    profile_detection: str = ""  # what --vmsg-profile auto found, for the reports
     start: float = 0.0
     start_wall: str = ""
     run: Any = None
@@ -159,6 +161,7 @@ def pytest_configure(config):
         except _waivers.WaiverError as exc:
             raise pytest.UsageError(str(exc)) from None
     _setup_hypothesis(config, st)
+    _settle_profile(config, st)
     if _xdist_role(config) == "controller":
         # it collects nothing, yet writes the requirement rows; loaded now so
         # a broken catalogue stops the run before any worker starts
@@ -169,6 +172,33 @@ def pytest_configure(config):
         os.environ["VMSG_QEMU"] = qemu
         st.restore.append(lambda: os.environ.pop("VMSG_QEMU", None) if previous is None
                           else os.environ.__setitem__("VMSG_QEMU", previous))
+
+
+def _settle_profile(config, st: _State) -> None:
+    """Makes --vmsg-profile concrete before collection: no value means the
+    target description's profile; ``auto`` asks the device which draft it
+    speaks (profiles.detect), except when only collecting. A device that
+    answers neither way stops the run with a usage error naming what it sent."""
+    from . import profiles as _profiles  # noqa: PLC0415
+    from . import targets as _targets  # noqa: PLC0415
+
+    profile = config.getoption("vmsg_profile")
+    if profile in (None, "") or profile == AUTO_PROFILE:
+        try:
+            target = _targets.resolve(config.getoption("vmsg_target"))
+        except (ValueError, ImportError):
+            target = None  # reported where the tests open it
+        if profile in (None, ""):
+            profile = getattr(getattr(target, "description", None), "profile", None) or "pr28"
+        if profile == AUTO_PROFILE and target is not None and not config.option.collectonly \
+                and target.available() is None:
+            faults = _targets.split_faults(config.getoption("vmsg_fault") or [])
+            try:
+                profile, found = _profiles.resolve(target, profile, faults)
+            except _profiles.ProfileDetectionError as exc:
+                raise pytest.UsageError(str(exc)) from None
+            st.profile_detection = found.describe()
+    config.option.vmsg_profile = profile
 
 
 def pytest_unconfigure(config):
@@ -890,6 +920,7 @@ def build_run(config) -> _results.RunResult:
         "suite_version": _version(),
         "spec": _spec_of(cat, catalogue_profile(config)) if cat is not None else {},
         "profile": profile,
+        "profile_detection": st.profile_detection,
         "target": _target_info(config.getoption("vmsg_target")),
         "faults": _faults(config),
         "strict": bool(config.getoption("vmsg_strict")),

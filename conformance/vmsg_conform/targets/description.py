@@ -58,10 +58,16 @@ class TargetDescription:
     device_id: int = 0x9039
     num_fifos: int = 1
     pci_address: tuple[int, int, int] = (0, 4, 0)
+    #: The draft the device speaks, and so the run's profile when --profile is
+    #: not given ("auto" asks the device).
     profile: str = "pr28"
     devices: list[ExpectedDevice] = field(default_factory=list)
     #: Guest RAM for an embedded target (None = its default).
     ram_size: int | None = None
+    #: Targets that build the reference (ref, lib:ref, qtest): the draft its
+    #: device speaks whatever the run's profile, e.g. a PR28 device judged
+    #: under REV1 (None: the run's profile).
+    device_profile: str | None = None
 
     def __post_init__(self) -> None:
         self.pci_address = parse_pci_address(self.pci_address)
@@ -74,6 +80,13 @@ class TargetDescription:
             raise ValueError("target description: name must be a non-empty string")
         if not isinstance(self.num_fifos, int) or self.num_fifos < 1:
             raise ValueError(f"target description {self.name}: num_fifos must be >= 1, got {self.num_fifos!r}")
+        from ..profiles import check_name  # noqa: PLC0415 (profiles imports nothing from here)
+        try:
+            check_name(self.profile)
+            if self.device_profile is not None:
+                check_name(self.device_profile, allow_auto=False)
+        except ValueError as exc:
+            raise ValueError(f"target description {self.name}: {exc}") from None
         seen = set()
         for d in self.devices:
             if not 0 <= d.fifo < self.num_fifos:
@@ -87,7 +100,8 @@ class TargetDescription:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TargetDescription":
-        known = {"name", "vendor_id", "device_id", "num_fifos", "pci_address", "profile", "devices", "ram_size"}
+        known = {"name", "vendor_id", "device_id", "num_fifos", "pci_address", "profile", "devices", "ram_size",
+                 "device_profile"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"target description: unknown keys {', '.join(unknown)}")
@@ -111,8 +125,9 @@ class TargetDescription:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["pci_address"] = list(self.pci_address)
-        if d["ram_size"] is None:
-            del d["ram_size"]
+        for optional in ("ram_size", "device_profile"):
+            if d[optional] is None:
+                del d[optional]
         return d
 
     def devices_on(self, fifo: int) -> list[ExpectedDevice]:

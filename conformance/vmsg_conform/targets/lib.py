@@ -232,7 +232,8 @@ class LibTarget(Target):
         names = split_faults(faults)
         if self.spec.config is not None:
             return with_faults(self.spec.config, names)
-        return config_for(self.description, names, profile or self.description.profile or "pr28")
+        desc = self.description
+        return config_for(desc, names, desc.device_profile or profile or desc.profile or "pr28")
 
     def open_port(self, faults: Iterable[str] = (), profile: str | None = None):
         """A fresh ``_vmsg.dut.LibPort``. Raises port.PortError when the

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+from .. import profiles as _profiles
 from .base import Target, split_faults
 from .description import TargetDescription
 
@@ -19,12 +20,15 @@ def _native():
     return _vmsg
 
 
-def profile_of(name: str):
-    """The wire.Profile for a profile name (only "pr28" exists today)."""
-    v = _native()
-    if name in (None, "", "pr28"):
-        return v.wire.Profile.pr28()
-    raise ValueError(f"unknown wire profile {name!r} (known: pr28)")
+def profile_of(name: str | None):
+    """The wire.Profile of a concrete profile name (None: the default)."""
+    return _profiles.profile_of(name)
+
+
+def device_profile_of(description: TargetDescription, run_profile: str | None):
+    """The wire.Profile the reference device is built in: the description's
+    device_profile when it has one, else the run's profile."""
+    return _profiles.profile_of(description.device_profile or run_profile or description.profile)
 
 
 class RefStimulus:
@@ -86,6 +90,7 @@ class RefTarget(Target):
         v = _native()
         desc = self.description
         wprofile = profile_of(profile or desc.profile)
+        device_wprofile = device_profile_of(desc, profile)
         fault_set = v.fault.FaultSet.parse_list(",".join(split_faults(faults)))
 
         log = v.transport.DriverRuleLog()
@@ -99,7 +104,7 @@ class RefTarget(Target):
             validating = v.transport.ValidatingEndpoint(transport, log)
             slots.append(v.target.DeviceSlot(fifo=d.fifo, dev_num=d.dev_num, endpoint=validating))
 
-        amp = v.amp.AmpConfig(num_fifos=desc.num_fifos, profile=wprofile, faults=fault_set)
+        amp = v.amp.AmpConfig(num_fifos=desc.num_fifos, profile=device_wprofile, faults=fault_set)
         spec = v.target.ReferenceSpec(amp=amp, devices=slots, address=v.port.PciAddress(*desc.pci_address))
         if desc.ram_size is not None:
             spec.ram_size = desc.ram_size
