@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "vmsg/common/errors.hpp"
-#include "vmsg/machine/q35_platform.hpp"
 
 namespace vmsg::machine {
 
@@ -79,14 +78,16 @@ class Machine::BusMaster final : public pci::DmaSpace {
 };
 
 Machine::Machine(MachineConfig config)
-    : ram_([&] {
-        if (config.ram_size <= kDriverRamBase || config.ram_size > kEcamBase) {
-          throw ConfigError("Machine: ram_size " + std::to_string(config.ram_size) +
-                            " outside (1 MiB, 0xB0000000]");
+    : type_(config.type),
+      layout_(layout_of(config.type)),
+      ram_([&] {
+        if (config.ram_size <= kDriverRamOffset || config.ram_size > layout_.ram_max) {
+          throw ConfigError("Machine: ram_size " + std::to_string(config.ram_size) + " outside (1 MiB, " +
+                            std::to_string(layout_.ram_max) + "] on " + std::string(to_string(type_)));
         }
         return config.ram_size;
       }()) {
-  for (PlatformFunction& p : q35_platform()) plug(p.address, std::move(p.function));
+  for (PlatformFunction& p : platform_functions(type_)) plug(p.address, std::move(p.function));
 }
 
 Machine::~Machine() = default;
@@ -168,11 +169,11 @@ void Machine::config_write(port::PciAddress fn, std::uint16_t offset, unsigned s
 // --- address decode ------------------------------------------------------------
 
 Machine::Region Machine::region_at(std::uint64_t addr) const {
-  if (addr < ram_.size()) {
-    return {RegionKind::kRam, 0, ram_.size(), nullptr, 0};
+  if (addr >= layout_.ram_base && addr - layout_.ram_base < ram_.size()) {
+    return {RegionKind::kRam, layout_.ram_base, ram_.size(), nullptr, 0};
   }
-  if (addr >= kEcamBase && addr - kEcamBase < kEcamSize) {
-    return {RegionKind::kEcam, kEcamBase, kEcamSize, nullptr, 0};
+  if (addr >= layout_.ecam_base && addr - layout_.ecam_base < layout_.ecam_size) {
+    return {RegionKind::kEcam, layout_.ecam_base, layout_.ecam_size, nullptr, 0};
   }
   for (const Region& r : bar_regions()) {
     if (addr >= r.base && addr - r.base < r.size) return r;
@@ -208,8 +209,8 @@ const std::vector<Machine::Region>& Machine::bar_regions() const {
 
 std::optional<std::uint64_t> Machine::next_region_start(std::uint64_t addr) const {
   std::optional<std::uint64_t> next;
-  if (kEcamBase > addr) {
-    next = kEcamBase;
+  for (const std::uint64_t fixed : {layout_.ram_base, layout_.ecam_base}) {
+    if (fixed > addr) next = std::min(next.value_or(fixed), fixed);
   }
   for (const auto& [where, slot] : slots_) {
     for (unsigned bar = 0; bar < kBarCount; ++bar) {
@@ -225,13 +226,9 @@ std::optional<std::uint64_t> Machine::next_region_start(std::uint64_t addr) cons
 std::uint64_t Machine::region_read(const Region& r, std::uint64_t addr, unsigned size) {
   switch (r.kind) {
     case RegionKind::kRam:
-      return ram_.load(addr, size).value_or(0);
+      return ram_.load(addr - r.base, size).value_or(0);
     case RegionKind::kEcam: {
-      const std::uint64_t off = addr - kEcamBase;
-      const auto reg = static_cast<std::uint16_t>(off & 0xFFF);
-      const port::PciAddress fn{static_cast<std::uint8_t>((off >> 20) & 0xFF),
-                                static_cast<std::uint8_t>((off >> 15) & 0x1F),
-                                static_cast<std::uint8_t>((off >> 12) & 0x7)};
+      const auto [fn, reg] = ecam_decode(addr);
       return config_read(fn, reg, size);
     }
     case RegionKind::kBar: {
@@ -249,14 +246,10 @@ std::uint64_t Machine::region_read(const Region& r, std::uint64_t addr, unsigned
 void Machine::region_write(const Region& r, std::uint64_t addr, unsigned size, std::uint64_t value) {
   switch (r.kind) {
     case RegionKind::kRam:
-      (void)ram_.store(addr, size, value);  // range already checked by the caller
+      (void)ram_.store(addr - r.base, size, value);  // range already checked by the caller
       return;
     case RegionKind::kEcam: {
-      const std::uint64_t off = addr - kEcamBase;
-      const auto reg = static_cast<std::uint16_t>(off & 0xFFF);
-      const port::PciAddress fn{static_cast<std::uint8_t>((off >> 20) & 0xFF),
-                                static_cast<std::uint8_t>((off >> 15) & 0x1F),
-                                static_cast<std::uint8_t>((off >> 12) & 0x7)};
+      const auto [fn, reg] = ecam_decode(addr);
       config_write(fn, reg, size, static_cast<std::uint32_t>(value));
       return;
     }
@@ -270,15 +263,18 @@ void Machine::region_write(const Region& r, std::uint64_t addr, unsigned size, s
   }
 }
 
-namespace {
+std::pair<port::PciAddress, std::uint16_t> Machine::ecam_decode(std::uint64_t addr) const noexcept {
+  const std::uint64_t off = addr - layout_.ecam_base;
+  const port::PciAddress fn{static_cast<std::uint8_t>((off >> 20) & 0xFF), static_cast<std::uint8_t>((off >> 15) & 0x1F),
+                            static_cast<std::uint8_t>((off >> 12) & 0x7)};
+  return {fn, static_cast<std::uint16_t>(off & 0xFFF)};
+}
 
 /// ECAM takes config-sized accesses that stay inside one function's 4 KiB;
 /// anything else (8 bytes, crossing a function) has nothing behind it.
-bool ecam_access_ok(std::uint64_t addr, unsigned size) noexcept {
-  return size <= 4 && ((addr - Machine::kEcamBase) & 0xFFF) + size <= Machine::kConfigSpaceSize;
+bool Machine::ecam_access_ok(std::uint64_t addr, unsigned size) const noexcept {
+  return size <= 4 && ((addr - layout_.ecam_base) & 0xFFF) + size <= kConfigSpaceSize;
 }
-
-}  // namespace
 
 // --- single MMIO accesses -------------------------------------------------------
 
@@ -355,7 +351,9 @@ void Machine::mem_read(std::uint64_t addr, std::span<std::uint8_t> out) {
         auto dst = part(done, len);
         std::fill(dst.begin(), dst.end(), std::uint8_t{0});
       },
-      [&](std::uint64_t a, std::uint64_t done, std::uint64_t len) { (void)ram_.read(a, part(done, len)); },
+      [&](std::uint64_t a, std::uint64_t done, std::uint64_t len) {
+        (void)ram_.read(a - layout_.ram_base, part(done, len));
+      },
       [&](const Region& r, std::uint64_t a, std::uint64_t done, unsigned size) {
         const std::uint64_t v = region_read(r, a, size);
         for (unsigned i = 0; i < size; ++i) {
@@ -368,7 +366,8 @@ void Machine::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) 
   walk_bulk(
       addr, data.size(), [](std::uint64_t, std::uint64_t) {},
       [&](std::uint64_t a, std::uint64_t done, std::uint64_t len) {
-        (void)ram_.write(a, data.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(len)));
+        (void)ram_.write(a - layout_.ram_base,
+                         data.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(len)));
       },
       [&](const Region& r, std::uint64_t a, std::uint64_t done, unsigned size) {
         std::uint64_t v = 0;
@@ -389,13 +388,20 @@ void Machine::advance_time(std::uint64_t ns) {
 }
 
 port::AddressMap Machine::address_map() const {
-  return {kDriverRamBase, ram_.size() - kDriverRamBase, kMmioBase, kMmioEnd - kMmioBase};
+  return {layout_.ram_base + kDriverRamOffset, ram_.size() - kDriverRamOffset, layout_.mmio_base,
+          layout_.mmio_end - layout_.mmio_base};
 }
 
 // --- bus-master side ------------------------------------------------------------------
 
+std::optional<std::uint64_t> Machine::ram_offset(std::uint64_t addr) const noexcept {
+  if (addr < layout_.ram_base) return std::nullopt;
+  return addr - layout_.ram_base;
+}
+
 bool Machine::dma_read(std::uint64_t addr, std::span<std::uint8_t> out) {
-  if (!ram_.read(addr, out)) {
+  const auto at = ram_offset(addr);
+  if (!at || !ram_.read(*at, out)) {
     ++stats_.dma_faults;
     return false;
   }
@@ -403,7 +409,8 @@ bool Machine::dma_read(std::uint64_t addr, std::span<std::uint8_t> out) {
 }
 
 bool Machine::dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
-  if (!ram_.write(addr, data)) {
+  const auto at = ram_offset(addr);
+  if (!at || !ram_.write(*at, data)) {
     ++stats_.dma_faults;
     return false;
   }
@@ -411,7 +418,8 @@ bool Machine::dma_write(std::uint64_t addr, std::span<const std::uint8_t> data) 
 }
 
 bool Machine::msi_write(port::PciAddress source, std::uint64_t addr, std::uint32_t data) {
-  if (!ram_.store(addr, 4, data)) {
+  const auto at = ram_offset(addr);
+  if (!at || !ram_.store(*at, 4, data)) {
     ++stats_.stray_msis;
     return false;
   }

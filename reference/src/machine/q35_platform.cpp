@@ -9,10 +9,6 @@ namespace vmsg::machine {
 namespace {
 
 constexpr std::uint16_t kIntel = 0x8086;
-// QEMU gives every function that sets none of its own the Red Hat/QEMU
-// subsystem IDs (pci_set_default_subsystem_id); the chipset models set none.
-constexpr std::uint16_t kQemuSubsystemVendor = 0x1AF4;
-constexpr std::uint16_t kQemuSubsystem = 0x1100;
 
 struct Entry {
   port::PciAddress address;

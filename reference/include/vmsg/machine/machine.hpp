@@ -1,12 +1,16 @@
-// The in-process machine: a q35-shaped target behind the port interface.
+// The in-process machine: a q35- or arm-virt-shaped target behind the port
+// interface.
 //
-// Layout, as a qtest client sees q35 (amp-pci-device.md §9):
-//   0x0000_0000 ..            RAM (default 128 MiB; at most up to the ECAM base)
-//   0xB000_0000 .. +256 MiB   PCIe ECAM: bus<<20 | dev<<15 | fn<<12 | reg
-//   0xE000_0000 .. 0xFEBF_FFFF BAR window handed to drivers (address_map())
-// Drivers allocate RAM from 1 MiB up, as libqos does. Devices sit on bus 0,
-// beside q35's own chipset functions (00:00.0, 00:1f.0/2/3, q35_platform.hpp),
-// which every Machine has from construction, as every q35 QEMU has.
+// Layout, as a qtest client sees the machine (amp-pci-device.md §9;
+// platform.hpp has the numbers):
+//                q35                          arm virt
+//   RAM          0x0000_0000 ..               0x4000_0000 ..   (default 128 MiB)
+//   ECAM         0xB000_0000 .. +256 MiB      0x40_1000_0000 .. +256 MiB
+//   BAR window   0xE000_0000 .. 0xFEBF_FFFF   0x1000_0000 .. 0x3EFE_FFFF
+// ECAM: bus<<20 | dev<<15 | fn<<12 | reg. Drivers allocate RAM from 1 MiB
+// into RAM up, as libqos does. Devices sit on bus 0, beside the platform's
+// own functions (q35: 00:00.0, 00:1f.0/2/3; virt: the gpex host bridge at
+// 00:00.0), which every Machine has from construction, as every QEMU has.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +20,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vmsg/machine/guest_ram.hpp"
+#include "vmsg/machine/platform.hpp"
 #include "vmsg/pci/dma.hpp"
 #include "vmsg/pci/pci_device.hpp"
 #include "vmsg/port/port.hpp"
@@ -27,9 +33,11 @@ namespace vmsg::machine {
 
 /// Construction parameters of a Machine.
 struct MachineConfig {
-  /// Bytes of RAM from address 0. Must exceed the 1 MiB reserved below the
-  /// driver area and must not reach the ECAM window (q35 keeps low RAM below it).
+  /// Bytes of RAM from the machine's RAM base. Must exceed the 1 MiB reserved
+  /// below the driver area and fit below the next region (PlatformLayout::ram_max:
+  /// the ECAM window on q35, which keeps low RAM below it).
   std::uint64_t ram_size = 128ULL << 20;
+  MachineType type = MachineType::Q35;
 };
 
 /// One MSI that landed in RAM: what the device wrote, and when (virtual time).
@@ -53,6 +61,7 @@ struct MachineStats {
 };
 
 /// The reference target: guest RAM, an ECAM window and PCI functions on bus 0,
+/// laid out as one machine type (MachineConfig::type),
 /// driven through port::Port exactly as QEMU is driven over qtest.
 ///
 /// Routing of one MMIO access, first match wins: RAM, then ECAM, then the
@@ -75,14 +84,17 @@ struct MachineStats {
 /// host's own.
 class Machine final : public port::Port {
  public:
-  static constexpr std::uint64_t kEcamBase = 0xB000'0000;
-  static constexpr std::uint64_t kEcamSize = 0x1000'0000;  ///< 256 buses x 1 MiB
-  static constexpr std::uint64_t kMmioBase = 0xE000'0000;
-  static constexpr std::uint64_t kMmioEnd = 0xFEC0'0000;  ///< exclusive: the IOAPIC starts here on q35
-  static constexpr std::uint64_t kDriverRamBase = 0x10'0000;
+  // The q35 layout (kQ35Layout), for callers that only ever build q35
+  // machines (LibPort, the fuzz harnesses); layout() has the machine's own.
+  static constexpr std::uint64_t kEcamBase = kQ35Layout.ecam_base;
+  static constexpr std::uint64_t kEcamSize = kQ35Layout.ecam_size;  ///< 256 buses x 1 MiB
+  static constexpr std::uint64_t kMmioBase = kQ35Layout.mmio_base;
+  static constexpr std::uint64_t kMmioEnd = kQ35Layout.mmio_end;  ///< exclusive: the IOAPIC starts here on q35
+  static constexpr std::uint64_t kDriverRamOffset = 0x10'0000;  ///< RAM below this offset is not the driver's
+  static constexpr std::uint64_t kDriverRamBase = kQ35Layout.ram_base + kDriverRamOffset;
   static constexpr std::uint16_t kConfigSpaceSize = 0x1000;
 
-  /// Throws vmsg::ConfigError for a RAM size outside (1 MiB, kEcamBase].
+  /// Throws vmsg::ConfigError for a RAM size outside (1 MiB, layout ram_max].
   explicit Machine(MachineConfig config = {});
   ~Machine() override;
   // Devices hold references to the machine's bus-master objects: pinned in place.
@@ -119,6 +131,11 @@ class Machine final : public port::Port {
   [[nodiscard]] port::AddressMap address_map() const override;
 
   // In-process inspection (not part of the port) ------------------------------
+  [[nodiscard]] MachineType type() const noexcept { return type_; }
+  [[nodiscard]] const PlatformLayout& layout() const noexcept { return layout_; }
+  /// Guest-physical address of RAM byte 0: ram() is indexed from here
+  /// (0 on q35, so there ram() offsets are guest addresses).
+  [[nodiscard]] std::uint64_t ram_base() const noexcept { return layout_.ram_base; }
   [[nodiscard]] GuestRam& ram() noexcept { return ram_; }
   [[nodiscard]] const GuestRam& ram() const noexcept { return ram_; }
   [[nodiscard]] std::uint64_t now_ns() const noexcept { return now_ns_; }
@@ -169,9 +186,15 @@ class Machine final : public port::Port {
   /// Base of the nearest region above `addr`, if any (bounds an unbacked gap).
   [[nodiscard]] std::optional<std::uint64_t> next_region_start(std::uint64_t addr) const;
   [[nodiscard]] pci::PciDevice* find(port::PciAddress fn) const;
+  /// The function and register an ECAM address selects.
+  [[nodiscard]] std::pair<port::PciAddress, std::uint16_t> ecam_decode(std::uint64_t addr) const noexcept;
+  [[nodiscard]] bool ecam_access_ok(std::uint64_t addr, unsigned size) const noexcept;
   [[nodiscard]] std::uint64_t region_read(const Region& r, std::uint64_t addr, unsigned size);
   void region_write(const Region& r, std::uint64_t addr, unsigned size, std::uint64_t value);
 
+  /// Offset into ram_ of guest-physical `addr`; nullopt below RAM (the
+  /// GuestRam calls check the upper end).
+  [[nodiscard]] std::optional<std::uint64_t> ram_offset(std::uint64_t addr) const noexcept;
   bool dma_read(std::uint64_t addr, std::span<std::uint8_t> out);
   bool dma_write(std::uint64_t addr, std::span<const std::uint8_t> data);
   bool msi_write(port::PciAddress source, std::uint64_t addr, std::uint32_t data);
@@ -180,6 +203,8 @@ class Machine final : public port::Port {
   /// called around every access that reaches a device.
   void check_alive() const;
 
+  MachineType type_;
+  PlatformLayout layout_;
   GuestRam ram_;
   std::map<port::PciAddress, Slot> slots_;
   std::uint64_t now_ns_ = 0;

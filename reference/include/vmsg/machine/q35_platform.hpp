@@ -4,19 +4,11 @@
 // same scan differently (qemu-observed.md §9).
 #pragma once
 
-#include <memory>
 #include <vector>
 
-#include "vmsg/pci/pci_device.hpp"
-#include "vmsg/port/port.hpp"
+#include "vmsg/machine/platform.hpp"
 
 namespace vmsg::machine {
-
-/// One chipset function and the address q35 fixes for it.
-struct PlatformFunction {
-  port::PciAddress address;
-  std::shared_ptr<pci::PciDevice> function;
-};
 
 /// Freshly built read-only functions (pci::FixedFunction), in address order:
 ///   00:00.0 MCH host bridge 8086:29C0, 00:1f.0 ICH9 LPC 8086:2918,
