@@ -120,7 +120,8 @@ bool slot_taken(const RefArgs& a, unsigned fifo, std::uint16_t dev) {
                      [&](const RefDevice& d) { return d.fifo == fifo && d.dev_num == dev; });
 }
 
-void parse_device(const std::string& spec, RefArgs& a, const std::set<std::string>& rng_objects) {
+void parse_device(const std::string& spec, RefArgs& a, const std::set<std::string>& rng_objects,
+                  std::vector<std::string>& bus_roots) {
   const std::vector<std::string> parts = split(spec, ',');
   const std::string& kind = parts[0];
   if (kind == "help") {
@@ -153,6 +154,7 @@ void parse_device(const std::string& spec, RefArgs& a, const std::set<std::strin
   for (const auto& [k, v] : kv) {
     if (k == "bus") {
       where = resolve_bus(v, a);
+      if (!v.empty() && v.front() == '/') bus_roots.push_back(split(v.substr(1), '/')[0]);
     } else if (k == "id") {
       // ids only name things on the command line; nothing refers to a virtio device's id here.
     } else if (k == "drive" && kind == "virtio-blk-device") {
@@ -188,6 +190,7 @@ void parse_device(const std::string& spec, RefArgs& a, const std::set<std::strin
 RefArgs parse_ref_args(std::span<const std::string> args) {
   RefArgs a;
   std::set<std::string> rng_objects;
+  std::vector<std::string> bus_roots;  // first element of each absolute bus= path
   std::size_t i = 0;
   auto value = [&](const std::string& opt) -> const std::string& {
     if (i + 1 >= args.size()) bad(opt + " needs an argument");
@@ -216,10 +219,17 @@ RefArgs parse_ref_args(std::span<const std::string> args) {
       for (const std::string& p : parts) {
         if (p.rfind("accel=", 0) == 0 || p.empty()) continue;
         const std::string type = p.rfind("type=", 0) == 0 ? p.substr(5) : p;
-        if (type == "help") bad("-M help: the only machine is q35");
+        if (type == "help") {
+          a.list_machines = true;
+          continue;
+        }
         if (type.find('=') != std::string::npos) bad("-machine: property '" + type + "' not supported");
-        if (type != "q35" && type.rfind("pc-q35", 0) != 0) bad("-M " + type + ": only q35 is supported");
+        const auto m = machine::machine_type_named(type);
+        if (!m) bad("-M " + type + ": unsupported machine (q35 or virt; -M help lists them)");
+        a.machine = *m;
       }
+    } else if (opt == "-cpu") {
+      (void)value(opt);  // no CPU runs under qtest; QEMU's arm virt takes one on its command line
     } else if (opt == "-accel") {
       if (value(opt) == "help") a.list_accels = true;
     } else if (opt == "-display" || opt == "-qtest-log") {
@@ -241,14 +251,28 @@ RefArgs parse_ref_args(std::span<const std::string> args) {
       }
       if (!named) bad("-object " + parts[0] + ": needs id=");
     } else if (opt == "-device") {
-      parse_device(value(opt), a, rng_objects);
+      parse_device(value(opt), a, rng_objects, bus_roots);
     } else if (opt == "--fault") {
       a.faults.merge(fault::FaultSet::parse_list(value(opt)));
     } else {
       bad("option '" + args[i] + "' is not supported");
     }
   }
-  if (a.qtest_socket.empty() && !a.list_devices && !a.list_accels) bad("-qtest unix:PATH is required");
+  if (a.qtest_socket.empty() && !a.list_devices && !a.list_accels && !a.list_machines) {
+    bad("-qtest unix:PATH is required");
+  }
+  // -M may follow the -device options, so the roots are checked once it is known.
+  // Only another machine's host bridge is refused: other roots stay accepted,
+  // as they always were (QEMU itself would want the host bridge there).
+  const std::string_view host = machine::host_bridge_name(a.machine);
+  for (const std::string& root : bus_roots) {
+    const bool other_bridge = root == machine::host_bridge_name(machine::MachineType::Q35) ||
+                              root == machine::host_bridge_name(machine::MachineType::ArmVirt);
+    if (other_bridge && root != host) {
+      bad("bus=/" + root + "/...: no such bus on the " + std::string(machine::to_string(a.machine)) +
+          " machine (its root is /" + std::string(host) + "/pcie.0)");
+    }
+  }
   if (a.has_amp && a.num_fifos != 1 && a.num_fifos != 2 && a.num_fifos != 4 && a.num_fifos != 8) {
     // QEMU aborts for 3/5/6/7 and refuses > 8; the reference refuses all of them cleanly.
     bad("virtio-msg-amp-pci: unsupported number of FIFOs (" + std::to_string(a.num_fifos) + ")");
@@ -259,6 +283,7 @@ RefArgs parse_ref_args(std::span<const std::string> args) {
 target::ReferenceSpec make_spec(const RefArgs& a) {
   target::ReferenceSpec s;
   s.ram_size = a.ram_bytes;
+  s.machine = a.machine;
   s.address = a.amp_address;
   s.amp.num_fifos = a.num_fifos;
   s.amp.faults = a.faults;
@@ -269,6 +294,13 @@ target::ReferenceSpec make_spec(const RefArgs& a) {
     s.devices.push_back({d.fifo, d.dev_num, std::move(ep)});
   }
   return s;
+}
+
+std::string machine_help() {
+  // QEMU's layout: name padded to 20, description, "(default)" on the default.
+  return "Supported machines are:\n"
+         "q35                  Standard PC (Q35 + ICH9, 2009) (default)\n"
+         "virt                 QEMU ARM Virtual Machine\n";
 }
 
 std::string device_help() {

@@ -157,7 +157,8 @@ int ref_qtest_main(const std::vector<std::string>& args) {
   std::unique_ptr<vmsg::machine::Machine> bare;
   try {
     parsed = vmsg::qtest::parse_ref_args(args);
-    if (parsed.list_devices || parsed.list_accels) {
+    if (parsed.list_devices || parsed.list_accels || parsed.list_machines) {
+      if (parsed.list_machines) std::fputs(vmsg::qtest::machine_help().c_str(), stdout);
       if (parsed.list_accels) std::fputs("Accelerators supported in QEMU binary:\nqtest\n", stdout);
       if (parsed.list_devices) std::fputs(vmsg::qtest::device_help().c_str(), stdout);
       return 0;
@@ -165,7 +166,7 @@ int ref_qtest_main(const std::vector<std::string>& args) {
     if (parsed.has_amp) {
       target = std::make_unique<vmsg::target::ReferenceTarget>(extensions.instrument(vmsg::qtest::make_spec(parsed)));
     } else {
-      bare = std::make_unique<vmsg::machine::Machine>(vmsg::machine::MachineConfig{.ram_size = parsed.ram_bytes});
+      bare = std::make_unique<vmsg::machine::Machine>(vmsg::machine::MachineConfig{.ram_size = parsed.ram_bytes, .type = parsed.machine});
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -36,6 +36,7 @@ std::string Server::handle(std::string_view line) {
 
 std::uint32_t Server::port_read(std::uint64_t port, unsigned size) {
   const std::uint32_t ones = size == 4 ? 0xFFFF'FFFFU : (1U << (8 * size)) - 1U;
+  if (!machine_->layout().port_io) return ones;
   if (port == kConfigAddress && size == 4) return cf8_;
   if (port >= kConfigData && port + size <= kConfigData + 4) {
     if ((cf8_ & kConfigEnable) == 0 || ((cf8_ >> 16) & 0xFF) != 0) return ones;
@@ -47,6 +48,7 @@ std::uint32_t Server::port_read(std::uint64_t port, unsigned size) {
 }
 
 void Server::port_write(std::uint64_t port, unsigned size, std::uint32_t value) {
+  if (!machine_->layout().port_io) return;
   if (port == kConfigAddress && size == 4) {
     cf8_ = value;
     return;

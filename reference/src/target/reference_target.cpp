@@ -11,7 +11,7 @@ namespace vmsg::target {
 
 ReferenceTarget::ReferenceTarget(const ReferenceSpec& spec)
     : spec_(spec),
-      machine_(machine::MachineConfig{.ram_size = spec.ram_size}),
+      machine_(machine::MachineConfig{.ram_size = spec.ram_size, .type = spec.machine}),
       device_(std::make_shared<amp::AmpPciDevice>(spec.amp)) {
   check(spec_.devices);
   plug_all();

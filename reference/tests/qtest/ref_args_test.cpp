@@ -113,7 +113,13 @@ INSTANTIATE_TEST_SUITE_P(
         std::vector<std::string>{},                                                  // no -qtest
         std::vector<std::string>{"-qtest", "tcp:localhost:4444"},                    // not unix:
         std::vector<std::string>{"-qtest"},                                          // missing value
-        std::vector<std::string>{"-qtest", "unix:/s", "-M", "virt"},                 // machine
+        std::vector<std::string>{"-qtest", "unix:/s", "-M", "pc"},                   // machine not modelled
+        std::vector<std::string>{"-qtest", "unix:/s", "-M", "virt,gic-version=3"},   // machine property
+        std::vector<std::string>{"-qtest", "unix:/s", "-cpu"},                       // missing value
+        std::vector<std::string>{"-qtest", "unix:/s", "-M", "virt", "-device", "virtio-msg-amp-pci", "-device",
+                                 "virtio-rng-device,bus=/q35-pcihost/pcie.0/virtio-msg-amp-pci/fifo0/virtio-msg/bus0"},
+        std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                                 "virtio-rng-device,bus=/gpex-pcihost/pcie.0/virtio-msg-amp-pci/fifo0/virtio-msg/bus0"},
         std::vector<std::string>{"-qtest", "unix:/s", "-qmp", "tcp:localhost:4444"},  // QMP only on a unix socket
         std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-net-device"},  // unknown device
         std::vector<std::string>{"-qtest", "unix:/s", "-device", "virtio-rng-device"},  // no amp device yet
@@ -141,6 +147,32 @@ INSTANTIATE_TEST_SUITE_P(
         std::vector<std::string>{"-qtest", "unix:/s", "-object", "memory-backend-ram,id=m"},
         std::vector<std::string>{"-qtest", "unix:/s", "-m", "0"},
         std::vector<std::string>{"-qtest", "unix:/s", "-m", "lots"}));
+
+TEST(RefArgs, VirtMachineWithTheSeedBusPath) {
+  // amp-pci-device.md §8.2's arm virt example; -M may come after the devices.
+  const RefArgs a = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci", "-device",
+                           "virtio-rng-device,bus=/gpex-pcihost/pcie.0/virtio-msg-amp-pci/fifo0/virtio-msg/bus0/virtio-msg-dev",
+                           "-machine", "virt,accel=qtest", "-cpu", "max"});
+  EXPECT_EQ(a.machine, machine::MachineType::ArmVirt);
+  ASSERT_EQ(a.devices.size(), 1u);
+  EXPECT_EQ(a.devices[0].dev_num, 0u);
+  EXPECT_EQ(make_spec(a).machine, machine::MachineType::ArmVirt);
+  EXPECT_EQ(parse({"-qtest", "unix:/s", "-M", "virt-7.2"}).machine, machine::MachineType::ArmVirt);
+  EXPECT_EQ(parse({"-qtest", "unix:/s", "-M", "type=pc-q35-8.0"}).machine, machine::MachineType::Q35);
+  EXPECT_EQ(parse({"-qtest", "unix:/s"}).machine, machine::MachineType::Q35);  // QEMU's x86 default here
+  // Relative paths and ids name no host bridge: fine on either machine.
+  EXPECT_NO_THROW((void)parse({"-qtest", "unix:/s", "-M", "virt", "-device", "virtio-msg-amp-pci,id=amp0", "-device",
+                               "virtio-rng-device,bus=amp0/fifo0/virtio-msg/bus1"}));
+}
+
+TEST(RefArgs, MachineHelpNeedsNoSocketAndListsBothMachines) {
+  const RefArgs a = parse({"-M", "help"});
+  EXPECT_TRUE(a.list_machines);
+  const std::string help = machine_help();
+  EXPECT_EQ(help.rfind("Supported machines are:\n", 0), 0u) << help;
+  EXPECT_NE(help.find("\nq35 "), std::string::npos) << help;
+  EXPECT_NE(help.find("\nvirt "), std::string::npos) << help;
+}
 
 TEST(RefArgs, UnknownFaultIsAConfigError) {
   EXPECT_THROW((void)parse({"-qtest", "unix:/s", "--fault", "no-such-fault"}), ConfigError);

@@ -5,17 +5,15 @@
 #include <cstdint>
 #include <string_view>
 
+#include "vmsg/machine/platform.hpp"
 #include "vmsg/port/port.hpp"
 
 namespace vmsg::qtest {
 
-/// The machine types QtestPort knows the layout of.
-enum class MachineType : std::uint8_t {
-  Q35,      ///< x86 q35: config through CF8/CFC port I/O, BARs from 0xE0000000 (libqos pci-pc.c)
-  ArmVirt,  ///< arm virt: config through ECAM at 0x4010000000, BARs from 0x10000000 (libqos generic-pcihost.c)
-};
-
-[[nodiscard]] std::string_view to_string(MachineType m) noexcept;
+/// The machine types QtestPort knows the layout of: those the reference
+/// machine models (machine/platform.hpp), so client and server agree.
+using MachineType = machine::MachineType;
+using machine::to_string;
 
 /// Layout facts of one machine type.
 struct MachineLayout {

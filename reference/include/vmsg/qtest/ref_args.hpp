@@ -11,6 +11,7 @@
 
 #include "vmsg/common/faults.hpp"
 #include "vmsg/devices/factory.hpp"
+#include "vmsg/machine/platform.hpp"
 #include "vmsg/port/port.hpp"
 #include "vmsg/target/reference_target.hpp"
 
@@ -31,6 +32,8 @@ struct RefArgs {
   std::string qmp_socket;          ///< from -qmp unix:PATH,server=on,wait=off (empty: no QMP)
   bool list_devices = false;       ///< -device help
   bool list_accels = false;        ///< -accel help
+  bool list_machines = false;      ///< -M help
+  machine::MachineType machine = machine::MachineType::Q35;  ///< -M q35 (the default) or -M virt
   std::uint64_t ram_bytes = 128ULL << 20;  ///< -m
   bool has_amp = false;
   unsigned num_fifos = 1;
@@ -43,8 +46,10 @@ struct RefArgs {
 /// Parses the arguments after argv[0]. Throws vmsg::ConfigError with a
 /// message naming the option it cannot honour. Accepted and ignored:
 /// -display none, -nodefaults, -S, -accel X, -machine/-M accel=..., -qtest-log,
-/// -nographic, -no-shutdown, -no-reboot. Virtio devices without bus= take the
-/// highest free device number of fifo0 (31 first, as QEMU places them).
+/// -nographic, -no-shutdown, -no-reboot, -cpu X. Virtio devices without bus= take the
+/// highest free device number of fifo0 (31 first, as QEMU places them). An
+/// absolute bus= path that starts at a host bridge must name the machine's
+/// own (machine::host_bridge_name): QEMU's virt has no q35-pcihost.
 [[nodiscard]] RefArgs parse_ref_args(std::span<const std::string> args);
 
 /// The devices and amp options as a ReferenceSpec (backends built here).
@@ -53,5 +58,8 @@ struct RefArgs {
 
 /// What `-device help` prints: one line per device the tool can build.
 [[nodiscard]] std::string device_help();
+
+/// What `-M help` prints: the machine types, in QEMU's format.
+[[nodiscard]] std::string machine_help();
 
 }  // namespace vmsg::qtest

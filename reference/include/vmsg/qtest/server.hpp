@@ -39,10 +39,13 @@ class ServerExtensions {
 
 /// Answers qtest commands against a machine, in QEMU's reply formats.
 ///
-/// Port I/O: CF8 holds the configuration address (32-bit accesses only, as
-/// on a PC host bridge); CFC..CFF reach configuration space of bus 0 through
-/// Machine::config_read/config_write; every other port reads all-ones and
-/// ignores writes. Unknown commands get "FAIL Unknown command '...'" like
+/// Port I/O on q35: CF8 holds the configuration address (32-bit accesses
+/// only, as on a PC host bridge); CFC..CFF reach configuration space of bus 0
+/// through Machine::config_read/config_write; every other port reads all-ones
+/// and ignores writes. On arm virt, which has no I/O space, every port reads
+/// all-ones and ignores writes, CF8/CFC included: what QEMU's qtest answers
+/// there (its empty I/O address space), so configuration space is reached
+/// through ECAM only. Unknown commands get "FAIL Unknown command '...'" like
 /// QEMU; malformed arguments get "ERR ..." (QEMU would abort on an assert).
 /// clock_step without an argument advances kDefaultStepNs (the machine has
 /// no timer deadline to step to); a step that would take the clock past

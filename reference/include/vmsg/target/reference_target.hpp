@@ -26,8 +26,10 @@ struct ReferenceSpec {
   amp::AmpConfig amp{};
   std::vector<DeviceSlot> devices;
   std::uint64_t ram_size = 128ULL << 20;
-  /// As `-device virtio-msg-amp-pci,addr=04.0`; not one of q35's chipset
-  /// addresses (machine/q35_platform.hpp), which the machine always holds.
+  machine::MachineType machine = machine::MachineType::Q35;
+  /// As `-device virtio-msg-amp-pci,addr=04.0`; not one of the platform's
+  /// addresses (machine/q35_platform.hpp, virt_platform.hpp), which the
+  /// machine always holds.
   port::PciAddress address{0, 4, 0};
 };
 
