@@ -91,6 +91,84 @@ def test_virt_bus_path_uses_the_gpex_host_bridge():
     assert qemu_mod.machine_for_binary("qemu-system-x86_64").name == "q35"
 
 
+def test_virt_command_line_is_the_seed_documents():
+    # amp-pci-device.md §8.2: -M virt and every device on a /gpex-pcihost/pcie.0/... path;
+    # -cpu max so the 64-bit CPU keeps the high ECAM the client reads.
+    desc = TargetDescription.from_toml(targets.DEFAULT_DESCRIPTION)
+    for dialect in ("qemu", "ref"):
+        args = build_args(desc, MACHINES["virt"], dialect)
+        assert args[:4] == ["-M", "virt", "-cpu", "max"], dialect
+        assert "q35" not in " ".join(args)
+        devs = _device_args(args)
+        assert devs[0] == "virtio-msg-amp-pci,id=amp0,addr=04.0,num-fifos=2"
+        buses = [o for d in devs[1:] for o in d.split(",") if o.startswith("bus=")]
+        assert len(buses) == len(desc.devices)
+        assert all(b.startswith("bus=/gpex-pcihost/pcie.0/amp0/fifo") and b.endswith("/virtio-msg-dev") for b in buses)
+    assert "-cpu" not in build_args(desc, MACHINES["q35"], "qemu")  # q35 needs nothing after -M
+
+
+def test_qemu_target_on_an_aarch64_binary_builds_the_virt_command_line(monkeypatch):
+    monkeypatch.delenv("VMSG_MACHINE", raising=False)
+    t = qemu_mod.QemuTarget(binary="/usr/bin/qemu-system-aarch64")
+    assert t.machine().name == "virt" and t.machine().native == "ArmVirt"
+    line = t.command_line()
+    assert line[:4] == ["-M", "virt", "-cpu", "max"]
+    assert "bus=/gpex-pcihost/pcie.0/amp0/fifo0/virtio-msg/bus1/virtio-msg-dev" in " ".join(line)
+    assert t.info()["machine"] == "virt"
+
+
+def test_machine_choice_explicit_then_environment_then_binary(monkeypatch):
+    monkeypatch.delenv("VMSG_MACHINE", raising=False)
+    assert qemu_mod.QtestTarget().machine().name == "q35"  # the server's default, whatever its name
+    assert qemu_mod.QemuTarget(binary="qemu-system-x86_64").machine().name == "q35"
+    monkeypatch.setenv("VMSG_MACHINE", "virt")
+    assert qemu_mod.QtestTarget().machine().name == "virt"
+    assert qemu_mod.QemuTarget(binary="qemu-system-x86_64").machine().name == "virt"
+    assert qemu_mod.QtestTarget(machine=MACHINES["q35"]).machine().name == "q35"
+    assert qemu_mod.QtestTarget().with_description(qemu_mod.QtestTarget().description).machine().name == "virt"
+    monkeypatch.setenv("VMSG_MACHINE", "q35")
+    assert qemu_mod.QemuTarget(binary="/usr/bin/qemu-system-aarch64").machine().name == "q35"
+    monkeypatch.setenv("VMSG_MACHINE", "sparc")
+    with pytest.raises(ValueError, match="unknown machine 'sparc'"):
+        qemu_mod.QtestTarget().machine()
+
+
+def test_cli_and_plugin_pass_the_machine_on():
+    a = cli._parser().parse_args(["run", "--target", "qtest", "--machine", "virt"])
+    args = cli._run_args(a)
+    assert args[args.index("--vmsg-machine") + 1] == "virt"
+    with pytest.raises(SystemExit):
+        cli._parser().parse_args(["run", "--machine", "pc"])
+
+
+def test_qtest_target_runs_the_virt_machine(monkeypatch):
+    monkeypatch.setenv("VMSG_MACHINE", "virt")
+    t = targets.resolve("qtest")
+    assert t.available() is None
+    v = _vmsg
+    with t.open() as dut:
+        argv = dut.native.process().argv
+        assert argv[argv.index("-M") + 1] == "virt"
+        amap = dut.port.address_map()
+        assert (amap.ram_base, amap.mmio_base) == (0x4010_0000, 0x1000_0000)
+        assert dut.amp.bar0() == 0x1000_0000  # BARs from the bottom of virt's window
+        # configuration space through ECAM: the gpex host bridge at 00:00.0
+        assert dut.port.mmio_read(0x40_1000_0000, 4) == 0x0008_1B36
+        resp = dut.link(0).request(v.wire.Message(dev_num=0, token=0, body=v.wire.PingReq(data=0x5678)))
+        assert resp.body.data == 0x5678
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/qemu-system-aarch64"), reason="qemu-system-aarch64 not installed")
+def test_debian_aarch64_qemu_without_the_amp_device_is_unavailable():
+    binary = "/usr/bin/qemu-system-aarch64"
+    if _vmsg.qtest.binary_has_device(binary, "virtio-msg-amp-pci"):
+        pytest.skip("this QEMU has the amp device")
+    t = qemu_mod.QemuTarget(binary=binary)
+    assert t.machine().name == "virt"
+    reason = t.available()
+    assert reason is not None and "has no virtio-msg-amp-pci" in reason
+
+
 def test_ref_dialect_keeps_reference_properties_and_adds_faults():
     desc = TargetDescription(name="t", num_fifos=1, ram_size=64 << 20, devices=[
         ExpectedDevice(0, 5, "virtio-blk-device", 2, {"capacity": "8", "serial": "abc"})])

@@ -208,6 +208,8 @@ def _run_args(a) -> list[str]:
         args += ["--vmsg-profile", a.profile]
     if getattr(a, "qemu", None):
         args += ["--vmsg-qemu", a.qemu]
+    if getattr(a, "machine", None):
+        args += ["--vmsg-machine", a.machine]
     for f in list(a.fault) + list(getattr(a, "fault_set", [])):
         args += ["--vmsg-fault", f]
     if a.strict:
@@ -579,6 +581,9 @@ def _parser() -> argparse.ArgumentParser:
     common(rn)
     rn.add_argument("--target", default="ref")
     rn.add_argument("--qemu", metavar="PATH", help="QEMU binary for the qemu target (else $VMSG_QEMU, else PATH)")
+    rn.add_argument("--machine", choices=("q35", "virt"),
+                    help="machine of the qemu and qtest targets (else $VMSG_MACHINE, else q35; "
+                         "virt for an aarch64 QEMU)")
     rn.add_argument("--fault", action="append", default=[], metavar="NAME")
     rn.add_argument("--fault-set", action="append", default=[], metavar="NAME",
                     help="a named set of reference faults (e.g. qemu-v2: the behaviour QEMU's device showed)")

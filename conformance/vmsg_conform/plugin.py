@@ -97,6 +97,9 @@ def pytest_addoption(parser):
                 help="load the Hypothesis profile 'ci' (derandomized, print_blob); implied by env CI")
     g.addoption("--vmsg-qemu", default=None, metavar="PATH",
                 help="QEMU binary of the qemu target (default: $VMSG_QEMU, else qemu-system-x86_64)")
+    g.addoption("--vmsg-machine", default=None, choices=("q35", "virt"),
+                help="machine of the qemu and qtest targets (default: $VMSG_MACHINE, else q35; "
+                     "virt for an aarch64 QEMU binary)")
     g.addoption("--vmsg-transcripts", default=None, metavar="DIR",
                 help="write a replayable transcript of every failing test into DIR")
     parser.addini("vmsg_require_req", type="bool", default=False,
@@ -166,12 +169,20 @@ def pytest_configure(config):
         # it collects nothing, yet writes the requirement rows; loaded now so
         # a broken catalogue stops the run before any worker starts
         st.catalogue = _load_catalogue(config)
-    qemu = _opt(config, "vmsg_qemu")
-    if qemu:  # the qemu target reads it from the environment (targets/qemu.py)
-        previous = os.environ.get("VMSG_QEMU")
-        os.environ["VMSG_QEMU"] = qemu
-        st.restore.append(lambda: os.environ.pop("VMSG_QEMU", None) if previous is None
-                          else os.environ.__setitem__("VMSG_QEMU", previous))
+    # the qemu and qtest targets read these from the environment (targets/qemu.py)
+    _export(st, "VMSG_QEMU", _opt(config, "vmsg_qemu"))
+    _export(st, "VMSG_MACHINE", _opt(config, "vmsg_machine"))
+
+
+def _export(st: _State, name: str, value: str | None) -> None:
+    """Sets environment variable `name` to `value` (when given) for the
+    session; pytest_unconfigure puts the old value back."""
+    if not value:
+        return
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    st.restore.append(lambda: os.environ.pop(name, None) if previous is None
+                      else os.environ.__setitem__(name, previous))
 
 
 def _settle_profile(config, st: _State) -> None:

@@ -5,13 +5,15 @@ qtest protocol (amp-pci-device.md §9).
     a QEMU system emulator with the ``virtio-msg-amp-pci`` device. The binary
     comes from ``--vmsg-qemu PATH`` (the plugin exports it as ``VMSG_QEMU``),
     else ``$VMSG_QEMU``, else ``qemu-system-x86_64`` on PATH. x86_64 binaries
-    run the q35 machine, aarch64 ones ``virt``. A binary without the device
+    run the q35 machine, aarch64 ones ``virt``, unless ``--vmsg-machine``
+    (``$VMSG_MACHINE``) names one. A binary without the device
     (Debian's QEMU 7.2) makes ``available()`` say so and every test skips.
 ``qtest[:DESCRIPTION.toml]``
     the same client against vmsg-ref-qtest, the reference behind a qtest
     server: ``$VMSG_REF_QTEST``, else ``vmsg-ref-qtest`` on PATH, else this
     package's own server (``python -m vmsg_conform.refqtest``). It takes the
-    reference fault modes.
+    reference fault modes. The server models q35 (the default) and arm
+    ``virt``, chosen by ``--vmsg-machine`` (``$VMSG_MACHINE``) as for qemu.
 
 Every test gets a fresh process. When QEMU dies during a test, the plugin
 adds ``failure_context`` (exit signal, stderr tail, last commands) to the
@@ -35,7 +37,8 @@ from typing import Any, Iterable
 from .. import sanitizer
 from .base import Target, split_faults
 from .description import TargetDescription
-from .qtest_cmdline import AMP_DEVICE, MachineKind, block_node, build_args, disk_images, machine_for_binary
+from .qtest_cmdline import (AMP_DEVICE, MACHINES, MachineKind, block_node, build_args, disk_images,
+                            machine_for_binary, machine_from_env)
 from .ref import DEFAULT_DESCRIPTION, profile_of
 
 DEFAULT_QEMU = "qemu-system-x86_64"
@@ -99,7 +102,9 @@ class QemuTarget(Target):
         return self._binary or os.environ.get("VMSG_QEMU") or DEFAULT_QEMU
 
     def machine(self) -> MachineKind:
-        return self._machine or machine_for_binary(self.binary())
+        """The machine passed in, else ``$VMSG_MACHINE``, else the binary's own
+        (ValueError for an unknown ``$VMSG_MACHINE``)."""
+        return self._machine or machine_from_env() or machine_for_binary(self.binary())
 
     def version(self) -> str | None:
         v, _ = _native()
@@ -268,7 +273,8 @@ class QtestTarget(QemuTarget):
         return self._binary or os.environ.get("VMSG_REF_QTEST") or shutil.which("vmsg-ref-qtest") or _python_server()
 
     def machine(self) -> MachineKind:
-        return self._machine or machine_for_binary(DEFAULT_QEMU)  # the server models q35 only
+        # the server's binary name says nothing about a machine: q35 unless chosen
+        return self._machine or machine_from_env() or MACHINES["q35"]
 
     def version(self) -> str | None:
         return "vmsg-ref-qtest (reference)"

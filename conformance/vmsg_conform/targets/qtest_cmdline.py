@@ -44,12 +44,19 @@ class MachineKind:
     machine: str       #: -M value
     host_bridge: str   #: absolute path of the root PCIe bus
     native: str        #: _vmsg.qtest.MachineType member name
+    extra: tuple[str, ...] = ()  #: arguments the machine needs after -M
 
 
 MACHINES = {
     "q35": MachineKind("q35", "q35", "/q35-pcihost/pcie.0", "Q35"),
-    "virt": MachineKind("virt", "virt", "/gpex-pcihost/pcie.0", "ArmVirt"),
+    # -cpu max: virt's default CPU is the 32-bit cortex-a15; a 64-bit one keeps
+    # the high ECAM (0x4010000000) where libqos and QtestPort look for it,
+    # whatever QEMU decides about highmem for 32-bit CPUs. None runs under qtest.
+    "virt": MachineKind("virt", "virt", "/gpex-pcihost/pcie.0", "ArmVirt", ("-cpu", "max")),
 }
+
+#: Environment variable naming the machine (the plugin's --vmsg-machine sets it).
+MACHINE_ENV = "VMSG_MACHINE"
 
 _SIZE = re.compile(r"^(\d+|0[xX][0-9a-fA-F]+)([kKmMgG]?)$")
 
@@ -66,6 +73,21 @@ def machine_for_binary(binary: str) -> MachineKind:
     """q35 for x86 binaries, virt for aarch64/arm ones (by the binary's name)."""
     base = os.path.basename(binary)
     return MACHINES["virt"] if ("aarch64" in base or base.endswith("-arm")) else MACHINES["q35"]
+
+
+def machine_named(name: str) -> MachineKind:
+    """The machine called `name` ("q35" or "virt"); ValueError for others."""
+    try:
+        return MACHINES[name.strip()]
+    except KeyError:
+        raise ValueError(f"unknown machine {name!r} (expected one of: {', '.join(MACHINES)})") from None
+
+
+def machine_from_env() -> MachineKind | None:
+    """The machine ``$VMSG_MACHINE`` names, or None when it is unset or empty;
+    ValueError for an unknown name."""
+    name = os.environ.get(MACHINE_ENV, "").strip()
+    return machine_named(name) if name else None
 
 
 def bus_path(machine: MachineKind, fifo: int, dev_num: int, amp_id: str = AMP_ID) -> str:
@@ -161,7 +183,7 @@ def build_args(description: Any, machine: MachineKind | None = None, dialect: st
     if names and dialect != "ref":
         raise ValueError("fault modes exist only in the reference (use --vmsg-target qtest)")
 
-    args = ["-M", machine.machine]
+    args = ["-M", machine.machine, *machine.extra]
     ram = getattr(description, "ram_size", None)
     if ram:
         if ram % (1 << 20):
