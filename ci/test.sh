@@ -40,6 +40,9 @@ echo "== vmsg-conform run --target ref:qemu-sizes.toml (the reference with QEMU'
 echo "== vmsg-conform run --target qtest (qtest client against vmsg-ref-qtest)"
 VMSG_REF_QTEST="$PWD/build/reference/tools/vmsg-ref-qtest" \
   .venv/bin/vmsg-conform run --target qtest --fail-on info --out out/qtest
+echo "== vmsg-conform run --target qtest --machine virt (the same on arm virt: ECAM, BARs from 0x10000000, RAM at 1 GiB)"
+VMSG_REF_QTEST="$PWD/build/reference/tools/vmsg-ref-qtest" \
+  .venv/bin/vmsg-conform run --target qtest --machine virt --fail-on info --out out/qtest-virt
 echo "== vmsg-conform run --target qtest --fault-set qemu-v2 (the stand-in for QEMU's device: FAILs expected)"
 # Its findings are checked in conformance/selftest/test_qemu_v2.py and by the
 # matrix (no collateral); here the whole path over qtest must report them.
