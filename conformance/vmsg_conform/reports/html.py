@@ -191,7 +191,8 @@ def _meta_rows(run: RunResult) -> str:
     seed = hyp.get("seed")
     rows = [
         ("Target", f"<b>{_e(target.get('name', '?'))}</b> <span class=muted>{_e(target_text)}</span>"),
-        ("Profile", _e(m.get("profile", ""))),
+        ("Profile", _e(m.get("profile", "")) + (f" <span class=muted>(auto: {_e(m['profile_detection'])})</span>"
+                                                if m.get("profile_detection") else "")),
         ("Faults", _e(", ".join(m.get("faults") or []) or "none")),
         ("Strict (SHOULD/MAY checks)", _e("yes" if m.get("strict") else "no")),
         ("Suite version", _e(m.get("suite_version", ""))),

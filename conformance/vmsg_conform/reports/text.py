@@ -51,5 +51,9 @@ def summary_lines(run: RunResult, max_causes: int = MAX_CAUSES) -> list[str]:
     tolerated = sorted({t.split(":", 1)[0] for r in run.tests for t in r.tolerated})
     if tolerated:
         lines.append("tolerated by the driver stack (tests went on): " + ", ".join(tolerated))
+    profile = run.metadata.get("profile")
+    if profile:
+        found = run.metadata.get("profile_detection")
+        lines.append(f"profile: {profile}" + (f" (auto: {found})" if found else ""))
     lines.append(f"exit status counts: {run.metadata.get('fail_on') or 'fail'} and worse")
     return lines
