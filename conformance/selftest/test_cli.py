@@ -164,3 +164,17 @@ def test_matrix_reports_caught_and_missed_faults(suite, tmp_path):
     assert "Some faults are NOT caught." in md
     assert "2/3" not in proc.stdout and "1/3 faults caught; 0 collateral finding(s)" in proc.stdout
     assert "error: 1 test(s) report findings without any fault" in proc.stdout
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    # `vmsg-conform list | head -1`: the listing is larger than a pipe buffer,
+    # so the writer meets a closed pipe and must stop quietly.
+    import subprocess  # noqa: PLC0415
+
+    proc = subprocess.Popen([sys.executable, "-m", "vmsg_conform", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141
+    assert b"Traceback" not in err and b"BrokenPipe" not in err

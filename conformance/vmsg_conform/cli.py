@@ -656,6 +656,12 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"vmsg-conform: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader left (``| head``): stop quietly, as other command-line tools do.
+        # Python would report the failed flush of stdout at exit, so point it at devnull.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for such a writer
 
 
 if __name__ == "__main__":
