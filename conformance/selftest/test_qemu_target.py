@@ -429,3 +429,15 @@ def test_suite_on_a_crashing_qtest_target_leads_with_the_sanitizer_summary(tmp_p
     assert (cause["req"], cause["verdict"], cause["tests"], cause["crash"]) == (
         f"CRASH: {ASAN_HBO}", "FAIL", 4, ASAN_HBO)
     assert f"FAIL CRASH: {ASAN_HBO}" in proc.stdout
+
+
+def test_the_ref_dialect_names_a_rev1_device_and_qemu_never_does():
+    from vmsg_conform.targets.description import TargetDescription
+    from vmsg_conform.targets.qtest_cmdline import build_args
+
+    desc = TargetDescription(name="t", devices=[{"fifo": 0, "dev_num": 1, "kind": "virtio-rng-device"}])
+    amp = [a for a in build_args(desc, dialect="ref", device_profile="rev1-2026") if a.startswith("virtio-msg-amp")]
+    assert amp == ["virtio-msg-amp-pci,id=amp0,addr=04.0,profile=rev1-2026"]
+    for dialect, prof in (("ref", "pr28"), ("ref", None), ("qemu", "rev1-2026")):
+        args = build_args(desc, dialect=dialect, device_profile=prof)
+        assert not any("profile=" in a for a in args), (dialect, prof)

@@ -146,10 +146,13 @@ class QemuTarget(Target):
 
     # ---- opening ------------------------------------------------------------------------
 
-    def command_line(self, faults: Iterable[str] = (), disk_dir: str = "DISKDIR") -> list[str]:
+    def command_line(self, faults: Iterable[str] = (), disk_dir: str = "DISKDIR", profile: str | None = None) -> list[str]:
         """The arguments after the binary (QemuProcess adds -qtest, -accel, -display, -nodefaults).
-        Disk images are named in `disk_dir` (a placeholder unless a run made one)."""
-        return build_args(self.description, self.machine(), self.dialect, split_faults(faults), disk_dir)
+        Disk images are named in `disk_dir` (a placeholder unless a run made one). `profile` is
+        the run's; the description's device_profile, when set, decides vmsg-ref-qtest's draft."""
+        desc = self.description
+        return build_args(desc, self.machine(), self.dialect, split_faults(faults), disk_dir,
+                          device_profile=desc.device_profile or profile or desc.profile)
 
     def _make_disks(self) -> str | None:
         """A fresh directory with the raw images the command line names (each
@@ -176,7 +179,7 @@ class QemuTarget(Target):
         if reason:
             raise RuntimeError(reason)
         disks = self._make_disks()
-        args = self.command_line(fault_names, disks or "DISKDIR")
+        args = self.command_line(fault_names, disks or "DISKDIR", name)
         q = v.qtest
         launch = q.QemuLaunch(binary=_which(self.binary()) or self.binary(), args=args, accel=accel, qmp=True)
         options = q.QtestPortOptions(machine=getattr(q.MachineType, self.machine().native),

@@ -163,7 +163,7 @@ def disk_images(description: Any, directory: str) -> list[DiskImage]:
 
 
 def build_args(description: Any, machine: MachineKind | None = None, dialect: str = "qemu",
-               faults: Iterable[str] = (), disk_dir: str = "DISKDIR") -> list[str]:
+               faults: Iterable[str] = (), disk_dir: str = "DISKDIR", device_profile: str | None = None) -> list[str]:
     """The arguments (after the binary) for `description`.
 
     `description` is a TargetDescription (or any object with ``num_fifos``,
@@ -171,7 +171,9 @@ def build_args(description: Any, machine: MachineKind | None = None, dialect: st
     devices are named in `disk_dir` (see ``disk_images``; the default is a
     placeholder for reports). Raises ValueError for what a command line
     cannot express (an amp device off bus 0, faults for a real QEMU,
-    unwritable properties).
+    unwritable properties). `device_profile` is the draft vmsg-ref-qtest's
+    device speaks (the ref dialect's ``profile=`` property; PR28, its default,
+    is left implicit); a real QEMU speaks what it was built to.
     """
     if dialect not in ("qemu", "ref"):
         raise ValueError(f"unknown command-line dialect {dialect!r}")
@@ -192,6 +194,8 @@ def build_args(description: Any, machine: MachineKind | None = None, dialect: st
     amp = f"{AMP_DEVICE},id={AMP_ID},addr={dev:02x}.{fn:x}"
     if description.num_fifos != 1:
         amp += f",num-fifos={description.num_fifos}"
+    if dialect == "ref" and device_profile not in (None, "", "pr28"):
+        amp += f",profile={device_profile}"
     args += ["-device", amp]
 
     images = {img.index: img for img in disk_images(description, disk_dir)} if dialect == "qemu" else {}
