@@ -23,6 +23,8 @@ void bind_fault(py::module_& m) {
       .def_property_readonly("summary", [](const FaultInfo& f) { return std::string(f.summary); })
       .def_property_readonly("breaks", [](const FaultInfo& f) { return std::string(f.breaks); })
       .def_property_readonly("modelled_on", [](const FaultInfo& f) { return std::string(f.modelled_on); })
+      .def_property_readonly("profiles", [](const FaultInfo& f) { return std::string(f.profiles); },
+                             "space-separated wire profiles the fault is judged under")
       .def("__repr__", [](const FaultInfo& f) { return "FaultInfo(" + std::string(f.name) + ")"; });
   m.def("all_faults", [] { return std::vector<FaultInfo>(all_faults().begin(), all_faults().end()); });
   m.def("info", &info, py::arg("fault"), py::return_value_policy::copy);

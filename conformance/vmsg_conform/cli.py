@@ -381,6 +381,12 @@ def cmd_matrix(a) -> int:
         missing = set(a.only) - {f["name"] for f in faults}
         if missing:
             raise CliError(f"unknown fault(s): {', '.join(sorted(missing))}")
+    if a.profile in ("pr28", "rev1-2026"):
+        # a fault judged under other profiles only does nothing this profile forbids (its "profiles")
+        elsewhere = [f["name"] for f in faults if a.profile not in f.get("profiles", (a.profile,))]
+        if a.only and elsewhere:
+            raise CliError(f"fault(s) not judged under profile {a.profile}: {', '.join(sorted(elsewhere))}")
+        faults = [f for f in faults if f["name"] not in elsewhere]
     out = Path(a.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     labels = [None] + [f["name"] for f in faults]

@@ -78,10 +78,12 @@ def resolve(spec: str | None = None) -> Target:
 
 def fault_catalogue() -> list[dict[str, Any]]:
     """Every fault mode of the reference: name, summary, breaks (requirement
-    IDs), modelled_on. Needs the native module."""
+    IDs), modelled_on, profiles (the wire profiles it is judged under; both
+    with a native module that predates the attribute). Needs the native module."""
     from .. import _vmsg  # noqa: PLC0415
     return [
-        {"name": f.name, "summary": f.summary, "breaks": f.breaks.split(), "modelled_on": f.modelled_on}
+        {"name": f.name, "summary": f.summary, "breaks": f.breaks.split(), "modelled_on": f.modelled_on,
+         "profiles": getattr(f, "profiles", "pr28 rev1-2026").split()}
         for f in _vmsg.fault.all_faults()
     ]
 

@@ -11,6 +11,12 @@ namespace {
 
 using F = Fault;
 
+/// Faults judged under one profile only. PR28-only: REV1's baseline profile
+/// ignores the SET_CONFIG generation (REV1 L431-434) and has no GET_DEVICES
+/// alignment; REV1-only: rules PR28 does not have.
+constexpr std::string_view kPr28 = "pr28";
+constexpr std::string_view kRev1 = "rev1-2026";
+
 // One row per enum value, in enum order (checked below).
 constexpr std::array<FaultInfo, kFaultCount> kTable{{
     {F::NoGetShmResponse, "no-get-shm-response", "GET_SHM requests are consumed and never answered.",
@@ -40,7 +46,7 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
      "VMSG-DEV-034 VMSG-DEV-038 VMSG-DEV-061 VMSG-BUS-035", "QEMU bug 11, D6 (amp-pci-device.md §10, §11)"},
     {F::SetConfigIgnoresGeneration, "set-config-ignores-generation",
      "SET_CONFIG is applied and answered with its length even when it carries a stale generation.",
-     "VMSG-DEV-010 VMSG-DEV-025 VMSG-DEV-051", "QEMU D3 (amp-pci-device.md §10)"},
+     "VMSG-DEV-010 VMSG-DEV-025 VMSG-DEV-051", "QEMU D3 (amp-pci-device.md §10)", kPr28},
     {F::EchoReservedTypeBits, "echo-reserved-type-bits",
      "Responses copy the reserved type bits 2..7 of the request instead of sending them as zero.",
      "VMSG-DEV-015 VMSG-BUS-022 VMSG-GEN-001", "QEMU D15 (amp-pci-device.md §6.5, §10)"},
@@ -50,7 +56,8 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
     {F::GetDevicesUnaligned, "get-devices-unaligned",
      "GET_DEVICES with an offset or count that is not a multiple of 8 is answered, and next_offset is always "
      "offset + count, never 0.",
-     "VMSG-BUS-042 VMSG-BUS-043 VMSG-BUS-044 VMSG-BUS-045", "QEMU D12, bug 15 (amp-pci-device.md §6.3, §10, §11)"},
+     "VMSG-BUS-042 VMSG-BUS-043 VMSG-BUS-044 VMSG-BUS-045", "QEMU D12, bug 15 (amp-pci-device.md §6.3, §10, §11)",
+     kPr28},
     {F::AnswerBusResponses, "answer-bus-responses",
      "A bus PING or GET_DEVICES that carries the RESPONSE bit is answered as if it were a request.",
      "VMSG-BUS-016 VMSG-BUS-017 READ-G12", "QEMU D13 (amp-pci-device.md §6.4, §10)"},
@@ -94,6 +101,24 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
      "the report to stderr and exits with status 1; in-process hosts fail the port access with PortError.",
      "VMSG-DEV-012 VMSG-DEV-058 READ-G08",
      "QEMU bug 3, D25 under AddressSanitizer (amp-pci-device.md §10, §11; qemu-observed.md §7, §9)"},
+    {F::Rev1TokenNotCopied, "rev1-token-not-copied",
+     "Responses carry token 0 instead of the request's token, the bus's own PING and GET_DEVICES answers included.",
+     "R1-DEV-037", "a device that treats the token as PR28 did, bus-owned and opaque (virtio-msg-rev1.md delta 9)",
+     kRev1},
+    {F::Rev1VqueueFlagsIgnored, "rev1-vqueue-flags-ignored",
+     "SET_VQUEUE ignores its flags and reserved word: every request with a usable size and addresses configures "
+     "and enables the queue, an enabled one included.",
+     "R1-DEV-075 R1-DEV-076 R1-DEV-078 R1-DEV-079 R1-DEV-080",
+     "QEMU's v2 device, PR28 wire format, where the flags word is reserved (virtio-msg-rev1.md delta 4)", kRev1},
+    {F::Rev1ShmPr28Layout, "rev1-shm-pr28-layout",
+     "GET_SHM is answered in PR28's 20-byte layout (32-bit length and address, no reserved word), which a REV1 "
+     "driver cannot decode.",
+     "R1-DEV-048 R1-DEV-085 R1-DEV-087", "a PR28 device under a REV1 driver (virtio-msg-rev1.md delta 6)", kRev1},
+    {F::Rev1StaleGenerationRejected, "rev1-stale-generation-rejected",
+     "Under the baseline configuration profile (no STRICT_CONFIG_GENERATION), SET_CONFIG with a generation other "
+     "than the current one is refused with length 0, as under the strict profile.",
+     "R1-DEV-006 R1-DEV-011 R1-DEV-012",
+     "a PR28 device, always strict, on a REV1 bus without the transport feature (virtio-msg-rev1.md delta 10)", kRev1},
 }};
 
 // qemu-v2: every fault QEMU's rfc-latest device was OBSERVED to show under
@@ -150,6 +175,16 @@ static_assert(sets_well_formed(), "fault set names must differ from fault names 
 }  // namespace
 
 std::span<const FaultInfo> all_faults() noexcept { return kTable; }
+
+bool applies_to(const FaultInfo& fi, std::string_view profile) noexcept {
+  std::string_view rest = fi.profiles;
+  while (!rest.empty()) {
+    const std::size_t space = rest.find(' ');
+    if (rest.substr(0, space) == profile) return true;
+    rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+  }
+  return false;
+}
 
 const FaultInfo& info(Fault f) noexcept {
   const auto i = static_cast<std::size_t>(f);

@@ -35,7 +35,7 @@ TEST(Faults, NamesAreUniqueKebabCase) {
 
 TEST(Faults, EveryRowIsFilledIn) {
   // READ-Gnn: the project readings of virtio-msg.md §14.2 in the catalogue.
-  const std::regex id("(VMSG-(BUS|DEV|DRV|GEN)-[0-9]{3}|AMP-[0-9]{3}|PCI-[0-9]{3}|READ-G[0-9]{2})");
+  const std::regex id("(VMSG-(BUS|DEV|DRV|GEN)-[0-9]{3}|R1-(BUS|DEV|DRV|GEN)-[0-9]{3}|AMP-[0-9]{3}|PCI-[0-9]{3}|READ-G[0-9]{2})");
   for (const FaultInfo& fi : all_faults()) {
     EXPECT_FALSE(fi.summary.empty()) << fi.name;
     EXPECT_FALSE(fi.modelled_on.empty()) << fi.name;
@@ -49,6 +49,45 @@ TEST(Faults, EveryRowIsFilledIn) {
     EXPECT_GT(n, 0) << fi.name;
     EXPECT_EQ(fi.breaks.find("  "), std::string_view::npos) << fi.name;
   }
+}
+
+TEST(Faults, ProfilesNameKnownProfilesAndMatchTheIdsBroken) {
+  for (const FaultInfo& fi : all_faults()) {
+    std::istringstream names{std::string(fi.profiles)};
+    std::string one;
+    int n = 0;
+    while (names >> one) {
+      EXPECT_TRUE(one == "pr28" || one == "rev1-2026") << fi.name << ": " << one;
+      ++n;
+    }
+    EXPECT_GT(n, 0) << fi.name;
+    // A fault judged only under REV1 breaks REV1 rules, and one judged only under PR28 PR28 rules.
+    const bool r1_ids = fi.breaks.find("R1-") != std::string_view::npos;
+    if (!applies_to(fi, "pr28")) {
+      EXPECT_TRUE(r1_ids) << fi.name;
+    }
+    if (!applies_to(fi, "rev1-2026")) {
+      EXPECT_FALSE(r1_ids) << fi.name;
+    }
+  }
+}
+
+TEST(Faults, Rev1FaultsAreJudgedUnderRev1Only) {
+  for (const Fault f : {Fault::Rev1TokenNotCopied, Fault::Rev1VqueueFlagsIgnored, Fault::Rev1ShmPr28Layout,
+                        Fault::Rev1StaleGenerationRejected}) {
+    EXPECT_TRUE(applies_to(info(f), "rev1-2026")) << info(f).name;
+    EXPECT_FALSE(applies_to(info(f), "pr28")) << info(f).name;
+    EXPECT_EQ(info(f).name.substr(0, 5), "rev1-");
+  }
+  EXPECT_EQ(parse("rev1-token-not-copied"), Fault::Rev1TokenNotCopied);
+  EXPECT_EQ(info(Fault::Rev1StaleGenerationRejected).breaks, "R1-DEV-006 R1-DEV-011 R1-DEV-012");
+  // The default is both; the PR28-only rows say so.
+  EXPECT_TRUE(applies_to(info(Fault::DuplicateResponse), "pr28"));
+  EXPECT_TRUE(applies_to(info(Fault::DuplicateResponse), "rev1-2026"));
+  EXPECT_FALSE(applies_to(info(Fault::SetConfigIgnoresGeneration), "rev1-2026"));
+  EXPECT_FALSE(applies_to(info(Fault::GetDevicesUnaligned), "rev1-2026"));
+  EXPECT_FALSE(applies_to(info(Fault::DuplicateResponse), "rev1"));  // whole names only
+  EXPECT_FALSE(applies_to(info(Fault::DuplicateResponse), ""));
 }
 
 TEST(Faults, ParseRoundTripsEveryName) {

@@ -47,20 +47,37 @@ enum class Fault : std::uint8_t {
   AcceptUnofferedFeatures, ///< "accept-unoffered-features": FEATURES_OK accepted with unoffered bits acked
   ConfigOutOfRangeFf,      ///< "config-out-of-range-ff": config access past config_size answered (D4, D5)
   AsanResetVqueueOverflow, ///< "asan-reset-vqueue-overflow": RESET_VQUEUE index >= 1024 is fatal, as under ASan (bug 3)
+  Rev1TokenNotCopied,      ///< "rev1-token-not-copied": responses carry token 0, bus responses included (REV1 only)
+  Rev1VqueueFlagsIgnored,  ///< "rev1-vqueue-flags-ignored": SET_VQUEUE configures and enables whatever its flags say (REV1 only)
+  Rev1ShmPr28Layout,       ///< "rev1-shm-pr28-layout": GET_SHM answered in PR28's 20-byte layout (REV1 only)
+  Rev1StaleGenerationRejected, ///< "rev1-stale-generation-rejected": baseline profile, stale SET_CONFIG refused (REV1 only)
   kCount
 };
 
 inline constexpr std::size_t kFaultCount = static_cast<std::size_t>(Fault::kCount);
 
+/// Both wire profiles, as FaultInfo::profiles spells them.
+inline constexpr std::string_view kAllProfiles = "pr28 rev1-2026";
+
 /// Facts about one fault: its name, what it does, which catalogue
-/// requirements it breaks (space-separated IDs) and what it is modelled on.
+/// requirements it breaks (space-separated IDs), what it is modelled on, and
+/// the wire profiles (space-separated wire::Profile names) whose rules it is
+/// judged against. A fault is accepted under every profile, but a fault
+/// matrix skips it under a profile it does not list: there it does nothing
+/// (the rev1-* faults under PR28, get-devices-unaligned under REV1) or
+/// nothing that profile forbids (set-config-ignores-generation under REV1's
+/// baseline profile).
 struct FaultInfo {
   Fault fault;
   std::string_view name;
   std::string_view summary;
   std::string_view breaks;
   std::string_view modelled_on;
+  std::string_view profiles = kAllProfiles;
 };
+
+/// Whether `fi` lists the profile named `profile` ("pr28", "rev1-2026").
+[[nodiscard]] bool applies_to(const FaultInfo& fi, std::string_view profile) noexcept;
 
 /// A named group of faults that together stand in for one implementation
 /// (e.g. "qemu-v2": what QEMU's device was observed to do). Accepted wherever
