@@ -19,7 +19,8 @@ void bind_bus(py::module_& m) {
   // which keeps the log alive, and only its presence is visible here.
   bind_struct<BusOptions>(m, "BusOptions", "bus construction choices",
                           field("announce_hotplug", &BusOptions::announce_hotplug),
-                          field("faults", &BusOptions::faults))
+                          field("faults", &BusOptions::faults),
+                          field("strict_config_generation", &BusOptions::strict_config_generation))
       .def_property_readonly("has_rule_sink", [](const BusOptions& o) { return o.rule_sink != nullptr; });
   bind_stats<BusStats>(
       m, "BusStats", "what one bus instance has seen and done", field("frames_received", &BusStats::frames_received),
@@ -55,6 +56,7 @@ void bind_bus(py::module_& m) {
       .def("profile", &Bus::profile, py::return_value_policy::copy)
       .def("options", &Bus::options, py::return_value_policy::copy)
       .def("max_get_devices_count", &Bus::max_get_devices_count)
+      .def("transport_features", &Bus::transport_features)
       .def("unplug", &Bus::unplug, py::arg("dev_num"));
 }
 

@@ -17,8 +17,9 @@ namespace {
 
 /// GET_DEVICES response bytes before the bitmap (header, offset, count, next_offset).
 constexpr std::uint32_t kGetDevicesFixed = 14;
-/// Largest count a le16 field can carry that is a multiple of 8.
+/// Largest count a le16 field can carry that is a multiple of 8 (PR28), or at all (REV1).
 constexpr std::uint32_t kMaxAlignedCount = 0xFFF8;
+constexpr std::uint32_t kMaxRev1Count = 0xFFFF;
 /// Device numbers are le16: a window never reaches past 65536 (VMSG-BUS-045/046).
 constexpr std::uint32_t kDeviceNumberSpace = 0x10000;
 
@@ -54,9 +55,11 @@ class Bus::DeviceOutbox final : public Outbox {
 
 Bus::Bus(wire::Profile profile, FrameSink& sink, BusOptions options)
     : profile_(profile), sink_(sink), options_(options) {
-  if (profile_.max_msg_size < kMinBusMaxMsgSize || profile_.max_msg_size > wire::kMaxEncodableSize) {
-    throw ConfigError("virtio-msg bus: max_msg_size " + std::to_string(profile_.max_msg_size) +
-                      " outside [44, 65535] (VMSG-BUS-008)");
+  const bool rev1 = profile_.layout == wire::Layout::Rev1;
+  const std::uint32_t min = rev1 ? wire::kRev1MinMaxMsgSize : kMinBusMaxMsgSize;
+  if (profile_.max_msg_size < min || profile_.max_msg_size > wire::kMaxEncodableSize) {
+    throw ConfigError("virtio-msg bus: max_msg_size " + std::to_string(profile_.max_msg_size) + " outside [" +
+                      std::to_string(min) + ", 65535] (" + (rev1 ? "REV1 L252, L274-275" : "VMSG-BUS-008") + ")");
   }
 }
 
@@ -109,7 +112,12 @@ std::size_t Bus::device_count() const noexcept {
 std::uint32_t Bus::max_get_devices_count() const noexcept {
   // The constructor guarantees max_msg_size >= 44 > 14.
   const std::uint32_t by_size = (profile_.max_msg_size - kGetDevicesFixed) * 8;
-  return std::min(by_size, kMaxAlignedCount);
+  return std::min(by_size, profile_.layout == wire::Layout::Rev1 ? kMaxRev1Count : kMaxAlignedCount);
+}
+
+std::uint64_t Bus::transport_features() const noexcept {
+  if (profile_.layout != wire::Layout::Rev1) return 0;
+  return options_.strict_config_generation ? wire::transport_feature::kStrictConfigGeneration : 0;
 }
 
 void Bus::receive(std::span<const std::uint8_t> frame) {
@@ -155,7 +163,7 @@ void Bus::handle_bus(const wire::Message& m) {
   // unspecified header value (VMSG-GEN-001). The answer carries 0 (VMSG-BUS-020).
   wire::Message resp;
   resp.dev_num = 0;
-  resp.token = m.token;  // echoed (D36): opaque under PR28, required by REV1-2026
+  resp.token = response_token(m.token);  // echoed (D36): opaque under PR28, required by REV1 L692-694
   resp.reserved_type_bits =
       options_.faults.has(fault::Fault::EchoReservedTypeBits) ? m.reserved_type_bits : std::uint8_t{0};
   if (const auto* ping = std::get_if<wire::PingReq>(&m.body)) {
@@ -179,15 +187,20 @@ void Bus::handle_bus(const wire::Message& m) {
 }
 
 wire::GetDevicesResp Bus::answer_get_devices(const wire::GetDevicesReq& req) const {
-  // The codec has already dropped unaligned offset/count (VMSG-BUS-042, G13),
-  // so every bound below is a multiple of 8 and the reduced count stays aligned.
+  // PR28: the codec has already dropped unaligned offset/count (VMSG-BUS-042,
+  // G13), so every bound below is a multiple of 8 and the reduced count stays
+  // aligned. REV1 has no alignment: any count, 0 included (L1945-1958).
+  const bool rev1 = profile_.layout == wire::Layout::Rev1;
   const std::uint32_t offset = req.offset;
   const std::uint32_t count =
       std::min({static_cast<std::uint32_t>(req.count), max_get_devices_count(),
-                kDeviceNumberSpace - offset});  // VMSG-BUS-045: reduce only as required
+                kDeviceNumberSpace - offset});  // VMSG-BUS-045, REV1 L1982-1984: reduce only as required
   wire::GetDevicesResp r;
   r.offset = req.offset;
-  r.bitmap.assign(count / 8, 0);  // exactly the echoed window (VMSG-BUS-043/046)
+  // Exactly the echoed window (VMSG-BUS-043/046); REV1 L1974-1978: (count + 7) / 8
+  // bytes, the bits past count left zero (L1985-1987).
+  r.bitmap.assign(rev1 ? (count + 7) / 8 : count / 8, 0);
+  if (rev1) r.count = static_cast<std::uint16_t>(count);
   bool more = false;  // a device at or above offset + count
   for (std::uint16_t d = 0; d < kMaxDevices; ++d) {
     if (!present(d) || d < offset) continue;
@@ -200,7 +213,10 @@ wire::GetDevicesResp Bus::answer_get_devices(const wire::GetDevicesReq& req) con
   }
   // G14 / VMSG-BUS-044: 0 ends the walk; otherwise the window's end, which is
   // aligned and below 65536 because a device (< 32) lies at or beyond it.
-  // QEMU returns offset + count even at the end (bug 15).
+  // QEMU returns offset + count even at the end (bug 15). REV1 L1988-1992: a
+  // non-terminal next_offset lies above the request offset, so an empty
+  // window (count 0), which cannot point past itself, is terminal.
+  if (rev1 && count == 0) more = false;
   r.next_offset = more ? static_cast<std::uint16_t>(offset + count) : std::uint16_t{0};
   return r;
 }
@@ -264,7 +280,7 @@ void Bus::post_from(std::uint16_t dev_num, const DeviceOutbox& from, const wire:
     }
     ++ctx->responses;
     if (wire::msg_id(out.body) != ctx->msg_id) ++stats_.mismatched_responses;
-    out.token = ctx->token;  // responses echo the request token (D36)
+    out.token = response_token(ctx->token);  // responses echo the request token (D36, REV1 L692-694)
     if (options_.faults.has(fault::Fault::EchoReservedTypeBits)) out.reserved_type_bits = ctx->reserved_type_bits;
     if (send(out)) ++stats_.responses_sent;
   } else {
@@ -274,7 +290,7 @@ void Bus::post_from(std::uint16_t dev_num, const DeviceOutbox& from, const wire:
 }
 
 bool Bus::send(const wire::Message& m) {
-  auto bytes = wire::encode(m, profile_);
+  auto bytes = wire::encode(m, options_.faults.empty() ? profile_ : encoding_profile(m));
   if (!bytes) {
     ++stats_.unencodable;  // VMSG-DEV-001: never put an oversized message on the wire
     return false;

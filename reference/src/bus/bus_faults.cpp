@@ -50,6 +50,7 @@ bool Bus::fault_pre_decode(std::span<const std::uint8_t> frame) {
   }
 
   if (h->is_bus() && !h->is_response() && fs.has(fault::Fault::GetDevicesUnaligned) &&
+      profile_.layout == wire::Layout::Pr28 &&
       h->msg_id == static_cast<std::uint8_t>(wire::BusId::GetDevices) && frame.size() >= kGetDevicesReqSize &&
       h->msg_size >= kGetDevicesReqSize && h->msg_size <= frame.size()) {
     // D12 / bug 15: any offset and count are answered, QEMU style.
@@ -87,7 +88,7 @@ bool Bus::fault_answer_empty_slot(const wire::Message& m) {
   if (!body) return false;
   wire::Message resp;
   resp.dev_num = m.dev_num;
-  resp.token = m.token;
+  resp.token = response_token(m.token);
   resp.reserved_type_bits =
       options_.faults.has(fault::Fault::EchoReservedTypeBits) ? m.reserved_type_bits : std::uint8_t{0};
   resp.body = std::move(*body);
@@ -124,6 +125,25 @@ void Bus::fault_answer_get_devices(const wire::Header& h, std::uint16_t offset, 
   sink_.send(out);
   ++stats_.bus_requests_answered;
   ++stats_.responses_sent;
+}
+
+}  // namespace vmsg::bus
+
+namespace vmsg::bus {
+
+std::uint16_t Bus::response_token(std::uint16_t request_token) const noexcept {
+  // A device that never copies the token, as PR28 allowed (REV1 L692-694).
+  const bool dropped = profile_.layout == wire::Layout::Rev1 && options_.faults.has(fault::Fault::Rev1TokenNotCopied);
+  return dropped ? std::uint16_t{0} : request_token;
+}
+
+wire::Profile Bus::encoding_profile(const wire::Message& m) const noexcept {
+  // A PR28 device's GET_SHM answer (20 bytes, 32-bit fields) on a REV1 bus.
+  if (profile_.layout == wire::Layout::Rev1 && options_.faults.has(fault::Fault::Rev1ShmPr28Layout) &&
+      std::holds_alternative<wire::GetShmResp>(m.body)) {
+    return wire::Profile::pr28(profile_.max_msg_size);
+  }
+  return profile_;
 }
 
 }  // namespace vmsg::bus

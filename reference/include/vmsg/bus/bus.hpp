@@ -39,7 +39,8 @@ namespace vmsg::bus {
 /// (amp-pci-device.md §6.6), numbered 0..31.
 inline constexpr std::uint16_t kMaxDevices = 32;
 
-/// The smallest maximum message size a bus may advertise (VMSG-BUS-008).
+/// The smallest maximum message size a bus may advertise (VMSG-BUS-008);
+/// REV1 raises it to wire::kRev1MinMaxMsgSize (52, REV1 L274-275).
 inline constexpr std::uint32_t kMinBusMaxMsgSize = 44;
 
 /// The message size QEMU's packed message struct holds; fault mode
@@ -52,9 +53,16 @@ struct BusOptions {
   /// Off by default: QEMU's device never sends EVENT_DEVICE (D38), and drivers
   /// written against it may not expect one.
   bool announce_hotplug = false;
+  /// REV1 only: this bus instance advertises transport feature bit 0,
+  /// VIRTIO_MSG_F_STRICT_CONFIG_GENERATION (REV1 L316-336), so its devices
+  /// apply the strict configuration profile. Off by default: the AMP bus
+  /// advertises no transport features, as Arm's QEMU proof of concept does.
+  /// The transports behind the bus take it through transport::options_for_bus.
+  bool strict_config_generation = false;
   /// Fault modes (off = conforming). The bus implements echo-reserved-type-bits,
-  /// answer-empty-slot, get-devices-unaligned, answer-bus-responses,
-  /// no-size-check and max-message-48 (bus_faults.cpp); it ignores the rest.
+  /// answer-empty-slot, get-devices-unaligned (PR28 only), answer-bus-responses,
+  /// no-size-check, max-message-48, and under REV1 rev1-token-not-copied and
+  /// rev1-shm-pr28-layout (bus_faults.cpp); it ignores the rest.
   fault::FaultSet faults{};
   /// Validating reference: where driver-rule violations only the bus can
   /// see (malformed frames, empty device numbers) are reported; null = off.
@@ -72,7 +80,7 @@ class Bus {
  public:
   /// `profile` selects the codec layout and the bus maximum message size,
   /// which must be in [kMinBusMaxMsgSize, 65535] (VMSG-BUS-008; msg_size is
-  /// le16, virtio-msg.md Q2), else ConfigError. `sink` receives every encoded
+  /// le16, virtio-msg.md Q2), or [52, 65535] under REV1 (L252), else ConfigError. `sink` receives every encoded
   /// device->driver frame and must outlive the bus.
   Bus(wire::Profile profile, FrameSink& sink, BusOptions options = {});
   ~Bus();
@@ -100,9 +108,13 @@ class Bus {
   /// the message itself, not where it was addressed):
   ///   1. wire::decode fails (type bits 2..7 ignored) -> drop, dropped_decode[kind]
   ///      (VMSG-BUS-016/017; covers bad sizes D14/D16, unknown IDs, unaligned
-  ///      GET_DEVICES G13, RESPONSE bit on an event ID)
+  ///      GET_DEVICES G13 under PR28, RESPONSE bit on an event ID). Under REV1
+  ///      the bus has no transport msg_id check of its own (L549-551): the
+  ///      codec's refusal of an unknown transport ID (bit 7 set included) is
+  ///      the transport layer's discard, with the same outcome, no traffic.
   ///   2. bus message: GET_DEVICES / PING request -> answered by the bus, dev_num
-  ///      ignored; with the RESPONSE bit -> drop, response_from_driver (D13);
+  ///      ignored, the request's token copied (REV1 L692-694); with the
+  ///      RESPONSE bit -> drop, response_from_driver (D13);
   ///      EVENT_DEVICE -> drop, wrong_direction_event
   ///   3. transport message with the RESPONSE bit -> drop, response_from_driver (G12);
   ///      EVENT_CONFIG / EVENT_USED -> drop, wrong_direction_event
@@ -122,10 +134,13 @@ class Bus {
 
   [[nodiscard]] const wire::Profile& profile() const noexcept { return profile_; }
   [[nodiscard]] const BusOptions& options() const noexcept { return options_; }
+  /// The transport feature bits this bus instance advertises (REV1 L316-336;
+  /// wire::transport_feature). Always 0 under PR28, which has none.
+  [[nodiscard]] std::uint64_t transport_features() const noexcept;
 
   /// Largest GET_DEVICES window (in device numbers) whose response fits the
-  /// bus maximum: (max_msg_size - 14) * 8, capped at 65528 (the largest
-  /// aligned le16 count). 400 for the 64-byte AMP bus.
+  /// bus maximum: (max_msg_size - 14) * 8, capped at 65528 under PR28 (the
+  /// largest aligned le16 count) and 65535 under REV1. 400 for the 64-byte AMP bus.
   [[nodiscard]] std::uint32_t max_get_devices_count() const noexcept;
 
  private:
@@ -142,6 +157,10 @@ class Bus {
   [[nodiscard]] bool fault_pre_decode(std::span<const std::uint8_t> frame);
   [[nodiscard]] Result<wire::Message, wire::DecodeFailure> fault_decode_shorter(std::span<const std::uint8_t> frame);
   [[nodiscard]] bool fault_answer_empty_slot(const wire::Message& m);
+  /// The token a response carries: the request's, or 0 under rev1-token-not-copied.
+  [[nodiscard]] std::uint16_t response_token(std::uint16_t request_token) const noexcept;
+  /// The profile `m` is encoded with: the bus's, or PR28's for GET_SHM under rev1-shm-pr28-layout.
+  [[nodiscard]] wire::Profile encoding_profile(const wire::Message& m) const noexcept;
   void fault_answer_get_devices(const wire::Header& h, std::uint16_t offset, std::uint16_t count);
   void handle_bus(const wire::Message& m);
   void forward(std::uint16_t dev_num, const wire::Message& m);

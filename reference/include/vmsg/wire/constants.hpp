@@ -59,9 +59,33 @@ inline constexpr std::uint32_t kFailed = 0x80;
 
 /// EVENT_DEVICE device_bus_state values.
 namespace bus_state {
-inline constexpr std::uint16_t kReady = 0x0001;
+inline constexpr std::uint16_t kReady = 0x0001;  ///< PR28's name
+inline constexpr std::uint16_t kAdded = 0x0001;  ///< REV1's name for the same value (REV1 L2046)
 inline constexpr std::uint16_t kRemoved = 0x0002;
 }  // namespace bus_state
+
+/// REV1 SET_VQUEUE `flags` (REV1 L1624-1641) and GET_VQUEUE `flags` (L1597-1598).
+namespace vqueue_flags {
+inline constexpr std::uint32_t kStateOpMask = 0x3;      ///< bits 1..0: the state operation
+inline constexpr std::uint32_t kKeepDisabled = 0x0;     ///< state op 0
+inline constexpr std::uint32_t kEnable = 0x1;           ///< state op 1
+inline constexpr std::uint32_t kKeepState = 0x2;        ///< state op 2 (3 is reserved)
+inline constexpr std::uint32_t kIgnoreSize = 1u << 2;
+inline constexpr std::uint32_t kIgnoreDesc = 1u << 3;
+inline constexpr std::uint32_t kIgnoreDriver = 1u << 4;
+inline constexpr std::uint32_t kIgnoreDevice = 1u << 5;
+inline constexpr std::uint32_t kIgnoreAll = kIgnoreSize | kIgnoreDesc | kIgnoreDriver | kIgnoreDevice;
+inline constexpr std::uint32_t kDefined = kStateOpMask | kIgnoreAll;  ///< bits 31..6 must be zero
+inline constexpr std::uint32_t kEnabled = 0x1;          ///< GET_VQUEUE: bit 0 = queue enabled
+}  // namespace vqueue_flags
+
+/// REV1 transport feature bits, per bus instance (REV1 L316-336).
+namespace transport_feature {
+inline constexpr std::uint64_t kStrictConfigGeneration = 1u << 0;  ///< VIRTIO_MSG_F_STRICT_CONFIG_GENERATION
+}  // namespace transport_feature
+
+/// REV1 message size range: a bus advertises at least this much (REV1 L252, L274-275).
+inline constexpr std::uint32_t kRev1MinMaxMsgSize = 52;
 
 /// EVENT_AVAIL next_offset: bit 31 is the wrap counter, bits 30..0 the offset.
 inline constexpr std::uint32_t kNextOffsetWrapBit = 0x80000000u;
