@@ -36,7 +36,10 @@ void bind_transport(py::module_& m) {
                                 field("offer_indirect", &TransportOptions::offer_indirect),
                                 field("offer_event_idx", &TransportOptions::offer_event_idx),
                                 field("offer_ring_reset", &TransportOptions::offer_ring_reset),
-                                field("faults", &TransportOptions::faults));
+                                field("faults", &TransportOptions::faults),
+                                field("layout", &TransportOptions::layout),
+                                field("strict_config_generation", &TransportOptions::strict_config_generation),
+                                field("device_uuid", &TransportOptions::device_uuid));
   bind_stats<TransportStats>(m, "TransportStats", "counters of one transport instance",
                              field("requests", &TransportStats::requests),
                              field("event_avail", &TransportStats::event_avail),
@@ -46,6 +49,7 @@ void bind_transport(py::module_& m) {
                              field("config_rejected", &TransportStats::config_rejected),
                              field("features_refused", &TransportStats::features_refused),
                              field("queue_errors", &TransportStats::queue_errors),
+                             field("vqueue_noops", &TransportStats::vqueue_noops),
                              field("resets", &TransportStats::resets));
 
   py::class_<DeviceTransport, bus::Endpoint, std::shared_ptr<DeviceTransport>>(

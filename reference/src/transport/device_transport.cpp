@@ -20,11 +20,13 @@ namespace feature = virtqueue::feature;
 namespace st = wire::status;
 
 /// Transport bits the transport decides on itself, whatever the backend says:
-/// it implements split rings only and never NOTIFICATION_DATA (EVENT_AVAIL on
-/// AMP carries no offset; VMSG-BUS-041).
+/// it implements split rings only, never NOTIFICATION_DATA (EVENT_AVAIL on
+/// AMP carries no offset; VMSG-BUS-041) and never NOTIF_CONFIG_DATA (REV1
+/// L903; no backend offers it, so PR28 answers are unchanged).
 constexpr std::uint64_t kTransportOwned = feature::bit(feature::kIndirectDesc) | feature::bit(feature::kEventIdx) |
                                           feature::bit(feature::kRingPacked) |
                                           feature::bit(feature::kNotificationData) |
+                                          feature::bit(feature::kNotifConfigData) |
                                           feature::bit(feature::kRingReset);
 
 /// driver_features_ holds 64 bits: blocks 0 and 1.
@@ -130,8 +132,19 @@ bool DeviceTransport::NullDmaSpace::msi_write(std::uint64_t addr, std::uint32_t 
   return false;
 }
 
+TransportOptions options_for_bus(const wire::Profile& profile, const bus::BusOptions& bus,
+                                 const fault::FaultSet& faults) {
+  TransportOptions o;
+  o.layout = profile.layout;
+  o.max_msg_size = profile.max_msg_size;
+  o.strict_config_generation = bus.strict_config_generation;
+  o.faults = faults;
+  return o;
+}
+
 DeviceTransport::DeviceTransport(std::unique_ptr<Backend> backend, TransportOptions options)
     : backend_(std::move(backend)), options_(options), generation_(options.initial_generation) {
+  if (rev1()) check_rev1_options();
   queues_.resize(backend_->num_queues());
   backend_->bind(*this);
 }
@@ -213,14 +226,19 @@ void DeviceTransport::receive(const wire::Message& m) {
 
 // ---- device info and features ------------------------------------------------
 
+std::uint32_t DeviceTransport::offered_blocks() const noexcept {
+  // VERSION_1 is always offered, so there is a highest bit.
+  const auto highest = static_cast<std::uint32_t>(63 - std::countl_zero(offered_features()));
+  return (highest + 32) / 32;
+}
+
 wire::Body DeviceTransport::handle(const wire::GetDeviceInfoReq& r) {
   (void)r;
   // VMSG-DEV-044: answered in any state, always the same values.
-  const std::uint64_t offered = offered_features();
-  const auto highest = static_cast<std::uint32_t>(63 - std::countl_zero(offered));
+  if (rev1()) return rev1_device_info();
   return wire::GetDeviceInfoResp{.device_id = backend_->device_id(),
                                  .vendor_id = options_.vendor_id,
-                                 .num_feature_bits = 32 * ((highest + 32) / 32),
+                                 .num_feature_bits = 32 * offered_blocks(),
                                  .config_size = backend_->config_size(),
                                  .max_virtqueues = backend_->num_queues(),
                                  .admin_vq_start = 0,
@@ -285,8 +303,9 @@ wire::Body DeviceTransport::handle(const wire::GetConfigReq& r) {
 wire::Body DeviceTransport::handle(const wire::SetConfigReq& r) {
   const auto length = static_cast<std::uint32_t>(r.data.size());
   wire::SetConfigResp reject{.generation = generation_, .offset = r.offset, .length = 0, .data = {}};
-  // VMSG-DEV-010/025/051: stale generation (QEMU ignores it, D3).
-  if (r.generation != generation_ && !has(fault::Fault::SetConfigIgnoresGeneration)) {
+  // VMSG-DEV-010/025/051: stale generation (QEMU ignores it, D3). REV1: only
+  // under the strict profile; the baseline ignores the field (L431-434).
+  if (r.generation != generation_ && checks_generation()) {
     ++stats_.config_rejected;
     return reject;
   }
@@ -391,6 +410,7 @@ void DeviceTransport::reset_device() {
 // ---- virtqueues --------------------------------------------------------------
 
 wire::Body DeviceTransport::handle(const wire::GetVqueueReq& r) {
+  if (rev1()) return rev1_get_vqueue(r);
   wire::GetVqueueResp resp{.index = r.index};
   if (r.index >= queues_.size()) return resp;  // G10: echo the index, all else 0
   const unsigned q = r.index;
@@ -408,6 +428,19 @@ wire::Body DeviceTransport::handle(const wire::GetVqueueReq& r) {
 }
 
 wire::Body DeviceTransport::handle(const wire::SetVqueueReq& r) {
+  if (rev1() && !has(fault::Fault::Rev1VqueueFlagsIgnored)) return rev1_set_vqueue(r);
+  return set_vqueue_now(r);
+}
+
+virtqueue::QueueFeatures DeviceTransport::queue_features() const noexcept {
+  // The queue follows what the driver asked for and we offered; normally
+  // FEATURES_OK has frozen that set by now.
+  const std::uint64_t negotiated = driver_features_ & offered_features();
+  return {.indirect = (negotiated & feature::bit(feature::kIndirectDesc)) != 0,
+          .event_idx = (negotiated & feature::bit(feature::kEventIdx)) != 0};
+}
+
+wire::Body DeviceTransport::set_vqueue_now(const wire::SetVqueueReq& r) {
   // G9: always answered; a bad request changes nothing (a configured queue
   // stays as it was). Reserved words are ignored.
   if (r.index >= queues_.size()) return wire::SetVqueueResp{};
@@ -416,12 +449,7 @@ wire::Body DeviceTransport::handle(const wire::SetVqueueReq& r) {
   if (r.size == 0 || r.size > max || !std::has_single_bit(r.size)) return wire::SetVqueueResp{};
   const virtqueue::QueueLayout layout{
       .size = r.size, .desc_addr = r.desc_addr, .driver_addr = r.driver_addr, .device_addr = r.device_addr};
-  // The queue follows what the driver asked for and we offered; normally
-  // FEATURES_OK has frozen that set by now.
-  const std::uint64_t negotiated = driver_features_ & offered_features();
-  const virtqueue::QueueFeatures features{.indirect = (negotiated & feature::bit(feature::kIndirectDesc)) != 0,
-                                          .event_idx = (negotiated & feature::bit(feature::kEventIdx)) != 0};
-  auto created = virtqueue::SplitQueue::create(memory(), layout, features);
+  auto created = virtqueue::SplitQueue::create(memory(), layout, queue_features());
   if (!created) return wire::SetVqueueResp{};  // misaligned or wrapping: not configured
   if (queues_[q].queue) drop_queue(q);          // VMSG-DEV-039: reconfiguration at any time
   queues_[q].queue.emplace(std::move(created).value());
@@ -436,6 +464,7 @@ void DeviceTransport::drop_queue(unsigned q) {
 }
 
 wire::Body DeviceTransport::handle(const wire::ResetVqueueReq& r) {
+  if (rev1()) return rev1_reset_vqueue(r);
   // G8 / Q18: always answered; honoured with or without RING_RESET. The model
   // is synchronous, so the queue is quiesced once it is dropped
   // (VMSG-DEV-029/040/058).
@@ -444,7 +473,9 @@ wire::Body DeviceTransport::handle(const wire::ResetVqueueReq& r) {
 }
 
 wire::Body DeviceTransport::handle(const wire::GetShmReq& r) {
-  // VMSG-DEV-059: no backend has shared memory, so no region exists.
+  // VMSG-DEV-059: no backend has shared memory, so no region exists. REV1
+  // (L1770-1774): the same answer, length 0 and reserved 0; the codec lays it
+  // out in 32 bytes with 64-bit fields.
   return wire::GetShmResp{.index = r.index, .length = 0, .address = 0};
 }
 

@@ -1,23 +1,29 @@
-// The device side of the virtio-msg transport (PR28 §Transport Messages):
-// one instance per occupied device number, answering every transport request
-// for its backend and emitting EVENT_USED / EVENT_CONFIG.
+// The device side of the virtio-msg transport (PR28 §Transport Messages, or
+// REV1-2026 when TransportOptions::layout says so): one instance per occupied
+// device number, answering every transport request for its backend and
+// emitting EVENT_USED / EVENT_CONFIG.
 //
-// The behaviour where the draft leaves a choice is the project reading of
+// The behaviour where PR28 leaves a choice is the project reading of
 // virtio-msg.md §14.2 (G1-G15); each is named where it is implemented and
-// summarised in README.
+// summarised in README. Under REV1 the draft settles most of those choices
+// itself (queue state, RESET_VQUEUE, GET_SHM, the generation profiles); that
+// behaviour lives in device_transport_rev1.cpp and cites REV1 lines.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "vmsg/bus/bus.hpp"
 #include "vmsg/bus/endpoint.hpp"
 #include "vmsg/common/faults.hpp"
 #include "vmsg/transport/backend.hpp"
 #include "vmsg/virtqueue/split_queue.hpp"
 #include "vmsg/wire/messages.hpp"
+#include "vmsg/wire/profile.hpp"
 
 namespace vmsg::transport {
 
@@ -29,16 +35,34 @@ struct TransportOptions {
   bool offer_indirect = true;            ///< offer VIRTIO_F_INDIRECT_DESC
   bool offer_event_idx = true;           ///< offer VIRTIO_F_EVENT_IDX
   bool offer_ring_reset = true;          ///< offer VIRTIO_F_RING_RESET
+  /// Which draft's device behaviour applies; must match the layout of the
+  /// bus the transport is plugged into (its responses are encoded there).
+  wire::Layout layout = wire::Layout::Pr28;
+  /// REV1 only: the bus instance advertises VIRTIO_MSG_F_STRICT_CONFIG_GENERATION,
+  /// so SET_CONFIG with a stale generation is refused (strict profile);
+  /// otherwise the baseline profile ignores the generation (REV1 L375-467).
+  /// PR28 is always strict.
+  bool strict_config_generation = false;
+  /// REV1 GET_DEVICE_INFO device_uuid: all zero is the nil UUID (none); any
+  /// other value must be a version 4 UUID (REV1 L1285-1291), else ConfigError.
+  std::array<std::uint8_t, 16> device_uuid{};
   /// Fault modes (off = conforming). The transport implements
   /// no-get-shm-response, generation-not-bumped, reset-keeps-queues,
   /// no-config-event, set-config-ignores-generation, status-high-bits-kept,
   /// used-ignores-suppression, duplicate-response, cur-size-reports-max,
   /// accept-unoffered-features, config-out-of-range-ff,
   /// asan-reset-vqueue-overflow (through pci::DmaSpace::report_fatal of the
-  /// memory it is attached to) and the feature clipping of max-message-48;
+  /// memory it is attached to), the feature clipping of max-message-48 and,
+  /// under REV1, rev1-vqueue-flags-ignored and rev1-stale-generation-rejected;
   /// it ignores the rest.
   fault::FaultSet faults{};
 };
+
+/// The options of a transport plugged into a bus built with `profile` and
+/// `bus`: layout, bus maximum and configuration profile (the bus instance's
+/// transport feature bits) taken from them, `faults` as given, the rest default.
+[[nodiscard]] TransportOptions options_for_bus(const wire::Profile& profile, const bus::BusOptions& bus,
+                                               const fault::FaultSet& faults);
 
 /// Counters of one transport instance.
 struct TransportStats {
@@ -50,6 +74,7 @@ struct TransportStats {
   std::uint64_t config_rejected = 0;      ///< SET_CONFIG with stale generation, out of range or refused
   std::uint64_t features_refused = 0;     ///< FEATURES_OK cleared
   std::uint64_t queue_errors = 0;         ///< virtqueue errors that set NEEDS_RESET
+  std::uint64_t vqueue_noops = 0;         ///< REV1 SET_VQUEUE / RESET_VQUEUE answered without any change
   std::uint64_t resets = 0;
 };
 
@@ -57,6 +82,8 @@ struct TransportStats {
 /// backend hold pointers into it).
 class DeviceTransport final : public bus::Endpoint, private DeviceContext {
  public:
+  /// Throws vmsg::ConfigError under REV1 for a backend with more than 65536
+  /// queues (REV1 L1277) or a non-nil device_uuid that is not version 4.
   explicit DeviceTransport(std::unique_ptr<Backend> backend, TransportOptions options = {});
   ~DeviceTransport() override;
   DeviceTransport(const DeviceTransport&) = delete;
@@ -78,6 +105,7 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   /// The configured queue `q`, or nullptr (out of range or not configured).
   [[nodiscard]] const virtqueue::SplitQueue* configured_queue(unsigned q) const noexcept;
   [[nodiscard]] const TransportStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const TransportOptions& options() const noexcept { return options_; }
 
  private:
   /// Guest memory before attach_memory(): every access fails, so a queue set
@@ -111,6 +139,24 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   [[nodiscard]] wire::Body handle(const wire::GetShmReq& r);
   void on_event_avail(const wire::EventAvail& e);
 
+  // REV1 behaviour (device_transport_rev1.cpp).
+  [[nodiscard]] bool rev1() const noexcept { return options_.layout == wire::Layout::Rev1; }
+  void check_rev1_options() const;
+  [[nodiscard]] wire::Body rev1_device_info() const;
+  [[nodiscard]] wire::Body rev1_get_vqueue(const wire::GetVqueueReq& r) const;
+  [[nodiscard]] wire::Body rev1_set_vqueue(const wire::SetVqueueReq& r);
+  [[nodiscard]] wire::Body rev1_reset_vqueue(const wire::ResetVqueueReq& r);
+  /// Whether SET_CONFIG refuses a stale generation (PR28; REV1 strict profile).
+  [[nodiscard]] bool checks_generation() const noexcept;
+  [[nodiscard]] bool ring_reset_negotiated() const noexcept;
+
+  /// PR28's SET_VQUEUE: configure and enable at once (also REV1 under rev1-vqueue-flags-ignored).
+  [[nodiscard]] wire::Body set_vqueue_now(const wire::SetVqueueReq& r);
+  /// The ring features the driver selected among the offered ones.
+  [[nodiscard]] virtqueue::QueueFeatures queue_features() const noexcept;
+  /// Highest offered feature bit + 1, rounded up to whole 32-bit blocks.
+  [[nodiscard]] std::uint32_t offered_blocks() const noexcept;
+
   void post(std::uint16_t token, wire::Body body);
   /// Writes config bytes (in range) through the backend and bumps the
   /// generation if they changed; false if the backend refused them.
@@ -125,9 +171,11 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   void queue_error();
 
   /// Per-queue state: the SET_VQUEUE parameters and, once valid, the queue.
+  /// PR28 sets both at once. REV1 may keep fields of a disabled queue, so
+  /// there `queue` is engaged exactly while the queue is enabled.
   struct QueueSlot {
     virtqueue::QueueLayout layout{};           ///< as last set (cur_size = layout.size when configured)
-    std::optional<virtqueue::SplitQueue> queue;  ///< engaged when configured
+    std::optional<virtqueue::SplitQueue> queue;  ///< engaged when configured (REV1: enabled)
   };
 
   std::unique_ptr<Backend> backend_;

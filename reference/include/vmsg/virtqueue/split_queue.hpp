@@ -29,6 +29,7 @@ inline constexpr unsigned kVersion1 = 32;          ///< VIRTIO_F_VERSION_1
 inline constexpr unsigned kAccessPlatform = 33;    ///< VIRTIO_F_ACCESS_PLATFORM
 inline constexpr unsigned kRingPacked = 34;        ///< VIRTIO_F_RING_PACKED (not offered by the reference)
 inline constexpr unsigned kNotificationData = 38;  ///< VIRTIO_F_NOTIFICATION_DATA (not offered)
+inline constexpr unsigned kNotifConfigData = 39;   ///< VIRTIO_F_NOTIF_CONFIG_DATA (never offered, REV1 L903)
 inline constexpr unsigned kRingReset = 40;         ///< VIRTIO_F_RING_RESET
 [[nodiscard]] constexpr std::uint64_t bit(unsigned n) noexcept { return std::uint64_t{1} << n; }
 }  // namespace feature
