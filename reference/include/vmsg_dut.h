@@ -59,6 +59,11 @@
  *     num-fifos=N            FIFOs of the amp function (default 1)
  *     addr=DD.F              PCI device.function in hex on bus 0 (default 04.0;
  *                            not one of the host's chipset addresses)
+ *     profile=NAME           wire profile: pr28 (default) or rev1-2026; a
+ *                            library refuses one it does not speak
+ *     strict-config-generation=on|off
+ *                            REV1 only: the buses advertise transport
+ *                            feature STRICT_CONFIG_GENERATION (default off)
  *     fault=NAME[,NAME...]   reference fault modes (repeatable); a library
  *                            that does not implement faults refuses them
  *     device=KIND,fifo=F,dev=N[,PROP=VALUE...]

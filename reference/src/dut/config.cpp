@@ -40,6 +40,13 @@ std::uint64_t number(std::string_view key, std::string_view v, std::uint64_t max
   return out;
 }
 
+/// on/off, as QEMU's boolean properties.
+bool on_off(std::string_view key, std::string_view v) {
+  if (v == "on") return true;
+  if (v == "off") return false;
+  bad(std::string(key) + "='" + std::string(v) + "' is neither on nor off");
+}
+
 std::pair<std::string_view, std::string_view> key_value(std::string_view token) {
   const std::size_t eq = token.find('=');
   if (eq == std::string_view::npos || eq == 0) bad("'" + std::string(token) + "' is not KEY=VALUE");
@@ -99,6 +106,8 @@ DutConfig parse_config(std::string_view text) {
     } else if (k == "profile") {
       if (v.empty()) bad("profile= needs a name");
       c.profile = std::string(v);
+    } else if (k == "strict-config-generation") {
+      c.strict_config_generation = on_off(k, v);
     } else if (k == "fault") {
       c.faults.merge(fault::FaultSet::parse_list(v));
     } else if (k == "device") {
@@ -109,7 +118,7 @@ DutConfig parse_config(std::string_view text) {
       if (taken) bad("fifo " + std::to_string(d.fifo) + " dev " + std::to_string(d.dev_num) + " is given twice");
       c.devices.push_back(std::move(d));
     } else {
-      bad("unknown key '" + std::string(k) + "' (num-fifos, addr, profile, fault, device)");
+      bad("unknown key '" + std::string(k) + "' (num-fifos, addr, profile, strict-config-generation, fault, device)");
     }
   }
   return c;
@@ -121,6 +130,7 @@ std::string format_config(const DutConfig& config) {
   std::snprintf(addr, sizeof addr, "%02x.%x", unsigned{config.address.device} & 0x1Fu,
                 unsigned{config.address.function} & 0x7u);
   std::string s = "num-fifos=" + std::to_string(config.num_fifos) + " addr=" + addr + " profile=" + config.profile;
+  if (config.strict_config_generation) s += " strict-config-generation=on";
   if (!config.faults.empty()) s += " fault=" + config.faults.to_string();
   for (const DutDevice& d : config.devices) {
     if (!plain(d.kind)) bad("device kind '" + d.kind + "' cannot be written");

@@ -139,8 +139,16 @@ void parse_device(const std::string& spec, RefArgs& a, const std::set<std::strin
         a.amp_address = pci_addr(v);
       } else if (k == "id") {
         a.amp_id = v;
+      } else if (k == "profile") {
+        const std::optional<wire::Layout> layout = wire::parse_layout(v);
+        if (!layout) bad("virtio-msg-amp-pci: profile=" + v + " unknown (pr28, rev1-2026)");
+        a.profile = *layout == wire::Layout::Rev1 ? wire::Profile::rev1() : wire::Profile::pr28();
+      } else if (k == "strict-config-generation") {
+        if (v != "on" && v != "off") bad("virtio-msg-amp-pci: strict-config-generation=" + v + " is neither on nor off");
+        a.strict_config_generation = v == "on";
       } else {
-        bad("virtio-msg-amp-pci: property '" + k + "' not supported (num-fifos, addr, id)");
+        bad("virtio-msg-amp-pci: property '" + k +
+            "' not supported (num-fifos, addr, id, profile, strict-config-generation)");
       }
     }
     return;
@@ -287,9 +295,10 @@ target::ReferenceSpec make_spec(const RefArgs& a) {
   s.address = a.amp_address;
   s.amp.num_fifos = a.num_fifos;
   s.amp.faults = a.faults;
+  s.amp.profile = a.profile;
+  s.amp.bus.strict_config_generation = a.strict_config_generation;
   for (const RefDevice& d : a.devices) {
-    transport::TransportOptions o;
-    o.faults = a.faults;
+    const transport::TransportOptions o = transport::options_for_bus(s.amp.profile, s.amp.bus, a.faults);
     auto ep = std::make_shared<transport::DeviceTransport>(devices::make_backend(d.kind, d.props), o);
     s.devices.push_back({d.fifo, d.dev_num, std::move(ep)});
   }

@@ -6,6 +6,7 @@
 
 #include "vmsg/bus/bus.hpp"
 #include "vmsg/common/errors.hpp"
+#include "vmsg/transport/device_transport.hpp"
 
 namespace vmsg::target {
 
@@ -35,6 +36,18 @@ void ReferenceTarget::check(const std::vector<DeviceSlot>& devices) const {
                         std::to_string(d.fifo) + " is out of range or taken twice");
     }
     taken.push_back(key);
+    // A transport of the other draft would answer in fields the bus cannot
+    // encode (every response lost), or with the wrong generation rule.
+    if (const auto* dt = dynamic_cast<const transport::DeviceTransport*>(d.endpoint.get())) {
+      const transport::TransportOptions& o = dt->options();
+      const bool rev1 = spec_.amp.profile.layout == wire::Layout::Rev1;
+      if (o.layout != spec_.amp.profile.layout ||
+          (rev1 && o.strict_config_generation != spec_.amp.bus.strict_config_generation)) {
+        throw ConfigError("reference target: device " + std::to_string(d.dev_num) + " on fifo" +
+                          std::to_string(d.fifo) + " was built for another wire or configuration profile than the "
+                          "amp device (" + std::string(spec_.amp.profile.name()) + ")");
+      }
+    }
   }
 }
 

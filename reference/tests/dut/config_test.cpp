@@ -63,6 +63,22 @@ TEST(DutConfig, RefusesWhatItCannotUse) {
   }
 }
 
+TEST(DutConfig, StrictConfigGenerationIsOnOffAndWrittenOnlyWhenOn) {
+  EXPECT_FALSE(parse_config("").strict_config_generation);
+  const DutConfig on = parse_config("profile=rev1-2026 strict-config-generation=on");
+  EXPECT_TRUE(on.strict_config_generation);
+  EXPECT_EQ(on.profile, "rev1-2026");
+  const std::string text = format_config(on);
+  EXPECT_NE(text.find("strict-config-generation=on"), std::string::npos) << text;
+  EXPECT_EQ(parse_config(text), on);
+  const DutConfig off = parse_config("strict-config-generation=off");
+  EXPECT_FALSE(off.strict_config_generation);
+  EXPECT_EQ(format_config(off).find("strict"), std::string::npos);  // the default string is unchanged
+  for (const char* bad : {"strict-config-generation=yes", "strict-config-generation=", "strict-config-generation"}) {
+    EXPECT_THROW((void)parse_config(bad), ConfigError) << bad;
+  }
+}
+
 TEST(DutConfig, ErrorNamesTheToken) {
   try {
     (void)parse_config("num-fifos=1 colour=blue");

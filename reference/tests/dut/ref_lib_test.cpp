@@ -182,3 +182,70 @@ TEST(RefLib, InstancesAreIndependent) {
 
 }  // namespace
 }  // namespace vmsg::dut
+
+namespace vmsg::dut {
+namespace {
+
+// ---- REV1-2026 -------------------------------------------------------------------------
+
+/// LibPort + driver speaking REV1 layouts.
+struct Rev1Rig {
+  explicit Rev1Rig(const std::string& config)
+      : port(VMSG_REF_DUT_PATH, {.config = config, .ram_size = 16ULL << 20}),
+        ram(port.address_map()),
+        window(port.address_map()),
+        drv(driver::AmpDriver::open(port, ram, window, {.profile = wire::Profile::rev1()})) {}
+  template <typename Resp>
+  Resp ask(std::uint16_t dev_num, wire::Body body) {
+    auto r = drv.fifo(0).request(wire::Message{.dev_num = dev_num, .token = 0, .reserved_type_bits = 0,
+                                               .body = std::move(body)});
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : driver::to_string(r.error()));
+    const Resp* resp = r.ok() ? std::get_if<Resp>(&r->body) : nullptr;
+    EXPECT_NE(resp, nullptr);
+    return resp != nullptr ? *resp : Resp{};
+  }
+  LibPort port;
+  driver::GuestAllocator ram;
+  driver::BarWindowAllocator window;
+  driver::AmpDriver drv;
+};
+
+TEST(RefLib, Rev1ProfileBuildsADeviceThatAnswersInRev1Layouts) {
+  Rev1Rig rig("profile=rev1-2026 device=virtio-rng-device,fifo=0,dev=0");
+  const auto info = rig.ask<wire::GetDeviceInfoResp>(0, wire::GetDeviceInfoReq{});  // device number 0 (REV1 L649-652)
+  EXPECT_EQ(info.device_id, 4u);
+  EXPECT_EQ(info.num_feature_blocks, 2u);
+  EXPECT_EQ(info.num_feature_bits, 0u);
+  const auto devices = rig.ask<wire::GetDevicesResp>(0, wire::GetDevicesReq{0, 3});  // unaligned count
+  EXPECT_EQ(devices.count, std::optional<std::uint16_t>{3});
+  EXPECT_EQ(devices.bitmap, (std::vector<std::uint8_t>{0x01}));
+  EXPECT_EQ(devices.next_offset, 0u);
+  const auto shm = rig.ask<wire::GetShmResp>(0, wire::GetShmReq{9});
+  EXPECT_EQ(shm.length, 0u);
+}
+
+TEST(RefLib, Rev1StrictConfigGenerationIsAConfigurationChoice) {
+  for (const bool strict : {false, true}) {
+    Rev1Rig rig(std::string("profile=rev1-2026 device=virtio-balloon-device,fifo=0,dev=1") +
+                (strict ? " strict-config-generation=on" : ""));
+    const auto cfg = rig.ask<wire::GetConfigResp>(1, wire::GetConfigReq{.offset = 4, .length = 4});
+    // `actual` (offset 4) is the driver's to write; send a generation that is not the current one.
+    const auto w = rig.ask<wire::SetConfigResp>(
+        1, wire::SetConfigReq{.generation = cfg.generation + 1, .offset = 4, .data = {1, 0, 0, 0}});
+    EXPECT_EQ(w.length, strict ? 0u : 4u) << strict;  // REV1 L431-434 / L459-461
+  }
+}
+
+TEST(RefLib, UnknownProfilesAreRefusedNamingBothKnownOnes) {
+  try {
+    LibPort p(VMSG_REF_DUT_PATH, {.config = "profile=rev2", .ram_size = 4ULL << 20});
+    ADD_FAILURE() << "accepted";
+  } catch (const PortError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("pr28"), std::string::npos) << what;
+    EXPECT_NE(what.find("rev1-2026"), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace vmsg::dut

@@ -207,3 +207,53 @@ TEST(RefArgs, QueueSizeReachesTheDevice) {
 
 }  // namespace
 }  // namespace vmsg::qtest
+
+namespace vmsg::qtest {
+namespace {
+
+TEST(RefArgs, Rev1ProfileAndStrictnessAreAmpProperties) {
+  const RefArgs a = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,id=amp0,profile=rev1-2026,strict-config-generation=on",
+                           "-device", "virtio-rng-device," + kBus0});
+  EXPECT_EQ(a.profile, wire::Profile::rev1());
+  EXPECT_TRUE(a.strict_config_generation);
+  const target::ReferenceSpec s = make_spec(a);
+  EXPECT_EQ(s.amp.profile, wire::Profile::rev1());
+  EXPECT_TRUE(s.amp.bus.strict_config_generation);
+  ASSERT_EQ(s.devices.size(), 1u);
+  const auto* dt = dynamic_cast<const transport::DeviceTransport*>(s.devices[0].endpoint.get());
+  ASSERT_NE(dt, nullptr);
+  EXPECT_EQ(dt->options().layout, wire::Layout::Rev1);
+  EXPECT_TRUE(dt->options().strict_config_generation);
+  EXPECT_NO_THROW(target::ReferenceTarget{s});
+}
+
+TEST(RefArgs, Pr28StaysTheDefaultProfile) {
+  const RefArgs a = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,id=amp0,profile=pr28", "-device",
+                           "virtio-rng-device," + kBus0});
+  EXPECT_EQ(a.profile, wire::Profile::pr28());
+  EXPECT_FALSE(a.strict_config_generation);
+  const RefArgs b = parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,strict-config-generation=off"});
+  EXPECT_EQ(b.profile, wire::Profile::pr28());
+  const target::ReferenceSpec s = make_spec(parse({"-qtest", "unix:/s", "-device", "virtio-msg-amp-pci,id=amp0", "-device",
+                                                   "virtio-rng-device," + kBus0}));
+  const auto* dt = dynamic_cast<const transport::DeviceTransport*>(s.devices.at(0).endpoint.get());
+  ASSERT_NE(dt, nullptr);
+  EXPECT_EQ(dt->options().layout, wire::Layout::Pr28);
+}
+
+TEST(RefArgs, BadProfileValuesAreConfigErrorsNamingTheChoices) {
+  for (const char* amp : {"virtio-msg-amp-pci,profile=rev2", "virtio-msg-amp-pci,profile=",
+                          "virtio-msg-amp-pci,strict-config-generation=maybe"}) {
+    try {
+      (void)parse({"-qtest", "unix:/s", "-device", amp});
+      ADD_FAILURE() << "accepted " << amp;
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_TRUE(what.find("rev1-2026") != std::string::npos || what.find("on nor off") != std::string::npos)
+          << what;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vmsg::qtest

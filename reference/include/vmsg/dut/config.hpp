@@ -27,7 +27,10 @@ struct DutDevice {
 struct DutConfig {
   unsigned num_fifos = 1;
   port::PciAddress address{0, 4, 0};
-  std::string profile = "pr28";
+  std::string profile = "pr28";  ///< wire profile name; which ones a library builds is its business
+  /// `strict-config-generation=on`: the buses advertise REV1's
+  /// VIRTIO_MSG_F_STRICT_CONFIG_GENERATION (meaningful under rev1-2026 only).
+  bool strict_config_generation = false;
   fault::FaultSet faults;
   std::vector<DutDevice> devices;
   friend bool operator==(const DutConfig&, const DutConfig&) = default;

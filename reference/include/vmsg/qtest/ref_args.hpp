@@ -14,6 +14,7 @@
 #include "vmsg/machine/platform.hpp"
 #include "vmsg/port/port.hpp"
 #include "vmsg/target/reference_target.hpp"
+#include "vmsg/wire/profile.hpp"
 
 namespace vmsg::qtest {
 
@@ -39,6 +40,8 @@ struct RefArgs {
   unsigned num_fifos = 1;
   port::PciAddress amp_address{0, 4, 0};  ///< addr=04.0 unless given
   std::string amp_id;
+  wire::Profile profile = wire::Profile::pr28();  ///< profile=pr28|rev1-2026 on the amp device
+  bool strict_config_generation = false;           ///< strict-config-generation=on|off on the amp device
   std::vector<RefDevice> devices;
   fault::FaultSet faults;          ///< --fault NAME[,NAME...] (repeatable)
 };

@@ -21,7 +21,10 @@ struct DeviceSlot {
   std::shared_ptr<bus::Endpoint> endpoint;
 };
 
-/// What to build.
+/// What to build. The wire profile is amp.profile (PR28 by default,
+/// wire::Profile::rev1() for REV1-2026) and the configuration semantics
+/// profile amp.bus.strict_config_generation; DeviceTransport endpoints must be
+/// built for them: transport::options_for_bus(amp.profile, amp.bus, faults).
 struct ReferenceSpec {
   amp::AmpConfig amp{};
   std::vector<DeviceSlot> devices;
@@ -39,7 +42,8 @@ class ReferenceTarget {
  public:
   /// Throws vmsg::ConfigError for an invalid spec (bad num_fifos, a slot on a
   /// FIFO that does not exist, a device number taken twice or >= 32, an
-  /// address the chipset holds).
+  /// address the chipset holds, a DeviceTransport built for another layout
+  /// or configuration profile than amp's).
   explicit ReferenceTarget(const ReferenceSpec& spec);
   ReferenceTarget(const ReferenceTarget&) = delete;
   ReferenceTarget& operator=(const ReferenceTarget&) = delete;
@@ -62,7 +66,8 @@ class ReferenceTarget {
 
  private:
   /// ConfigError unless every slot names an existing FIFO, an endpoint, and a
-  /// device number < 32 not used twice on its FIFO.
+  /// device number < 32 not used twice on its FIFO, and every DeviceTransport
+  /// speaks the amp profile.
   void check(const std::vector<DeviceSlot>& devices) const;
   void plug_all();
 

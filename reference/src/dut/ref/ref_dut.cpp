@@ -1,6 +1,7 @@
 #include "ref_dut.hpp"
 
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 
@@ -10,6 +11,7 @@
 #include "vmsg/pci/dma.hpp"
 #include "vmsg/transport/device_transport.hpp"
 #include "vmsg/transport/validating_endpoint.hpp"
+#include "vmsg/wire/profile.hpp"
 
 namespace vmsg::dut::ref {
 namespace {
@@ -21,8 +23,11 @@ std::uint64_t size_mask(unsigned size) noexcept {
 }
 
 amp::AmpConfig amp_config(const DutConfig& c, bus::DriverRuleSink* rules) {
-  if (c.profile != "pr28") throw ConfigError("reference DUT: profile '" + c.profile + "' unknown (pr28)");
+  const std::optional<wire::Layout> layout = wire::parse_layout(c.profile);
+  if (!layout) throw ConfigError("reference DUT: profile '" + c.profile + "' unknown (pr28, rev1-2026)");
   amp::AmpConfig a;
+  a.profile = *layout == wire::Layout::Rev1 ? wire::Profile::rev1() : wire::Profile::pr28();
+  a.bus.strict_config_generation = c.strict_config_generation;
   a.num_fifos = c.num_fifos;
   a.faults = c.faults;
   a.bus.rule_sink = rules;
@@ -82,8 +87,8 @@ RefDut::RefDut(const DutConfig& config, const vmsg_dut_host& host)
       throw ConfigError("reference DUT: device " + std::to_string(d.dev_num) + " on fifo " + std::to_string(d.fifo) +
                         ", but the device has " + std::to_string(device_->num_fifos()) + " FIFO(s)");
     }
-    transport::TransportOptions o;
-    o.faults = config_.faults;
+    const amp::AmpConfig& amp = device_->config_params();
+    const transport::TransportOptions o = transport::options_for_bus(amp.profile, amp.bus, config_.faults);
     auto dt = std::make_shared<transport::DeviceTransport>(devices::make_backend(d.kind, d.props), o);
     // The validator only watches (it never changes traffic), so the library
     // can report the driver rules a test broke, as the embedded target does.
