@@ -98,7 +98,8 @@ class RefTarget(Target):
         slots = []
         for d in desc.devices:
             backend = v.devices.make_backend(d.kind, dict(d.props))
-            options = v.transport.TransportOptions(max_msg_size=wprofile.max_msg_size, faults=fault_set)
+            options = v.transport.TransportOptions(max_msg_size=device_wprofile.max_msg_size, faults=fault_set,
+                                                   layout=device_wprofile.layout)
             transport = v.transport.DeviceTransport(backend, options)
             endpoints[(d.fifo, d.dev_num)] = transport
             validating = v.transport.ValidatingEndpoint(transport, log)
