@@ -66,7 +66,8 @@ void bind_errors(py::module_& m) {
       .value("Timeout", VirtioErrc::Timeout)
       .value("BadRequest", VirtioErrc::BadRequest)
       .value("IoError", VirtioErrc::IoError)
-      .value("Unsupported", VirtioErrc::Unsupported);
+      .value("Unsupported", VirtioErrc::Unsupported)
+      .value("EnumerationStuck", VirtioErrc::EnumerationStuck);
   m.def("errc_name", [](VirtioErrc e) { return std::string(to_string(e)); }, py::arg("code"));
   m.def("link_error_name", [](LinkError e) { return std::string(to_string(e)); }, py::arg("code"));
   bind_struct<VirtioError>(m, "VirtioError", "an error code plus its account", field("code", &VirtioError::code),
@@ -171,7 +172,8 @@ void bind_link(py::module_& m) {
                               field("fifo", &FifoLinkConfig::fifo), field("msi", &FifoLinkConfig::msi),
                               field("profile", &FifoLinkConfig::profile),
                               field("max_polls", &FifoLinkConfig::max_polls),
-                              field("poll_step_ns", &FifoLinkConfig::poll_step_ns));
+                              field("poll_step_ns", &FifoLinkConfig::poll_step_ns),
+                              field("retries", &FifoLinkConfig::retries));
 
   py::class_<FifoLink>(m, "FifoLink", "the driver's end of one FIFO: raw frames and messages")
       .def(py::init<port::Port&, const FifoLinkConfig&>(), py::arg("port"), py::arg("config"), py::keep_alive<1, 2>())
@@ -331,7 +333,10 @@ void bind_transport_driver(py::module_& m) {
                                       field("config_write_retries", &TransportDriverOptions::config_write_retries),
                                       field("wait_polls", &TransportDriverOptions::wait_polls),
                                       field("wait_step_ns", &TransportDriverOptions::wait_step_ns),
-                                      field("tolerate_deviations", &TransportDriverOptions::tolerate_deviations));
+                                      field("tolerate_deviations", &TransportDriverOptions::tolerate_deviations),
+                                      field("strict_config_generation",
+                                            &TransportDriverOptions::strict_config_generation),
+                                      field("reset_polls", &TransportDriverOptions::reset_polls));
   bind_struct<Deviation>(m, "Deviation", "a device deviation the tolerant driver worked around",
                          field("requirement", &Deviation::requirement), field("detail", &Deviation::detail));
   bind_stats<TransportDriverStats>(

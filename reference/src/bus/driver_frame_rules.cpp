@@ -25,7 +25,7 @@ std::string hex(std::uint32_t v) {
 /// The requirement a decode failure of a driver frame evidences, or null for
 /// failures no driver rule of the catalogue covers (unknown IDs, RESPONSE on
 /// an event ID).
-const char* rule_for(wire::DecodeError e) noexcept {
+const char* pr28_rule_for(wire::DecodeError e) noexcept {
   switch (e) {
     case wire::DecodeError::ShortBuffer:
     case wire::DecodeError::SizeBelowHeader:
@@ -45,18 +45,54 @@ const char* rule_for(wire::DecodeError e) noexcept {
   return nullptr;
 }
 
+/// The same under REV1 (requirements-rev1.toml): msg_size rules of the
+/// driver's common header (REV1 L669-671); REV1 GET_DEVICES has no alignment.
+const char* rev1_rule_for(wire::DecodeError e) noexcept {
+  switch (e) {
+    case wire::DecodeError::ShortBuffer:
+    case wire::DecodeError::SizeBelowHeader:
+    case wire::DecodeError::SizeExceedsBuffer:
+    case wire::DecodeError::SizeMismatch:
+      return "R1-DRV-020";
+    case wire::DecodeError::SizeExceedsBusMax:
+      return "R1-DRV-021";
+    case wire::DecodeError::BadAlignment:
+    case wire::DecodeError::ReservedTypeBits:
+    case wire::DecodeError::UnknownMessageId:
+    case wire::DecodeError::ResponseToEvent:
+    case wire::DecodeError::BadCount:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+/// The IDs of the checks below under the bus's profile.
+struct FrameRuleIds {
+  const char* (*decode)(wire::DecodeError) noexcept;
+  const char* type_bits;
+  const char* no_device;
+  const char* bus_dev_num;  ///< null: not checked (PR28 has no driver rule for it)
+};
+
+constexpr FrameRuleIds kPr28Ids{pr28_rule_for, "VMSG-DRV-009", "VMSG-DRV-013", nullptr};
+// Bus messages carry dev_num 0 (REV1 L651-652); outside the normative blocks
+// the catalogue has it as an unspecified header value sent as zero (R1-GEN-001).
+constexpr FrameRuleIds kRev1Ids{rev1_rule_for, "R1-DRV-018", "R1-DRV-022", "R1-GEN-001"};
+
 }  // namespace
 
 void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> frame, const Bus& bus) {
+  const wire::Layout layout = bus.profile().layout;
+  const FrameRuleIds& ids = layout == wire::Layout::Rev1 ? kRev1Ids : kPr28Ids;
   const auto header = wire::peek_header(frame);
   const std::uint16_t dev_num = header ? header->dev_num : std::uint16_t{0};
   if (header && header->reserved_bits() != 0) {
-    sink.driver_rule("VMSG-DRV-009", dev_num, "frame", "type byte " + hex(header->type) + " has reserved bits set");
+    sink.driver_rule(ids.type_bits, dev_num, "frame", "type byte " + hex(header->type) + " has reserved bits set");
   }
   const auto decoded = wire::decode(frame, bus.profile());
   if (!decoded) {
-    if (const char* rule = rule_for(decoded.error().error)) {
-      sink.driver_rule(rule, dev_num, "frame", wire::describe(decoded.error()));
+    if (const char* rule = ids.decode(decoded.error().error)) {
+      sink.driver_rule(rule, dev_num, "frame", wire::describe(decoded.error(), layout));
     }
     return;
   }
@@ -72,7 +108,10 @@ void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> fram
                          !std::holds_alternative<wire::EventConfig>(m.body) &&
                          !std::holds_alternative<wire::EventUsed>(m.body);
   if (to_device && !bus.present(m.dev_num)) {
-    sink.driver_rule("VMSG-DRV-013", dev_num, kind, "no device at number " + std::to_string(m.dev_num));
+    sink.driver_rule(ids.no_device, dev_num, kind, "no device at number " + std::to_string(m.dev_num));
+  }
+  if (ids.bus_dev_num != nullptr && wire::is_bus(m.body) && m.dev_num != 0) {
+    sink.driver_rule(ids.bus_dev_num, dev_num, kind, "bus message with dev_num " + std::to_string(m.dev_num));
   }
 }
 

@@ -89,8 +89,18 @@ Result<wire::Message, LinkError> FifoLink::request(const wire::Message& m) {
       events_.push_back(std::move(*r).value());
     }
   }
-  if (auto sent = send(m); !sent) return Err{sent.error()};
-  ring();
+  for (unsigned attempt = 0;; ++attempt) {
+    if (auto sent = send(m); !sent) return Err{sent.error()};
+    ring();
+    if (auto done = await_answer(m)) return std::move(*done);
+    if (attempt >= config_.retries) return Err{LinkError::NoResponse};
+    ++resends_;  // the bounded retry of REV1 L563-564
+  }
+}
+
+std::optional<Result<wire::Message, LinkError>> FifoLink::await_answer(const wire::Message& m) {
+  const std::uint64_t device_head = rx_.memory().base() + fifo::kHeadOffset;
+  const std::uint64_t driver_tail = tx_.memory().base() + fifo::kTailOffset;
   // Everything that arrives until the answer: events are kept, a frame that
   // does not decode ends the exchange. nullopt while the answer is not there.
   auto take_answer = [&]() -> std::optional<Result<wire::Message, LinkError>> {
@@ -111,18 +121,18 @@ Result<wire::Message, LinkError> FifoLink::request(const wire::Message& m) {
   };
   for (unsigned i = 0; i <= config_.max_polls; ++i) {
     look();  // the first goes out behind the posted request: QEMU answers inside the doorbell write
-    if (auto done = take_answer()) return std::move(*done);
+    if (auto done = take_answer()) return done;
     if (i == 0 && io_->port().pipelines()) {
       // A target runs its event loop between round trips, not inside a batch:
       // look once more in a trip of its own, as the unbatched exchange's
       // first poll did, before any time passes.
       io_->forget();
       look();
-      if (auto done = take_answer()) return std::move(*done);
+      if (auto done = take_answer()) return done;
     }
     if (i < config_.max_polls) io_->advance_time(config_.poll_step_ns);
   }
-  return Err{LinkError::NoResponse};
+  return std::nullopt;
 }
 
 }  // namespace vmsg::driver

@@ -7,6 +7,7 @@
 #include <utility>
 #include <variant>
 
+#include "link_errors.hpp"
 #include "vmsg/common/errors.hpp"
 #include "vmsg/common/le.hpp"
 #include "vmsg/wire/constants.hpp"
@@ -25,28 +26,15 @@ constexpr std::uint32_t kMaxFeatureBlocks = 64;
 /// GET_CONFIG / SET_CONFIG carry 20 bytes besides the data; feature messages 16.
 constexpr std::uint32_t kConfigOverhead = 20;
 constexpr std::uint32_t kFeatureOverhead = 16;
-/// The smallest bus maximum a bus may advertise (VMSG-BUS-008).
+/// The smallest bus maximum a bus may advertise: 44 in PR28 (VMSG-BUS-008),
+/// 52 in REV1 (REV1 L272-277), where GET_DEVICE_INFO's answer alone is 52.
 constexpr std::uint32_t kMinBusMaxMsgSize = 44;
+constexpr std::uint32_t kMinBusMaxMsgSizeRev1 = 52;
 
 std::string hex(std::uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
   return buf;
-}
-
-VirtioError link_error(LinkError e, std::string_view what, const FifoLink& link) {
-  std::string m = std::string(what) + ": " + std::string(to_string(e));
-  switch (e) {
-    case LinkError::NoResponse:
-      return {VirtioErrc::NoResponse, m};
-    case LinkError::Malformed:
-      if (link.last_failure()) m += " (" + wire::describe(*link.last_failure()) + ")";
-      return {VirtioErrc::MalformedResponse, m};
-    case LinkError::Unencodable:
-    case LinkError::QueueFull:
-      break;
-  }
-  return {VirtioErrc::LinkFailure, m};
 }
 
 }  // namespace
@@ -55,9 +43,10 @@ TransportDriver::TransportDriver(BusDriver& bus, std::uint16_t dev_num, const Tr
     : bus_(&bus), dev_num_(dev_num), options_(options) {
   // Config chunks are max - 20 bytes: below the draft's minimum (VMSG-BUS-008)
   // they could be empty and a read would never advance.
-  if (bus.max_msg_size() < kMinBusMaxMsgSize) {
+  const std::uint32_t min = rev1() ? kMinBusMaxMsgSizeRev1 : kMinBusMaxMsgSize;
+  if (bus.max_msg_size() < min) {
     throw ConfigError("transport driver: bus maximum " + std::to_string(bus.max_msg_size()) + " < " +
-                      std::to_string(kMinBusMaxMsgSize));
+                      std::to_string(min));
   }
 }
 
@@ -118,8 +107,10 @@ void TransportDriver::apply(const wire::Message& m) {
     if (auto s = reap_into(used->vq_index); !s && !queue_error_) queue_error_ = s.error();
   } else if (const auto* dev = std::get_if<wire::EventDevice>(&m.body)) {
     ++stats_.device_events;
+    // PR28 READY and REV1 ADDED are both 1; REV1's reserved and
+    // implementation-defined states (REV1 L2053-2056) mean nothing here.
     if (dev->state == wire::bus_state::kRemoved) removed_ = true;
-    if (dev->state == wire::bus_state::kReady) removed_ = false;
+    if (dev->state == wire::bus_state::kAdded) removed_ = false;
   }
 }
 
@@ -198,17 +189,38 @@ VStatus TransportDriver::reset() {
   // once it processed the write; the exchange already applied every event
   // that preceded the response.
   forget_device_state();
-  if (*r != 0) {
-    return fail(VirtioErrc::StatusRejected, "SET_DEVICE_STATUS(0): device reports " + hex(*r) + " after reset");
+  std::uint32_t now = *r;
+  if (now != 0 && rev1()) {
+    auto polled = await_reset(now);
+    if (!polled) return Err{polled.error()};
+    now = *polled;
+  }
+  if (now != 0) {
+    return fail(VirtioErrc::StatusRejected, "SET_DEVICE_STATUS(0): device reports " + hex(now) + " after reset");
   }
   status_ = 0;
   return Unit{};
+}
+
+VResult<std::uint32_t> TransportDriver::await_reset(std::uint32_t answered) {
+  // REV1 L1532-1535: a reset not done by the time of the answer is polled
+  // with GET_DEVICE_STATUS, a bounded number of times (L563-564).
+  std::uint32_t now = answered;
+  for (unsigned i = 0; i < options_.reset_polls && now != 0; ++i) {
+    bus_->idle(options_.wait_step_ns);
+    auto g = get_status();
+    if (!g) return Err{g.error()};
+    now = *g;
+  }
+  return now;
 }
 
 VResult<std::uint64_t> TransportDriver::init(std::uint64_t wanted) {
   // Split rings only, and next_offset is always 0 (VMSG-DRV-042): never
   // negotiate what would change either.
   wanted &= ~(vfeature::bit(vfeature::kNotificationData) | vfeature::bit(vfeature::kRingPacked));
+  // REV1 L895: a virtio-msg driver never accepts NOTIF_CONFIG_DATA.
+  if (rev1()) wanted &= ~vfeature::bit(vfeature::kNotifConfigData);
 
   if (auto r = get_info(); !r) return Err{r.error()};  // VMSG-DRV-016, before anything else
   if (auto r = reset(); !r) return Err{r.error()};
@@ -225,9 +237,11 @@ VResult<std::uint64_t> TransportDriver::init(std::uint64_t wanted) {
   if (auto s = step(st::kAcknowledge); !s) return Err{s.error()};
   if (auto s = step(st::kAcknowledge | st::kDriver); !s) return Err{s.error()};
 
-  // Features (VMSG-DRV-022/053): num_feature_bits/32 blocks, as many per
-  // message as fit the bus maximum.
-  const std::uint32_t nblocks = std::min((info_->num_feature_bits + 31) / 32, kMaxFeatureBlocks);
+  // Features (VMSG-DRV-022/053): num_feature_bits/32 blocks in PR28, REV1
+  // counts the blocks itself (REV1 L1262), as many per message as fit the
+  // bus maximum.
+  const std::uint32_t declared = rev1() ? info_->num_feature_blocks : (info_->num_feature_bits + 31) / 32;
+  const std::uint32_t nblocks = std::min(declared, kMaxFeatureBlocks);
   const std::uint32_t per_msg = (bus_->max_msg_size() - kFeatureOverhead) / 4;
   std::vector<std::uint32_t> offered;
   while (offered.size() < nblocks) {
@@ -360,7 +374,7 @@ VResult<std::uint64_t> TransportDriver::read_config64(std::uint32_t offset) {
 VStatus TransportDriver::write_config(std::uint32_t offset, std::span<const std::uint8_t> data) {
   if (auto s = ensure_info(); !s) return s;
   if (auto s = check_range(offset, data.size(), "SET_CONFIG"); !s) return s;
-  if (!generation_known_ && !data.empty()) {
+  if (tracks_generation() && !generation_known_ && !data.empty()) {
     // Nothing seen yet to put in SET_CONFIG: learn the count first rather
     // than send a value that can only be rejected.
     if (auto r = read_config(offset, std::min<std::uint32_t>(static_cast<std::uint32_t>(data.size()),
@@ -376,7 +390,8 @@ VStatus TransportDriver::write_config(std::uint32_t offset, std::span<const std:
     const auto bytes = data.subspan(done, n);
     bool applied = false;
     for (unsigned attempt = 0; attempt <= options_.config_write_retries && !applied; ++attempt) {
-      const std::uint32_t sent_gen = generation_;  // VMSG-DRV-006/027/056
+      // VMSG-DRV-006/027/056; REV1 baseline: always 0 (REV1 L403-404).
+      const std::uint32_t sent_gen = tracks_generation() ? generation_ : 0;
       auto r = exchange<wire::SetConfigResp>(
           wire::SetConfigReq{sent_gen, off, std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
       if (!r) return Err{r.error()};
@@ -397,6 +412,12 @@ VStatus TransportDriver::write_config(std::uint32_t offset, std::span<const std:
         break;
       }
       ++stats_.config_write_rejects;
+      if (!tracks_generation()) {
+        // Baseline: the device ignores the generation, so a refusal is about
+        // the bytes; no retry would change it (REV1 L1446-1449).
+        return fail(VirtioErrc::ConfigRejected,
+                    "SET_CONFIG(" + std::to_string(off) + ", " + std::to_string(n) + ") refused (length 0)");
+      }
       // VMSG-DRV-007/028: learn the current generation before any retry.
       if (auto rr = read_config(off, n); !rr) return Err{rr.error()};
       if (generation_ == sent_gen) {
@@ -465,12 +486,17 @@ VResult<SplitQueueDriver*> TransportDriver::setup_queue_sized(std::uint32_t q, s
   if (!g) return Err{g.error()};
   if (g->index != q) return fail(VirtioErrc::BadResponse, "GET_VQUEUE(" + std::to_string(q) + ") echoed " + std::to_string(g->index));
   if (g->max_size == 0) return fail(VirtioErrc::QueueUnavailable, name + ": max_size 0");
+  // REV1 L1661-1662: an enabled queue's size and addresses are not to be
+  // changed with SET_VQUEUE; it takes a RESET_VQUEUE or a device reset first.
+  if (rev1() && (g->flags & wire::vqueue_flags::kEnabled) != 0) {
+    return fail(VirtioErrc::QueueInUse, name + ": GET_VQUEUE shows it enabled before SET_VQUEUE");
+  }
   if (g->cur_size != 0) {  // VMSG-DRV-029
     const std::string seen = name + ": cur_size " + std::to_string(g->cur_size) + " before SET_VQUEUE";
     if (!options_.tolerate_deviations) return fail(VirtioErrc::QueueInUse, seen);
     // QEMU reports its default ring size here (qemu-observed.md §9); Linux
     // programs the queue regardless, and so do we.
-    deviations_.push_back(Deviation{"VMSG-DEV-055", seen + " (expected 0); programmed anyway"});
+    deviations_.push_back(Deviation{rev1() ? "R1-DEV-071" : "VMSG-DEV-055", seen + " (expected 0); programmed anyway"});
   }
   if (fit) size = std::bit_floor(std::min(size, g->max_size));  // as Linux sizes its rings
   if (size > g->max_size) {  // VMSG-DRV-030/060
@@ -490,17 +516,23 @@ VResult<SplitQueueDriver*> TransportDriver::setup_queue_sized(std::uint32_t q, s
       bus_->link().port(), layout,
       SplitQueueOptions{.event_idx = has_feature(vfeature::kEventIdx), .no_interrupt = no_interrupt});
 
+  // REV1: state op 1 applies every field and enables the queue (REV1
+  // L1623-1638); PR28 has a reserved word there, sent as 0.
+  const std::uint32_t flags = rev1() ? wire::vqueue_flags::kEnable : 0U;
   if (auto s = exchange<wire::SetVqueueResp>(
-          wire::SetVqueueReq{q, 0, size, 0, layout.desc, layout.avail, layout.used});
+          wire::SetVqueueReq{q, flags, size, 0, layout.desc, layout.avail, layout.used});
       !s) {
     return Err{s.error()};
   }
   auto c = exchange<wire::GetVqueueResp>(wire::GetVqueueReq{q});  // VMSG-DRV-018
   if (!c) return Err{c.error()};
+  // REV1 also reports whether the queue is enabled (REV1 L1569, L1665-1668).
+  const bool enabled = !rev1() || (c->flags & wire::vqueue_flags::kEnabled) != 0;
   if (c->index != q || c->cur_size != size || c->desc_addr != layout.desc || c->driver_addr != layout.avail ||
-      c->device_addr != layout.used) {
+      c->device_addr != layout.used || !enabled) {
     return fail(VirtioErrc::QueueNotConfirmed,
-                name + ": GET_VQUEUE after SET_VQUEUE shows cur_size " + std::to_string(c->cur_size) + " desc " +
+                name + ": GET_VQUEUE after SET_VQUEUE shows " + (enabled ? "" : "it not enabled, ") + "cur_size " +
+                    std::to_string(c->cur_size) + " desc " +
                     hex(c->desc_addr) + " driver " + hex(c->driver_addr) + " device " + hex(c->device_addr) +
                     ", expected " + std::to_string(size) + " " + hex(layout.desc) + " " + hex(layout.avail) + " " +
                     hex(layout.used));
@@ -518,6 +550,15 @@ VStatus TransportDriver::reset_queue(std::uint32_t q) {
   if (!r) return Err{r.error()};
   queues_.erase(q);
   return Unit{};
+}
+
+VResult<wire::GetShmResp> TransportDriver::get_shm(std::uint32_t shmid) {
+  auto r = exchange<wire::GetShmResp>(wire::GetShmReq{shmid});
+  if (!r) return r;
+  if (r->index != shmid) {
+    return fail(VirtioErrc::BadResponse, "GET_SHM(" + std::to_string(shmid) + ") echoed " + std::to_string(r->index));
+  }
+  return r;
 }
 
 SplitQueueDriver* TransportDriver::queue(std::uint32_t q) noexcept {

@@ -14,6 +14,7 @@ std::string_view to_string(VirtioErrc e) noexcept {
     case VirtioErrc::StatusRejected: return "status-rejected";
     case VirtioErrc::NeedsReset: return "needs-reset";
     case VirtioErrc::DeviceRemoved: return "device-removed";
+    case VirtioErrc::EnumerationStuck: return "enumeration-stuck";
     case VirtioErrc::GenerationUnstable: return "generation-unstable";
     case VirtioErrc::ConfigRejected: return "config-rejected";
     case VirtioErrc::QueueUnavailable: return "queue-unavailable";

@@ -88,9 +88,86 @@ constexpr std::array kRules{
     DriverRuleInfo{"AMP-006", P::Registers, "a BAR0 write that is not 32 bits wide"},
 };
 
+// The REV1-2026 checks (requirements-rev1.toml), for a validator built with
+// ValidationProfile{Layout::Rev1} on a REV1 bus.
+constexpr std::array kRev1Rules{
+    // ---- per device (ValidatingEndpoint) ----------------------------------
+    DriverRuleInfo{"R1-DRV-009", P::Endpoint, "baseline configuration profile: SET_CONFIG with a non-zero generation"},
+    DriverRuleInfo{"R1-DRV-025", P::Endpoint,
+                   "GET_DEVICE_FEATURES, SET_DRIVER_FEATURES, GET_VQUEUE, SET_VQUEUE or RESET_VQUEUE before the "
+                   "device ever answered a GET_DEVICE_INFO"},
+    DriverRuleInfo{"R1-DRV-026", P::Endpoint,
+                   "SET_VQUEUE with state op 1 (enable) while the device's reported status does not have FEATURES_OK"},
+    DriverRuleInfo{"R1-DRV-027", P::Endpoint,
+                   "EVENT_AVAIL for a queue whose latest SET_VQUEUE was not confirmed by a GET_VQUEUE of it"},
+    DriverRuleInfo{"R1-DRV-029", P::Endpoint,
+                   "GET_CONFIG or SET_CONFIG before the device ever answered a GET_DEVICE_INFO (config_size unknown)"},
+    DriverRuleInfo{"R1-DRV-030", P::Endpoint,
+                   "SET_DRIVER_FEATURES sets a bit in a feature block never read with GET_DEVICE_FEATURES"},
+    DriverRuleInfo{"R1-DRV-032", P::Endpoint, "SET_DRIVER_FEATURES accepts VIRTIO_F_NOTIF_CONFIG_DATA (bit 39)"},
+    DriverRuleInfo{"R1-DRV-033", P::Endpoint, "FEATURES_OK set with no SET_DRIVER_FEATURES since the last reset"},
+    DriverRuleInfo{"R1-DRV-033", P::Endpoint,
+                   "SET_DRIVER_FEATURES while the device reports FEATURES_OK (negotiation already closed)"},
+    DriverRuleInfo{"R1-DRV-035", P::Endpoint,
+                   "DRIVER_OK set while the device's reported status does not have FEATURES_OK"},
+    DriverRuleInfo{"R1-DRV-036", P::Endpoint,
+                   "EVENT_AVAIL while the device's reported status does not have DRIVER_OK"},
+    DriverRuleInfo{"R1-DRV-037", P::Endpoint, "EVENT_AVAIL for a queue that is not enabled (GET_VQUEUE flags bit 0)"},
+    DriverRuleInfo{"R1-DRV-051", P::Endpoint,
+                   "SET_DRIVER_FEATURES sets a bit the device's GET_DEVICE_FEATURES answer did not offer"},
+    DriverRuleInfo{"R1-DRV-053", P::Endpoint,
+                   "GET_CONFIG with offset + length beyond config_size from GET_DEVICE_INFO"},
+    DriverRuleInfo{"R1-DRV-054", P::Endpoint,
+                   "SET_CONFIG with offset + length beyond config_size from GET_DEVICE_INFO"},
+    DriverRuleInfo{"R1-DRV-058", P::Endpoint,
+                   "EVENT_AVAIL after the device reported DEVICE_NEEDS_RESET and a later response reached the "
+                   "driver, with no reset in between"},
+    DriverRuleInfo{"R1-DRV-059", P::Endpoint,
+                   "after SET_DEVICE_STATUS(0) answered non-zero, a request other than GET_DEVICE_STATUS or another "
+                   "reset before a status read shows 0"},
+    DriverRuleInfo{"R1-DRV-061", P::Endpoint,
+                   "after SET_DEVICE_STATUS(0) answered non-zero, starting over before GET_DEVICE_STATUS shows 0"},
+    DriverRuleInfo{"R1-DRV-062", P::Endpoint,
+                   "SET_VQUEUE for a queue not read with GET_VQUEUE since the last reset"},
+    DriverRuleInfo{"R1-DRV-063", P::Endpoint,
+                   "SET_VQUEUE applying a size above the max_size GET_VQUEUE reported"},
+    DriverRuleInfo{"R1-DRV-064", P::Endpoint, "SET_VQUEUE with a non-zero reserved word or flags bits 31..6 set"},
+    DriverRuleInfo{"R1-DRV-065", P::Endpoint, "SET_VQUEUE with state operation 3"},
+    DriverRuleInfo{"R1-DRV-067", P::Endpoint, "SET_VQUEUE with state operation 0 for a queue that is enabled"},
+    DriverRuleInfo{"R1-DRV-068", P::Endpoint,
+                   "SET_VQUEUE with size_ignore clear and a size above the max_size GET_VQUEUE reported"},
+    DriverRuleInfo{"R1-DRV-069", P::Endpoint,
+                   "SET_VQUEUE applying a descriptor table not 16-byte, driver area not 2-byte or device area not "
+                   "4-byte aligned"},
+    DriverRuleInfo{"R1-DRV-070", P::Endpoint,
+                   "SET_VQUEUE changing the size or a ring address of a queue that is enabled"},
+    DriverRuleInfo{"R1-DRV-071", P::Endpoint,
+                   "with RING_RESET negotiated: SET_VQUEUE reprogramming an enabled queue without RESET_VQUEUE first"},
+    DriverRuleInfo{"R1-DRV-073", P::Endpoint, "RESET_VQUEUE when VIRTIO_F_RING_RESET was not negotiated"},
+    DriverRuleInfo{"R1-DRV-074", P::Endpoint, "RESET_VQUEUE for a queue not read with GET_VQUEUE since the last reset"},
+    DriverRuleInfo{"R1-DRV-077", P::Endpoint,
+                   "EVENT_AVAIL with a non-zero next_offset when VIRTIO_F_NOTIFICATION_DATA was not negotiated"},
+    // ---- bus (malformed frames, dropped before any endpoint) --------------
+    DriverRuleInfo{"AMP-015", P::Bus, "slot bytes after msg_size that are not zero"},
+    DriverRuleInfo{"R1-DRV-018", P::Bus, "a frame whose type byte has any of bits 2..7 set"},
+    DriverRuleInfo{"R1-DRV-020", P::Bus,
+                   "msg_size below the header or different from the size the message and its counts imply"},
+    DriverRuleInfo{"R1-DRV-021", P::Bus, "msg_size above the bus maximum message size"},
+    DriverRuleInfo{"R1-DRV-022", P::Bus, "a transport message for a device number with no device behind it"},
+    DriverRuleInfo{"R1-GEN-001", P::Bus, "a bus message (GET_DEVICES, PING) with a non-zero dev_num"},
+    // ---- BAR0 registers (the AMP rules hold under both profiles) -----------
+    DriverRuleInfo{"AMP-005", P::Registers, "a NOTIFY doorbell written with a value other than 1"},
+    DriverRuleInfo{"AMP-006", P::Registers, "a BAR0 write that is not 32 bits wide"},
+};
+
 }  // namespace
 
 std::span<const DriverRuleInfo> checked_driver_rules() noexcept { return kRules; }
+
+std::span<const DriverRuleInfo> checked_driver_rules(wire::Layout layout) noexcept {
+  if (layout == wire::Layout::Rev1) return kRev1Rules;
+  return kRules;
+}
 
 std::string_view to_string(RuleCheckPoint p) noexcept {
   switch (p) {

@@ -7,72 +7,22 @@
 #include <utility>
 #include <variant>
 
+#include "validation_helpers.hpp"
 #include "vmsg/common/errors.hpp"
 #include "vmsg/wire/constants.hpp"
 
 namespace vmsg::transport {
 
-namespace {
-
+using detail::aligned;
+using detail::areas_overlap;
+using detail::areas_wrap;
+using detail::bit;
+using detail::hex;
+using detail::kModelQueues;
+using detail::kNotifConfigDataBit;
+using detail::kNotificationDataBit;
+using detail::kRingResetBit;
 namespace st = wire::status;
-
-constexpr std::uint64_t bit(unsigned n) { return std::uint64_t{1} << n; }
-constexpr unsigned kRingResetBit = 40;         // VIRTIO_F_RING_RESET
-constexpr unsigned kNotificationDataBit = 38;  // VIRTIO_F_NOTIFICATION_DATA
-
-/// Queue indices the model tracks individually. Beyond this the model keeps
-/// nothing, so a driver spraying indices cannot grow it without bound; such a
-/// queue simply reads as never queried and never configured.
-constexpr std::uint32_t kModelQueues = 0x10000;
-
-/// Split-ring alignment (core spec split-ring.tex L29-38; virtio-msg.md §11).
-constexpr std::uint64_t kDescAlign = 16;
-constexpr std::uint64_t kAvailAlign = 2;
-constexpr std::uint64_t kUsedAlign = 4;
-
-std::string hex(std::uint64_t v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  do {
-    s.insert(s.begin(), kDigits[v & 0xF]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + s;
-}
-
-/// An address range [addr, addr + len); false when it wraps past 2^64.
-struct Range {
-  std::uint64_t addr;
-  std::uint64_t len;
-  [[nodiscard]] bool wraps() const noexcept { return len != 0 && addr > std::numeric_limits<std::uint64_t>::max() - (len - 1); }
-  [[nodiscard]] bool overlaps(const Range& o) const noexcept {
-    return addr < o.addr + o.len && o.addr < addr + len;  // only called when neither wraps
-  }
-};
-
-/// The three split-ring areas of a SET_VQUEUE (avail with used_event, used with avail_event).
-std::array<Range, 3> ring_areas(const wire::SetVqueueReq& r) {
-  const std::uint64_t n = r.size;
-  return {Range{r.desc_addr, 16 * n}, Range{r.driver_addr, 6 + 2 * n}, Range{r.device_addr, 6 + 8 * n}};
-}
-
-bool areas_wrap(const wire::SetVqueueReq& r) {
-  for (const Range& a : ring_areas(r)) {
-    if (a.wraps()) return true;
-  }
-  return false;
-}
-
-bool areas_overlap(const wire::SetVqueueReq& r) {
-  const auto a = ring_areas(r);
-  return a[0].overlaps(a[1]) || a[0].overlaps(a[2]) || a[1].overlaps(a[2]);
-}
-
-bool aligned(const wire::SetVqueueReq& r) {
-  return r.desc_addr % kDescAlign == 0 && r.driver_addr % kAvailAlign == 0 && r.device_addr % kUsedAlign == 0;
-}
-
-}  // namespace
 
 /// The Outbox the inner endpoint posts to: lets the validator see every
 /// device message, then passes it on unchanged.
@@ -89,8 +39,9 @@ class ValidatingEndpoint::Tap final : public bus::Outbox {
   bus::Outbox& out_;
 };
 
-ValidatingEndpoint::ValidatingEndpoint(std::shared_ptr<bus::Endpoint> inner, std::shared_ptr<DriverRuleLog> log)
-    : inner_(std::move(inner)), log_(std::move(log)) {
+ValidatingEndpoint::ValidatingEndpoint(std::shared_ptr<bus::Endpoint> inner, std::shared_ptr<DriverRuleLog> log,
+                                       ValidationProfile profile)
+    : inner_(std::move(inner)), log_(std::move(log)), profile_(profile), rev1_(profile.layout == wire::Layout::Rev1) {
   if (!inner_ || !log_) throw ConfigError("ValidatingEndpoint: inner endpoint and rule log are required");
 }
 
@@ -122,6 +73,7 @@ void ValidatingEndpoint::receive(const wire::Message& m) {
 }
 
 void ValidatingEndpoint::violation(const char* rule, const wire::Message& m, std::string detail) {
+  if (rule == nullptr) return;
   log_->driver_rule(rule, dev_num_, wire::name(m.body), detail);
 }
 
@@ -135,12 +87,13 @@ void ValidatingEndpoint::check(const wire::Message& m) {
                                 std::holds_alternative<wire::SetVqueueReq>(b) ||
                                 std::holds_alternative<wire::ResetVqueueReq>(b);
   if (feature_or_queue && !info_known()) {
-    violation("VMSG-DRV-016", m, "sent before any GET_DEVICE_INFO was answered");
+    violation(id("VMSG-DRV-016", "R1-DRV-025"), m, "sent before any GET_DEVICE_INFO was answered");
   }
+  if (rev1_) check_reset_pending(m);
   if (const auto* r = std::get_if<wire::SetDriverFeaturesReq>(&b)) {
     check_features(m, *r);
   } else if (const auto* gc = std::get_if<wire::GetConfigReq>(&b)) {
-    check_config(m, gc->offset, gc->length, "VMSG-DRV-055");
+    check_config(m, gc->offset, gc->length, id("VMSG-DRV-055", "R1-DRV-053"));
   } else if (const auto* sc = std::get_if<wire::SetConfigReq>(&b)) {
     check_set_config(m, *sc);
   } else if (const auto* ss = std::get_if<wire::SetDeviceStatusReq>(&b)) {
@@ -149,7 +102,13 @@ void ValidatingEndpoint::check(const wire::Message& m) {
     check_set_vqueue(m, *sv);
   } else if (const auto* rv = std::get_if<wire::ResetVqueueReq>(&b)) {
     if ((negotiated_ & bit(kRingResetBit)) == 0) {
-      violation("VMSG-DRV-062", m, "queue " + std::to_string(rv->index) + ": VIRTIO_F_RING_RESET not negotiated");
+      violation(id("VMSG-DRV-062", "R1-DRV-073"), m,
+                "queue " + std::to_string(rv->index) + ": VIRTIO_F_RING_RESET not negotiated");
+    }
+    const auto it = queues_.find(rv->index);
+    if (it == queues_.end() || !it->second.queried) {  // a SHOULD of REV1 L1724-1725
+      violation(id(nullptr, "R1-DRV-074"), m,
+                "queue " + std::to_string(rv->index) + ": no GET_VQUEUE of this queue since the last reset");
     }
   } else if (const auto* ea = std::get_if<wire::EventAvail>(&b)) {
     check_event_avail(m, *ea);
@@ -158,7 +117,8 @@ void ValidatingEndpoint::check(const wire::Message& m) {
 
 void ValidatingEndpoint::check_features(const wire::Message& m, const wire::SetDriverFeaturesReq& r) {
   if ((status_ & st::kFeaturesOk) != 0) {
-    violation("VMSG-DRV-024", m, "feature write while the device reports FEATURES_OK (status " + hex(status_) + ")");
+    violation(id("VMSG-DRV-024", "R1-DRV-033"), m,
+              "feature write while the device reports FEATURES_OK (status " + hex(status_) + ")");
   }
   for (std::size_t i = 0; i < r.features.size(); ++i) {
     const std::uint32_t word = r.features[i];
@@ -167,11 +127,14 @@ void ValidatingEndpoint::check_features(const wire::Message& m, const wire::SetD
     const auto it = block <= std::numeric_limits<std::uint32_t>::max()
                         ? offered_blocks_.find(static_cast<std::uint32_t>(block))
                         : offered_blocks_.end();
+    if (rev1_ && block == kNotifConfigDataBit / 32 && (word & (1U << (kNotifConfigDataBit % 32))) != 0) {
+      violation("R1-DRV-032", m, "block 1 = " + hex(word) + " accepts VIRTIO_F_NOTIF_CONFIG_DATA (bit 39)");
+    }
     if (it == offered_blocks_.end()) {
-      violation("VMSG-DRV-022", m,
+      violation(id("VMSG-DRV-022", "R1-DRV-030"), m,
                 "block " + std::to_string(block) + " = " + hex(word) + " never read with GET_DEVICE_FEATURES");
     } else if ((word & ~it->second) != 0) {
-      violation("VMSG-DRV-054", m,
+      violation(id("VMSG-DRV-054", "R1-DRV-051"), m,
                 "block " + std::to_string(block) + " = " + hex(word) + " sets " + hex(word & ~it->second) +
                     ", not offered (offered " + hex(it->second) + ")");
     }
@@ -181,7 +144,8 @@ void ValidatingEndpoint::check_features(const wire::Message& m, const wire::SetD
 void ValidatingEndpoint::check_config(const wire::Message& m, std::uint64_t offset, std::uint64_t length,
                                       const char* beyond_rule) {
   if (!info_known()) {
-    violation("VMSG-DRV-021", m, "config access before any GET_DEVICE_INFO was answered (config_size unknown)");
+    violation(id("VMSG-DRV-021", "R1-DRV-029"), m,
+              "config access before any GET_DEVICE_INFO was answered (config_size unknown)");
     return;
   }
   if (offset + length > info_->config_size) {
@@ -192,7 +156,15 @@ void ValidatingEndpoint::check_config(const wire::Message& m, std::uint64_t offs
 }
 
 void ValidatingEndpoint::check_set_config(const wire::Message& m, const wire::SetConfigReq& r) {
-  check_config(m, r.offset, r.data.size(), "VMSG-DRV-057");
+  check_config(m, r.offset, r.data.size(), id("VMSG-DRV-057", "R1-DRV-054"));
+  if (rev1_) {
+    // Baseline: generation 0, always (REV1 L403-404). The strict profile's
+    // rules (L408-414) need a bus that advertises it, which AMP never does.
+    if (!profile_.strict_config_generation && r.generation != 0) {
+      violation("R1-DRV-009", m, "generation " + std::to_string(r.generation) + " under the baseline profile (must be 0)");
+    }
+    return;
+  }
   bool current = answered_generation_ == r.generation;
   for (std::uint32_t g : event_generations_) current = current || g == r.generation;
   if (!current) {
@@ -219,23 +191,28 @@ void ValidatingEndpoint::check_status(const wire::Message& m, const wire::SetDev
   if ((added & st::kNeedsReset) != 0) add("sets DEVICE_NEEDS_RESET");
   if ((added & st::kDriver) != 0 && (low & st::kAcknowledge) == 0) add("DRIVER without ACKNOWLEDGE");
   if ((added & st::kFeaturesOk) != 0 && (low & st::kDriver) == 0) add("FEATURES_OK without DRIVER");
-  if (!wrong.empty()) violation("VMSG-DRV-034", m, hex(s) + ": " + wrong);
+  if (!wrong.empty()) violation(id("VMSG-DRV-034", nullptr), m, hex(s) + ": " + wrong);
 
   if ((added & st::kFeaturesOk) != 0 && !features_written_) {
-    violation("VMSG-DRV-024", m, "FEATURES_OK with no SET_DRIVER_FEATURES since the last reset");
+    violation(id("VMSG-DRV-024", "R1-DRV-033"), m, "FEATURES_OK with no SET_DRIVER_FEATURES since the last reset");
   }
   if ((added & st::kDriverOk) != 0 && (status_ & st::kFeaturesOk) == 0) {
-    violation("VMSG-DRV-036", m, "DRIVER_OK while the device reports " + hex(status_) + " (no FEATURES_OK)");
+    violation(id("VMSG-DRV-036", "R1-DRV-035"), m,
+              "DRIVER_OK while the device reports " + hex(status_) + " (no FEATURES_OK)");
   }
 }
 
 void ValidatingEndpoint::check_set_vqueue(const wire::Message& m, const wire::SetVqueueReq& r) {
   const std::string q = "queue " + std::to_string(r.index) + ": ";
+  const auto it = queues_.find(r.index);
+  const QueueModel model = it != queues_.end() ? it->second : QueueModel{};
+  if (rev1_) {
+    check_set_vqueue_rev1(m, r, model);
+    return;
+  }
   if ((status_ & st::kFeaturesOk) == 0) {
     violation("VMSG-DRV-017", m, q + "device reports " + hex(status_) + " (no FEATURES_OK)");
   }
-  const auto it = queues_.find(r.index);
-  const QueueModel model = it != queues_.end() ? it->second : QueueModel{};
   if (!model.queried) violation("VMSG-DRV-029", m, q + "no GET_VQUEUE of this queue since the last reset");
   if (r.size == 0 || !std::has_single_bit(r.size)) {
     violation("VMSG-DRV-060", m, q + "size " + std::to_string(r.size) + " is not a power of two");
@@ -263,18 +240,21 @@ void ValidatingEndpoint::check_set_vqueue(const wire::Message& m, const wire::Se
 void ValidatingEndpoint::check_event_avail(const wire::Message& m, const wire::EventAvail& e) {
   const std::string q = "queue " + std::to_string(e.vq_index) + ": ";
   if ((status_ & st::kDriverOk) == 0) {
-    violation("VMSG-DRV-037", m, q + "device reports " + hex(status_) + " (no DRIVER_OK)");
+    violation(id("VMSG-DRV-037", "R1-DRV-036"), m, q + "device reports " + hex(status_) + " (no DRIVER_OK)");
   }
   const auto it = queues_.find(e.vq_index);
   if (it == queues_.end() || !it->second.configured) {
-    violation("VMSG-DRV-038", m, q + "not configured");
+    violation(id("VMSG-DRV-038", "R1-DRV-037"), m, q + (rev1_ ? "not enabled" : "not configured"));
   } else if (!it->second.confirmed) {
-    violation("VMSG-DRV-018", m, q + "SET_VQUEUE not confirmed with GET_VQUEUE");
+    violation(id("VMSG-DRV-018", "R1-DRV-027"), m, q + "SET_VQUEUE not confirmed with GET_VQUEUE");
   }
   if (e.next_offset != 0 && (negotiated_ & bit(kNotificationDataBit)) == 0) {
-    violation("VMSG-DRV-065", m, q + "next_offset " + hex(e.next_offset) + " without NOTIFICATION_DATA");
+    violation(id("VMSG-DRV-065", "R1-DRV-077"), m,
+              q + "next_offset " + hex(e.next_offset) + " without NOTIFICATION_DATA");
   }
-  if (needs_reset_known_) violation("VMSG-DRV-050", m, q + "device reported DEVICE_NEEDS_RESET; no reset since");
+  if (needs_reset_known_) {
+    violation(id("VMSG-DRV-050", "R1-DRV-058"), m, q + "device reported DEVICE_NEEDS_RESET; no reset since");
+  }
 }
 
 // ---- device -> driver ------------------------------------------------------------
@@ -299,6 +279,7 @@ void ValidatingEndpoint::reset_model() {
   negotiated_ = 0;
   needs_reset_shown_ = false;
   needs_reset_known_ = false;
+  reset_pending_ = false;
   queues_.clear();
   // Device info, offered features and the generation survive a reset (the
   // generation is not reset: virtio-msg.md §10).
@@ -352,9 +333,14 @@ void ValidatingEndpoint::observe_response(const wire::Body& body) {
     if (r != nullptr && sc->length == 0 && r->generation != sc->generation) generation_refused_ = true;
   } else if (const auto* gs = std::get_if<wire::GetDeviceStatusResp>(&body)) {
     note_status(gs->status);
+    if (gs->status == 0) reset_pending_ = false;
   } else if (const auto* ss = std::get_if<wire::SetDeviceStatusResp>(&body)) {
     const auto* r = req != nullptr ? std::get_if<wire::SetDeviceStatusReq>(req) : nullptr;
-    if (r != nullptr && (r->status & 0xFF) == 0) reset_model();  // the device resets on 0 (bits 8..31 ignored, G7)
+    if (r != nullptr && (r->status & 0xFF) == 0) {
+      reset_model();  // the device resets on 0 (bits 8..31 ignored, G7)
+      // REV1 L1532-1535: a non-zero answer means the reset is still running.
+      reset_pending_ = rev1_ && ss->status != 0;
+    }
     const bool accepted_now = (ss->status & st::kFeaturesOk) != 0 && (status_ & st::kFeaturesOk) == 0;
     if (accepted_now) negotiated_ = driver_features_;
     note_status(ss->status);
@@ -363,13 +349,20 @@ void ValidatingEndpoint::observe_response(const wire::Body& body) {
       QueueModel& q = queues_[gv->index];
       q.queried = true;
       q.max_size = gv->max_size;
-      q.configured = gv->cur_size != 0;
+      // REV1 states the enabled state outright (REV1 L1569).
+      q.configured = rev1_ ? (gv->flags & wire::vqueue_flags::kEnabled) != 0 : gv->cur_size != 0;
       q.confirmed = q.configured;
+      q.size = gv->cur_size;
+      q.desc_addr = gv->desc_addr;
+      q.driver_addr = gv->driver_addr;
+      q.device_addr = gv->device_addr;
     }
   } else if (std::holds_alternative<wire::SetVqueueResp>(body)) {
     const auto* r = req != nullptr ? std::get_if<wire::SetVqueueReq>(req) : nullptr;
     // A bad SET_VQUEUE leaves the queue as it was (G9); a good one replaces it.
-    if (r != nullptr && r->index < kModelQueues && valid_queue_params(*r)) {
+    if (r != nullptr && rev1_) {
+      observe_vqueue_rev1(*r);
+    } else if (r != nullptr && r->index < kModelQueues && valid_queue_params(*r)) {
       QueueModel& q = queues_[r->index];
       q.configured = true;
       q.confirmed = false;

@@ -124,6 +124,25 @@ std::string_view rule_id(DecodeError e) noexcept {
   return "";
 }
 
+std::string_view rule_id(DecodeError e, Layout layout) noexcept {
+  if (layout != Layout::Rev1) return rule_id(e);
+  switch (e) {
+    // A header too short, or a bus msg_id the bus does not know (REV1 L545-546).
+    case DecodeError::ShortBuffer:
+    case DecodeError::UnknownMessageId: return "R1-BUS-025";
+    // msg_size must be header + payload (REV1 L669-670).
+    case DecodeError::SizeBelowHeader:
+    case DecodeError::SizeExceedsBuffer:
+    case DecodeError::SizeMismatch: return "R1-DRV-020";
+    case DecodeError::SizeExceedsBusMax: return "R1-DRV-021";  // REV1 L670-671
+    case DecodeError::ReservedTypeBits: return "R1-DRV-018";   // REV1 L667
+    case DecodeError::ResponseToEvent: return "R1-GEN-002";    // REV1 L632-633
+    case DecodeError::BadAlignment: return "";                 // REV1 GET_DEVICES has no alignment rule
+    case DecodeError::BadCount: return "R1-BUS-060";           // bitmap is (count + 7) / 8 bytes, REV1 L1974-1978
+  }
+  return "";
+}
+
 namespace {
 std::string hex(std::uint32_t v) {
   constexpr std::string_view kDigits = "0123456789abcdef";
@@ -137,7 +156,9 @@ std::string hex(std::uint32_t v) {
 }
 }  // namespace
 
-std::string describe(const DecodeFailure& f) {
+std::string describe(const DecodeFailure& f) { return describe(f, Layout::Pr28); }
+
+std::string describe(const DecodeFailure& f, Layout layout) {
   std::string what;
   const std::string dec = std::to_string(f.value);
   switch (f.error) {
@@ -154,7 +175,7 @@ std::string describe(const DecodeFailure& f) {
     case DecodeError::BadAlignment: what = "GET_DEVICES offset/count " + dec + " is not a multiple of 8"; break;
     case DecodeError::BadCount: what = "count " + dec + " cannot be carried"; break;
   }
-  return std::string(to_string(f.error)) + " (" + std::string(rule_id(f.error)) + "): " + what;
+  return std::string(to_string(f.error)) + " (" + std::string(rule_id(f.error, layout)) + "): " + what;
 }
 
 }  // namespace vmsg::wire

@@ -1,6 +1,7 @@
 // Test stand-ins for the virtio driver unit tests: a flat-RAM port with one
 // AMP FIFO in it, a scripted device peer at the other end of that FIFO, and
-// a small PR28 device model the peer answers with by default.
+// a small device model the peer answers with by default (PR28, or REV1-2026
+// with FakeVirtio::rev1 and a REV1 peer profile).
 //
 // The driver area must not depend on the device-side areas, and the unit
 // tests need to misbehave on purpose (refuse, drop, garble, move the
@@ -109,11 +110,28 @@ struct FakeVirtio {
   bool config_read_only = false;       ///< refuse every SET_CONFIG at the current generation
   bool cur_size_reports_max = false;   ///< an unconfigured queue reads cur_size = max_size (QEMU)
   std::function<void(const wire::GetConfigReq&)> before_get_config;  ///< may move the generation
+  // REV1-2026 behaviour.
+  bool rev1 = false;                   ///< feature blocks, vqueue enabled flag, baseline SET_CONFIG
+  bool strict_generation = false;      ///< REV1: refuse stale SET_CONFIG generations (strict profile)
+  bool never_enable = false;           ///< REV1: accept SET_VQUEUE but never report the queue enabled
+  std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> shm;  ///< shmid -> length, address
+  std::uint32_t slow_reset_status = 0; ///< REV1: SET_DEVICE_STATUS(0) answers this while the reset runs
+  unsigned slow_reset_reads = 0;       ///< ...and GET_DEVICE_STATUS reports it this many more times
 
   std::vector<wire::Body> handle(const wire::Body& b) {
     if (std::holds_alternative<wire::GetDeviceInfoReq>(b)) {
-      return {wire::GetDeviceInfoResp{device_id, 0x4D534756, num_feature_bits,
-                                      static_cast<std::uint32_t>(config.size()), max_virtqueues, 0, 0}};
+      wire::GetDeviceInfoResp info{device_id, 0x4D534756, num_feature_bits,
+                                   static_cast<std::uint32_t>(config.size()), max_virtqueues, 0, 0};
+      if (rev1) {
+        info.num_feature_bits = 0;
+        info.num_feature_blocks = (num_feature_bits + 31) / 32;
+      }
+      return {info};
+    }
+    if (const auto* r = std::get_if<wire::GetShmReq>(&b)) {
+      const auto it = shm.find(r->index);
+      return {it == shm.end() ? wire::GetShmResp{r->index, 0, 0, 0}
+                              : wire::GetShmResp{r->index, it->second.first, it->second.second, 0}};
     }
     if (const auto* r = std::get_if<wire::GetDeviceFeaturesReq>(&b)) {
       wire::GetDeviceFeaturesResp resp{r->block_index, {}};
@@ -135,9 +153,14 @@ struct FakeVirtio {
       if (status == 0) {
         queues.clear();
         driver_features.clear();
+        if (slow_reset_status != 0) return {wire::SetDeviceStatusResp{slow_reset_status}};
       }
       if ((status & wire::status::kFeaturesOk) != 0 && refuse_features) status &= ~wire::status::kFeaturesOk;
       return {wire::SetDeviceStatusResp{status}};
+    }
+    if (std::holds_alternative<wire::GetDeviceStatusReq>(b) && status == 0 && slow_reset_reads > 0) {
+      --slow_reset_reads;
+      return {wire::GetDeviceStatusResp{slow_reset_status}};
     }
     if (std::holds_alternative<wire::GetDeviceStatusReq>(b)) {
       return {wire::GetDeviceStatusResp{forget_features_ok ? status & ~wire::status::kFeaturesOk : status}};
@@ -152,7 +175,8 @@ struct FakeVirtio {
     }
     if (const auto* r = std::get_if<wire::SetConfigReq>(&b)) {
       wire::SetConfigResp resp{generation, r->offset, 0, {}};
-      if (r->generation == generation && !config_read_only &&
+      const bool generation_ok = (rev1 && !strict_generation) || r->generation == generation;
+      if (generation_ok && !config_read_only &&
           std::uint64_t{r->offset} + r->data.size() <= config.size()) {
         std::copy(r->data.begin(), r->data.end(), config.begin() + r->offset);
         resp.length = static_cast<std::uint32_t>(r->data.size());
@@ -167,6 +191,8 @@ struct FakeVirtio {
         resp.desc_addr = it->second.desc_addr;
         resp.driver_addr = it->second.driver_addr;
         resp.device_addr = it->second.device_addr;
+        const bool enabled = (it->second.flags & wire::vqueue_flags::kStateOpMask) == wire::vqueue_flags::kEnable;
+        if (rev1 && enabled && !never_enable) resp.flags = wire::vqueue_flags::kEnabled;
       }
       return {resp};
     }
@@ -187,8 +213,9 @@ struct FakeVirtio {
 /// addressed device number, or nothing for an unknown number).
 class ScriptedPeer {
  public:
-  explicit ScriptedPeer(RamPort& port)
-      : rx_(fifo::SharedQueueMemory::in_bar(port.ram().subspan(RamPort::kBar1, fifo::kWindowSize), 0,
+  explicit ScriptedPeer(RamPort& port, const wire::Profile& peer_profile = wire::Profile::pr28())
+      : profile(peer_profile),
+        rx_(fifo::SharedQueueMemory::in_bar(port.ram().subspan(RamPort::kBar1, fifo::kWindowSize), 0,
                                             fifo::QueueKind::Driver)),
         tx_(fifo::SharedQueueMemory::in_bar(port.ram().subspan(RamPort::kBar1, fifo::kWindowSize), 0,
                                             fifo::QueueKind::Device)) {
@@ -205,6 +232,7 @@ class ScriptedPeer {
     c.fifo = 0;
     c.max_polls = 4;
     c.poll_step_ns = 1000;
+    c.profile = profile;
     return c;
   }
 
@@ -213,7 +241,7 @@ class ScriptedPeer {
     while (rx_.pop(s)) {
       const auto h = wire::peek_header(s);
       frames.emplace_back(s.begin(), s.begin() + std::min<std::size_t>(h ? h->msg_size : 0, s.size()));
-      auto m = wire::decode(s, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
+      auto m = wire::decode(s, profile, wire::DecodeOptions{.strict_type_bits = true});
       if (!m) {
         decode_failures.push_back(m.error());
         continue;
@@ -230,7 +258,7 @@ class ScriptedPeer {
   }
 
   /// Puts a device->driver message into the device queue.
-  void push(const wire::Message& m) { push_raw(wire::encode(m, wire::Profile::pr28()).value()); }
+  void push(const wire::Message& m) { push_raw(wire::encode(m, profile).value()); }
   void push_raw(std::span<const std::uint8_t> bytes) {
     if (tx_.push(bytes) != fifo::PushResult::Ok) ++push_failures;
   }
@@ -254,6 +282,7 @@ class ScriptedPeer {
     frames.clear();
   }
 
+  wire::Profile profile;  ///< the layouts the peer decodes and answers with
   std::map<std::uint16_t, FakeVirtio> devices;
   std::function<std::vector<wire::Message>(const wire::Message&)> handler;
   std::vector<wire::Message> received;
@@ -274,8 +303,10 @@ template <typename R>
   return r.error().code;
 }
 
-/// Port + peer + link + bus driver, wired up.
+/// Port + peer + link + bus driver, wired up; the link takes the peer's profile.
 struct PeerRig {
+  PeerRig() = default;
+  explicit PeerRig(const wire::Profile& profile) : peer{port, profile} {}
   RamPort port;
   ScriptedPeer peer{port};
   driver::FifoLink link{port, peer.link_config()};

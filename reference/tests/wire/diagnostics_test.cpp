@@ -51,6 +51,22 @@ TEST(Diagnostics, RuleIdsNameTheRequirementEachErrorEvidences) {
   EXPECT_EQ(rule_id(DecodeError::BadCount), "VMSG-BUS-043");
 }
 
+TEST(Diagnostics, Rev1RuleIdsComeFromTheRev1Catalogue) {
+  for (const DecodeError e : kAllDecodeErrors) EXPECT_EQ(rule_id(e, Layout::Pr28), rule_id(e)) << to_string(e);
+  EXPECT_EQ(rule_id(DecodeError::ShortBuffer, Layout::Rev1), "R1-BUS-025");
+  EXPECT_EQ(rule_id(DecodeError::SizeBelowHeader, Layout::Rev1), "R1-DRV-020");
+  EXPECT_EQ(rule_id(DecodeError::SizeExceedsBuffer, Layout::Rev1), "R1-DRV-020");
+  EXPECT_EQ(rule_id(DecodeError::SizeMismatch, Layout::Rev1), "R1-DRV-020");
+  EXPECT_EQ(rule_id(DecodeError::SizeExceedsBusMax, Layout::Rev1), "R1-DRV-021");
+  EXPECT_EQ(rule_id(DecodeError::ReservedTypeBits, Layout::Rev1), "R1-DRV-018");
+  EXPECT_EQ(rule_id(DecodeError::UnknownMessageId, Layout::Rev1), "R1-BUS-025");
+  EXPECT_EQ(rule_id(DecodeError::ResponseToEvent, Layout::Rev1), "R1-GEN-002");
+  EXPECT_EQ(rule_id(DecodeError::BadAlignment, Layout::Rev1), "");
+  EXPECT_EQ(rule_id(DecodeError::BadCount, Layout::Rev1), "R1-BUS-060");
+  EXPECT_EQ(describe({DecodeError::SizeMismatch, 32}, Layout::Rev1),
+            "size-mismatch (R1-DRV-020): msg_size 32 differs from the size the message content implies");
+}
+
 TEST(Diagnostics, DescribeGivesKindRuleAndValueOnOneLine) {
   EXPECT_EQ(describe({DecodeError::SizeMismatch, 49}),
             "size-mismatch (VMSG-DRV-011): msg_size 49 differs from the size the message content implies");

@@ -58,8 +58,11 @@ class BusDriver {
   /// Drops what is filed for `dev` (after a reset those events are stale).
   void discard_events(std::uint16_t dev);
 
+  /// The wire profile of the link: the one place every driver above it
+  /// takes its layout (PR28 or REV1) and bus maximum from.
+  [[nodiscard]] const wire::Profile& profile() const noexcept { return link_->config().profile; }
   /// The bus maximum message size every sender must respect (VMSG-DRV-001/012).
-  [[nodiscard]] std::uint32_t max_msg_size() const noexcept { return link_->config().profile.max_msg_size; }
+  [[nodiscard]] std::uint32_t max_msg_size() const noexcept { return profile().max_msg_size; }
   [[nodiscard]] FifoLink& link() noexcept { return *link_; }
   [[nodiscard]] const BusDriverStats& stats() const noexcept { return stats_; }
 

@@ -41,9 +41,18 @@ struct FifoLinkConfig {
   std::optional<MsiTarget> msi;  ///< nullopt: no interrupt observation (polling only)
   wire::Profile profile = wire::Profile::pr28();
   /// How often request() polls the device queue, advancing time by
-  /// poll_step_ns between polls, before giving up with NoResponse.
+  /// poll_step_ns between polls, before giving up on an attempt. The wait
+  /// for one answer is thus bounded (REV1 L563-564): timeout_ns() of
+  /// virtual time per attempt.
   unsigned max_polls = 64;
   std::uint64_t poll_step_ns = 100'000;
+  /// Times request() sends the request again after an attempt timed out,
+  /// before NoResponse (the finite retry count of REV1 L563-564). 0: one
+  /// attempt, as PR28 drivers do.
+  unsigned retries = 0;
+
+  /// Virtual time one attempt waits for its answer.
+  [[nodiscard]] constexpr std::uint64_t timeout_ns() const noexcept { return std::uint64_t{max_polls} * poll_step_ns; }
 };
 
 /// One FIFO seen from the driver. Not thread-safe.
@@ -91,9 +100,16 @@ class FifoLink {
   /// per poll. The writes and clock steps the target sees, in order, and
   /// every decision are those of the unbatched exchange; only reads of FIFO
   /// RAM are added, which have no effect (port_batcher.hpp).
+  ///
+  /// An attempt ends after config().timeout_ns(); with config().retries the
+  /// request is sent again that many times (a late answer to an earlier
+  /// attempt is then taken as the answer, and the later one is dropped as a
+  /// stray by the next request). NoResponse once every attempt timed out.
   Result<wire::Message, LinkError> request(const wire::Message& m);
   /// Responses dropped because no request was waiting for them (VMSG-BUS-028).
   [[nodiscard]] std::uint64_t stray_responses() const noexcept { return stray_responses_; }
+  /// Requests sent again after a timed-out attempt.
+  [[nodiscard]] std::uint64_t resends() const noexcept { return resends_; }
 
   /// Device-originated frames received while waiting for responses.
   [[nodiscard]] std::deque<wire::Message>& events() noexcept { return events_; }
@@ -111,6 +127,10 @@ class FifoLink {
   std::deque<wire::Message> events_;
   std::optional<wire::DecodeFailure> last_failure_;
   std::uint64_t stray_responses_ = 0;
+  std::uint64_t resends_ = 0;
+
+  /// Polls for the answer to `m` (already sent) for one attempt's budget.
+  std::optional<Result<wire::Message, LinkError>> await_answer(const wire::Message& m);
 };
 
 }  // namespace vmsg::driver

@@ -3,6 +3,14 @@
 // feature negotiation, the configuration space with its generation count,
 // virtqueue setup and notifications.
 //
+// It speaks the profile of its bus driver's link (BusDriver::profile(), set
+// once in FifoLinkConfig). Under REV1-2026 it counts feature blocks, sends
+// SET_CONFIG generation 0 unless the strict configuration profile is chosen
+// (REV1 L375-420), enables queues with the SET_VQUEUE state op and checks the
+// GET_VQUEUE enabled flag (L1565-1700), never negotiates NOTIF_CONFIG_DATA
+// (L890-903), and polls a reset that did not complete synchronously
+// (L1530-1535).
+//
 // Written against BusDriver (and so the port) only. Every message it sends is
 // a wire::Message with dev_num set and reserved type bits 0, encoded by the
 // codec, so type bits 2..7 are zero and msg_size is exact (VMSG-DRV-009/011/
@@ -32,6 +40,7 @@ inline constexpr unsigned kEventIdx = 29;          ///< VIRTIO_F_EVENT_IDX
 inline constexpr unsigned kVersion1 = 32;          ///< VIRTIO_F_VERSION_1
 inline constexpr unsigned kRingPacked = 34;        ///< VIRTIO_F_RING_PACKED (never requested: split rings only)
 inline constexpr unsigned kNotificationData = 38;  ///< VIRTIO_F_NOTIFICATION_DATA (never requested)
+inline constexpr unsigned kNotifConfigData = 39;   ///< VIRTIO_F_NOTIF_CONFIG_DATA (never requested under REV1, L895)
 inline constexpr unsigned kRingReset = 40;         ///< VIRTIO_F_RING_RESET
 [[nodiscard]] constexpr std::uint64_t bit(unsigned n) noexcept { return std::uint64_t{1} << n; }
 }  // namespace vfeature
@@ -50,6 +59,16 @@ struct TransportDriverOptions {
   /// test can still reach what it is about. Off: every deviation is an error.
   /// Worked around: a non-zero cur_size before SET_VQUEUE (VMSG-DEV-055).
   bool tolerate_deviations = false;
+  /// REV1 only: the bus advertises VIRTIO_MSG_F_STRICT_CONFIG_GENERATION, so
+  /// SET_CONFIG carries the latest generation seen and a refusal is followed
+  /// by GET_CONFIG before a retry, as under PR28. Off (the AMP bus advertises
+  /// no transport feature bits): the baseline profile, generation 0 and no
+  /// generation retries (REV1 L375-420, L1407-1465). PR28 is always strict.
+  bool strict_config_generation = false;
+  /// REV1 only: GET_DEVICE_STATUS polls (wait_step_ns apart) after a
+  /// SET_DEVICE_STATUS(0) answered with a status other than 0, before the
+  /// reset counts as failed (REV1 L1490-1493, L1532-1535). PR28: no polling.
+  unsigned reset_polls = 16;
 };
 
 /// A device deviation the driver worked around in tolerant mode.
@@ -85,7 +104,8 @@ enum class Phase : std::uint8_t {
 /// across a reset. Not thread-safe; the bus driver must outlive it.
 class TransportDriver {
  public:
-  /// Throws vmsg::ConfigError if the bus maximum is below 44 (VMSG-BUS-008).
+  /// Throws vmsg::ConfigError if the bus maximum is below 44 (VMSG-BUS-008),
+  /// or below 52 under REV1 (REV1 L272-277).
   TransportDriver(BusDriver& bus, std::uint16_t dev_num, const TransportDriverOptions& options = {});
 
   // ---- identity and status ------------------------------------------------
@@ -159,6 +179,12 @@ class TransportDriver {
   VStatus reset_queue(std::uint32_t q);
   /// The configured queue `q`, or null.
   [[nodiscard]] SplitQueueDriver* queue(std::uint32_t q) noexcept;
+
+  // ---- shared memory ------------------------------------------------------------
+  /// GET_SHM for region `shmid` (PR28 `index`): the answer must echo the id.
+  /// Length 0 means no such region (REV1 L1756-1775). REV1 answers carry
+  /// 64-bit length and address, PR28 ones 32-bit (zero-extended here).
+  VResult<wire::GetShmResp> get_shm(std::uint32_t shmid);
   /// Publishes what was added to `q` and sends EVENT_AVAIL{q, 0}
   /// unconditionally (VMSG-DRV-039/040/042/065). No response is expected.
   VStatus kick(std::uint32_t q);
@@ -185,6 +211,8 @@ class TransportDriver {
   [[nodiscard]] BusDriver& bus() noexcept { return *bus_; }
   [[nodiscard]] const TransportDriverStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const TransportDriverOptions& options() const noexcept { return options_; }
+  /// The wire profile, as the bus driver's link has it.
+  [[nodiscard]] const wire::Profile& profile() const noexcept { return bus_->profile(); }
   /// Deviations worked around so far (tolerate_deviations), oldest first.
   /// Append-only for the life of the driver object; a reset keeps them.
   [[nodiscard]] const std::vector<Deviation>& deviations() const noexcept { return deviations_; }
@@ -212,6 +240,10 @@ class TransportDriver {
   VStatus reap_into(std::uint32_t q);
   VStatus ready_for_io(std::uint32_t q);
   void forget_device_state();
+  VResult<std::uint32_t> await_reset(std::uint32_t answered);
+  [[nodiscard]] bool rev1() const noexcept { return profile().layout == wire::Layout::Rev1; }
+  /// Whether SET_CONFIG carries the tracked generation (PR28, or REV1 strict).
+  [[nodiscard]] bool tracks_generation() const noexcept { return !rev1() || options_.strict_config_generation; }
 
   BusDriver* bus_;
   std::uint16_t dev_num_;

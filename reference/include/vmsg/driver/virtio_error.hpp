@@ -50,6 +50,8 @@ enum class VirtioErrc : std::uint8_t {
   BadRequest,         ///< the caller's request cannot be expressed (e.g. length not a sector multiple)
   IoError,            ///< device status VIRTIO_BLK_S_IOERR
   Unsupported,        ///< device status VIRTIO_BLK_S_UNSUPP, or a feature not negotiated
+  // Bus enumeration (last: the values above keep their numbers).
+  EnumerationStuck,   ///< GET_DEVICES windows that never end (next_offset not advancing, too many windows)
 };
 
 /// Short stable name, e.g. "features-refused".

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "vmsg/bus/driver_rule_sink.hpp"
+#include "vmsg/wire/profile.hpp"
 
 namespace vmsg::transport {
 
@@ -50,6 +51,9 @@ struct DriverRuleInfo {
 /// Every check, one row each, ordered by where it runs then by ID. A
 /// requirement may have several rows (different situations).
 [[nodiscard]] std::span<const DriverRuleInfo> checked_driver_rules() noexcept;
+/// The checks under `layout`'s profile: the PR28 table above, or the REV1
+/// one, whose rows carry R1-* IDs (and AMP-* IDs, which REV1 keeps).
+[[nodiscard]] std::span<const DriverRuleInfo> checked_driver_rules(wire::Layout layout) noexcept;
 /// Short name of a check point ("endpoint", "bus", "registers").
 [[nodiscard]] std::string_view to_string(RuleCheckPoint p) noexcept;
 

@@ -11,6 +11,10 @@
 // The model follows what the device *reported*, not what the driver may have
 // meant, so a check only fires for a mistake the driver could have avoided
 // with what it had been told. The checks are listed in driver_rules.hpp.
+//
+// Under the REV1-2026 profile it checks REV1's driver rules and logs their
+// R1-* IDs (requirements-rev1.toml); a PR28 check with no REV1 counterpart
+// stays silent there.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +27,18 @@
 #include "vmsg/bus/endpoint.hpp"
 #include "vmsg/transport/driver_rules.hpp"
 #include "vmsg/wire/messages.hpp"
+#include "vmsg/wire/profile.hpp"
 
 namespace vmsg::transport {
+
+/// Which draft's driver rules a ValidatingEndpoint checks.
+struct ValidationProfile {
+  wire::Layout layout = wire::Layout::Pr28;
+  /// REV1: the bus advertises VIRTIO_MSG_F_STRICT_CONFIG_GENERATION. Off (the
+  /// AMP bus advertises no transport features): the baseline profile, where
+  /// SET_CONFIG must carry generation 0 (REV1 L403-404).
+  bool strict_config_generation = false;
+};
 
 /// Endpoint decorator that checks the driver side of the transport.
 /// Not copyable or movable (the outbox tap points back at it).
@@ -32,7 +46,8 @@ class ValidatingEndpoint final : public bus::Endpoint {
  public:
   /// `inner` must not be null; `log` receives the violations (may be shared
   /// between endpoints and with the bus). Throws vmsg::ConfigError on null.
-  ValidatingEndpoint(std::shared_ptr<bus::Endpoint> inner, std::shared_ptr<DriverRuleLog> log);
+  ValidatingEndpoint(std::shared_ptr<bus::Endpoint> inner, std::shared_ptr<DriverRuleLog> log,
+                     ValidationProfile profile = {});
   ~ValidatingEndpoint() override;
   ValidatingEndpoint(const ValidatingEndpoint&) = delete;
   ValidatingEndpoint& operator=(const ValidatingEndpoint&) = delete;
@@ -49,6 +64,7 @@ class ValidatingEndpoint final : public bus::Endpoint {
   [[nodiscard]] std::uint32_t reported_status() const noexcept { return status_; }
   /// Features accepted with FEATURES_OK since the last reset.
   [[nodiscard]] std::uint64_t negotiated_features() const noexcept { return negotiated_; }
+  [[nodiscard]] const ValidationProfile& profile() const noexcept { return profile_; }
 
  private:
   class Tap;
@@ -58,10 +74,19 @@ class ValidatingEndpoint final : public bus::Endpoint {
     bool queried = false;     ///< GET_VQUEUE answered since the last reset
     std::uint32_t max_size = 0;
     bool configured = false;  ///< live: accepted SET_VQUEUE, or GET_VQUEUE showed cur_size != 0
+                              ///< (REV1: the enabled flag)
     bool confirmed = false;   ///< a GET_VQUEUE answer followed the latest SET_VQUEUE
+    // REV1: the values the device holds, for the "no update while enabled" rule.
+    std::uint32_t size = 0;
+    std::uint64_t desc_addr = 0;
+    std::uint64_t driver_addr = 0;
+    std::uint64_t device_addr = 0;
   };
 
+  /// Logs `rule` unless it is null (a PR28 check with no REV1 counterpart).
   void violation(const char* rule, const wire::Message& m, std::string detail);
+  /// The ID of the running profile: `pr28` or `rev1` (null: not a REV1 rule).
+  [[nodiscard]] const char* id(const char* pr28, const char* rev1) const noexcept { return rev1_ ? rev1 : pr28; }
   // Driver -> device checks, against the model before the message.
   void check(const wire::Message& m);
   void check_features(const wire::Message& m, const wire::SetDriverFeaturesReq& r);
@@ -69,6 +94,11 @@ class ValidatingEndpoint final : public bus::Endpoint {
   void check_set_config(const wire::Message& m, const wire::SetConfigReq& r);
   void check_status(const wire::Message& m, const wire::SetDeviceStatusReq& r);
   void check_set_vqueue(const wire::Message& m, const wire::SetVqueueReq& r);
+  // REV1-only checks (validating_endpoint_rev1.cpp).
+  void check_set_vqueue_rev1(const wire::Message& m, const wire::SetVqueueReq& r, const QueueModel& model);
+  void check_reset_pending(const wire::Message& m);
+  void observe_vqueue_rev1(const wire::SetVqueueReq& r);
+  [[nodiscard]] bool valid_set_vqueue_rev1(const wire::SetVqueueReq& r) const;
   void check_event_avail(const wire::Message& m, const wire::EventAvail& e);
   // Model updates from the driver message itself (after forwarding).
   void note_request(const wire::Message& m);
@@ -82,6 +112,8 @@ class ValidatingEndpoint final : public bus::Endpoint {
 
   std::shared_ptr<bus::Endpoint> inner_;
   std::shared_ptr<DriverRuleLog> log_;
+  ValidationProfile profile_;
+  bool rev1_ = false;
   std::unique_ptr<Tap> tap_;
   std::uint16_t dev_num_ = 0;
 
@@ -99,6 +131,7 @@ class ValidatingEndpoint final : public bus::Endpoint {
   bool generation_refused_ = false;  ///< a SET_CONFIG was refused for its generation; no GET_CONFIG yet
   bool needs_reset_shown_ = false;   ///< the device reported DEVICE_NEEDS_RESET
   bool needs_reset_known_ = false;   ///< ...and a response has reached the driver since
+  bool reset_pending_ = false;       ///< REV1: status 0 written, answered non-zero, no 0 read since
   std::map<std::uint32_t, QueueModel> queues_;
 };
 

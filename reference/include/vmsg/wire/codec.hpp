@@ -90,9 +90,15 @@ enum class EncodeError : std::uint8_t {
 /// Short name of an error, e.g. "size-mismatch".
 [[nodiscard]] std::string_view to_string(DecodeError e) noexcept;
 [[nodiscard]] std::string_view to_string(EncodeError e) noexcept;
-/// The requirement ID a decode error evidences, e.g. "VMSG-DEV-017".
+/// The PR28 requirement ID a decode error evidences, e.g. "VMSG-DEV-017".
 [[nodiscard]] std::string_view rule_id(DecodeError e) noexcept;
-/// One human-readable line: kind, rule and offending value.
+/// The requirement ID under `layout`'s catalogue: rule_id(e) for PR28, an
+/// R1-* ID for REV1 (requirements-rev1.toml); empty when the layout has no
+/// rule for that error (BadAlignment under REV1, whose GET_DEVICES has none).
+[[nodiscard]] std::string_view rule_id(DecodeError e, Layout layout) noexcept;
+/// One human-readable line: kind, PR28 rule and offending value.
 [[nodiscard]] std::string describe(const DecodeFailure& f);
+/// The same line with the rule ID of `layout`'s catalogue.
+[[nodiscard]] std::string describe(const DecodeFailure& f, Layout layout);
 
 }  // namespace vmsg::wire

@@ -57,7 +57,8 @@ inline constexpr std::uint32_t kNeedsReset = 0x40;
 inline constexpr std::uint32_t kFailed = 0x80;
 }  // namespace status
 
-/// EVENT_DEVICE device_bus_state values.
+/// EVENT_DEVICE device_bus_state values. REV1 calls state 1 ADDED (REV1
+/// L2044-2052); 0x0003-0x7FFF are reserved, 0x8000-0xFFFF implementation-defined.
 namespace bus_state {
 inline constexpr std::uint16_t kReady = 0x0001;  ///< PR28's name
 inline constexpr std::uint16_t kAdded = 0x0001;  ///< REV1's name for the same value (REV1 L2046)
@@ -69,13 +70,15 @@ namespace vqueue_flags {
 inline constexpr std::uint32_t kStateOpMask = 0x3;      ///< bits 1..0: the state operation
 inline constexpr std::uint32_t kKeepDisabled = 0x0;     ///< state op 0
 inline constexpr std::uint32_t kEnable = 0x1;           ///< state op 1
-inline constexpr std::uint32_t kKeepState = 0x2;        ///< state op 2 (3 is reserved)
+inline constexpr std::uint32_t kKeepState = 0x2;        ///< state op 2
+inline constexpr std::uint32_t kReservedOp = 0x3;       ///< state op 3, reserved
 inline constexpr std::uint32_t kIgnoreSize = 1u << 2;
 inline constexpr std::uint32_t kIgnoreDesc = 1u << 3;
 inline constexpr std::uint32_t kIgnoreDriver = 1u << 4;
 inline constexpr std::uint32_t kIgnoreDevice = 1u << 5;
 inline constexpr std::uint32_t kIgnoreAll = kIgnoreSize | kIgnoreDesc | kIgnoreDriver | kIgnoreDevice;
 inline constexpr std::uint32_t kDefined = kStateOpMask | kIgnoreAll;  ///< bits 31..6 must be zero
+inline constexpr std::uint32_t kReservedMask = ~kDefined;               ///< bits 31..6
 inline constexpr std::uint32_t kEnabled = 0x1;          ///< GET_VQUEUE: bit 0 = queue enabled
 }  // namespace vqueue_flags
 
