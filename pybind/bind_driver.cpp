@@ -6,6 +6,7 @@
 #include "vmsg/driver/amp_driver.hpp"
 #include "vmsg/driver/blk_driver.hpp"
 #include "vmsg/driver/bus_driver.hpp"
+#include "vmsg/driver/device_enumeration.hpp"
 #include "vmsg/driver/errors.hpp"
 #include "vmsg/driver/fifo_link.hpp"
 #include "vmsg/driver/guest_alloc.hpp"
@@ -192,6 +193,7 @@ void bind_link(py::module_& m) {
       .def("waiting", &FifoLink::waiting)
       .def("stray_responses", &FifoLink::stray_responses,
            "responses request() dropped because no request was waiting for them")
+      .def("resends", &FifoLink::resends, "requests sent again after a timed-out attempt (FifoLinkConfig.retries)")
       .def("take_msi", &FifoLink::take_msi, "True if the MSI word was written since the last call (clears it)")
       .def(
           "send", [](FifoLink& l, const wire::Message& msg) { return unwrap(l.send(msg)); }, py::arg("msg"))
@@ -266,8 +268,19 @@ void bind_bus_driver(py::module_& m) {
       .def("has_events", &BusDriver::has_events, py::arg("dev"))
       .def("discard_events", &BusDriver::discard_events, py::arg("dev"))
       .def("max_msg_size", &BusDriver::max_msg_size)
+      .def("profile", &BusDriver::profile, py::return_value_policy::copy)
       .def("link", &BusDriver::link, py::return_value_policy::reference_internal)
       .def("stats", &BusDriver::stats, py::return_value_policy::copy);
+
+  bind_struct<EnumerationOptions>(m, "EnumerationOptions", "choices of enumerate_devices",
+                                  field("window", &EnumerationOptions::window),
+                                  field("max_windows", &EnumerationOptions::max_windows));
+  bind_struct<Enumeration>(m, "Enumeration", "what enumerate_devices found",
+                           field("devices", &Enumeration::devices), field("windows", &Enumeration::windows));
+  m.def(
+      "enumerate_devices",
+      [](BusDriver& b, const EnumerationOptions& o) { return unwrap(enumerate_devices(b, o)); }, py::arg("bus"),
+      py::arg("options") = EnumerationOptions{}, "GET_DEVICES window by window; raises VirtioFailure");
 }
 
 void bind_split_queue(py::module_& m) {
@@ -361,6 +374,7 @@ void bind_transport_driver(py::module_& m) {
       .def("get_info", [](TD& t) { return unwrap(t.get_info()); })
       .def("info", &TD::info, py::return_value_policy::copy)
       .def("get_status", [](TD& t) { return unwrap(t.get_status()); })
+      .def("get_shm", [](TD& t, std::uint32_t shmid) { return unwrap(t.get_shm(shmid)); }, py::arg("shmid"))
       .def("reset", [](TD& t) { check(t.reset()); })
       .def(
           "init", [](TD& t, std::uint64_t wanted) { return unwrap(t.init(wanted)); }, py::arg("wanted"),

@@ -32,6 +32,17 @@ void bind_monitor(py::module_& m) {
     const auto rules = checked_driver_rules();
     return std::vector<DriverRuleInfo>(rules.begin(), rules.end());
   });
+  m.def(
+      "checked_driver_rules_for",
+      [](wire::Layout layout) {
+        const auto rules = checked_driver_rules(layout);
+        return std::vector<DriverRuleInfo>(rules.begin(), rules.end());
+      },
+      py::arg("layout"), "the checks under a profile's layout (REV1: R1-* IDs)");
+
+  bind_struct<ValidationProfile>(m, "ValidationProfile", "which draft's driver rules a validator checks",
+                                 field("layout", &ValidationProfile::layout),
+                                 field("strict_config_generation", &ValidationProfile::strict_config_generation));
 
   py::class_<DriverRuleLog, bus::DriverRuleSink, std::shared_ptr<DriverRuleLog>>(
       m, "DriverRuleLog", "append-only record of driver-rule violations")
@@ -51,12 +62,13 @@ void bind_monitor(py::module_& m) {
 
   py::class_<ValidatingEndpoint, bus::Endpoint, std::shared_ptr<ValidatingEndpoint>>(
       m, "ValidatingEndpoint", "endpoint decorator recording the driver rules the driver breaks")
-      .def(py::init<std::shared_ptr<bus::Endpoint>, std::shared_ptr<DriverRuleLog>>(), py::arg("inner"),
-           py::arg("log"))
+      .def(py::init<std::shared_ptr<bus::Endpoint>, std::shared_ptr<DriverRuleLog>, ValidationProfile>(),
+           py::arg("inner"), py::arg("log"), py::arg("profile") = ValidationProfile{})
       .def("inner", &ValidatingEndpoint::inner, py::return_value_policy::reference_internal)
       .def("log", &ValidatingEndpoint::log)
       .def("reported_status", &ValidatingEndpoint::reported_status)
-      .def("negotiated_features", &ValidatingEndpoint::negotiated_features);
+      .def("negotiated_features", &ValidatingEndpoint::negotiated_features)
+      .def("profile", &ValidatingEndpoint::profile);
 }
 
 }  // namespace vmsg::pyb

@@ -38,6 +38,7 @@ struct ValidationProfile {
   /// AMP bus advertises no transport features): the baseline profile, where
   /// SET_CONFIG must carry generation 0 (REV1 L403-404).
   bool strict_config_generation = false;
+  friend constexpr bool operator==(const ValidationProfile&, const ValidationProfile&) = default;
 };
 
 /// Endpoint decorator that checks the driver side of the transport.
