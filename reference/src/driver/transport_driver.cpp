@@ -83,8 +83,9 @@ void TransportDriver::apply(const wire::Message& m) {
     const std::uint64_t end = std::uint64_t{ev->offset} + ev->length;
     if (ev->length == 0) {
       // Status-only when the generation stands still; otherwise something
-      // changed somewhere: forget it all, the next read fetches it.
-      if (ev->generation != old_gen) std::fill(config_known_.begin(), config_known_.end(), false);
+      // changed somewhere: forget it all, the next read fetches it. REV1
+      // asks for a refresh whatever the generation (REV1 L405-407, L1046-1049).
+      if (rev1() || ev->generation != old_gen) std::fill(config_known_.begin(), config_known_.end(), false);
     } else if (end > config_known_.size()) {
       // Not within the space the device declared: do not act on it
       // (VMSG-DRV-005), but nothing cached can be trusted now.

@@ -295,6 +295,20 @@ TEST(TransportDriverRev1, EventDeviceAddedAndRemovedTrackThePresence) {
   EXPECT_EQ(r.t.stats().device_events, 3u);
 }
 
+TEST(TransportDriverRev1, AnEventConfigWithoutARangeMakesTheConfigurationStale) {
+  Rig r;
+  ASSERT_TRUE(r.t.read_config(0, 8).ok());
+  ASSERT_FALSE(r.t.config_stale());
+  // Same generation, offset and length 0, no data: a generic change under REV1.
+  r.peer.push(wire::Message{.dev_num = kDev, .body = wire::EventConfig{0, 7, 0, 0, {}}});
+  ASSERT_TRUE(r.t.poll().ok());
+  EXPECT_TRUE(r.t.config_stale());
+  r.peer.clear();
+  ASSERT_TRUE(r.t.refresh_config().ok());
+  EXPECT_EQ(r.peer.names(), (Names{"GET_CONFIG"}));
+  EXPECT_FALSE(r.t.config_stale());
+}
+
 TEST(TransportDriverRev1, ABusBelowTheRev1MinimumIsRefused) {
   testing::RamPort port;
   testing::ScriptedPeer peer(port, wire::Profile::rev1(48));
