@@ -14,6 +14,7 @@
 #include "vmsg/amp/registers.hpp"
 #include "vmsg/common/le.hpp"
 #include "vmsg/driver/blk_driver.hpp"
+#include "vmsg/driver/device_enumeration.hpp"
 #include "vmsg/driver/rng_driver.hpp"
 #include "vmsg/fifo/layout.hpp"
 #include "vmsg/transport/driver_rules.hpp"
@@ -108,6 +109,17 @@ TEST(DriverRulesClean, EnumerationAndPingBreakNoRule) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(std::get<wire::GetDevicesResp>(d->body).bitmap[0], 0x06);
   ASSERT_TRUE(r.bus1.request(wire::Message{.body = wire::PingReq{42}}).ok());
+  r.expect_clean();
+}
+
+TEST(DriverRulesClean, EnumerateDevicesFindsThePluggedDevicesAndBreaksNoRule) {
+  ValidatedRig r;
+  auto fifo0 = driver::enumerate_devices(r.bus0);
+  ASSERT_TRUE(fifo0.ok()) << describe(fifo0.error());
+  EXPECT_EQ(fifo0->devices, (std::vector<std::uint16_t>{1, 2}));
+  auto fifo1 = driver::enumerate_devices(r.bus1);
+  ASSERT_TRUE(fifo1.ok()) << describe(fifo1.error());
+  EXPECT_EQ(fifo1->devices, (std::vector<std::uint16_t>{1}));
   r.expect_clean();
 }
 
