@@ -146,6 +146,8 @@ class TransportDriver {
   /// 027/056); with none seen yet, a GET_CONFIG of the range learns it first. A length-0 answer is followed by a GET_CONFIG of the range
   /// (VMSG-DRV-007/028); the write is retried only if that showed a newer
   /// generation (otherwise the device refused the bytes: ConfigRejected).
+  /// REV1 baseline profile (no strict_config_generation): generation 0, no
+  /// read first, and a length-0 answer is ConfigRejected at once.
   VStatus write_config(std::uint32_t offset, std::span<const std::uint8_t> data);
   /// Little-endian helpers over read_config.
   VResult<std::uint32_t> read_config32(std::uint32_t offset);
