@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from . import helpers as h
+from . import transport_helpers as th
 
 
 def pytest_generate_tests(metafunc):
@@ -24,8 +25,15 @@ def expected_bitmap(dut, fifo: int, offset: int, count: int) -> bytes:
     return bytes(bm)
 
 
-def parse(resp: bytes) -> tuple[int, int, int, bytes]:
-    """offset, count, next_offset, bitmap of a GET_DEVICES response, with exact header checks."""
+def parse(resp: bytes, dut=None) -> tuple[int, int, int, bytes]:
+    """offset, count, next_offset, bitmap of a GET_DEVICES response, with exact header checks
+    (REV1 orders the fields offset, next_offset, count, and sizes the bitmap (count + 7) / 8)."""
+    if dut is not None and th.is_rev1(dut):
+        count = h.u16(resp, 12)
+        size = (count + 7) // 8
+        h.assert_response_header(resp, type_=h.T_BUS_RESPONSE, msg_id=h.BUS_GET_DEVICES, dev_num=0,
+                                 msg_size=14 + size)
+        return h.u16(resp, 8), count, h.u16(resp, 10), resp[14:14 + size]
     count = h.u16(resp, 10)
     assert count % 8 == 0, f"returned count {count} not a multiple of 8 (VMSG-BUS-043)"
     h.assert_response_header(resp, type_=h.T_BUS_RESPONSE, msg_id=h.BUS_GET_DEVICES, dev_num=0,
@@ -116,5 +124,5 @@ def test_window_beyond_every_device_is_empty_and_ends_the_walk(dut, offset, coun
 @pytest.mark.req("VMSG-BUS-020")
 def test_request_dev_num_is_ignored_and_response_carries_0(dut, fifo):
     raw = h.RawFifo(dut, fifo)
-    off, cnt, _, bitmap = parse(h.request(raw, h.get_devices(0, 32, dev_num=7)))
+    off, cnt, _, bitmap = parse(h.request(raw, h.get_devices(0, 32, dev_num=7)), dut)
     assert (off, cnt) == (0, 32) and bitmap == expected_bitmap(dut, fifo, 0, 32)

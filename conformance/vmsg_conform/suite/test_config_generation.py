@@ -57,6 +57,8 @@ def test_generation_does_not_move_for_a_write_of_the_same_bytes_or_a_rejected_on
     cur = p.get_config(ACTUAL, 4)
     r = p.set_config(cur.generation, ACTUAL, bytes(cur.data))
     assert p.get_config(0, 0).generation == r.generation
+    if th.is_rev1(dut):
+        return  # REV1's baseline profile applies a write whatever its generation: no rejection to try
     rej = p.set_config((r.generation + 3) & 0xFFFFFFFF, ACTUAL, b"\x01\x02\x03\x04")
     th.require(rej.length == 0, "VMSG-DEV-025", "SET_CONFIG with a wrong generation was applied")
     assert p.get_config(0, 0).generation == r.generation == rej.generation

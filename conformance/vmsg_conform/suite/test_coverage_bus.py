@@ -216,7 +216,8 @@ def test_every_announced_device_answers_get_device_info(dut, fifo):
         pytest.skip(f"no device announced on FIFO {fifo}")
     for n in numbers:
         resp = h.request(raw, h.get_device_info(n))
-        h.assert_response_header(resp, type_=h.T_RESPONSE, msg_id=h.GET_DEVICE_INFO, dev_num=n, msg_size=32)
+        h.assert_response_header(resp, type_=h.T_RESPONSE, msg_id=h.GET_DEVICE_INFO, dev_num=n,
+                                 msg_size=th.info_size(dut))
         assert h.u32(resp, 8) != 0, f"announced dev_num {n} reports device type 0 (no device)"
 
 

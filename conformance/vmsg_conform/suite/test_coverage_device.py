@@ -77,7 +77,7 @@ def test_feature_reads_after_negotiation_are_consistent(dut, device):
     # set; under either reading they agree with each other and include every
     # bit the driver acknowledged.
     p = peer_of(dut, device)
-    blocks = max(1, p.info().num_feature_bits // 32)
+    blocks = max(1, th.feature_blocks(dut, p.info()))
     chosen = th.negotiate(p)
     after_ok = p.features(0, blocks)
     assert p.set_status(FULL) == FULL

@@ -368,6 +368,8 @@ def test_bad_driver_sequence_is_flagged_with_exactly_its_rule(dut, rule):
     th.violations_of(dut)  # skip early on targets without a validator
     BAD[rule](dut)
     got = sorted(set(th.rule_ids(th.violations_of(dut))))
-    if got != [rule]:
+    # the rule as the run's profile names it (one PR28 rule may be several REV1 ones)
+    expected = set(th.ids_under_profile(dut, [rule]))
+    if not got or not set(got) <= expected:
         _device_conformed(dut, got)
-    assert got == [rule]
+    assert got and set(got) <= expected, f"recorded {got}, expected some of {sorted(expected)}"

@@ -23,7 +23,7 @@ def test_get_device_features_echoes_window_with_exact_size(dut, block_index, num
 def test_get_device_features_blocks_beyond_implemented_range_read_zero(dut, block_index):
     p = th.peer(dut, th.BLK_ID)
     info = p.info()
-    if block_index < info.num_feature_bits // 32:
+    if block_index < th.feature_blocks(dut, info):
         pytest.skip("block implemented by this device")
     r = p.ask(th.wire.GetDeviceFeaturesReq(block_index=block_index, num_blocks=1))
     assert r.block_index == block_index
@@ -34,7 +34,7 @@ def test_get_device_features_blocks_beyond_implemented_range_read_zero(dut, bloc
 @pytest.mark.parametrize("device_id", KINDS)
 def test_get_device_features_window_reading_past_the_end_is_zero_padded(dut, device_id):
     p = th.peer(dut, device_id)
-    n = p.info().num_feature_bits // 32
+    n = th.feature_blocks(dut, p.info())
     r = p.ask(th.wire.GetDeviceFeaturesReq(block_index=0, num_blocks=n + 2))
     assert list(r.features)[n:] == [0, 0]
 

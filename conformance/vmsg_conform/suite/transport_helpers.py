@@ -69,6 +69,44 @@ BALLOON_ID = 5
 STEP_NS = 100_000
 
 
+def is_rev1(dut) -> bool:
+    """Whether the run speaks REV1-2026 (else PR28)."""
+    return dut.profile.layout == wire.Layout.Rev1
+
+
+def vqueue_enable_flags(dut) -> int:
+    """SET_VQUEUE flags that configure and enable a queue: REV1 state op 1, PR28 0 (reserved)."""
+    return 1 if is_rev1(dut) else 0
+
+
+def size_of(dut, body) -> int:
+    """msg_size of `body` in the run's layout."""
+    return int(wire.encoded_size(wire.Message(dev_num=0, token=0, body=body), dut.profile))
+
+
+def info_size(dut) -> int:
+    """msg_size of a GET_DEVICE_INFO response: 32 in PR28, 52 in REV1."""
+    return size_of(dut, wire.GetDeviceInfoResp())
+
+
+def feature_blocks(dut, info) -> int:
+    """32-bit feature blocks a GET_DEVICE_INFO response reports (PR28 counts bits)."""
+    return info.num_feature_blocks if is_rev1(dut) else (info.num_feature_bits + 31) // 32
+
+
+_CATALOGUE: list = []
+
+
+def ids_under_profile(dut, ids) -> list[str]:
+    """The requirement IDs that stand for `ids` under the run's profile (PR28
+    IDs become their REV1 equivalents under REV1; catalogue.translate)."""
+    from vmsg_conform import catalogue  # noqa: PLC0415
+
+    if not _CATALOGUE:
+        _CATALOGUE.append(catalogue.load())
+    return _CATALOGUE[0].translate(list(ids), "rev1-2026" if is_rev1(dut) else "pr28")
+
+
 def bit(n: int) -> int:
     return 1 << n
 
@@ -285,8 +323,9 @@ class Peer:
         return self.ask(wire.GetVqueueReq(index=index))
 
     def set_vqueue(self, index: int, size: int, desc: int, driver: int, device: int) -> None:
-        self.ask(wire.SetVqueueReq(index=index, size=size, desc_addr=desc, driver_addr=driver,
-                                   device_addr=device))
+        # REV1 configures and enables in one request (state op 1); PR28's word there is reserved.
+        self.ask(wire.SetVqueueReq(index=index, flags=vqueue_enable_flags(self.dut), size=size, desc_addr=desc,
+                                   driver_addr=driver, device_addr=device))
 
     def reset_vqueue(self, index: int) -> None:
         self.ask(wire.ResetVqueueReq(index=index))

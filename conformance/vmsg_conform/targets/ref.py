@@ -102,7 +102,8 @@ class RefTarget(Target):
                                                    layout=device_wprofile.layout)
             transport = v.transport.DeviceTransport(backend, options)
             endpoints[(d.fifo, d.dev_num)] = transport
-            validating = v.transport.ValidatingEndpoint(transport, log)
+            validating = v.transport.ValidatingEndpoint(  # the rules of the device's draft
+                transport, log, v.transport.ValidationProfile(layout=device_wprofile.layout))
             slots.append(v.target.DeviceSlot(fifo=d.fifo, dev_num=d.dev_num, endpoint=validating))
 
         amp = v.amp.AmpConfig(num_fifos=desc.num_fifos, profile=device_wprofile, faults=fault_set)

@@ -92,7 +92,9 @@ RefDut::RefDut(const DutConfig& config, const vmsg_dut_host& host)
     auto dt = std::make_shared<transport::DeviceTransport>(devices::make_backend(d.kind, d.props), o);
     // The validator only watches (it never changes traffic), so the library
     // can report the driver rules a test broke, as the embedded target does.
-    auto ep = std::make_shared<transport::ValidatingEndpoint>(dt, rules_);
+    // It checks the rules of the draft the device speaks.
+    auto ep = std::make_shared<transport::ValidatingEndpoint>(
+        dt, rules_, transport::ValidationProfile{amp.profile.layout, amp.bus.strict_config_generation});
     device_->plug(d.fifo, d.dev_num, *ep);
     transports_[{d.fifo, d.dev_num}] = std::move(dt);
     endpoints_.push_back(std::move(ep));
