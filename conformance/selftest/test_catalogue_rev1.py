@@ -356,7 +356,10 @@ def test_every_suite_test_cites_only_ids_of_its_profile(suite_citations, profile
             not_applicable += 1
     assert applicable > 500
     if profile == "pr28":
-        assert not_applicable == 0
+        # only the REV1-only tests (every ID an R1 one) are not applicable under PR28
+        na = [n for n, ids in citations.items() if not plugin.translate(cat, ids, profile)]
+        assert all(i.startswith("R1-") for n in na for i in citations[n]), na
+        assert not_applicable < 50
     else:
         assert 0 < not_applicable < applicable
         assert any(i.startswith("R1-") for ids in citations.values() for i in ids)

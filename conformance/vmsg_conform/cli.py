@@ -354,6 +354,19 @@ def _load_run(json_path: Path):
     return json_report.read(json_path)
 
 
+def _breaks_under(breaks: list[str], profile: str) -> list[str]:
+    """A fault's broken requirements as a run under `profile` names them: its own
+    IDs plus their equivalents there (a PR28 fault judged under REV1 shows up
+    under the R1 IDs of the same rules)."""
+    from . import catalogue
+
+    try:
+        cat = catalogue.load()
+        return list(dict.fromkeys(list(breaks) + list(cat.translate(breaks, profile))))
+    except (KeyError, ValueError):  # an ID or profile the catalogue lacks: judge by the IDs as given
+        return list(breaks)
+
+
 def _judge_fault(run, breaks: list[str], baseline_findings: set[str]) -> dict:
     """Recall and precision of one fault's run. Evidence: a graded test whose
     failing check names a requirement the fault breaks. Collateral: a graded
@@ -401,6 +414,9 @@ def cmd_matrix(a) -> int:
         baseline["findings"] = sorted(baseline_findings)
     else:
         baseline["error"] = f"baseline produced no results (exit {base['rc']}), see {base['log']}"
+    # the profile the runs read requirements in: given, or the one the baseline ran under
+    profile_name = a.profile if a.profile in ("pr28", "rev1-2026") else (
+        (_load_run(base["json"]).metadata.get("profile") if base["json"].exists() else None) or "pr28")
     rows = []
     for f in faults:
         r = runs[f["name"]]
@@ -409,7 +425,8 @@ def cmd_matrix(a) -> int:
                "log": str(r["log"]), "failing": [], "evidence": [], "collateral": [], "blocked": [],
                "caught": False}
         if r["json"].exists():
-            row.update(_judge_fault(_load_run(r["json"]), row["breaks"], baseline_findings))
+            row.update(_judge_fault(_load_run(r["json"]), _breaks_under(row["breaks"], profile_name),
+                                    baseline_findings))
         else:
             row["error"] = f"run produced no results (exit {r['rc']}), see {r['log']}"
         rows.append(row)

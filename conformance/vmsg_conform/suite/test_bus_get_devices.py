@@ -18,7 +18,7 @@ UNALIGNED = [(1, 8), (4, 8), (0, 7), (0, 12), (3, 5), (0, 1), (7, 32)]
 
 
 def expected_bitmap(dut, fifo: int, offset: int, count: int) -> bytes:
-    bm = bytearray(count // 8)
+    bm = bytearray((count + 7) // 8)
     for n in h.device_numbers(dut, fifo):
         if offset <= n < offset + count:
             bm[(n - offset) // 8] |= 1 << ((n - offset) % 8)
@@ -29,11 +29,10 @@ def parse(resp: bytes, dut=None) -> tuple[int, int, int, bytes]:
     """offset, count, next_offset, bitmap of a GET_DEVICES response, with exact header checks
     (REV1 orders the fields offset, next_offset, count, and sizes the bitmap (count + 7) / 8)."""
     if dut is not None and th.is_rev1(dut):
-        count = h.u16(resp, 12)
-        size = (count + 7) // 8
+        off, count, nxt, bitmap = th.get_devices_fields(dut, resp)
         h.assert_response_header(resp, type_=h.T_BUS_RESPONSE, msg_id=h.BUS_GET_DEVICES, dev_num=0,
-                                 msg_size=14 + size)
-        return h.u16(resp, 8), count, h.u16(resp, 10), resp[14:14 + size]
+                                 msg_size=14 + len(bitmap))
+        return off, count, nxt, bitmap
     count = h.u16(resp, 10)
     assert count % 8 == 0, f"returned count {count} not a multiple of 8 (VMSG-BUS-043)"
     h.assert_response_header(resp, type_=h.T_BUS_RESPONSE, msg_id=h.BUS_GET_DEVICES, dev_num=0,
@@ -50,7 +49,7 @@ def assert_next_offset_rule(offset: int, count: int, next_offset: int) -> None:
 @pytest.mark.parametrize("offset,count", WINDOWS, ids=[f"{o}+{c}" for o, c in WINDOWS])
 def test_window_bitmap_shows_exactly_the_described_devices(dut, fifo, offset, count):
     raw = h.RawFifo(dut, fifo)
-    off, cnt, nxt, bitmap = parse(h.request(raw, h.get_devices(offset, count)))
+    off, cnt, nxt, bitmap = parse(h.request(raw, h.get_devices(offset, count)), dut)
     assert (off, cnt) == (offset, count), f"window ({off}, {cnt}) for request ({offset}, {count})"
     assert bitmap == expected_bitmap(dut, fifo, offset, count), f"bitmap {bitmap.hex()}"
     assert_next_offset_rule(offset, count, nxt)
@@ -62,7 +61,7 @@ def test_next_offset_is_zero_past_the_last_device(dut, fifo):
     top = max(h.device_numbers(dut, fifo), default=-1)
     start = (top // 8 + 1) * 8 if top >= 0 else 0
     for offset in (start, 32, 1024):
-        _, _, nxt, bitmap = parse(h.request(raw, h.get_devices(offset, 8)))
+        _, _, nxt, bitmap = parse(h.request(raw, h.get_devices(offset, 8)), dut)
         assert bitmap == bytes(1)
         assert nxt == 0, f"next_offset {nxt} at {offset}: no device lies at or beyond the window"
 
@@ -76,7 +75,7 @@ def test_next_offset_walk_ends_and_finds_exactly_the_described_devices(dut, fifo
     for _ in range(64):
         assert offset not in seen, f"walk revisits offset {offset}"
         seen.add(offset)
-        off, cnt, nxt, bitmap = parse(h.request(raw, h.get_devices(offset, count)))
+        off, cnt, nxt, bitmap = parse(h.request(raw, h.get_devices(offset, count)), dut)
         assert off == offset and cnt > 0
         found |= {off + i for i in range(cnt) if bitmap[i // 8] >> (i % 8) & 1}
         assert_next_offset_rule(off, cnt, nxt)
@@ -92,7 +91,7 @@ def test_next_offset_walk_ends_and_finds_exactly_the_described_devices(dut, fifo
 @pytest.mark.req("VMSG-BUS-043", "VMSG-BUS-046")
 def test_oversized_count_is_reduced_to_a_window_that_fits(dut, fifo):
     raw = h.RawFifo(dut, fifo)
-    off, cnt, nxt, bitmap = parse(h.request(raw, h.get_devices(0, 0xFFF8)))
+    off, cnt, nxt, bitmap = parse(h.request(raw, h.get_devices(0, 0xFFF8)), dut)
     assert off == 0 and 0 < cnt <= (h.BUS_MAX - 14) * 8, f"returned count {cnt}"
     assert bitmap == expected_bitmap(dut, fifo, 0, cnt)
     assert_next_offset_rule(0, cnt, nxt)
@@ -101,7 +100,7 @@ def test_oversized_count_is_reduced_to_a_window_that_fits(dut, fifo):
 @pytest.mark.req("VMSG-BUS-045")
 def test_oversized_count_is_reduced_only_as_far_as_the_bus_requires(dut, fifo):
     raw = h.RawFifo(dut, fifo)
-    _, cnt, _, _ = parse(h.request(raw, h.get_devices(0, 0xFFF8)))
+    _, cnt, _, _ = parse(h.request(raw, h.get_devices(0, 0xFFF8)), dut)
     assert cnt == (h.BUS_MAX - 14) * 8, f"count {cnt}; {(h.BUS_MAX - 14) * 8} fit a 64-byte message"
 
 
@@ -115,7 +114,7 @@ def test_unaligned_window_is_discarded(dut, fifo, offset, count):
 @pytest.mark.parametrize("offset,count", [(32, 32), (256, 64), (0xFFF8, 8)], ids=["32+32", "256+64", "top"])
 def test_window_beyond_every_device_is_empty_and_ends_the_walk(dut, offset, count):
     raw = h.RawFifo(dut, 0)
-    off, cnt, nxt, bitmap = parse(h.request(raw, h.get_devices(offset, count)))
+    off, cnt, nxt, bitmap = parse(h.request(raw, h.get_devices(offset, count)), dut)
     assert off == offset and 0 < cnt <= count
     assert bitmap == bytes(cnt // 8)
     assert nxt == 0

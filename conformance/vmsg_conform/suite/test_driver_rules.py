@@ -296,6 +296,9 @@ def bad_drv_065(dut):
 
 
 def bad_drv_014(dut):
+    if th.is_rev1(dut):
+        pytest.skip("REV1 makes this word SET_VQUEUE's flags (1 = enable is valid); "
+                    "its reserved word and flag bits are the R1-DRV-064 case")
     p = th.peer(dut, th.RNG_ID)
     rq = _queue_ready(p)
     p.ask(wire.SetVqueueReq(index=0, flags=1, size=rq.size, desc_addr=rq.desc, driver_addr=rq.avail,
@@ -355,8 +358,32 @@ def bad_drv_012(dut):
     p.post_raw(bytes(frame))
 
 
-BAD = {name[4:].upper().replace("_", "-", 1).replace("DRV-", "VMSG-DRV-"): fn
-       for name, fn in dict(globals()).items() if name.startswith("bad_drv_")}
+def bad_r1_drv_064(dut):
+    # REV1 L1649-1650: the reserved word after size must be zero (the flags are valid: enable).
+    p = th.peer(dut, th.RNG_ID)
+    rq = _queue_ready(p)
+    p.ask(wire.SetVqueueReq(index=0, flags=1, size=rq.size, reserved=1, desc_addr=rq.desc, driver_addr=rq.avail,
+                            device_addr=rq.used))
+
+
+def bad_r1_drv_065(dut):
+    # REV1 L1651-1652: state operation 3 is reserved.
+    p = th.peer(dut, th.RNG_ID)
+    rq = _queue_ready(p)
+    p.ask(wire.SetVqueueReq(index=0, flags=3, size=rq.size, desc_addr=rq.desc, driver_addr=rq.avail,
+                            device_addr=rq.used))
+
+
+def _rule_of(name: str) -> str:
+    """bad_drv_014 -> VMSG-DRV-014, bad_r1_drv_064 -> R1-DRV-064."""
+    rest = name[len("bad_"):]
+    if rest.startswith("r1_"):
+        return "R1-" + rest[3:].upper().replace("_", "-")
+    return "VMSG-" + rest.upper().replace("_", "-")
+
+
+BAD = {_rule_of(name): fn for name, fn in dict(globals()).items()
+       if name.startswith("bad_drv_") or name.startswith("bad_r1_drv_")}
 
 
 def _bad_case(rule):

@@ -107,6 +107,17 @@ def ids_under_profile(dut, ids) -> list[str]:
     return _CATALOGUE[0].translate(list(ids), "rev1-2026" if is_rev1(dut) else "pr28")
 
 
+def get_devices_fields(dut, resp: bytes) -> tuple[int, int, int, bytes]:
+    """(offset, count, next_offset, bitmap) of a raw GET_DEVICES response in the
+    run's layout: PR28 orders offset, count, next_offset with count/8 bitmap
+    bytes; REV1 offset, next_offset, count with (count + 7) / 8."""
+    if is_rev1(dut):
+        offset, nxt, count = struct.unpack_from("<HHH", resp, 8)
+        return offset, count, nxt, bytes(resp[14:14 + (count + 7) // 8])
+    offset, count, nxt = struct.unpack_from("<HHH", resp, 8)
+    return offset, count, nxt, bytes(resp[14:14 + count // 8])
+
+
 def bit(n: int) -> int:
     return 1 << n
 
