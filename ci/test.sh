@@ -43,6 +43,13 @@ VMSG_REF_QTEST="$PWD/build/reference/tools/vmsg-ref-qtest" \
 echo "== vmsg-conform run --target qtest --machine virt (the same on arm virt: ECAM, BARs from 0x10000000, RAM at 1 GiB)"
 VMSG_REF_QTEST="$PWD/build/reference/tools/vmsg-ref-qtest" \
   .venv/bin/vmsg-conform run --target qtest --machine virt --fail-on info --out out/qtest-virt
+echo "== vmsg-conform run --profile rev1-2026 on ref, lib:ref and qtest (the reference built in the REV1-2026 draft)"
+.venv/bin/vmsg-conform run --target ref --profile rev1-2026 --fail-on info -q --out out/rev1-ref
+.venv/bin/vmsg-conform run --target lib:ref --profile rev1-2026 --fail-on info -q --out out/rev1-lib-ref
+VMSG_REF_QTEST="$PWD/build/reference/tools/vmsg-ref-qtest" \
+  .venv/bin/vmsg-conform run --target qtest --profile rev1-2026 --fail-on info -q --out out/rev1-qtest
+echo "== vmsg-conform run --profile auto (the draft read from the device's GET_DEVICE_INFO size)"
+.venv/bin/vmsg-conform run --target ref --profile auto --fail-on info -q --out out/auto-ref | grep '^profile:'
 echo "== vmsg-conform run --target qtest --fault-set qemu-v2 (the stand-in for QEMU's device: FAILs expected)"
 # Its findings are checked in conformance/selftest/test_qemu_v2.py and by the
 # matrix (no collateral); here the whole path over qtest must report them.

@@ -4,6 +4,7 @@ size, and the typed error for a device that answers neither way (or not at all).
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,37 @@ def test_auto_on_the_reference_detects_its_draft():
     name, found = profiles.resolve(target, "auto")
     assert name == "pr28" and found is not None and found.msg_size == 32
     assert profiles.resolve(target, "rev1-2026") == ("rev1-2026", None)
+
+
+def _ref_with(tmp_path, **fields):
+    from vmsg_conform import targets
+
+    base = (Path(targets.__file__).with_name("ref.toml")).read_text()
+    lines = [ln for ln in base.splitlines() if not ln.startswith("profile =")]
+    extra = [f'{k} = "{v}"' for k, v in fields.items()]
+    # top-level keys go before the first [[devices]] table
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("[["))
+    path = tmp_path / "t.toml"
+    path.write_text("\n".join(lines[:first] + extra + lines[first:]) + "\n")
+    return targets.resolve(f"ref:{path}")
+
+
+def test_auto_finds_a_rev1_reference(tmp_path):
+    target = _ref_with(tmp_path, profile="rev1-2026")
+    if target.available():
+        pytest.skip(target.available())
+    name, found = profiles.resolve(target, "auto")
+    assert name == "rev1-2026" and found.msg_size == 52
+
+
+def test_a_pr28_device_judged_under_rev1_answers_in_its_own_layout(tmp_path):
+    target = _ref_with(tmp_path, device_profile="pr28")
+    if target.available():
+        pytest.skip(target.available())
+    dut = target.open(profile="rev1-2026")
+    try:
+        assert dut.profile.layout == dut.profile.layout.__class__.Rev1  # the checker reads REV1
+        found = profiles.detect(dut.link(0), dut.port.advance_time, 1)
+        assert found.profile == "pr28"  # the device still speaks PR28
+    finally:
+        dut.close()

@@ -78,6 +78,8 @@ class TransportModel(RuleBasedStateMachine):
     def set_vqueue(self, q, size):
         rq = th.RawQueue(self.dut, 16)
         self.p.set_vqueue(q, size, rq.desc, rq.avail, rq.used)
+        if th.is_rev1(self.dut) and q in self.queues:
+            return  # REV1: an enabled queue is neither updated nor disabled (REV1 L1677-1700)
         mx = self.max.get(q, 0)
         if 0 < size <= mx and size & (size - 1) == 0:
             self.queues[q] = (size, rq.desc)
@@ -85,6 +87,8 @@ class TransportModel(RuleBasedStateMachine):
     @rule(q=st.integers(0, 1))
     def reset_vqueue(self, q):
         self.p.reset_vqueue(q)
+        if th.is_rev1(self.dut) and not (self.accepted and self.driver_features & th.bit(th.F_RING_RESET)):
+            return  # REV1: without RING_RESET negotiated the request does nothing (REV1 L1719-1745)
         self.queues.pop(q, None)
 
     @rule(q=st.integers(0, 1))
