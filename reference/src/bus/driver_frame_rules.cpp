@@ -1,3 +1,4 @@
+#include "vmsg/common/hex.hpp"
 #include "vmsg/bus/driver_frame_rules.hpp"
 
 #include <algorithm>
@@ -11,16 +12,6 @@
 namespace vmsg::bus {
 
 namespace {
-
-std::string hex(std::uint32_t v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  do {
-    s.insert(s.begin(), kDigits[v & 0xF]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + s;
-}
 
 /// The requirement a decode failure of a driver frame evidences, or null for
 /// failures no driver rule of the catalogue covers (unknown IDs, RESPONSE on

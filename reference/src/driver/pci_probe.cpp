@@ -1,3 +1,4 @@
+#include "vmsg/common/hex.hpp"
 #include "vmsg/driver/pci_probe.hpp"
 
 #include <bitset>
@@ -14,12 +15,6 @@ using namespace pcireg;
 
 constexpr unsigned kBarCount = 6;
 constexpr std::uint64_t k4GiB = 1ULL << 32;
-
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string name(port::PciAddress a) {
   char buf[16];

@@ -1,3 +1,4 @@
+#include "vmsg/common/hex.hpp"
 #include "vmsg/driver/transport_driver.hpp"
 
 #include <algorithm>
@@ -30,12 +31,6 @@ constexpr std::uint32_t kFeatureOverhead = 16;
 /// 52 in REV1 (REV1 L272-277), where GET_DEVICE_INFO's answer alone is 52.
 constexpr std::uint32_t kMinBusMaxMsgSize = 44;
 constexpr std::uint32_t kMinBusMaxMsgSizeRev1 = 52;
-
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 }  // namespace
 

@@ -1,3 +1,4 @@
+#include "vmsg/common/hex.hpp"
 #include "vmsg/dut/lib_port.hpp"
 
 #include <algorithm>
@@ -39,12 +40,6 @@ unsigned piece_size(std::uint64_t addr, std::uint64_t remaining, unsigned max_si
   unsigned s = max_size;
   while (s > 1 && ((addr & (s - 1)) != 0 || s > remaining)) s /= 2;
   return s;
-}
-
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 std::string bdf(port::PciAddress a) {

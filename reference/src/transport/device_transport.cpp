@@ -1,3 +1,4 @@
+#include "vmsg/common/hex.hpp"
 #include "vmsg/transport/device_transport.hpp"
 
 #include <algorithm>
@@ -54,13 +55,6 @@ constexpr std::uint64_t kFakeShadowOffset = 0x7fff'8000;  ///< ASan's x86_64 sha
 constexpr std::size_t kShadowDigits = 12;                   ///< as ASan prints shadow addresses
 
 /// "0x" and at least `width` lower-case hex digits.
-std::string hex(std::uint64_t v, std::size_t width = 0) {
-  std::array<char, 16> buf{};
-  const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), v, 16).ptr;
-  const std::string digits(buf.data(), end);
-  return "0x" + std::string(width > digits.size() ? width - digits.size() : 0, '0') + digits;
-}
-
 /// What an AddressSanitizer build of QEMU prints when RESET_VQUEUE `index`
 /// writes past its VirtQueue array (bug 3, D25), in ASan's layout: header,
 /// access stack, region, allocation stack, SUMMARY, shadow bytes. The first

@@ -17,7 +17,7 @@ using detail::aligned;
 using detail::areas_overlap;
 using detail::areas_wrap;
 using detail::bit;
-using detail::hex;
+using vmsg::hex;
 using detail::kModelQueues;
 using detail::kNotifConfigDataBit;
 using detail::kNotificationDataBit;

@@ -14,7 +14,7 @@ namespace vmsg::transport {
 namespace {
 
 namespace vf = wire::vqueue_flags;
-using detail::hex;
+using vmsg::hex;
 
 /// The SET_VQUEUE fields a request applies: those whose ignore bit is clear.
 struct Applied {

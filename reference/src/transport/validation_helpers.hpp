@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "vmsg/common/hex.hpp"
 #include "vmsg/wire/messages.hpp"
 
 namespace vmsg::transport::detail {
@@ -25,16 +26,6 @@ inline constexpr std::uint32_t kModelQueues = 0x10000;
 inline constexpr std::uint64_t kDescAlign = 16;
 inline constexpr std::uint64_t kAvailAlign = 2;
 inline constexpr std::uint64_t kUsedAlign = 4;
-
-inline std::string hex(std::uint64_t v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  do {
-    s.insert(s.begin(), kDigits[v & 0xF]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + s;
-}
 
 /// An address range [addr, addr + len); false when it wraps past 2^64.
 struct Range {
