@@ -359,7 +359,10 @@ def test_every_suite_test_cites_only_ids_of_its_profile(suite_citations, profile
         # only the REV1-only tests (every ID an R1 one) are not applicable under PR28
         na = [n for n, ids in citations.items() if not plugin.translate(cat, ids, profile)]
         assert all(i.startswith("R1-") for n in na for i in citations[n]), na
-        assert not_applicable < 50
+        # the REV1 files (test_r1_*) are N/A as a whole; of the shared tests only a few may be
+        shared = [n for n in na if "/test_r1_" not in n]
+        assert len(shared) < 50, shared
+        assert len(na) == not_applicable
     else:
         assert 0 < not_applicable < applicable
         assert any(i.startswith("R1-") for ids in citations.values() for i in ids)
