@@ -176,3 +176,48 @@ def test_r1_ignore_bits_pick_the_fields_applied(dut, first, second, op):
     else:
         th.check(want[0] == 0, "R1-DEV-080", f"state op 1 did not enable {want}: {s}")
         th.check(s == after_first, "R1-DEV-077", f"refused enable changed the queue: {after_first} -> {s}")
+
+
+@pytest.mark.req("R1-DEV-081", "R1-DEV-076")
+@pytest.mark.parametrize("flags", [KEEP_DISABLED, KEEP_STATE, ENABLE, OP_RESERVED,
+                                   KEEP_DISABLED | IGN_SIZE | IGN_DESC | IGN_DRIVER | IGN_DEVICE])
+def test_r1_no_set_vqueue_disables_an_enabled_queue(dut, flags):
+    p, rq, _ = _ready(dut)
+    _enabled(p, rq)
+    # the same fields again: only the state operation differs from the enable
+    _set(p, "R1-DEV-081", 0, flags, rq.size, rq.desc, rq.avail, rq.used)
+    s = _snap(p)
+    assert s[6] & 1 == 1, f"SET_VQUEUE flags 0x{flags:x} left the queue disabled: {s}"
+    th.check(s[2:6] == (rq.size, rq.desc, rq.avail, rq.used), "R1-DEV-076", f"queue fields changed: {s}")
+
+
+def _reset_once(p, req_id, index):
+    reply = p.send(th.wire.ResetVqueueReq(index=index))
+    resps = reply.responses(th.ID_RESET_VQUEUE)
+    th.check(len(resps) == 1 and resps[0].msg_size == 8, req_id,
+             f"RESET_VQUEUE {index}: {[f.msg_size for f in resps]} answer sizes, expected one empty answer")
+
+
+@pytest.mark.req("R1-DEV-083")
+@pytest.mark.parametrize("enabled", [False, True], ids=["configured", "enabled"])
+def test_r1_reset_vqueue_without_ring_reset_changes_nothing(dut, enabled):
+    p = th.peer(dut, th.RNG_ID)
+    got = th.negotiate(p, wanted=th.bit(th.F_VERSION_1))
+    th.require(not got & th.bit(th.F_RING_RESET), "R1-DEV-083", "RING_RESET negotiated against the driver's will")
+    rq = th.RawQueue(dut, th.queue_size_for(p, 0, None))
+    _set(p, "R1-DEV-080", 0, ENABLE if enabled else KEEP_DISABLED, rq.size, rq.desc, rq.avail, rq.used)
+    before = _snap(p)
+    _reset_once(p, "R1-DEV-083", 0)
+    assert _snap(p) == before, f"RESET_VQUEUE without RING_RESET: {before} -> {_snap(p)}"
+
+
+@pytest.mark.req("R1-DEV-082")
+@pytest.mark.parametrize("index", [1, 0x100, 0xFFFFFFFF])
+def test_r1_reset_vqueue_for_missing_queue_touches_no_queue(dut, index):
+    p = th.peer(dut, th.RNG_ID)
+    th.negotiate(p, wanted=th.bit(th.F_VERSION_1) | th.bit(th.F_RING_RESET))
+    rq = th.RawQueue(dut, th.queue_size_for(p, 0, None))
+    _set(p, "R1-DEV-080", 0, ENABLE, rq.size, rq.desc, rq.avail, rq.used)
+    before = _snap(p)
+    _reset_once(p, "R1-DEV-082", index)
+    assert _snap(p) == before, f"RESET_VQUEUE {index:#x} changed queue 0: {before} -> {_snap(p)}"
