@@ -55,7 +55,7 @@ VResult<Enumeration> enumerate_devices(BusDriver& bus, const EnumerationOptions&
                                                std::to_string(count));
     }
     for (std::uint32_t i = 0; i < count && offset + i <= 0xFFFF; ++i) {
-      if (((resp->bitmap[i / 8] >> (i % 8)) & 1U) != 0) out.devices.push_back(static_cast<std::uint16_t>(offset + i));
+      if (((unsigned{resp->bitmap[i / 8]} >> (i % 8)) & 1U) != 0) out.devices.push_back(static_cast<std::uint16_t>(offset + i));
     }
     if (resp->next_offset == 0) break;  // the terminal window (REV1 L1988-1989)
     if (resp->next_offset <= offset) {  // REV1 L1990-1992: it must advance
