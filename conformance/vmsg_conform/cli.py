@@ -394,11 +394,13 @@ def cmd_matrix(a) -> int:
         missing = set(a.only) - {f["name"] for f in faults}
         if missing:
             raise CliError(f"unknown fault(s): {', '.join(sorted(missing))}")
-    if a.profile in ("pr28", "rev1-2026"):
+    # no --profile: the target description's (auto: every fault, the runs find the draft)
+    run_profile = a.profile or _open_target(a.target).description.profile
+    if run_profile in ("pr28", "rev1-2026"):
         # a fault judged under other profiles only does nothing this profile forbids (its "profiles")
-        elsewhere = [f["name"] for f in faults if a.profile not in f.get("profiles", (a.profile,))]
+        elsewhere = [f["name"] for f in faults if run_profile not in f.get("profiles", (run_profile,))]
         if a.only and elsewhere:
-            raise CliError(f"fault(s) not judged under profile {a.profile}: {', '.join(sorted(elsewhere))}")
+            raise CliError(f"fault(s) not judged under profile {run_profile}: {', '.join(sorted(elsewhere))}")
         faults = [f for f in faults if f["name"] not in elsewhere]
     out = Path(a.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
