@@ -65,3 +65,5 @@ VMSG_REF_QTEST="$PWD/build/reference/tools/vmsg-ref-qtest" \
   .venv/bin/vmsg-conform diff --target ref --target qtest
 echo "== vmsg-conform matrix (every fault mode caught, no collateral findings)"
 .venv/bin/vmsg-conform matrix --out out/matrix
+echo "== vmsg-conform matrix --profile rev1-2026 (the REV1 faults and the shared ones judged under REV1)"
+.venv/bin/vmsg-conform matrix --profile rev1-2026 --out out/matrix-rev1

@@ -127,7 +127,7 @@ def test_the_rev1_map_notices_a_dropped_or_moved_entry(cat):
     assert [b.label for b in tex.unmapped_blocks(dropped, path)] == [label]
     shm = cat.get("R1-DEV-085")
     import dataclasses
-    moved = dataclasses.replace(shm, source=dict(shm.source, lines="REV1 L100-101"))
+    moved = dataclasses.replace(shm, source=dict(shm.source, lines="REV1 L100-101"), replaces=())
     assert [r.id for r in tex.misplaced(catalogue.Catalogue([moved]), path)] == ["R1-DEV-085"]
     # a PR28 entry does not count for the REV1 text although the labels match
     pr28_only = catalogue.Catalogue(r for r in cat if not r.id.startswith("R1-"))
@@ -190,6 +190,29 @@ def test_rules_rev1_changed_have_no_equivalent(cat, rid):
     assert cat.equivalents(rid) == []
 
 
+@pytest.mark.parametrize("rid, old", [
+    ("R1-DEV-010", ["VMSG-DEV-006", "VMSG-DEV-007"]),  # the generation changes; growth no longer required
+    ("R1-DEV-045", ["VMSG-DEV-037"]),  # EVENT_USED: SHOULD became MUST
+    ("R1-DEV-067", ["VMSG-DEV-030", "VMSG-DEV-041"]),  # reset may complete asynchronously
+    ("R1-DEV-085", ["VMSG-DEV-059"]),  # GET_SHM's new layout
+])
+def test_changed_rules_name_what_they_replace(cat, rid, old):
+    assert list(cat.get(rid).replaces) == old
+    assert all(cat.successors(o) == [rid] and cat.successors(o, "pr28") == [] for o in old)
+    # replacing never makes a test applicable on its own: the old ID alone has no counterpart
+    assert all(cat.translate([o], "rev1-2026") == [] for o in old)
+
+
+def test_replaces_is_refused_inside_one_profile_or_beside_an_equivalent(fake):
+    import dataclasses
+    r5 = fake.get("R1-DEV-005")
+    with pytest.raises(CatalogueError, match="replaces links different profiles"):
+        catalogue.Catalogue([fake.get("R1-DEV-004"), dataclasses.replace(r5, replaces=("R1-DEV-004",))])
+    with pytest.raises(CatalogueError, match="both replaces and is equivalent"):
+        catalogue.Catalogue([fake.get("VMSG-DEV-004"),
+                             dataclasses.replace(r5, equivalent=("VMSG-DEV-004",))])
+
+
 @pytest.mark.parametrize("rid, pr28", [
     ("R1-BUS-069", ["VMSG-BUS-047"]),  # PING echo
     ("R1-DEV-024", ["VMSG-DEV-011", "VMSG-DEV-022", "VMSG-DEV-046"]),
@@ -222,7 +245,8 @@ text = "rule {rid}"
 source = {{ kind = "spec", draft = "d", commit = "c28", file = "transport-msg.tex", lines = "L1" }}
 """ for rid, level, profiles in [
     ("VMSG-DEV-001", "MUST", '["pr28"]'), ("VMSG-DEV-002", "MUST", '["pr28"]'),
-    ("VMSG-DEV-003", "MUST", '["pr28"]'), ("AMP-001", "MUST", '["pr28", "rev1-2026"]'),
+    ("VMSG-DEV-003", "MUST", '["pr28"]'), ("VMSG-DEV-004", "SHOULD", '["pr28"]'),
+    ("AMP-001", "MUST", '["pr28", "rev1-2026"]'),
     ("AMP-101", "MUST", '["amp-shmem-2026"]')])
 
 FAKE_R1 = """
@@ -246,7 +270,8 @@ source = {{ kind = "spec", draft = "d", commit = "c1", file = "transport-msg-rev
     ("R1-DEV-001", "SHOULD", 'equivalent = ["VMSG-DEV-001"]'),
     ("R1-DEV-002", "MUST", 'equivalent = ["VMSG-DEV-003"]'),
     ("R1-DEV-003", "MUST", 'equivalent = ["VMSG-DEV-003"]'),
-    ("R1-DEV-004", "MUST", "")])
+    ("R1-DEV-004", "MUST", ""),
+    ("R1-DEV-005", "MUST", 'replaces = ["VMSG-DEV-004"]')])
 
 
 @pytest.fixture
@@ -264,6 +289,13 @@ def test_translate_keeps_replaces_and_drops(fake):
     assert fake.translate(["VMSG-DEV-002"], "rev1-2026") == []
     assert fake.translate(["R1-DEV-004"], "pr28") == []
     assert fake.translate(["AMP-101"], "rev1-2026") == []
+    # a changed rule (replaces) stands in only where the test cites it too
+    assert fake.translate(["VMSG-DEV-004"], "rev1-2026") == []
+    assert fake.translate(["VMSG-DEV-004", "AMP-001", "R1-DEV-005"], "rev1-2026") == ["R1-DEV-005", "AMP-001"]
+    assert fake.translate(["VMSG-DEV-004", "R1-DEV-005"], "pr28") == ["VMSG-DEV-004"]
+    assert fake.successors("VMSG-DEV-004") == ["R1-DEV-005"] and fake.successors("VMSG-DEV-004", "pr28") == []
+    assert fake.counterparts("VMSG-DEV-004", "rev1-2026", ["R1-DEV-005"]) == ["R1-DEV-005"]
+    assert fake.equivalents("VMSG-DEV-004") == [] and fake.equivalents("R1-DEV-005") == []
     # both directions; citation order kept, duplicates dropped
     assert fake.translate(["R1-DEV-003", "R1-DEV-002", "R1-DEV-001"], "pr28") == ["VMSG-DEV-003", "VMSG-DEV-001"]
     assert fake.translate(["VMSG-DEV-003", "R1-DEV-003"], "rev1-2026") == ["R1-DEV-002", "R1-DEV-003"]
@@ -288,10 +320,10 @@ def test_equivalents_are_symmetric_in_the_loaded_view(fake):
 
 
 def test_view_leaves_out_the_other_drafts_own_entries(fake):
-    assert [r.id for r in fake.view("pr28")] == ["VMSG-DEV-001", "VMSG-DEV-002", "VMSG-DEV-003", "AMP-001",
-                                                 "AMP-101"]
+    assert [r.id for r in fake.view("pr28")] == ["VMSG-DEV-001", "VMSG-DEV-002", "VMSG-DEV-003", "VMSG-DEV-004",
+                                                 "AMP-001", "AMP-101"]
     assert [r.id for r in fake.view("rev1-2026")] == ["AMP-001", "AMP-101", "R1-DEV-001", "R1-DEV-002",
-                                                      "R1-DEV-003", "R1-DEV-004"]
+                                                      "R1-DEV-003", "R1-DEV-004", "R1-DEV-005"]
     assert len(fake.view("amp-shmem-2026")) == len(fake)
 
 
@@ -346,18 +378,18 @@ def test_every_suite_test_cites_only_ids_of_its_profile(suite_citations, profile
     applicable = not_applicable = 0
     for nodeid, ids in citations.items():
         assert ids, nodeid
-        effective = plugin.translate(cat, ids, profile)
-        if effective:
+        if plugin._primary_applies(cat, ids, profile):
             # what the plugin records is already the translation, all of this profile
-            assert effective == ids and all(cat.get(i).applies_to(profile) for i in ids), nodeid
+            assert plugin.translate(cat, ids, profile) == ids, nodeid
+            assert all(cat.get(i).applies_to(profile) for i in ids), nodeid
             applicable += 1
-        else:  # skipped as not applicable; it keeps its own IDs for the report
-            assert not any(cat.get(i).applies_to(profile) for i in ids), nodeid
+        else:  # skipped as not applicable (its primary has no counterpart); it keeps its own IDs
+            assert not cat.get(ids[0]).applies_to(profile), nodeid
             not_applicable += 1
     assert applicable > 500
     if profile == "pr28":
         # only the REV1-only tests (every ID an R1 one) are not applicable under PR28
-        na = [n for n, ids in citations.items() if not plugin.translate(cat, ids, profile)]
+        na = [n for n, ids in citations.items() if not plugin._primary_applies(cat, ids, profile)]
         assert all(i.startswith("R1-") for n in na for i in citations[n]), na
         # the REV1 files (test_r1_*) are N/A as a whole; of the shared tests only a few may be
         shared = [n for n in na if "/test_r1_" not in n]
@@ -373,10 +405,16 @@ def test_rev1_reads_a_shared_test_through_its_equivalents(suite_citations):
     cat, rev1 = suite_citations["rev1-2026"]
     ping = [n for n, ids in pr28.items() if ids == ["VMSG-BUS-047"]]
     assert ping and all(rev1[n] == ["R1-BUS-069"] for n in ping)
-    # a test citing only rules REV1 changed keeps them, and is skipped under rev1-2026
-    changed = [n for n, ids in pr28.items() if set(ids) <= {"VMSG-BUS-016", "VMSG-BUS-017"}]
-    assert changed and all(rev1[n] == pr28[n] and not plugin.translate(cat, rev1[n], "rev1-2026")
-                           for n in changed)
+    # rules REV1 changed: a test citing the new rule too is read under it ...
+    changed = [n for n, ids in pr28.items() if ids == ["VMSG-BUS-016", "VMSG-BUS-017"]]
+    assert changed and all(rev1[n] == ["R1-BUS-025", "R1-BUS-026"] for n in changed)
+    # ... one citing the old rule alone keeps it, and is skipped under rev1-2026
+    old_only = [n for n, ids in pr28.items() if ids[0] == "VMSG-DEV-062" and "R1-DEV-045" not in rev1[n]]
+    assert old_only and all(rev1[n] == pr28[n] and not plugin._primary_applies(cat, rev1[n], "rev1-2026")
+                            for n in old_only)
+    # a primary REV1 dropped makes the test not applicable, whatever else it cites
+    unaligned = [n for n in pr28 if "test_unaligned_window_is_discarded" in n]
+    assert unaligned and not any(plugin._primary_applies(cat, rev1[n], "rev1-2026") for n in unaligned)
 
 
 # ---- plugin: skipping, citations and grading under rev1-2026 ---------------------------------
@@ -418,13 +456,21 @@ def test_two_equivalents():
 def test_rev1_only():
     pass
 
-@pytest.mark.req("VMSG-DEV-002", "VMSG-DEV-001")
+@pytest.mark.req("VMSG-DEV-001", "VMSG-DEV-002")
 def test_check_of_a_pr28_only_rule():
     verdicts.check(False, "VMSG-DEV-002", "a rule REV1 lacks")
 
 @pytest.mark.req("VMSG-DEV-002", "VMSG-DEV-001")
 def test_plain_assert_of_a_pr28_only_primary():
     assert False, "primary is PR28 only"
+
+@pytest.mark.req("VMSG-DEV-004", "R1-DEV-005")
+def test_changed_rule_cited_both_ways():
+    verdicts.check(False, "VMSG-DEV-004", "broken")
+
+@pytest.mark.req("VMSG-DEV-004")
+def test_changed_rule_cited_the_old_way():
+    pass
 '''
 
 
@@ -433,6 +479,9 @@ def rtree(pytester):
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_rev=TESTS)
     return pytester
+
+
+NA_R1 = "not applicable to profile pr28: its primary requirement R1-DEV-004 has no counterpart there (cites R1-DEV-004)"
 
 
 def _by_name(data):
@@ -445,11 +494,13 @@ def test_plugin_under_pr28_grades_and_skips_as_before(rtree):
     assert {k: v["verdict"] for k, v in by.items()} == {
         "test_named_check_fails": "FAIL", "test_plain_assert_fails": "FAIL", "test_pr28_only": "PASS",
         "test_two_equivalents": "PASS", "test_rev1_only": "SKIP", "test_check_of_a_pr28_only_rule": "FAIL",
-        "test_plain_assert_of_a_pr28_only_primary": "FAIL"}
+        "test_plain_assert_of_a_pr28_only_primary": "FAIL", "test_changed_rule_cited_both_ways": "WARN",
+        "test_changed_rule_cited_the_old_way": "PASS"}
+    assert by["test_changed_rule_cited_both_ways"]["broken"] == ["VMSG-DEV-004"]
     assert by["test_named_check_fails"]["broken"] == ["VMSG-DEV-001"]
     assert by["test_check_of_a_pr28_only_rule"]["broken"] == ["VMSG-DEV-002"]
     assert by["test_plain_assert_of_a_pr28_only_primary"]["broken"] == ["VMSG-DEV-002"]
-    assert by["test_rev1_only"]["message"] == "not applicable to profile pr28: R1-DEV-004"
+    assert by["test_rev1_only"]["message"] == NA_R1
     assert data["metadata"]["spec"]["commit"] == "c28"
     assert not any(r.startswith("R1-") for r in data["requirement_verdicts"])
 
@@ -461,11 +512,19 @@ def test_plugin_under_rev1_translates_citations_skips_and_grades(rtree):
     assert {k: v["verdict"] for k, v in by.items()} == {
         "test_named_check_fails": "WARN", "test_plain_assert_fails": "WARN", "test_pr28_only": "SKIP",
         "test_two_equivalents": "PASS", "test_rev1_only": "PASS", "test_check_of_a_pr28_only_rule": "INFO",
-        "test_plain_assert_of_a_pr28_only_primary": "INFO"}
+        "test_plain_assert_of_a_pr28_only_primary": "SKIP", "test_changed_rule_cited_both_ways": "FAIL",
+        "test_changed_rule_cited_the_old_way": "SKIP"}
     # a failed check of a rule REV1 does not have is a note, neither a FAIL nor a suite defect
-    for name in ("test_check_of_a_pr28_only_rule", "test_plain_assert_of_a_pr28_only_primary"):
-        assert by[name]["reqs"] == ["R1-DEV-001"] and by[name]["broken"] == [], name
-        assert "VMSG-DEV-002 is not a rule of profile rev1-2026" in by[name]["message"], name
+    name = "test_check_of_a_pr28_only_rule"
+    assert by[name]["reqs"] == ["R1-DEV-001"] and by[name]["broken"] == [], name
+    assert "VMSG-DEV-002 is not a rule of profile rev1-2026" in by[name]["message"], name
+    # a test whose primary REV1 lacks does not apply, whatever else it cites
+    assert by["test_plain_assert_of_a_pr28_only_primary"]["message"].startswith(
+        "not applicable to profile rev1-2026: its primary requirement VMSG-DEV-002 has no counterpart")
+    # a changed rule cited both ways is graded by the new one (a MUST here, a SHOULD in PR28)
+    changed = by["test_changed_rule_cited_both_ways"]
+    assert changed["reqs"] == ["R1-DEV-005"] and changed["broken"] == ["R1-DEV-005"]
+    assert "checked as VMSG-DEV-004" in changed["message"]
     assert by["test_named_check_fails"]["reqs"] == ["R1-DEV-001"]
     assert by["test_named_check_fails"]["broken"] == ["R1-DEV-001"]
     assert "suite defect" not in by["test_named_check_fails"]["message"]
@@ -473,7 +532,8 @@ def test_plugin_under_rev1_translates_citations_skips_and_grades(rtree):
     assert by["test_plain_assert_fails"]["reqs"] == ["R1-DEV-001", "AMP-001"]
     assert by["test_plain_assert_fails"]["broken"] == ["R1-DEV-001"]
     assert by["test_two_equivalents"]["reqs"] == ["R1-DEV-002", "R1-DEV-003"]
-    assert by["test_pr28_only"]["message"] == "not applicable to profile rev1-2026: VMSG-DEV-002"
+    assert by["test_pr28_only"]["message"] == ("not applicable to profile rev1-2026: its primary requirement "
+                                               "VMSG-DEV-002 has no counterpart there (cites VMSG-DEV-002)")
     rows = {k: v["verdict"] for k, v in data["requirement_verdicts"].items()}
     assert rows["R1-DEV-001"] == "WARN" and rows["R1-DEV-002"] == "PASS"
     assert not any(r.startswith("VMSG-") for r in rows)  # PR28's own entries have no row
@@ -491,7 +551,7 @@ def test_plugin_selects_by_either_id_and_refuses_an_unknown_profile(rtree):
     _, data = vmsg_fakes.run(rtree, "--vmsg-profile", "auto")
     assert data["metadata"]["profile"] == "pr28"
     assert "answered with 32 bytes" in data["metadata"]["profile_detection"]
-    assert _by_name(data)["test_rev1_only"]["message"] == "not applicable to profile pr28: R1-DEV-004"
+    assert _by_name(data)["test_rev1_only"]["message"] == NA_R1
     assert _by_name(data)["test_named_check_fails"]["broken"] == ["VMSG-DEV-001"]
 
 

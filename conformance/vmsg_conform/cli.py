@@ -356,13 +356,15 @@ def _load_run(json_path: Path):
 
 def _breaks_under(breaks: list[str], profile: str) -> list[str]:
     """A fault's broken requirements as a run under `profile` names them: its own
-    IDs plus their equivalents there (a PR28 fault judged under REV1 shows up
-    under the R1 IDs of the same rules)."""
+    IDs plus their equivalents there, and the rules there that changed them (a
+    PR28 fault judged under REV1 shows up under the R1 IDs of the same rules; a
+    device that leaves the generation alone breaks REV1's changed rule too)."""
     from . import catalogue
 
     try:
         cat = catalogue.load()
-        return list(dict.fromkeys(list(breaks) + list(cat.translate(breaks, profile))))
+        successors = [s for b in breaks for s in cat.successors(b, profile)]
+        return list(dict.fromkeys(list(breaks) + list(cat.translate(breaks, profile)) + successors))
     except (KeyError, ValueError):  # an ID or profile the catalogue lacks: judge by the IDs as given
         return list(breaks)
 

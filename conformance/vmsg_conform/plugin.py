@@ -353,10 +353,20 @@ def catalogue_profile(config) -> str:
 def translate(cat, ids, profile: str) -> list[str]:
     """The IDs among ``ids`` (or their equivalents) that apply under ``profile``, via the
     catalogue's ``translate``; a catalogue without one (self-test fakes) has no
-    equivalents, so only the applicable IDs stay. Empty: the test is not applicable."""
+    equivalents, so only the applicable IDs stay."""
     if hasattr(cat, "translate"):
         return list(cat.translate(ids, profile))
     return [i for i in ids if (r := _req(cat, i)) is not None and _applies(r, profile)]
+
+
+def _primary_applies(cat, ids, profile: str) -> bool:
+    """Whether a test citing ``ids`` applies under ``profile``: its primary requirement (what
+    its plain asserts check) has a counterpart there, an equivalent or a cited successor."""
+    if not ids:
+        return True
+    if hasattr(cat, "counterparts"):
+        return bool(cat.counterparts(ids[0], profile, ids))
+    return bool(translate(cat, ids[:1], profile))
 
 
 def _check_profile(config, cat) -> None:
@@ -392,9 +402,10 @@ def pytest_collection_modifyitems(session, config, items):
                 continue
             st.uncited.append(item.nodeid)
         st.cited[item.nodeid] = ids
-        # what the test checks under this profile; a test left with nothing keeps its own
-        # IDs for the report and is skipped as not applicable (_mark_skips_and_waivers)
-        st.citations[item.nodeid] = translate(cat, ids, profile) or ids
+        # what the test checks under this profile. A test whose primary requirement (what
+        # its plain asserts check) has no counterpart there keeps its own IDs for the
+        # report and is skipped as not applicable (_mark_skips_and_waivers)
+        st.citations[item.nodeid] = translate(cat, ids, profile) if _primary_applies(cat, ids, profile) else ids
         kept.append(item)
     items[:] = kept
     _select(config, cat, items)
@@ -428,9 +439,10 @@ def _mark_skips_and_waivers(config, cat, items) -> None:
     today = _dt.date.today()
     for item in items:
         ids = st.citations[item.nodeid]
-        if ids and not translate(cat, ids, profile):
+        if not _primary_applies(cat, ids, profile):
             item.add_marker(pytest.mark.skip(
-                reason=f"not applicable to profile {config.getoption('vmsg_profile')}: " + ", ".join(ids)))
+                reason=f"not applicable to profile {config.getoption('vmsg_profile')}: its primary requirement "
+                       f"{ids[0]} has no counterpart there (cites {', '.join(ids)})"))
         w = _waivers.find(st.waivers, item.nodeid, ids)
         if w is None:
             continue
@@ -479,13 +491,16 @@ def _strength_of(config):
     return strength
 
 
-def _counterparts(config, rid: str) -> list[str] | None:
-    """``rid`` read under the run's profile: ``[rid]`` when it applies, else its
-    equivalents that do (maybe none); None for an ID the catalogue does not know."""
+def _counterparts(config, rid: str, cited: list[str] = ()) -> list[str] | None:
+    """``rid`` read under the run's profile in a test citing ``cited``: ``[rid]`` when it
+    applies, else its equivalents that do, else its cited successors (maybe none); None
+    for an ID the catalogue does not know."""
     cat = _state(config).catalogue
     if cat is None or _req(cat, rid) is None:
         return None
     try:
+        if hasattr(cat, "counterparts"):
+            return list(cat.counterparts(rid, catalogue_profile(config), cited))
         return translate(cat, [rid], catalogue_profile(config))
     except (KeyError, ValueError):
         return None
@@ -497,7 +512,7 @@ def _as_cited(config, cited: list[str], rid: str) -> str:
     graded by the rule in force. Anything else is left as it is."""
     if rid in cited:
         return rid
-    return next((m for m in _counterparts(config, rid) or [] if m in cited), rid)
+    return next((m for m in _counterparts(config, rid, cited) or [] if m in cited), rid)
 
 
 def _outside_profile(config, exc, own: list[str], cited: list[str]) -> str | None:
@@ -512,7 +527,7 @@ def _outside_profile(config, exc, own: list[str], cited: list[str]) -> str | Non
         rid = own[0]
     else:
         return None
-    parts = _counterparts(config, rid)
+    parts = _counterparts(config, rid, cited)
     if rid in cited or parts is None or rid in parts:
         return None  # cited, unknown, or a rule of this profile (uncited: a suite defect)
     return None if any(m in cited for m in parts) else rid
@@ -536,7 +551,7 @@ def _grade(item, call, rep) -> None:
         return  # not a failure, or already graded by _grade_tolerated
     st = _state(item.config)
     cited = st.citations.get(item.nodeid, [])
-    raw = call.excinfo.value if call.excinfo is not None else None
+    raw = _verdicts.driver_failure_as_precondition(call.excinfo.value if call.excinfo is not None else None)
     exc = _translated_exc(item.config, raw, cited)
     # A Deviation already says "REQ: what"; pytest's text would prefix its class path.
     message = str(exc) if isinstance(exc, _verdicts.Deviation) else _fail_message(rep)
@@ -548,6 +563,8 @@ def _grade(item, call, rep) -> None:
                             f"{message} ({outside} is not a rule of profile {item.config.getoption('vmsg_profile')})")
     else:
         g = _verdicts.grade(exc, cited, _strength_of(item.config), message, crashed=crashed)
+        if g.blocked_by:  # named as the run's profile reads it
+            g.blocked_by = next(iter(_counterparts(item.config, g.blocked_by) or []), g.blocked_by)
     rep.vmsg_grade = {"verdict": g.verdict, "broken": g.broken, "blocked_by": g.blocked_by,
                       "message": g.message}
     if g.verdict in _SOFT:

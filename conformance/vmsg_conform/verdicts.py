@@ -63,6 +63,24 @@ def require(condition: object, req: str, message: str) -> None:
         raise Deviation(req, message, precondition=True)
 
 
+#: Failures of the reference driver stack (its VirtioFailure codes) that say the
+#: device broke a rule other tests check, whatever the test was driving the
+#: driver for: a request left unanswered (one answer per request), a queue still
+#: in use after the driver's reset (a reset clears the queues).
+DRIVER_FAILURE_RULES = {"no-response": "VMSG-BUS-028", "queue-in-use": "VMSG-DEV-030"}
+
+
+def driver_failure_as_precondition(exc: BaseException | None) -> BaseException | None:
+    """A driver-stack failure listed in DRIVER_FAILURE_RULES, as the precondition
+    Deviation it is (BLOCKED unless the test cites the rule); anything else unchanged."""
+    if exc is None or type(exc).__name__ != "VirtioFailure":
+        return exc
+    rule = DRIVER_FAILURE_RULES.get(str(exc).split(":", 1)[0])
+    if rule is None:
+        return exc
+    return Deviation(rule, f"the reference driver stopped: {exc}", precondition=True)
+
+
 @dataclass
 class Grade:
     """What one failed test means: its verdict, the requirements its failure

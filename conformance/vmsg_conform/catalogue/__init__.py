@@ -34,6 +34,11 @@ Fields of one entry (all checked on load, see ``_parse_entry``):
 ``equivalent`` optional: IDs of entries of other profiles whose rule is the same in
                substance (same observable behaviour); the relation is symmetric once
                loaded (:meth:`Catalogue.equivalents`), so one side declaring it is enough
+``replaces``   optional: IDs of entries of other profiles whose rule this one changed (a
+               new strength, a narrower or wider scope). Unlike ``equivalent`` it never
+               makes a test applicable by itself: a test whose check holds under both
+               versions cites both IDs, and a check naming the old ID is then graded by
+               the new one (:meth:`Catalogue.successors`)
 ``source``     where it comes from: ``kind = "spec"`` (draft, commit, file, lines,
                conformance, block or context; REV1 lines read ``REV1 L<a>-<b>``),
                ``kind = "qemu"`` (document, section) or
@@ -79,7 +84,7 @@ _STRENGTH_OF = {"MUST": "must", "MUST NOT": "must", "SHOULD": "should",
                 "SHOULD NOT": "should", "MAY": "may", "READING": "reading"}
 _ID_RE = re.compile(r"^(?:(?:(?:VMSG|R1)-(?:BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}|READ-G\d{2})$")
 _REQUIRED = ("id", "level", "keyword", "strength", "role", "area", "profiles", "text", "source")
-_OPTIONAL = ("informative", "untestable", "equivalent")
+_OPTIONAL = ("informative", "untestable", "equivalent", "replaces")
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -105,6 +110,7 @@ class Requirement:
     untestable: str | None = None
     block: str | None = None
     equivalent: tuple[str, ...] = ()  # as declared by this entry; Catalogue.equivalents is symmetric
+    replaces: tuple[str, ...] = ()  # the other profiles' entries this one changed (Catalogue.successors)
 
     def __hash__(self) -> int:  # the ID is unique in a catalogue; lists are not hashable
         return hash(self.id)
@@ -130,29 +136,41 @@ class Catalogue:
         self.path = path
         # the draft each profile's entries come from (merged files: the last file naming it)
         self._specs = {p: dict(s) for p, s in (specs or {}).items()}
-        self._equivalents = self._link_equivalents()
+        forward, backward = self._link("equivalent")
+        self._equivalents = {rid: self._in_order(set(forward.get(rid, [])) | set(backward.get(rid, [])))
+                             for rid in set(forward) | set(backward)}
+        _, replaced_by = self._link("replaces")
+        self._successors = {rid: self._in_order(news) for rid, news in replaced_by.items()}
+        if overlap := [(a, b) for a, bs in self._successors.items() for b in bs if b in self._equivalents.get(a, [])]:
+            raise CatalogueError(f"{self.path or '(memory)'}: {overlap[0][1]} both replaces and is equivalent "
+                                 f"to {overlap[0][0]}")
 
-    def _link_equivalents(self) -> dict[str, list[str]]:
-        """The symmetric equivalence map; a declaration that names an unknown ID, the entry
-        itself, or an entry sharing a profile with it is refused."""
-        pairs: dict[str, dict[str, None]] = {}
+    def _in_order(self, ids: Iterable[str]) -> list[str]:
+        order = {rid: i for i, rid in enumerate(self._reqs)}
+        return sorted(ids, key=order.__getitem__)
+
+    def _link(self, attr: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """The pairs entries declare in ``attr`` (declaring ID -> named IDs) and the same
+        pairs reversed; a declaration that names an unknown ID, the entry itself, or an
+        entry sharing a profile with it is refused."""
+        forward: dict[str, list[str]] = {}
+        backward: dict[str, list[str]] = {}
         for req in self:
-            for other in req.equivalent:
+            for other in getattr(req, attr):
                 where = f"{self.path or '(memory)'}: {req.id}"
                 if other == req.id:
-                    raise CatalogueError(f"{where}: equivalent names the entry itself")
+                    raise CatalogueError(f"{where}: {attr} names the entry itself")
                 if other not in self._reqs:
-                    raise CatalogueError(f"{where}: equivalent names unknown requirement ID {other}")
+                    raise CatalogueError(f"{where}: {attr} names unknown requirement ID {other}")
                 shared = set(req.profiles) & set(self._reqs[other].profiles)
                 if shared:
-                    # an equivalent stands in for an ID that does not apply; inside one
+                    # the pair stands in for an ID that does not apply; inside one
                     # profile both would apply and the pair would mean nothing
-                    raise CatalogueError(f"{where}: equivalent {other} shares profile(s) "
-                                         f"{', '.join(sorted(shared))}; equivalence links different profiles")
-                pairs.setdefault(req.id, {})[other] = None
-                pairs.setdefault(other, {})[req.id] = None
-        order = {rid: i for i, rid in enumerate(self._reqs)}
-        return {rid: sorted(others, key=order.__getitem__) for rid, others in pairs.items()}
+                    raise CatalogueError(f"{where}: {attr} {other} shares profile(s) "
+                                         f"{', '.join(sorted(shared))}; {attr} links different profiles")
+                forward.setdefault(req.id, []).append(other)
+                backward.setdefault(other, []).append(req.id)
+        return forward, backward
 
     def __iter__(self) -> Iterator[Requirement]:
         return iter(self._reqs.values())
@@ -187,6 +205,12 @@ class Catalogue:
         self.get(rid)
         return list(self._equivalents.get(rid, []))
 
+    def successors(self, rid: str, profile: str | None = None) -> list[str]:
+        """The entries that changed ``rid``'s rule (their ``replaces`` names it), in catalogue
+        order, only those applying to ``profile`` when given; KeyError for an unknown ID."""
+        self.get(rid)
+        return [s for s in self._successors.get(rid, []) if profile is None or self._reqs[s].applies_to(profile)]
+
     def _check_profile(self, profile: str) -> None:
         if self.profiles and profile not in self.profiles:
             raise ValueError(f"unknown profile {profile!r} (known: {', '.join(self.profiles)})")
@@ -195,19 +219,23 @@ class Catalogue:
         """The IDs a test citing ``ids`` checks under ``profile``, in citation order.
 
         An ID that applies stays; one that does not is replaced by those of its equivalents
-        that apply; duplicates go. An empty result means the test is not applicable under
+        that apply or, having none, by those of its successors (``replaces``) that ``ids``
+        cites too; duplicates go. An empty result means the test is not applicable under
         ``profile``. KeyError for an unknown ID, ValueError for an unknown profile.
         """
+        ids = list(ids)
+        return list(dict.fromkeys(other for rid in ids for other in self.counterparts(rid, profile, ids)))
+
+    def counterparts(self, rid: str, profile: str, cited: Iterable[str] = ()) -> list[str]:
+        """What ``rid`` is read as under ``profile`` in a test citing ``cited``: itself when it
+        applies, else its equivalents that apply, else its successors that apply and are
+        cited. KeyError for an unknown ID, ValueError for an unknown profile."""
         self._check_profile(profile)
-        out: dict[str, None] = {}
-        for rid in ids:
-            if self.get(rid).applies_to(profile):
-                out.setdefault(rid, None)
-                continue
-            for other in self._equivalents.get(rid, []):
-                if self._reqs[other].applies_to(profile):
-                    out.setdefault(other, None)
-        return list(out)
+        if self.get(rid).applies_to(profile):
+            return [rid]
+        same = [o for o in self._equivalents.get(rid, []) if self._reqs[o].applies_to(profile)]
+        cited = set(cited)
+        return same or [s for s in self.successors(rid, profile) if s in cited]
 
     def view(self, profile: str) -> list[Requirement]:
         """The entries a matrix or report under ``profile`` lists, in catalogue order: under
@@ -433,19 +461,26 @@ def _parse_entry(entry: object, index: int, where: str, known_profiles: list[str
     block = source.get("block")
     if block is not None and (not isinstance(block, str) or not block):
         raise fail("source.block must be a non-empty string")
-    equivalent = entry.get("equivalent", [])
-    if not _is_str_list(equivalent):
-        raise fail("equivalent must be a list of requirement IDs")
-    bad = [e for e in equivalent if not _ID_RE.match(e)]
-    if bad:
-        raise fail(f"equivalent: malformed ID(s) {', '.join(bad)}")
-    if len(set(equivalent)) != len(equivalent):
-        raise fail("equivalent lists an ID twice")
+    equivalent, replaces = (_id_list(entry, name, fail) for name in ("equivalent", "replaces"))
     return Requirement(
         id=entry["id"], level=level, keyword=entry["keyword"], strength=entry["strength"],
         role=entry["role"], area=entry["area"], informative=informative, source=dict(source),
         text=" ".join(entry["text"].split()), profiles=list(profiles), untestable=untestable,
-        block=block, equivalent=tuple(equivalent))
+        block=block, equivalent=equivalent, replaces=replaces)
+
+
+def _id_list(entry: Mapping[str, Any], name: str, fail) -> tuple[str, ...]:
+    """An optional list-of-IDs field, checked: IDs well formed, none twice."""
+    ids = entry.get(name, [])
+    if not _is_str_list(ids):
+        raise fail(f"{name} must be a list of requirement IDs")
+    bad = [e for e in ids if not _ID_RE.match(e)]
+    if bad:
+        raise fail(f"{name}: malformed ID(s) {', '.join(bad)}")
+    if len(set(ids)) != len(ids):
+        raise fail(f"{name} lists an ID twice")
+    return tuple(ids)
+
 
 
 # Imported last: coverage.py uses the types above.

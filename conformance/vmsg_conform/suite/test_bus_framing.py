@@ -33,7 +33,7 @@ def _size_rule(frame: bytes, size: int) -> str | None:
     return "READ-G12" if size > h.header(frame).msg_size else None
 
 
-@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017", "READ-G12")
+@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017", "READ-G12", "R1-BUS-025", "R1-BUS-026")
 @pytest.mark.parametrize("size", [8, 11, 13, 16, 63])
 def test_ping_with_wrong_msg_size_is_discarded(dut, size):
     f = h.ping(0x5E)
@@ -50,19 +50,19 @@ def test_transport_request_with_wrong_msg_size_is_discarded(dut, kind, size):
     h.expect_no_response(raw, h.with_msg_size(f, size), req=_size_rule(f, size))
 
 
-@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017")
+@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017", "R1-BUS-025", "R1-BUS-026")
 @pytest.mark.parametrize("size", [0, 4, 7])
 def test_msg_size_below_the_header_is_discarded(dut, size):
     h.expect_no_response(h.RawFifo(dut, 0), h.with_msg_size(h.ping(1), size))
 
 
-@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017", "AMP-014")
+@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017", "AMP-014", "R1-BUS-025", "R1-BUS-026")
 @pytest.mark.parametrize("size", [65, 0x100, 0xFFFF])
 def test_msg_size_above_the_bus_maximum_is_discarded(dut, size):
     h.expect_no_response(h.RawFifo(dut, 0), h.with_msg_size(h.ping(2), size))
 
 
-@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017")
+@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017", "R1-BUS-025", "R1-BUS-026")
 def test_all_zero_slot_is_discarded(dut):
     h.expect_no_response(h.RawFifo(dut, 0), bytes(64))
 
@@ -91,7 +91,7 @@ def test_transport_request_with_reserved_type_bits_is_answered_with_clean_type(d
 # ---- the RESPONSE bit on what the driver sends -----------------------------------------------------
 
 
-@pytest.mark.req("READ-G12", "VMSG-BUS-016", "VMSG-BUS-017")
+@pytest.mark.req("READ-G12", "VMSG-BUS-016", "VMSG-BUS-017", "R1-BUS-025", "R1-BUS-026")
 @pytest.mark.parametrize("kind", ["ping", "get-devices"])
 def test_bus_message_with_response_bit_is_not_answered(dut, kind):
     f = h.ping(9) if kind == "ping" else h.get_devices(0, 32)
@@ -118,7 +118,7 @@ def test_unknown_transport_id_is_discarded(dut, msg_id):
     h.expect_no_response(raw, h.frame(h.T_REQUEST, msg_id, dev))
 
 
-@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017")
+@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017", "R1-BUS-025", "R1-BUS-026")
 @pytest.mark.parametrize("msg_id", [0x00, 0x01, 0x04, 0x3F, 0x80, 0xBF],
                          ids=["0x00", "0x01", "0x04", "0x3f", "0x80", "0xbf"])
 def test_unknown_bus_id_is_discarded(dut, msg_id):

@@ -37,7 +37,7 @@ def test_generation_from_event_config_makes_a_write_succeed(dut):
     assert r.length == 4
 
 
-@pytest.mark.req("VMSG-DEV-006", "VMSG-DEV-026", "VMSG-DEV-050")
+@pytest.mark.req("VMSG-DEV-006", "VMSG-DEV-026", "VMSG-DEV-050", "R1-DEV-010")
 @pytest.mark.parametrize("changes", [1, 3])
 def test_generation_moves_with_every_device_change(dut, changes):
     p = _balloon(dut)

@@ -257,7 +257,7 @@ def test_every_event_avail_sent_through_the_fifo_reaches_the_device(dut):
         assert rq.reap() == [(head, 16)], f"EVENT_AVAIL #{i + 1} did not get its buffer used"
 
 
-@pytest.mark.req("VMSG-BUS-035", "VMSG-BUS-036", "VMSG-BUS-021")
+@pytest.mark.req("VMSG-BUS-035", "VMSG-BUS-036", "VMSG-BUS-021", "R1-BUS-054", "R1-DEV-045")
 def test_event_used_is_delivered_in_band_with_an_interrupt(dut):
     p = th.peer(dut, th.RNG_ID)
     rq = th.bring_up(p, queues=((0, 8),))[0]
@@ -270,7 +270,7 @@ def test_event_used_is_delivered_in_band_with_an_interrupt(dut):
     assert fired(), "EVENT_USED placed without the FIFO's MSI-X message"
 
 
-@pytest.mark.req("VMSG-BUS-035", "VMSG-BUS-036", "VMSG-BUS-021")
+@pytest.mark.req("VMSG-BUS-035", "VMSG-BUS-036", "VMSG-BUS-021", "R1-BUS-054", "R1-DEV-015")
 def test_event_config_is_delivered_in_band_with_an_interrupt(dut):
     p = th.peer(dut, th.BALLOON_ID)
     th.bring_up(p, queues=())

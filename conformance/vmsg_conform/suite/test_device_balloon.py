@@ -22,7 +22,7 @@ def _pfns(dut, pfns):
     return addr, 4 * len(pfns)
 
 
-@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-054")
+@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-054", "R1-DEV-050")
 def test_balloon_has_two_queues_and_an_eight_byte_config(dut):
     p = th.peer(dut, th.BALLOON_ID)
     info = p.info()
@@ -49,7 +49,7 @@ def test_balloon_pfn_list_is_consumed_on_each_queue(dut, queue):
     assert [f.body.vq_index for f in reply.events(th.ID_EVENT_USED)] == [queue]
 
 
-@pytest.mark.req("VMSG-DEV-043", "VMSG-DEV-006")
+@pytest.mark.req("VMSG-DEV-043", "VMSG-DEV-006", "R1-DEV-010")
 def test_balloon_actual_is_written_by_the_driver(dut):
     p, _ = _live(dut)
     cur = p.get_config(ACTUAL, 4)
@@ -58,7 +58,7 @@ def test_balloon_actual_is_written_by_the_driver(dut):
     assert struct.unpack("<I", bytes(p.get_config(ACTUAL, 4).data))[0] == 2
 
 
-@pytest.mark.req("VMSG-DEV-034", "VMSG-DEV-035", "VMSG-DEV-038")
+@pytest.mark.req("VMSG-DEV-034", "VMSG-DEV-035", "VMSG-DEV-038", "R1-DEV-015")
 def test_balloon_new_target_arrives_as_event_config_with_num_pages(dut):
     p, _ = _live(dut)
     before = struct.unpack("<I", bytes(p.get_config(NUM_PAGES, 4).data))[0]

@@ -46,7 +46,7 @@ def test_blk_flush_and_get_id_complete(dut):
     assert isinstance(ident, str) and len(ident) <= 20
 
 
-@pytest.mark.req("VMSG-DEV-033", "VMSG-DEV-041")
+@pytest.mark.req("VMSG-DEV-033", "VMSG-DEV-041", "R1-DEV-067")
 def test_blk_data_survives_a_transport_reset(dut):
     blk, t = th.blk_driver(dut)
     data = th.pattern(4096, 9)

@@ -22,7 +22,7 @@ def test_rng_consecutive_reads_differ(dut):
     assert bytes(rng.read(64)) != bytes(rng.read(64))
 
 
-@pytest.mark.req("VMSG-DEV-041", "VMSG-DEV-013")
+@pytest.mark.req("VMSG-DEV-041", "VMSG-DEV-013", "R1-DEV-067")
 def test_rng_reinitialised_device_does_not_replay_entropy(dut):
     rng, t = th.rng_driver(dut)
     first = bytes(rng.read(256))

@@ -18,7 +18,7 @@ def _one_event(p):
     return evs[0]
 
 
-@pytest.mark.req("VMSG-DEV-034", "VMSG-DEV-038", "VMSG-DEV-061", "VMSG-DEV-035")
+@pytest.mark.req("VMSG-DEV-034", "VMSG-DEV-038", "VMSG-DEV-061", "VMSG-DEV-035", "R1-DEV-015")
 def test_event_config_sent_once_on_device_side_change(dut):
     p = _balloon_live(dut)
     th.config_change(dut, p.dev)
@@ -26,7 +26,7 @@ def test_event_config_sent_once_on_device_side_change(dut):
     assert f.type == 0x00 and f.dev_num == p.dev.dev_num
 
 
-@pytest.mark.req("VMSG-DEV-006", "VMSG-DEV-035", "VMSG-DEV-038", "VMSG-DEV-061")
+@pytest.mark.req("VMSG-DEV-006", "VMSG-DEV-035", "VMSG-DEV-038", "VMSG-DEV-061", "R1-DEV-010", "R1-DEV-015")
 def test_event_config_carries_a_new_generation(dut):
     p = _balloon_live(dut)
     gen = p.generation()
@@ -52,14 +52,14 @@ def test_event_config_data_or_range_matches_get_config(dut):
         assert now.generation == ev.generation
 
 
-@pytest.mark.req("VMSG-DEV-034", "VMSG-DEV-052")
+@pytest.mark.req("VMSG-DEV-034", "VMSG-DEV-052", "R1-DEV-015")
 def test_event_config_reports_the_current_device_status(dut):
     p = _balloon_live(dut)
     th.config_change(dut, p.dev)
     assert _one_event(p).body.device_status == p.status()
 
 
-@pytest.mark.req("VMSG-DEV-007")
+@pytest.mark.req("VMSG-DEV-007", "R1-DEV-010")
 @pytest.mark.parametrize("changes", [2, 5])
 def test_event_config_each_event_with_data_has_a_unique_generation(dut, changes):
     p = _balloon_live(dut)
@@ -70,7 +70,7 @@ def test_event_config_each_event_with_data_has_a_unique_generation(dut, changes)
     assert len(set(gens)) == len(gens)
 
 
-@pytest.mark.req("VMSG-DEV-006", "VMSG-DEV-038")
+@pytest.mark.req("VMSG-DEV-006", "VMSG-DEV-038", "R1-DEV-010")
 def test_event_config_change_is_never_visible_with_the_old_generation(dut):
     p = _balloon_live(dut)
     before = p.get_config(0, 8)

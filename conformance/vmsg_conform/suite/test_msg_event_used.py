@@ -14,7 +14,7 @@ def _post(dut, rq, n=1, size=16):
     return heads
 
 
-@pytest.mark.req("VMSG-DEV-037", "VMSG-DEV-062", "VMSG-DEV-017", "VMSG-DEV-018")
+@pytest.mark.req("VMSG-DEV-037", "VMSG-DEV-062", "VMSG-DEV-017", "VMSG-DEV-018", "R1-DEV-045")
 @pytest.mark.parametrize("device_id", [th.RNG_ID])
 def test_event_used_names_the_queue_after_buffers_are_used(dut, device_id):
     p = th.peer(dut, device_id)

@@ -86,7 +86,7 @@ def test_get_config_whole_space_readable_in_one_message(dut, device_id):
     assert len(r.data) == size and r.offset == 0
 
 
-@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-050", "READ-G01")
+@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-050", "READ-G01", "R1-DEV-050")
 def test_get_config_on_device_without_config_space_returns_no_data(dut):
     p = th.peer(dut, th.RNG_ID)
     assert p.info().config_size == 0

@@ -39,7 +39,7 @@ def test_get_device_features_window_reading_past_the_end_is_zero_padded(dut, dev
     assert list(r.features)[n:] == [0, 0]
 
 
-@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-043")
+@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-043", "R1-DEV-050")
 @pytest.mark.parametrize("device_id", KINDS)
 def test_get_device_features_same_bits_whatever_the_window(dut, device_id):
     p = th.peer(dut, device_id)

@@ -48,7 +48,7 @@ def test_get_device_info_is_identical_in_every_status(dut, device_id):
     assert all(s == first for s in seen)
 
 
-@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-054")
+@pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-054", "R1-DEV-050")
 @pytest.mark.parametrize("device_id", KINDS)
 def test_get_device_info_queue_count_matches_get_vqueue(dut, device_id):
     p = th.peer(dut, device_id)
@@ -58,7 +58,7 @@ def test_get_device_info_queue_count_matches_get_vqueue(dut, device_id):
         assert p.get_vqueue(q).max_size > 0, f"queue {q} below max_virtqueues reports max_size 0"
 
 
-@pytest.mark.req("VMSG-DEV-045")
+@pytest.mark.req("VMSG-DEV-045", "R1-DEV-050")
 @pytest.mark.parametrize("device_id", KINDS)
 def test_get_device_info_admin_queue_fields_zero_without_admin_vq(dut, device_id):
     p = th.peer(dut, device_id)

@@ -5,7 +5,7 @@ import pytest
 from vmsg_conform.suite import transport_helpers as th
 
 
-@pytest.mark.req("VMSG-DEV-059", "VMSG-BUS-028", "VMSG-DEV-017")
+@pytest.mark.req("VMSG-DEV-059", "VMSG-BUS-028", "VMSG-DEV-017", "R1-DEV-085")
 @pytest.mark.parametrize("index", [0, 1, 7, 255, 0xFFFFFFFF])
 def test_get_shm_answers_length_zero_for_absent_region(dut, index):
     p = th.peer(dut, th.RNG_ID)
@@ -15,7 +15,7 @@ def test_get_shm_answers_length_zero_for_absent_region(dut, index):
     assert r.length == 0
 
 
-@pytest.mark.req("VMSG-DEV-059", "VMSG-BUS-028")
+@pytest.mark.req("VMSG-DEV-059", "VMSG-BUS-028", "R1-DEV-085")
 @pytest.mark.parametrize("device_id", [th.BLK_ID, th.BALLOON_ID])
 def test_get_shm_answered_once_by_every_device_kind(dut, device_id):
     p = th.peer(dut, device_id)
@@ -23,7 +23,7 @@ def test_get_shm_answered_once_by_every_device_kind(dut, device_id):
     assert (r.index, r.length) == (0, 0)
 
 
-@pytest.mark.req("VMSG-DEV-059", "VMSG-BUS-028")
+@pytest.mark.req("VMSG-DEV-059", "VMSG-BUS-028", "R1-DEV-085")
 def test_get_shm_answered_after_driver_ok(dut):
     p = th.peer(dut, th.RNG_ID)
     th.bring_up(p)

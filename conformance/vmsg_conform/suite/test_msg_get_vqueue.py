@@ -50,7 +50,7 @@ def test_get_vqueue_reported_max_size_can_be_configured(dut, device_id, q):
     assert p.get_vqueue(q).cur_size == m
 
 
-@pytest.mark.req("VMSG-DEV-028", "VMSG-DEV-056", "VMSG-DEV-054", "VMSG-DEV-014")
+@pytest.mark.req("VMSG-DEV-028", "VMSG-DEV-056", "VMSG-DEV-054", "VMSG-DEV-014", "R1-DEV-078")
 @pytest.mark.parametrize("size", [1, 2, 8, 64])
 def test_get_vqueue_returns_the_programmed_size_and_addresses(dut, size):
     p = th.peer(dut, th.BLK_ID)
@@ -74,7 +74,7 @@ def test_get_vqueue_beyond_last_queue_reports_max_size_zero(dut, beyond):
     assert (r.max_size, r.cur_size) == (0, 0)
 
 
-@pytest.mark.req("VMSG-DEV-028", "VMSG-DEV-055")
+@pytest.mark.req("VMSG-DEV-028", "VMSG-DEV-055", "R1-DEV-078")
 def test_get_vqueue_other_queue_stays_unconfigured(dut):
     p = th.peer(dut, th.BALLOON_ID)
     th.negotiate(p)

@@ -21,7 +21,7 @@ def _actual(p):
     return struct.unpack("<I", bytes(r.data))[0], r.generation
 
 
-@pytest.mark.req("VMSG-DEV-043", "VMSG-DEV-006", "VMSG-DEV-017", "VMSG-DEV-014")
+@pytest.mark.req("VMSG-DEV-043", "VMSG-DEV-006", "VMSG-DEV-017", "VMSG-DEV-014", "R1-DEV-010")
 @pytest.mark.parametrize("value", [1, 0x100, 0xDEADBEEF, 0xFFFFFFFF])
 def test_set_config_with_current_generation_is_applied_and_bumps_generation(dut, value):
     p = _balloon(dut)
@@ -77,7 +77,7 @@ def test_set_config_generation_of_a_previous_write_is_stale_after_it(dut):
     assert _actual(p)[0] == 11
 
 
-@pytest.mark.req("VMSG-DEV-006", "VMSG-DEV-050")
+@pytest.mark.req("VMSG-DEV-006", "VMSG-DEV-050", "R1-DEV-010")
 def test_set_config_chain_of_writes_each_bumps_generation(dut):
     p = _balloon(dut)
     _, gen = _actual(p)

@@ -20,7 +20,7 @@ def test_set_device_status_initialisation_steps_are_echoed(dut, device_id):
     assert p.set_status(FULL) == FULL
 
 
-@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-041", "VMSG-DEV-053")
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-041", "VMSG-DEV-053", "R1-DEV-067")
 @pytest.mark.parametrize("from_status", [th.ACK, th.ACK | th.DRIVER, FULL, th.ACK | th.FAILED])
 def test_set_device_status_zero_resets_and_reads_back_zero(dut, from_status):
     p = th.peer(dut, th.BLK_ID)

@@ -24,7 +24,7 @@ def test_set_driver_features_response_is_header_only(dut, blocks):
     assert p.last.msg_size == 8 and p.last.type == 0x01 and p.last.msg_id == th.ID_SET_DRIVER_FEATURES
 
 
-@pytest.mark.req("VMSG-DEV-023", "VMSG-DEV-024", "VMSG-DEV-047", "VMSG-DEV-031")
+@pytest.mark.req("VMSG-DEV-023", "VMSG-DEV-024", "VMSG-DEV-047", "VMSG-DEV-031", "R1-DEV-025")
 @pytest.mark.parametrize("device_id", KINDS)
 def test_set_driver_features_offered_subset_keeps_features_ok(dut, device_id):
     p = th.peer(dut, device_id)
@@ -35,7 +35,7 @@ def test_set_driver_features_offered_subset_keeps_features_ok(dut, device_id):
 
 
 @pytest.mark.req("VMSG-DEV-049", "READ-G04", "VMSG-DEV-024", "VMSG-DEV-031", "VMSG-DEV-053", "VMSG-DEV-003",
-                 "VMSG-DEV-005")
+                 "VMSG-DEV-005", "R1-DEV-042")
 @pytest.mark.parametrize("extra", [th.F_RING_PACKED, th.F_NOTIFICATION_DATA, 50, 63, 23])
 def test_set_driver_features_unoffered_bit_clears_features_ok(dut, extra):
     p = th.peer(dut, th.RNG_ID)
@@ -48,7 +48,7 @@ def test_set_driver_features_unoffered_bit_clears_features_ok(dut, extra):
     assert p.status() == ADOK
 
 
-@pytest.mark.req("VMSG-DEV-023", "VMSG-DEV-047", "VMSG-DEV-024")
+@pytest.mark.req("VMSG-DEV-023", "VMSG-DEV-047", "VMSG-DEV-024", "R1-DEV-025")
 def test_set_driver_features_latest_write_of_a_block_wins(dut):
     p = th.peer(dut, th.RNG_ID)
     _to_driver(p)
@@ -59,7 +59,7 @@ def test_set_driver_features_latest_write_of_a_block_wins(dut):
     assert p.set_status(ADOK | th.FEATURES_OK) == ADOK | th.FEATURES_OK
 
 
-@pytest.mark.req("VMSG-DEV-023", "VMSG-DEV-047", "VMSG-DEV-024")
+@pytest.mark.req("VMSG-DEV-023", "VMSG-DEV-047", "VMSG-DEV-024", "R1-DEV-025")
 def test_set_driver_features_blocks_written_one_at_a_time_combine(dut):
     p = th.peer(dut, th.BLK_ID)
     _to_driver(p)
@@ -80,7 +80,7 @@ def test_set_driver_features_with_zero_blocks_is_answered(dut):
     th.check(resps[0].msg_size == 8, "VMSG-DEV-043", f"response msg_size {resps[0].msg_size}")
 
 
-@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-024")
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-024", "R1-DEV-067")
 def test_set_driver_features_refused_set_is_forgotten_by_reset(dut):
     p = th.peer(dut, th.RNG_ID)
     _to_driver(p)

@@ -18,10 +18,7 @@ IDS = [0, 1, 7, 0x100, 0x7FFFFFFF, 0xFFFFFFFF]
 
 
 def _raw_answer(p, shmid: int) -> bytes:
-    reply = p.send(th.wire.GetShmReq(index=shmid))
-    resps = reply.responses(th.ID_GET_SHM)
-    th.check(len(resps) == 1, "R1-DEV-048", f"GET_SHM {shmid:#x}: {len(resps)} answers")
-    return resps[0].raw
+    return p.answer(th.wire.GetShmReq(index=shmid), unanswered="R1-DEV-048").raw
 
 
 @pytest.mark.req("R1-DEV-048", "R1-DEV-085", "R1-DEV-087")

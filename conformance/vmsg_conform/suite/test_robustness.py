@@ -186,7 +186,7 @@ def test_rings_zeroed_on_re_enable_are_adopted(dut):
 # ---- hostile slot contents ------------------------------------------------------------------------------
 
 
-@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017", "VMSG-BUS-024", "VMSG-DEV-015")
+@pytest.mark.req("VMSG-BUS-016", "VMSG-BUS-017", "VMSG-BUS-024", "VMSG-DEV-015", "R1-BUS-025", "R1-BUS-026")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.binary(min_size=64, max_size=64), min_size=1, max_size=8))
 def test_random_slots_never_wedge_the_device(dut, slots):

@@ -10,7 +10,7 @@ FULL = th.ACK | th.DRIVER | th.FEATURES_OK | th.DRIVER_OK
 QUEUES = {th.RNG_ID: ((0, None),), th.BLK_ID: ((0, None),), th.BALLOON_ID: ((0, None), (1, None))}
 
 
-@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-041", "VMSG-DEV-055")
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-041", "VMSG-DEV-055", "R1-DEV-067")
 @pytest.mark.parametrize("device_id", sorted(QUEUES))
 def test_reset_clears_every_configured_queue(dut, device_id):
     p = th.peer(dut, device_id)
@@ -20,7 +20,7 @@ def test_reset_clears_every_configured_queue(dut, device_id):
         assert th.queue_unconfigured(p, q, addresses_too=True), f"queue {q} survived reset: {p.get_vqueue(q)}"
 
 
-@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-055")
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-055", "R1-DEV-067")
 def test_reset_before_driver_ok_clears_queues_too(dut):
     p = th.peer(dut, th.BLK_ID)
     th.bring_up(p, queues=((0, None),), driver_ok=False)
@@ -28,7 +28,7 @@ def test_reset_before_driver_ok_clears_queues_too(dut):
     assert th.queue_unconfigured(p, 0)
 
 
-@pytest.mark.req("VMSG-DEV-041", "VMSG-DEV-030")
+@pytest.mark.req("VMSG-DEV-041", "VMSG-DEV-030", "R1-DEV-067")
 def test_reset_discards_buffers_that_were_made_available(dut):
     p = th.peer(dut, th.RNG_ID)
     rq = th.bring_up(p)[0]
@@ -43,7 +43,7 @@ def test_reset_discards_buffers_that_were_made_available(dut):
     assert p.take_events(th.ID_EVENT_USED) == []
 
 
-@pytest.mark.req("VMSG-DEV-041", "VMSG-DEV-030")
+@pytest.mark.req("VMSG-DEV-041", "VMSG-DEV-030", "R1-DEV-067")
 def test_old_ring_is_dead_after_reset_and_reinitialisation(dut):
     p = th.peer(dut, th.RNG_ID)
     old = th.bring_up(p)[0]
@@ -60,7 +60,7 @@ def test_old_ring_is_dead_after_reset_and_reinitialisation(dut):
     assert th.mem_read(dut, stale, 16) == b"\x44" * 16
 
 
-@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-062")
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-062", "R1-DEV-067")
 def test_reset_forgets_negotiated_event_idx(dut):
     # First life with EVENT_IDX, second without: the device must go back to
     # flag-based suppression, i.e. honour VRING_AVAIL_F_NO_INTERRUPT.
@@ -76,7 +76,7 @@ def test_reset_forgets_negotiated_event_idx(dut):
     th.check(reply.events(th.ID_EVENT_USED) == [], "VMSG-DEV-062", "EVENT_USED although NO_INTERRUPT is set")
 
 
-@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-024")
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-024", "R1-DEV-067")
 def test_reset_drops_the_acknowledged_feature_set(dut):
     p = th.peer(dut, th.RNG_ID)
     bad = th.bit(th.F_VERSION_1) | th.bit(th.F_RING_PACKED)
@@ -95,7 +95,7 @@ def test_reset_drops_the_acknowledged_feature_set(dut):
         "features accepted in the previous life must not let a new unoffered set through"
 
 
-@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-052", "VMSG-DEV-013")
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-052", "VMSG-DEV-013", "R1-DEV-067")
 def test_needs_reset_cleared_only_by_reset(dut):
     p = th.peer(dut, th.RNG_ID)
     rq = th.bring_up(p)[0]
@@ -152,7 +152,7 @@ def test_no_io_in_any_status_before_driver_ok(dut, status):
     assert th.mem_read(dut, buf, 8) == b"\x11" * 8
 
 
-@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-041", "VMSG-BUS-028")
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-041", "VMSG-BUS-028", "R1-DEV-067")
 @pytest.mark.parametrize("device_id", sorted(QUEUES))
 def test_repeated_full_init_and_reset_cycles_stay_consistent(dut, device_id):
     p = th.peer(dut, device_id)

@@ -121,7 +121,7 @@ class TransportModel(RuleBasedStateMachine):
 
 @pytest.mark.req("VMSG-BUS-028", "READ-G05", "VMSG-DEV-049", "VMSG-DEV-030", "VMSG-DEV-031", "VMSG-DEV-041", "VMSG-DEV-044",
                  "VMSG-DEV-052", "VMSG-DEV-053", "VMSG-DEV-054", "VMSG-DEV-055", "VMSG-DEV-056",
-                 "VMSG-DEV-058", "VMSG-DEV-024")
+                 "VMSG-DEV-058", "VMSG-DEV-024", "R1-DEV-078", "R1-DEV-067", "R1-DEV-042")
 def test_transport_status_machine_follows_the_model(dut, vmsg_target, request):
     th.device(dut, th.RNG_ID)
     faults = []

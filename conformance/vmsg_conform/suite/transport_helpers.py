@@ -265,12 +265,14 @@ class Peer:
         dn = self.dev.dev_num if dev_num is None else dev_num
         return self.post_raw(encode(self.dut, dn, body, token, reserved_type_bits))
 
-    def ask(self, body, **kw):
-        """Sends a request and returns the body of its single response.
+    def answer(self, body, *, unanswered: str | None = None, **kw) -> Frame:
+        """Sends a request and returns the frame of its single response, decoded or not.
 
-        Exactly one response with the request's msg_id and this device number
-        must come back (one answer per request, VMSG-BUS-028): a FAIL in a
-        test that cites that rule, BLOCKED in one that only needs the answer.
+        Exactly one response with the request's msg_id must come back (one
+        answer per request, VMSG-BUS-028): a FAIL in a test that cites that
+        rule, BLOCKED in one that only needs the answer. ``unanswered``: the
+        rule a missing answer breaks by itself (a mandatory request), checked
+        rather than required.
         """
         req_id = wire.msg_id(body)
         reply = self.send(body, **kw)
@@ -281,10 +283,17 @@ class Peer:
             # The same answer twice: a driver takes the first and drops the rest.
             self.dut.tolerate("VMSG-BUS-028", f"{wire.name(body)} was answered {len(resps)} times")
             resps = resps[:1]
+        if unanswered is not None:
+            check(resps, unanswered, f"{wire.name(body)} was not answered")
         require(len(resps) == 1, "VMSG-BUS-028",
                 f"{wire.name(body)}: expected exactly one response, got {len(resps)} "
                 f"(frames: {[f.raw[:8].hex() for f in reply.frames]})")
-        f = resps[0]
+        return resps[0]
+
+    def ask(self, body, **kw):
+        """Sends a request and returns the body of its single response (``answer``),
+        which must decode and carry this device's number."""
+        f = self.answer(body, **kw)
         assert f.msg is not None, f"{wire.name(body)}: response does not decode: {f.error}"
         assert f.dev_num == self.dev.dev_num, "response dev_num is not the device's number"
         self.last = f

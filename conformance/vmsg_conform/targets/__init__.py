@@ -89,11 +89,19 @@ def fault_catalogue() -> list[dict[str, Any]]:
 
 
 def fault_sets() -> list[dict[str, Any]]:
-    """The named fault sets of the reference (name, summary, members): each
-    stands in for a real device's observed behaviour, e.g. ``qemu-v2``.
+    """The named fault sets of the reference (name, summary, members,
+    profiles): each stands in for a real device's observed behaviour, e.g.
+    ``qemu-v2``. A set is judged only under the profiles all its members are
+    (a device speaks one draft: a set with a PR28-only member is a PR28 device).
     Empty with a native module that predates them."""
     from .. import _vmsg  # noqa: PLC0415
     all_sets = getattr(_vmsg.fault, "all_fault_sets", None)
     if all_sets is None:
         return []
-    return [{"name": s.name, "summary": s.summary, "members": list(s.members)} for s in all_sets()]
+    profiles_of = {f["name"]: f["profiles"] for f in fault_catalogue()}
+    out = []
+    for s in all_sets():
+        members = list(s.members)
+        shared = [p for p in profiles_of[members[0]] if all(p in profiles_of[m] for m in members)]
+        out.append({"name": s.name, "summary": s.summary, "members": members, "profiles": shared})
+    return out

@@ -13,14 +13,17 @@ using F = Fault;
 
 /// Faults judged under one profile only. PR28-only: REV1's baseline profile
 /// ignores the SET_CONFIG generation (REV1 L431-434) and has no GET_DEVICES
-/// alignment; REV1-only: rules PR28 does not have.
+/// alignment, and its EVENT_USED rule (REV1 L1032-1035) leaves notification
+/// suppression to the virtio core; REV1-only: rules PR28 does not have.
+/// A fault breaking an R1 ID under REV1 only (GET_SHM made mandatory, a
+/// 52-byte GET_DEVICE_INFO) lists it beside the PR28 IDs.
 constexpr std::string_view kPr28 = "pr28";
 constexpr std::string_view kRev1 = "rev1-2026";
 
 // One row per enum value, in enum order (checked below).
 constexpr std::array<FaultInfo, kFaultCount> kTable{{
     {F::NoGetShmResponse, "no-get-shm-response", "GET_SHM requests are consumed and never answered.",
-     "VMSG-DEV-059 VMSG-BUS-028", "QEMU D8, bug 13 (amp-pci-device.md §10, §11)"},
+     "VMSG-DEV-059 VMSG-BUS-028 R1-DEV-048", "QEMU D8, bug 13 (amp-pci-device.md §10, §11)"},
     {F::LoseOnFullRing, "lose-on-full-ring",
      "A response or event that finds the device queue full is discarded instead of waiting, and no MSI is raised "
      "for it.",
@@ -67,7 +70,7 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
     {F::MaxMessage48, "max-message-48",
      "Transport requests and responses longer than 48 bytes are dropped, as if the bus maximum were 48; "
      "GET_DEVICE_FEATURES returns only the blocks that fit 48 bytes (8).",
-     "VMSG-BUS-028 VMSG-BUS-006 VMSG-DEV-043 AMP-014 READ-G03",
+     "VMSG-BUS-028 VMSG-BUS-006 VMSG-DEV-043 AMP-014 READ-G03 R1-DEV-049",
      "QEMU D1, D2, D20 (amp-pci-device.md §6.1, §10; qemu-observed.md §9)"},
     {F::IgnoreBusMaster, "ignore-bus-master",
      "Device DMA to virtqueues works while the PCI Bus Master Enable bit is clear.",
@@ -77,7 +80,7 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
      "VMSG-DEV-031 VMSG-DEV-053 VMSG-GEN-001", "QEMU D18, bug 5 (amp-pci-device.md §10, §11)"},
     {F::UsedIgnoresSuppression, "used-ignores-suppression",
      "EVENT_USED is sent even when the driver suppressed used notifications (NO_INTERRUPT or used_event).",
-     "VMSG-DEV-062", "classic virtqueue notification bug"},
+     "VMSG-DEV-062", "classic virtqueue notification bug", kPr28},
     {F::NotifyAnyWidth, "notify-any-width",
      "Byte, halfword and 8-byte writes to NOTIFY ring doorbells; an 8-byte write at 0x20 rings FIFO0 and FIFO1.",
      "AMP-005 AMP-006", "QEMU bug 17, D30 (amp-pci-device.md §4, §11)"},
