@@ -20,7 +20,8 @@ void bind_bus(py::module_& m) {
   bind_struct<BusOptions>(m, "BusOptions", "bus construction choices",
                           field("announce_hotplug", &BusOptions::announce_hotplug),
                           field("faults", &BusOptions::faults),
-                          field("strict_config_generation", &BusOptions::strict_config_generation))
+                          field("strict_config_generation", &BusOptions::strict_config_generation),
+                          field("rule_layout", &BusOptions::rule_layout))
       .def_property_readonly("has_rule_sink", [](const BusOptions& o) { return o.rule_sink != nullptr; });
   bind_stats<BusStats>(
       m, "BusStats", "what one bus instance has seen and done", field("frames_received", &BusStats::frames_received),

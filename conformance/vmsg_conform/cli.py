@@ -462,6 +462,47 @@ def _matrix_md(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def cmd_cross_profile(a) -> int:
+    """The reference built in each draft, judged under the other (cross_profile.py)."""
+    import argparse as _argparse
+
+    from . import catalogue, cross_profile
+    from .targets.ref import DEFAULT_DESCRIPTION
+
+    kind, _, arg = a.target.partition(":")
+    if kind != "ref":
+        raise CliError("cross-profile builds the reference in each draft: --target ref or ref:DESCRIPTION.toml")
+    source = Path(arg) if arg else DEFAULT_DESCRIPTION
+    if not source.is_file():
+        raise CliError(f"target description not found: {source}")
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cat = catalogue.load()
+    directions = []
+    for device_profile, judged_as in cross_profile.DIRECTIONS:
+        run_dir = out / f"{device_profile}-device"
+        (run_dir / "runs").mkdir(parents=True, exist_ok=True)
+        desc = cross_profile.write_description(source, device_profile, run_dir)
+        run_args = _argparse.Namespace(target=f"ref:{desc}", profile=judged_as, suite=a.suite,
+                                       catalogue=a.catalogue, strict=False)
+        r = _run_one(run_args, None, run_dir)
+        if not r["json"].exists():
+            raise CliError(f"the {device_profile} device run produced no results (exit {r['rc']}), see {r['log']}")
+        directions.append(cross_profile.judge(_load_run(r["json"]).tests, cat, device_profile, judged_as))
+    (out / "cross-profile.json").write_text(json.dumps(cross_profile.to_json(directions), indent=2) + "\n",
+                                           encoding="utf-8")
+    (out / "cross-profile.md").write_text(cross_profile.markdown(directions), encoding="utf-8")
+    for d in directions:
+        graded = sum(n for v, n in d.counts.items() if v in _GRADED)
+        print(f"{d.device_profile} device judged under {d.judged_as}: {graded} graded test(s) on "
+              f"{len(d.findings)} requirement(s), {len(d.shared)} of them in both drafts; "
+              f"{d.counts.get('BLOCKED', 0)} BLOCKED")
+        for f in d.shared:
+            print(f"  in both drafts: {f.rid} ({sum(f.verdicts.values())} test(s)): {f.example}")
+    print(f"report written: {out / 'cross-profile.md'}")
+    return 0
+
+
 def _print_matrix(doc: dict) -> None:
     if doc["baseline"]["findings"]:
         print(f"error: {len(doc['baseline']['findings'])} test(s) report findings without any fault")
@@ -655,6 +696,12 @@ def _parser() -> argparse.ArgumentParser:
     mx.add_argument("--only", action="append", default=[], metavar="FAULT", help="only these faults")
     mx.add_argument("--fault-catalogue", help=argparse.SUPPRESS)
     mx.set_defaults(func=cmd_matrix)
+
+    xp = sub.add_parser("cross-profile", help="the reference built in each draft, judged under the other")
+    common(xp)
+    xp.add_argument("--out", default="vmsg-cross-profile", metavar="DIR")
+    xp.add_argument("--target", default="ref", metavar="ref[:DESCRIPTION]")
+    xp.set_defaults(func=cmd_cross_profile)
 
     df = sub.add_parser("diff", help="run scripted sequences on two targets; report the first divergence")
     df.add_argument("--target", action="append", default=[], metavar="SPEC", help="give twice: A then B")

@@ -551,7 +551,8 @@ def _grade(item, call, rep) -> None:
         return  # not a failure, or already graded by _grade_tolerated
     st = _state(item.config)
     cited = st.citations.get(item.nodeid, [])
-    raw = _verdicts.driver_failure_as_precondition(call.excinfo.value if call.excinfo is not None else None)
+    raw = _verdicts.driver_failure_as_precondition(call.excinfo.value if call.excinfo is not None else None,
+                                                   catalogue_profile(item.config) == "rev1-2026")
     exc = _translated_exc(item.config, raw, cited)
     # A Deviation already says "REQ: what"; pytest's text would prefix its class path.
     message = str(exc) if isinstance(exc, _verdicts.Deviation) else _fail_message(rep)

@@ -66,16 +66,36 @@ def require(condition: object, req: str, message: str) -> None:
 #: Failures of the reference driver stack (its VirtioFailure codes) that say the
 #: device broke a rule other tests check, whatever the test was driving the
 #: driver for: a request left unanswered (one answer per request), a queue still
-#: in use after the driver's reset (a reset clears the queues).
+#: in use after the driver's reset (a reset clears the queues). A response that
+#: does not decode ("malformed-response") breaks its message's layout rule.
 DRIVER_FAILURE_RULES = {"no-response": "VMSG-BUS-028", "queue-in-use": "VMSG-DEV-030"}
 
+#: The rule a response in the wrong layout breaks, per message, as (PR28, REV1):
+#: the messages whose layout the drafts define differently, then any other.
+RESPONSE_LAYOUT_RULES = {
+    "GET_DEVICE_INFO": ("VMSG-DEV-045", "R1-DEV-050"),
+    "GET_SHM": ("VMSG-DEV-059", "R1-DEV-048"),
+    "GET_DEVICES": ("VMSG-BUS-046", "R1-BUS-060"),
+}
+_ANY_LAYOUT_RULE = ("VMSG-DEV-017", "R1-DEV-032")
 
-def driver_failure_as_precondition(exc: BaseException | None) -> BaseException | None:
-    """A driver-stack failure listed in DRIVER_FAILURE_RULES, as the precondition
-    Deviation it is (BLOCKED unless the test cites the rule); anything else unchanged."""
+
+def layout_rule(msg_name: str, rev1: bool) -> str:
+    """The requirement a ``msg_name`` response that does not decode in the run's draft
+    breaks (RESPONSE_LAYOUT_RULES)."""
+    return RESPONSE_LAYOUT_RULES.get(msg_name, _ANY_LAYOUT_RULE)[1 if rev1 else 0]
+
+
+def driver_failure_as_precondition(exc: BaseException | None, rev1: bool = False) -> BaseException | None:
+    """A driver-stack failure listed in DRIVER_FAILURE_RULES, or a response it could not
+    decode, as the precondition Deviation it is (BLOCKED unless the test cites the rule);
+    anything else unchanged. ``rev1``: the run reads the REV1 draft."""
     if exc is None or type(exc).__name__ != "VirtioFailure":
         return exc
-    rule = DRIVER_FAILURE_RULES.get(str(exc).split(":", 1)[0])
+    code, _, rest = str(exc).partition(":")
+    rule = DRIVER_FAILURE_RULES.get(code)
+    if code == "malformed-response":
+        rule = layout_rule(rest.strip().split(":", 1)[0], rev1)
     if rule is None:
         return exc
     return Deviation(rule, f"the reference driver stopped: {exc}", precondition=True)

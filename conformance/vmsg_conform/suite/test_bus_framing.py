@@ -184,7 +184,7 @@ def test_transport_request_reaches_the_device_it_names(dut, device):
     raw = h.RawFifo(dut, device.fifo)
     resp = h.request(raw, h.get_device_info(device.dev_num, token=0x33))
     h.assert_response_header(resp, type_=h.T_RESPONSE, msg_id=h.GET_DEVICE_INFO, dev_num=device.dev_num,
-                             msg_size=th.info_size(dut))
+                             msg_size=th.info_size(dut), size_rule=th.layout_rule("GET_DEVICE_INFO", th.is_rev1(dut)))
     assert h.u32(resp, 8) == device.device_id, f"device_id {h.u32(resp, 8)} from dev_num {device.dev_num}"
 
 

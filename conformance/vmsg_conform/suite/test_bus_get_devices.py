@@ -28,15 +28,17 @@ def expected_bitmap(dut, fifo: int, offset: int, count: int) -> bytes:
 def parse(resp: bytes, dut=None) -> tuple[int, int, int, bytes]:
     """offset, count, next_offset, bitmap of a GET_DEVICES response, with exact header checks
     (REV1 orders the fields offset, next_offset, count, and sizes the bitmap (count + 7) / 8)."""
-    if dut is not None and th.is_rev1(dut):
+    rev1 = dut is not None and th.is_rev1(dut)
+    size_rule = th.layout_rule("GET_DEVICES", rev1)  # a size that disagrees with the count: the layout
+    if rev1:
         off, count, nxt, bitmap = th.get_devices_fields(dut, resp)
         h.assert_response_header(resp, type_=h.T_BUS_RESPONSE, msg_id=h.BUS_GET_DEVICES, dev_num=0,
-                                 msg_size=14 + len(bitmap))
+                                 msg_size=14 + len(bitmap), size_rule=size_rule)
         return off, count, nxt, bitmap
     count = h.u16(resp, 10)
     assert count % 8 == 0, f"returned count {count} not a multiple of 8 (VMSG-BUS-043)"
     h.assert_response_header(resp, type_=h.T_BUS_RESPONSE, msg_id=h.BUS_GET_DEVICES, dev_num=0,
-                             msg_size=14 + count // 8)
+                             msg_size=14 + count // 8, size_rule=size_rule)
     return h.u16(resp, 8), count, h.u16(resp, 12), resp[14:14 + count // 8]
 
 

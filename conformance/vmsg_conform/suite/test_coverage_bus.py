@@ -217,7 +217,8 @@ def test_every_announced_device_answers_get_device_info(dut, fifo):
     for n in numbers:
         resp = h.request(raw, h.get_device_info(n))
         h.assert_response_header(resp, type_=h.T_RESPONSE, msg_id=h.GET_DEVICE_INFO, dev_num=n,
-                                 msg_size=th.info_size(dut))
+                                 msg_size=th.info_size(dut),
+                                 size_rule=th.layout_rule("GET_DEVICE_INFO", th.is_rev1(dut)))
         assert h.u32(resp, 8) != 0, f"announced dev_num {n} reports device type 0 (no device)"
 
 

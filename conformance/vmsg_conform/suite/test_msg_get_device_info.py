@@ -7,14 +7,15 @@ from vmsg_conform.suite import transport_helpers as th
 KINDS = [th.RNG_ID, th.BLK_ID, th.BALLOON_ID]
 
 
-@pytest.mark.req("VMSG-DEV-043", "VMSG-DEV-044", "VMSG-DEV-045", "VMSG-DEV-017", "VMSG-DEV-018", "VMSG-BUS-028")
+@pytest.mark.req("VMSG-DEV-043", "VMSG-DEV-044", "VMSG-DEV-045", "VMSG-DEV-017", "VMSG-DEV-018", "VMSG-BUS-028", "R1-DEV-050")
 @pytest.mark.parametrize("device_id", KINDS)
 def test_get_device_info_response_is_exact_and_names_the_device(dut, device_id):
     p = th.peer(dut, device_id)
     r = p.info()
     f = p.last
     assert f.type == 0x01 and f.msg_id == th.ID_GET_DEVICE_INFO
-    assert f.msg_size == th.info_size(dut)  # 32 bytes in PR28, 52 in REV1
+    th.check(f.msg_size == th.info_size(dut), th.layout_rule("GET_DEVICE_INFO", th.is_rev1(dut)),
+             f"answer of {f.msg_size} bytes, the draft's layout has {th.info_size(dut)}")  # PR28 32, REV1 52
     assert r.device_id == device_id
 
 

@@ -15,20 +15,21 @@ def _rev1_only(dut):
 KINDS = [th.RNG_ID, th.BLK_ID, th.BALLOON_ID]
 
 
-def _info(dut, device_id, *, checks_049=False):
-    """The first GET_DEVICE_INFO answer. Checked against R1-DEV-049 by the test
-    citing it; for the others a missing or short answer is their setup failing."""
+def _info(dut, device_id, *, judged=False):
+    """The first GET_DEVICE_INFO answer. The test citing R1-DEV-049 (answered) and
+    R1-DEV-050 (its fields, here the 52-byte layout) judges them; for the others a
+    missing or short answer is their setup failing."""
     p = th.peer(dut, device_id)
-    f = p.answer(th.wire.GetDeviceInfoReq(), unanswered="R1-DEV-049" if checks_049 else None)
-    (th.check if checks_049 else th.require)(f.msg_size == 52 and f.msg is not None, "R1-DEV-049",
-                                             f"GET_DEVICE_INFO answer of {f.msg_size} bytes, REV1 has 52")
+    f = p.answer(th.wire.GetDeviceInfoReq(), unanswered="R1-DEV-049" if judged else None)
+    (th.check if judged else th.require)(f.msg_size == 52 and f.msg is not None, "R1-DEV-050",
+                                         f"GET_DEVICE_INFO answer of {f.msg_size} bytes, REV1 has 52")
     return p, f.body
 
 
 @pytest.mark.req("R1-DEV-049", "R1-DEV-050")
 @pytest.mark.parametrize("device_id", KINDS)
 def test_r1_device_info_answered_before_initialisation_and_stable(dut, device_id):
-    p, first = _info(dut, device_id, checks_049=True)
+    p, first = _info(dut, device_id, judged=True)
     th.bring_up(p, queues=())
     again = p.info()
     fields = ("device_id", "vendor_id", "num_feature_blocks", "config_size", "max_virtqueues",

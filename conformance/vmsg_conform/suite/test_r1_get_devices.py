@@ -23,7 +23,7 @@ def pytest_generate_tests(metafunc):
 def _ask(dut, fifo, offset, count):
     resp = h.request(h.RawFifo(dut, fifo), h.get_devices(offset, count))
     off, cnt, nxt, bitmap = th.get_devices_fields(dut, resp)
-    th.check(h.header(resp).msg_size == 14 + (cnt + 7) // 8, "R1-BUS-060",
+    th.require(h.header(resp).msg_size == 14 + (cnt + 7) // 8, "R1-BUS-060",
              f"msg_size {h.header(resp).msg_size} for count {cnt}")
     return off, cnt, nxt, bitmap
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from vmsg_conform import _vmsg
-from vmsg_conform.verdicts import check, require  # noqa: F401 - tests use th.check
+from vmsg_conform.verdicts import check, layout_rule, require  # noqa: F401 - tests use th.check
 
 wire = _vmsg.wire
 
@@ -91,7 +91,8 @@ def info_size(dut) -> int:
 
 def feature_blocks(dut, info) -> int:
     """32-bit feature blocks a GET_DEVICE_INFO response reports (PR28 counts bits)."""
-    return info.num_feature_blocks if is_rev1(dut) else (info.num_feature_bits + 31) // 32
+    # the field of the other draft reads 0, also in an answer read in the other layout (Peer.ask)
+    return max(info.num_feature_blocks, (info.num_feature_bits + 31) // 32)
 
 
 _CATALOGUE: list = []
@@ -294,10 +295,26 @@ class Peer:
         """Sends a request and returns the body of its single response (``answer``),
         which must decode and carry this device's number."""
         f = self.answer(body, **kw)
-        assert f.msg is not None, f"{wire.name(body)}: response does not decode: {f.error}"
+        if f.msg is None:
+            f = self._in_the_other_layout(body, f)
         assert f.dev_num == self.dev.dev_num, "response dev_num is not the device's number"
         self.last = f
         return f.body
+
+    def _in_the_other_layout(self, body, f: Frame) -> Frame:
+        """A response that does not decode in the run's draft. Read in the other draft's
+        layout, the device answered as that draft says: its layout rule is broken, which
+        the tests citing that rule report, and the rest go on with the fields the device
+        meant (tolerated) instead of failing on something else. Neither: the setup stops."""
+        name, rev1 = wire.name(body), is_rev1(self.dut)
+        rule = layout_rule(name, rev1)
+        other = wire.Profile.pr28() if rev1 else wire.Profile.rev1()
+        try:
+            msg = wire.decode(f.raw, other)
+        except wire.DecodeFailure:
+            require(False, rule, f"{name}: response does not decode: {f.error}")
+        self.dut.tolerate(rule, f"{name} answered in the {other.name()} layout ({f.msg_size} bytes)")
+        return Frame(f.raw, msg)
 
     def event(self, body) -> Reply:
         """Sends a one-way message (EVENT_AVAIL); returns what came back."""

@@ -102,11 +102,15 @@ class RefTarget(Target):
                                                    layout=device_wprofile.layout)
             transport = v.transport.DeviceTransport(backend, options)
             endpoints[(d.fifo, d.dev_num)] = transport
-            validating = v.transport.ValidatingEndpoint(  # the rules of the device's draft
-                transport, log, v.transport.ValidationProfile(layout=device_wprofile.layout))
+            # the validator judges the suite's drivers, which speak the run's draft
+            validating = v.transport.ValidatingEndpoint(
+                transport, log, v.transport.ValidationProfile(layout=wprofile.layout))
             slots.append(v.target.DeviceSlot(fifo=d.fifo, dev_num=d.dev_num, endpoint=validating))
 
         amp = v.amp.AmpConfig(num_fifos=desc.num_fifos, profile=device_wprofile, faults=fault_set)
+        bus = amp.bus
+        bus.rule_layout = wprofile.layout  # the bus's driver-frame rules too, in the run's draft
+        amp.bus = bus
         spec = v.target.ReferenceSpec(amp=amp, devices=slots, address=v.port.PciAddress(*desc.pci_address))
         if desc.ram_size is not None:
             spec.ram_size = desc.ram_size

@@ -73,14 +73,16 @@ constexpr FrameRuleIds kRev1Ids{rev1_rule_for, "R1-DRV-018", "R1-DRV-022", "R1-G
 }  // namespace
 
 void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> frame, const Bus& bus) {
-  const wire::Layout layout = bus.profile().layout;
+  wire::Profile profile = bus.profile();
+  profile.layout = bus.options().rule_layout.value_or(profile.layout);
+  const wire::Layout layout = profile.layout;
   const FrameRuleIds& ids = layout == wire::Layout::Rev1 ? kRev1Ids : kPr28Ids;
   const auto header = wire::peek_header(frame);
   const std::uint16_t dev_num = header ? header->dev_num : std::uint16_t{0};
   if (header && header->reserved_bits() != 0) {
     sink.driver_rule(ids.type_bits, dev_num, "frame", "type byte " + hex(header->type) + " has reserved bits set");
   }
-  const auto decoded = wire::decode(frame, bus.profile());
+  const auto decoded = wire::decode(frame, profile);
   if (!decoded) {
     if (const char* rule = ids.decode(decoded.error().error)) {
       sink.driver_rule(rule, dev_num, "frame", wire::describe(decoded.error(), layout));

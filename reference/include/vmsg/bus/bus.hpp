@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -68,6 +69,10 @@ struct BusOptions {
   /// see (malformed frames, empty device numbers) are reported; null = off.
   /// Not owned; must outlive the bus (driver_frame_rules.hpp).
   DriverRuleSink* rule_sink = nullptr;
+  /// The draft the driver is judged in, when it is not the bus's own: a run
+  /// that judges a device of one draft under the other still checks its
+  /// drivers in the run's draft. Unset = the bus's layout.
+  std::optional<wire::Layout> rule_layout{};
 };
 
 /// One device-side virtio-msg bus instance with kMaxDevices device numbers.
