@@ -7,6 +7,7 @@
 #include "vmsg/bus/bus.hpp"
 #include "vmsg/common/errors.hpp"
 #include "vmsg/transport/device_transport.hpp"
+#include "vmsg/transport/minimal_endpoint.hpp"
 
 namespace vmsg::target {
 
@@ -46,6 +47,13 @@ void ReferenceTarget::check(const std::vector<DeviceSlot>& devices) const {
         throw ConfigError("reference target: device " + std::to_string(d.dev_num) + " on fifo" +
                           std::to_string(d.fifo) + " was built for another wire or configuration profile than the "
                           "amp device (" + std::string(spec_.amp.profile.name()) + ")");
+      }
+    }
+    if (const auto* me = dynamic_cast<const transport::MinimalEndpoint*>(d.endpoint.get())) {
+      if (me->layout() != spec_.amp.profile.layout) {
+        throw ConfigError("reference target: minimal endpoint " + std::to_string(d.dev_num) + " on fifo" +
+                          std::to_string(d.fifo) + " answers in another wire profile than the amp device (" +
+                          std::string(spec_.amp.profile.name()) + ")");
       }
     }
   }

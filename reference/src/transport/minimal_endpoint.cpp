@@ -39,13 +39,17 @@ void MinimalEndpoint::receive(const wire::Message& m) {
       [&](const auto& b) {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, GetDeviceInfoReq>) {
+          // REV1 counts 32-bit feature blocks (L1270-1273) and has no
+          // num_feature_bits; the nil UUID stands for none (L1287-1291).
+          const bool rev1 = layout_ == wire::Layout::Rev1;
           reply(m, GetDeviceInfoResp{.device_id = id_.device_id,
                                      .vendor_id = id_.vendor_id,
-                                     .num_feature_bits = kFeatureBits,
+                                     .num_feature_bits = rev1 ? 0 : kFeatureBits,
                                      .config_size = 0,
                                      .max_virtqueues = 0,
                                      .admin_vq_start = 0,
-                                     .admin_vq_count = 0});
+                                     .admin_vq_count = 0,
+                                     .num_feature_blocks = rev1 ? kFeatureBits / 32 : 0});
         } else if constexpr (std::is_same_v<T, GetDeviceFeaturesReq>) {
           // G3: as many blocks as fit a 64-byte response (12).
           const std::uint32_t n = std::min<std::uint32_t>(b.num_blocks, 12);

@@ -41,7 +41,8 @@ struct Rig {
     for (unsigned q = 0; q < spec.devices.size(); ++q) {
       for (std::uint16_t n : spec.devices[q]) {
         t.devices.push_back({q, n, std::make_shared<transport::MinimalEndpoint>(
-                                       transport::MinimalIdentity{.device_id = 100u + q * 32u + n})});
+                                       transport::MinimalIdentity{.device_id = 100u + q * 32u + n},
+                                       spec.amp.profile.layout)});
       }
     }
     return t;

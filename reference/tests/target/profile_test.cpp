@@ -8,6 +8,8 @@
 #include "vmsg/devices/factory.hpp"
 #include "vmsg/target/reference_target.hpp"
 #include "vmsg/transport/device_transport.hpp"
+#include "vmsg/transport/minimal_endpoint.hpp"
+#include "vmsg/wire/codec.hpp"
 
 namespace vmsg::target {
 namespace {
@@ -52,6 +54,26 @@ TEST(TargetProfile, MismatchedTransportsAreRefused) {
   flagged.strict_config_generation = true;
   plain.devices.push_back({0, 3, rng(flagged)});
   EXPECT_NO_THROW(ReferenceTarget{plain});
+}
+
+// Found by fuzz_device's REV1 seeds: a MinimalEndpoint answered GET_DEVICE_INFO
+// with PR28's num_feature_bits, which REV1 cannot encode, so the bus lost the
+// response. It now answers in its bus's draft, and the target refuses one of
+// the other draft.
+TEST(TargetProfile, MinimalEndpointAnswersInItsBusDraft) {
+  ReferenceSpec s = rev1_spec(false);
+  auto ep = std::make_shared<transport::MinimalEndpoint>(transport::MinimalIdentity{.device_id = 9}, wire::Layout::Rev1);
+  s.devices.push_back({0, 2, ep});
+  ReferenceTarget t(s);
+  bus::Bus& b = t.device().bus(0);
+  const wire::Message req{.dev_num = 2, .token = 0x77, .reserved_type_bits = 0, .body = wire::GetDeviceInfoReq{}};
+  b.receive(wire::encode(req, wire::Profile::rev1()).value());
+  EXPECT_EQ(b.stats().endpoint_faults(), 0u);
+  EXPECT_EQ(b.stats().responses_sent, 1u);
+
+  ReferenceSpec other = rev1_spec(false);
+  other.devices.push_back({0, 2, std::make_shared<transport::MinimalEndpoint>()});  // PR28 answers on a REV1 bus
+  EXPECT_THROW(ReferenceTarget{other}, ConfigError);
 }
 
 }  // namespace

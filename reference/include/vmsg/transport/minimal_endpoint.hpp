@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "vmsg/bus/endpoint.hpp"
+#include "vmsg/wire/profile.hpp"
 
 namespace vmsg::transport {
 
@@ -18,21 +19,27 @@ struct MinimalIdentity {
 };
 
 /// Featureless device: offers only VIRTIO_F_VERSION_1, accepts FEATURES_OK
-/// exactly when the driver acknowledged a subset of that.
+/// exactly when the driver acknowledged a subset of that. `layout` is the
+/// draft of the bus it is plugged into: GET_DEVICE_INFO differs (PR28
+/// num_feature_bits, REV1 num_feature_blocks and a device UUID), and an answer
+/// in the other draft's fields cannot be encoded, so it would be lost.
 class MinimalEndpoint final : public bus::Endpoint {
  public:
-  explicit MinimalEndpoint(MinimalIdentity id = {}) : id_(id) {}
+  explicit MinimalEndpoint(MinimalIdentity id = {}, wire::Layout layout = wire::Layout::Pr28)
+      : id_(id), layout_(layout) {}
 
   void attach(std::uint16_t dev_num, bus::Outbox& out) override;
   void receive(const wire::Message& m) override;
 
   [[nodiscard]] std::uint32_t status() const noexcept { return status_; }
   [[nodiscard]] std::uint64_t requests() const noexcept { return requests_; }
+  [[nodiscard]] wire::Layout layout() const noexcept { return layout_; }
 
  private:
   void reply(const wire::Message& req, wire::Body body);
 
   MinimalIdentity id_;
+  wire::Layout layout_;
   std::uint16_t dev_num_ = 0;
   bus::Outbox* out_ = nullptr;
   std::uint32_t status_ = 0;
