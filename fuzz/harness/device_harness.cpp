@@ -44,16 +44,27 @@ std::vector<target::DeviceSlot> make_devices(const device_ops::Setup& s) {
       if (((unsigned{s.devices[q]}) >> i) & 1u) {
         devices.push_back({q, device_ops::kDevNums[i],
                            std::make_shared<transport::MinimalEndpoint>(
-                               transport::MinimalIdentity{.device_id = 100u + q * 32u + device_ops::kDevNums[i]})});
+                               transport::MinimalIdentity{.device_id = 100u + q * 32u + device_ops::kDevNums[i]},
+                               s.profile.layout())});
       }
     }
   }
   return devices;
 }
 
+/// The driver speaks the input's draft: its links encode, decode and judge in it.
+driver::AmpDriverOptions driver_options(const device_ops::Setup& s) {
+  driver::AmpDriverOptions o;
+  o.profile = s.profile.wire();
+  return o;
+}
+
 target::ReferenceSpec make_spec(const device_ops::Setup& s, bus::DriverRuleSink& rules) {
   target::ReferenceSpec spec;
   spec.amp.bus.rule_sink = &rules;
+  // The input's draft for the whole function: codec, bus and configuration profile.
+  spec.amp.profile = s.profile.wire();
+  spec.amp.bus.strict_config_generation = s.profile.strict_config_generation;
   spec.amp.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
   spec.ram_size = DeviceHarness::kRamSize;
   spec.address = DeviceHarness::kAddr;
@@ -122,14 +133,14 @@ void ShadowRam::clear() {
 }
 
 TargetPool::Entry& TargetPool::get(const device_ops::Setup& setup) {
-  Entry& e = entries_[setup.fifo_choice % 4];
+  Entry& e = entries_[setup.profile.index() * 4 + setup.fifo_choice % 4];
   if (!e.target) {
     e.scratch = std::make_unique<HarnessScratch>(DeviceHarness::kRamSize);
     e.target = std::make_unique<target::ReferenceTarget>(make_spec(setup, e.scratch->rules));
     auto rec = std::make_unique<RecordingPort>(e.target->machine(), e.bringup);
     driver::GuestAllocator ram(rec->address_map());
     driver::BarWindowAllocator window(rec->address_map());
-    e.driver.emplace(driver::AmpDriver::open(*rec, ram, window));
+    e.driver.emplace(driver::AmpDriver::open(*rec, ram, window, driver_options(setup)));
     rec->recording = false;
     e.recorder = std::move(rec);
     return e;
@@ -257,6 +268,7 @@ class LinkScope {
 DeviceHarness::DeviceHarness(const device_ops::Setup& setup, TargetPool* pool)
     : setup_(setup),
       nf_(device_ops::kFifoChoices[setup.fifo_choice % 4]),
+      profile_(setup.profile.wire()),
       own_scratch_(pool != nullptr ? nullptr : std::make_unique<HarnessScratch>(kRamSize)),
       owned_(pool != nullptr ? nullptr
                              : std::make_unique<target::ReferenceTarget>(make_spec(setup, own_scratch_->rules))) {
@@ -290,7 +302,7 @@ DeviceHarness::DeviceHarness(const device_ops::Setup& setup, TargetPool* pool)
     machine::Machine& bare = target_->machine();
     driver::GuestAllocator ram(bare.address_map());
     driver::BarWindowAllocator window(bare.address_map());
-    own_drv_.emplace(driver::AmpDriver::open(bare, ram, window));
+    own_drv_.emplace(driver::AmpDriver::open(bare, ram, window, driver_options(setup)));
     drv_ = &*own_drv_;
   }
   VMSG_FUZZ_CHECK(drv_->num_fifos() == nf_, "driver found " + std::to_string(drv_->num_fifos()) + " FIFOs");
@@ -577,7 +589,7 @@ void DeviceHarness::run(const device_ops::Op& op) {
     }
     case Kind::PostMessage: {
       std::array<std::uint8_t, fifo::kSlotSize> buf{};
-      auto n = wire::encode(op.message, wire::Profile::pr28(), buf);
+      auto n = wire::encode(op.message, profile_, buf);
       if (!n.ok()) break;
       const std::span<const std::uint8_t> frame(buf.data(), n.value());
       if (post(op.fifo % nf_, frame, op.flag) && !frame_clean(op.fifo % nf_, frame)) clean_ = false;
@@ -588,7 +600,7 @@ void DeviceHarness::run(const device_ops::Op& op) {
       break;
     case Kind::Burst: {
       std::array<std::uint8_t, fifo::kSlotSize> buf{};
-      auto n = wire::encode(op.message, wire::Profile::pr28(), buf);
+      auto n = wire::encode(op.message, profile_, buf);
       if (!n.ok()) break;
       const std::span<const std::uint8_t> frame(buf.data(), n.value());
       const unsigned q = op.fifo % nf_;
@@ -640,7 +652,7 @@ void DeviceHarness::run(const device_ops::Op& op) {
 
 std::optional<DeviceHarness::Expect> DeviceHarness::expect_for(unsigned q, std::span<const std::uint8_t> slot) const {
   // The bus rules of bus.hpp, restated: what answer (if any) this frame gets.
-  auto d = wire::decode(slot, wire::Profile::pr28());
+  auto d = wire::decode(slot, profile_);
   if (!d) return std::nullopt;
   const wire::Message& m = d.value();
   Expect e;
@@ -667,7 +679,7 @@ std::optional<DeviceHarness::Expect> DeviceHarness::expect_for(unsigned q, std::
 bool DeviceHarness::frame_clean(unsigned q, std::span<const std::uint8_t> frame) const {
   const auto h = wire::peek_header(frame);
   if (!h || h->reserved_bits() != 0) return false;
-  const auto d = wire::decode(frame, wire::Profile::pr28());
+  const auto d = wire::decode(frame, profile_);
   if (!d) return false;
   // The link zero-pads past the frame, but the frame's own bytes after
   // msg_size are slot padding too (AMP-015).
@@ -676,11 +688,13 @@ bool DeviceHarness::frame_clean(unsigned q, std::span<const std::uint8_t> frame)
   const wire::Body& b = d.value().body;
   const bool to_device = !wire::is_bus(b) && !wire::is_response(b) && !std::holds_alternative<wire::EventConfig>(b) &&
                          !std::holds_alternative<wire::EventUsed>(b);
+  // REV1: bus messages carry dev_num 0 (R1-GEN-001); PR28 has no driver rule for it.
+  if (profile_.layout == wire::Layout::Rev1 && wire::is_bus(b) && d.value().dev_num != 0) return false;
   return !to_device || (d.value().dev_num < 32 && ((plugged_[q] >> d.value().dev_num) & 1u) != 0);
 }
 
 void DeviceHarness::check_rules() const {
-  const auto known = transport::checked_driver_rules();
+  const auto known = transport::checked_driver_rules(profile_.layout);
   for (const transport::RuleViolation& v : scratch_->rules.violations()) {
     const bool listed = std::any_of(known.begin(), known.end(), [&](const transport::DriverRuleInfo& r) {
       return r.rule == v.rule && r.where != transport::RuleCheckPoint::Endpoint;
@@ -718,7 +732,7 @@ void DeviceHarness::poll(unsigned q, unsigned max) {
 void DeviceHarness::check_frame(unsigned q, std::span<const std::uint8_t> slot) {
   if (!tracked_[q]) return;
   const auto f = [q] { return "FIFO " + std::to_string(q) + ": "; };
-  auto d = wire::decode(slot, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
+  auto d = wire::decode(slot, profile_, wire::DecodeOptions{.strict_type_bits = true});
   VMSG_FUZZ_CHECK(d.ok(), f() + "device sent a malformed frame: " + (d.ok() ? "" : wire::describe(d.error())));
   const wire::Message& m = d.value();
   // AMP-015: the device writes the whole slot, zeros after the message.
@@ -740,10 +754,21 @@ void DeviceHarness::check_frame(unsigned q, std::span<const std::uint8_t> slot) 
   }
   if (e.get_devices) {
     // VMSG-BUS-043..046 for the 64-byte bus: window reduced only to fit, bits = plugged devices.
+    // REV1 (L1945-1992): any count, 0 included; `count` on the wire, (count + 7) / 8 bitmap
+    // bytes with the bits past count zero; an empty window is the last one.
+    const bool rev1 = profile_.layout == wire::Layout::Rev1;
     const auto& r = std::get<wire::GetDevicesResp>(m.body);
     const std::uint32_t off = e.get_devices->offset;
     const std::uint32_t cnt = std::min<std::uint32_t>({e.get_devices->count, (64u - 14u) * 8u, 0x10000u - off});
-    VMSG_FUZZ_CHECK(r.offset == off && r.bitmap.size() * 8 == cnt, f() + "GET_DEVICES window not echoed");
+    if (rev1) {
+      VMSG_FUZZ_CHECK(r.offset == off && r.count == cnt && r.bitmap.size() == (cnt + 7) / 8,
+                      f() + "GET_DEVICES window not echoed");
+      for (std::uint32_t n = cnt; n < r.bitmap.size() * 8; ++n) {
+        VMSG_FUZZ_CHECK(((unsigned{r.bitmap[n / 8]} >> (n % 8)) & 1u) == 0, f() + "GET_DEVICES bit past count set");
+      }
+    } else {
+      VMSG_FUZZ_CHECK(r.offset == off && r.bitmap.size() * 8 == cnt, f() + "GET_DEVICES window not echoed");
+    }
     bool more = false;
     for (std::uint32_t d2 = 0; d2 < 32; ++d2) {
       const bool present = ((plugged_[q] >> d2) & 1u) != 0;
@@ -759,6 +784,7 @@ void DeviceHarness::check_frame(unsigned q, std::span<const std::uint8_t> slot) 
       const bool bit = ((unsigned{r.bitmap[n / 8]} >> (n % 8)) & 1u) != 0;
       if (off + n >= 32) VMSG_FUZZ_CHECK(!bit, f() + "GET_DEVICES reports a device number >= 32");
     }
+    if (rev1 && cnt == 0) more = false;  // REV1 L1988-1992: a non-final next_offset lies above offset
     VMSG_FUZZ_CHECK(r.next_offset == (more ? off + cnt : 0u), f() + "GET_DEVICES next_offset wrong");
   }
 }
@@ -874,7 +900,7 @@ void DeviceHarness::ping_all() {
     if (!reached(q)) continue;
     const wire::Message ping{.dev_num = 0, .token = kPingToken, .reserved_type_bits = 0,
                              .body = wire::PingReq{kPingBase + q}};
-    const auto frame = wire::encode(ping, wire::Profile::pr28()).value();
+    const auto frame = wire::encode(ping, profile_).value();
     {
       LinkScope scope(in_link_);
       VMSG_FUZZ_CHECK(links_[q].post(frame) == fifo::PushResult::Ok, "PING could not be posted after re-init");

@@ -3,7 +3,8 @@
 // (transport, virtqueue, differential) that drive the same machine.
 //
 // Construction: a ReferenceTarget (2 MiB RAM, amp device at 00:04.0, one
-// MinimalEndpoint per chosen device number), the device's bus-master path
+// MinimalEndpoint per chosen device number, in the Setup's draft: PR28 or
+// REV1-2026, the driver's links and every oracle's codec likewise), the device's bus-master path
 // rerouted through a counting DmaSpace (the "spy"), and AmpDriver::open run
 // through an OraclePort so bring-up is checked like everything else.
 //
@@ -140,7 +141,7 @@ struct HarnessScratch {
   transport::DriverRuleLog rules;
 };
 
-/// Reference targets kept across inputs, one per FIFO count. get() resets the
+/// Reference targets kept across inputs, one per FIFO count and profile. get() resets the
 /// one for `setup` (ReferenceTarget::reset, fresh MinimalEndpoints as the
 /// setup asks) and brings it up again by replaying the port writes the
 /// driver's bring-up made the first time: reads have no side effects in the
@@ -167,7 +168,7 @@ class TargetPool {
   [[nodiscard]] Entry& get(const device_ops::Setup& setup);
 
  private:
-  std::array<Entry, 4> entries_;
+  std::array<Entry, 4 * kProfileChoices> entries_;  ///< [profile index * 4 + FIFO choice]
 };
 
 class DeviceHarness {
@@ -246,6 +247,7 @@ class DeviceHarness {
 
   device_ops::Setup setup_;
   unsigned nf_;
+  wire::Profile profile_;  ///< the input's draft: every frame the harness builds or judges
   std::array<std::uint32_t, 8> plugged_{};  ///< per FIFO: bit d = device number d plugged
   std::unique_ptr<HarnessScratch> own_scratch_;  ///< without a pool (before owned_: its sink outlives the target)
   std::unique_ptr<target::ReferenceTarget> owned_;  ///< null when borrowed from a pool

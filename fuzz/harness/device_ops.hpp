@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/message_io.hpp"
+#include "common/profile_prefix.hpp"
 #include "vmsg/port/port.hpp"
 #include "vmsg/wire/messages.hpp"
 
@@ -25,6 +26,9 @@ inline constexpr std::uint16_t kDevNums[8] = {0, 1, 2, 3, 7, 8, 16, 31};
 struct Setup {
   std::uint8_t fifo_choice = 0;      ///< index into kFifoChoices
   std::array<std::uint8_t, 8> devices{};  ///< per FIFO: mask over kDevNums
+  /// The draft of the whole machine: from the input's prefix (take_profile),
+  /// not from the stream io_setup reads.
+  ProfileChoice profile;
 };
 
 enum class Kind : std::uint8_t {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 
+#include "common/profile_prefix.hpp"
 #include "harness/device_ops.hpp"
 #include "vmsg/common/faults.hpp"
 
@@ -31,6 +32,9 @@ struct Setup {
   /// 0: conforming; k: fault::all_faults()[k-1] on BOTH sides (the fault
   /// paths must behave the same through the ABI as in process).
   std::uint8_t fault = 0;
+  /// The draft both sides are built in: from the input's prefix
+  /// (take_profile), not from the stream io_setup reads.
+  ProfileChoice profile;
 };
 
 /// The fault set `s` puts on both sides.

@@ -8,6 +8,7 @@
 #include <set>
 #include <utility>
 
+#include "vmsg/amp/amp_device.hpp"
 #include "vmsg/common/errors.hpp"
 #include "vmsg/devices/factory.hpp"
 #include "vmsg/dut/config.hpp"
@@ -53,6 +54,17 @@ devices::DeviceProps props_for(const std::string& kind) {
   return p;
 }
 
+/// The amp function of `s`: FIFOs, fault, and the input's draft.
+amp::AmpConfig spec_amp(const diff_ops::Setup& s, bus::DriverRuleSink* rules) {
+  amp::AmpConfig a;
+  a.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
+  a.faults = diff_ops::faults(s);
+  a.bus.rule_sink = rules;
+  a.profile = s.profile.wire();
+  a.bus.strict_config_generation = s.profile.strict_config_generation;
+  return a;
+}
+
 std::string hex(std::uint64_t v) {
   char b[24];
   std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
@@ -64,11 +76,13 @@ std::string hex(std::uint64_t v) {
 std::vector<target::DeviceSlot> DiffRunner::devices(const diff_ops::Setup& s,
                                                     const std::shared_ptr<transport::DriverRuleLog>& rules) {
   std::vector<target::DeviceSlot> out;
-  transport::TransportOptions o;
-  o.faults = diff_ops::faults(s);
+  // As the library assembles them (ref_dut.cpp): transports and validators in the function's draft.
+  const amp::AmpConfig amp = spec_amp(s, nullptr);
+  const transport::TransportOptions o = transport::options_for_bus(amp.profile, amp.bus, diff_ops::faults(s));
+  const transport::ValidationProfile vp{amp.profile.layout, amp.bus.strict_config_generation};
   for (const Placed& p : placed(s)) {
     auto dt = std::make_shared<transport::DeviceTransport>(devices::make_backend(p.kind, props_for(p.kind)), o);
-    out.push_back({p.fifo, p.dev_num, std::make_shared<transport::ValidatingEndpoint>(std::move(dt), rules)});
+    out.push_back({p.fifo, p.dev_num, std::make_shared<transport::ValidatingEndpoint>(std::move(dt), rules, vp)});
   }
   return out;
 }
@@ -76,9 +90,7 @@ std::vector<target::DeviceSlot> DiffRunner::devices(const diff_ops::Setup& s,
 target::ReferenceSpec DiffRunner::spec(const diff_ops::Setup& s,
                                        const std::shared_ptr<transport::DriverRuleLog>& rules) {
   target::ReferenceSpec spec;
-  spec.amp.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
-  spec.amp.faults = diff_ops::faults(s);
-  spec.amp.bus.rule_sink = rules.get();
+  spec.amp = spec_amp(s, rules.get());
   spec.ram_size = kRamSize;
   spec.address = kAddr;
   spec.devices = devices(s, rules);
@@ -90,6 +102,8 @@ std::string DiffRunner::config(const diff_ops::Setup& s, const fault::FaultSet& 
   c.num_fifos = device_ops::kFifoChoices[s.fifo_choice % 4];
   c.address = kAddr;
   c.faults = diff_ops::faults(s);
+  c.profile = std::string(s.profile.wire().name());
+  c.strict_config_generation = s.profile.strict_config_generation;
   for (const fault::FaultInfo& f : fault::all_faults()) {
     if (lib_faults.has(f.fault)) c.faults.set(f.fault);
   }
@@ -188,6 +202,7 @@ DiffRunner::DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, t
                        std::shared_ptr<dut::Library> lib, const fault::FaultSet& lib_faults, bool report_only)
     : nf_(device_ops::kFifoChoices[s.fifo_choice % 4]),
       report_only_(report_only),
+      profile_(s.profile.wire()),
       ref_(ref),
       rules_(rules),
       lib_(std::make_unique<dut::LibPort>(std::move(lib),
@@ -201,7 +216,9 @@ DiffRunner::DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, t
   }
   driver::GuestAllocator ram(am);
   driver::BarWindowAllocator window(am);
-  drv_.emplace(driver::AmpDriver::open(*port_, ram, window));
+  driver::AmpDriverOptions opts;
+  opts.profile = profile_;  // the driver speaks the draft both sides were built in
+  drv_.emplace(driver::AmpDriver::open(*port_, ram, window, opts));
   for (unsigned k = 0; k < 3; ++k) {
     bar_base_[k] = drv_->function().bars[k].base;
     bar_size_[k] = drv_->function().bars[k].size;
@@ -307,7 +324,7 @@ void DiffRunner::run(const device_ops::Op& op) {
     case Kind::PostMessage:
     case Kind::Burst: {
       std::array<std::uint8_t, fifo::kSlotSize> buf{};
-      auto n = wire::encode(op.message, wire::Profile::pr28(), buf);
+      auto n = wire::encode(op.message, profile_, buf);
       if (!n.ok() || !sane()) break;
       driver::FifoLink& l = drv_->fifo(op.fifo % nf_);
       const std::span<const std::uint8_t> frame(buf.data(), n.value());

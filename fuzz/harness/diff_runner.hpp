@@ -10,7 +10,9 @@
 // Both sides run the same code behind different plumbing (ECAM and BAR
 // decode in the host, DMA and MSI through callbacks), with the same fault mode
 // when the input's Setup picks one, so any divergence is a bug in that
-// plumbing or in the ABI. Both sides also run the validating peer; the driver
+// plumbing or in the ABI. Both are built in the Setup's draft (PR28 or
+// REV1-2026, the library through profile= and strict-config-generation=).
+// Both sides also run the validating peer; the driver
 // rules each recorded (rule and device number, in order) must agree too.
 // With a fault mode on the library side only (VMSG_DIFF_FAULT) a divergence is
 // expected: the fuzzer's job is then to find an input that exposes it.
@@ -80,6 +82,7 @@ class DiffRunner {
 
   unsigned nf_;
   bool report_only_;
+  wire::Profile profile_;  ///< the draft both sides (and the driver) speak
   target::ReferenceTarget& ref_;
   transport::DriverRuleLog& rules_;
   std::unique_ptr<dut::LibPort> lib_;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "vmsg/transport/driver_rules.hpp"
+#include "vmsg/transport/validating_endpoint.hpp"
 #include "vmsg/wire/messages.hpp"
 
 namespace vmsg::fuzz {
@@ -28,7 +29,9 @@ namespace vmsg::fuzz {
 /// Looks at the entries a log gained since the last mark().
 class RuleLogWatch {
  public:
-  RuleLogWatch(const transport::DriverRuleLog& log, transport::RuleCheckPoint where) : log_(log), where_(where) {}
+  /// `layout`: the draft whose catalogue (checked_driver_rules(layout)) the entries must come from.
+  RuleLogWatch(const transport::DriverRuleLog& log, transport::RuleCheckPoint where, wire::Layout layout)
+      : log_(log), where_(where), layout_(layout) {}
 
   [[nodiscard]] std::span<const transport::RuleViolation> fresh() const { return log_.violations().subspan(mark_); }
   [[nodiscard]] std::size_t fresh_count(std::string_view rule) const;
@@ -40,21 +43,25 @@ class RuleLogWatch {
  private:
   const transport::DriverRuleLog& log_;
   transport::RuleCheckPoint where_;
+  wire::Layout layout_;
   std::size_t mark_ = 0;
 };
 
-/// The bus rules `frame` breaks when only `present_dev` has a device behind
-/// it: exactly these for a frame that decodes; for one that does not, the
-/// reserved-bits rule when it applies plus at most one size/alignment rule.
-void check_frame_rules(const RuleLogWatch& bus, std::span<const std::uint8_t> frame, std::uint16_t present_dev);
+/// The bus rules `frame` breaks on a bus of `layout` when only `present_dev`
+/// has a device behind it: exactly these for a frame that decodes; for one
+/// that does not, the reserved-bits rule when it applies plus at most one
+/// size/alignment rule. The rule IDs are the draft's (VMSG-* or R1-*).
+void check_frame_rules(const RuleLogWatch& bus, std::span<const std::uint8_t> frame, std::uint16_t present_dev,
+                       wire::Layout layout);
 
 /// What the driver has been shown of GET_DEVICE_INFO (config_size), if anything.
 struct DriverView {
   std::optional<std::uint32_t> config_size;
 };
 
-/// Rules `m` breaks by itself once it reaches the validating endpoint (its
-/// own fields, or use before GET_DEVICE_INFO was answered).
-[[nodiscard]] std::vector<std::string_view> rules_broken_alone(const wire::Message& m, const DriverView& view);
+/// Rules `m` breaks by itself once it reaches a validating endpoint of
+/// `profile` (its own fields, or use before GET_DEVICE_INFO was answered).
+[[nodiscard]] std::vector<std::string_view> rules_broken_alone(const wire::Message& m, const DriverView& view,
+                                                               const transport::ValidationProfile& profile);
 
 }  // namespace vmsg::fuzz

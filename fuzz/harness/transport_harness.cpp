@@ -88,24 +88,30 @@ class TransportHarness::Sink final : public bus::FrameSink {
 
 TransportHarness::TransportHarness(const ops::Setup& setup)
     : setup_(setup),
+      profile_(setup.profile.wire()),
+      validation_{setup.profile.layout(), setup.profile.strict_config_generation},
       ram_(ops::kRamSize),
       spy_(std::make_unique<Spy>(*this)),
       sink_(std::make_unique<Sink>(*this)),
       ep_log_(std::make_shared<transport::DriverRuleLog>()),
-      ep_watch_(*ep_log_, transport::RuleCheckPoint::Endpoint),
-      bus_watch_(bus_log_, transport::RuleCheckPoint::Bus) {
-  bus_ = std::make_unique<bus::Bus>(wire::Profile::pr28(), *sink_, bus::BusOptions{.rule_sink = &bus_log_});
+      ep_watch_(*ep_log_, transport::RuleCheckPoint::Endpoint, profile_.layout),
+      bus_watch_(bus_log_, transport::RuleCheckPoint::Bus, profile_.layout) {
+  // Bus, device and validator in the input's draft (as the reference target assembles them).
+  bus::BusOptions bus_options;
+  bus_options.rule_sink = &bus_log_;
+  bus_options.strict_config_generation = setup.profile.strict_config_generation;
+  bus_ = std::make_unique<bus::Bus>(profile_, *sink_, bus_options);
   devices::DeviceProps props;
   const char* kind = ops::kKinds[setup.kind % ops::kKindCount];
   if (std::string(kind) == "virtio-blk-device") props["capacity"] = "16K";  // small medium: cheap to build
-  transport::TransportOptions o;
+  transport::TransportOptions o = transport::options_for_bus(profile_, bus_options, {});
   o.offer_indirect = setup.indirect;
   o.offer_event_idx = setup.event_idx;
   dev_ = std::make_shared<transport::DeviceTransport>(devices::make_backend(kind, props), o);
   device_id_ = dev_->backend().device_id();
   num_queues_ = dev_->backend().num_queues();
   inner_ = std::make_shared<TrafficProbe>(dev_);
-  validator_ = std::make_shared<transport::ValidatingEndpoint>(inner_, ep_log_);
+  validator_ = std::make_shared<transport::ValidatingEndpoint>(inner_, ep_log_, validation_);
   outer_ = std::make_shared<TrafficProbe>(validator_);
   outer_->attach_memory(*spy_);  // through the validator: it must hand memory on, too
   bus_->plug(ops::kDevNum, *outer_);
@@ -175,7 +181,7 @@ void TransportHarness::check_write(std::uint64_t addr, std::uint64_t len) {
 
 std::optional<wire::Message> TransportHarness::send(const wire::Message& m) {
   std::array<std::uint8_t, fifo::kSlotSize> slot{};
-  auto n = wire::encode(m, wire::Profile::pr28(), slot);
+  auto n = wire::encode(m, profile_, slot);
   if (!n.ok()) return std::nullopt;  // cannot be sent on a 64-byte bus
   return send_frame(slot);
 }
@@ -185,7 +191,7 @@ std::optional<wire::Message> TransportHarness::send_frame(std::span<const std::u
   bool answer = false;
   wire::Message req;
   std::optional<wire::Message> decoded;
-  if (auto d = wire::decode(frame, wire::Profile::pr28())) {
+  if (auto d = wire::decode(frame, profile_)) {
     req = d.value();
     decoded = req;
     if (wire::is_bus(req.body)) {
@@ -211,7 +217,7 @@ std::optional<wire::Message> TransportHarness::send_frame(std::span<const std::u
   std::optional<wire::Message> resp;
   std::vector<wire::Message> events;
   for (const auto& f : out_) {
-    auto d = wire::decode(f, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
+    auto d = wire::decode(f, profile_, wire::DecodeOptions{.strict_type_bits = true});
     VMSG_FUZZ_CHECK(d.ok(), "device emitted a malformed frame: " + (d.ok() ? "" : wire::describe(d.error())));
     if (wire::is_response(d.value().body)) {
       VMSG_FUZZ_CHECK(answer, std::string("response ") + std::string(wire::name(d.value().body)) +
@@ -331,7 +337,7 @@ void TransportHarness::check_rules(std::span<const std::uint8_t> frame, const st
                                    bool reached, const DriverView& view_before) {
   ep_watch_.check_catalogue(ops::kDevNum);
   bus_watch_.check_catalogue(std::nullopt);
-  check_frame_rules(bus_watch_, frame, ops::kDevNum);
+  check_frame_rules(bus_watch_, frame, ops::kDevNum, profile_.layout);
   if (!reached || !req) {
     VMSG_FUZZ_CHECK(ep_watch_.fresh().empty(),
                     "endpoint rules recorded for a frame the endpoint never saw:" + log_text(ep_watch_.fresh()));
@@ -340,7 +346,7 @@ void TransportHarness::check_rules(std::span<const std::uint8_t> frame, const st
     for (const auto& v : ep_watch_.fresh()) {
       VMSG_FUZZ_CHECK(v.kind == kind, "endpoint rule recorded under kind " + v.kind + " for a " + std::string(kind));
     }
-    for (std::string_view rule : rules_broken_alone(*req, view_before)) {
+    for (std::string_view rule : rules_broken_alone(*req, view_before, validation_)) {
       VMSG_FUZZ_CHECK(ep_watch_.fresh_count(rule) > 0, std::string(kind) + " breaks " + std::string(rule) +
                                                            " by itself, but it was not recorded:" +
                                                            log_text(ep_watch_.fresh()));
@@ -365,7 +371,7 @@ void TransportHarness::check_log_accessors() const {
                       "to_string(RuleViolation) does not lead with rule, device and kind");
     }
   }
-  for (const transport::DriverRuleInfo& row : transport::checked_driver_rules()) {
+  for (const transport::DriverRuleInfo& row : transport::checked_driver_rules(profile_.layout)) {
     const std::string_view where = transport::to_string(row.where);
     VMSG_FUZZ_CHECK(where == "endpoint" || where == "bus" || where == "registers",
                     "catalogue row " + std::string(row.rule) + " has no check point name");
@@ -413,8 +419,9 @@ std::optional<ops::Op> TransportHarness::polite_copy(const ops::Op& op) const {
   const std::uint32_t st = dev_->status();
   switch (op.kind) {
     case Kind::Message:
-      p.flag = false;
-      p.message.dev_num = ops::kDevNum;
+      // REV1: bus messages carry dev_num 0 (R1-GEN-001), kept by `flag`; PR28 leaves it to the receiver.
+      p.flag = rev1() && wire::is_bus(p.message.body);
+      p.message.dev_num = p.flag ? std::uint16_t{0} : ops::kDevNum;
       p.message.reserved_type_bits = 0;
       if (!polite_message(p.message)) return std::nullopt;
       break;
@@ -455,7 +462,16 @@ bool TransportHarness::polite_set_queue(unsigned q, std::uint32_t size) {
   };
   const auto before = query();
   if (!before || before->max_size == 0) return false;
-  if (before->cur_size != 0 && (negotiated_ & kRingResetBit) != 0) {
+  if (rev1()) {
+    // REV1: an enabled queue (flags bit 0) is only reprogrammed after
+    // RESET_VQUEUE (R1-DRV-070/071); without RING_RESET a driver leaves it.
+    if ((before->flags & 1U) != 0) {
+      if ((negotiated_ & kRingResetBit) == 0) return false;
+      track_[q].on = false;
+      (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{q}});
+      if (!query()) return false;  // read again after the reset, before SET_VQUEUE (R1-DRV-062)
+    }
+  } else if (before->cur_size != 0 && (negotiated_ & kRingResetBit) != 0) {
     track_[q].on = false;
     (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{q}});
   }
@@ -475,6 +491,10 @@ void TransportHarness::untrack_overlapping(std::uint64_t lo, std::uint64_t hi) {
 }
 
 bool TransportHarness::set_queue(unsigned q, std::uint32_t size) {
+  // REV1: a SET_VQUEUE that names any field of an enabled queue changes
+  // nothing (L1692-1696), so the queue keeps its ring indices even when its
+  // layout is the one asked for: never a fresh queue to track.
+  const bool was_enabled = rev1() && dev_->configured_queue(q) != nullptr;
   // A driver clears the rings before handing them over.
   const std::uint64_t base = area(q);
   std::vector<std::uint8_t> zeros(ops::kIndirectOffset, 0);
@@ -482,6 +502,7 @@ bool TransportHarness::set_queue(unsigned q, std::uint32_t size) {
   track_[q] = Track{};
   wire::SetVqueueReq r;
   r.index = q;
+  r.flags = queue_flags();
   r.size = size;
   r.desc_addr = base;
   r.driver_addr = base + ops::kAvailOffset;
@@ -494,7 +515,7 @@ bool TransportHarness::set_queue(unsigned q, std::uint32_t size) {
   // matching desc_addr alone is not proof the new queue took effect: only
   // track it when the whole layout is the one just asked for.
   const vq::SplitQueue* sq = dev_->configured_queue(q);
-  if (sq == nullptr || size == 0 || size > ops::kMaxRingSize) return false;
+  if (was_enabled || sq == nullptr || size == 0 || size > ops::kMaxRingSize) return false;
   const vq::QueueLayout& l = sq->layout();
   if (l.size != size || l.desc_addr != r.desc_addr || l.driver_addr != r.driver_addr || l.device_addr != r.device_addr) {
     return false;
@@ -651,7 +672,7 @@ void TransportHarness::run(const ops::Op& input) {
     case Kind::Frame: {
       std::vector<std::uint8_t> f = op.bytes;
       if (op.flag && f.size() < fifo::kSlotSize) f.resize(fifo::kSlotSize, 0);
-      if (auto d = wire::decode(f, wire::Profile::pr28()); d && touches_queues(d.value().body)) {
+      if (auto d = wire::decode(f, profile_); d && touches_queues(d.value().body)) {
         for (auto& t : track_) t.on = false;
       }
       (void)send_frame(f);
@@ -678,6 +699,7 @@ void TransportHarness::run(const ops::Op& input) {
       if (q < ops::kMaxQueues) track_[q].on = false;
       wire::SetVqueueReq r;
       r.index = q;
+      r.flags = queue_flags();
       r.size = op.size;
       r.desc_addr = op.addrs[0];
       r.driver_addr = op.addrs[1];
@@ -690,6 +712,11 @@ void TransportHarness::run(const ops::Op& input) {
     }
     case Kind::ResetQueue:
       if (op.queue < ops::kMaxQueues) track_[op.queue].on = false;
+      if (setup_.polite && rev1()) {
+        // REV1: RESET_VQUEUE only for a queue read with GET_VQUEUE since the last reset (R1-DRV-074).
+        (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0,
+                    .body = wire::GetVqueueReq{op.queue}});
+      }
       (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0,
                   .body = wire::ResetVqueueReq{op.queue}});
       break;
@@ -717,7 +744,7 @@ void TransportHarness::run(const ops::Op& input) {
                       "driver rules recorded while only time passed");
       std::vector<wire::Message> events;
       for (const auto& f : out_) {
-        auto d = wire::decode(f, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
+        auto d = wire::decode(f, profile_, wire::DecodeOptions{.strict_type_bits = true});
         VMSG_FUZZ_CHECK(d.ok(), "device emitted a malformed frame after a time step");
         VMSG_FUZZ_CHECK(!wire::is_response(d.value().body), "response emitted after a time step, nothing asked");
         events.push_back(d.value());

@@ -43,6 +43,9 @@
 //  (h) Nothing throws out of Bus::receive or Bus::advance_time.
 // Setup::polite makes the harness a well-behaved driver: operations that
 // would break a driver rule are dropped or adjusted (polite_copy()).
+// Setup::profile (the input's prefix) puts bus, device, validator and every
+// oracle in PR28 or REV1-2026; under REV1 the harness's SET_VQUEUE enables
+// the queue (state op 1) and the rule oracles use the R1-* IDs.
 #pragma once
 
 #include <array>
@@ -61,6 +64,7 @@
 #include "vmsg/transport/device_transport.hpp"
 #include "vmsg/transport/driver_rules.hpp"
 #include "vmsg/transport/validating_endpoint.hpp"
+#include "vmsg/wire/constants.hpp"
 
 namespace vmsg::fuzz {
 
@@ -133,7 +137,14 @@ class TransportHarness {
   void untrack_overlapping(std::uint64_t lo, std::uint64_t hi);
   void on_device_reset();
 
+  [[nodiscard]] bool rev1() const noexcept { return profile_.layout == wire::Layout::Rev1; }
+  /// SET_VQUEUE flags of the structured operations: REV1 enables the queue
+  /// with every field applied (state op 1); PR28's word is reserved.
+  [[nodiscard]] std::uint32_t queue_flags() const noexcept { return rev1() ? wire::vqueue_flags::kEnable : 0U; }
+
   transport_ops::Setup setup_;
+  wire::Profile profile_;                       ///< the input's draft: bus, device, codec of every oracle
+  transport::ValidationProfile validation_;     ///< the validator's and the rule oracles' draft
   machine::GuestRam ram_;
   std::unique_ptr<Spy> spy_;
   std::unique_ptr<Sink> sink_;

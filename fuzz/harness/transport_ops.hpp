@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/message_io.hpp"
+#include "common/profile_prefix.hpp"
 #include "vmsg/wire/messages.hpp"
 
 namespace vmsg::fuzz::transport_ops {
@@ -46,6 +47,9 @@ struct Setup {
   /// would break a driver rule (see TransportHarness), so the validating
   /// peer must record nothing. Hostile otherwise.
   bool polite = false;
+  /// The draft of device, bus and validator: from the input's prefix
+  /// (take_profile), not from the stream io_setup reads.
+  ProfileChoice profile;
 };
 
 enum class Kind : std::uint8_t {

@@ -5,7 +5,8 @@
 // steps, Command/BAR/MSI-X reprogramming and re-initialisation.
 //
 // The input is Setup (FIFO count, plugged device numbers) followed by
-// operations, both in harness/device_ops.hpp. The oracles live in
+// operations, both in harness/device_ops.hpp; a REV1 prefix
+// (common/profile_prefix.hpp) runs device, bus and driver in REV1-2026. The oracles live in
 // harness/device_harness.hpp: exact MSI accounting per access, memory
 // ownership, exactly one answer per valid request, and no wedge (a PING on
 // every FIFO after a driver-style restore).
@@ -18,6 +19,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "common/profile_prefix.hpp"
 #include "common/stream_io.hpp"
 #include "harness/device_harness.hpp"
 #include "harness/device_ops.hpp"
@@ -28,10 +30,12 @@ constexpr std::size_t kMaxOps = 256;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const vmsg::fuzz::ProfileChoice profile = vmsg::fuzz::take_profile(data, size);
   FuzzedDataProvider fdp(data, size);
   vmsg::fuzz::FdpReader in(fdp);
   vmsg::fuzz::device_ops::Setup setup;
   vmsg::fuzz::device_ops::io_setup(in, setup);
+  setup.profile = profile;
   // Function-local: libFuzzer gives no other place to keep state across inputs.
   static vmsg::fuzz::TargetPool pool;
   vmsg::fuzz::DeviceHarness h(setup, &pool);

@@ -3,7 +3,8 @@
 // (libvmsg_ref_dut.so) loaded through the C ABI, reporting the first
 // divergence (harness/diff_runner.hpp). The input is diff_ops::Setup (FIFO
 // count, virtio devices, a fault mode for both sides) followed by
-// fuzz_device's operations.
+// fuzz_device's operations; a REV1 prefix (common/profile_prefix.hpp) builds
+// both sides in REV1-2026.
 //
 // Environment:
 //   VMSG_DUT_LIB           the library to load; default: libvmsg_ref_dut.so
@@ -25,11 +26,13 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "common/ref_dut_path.hpp"
+#include "common/profile_prefix.hpp"
 #include "common/stream_io.hpp"
 #include "harness/diff_runner.hpp"
 
@@ -45,15 +48,15 @@ struct RefSide {
 };
 
 /// What stays loaded across inputs: the library and one in-process target
-/// per FIFO count and fault (built on first use, reset per input as in
-/// fuzz_device; a fault mode is fixed when the device is built).
+/// per FIFO count, fault and profile (built on first use, reset per input as
+/// in fuzz_device; fault mode and profile are fixed when the device is built).
 struct State {
   std::shared_ptr<vmsg::dut::Library> lib = vmsg::dut::Library::open(vmsg::fuzz::ref_dut_path());
   vmsg::fault::FaultSet faults =
       vmsg::fault::FaultSet::parse_list(std::getenv("VMSG_DIFF_FAULT") ? std::getenv("VMSG_DIFF_FAULT") : "");
   bool report_only = std::getenv("VMSG_DIFF_REPORT_ONLY") != nullptr &&
                      std::string(std::getenv("VMSG_DIFF_REPORT_ONLY")) == "1";
-  std::map<std::pair<unsigned, unsigned>, RefSide> sides;
+  std::map<std::tuple<unsigned, unsigned, unsigned>, RefSide> sides;
 };
 
 }  // namespace
@@ -61,11 +64,13 @@ struct State {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   // Function-local: libFuzzer gives no other place to keep state across inputs.
   static State state;
+  const vmsg::fuzz::ProfileChoice profile = vmsg::fuzz::take_profile(data, size);
   FuzzedDataProvider fdp(data, size);
   vmsg::fuzz::FdpReader in(fdp);
   vmsg::fuzz::diff_ops::Setup setup;
   vmsg::fuzz::diff_ops::io_setup(in, setup);
-  RefSide& side = state.sides[{setup.fifo_choice % 4u, setup.fault}];
+  setup.profile = profile;
+  RefSide& side = state.sides[{setup.fifo_choice % 4u, setup.fault, setup.profile.index()}];
   side.rules->clear();
   if (!side.target) {
     side.target = std::make_unique<vmsg::target::ReferenceTarget>(vmsg::fuzz::DiffRunner::spec(setup, side.rules));

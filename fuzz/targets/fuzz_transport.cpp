@@ -6,7 +6,8 @@
 // memory and lets time pass.
 //
 // The input is Setup (backend, offered ring features) followed by
-// operations, both in harness/transport_ops.hpp. The oracles live in
+// operations, both in harness/transport_ops.hpp; a REV1 prefix
+// (common/profile_prefix.hpp) runs device, bus and validator in REV1-2026. The oracles live in
 // harness/transport_harness.hpp: exactly one answer per valid request; device
 // writes only into used rings and device-writable buffers the driver made
 // available; NEEDS_RESET announced once per breakage and nothing used while
@@ -17,6 +18,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "common/profile_prefix.hpp"
 #include "common/stream_io.hpp"
 #include "harness/transport_harness.hpp"
 #include "harness/transport_ops.hpp"
@@ -27,10 +29,12 @@ constexpr std::size_t kMaxOps = 256;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const vmsg::fuzz::ProfileChoice profile = vmsg::fuzz::take_profile(data, size);
   FuzzedDataProvider fdp(data, size);
   vmsg::fuzz::FdpReader in(fdp);
   vmsg::fuzz::transport_ops::Setup setup;
   vmsg::fuzz::transport_ops::io_setup(in, setup);
+  setup.profile = profile;
   vmsg::fuzz::TransportHarness h(setup);
   for (std::size_t i = 0; i < kMaxOps && in.more(); ++i) {
     vmsg::fuzz::transport_ops::Op op;

@@ -218,8 +218,22 @@ std::vector<TransportSeed> transport_rule_seeds() {
     polite.event_idx = false;
     polite.indirect = false;
     out.push_back({"polite-plain-" + tag, polite, polite_stream()});
+    // REV1-2026: the same drivers judged by the second draft's rules (R1-*),
+    // the polite one under both configuration profiles.
+    hostile.profile.rev1 = true;
+    polite.profile.rev1 = true;
+    out.push_back({"r1-rules-endpoint-" + tag, hostile, endpoint_rules()});
+    out.push_back({"r1-rules-ring-reset-" + tag, hostile, ring_reset_rules()});
+    out.push_back({"r1-polite-plain-" + tag, polite, polite_stream()});
+    polite.event_idx = true;
+    polite.indirect = true;
+    polite.profile.strict_config_generation = true;
+    out.push_back({"r1s-polite-" + tag, polite, polite_stream()});
   }
   out.push_back({"rules-frames", tops::Setup{}, frame_rules()});
+  tops::Setup r1_frames;
+  r1_frames.profile.rev1 = true;
+  out.push_back({"r1-rules-frames", r1_frames, frame_rules()});
   return out;
 }
 

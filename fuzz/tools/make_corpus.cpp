@@ -19,6 +19,7 @@
 // device stream is run through the DeviceHarness (oracles included) once.
 // Files the generator owns are named gen-*; it replaces those and only those.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -29,10 +30,12 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "common/profile_prefix.hpp"
 #include "common/stream_io.hpp"
 #include "harness/device_harness.hpp"
 #include "harness/device_ops.hpp"
@@ -59,6 +62,15 @@ namespace fops = vmsg::fuzz::fifo_ops;
 namespace tops = vmsg::fuzz::transport_ops;
 namespace xops = vmsg::fuzz::diff_ops;
 using namespace vmsg;
+
+/// The REV1 profiles seeds are written in (common/profile_prefix.hpp).
+constexpr fuzz::ProfileChoice kRev1{.rev1 = true, .strict_config_generation = false};
+constexpr fuzz::ProfileChoice kRev1Strict{.rev1 = true, .strict_config_generation = true};
+
+/// Seed-name prefix of a profile: none for PR28, r1- / r1s- for REV1 (strict).
+std::string profile_tag(const fuzz::ProfileChoice& p) {
+  return p.rev1 ? (p.strict_config_generation ? "r1s-" : "r1-") : "";
+}
 
 // ---- one recorded port access ------------------------------------------------
 struct Access {
@@ -241,13 +253,17 @@ std::vector<std::uint8_t> device_input(dops::Setup setup, std::vector<dops::Op> 
   fuzz::FdpWriter w;
   dops::io_setup(w, setup);
   for (auto& op : ops) dops::io_op(w, op);
-  const auto bytes = w.finish();
-  FuzzedDataProvider fdp(bytes.data(), bytes.size());
+  const auto bytes = fuzz::with_profile(setup.profile, w.finish());
+  const std::uint8_t* data = bytes.data();
+  std::size_t size = bytes.size();
+  const fuzz::ProfileChoice profile = fuzz::take_profile(data, size);
+  FuzzedDataProvider fdp(data, size);
   fuzz::FdpReader r(fdp);
   fuzz::FdpWriter again;
   dops::Setup s2;
   dops::io_setup(r, s2);
   dops::io_setup(again, s2);
+  s2.profile = profile;
   fuzz::DeviceHarness h(s2);
   while (r.more()) {
     dops::Op op;
@@ -256,7 +272,7 @@ std::vector<std::uint8_t> device_input(dops::Setup setup, std::vector<dops::Op> 
     h.run(op);
   }
   h.finish();
-  if (again.finish() != bytes) throw std::logic_error("device stream does not read back as written");
+  if (fuzz::with_profile(profile, again.finish()) != bytes) throw std::logic_error("device stream does not read back as written");
   return bytes;
 }
 
@@ -405,13 +421,17 @@ std::vector<std::uint8_t> transport_input(tops::Setup setup, std::vector<tops::O
   fuzz::FdpWriter w;
   tops::io_setup(w, setup);
   for (auto& op : ops) tops::io_op(w, op);
-  const auto bytes = w.finish();
-  FuzzedDataProvider fdp(bytes.data(), bytes.size());
+  const auto bytes = fuzz::with_profile(setup.profile, w.finish());
+  const std::uint8_t* data = bytes.data();
+  std::size_t size = bytes.size();
+  const fuzz::ProfileChoice profile = fuzz::take_profile(data, size);
+  FuzzedDataProvider fdp(data, size);
   fuzz::FdpReader r(fdp);
   fuzz::FdpWriter again;
   tops::Setup s2;
   tops::io_setup(r, s2);
   tops::io_setup(again, s2);
+  s2.profile = profile;
   fuzz::TransportHarness h(s2);
   while (r.more()) {
     tops::Op op;
@@ -420,7 +440,9 @@ std::vector<std::uint8_t> transport_input(tops::Setup setup, std::vector<tops::O
     h.run(op);
   }
   h.finish();
-  if (again.finish() != bytes) throw std::logic_error("transport stream does not read back as written");
+  if (fuzz::with_profile(profile, again.finish()) != bytes) {
+    throw std::logic_error("transport stream does not read back as written");
+  }
   return bytes;
 }
 
@@ -484,13 +506,18 @@ void driver_corpus(Out& out) {
 }
 
 void transport_corpus(Out& out) {
+  // Variants 0-3 under PR28; 0 and 3 again under REV1 (baseline and strict configuration profile).
+  const std::array<std::pair<int, fuzz::ProfileChoice>, 6> shapes{
+      {{0, {}}, {1, {}}, {2, {}}, {3, {}}, {0, kRev1}, {3, kRev1Strict}}};
   for (std::uint8_t kind = 0; kind < tops::kKindCount; ++kind) {
-    for (int variant = 0; variant < 4; ++variant) {
+    for (const auto& [variant, profile] : shapes) {
       tops::Setup setup;
       setup.kind = kind;
       setup.indirect = variant != 1;
       setup.event_idx = variant != 2;
-      const std::string tag = std::string(tops::kKinds[kind]).substr(7, 4) + "-" + std::to_string(variant);
+      setup.profile = profile;
+      const std::string tag =
+          profile_tag(profile) + std::string(tops::kKinds[kind]).substr(7, 4) + "-" + std::to_string(variant);
       std::vector<tops::Op> ops;
       ops.push_back(t_msg(wire::GetDeviceInfoReq{}, 1));
       ops.push_back(t_bring_up(4, variant == 3 ? 4 : 16));
@@ -566,11 +593,16 @@ std::vector<std::uint8_t> diff_input(xops::Setup setup, std::vector<dops::Op> op
   fuzz::FdpWriter w;
   xops::io_setup(w, setup);
   for (auto& op : ops) dops::io_op(w, op);
-  const auto bytes = w.finish();
-  FuzzedDataProvider fdp(bytes.data(), bytes.size());
+  const auto bytes = fuzz::with_profile(setup.profile, w.finish());
+  const std::uint8_t* data = bytes.data();
+  std::size_t size = bytes.size();
+  const fuzz::ProfileChoice profile = fuzz::take_profile(data, size);
+  FuzzedDataProvider fdp(data, size);
   fuzz::FdpReader r(fdp);
   xops::Setup s2;
   xops::io_setup(r, s2);
+  s2.profile = profile;
+  if (profile != setup.profile) throw std::logic_error("diff stream's profile does not read back as written");
   auto rules = std::make_shared<transport::DriverRuleLog>();
   target::ReferenceTarget t(fuzz::DiffRunner::spec(s2, rules));
   fuzz::DiffRunner runner(s2, t, *rules, ref_library(), {}, false);
@@ -588,6 +620,7 @@ std::vector<std::uint8_t> diff_input(xops::Setup setup, std::vector<dops::Op> op
 xops::Setup diff_setup(const dops::Setup& d) {
   xops::Setup x;
   x.fifo_choice = d.fifo_choice;
+  x.profile = d.profile;
   const unsigned nf = dops::kFifoChoices[d.fifo_choice];
   for (unsigned q = 0; q < nf && x.count < xops::kMaxDevices; ++q) {
     for (unsigned i = 0; i < 8; ++i) {
@@ -686,6 +719,18 @@ int main(int argc, char** argv) {
       if (part >= 5) break;
     }
   }
+  // REV1-2026: the same exchanges with the whole machine in the second draft
+  // (the raw recordings hold PR28 frames, so they stay PR28 only).
+  for (const auto& sc : scenarios) {
+    dops::Setup r1 = sc.setup;
+    r1.profile = kRev1;
+    write_device(out, "r1-msg-" + sc.name, r1, msg_ops(sc));
+  }
+  {
+    dops::Setup strict = scenarios[1].setup;
+    strict.profile = kRev1Strict;
+    write_device(out, "r1s-msg-" + scenarios[1].name, strict, msg_ops(scenarios[1]));
+  }
   // The differential target with each fault mode on both sides: a device
   // session behind a masked vector (unmasked at the end), so transport, bus,
   // register and MSI-X faults all have traffic to act on.
@@ -705,6 +750,11 @@ int main(int argc, char** argv) {
       xops::Setup x = diff_setup(sc.setup);
       x.fault = static_cast<std::uint8_t>(k + 1);
       out.write("diff", "fault-" + std::string(all[k].name), diff_input(x, ops));
+      // The faults judged under REV1 only act on a REV1 machine: there too.
+      if (all[k].profiles.find("pr28") == std::string_view::npos) {
+        x.profile = kRev1;
+        out.write("diff", "r1-fault-" + std::string(all[k].name), diff_input(x, ops));
+      }
     }
   }
   // Whole-device edges, from the same shapes: remapped BARs, masked vectors,
