@@ -9,6 +9,7 @@
 #include "vmsg/common/errors.hpp"
 #include "vmsg/devices/stimulus.hpp"
 #include "vmsg/transport/driver_rules.hpp"
+#include "vmsg/wire/profile.hpp"
 
 namespace vmsg::fuzz {
 
@@ -90,12 +91,13 @@ std::uint64_t call_address(const ops::CallOp& op) {
   return op.addr < ops::kAddrs.size() ? ops::kAddrs[op.addr] : op.value;
 }
 
-void check_violation_line(std::string_view line) {
+void check_violation_line(std::string_view line, const dut::DutConfig& config) {
   const std::size_t sp = line.find(' ');
   VMSG_FUZZ_CHECK(sp != std::string_view::npos && line.substr(sp + 1, 4) == "dev=",
                   "violation line not 'RULE dev=N KIND: DETAIL': " + std::string(line));
   const std::string_view rule = line.substr(0, sp);
-  const auto rows = transport::checked_driver_rules();
+  // The catalogue of the draft the library was built in (only a known profile builds).
+  const auto rows = transport::checked_driver_rules(wire::parse_layout(config.profile).value_or(wire::Layout::Pr28));
   VMSG_FUZZ_CHECK(std::any_of(rows.begin(), rows.end(), [&](const transport::DriverRuleInfo& r) { return r.rule == rule; }),
                   "violation line names no catalogue rule: " + std::string(line));
   std::size_t i = sp + 5;
@@ -212,7 +214,7 @@ void AbiProbe::violations(const ops::CallOp& op) {
   const std::string text(buf.data());
   std::size_t start = 0;
   for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
-    check_violation_line(std::string_view(text).substr(start, nl - start));
+    check_violation_line(std::string_view(text).substr(start, nl - start), config_);
   }
   VMSG_FUZZ_CHECK(start == text.size(), what + ": a line without its newline in a roomy buffer");
 }
@@ -270,7 +272,7 @@ void port_rules(dut::LibPort& port, const dut::DutConfig& config, const ops::Cal
     expect_port(want.has_value(), "LibPort::stimulus(" + action + ")", [&] { (void)port.stimulus(action); });
     return;
   }
-  for (const std::string& line : port.peek_violations()) check_violation_line(line);
+  for (const std::string& line : port.peek_violations()) check_violation_line(line, config);
   switch (op.size % 3u) {
     case 0:
       (void)port.take_violations();

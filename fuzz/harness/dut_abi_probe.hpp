@@ -56,8 +56,8 @@ class AbiProbe {
 void port_call(dut::LibPort& port, const dut::DutConfig& config, const dut_config_ops::CallOp& op);
 
 /// One violations() line (without the newline) must read "RULE dev=N KIND: DETAIL"
-/// with RULE from the driver-rule catalogue.
-void check_violation_line(std::string_view line);
+/// with RULE from the driver-rule catalogue of `config`'s profile.
+void check_violation_line(std::string_view line, const dut::DutConfig& config);
 
 /// The address a call names.
 [[nodiscard]] std::uint64_t call_address(const dut_config_ops::CallOp& op);

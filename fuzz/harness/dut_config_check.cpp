@@ -14,6 +14,7 @@
 #include "vmsg/devices/factory.hpp"
 #include "vmsg/dut/lib_port.hpp"
 #include "vmsg/transport/device_transport.hpp"
+#include "vmsg/wire/profile.hpp"
 
 namespace vmsg::fuzz {
 
@@ -70,21 +71,23 @@ std::optional<std::string> build_problem(const dut::DutConfig& c) {
     const auto it = d.props.find("capacity");
     if (it != d.props.end() && !small_disk(it->second)) return std::nullopt;
   }
-  // What the reference library assembles (ref_dut.cpp), piece by piece.
-  if (c.profile != "pr28") return "profile";
-  std::string why = config_error_of("amp function", [&] {
-    amp::AmpConfig a;
-    a.num_fifos = c.num_fifos;
-    a.faults = c.faults;
-    amp::AmpPciDevice dev(a);
-  });
+  // What the reference library assembles (ref_dut.cpp), piece by piece:
+  // PR28 or REV1-2026 (parse_layout's names), the configuration profile on the
+  // buses, and transports built for that bus.
+  const std::optional<wire::Layout> layout = wire::parse_layout(c.profile);
+  if (!layout) return "profile";
+  amp::AmpConfig a;
+  a.num_fifos = c.num_fifos;
+  a.faults = c.faults;
+  a.profile = *layout == wire::Layout::Rev1 ? wire::Profile::rev1() : wire::Profile::pr28();
+  a.bus.strict_config_generation = c.strict_config_generation;
+  std::string why = config_error_of("amp function", [&] { amp::AmpPciDevice dev(a); });
   if (!why.empty()) return why;
   for (const dut::DutDevice& d : c.devices) {
     if (d.fifo >= c.num_fifos) return "fifo";
     why = config_error_of("device " + d.kind, [&] {
-      transport::TransportOptions o;
-      o.faults = c.faults;
-      transport::DeviceTransport t(devices::make_backend(d.kind, d.props), o);
+      transport::DeviceTransport t(devices::make_backend(d.kind, d.props),
+                                   transport::options_for_bus(a.profile, a.bus, c.faults));
     });
     if (!why.empty()) return why;
   }
@@ -96,6 +99,7 @@ dut::DutConfig DutConfigChecker::build(const ops::Built& b) {
   c.num_fifos = b.num_fifos;
   c.address = {0, b.device, b.function};
   c.profile = std::string(ops::kProfiles[b.profile % ops::kProfiles.size()]);
+  c.strict_config_generation = b.strict;
   const auto faults = fault::all_faults();
   for (std::size_t i = 0; i < faults.size() && i < 32; ++i) {
     if (((b.faults >> i) & 1u) != 0) c.faults.set(faults[i].fault);

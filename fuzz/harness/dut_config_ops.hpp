@@ -20,7 +20,9 @@ inline constexpr std::size_t kMaxCalls = 48;
 
 /// Choices for the structured DutConfig: names the reference knows and some
 /// it does not, all writable (no spaces, commas or '=' where format refuses them).
-inline constexpr std::array<std::string_view, 4> kProfiles{"pr28", "pr27", "x", "a=b"};
+/// "rev1-2026" (the second draft) is last; Built::strict adds its
+/// strict-config-generation= value.
+inline constexpr std::array<std::string_view, 5> kProfiles{"pr28", "pr27", "x", "a=b", "rev1-2026"};
 inline constexpr std::array<std::string_view, 5> kKinds{"virtio-rng-device", "virtio-blk-device",
                                                         "virtio-balloon-device", "virtio-net-device", "k.k"};
 inline constexpr std::array<std::string_view, 8> kPropKeys{"seed",    "capacity", "read_only", "blk_size",
@@ -54,6 +56,7 @@ struct Built {
   std::uint8_t device = 4;      ///< 0..31
   std::uint8_t function = 0;    ///< 0..7
   std::uint8_t profile = 0;     ///< index into kProfiles
+  bool strict = false;          ///< strict-config-generation=on (a REV1 bus advertises it)
   std::uint32_t faults = 0;     ///< bit i: fault::all_faults()[i]
   std::vector<Device> devices;
 };
@@ -109,6 +112,7 @@ void io_built(IO& io, Built& b) {
   io.range(b.device, std::uint8_t{0}, std::uint8_t{31});
   io.range(b.function, std::uint8_t{0}, std::uint8_t{7});
   io.range(b.profile, std::uint8_t{0}, static_cast<std::uint8_t>(kProfiles.size() - 1));
+  io.flag(b.strict);
   io.any(b.faults);
   std::size_t n = b.devices.size();
   io.range(n, std::size_t{0}, kMaxDevices);

@@ -123,6 +123,13 @@ std::vector<std::pair<std::string, std::string>> strings() {
       {"tabs", "num-fifos=1\tdevice=virtio-rng-device,fifo=0,dev=1\n"},
       {"lines", "num-fifos=1\n device=virtio-rng-device,fifo=0,dev=1\r\n addr=0x4.0x0"},
       {"eight-fifos", "num-fifos=8 device=virtio-blk-device,fifo=7,dev=31,capacity=4K,blk_size=4096,serial=abc"},
+      // The second draft, under both configuration profiles.
+      {"rev1", "num-fifos=2 profile=rev1-2026 device=virtio-rng-device,fifo=0,dev=1 "
+               "device=virtio-blk-device,fifo=1,dev=0,capacity=4K"},
+      {"rev1-strict", "profile=rev1-2026 strict-config-generation=on device=virtio-balloon-device,fifo=0,dev=1 "
+                      "fault=rev1-stale-generation-rejected"},
+      {"rev1-strict-off", "strict-config-generation=off profile=rev1-2026 device=virtio-rng-device,fifo=0,dev=2"},
+      {"pr28-strict", "profile=pr28 strict-config-generation=on device=virtio-rng-device,fifo=0,dev=1"},
       // Accepted by the grammar, refused when building.
       {"three-fifos", "num-fifos=3"},
       {"pr99", "profile=pr99"},
@@ -137,7 +144,8 @@ std::vector<std::pair<std::string, std::string>> strings() {
       {"dev32", "device=virtio-rng-device,fifo=0,dev=32"}, {"no-kind", "device=,fifo=0,dev=1"},
       {"slot-twice", "device=virtio-rng-device,fifo=0,dev=1 device=virtio-blk-device,fifo=0,dev=1"},
       {"prop-twice", "device=virtio-rng-device,fifo=0,dev=1,seed=1,seed=2"}, {"bad-fault", "fault=no-such-fault"},
-      {"no-profile", "profile="}, {"colour", "num-fifos=1 colour=blue"}, {"inner-tab", "num-fifos=1\taddr=04.0x"},
+      {"no-profile", "profile="}, {"strict-maybe", "profile=rev1-2026 strict-config-generation=maybe"},
+      {"strict-empty", "strict-config-generation="}, {"rev1-upper", "profile=REV1-2026"}, {"colour", "num-fifos=1 colour=blue"}, {"inner-tab", "num-fifos=1\taddr=04.0x"},
       {"big", "num-fifos=1001"}, {"hex-big", "num-fifos=0xFFFFFFFFFFFFFFFFF"},
   };
 }
@@ -156,7 +164,10 @@ std::vector<ops::Built> structures() {
   corners.devices = {{4, 9, 31, {{7, 9}, {5, 5}, {0, 2}}}, {3, 9, 31, {}}, {1, 0, 0, {{1, 3}, {2, 4}}}};
   ops::Built plain;
   plain.devices = {{0, 0, 1, {{0, 2}}}};
-  return {ref, corners, plain};
+  ops::Built rev1 = ref;
+  rev1.profile = 4;  // rev1-2026
+  rev1.strict = true;
+  return {ref, corners, plain, rev1};
 }
 
 std::vector<std::uint8_t> serialise(ops::Input in) {
