@@ -1,5 +1,6 @@
 #include "harness/dut_config_check.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <exception>
@@ -13,6 +14,7 @@
 #include "vmsg/common/faults.hpp"
 #include "vmsg/devices/factory.hpp"
 #include "vmsg/dut/lib_port.hpp"
+#include "vmsg/machine/q35_platform.hpp"
 #include "vmsg/transport/device_transport.hpp"
 #include "vmsg/wire/profile.hpp"
 
@@ -120,6 +122,7 @@ dut::DutConfig DutConfigChecker::build(const ops::Built& b) {
 }
 
 DutConfigChecker::DutConfigChecker(const std::string& library_path) : lib_(dut::Library::open(library_path)) {
+  for (const machine::PlatformFunction& p : machine::q35_platform()) chipset_.push_back(p.address);
   check_once();
 }
 
@@ -186,12 +189,15 @@ void DutConfigChecker::check_open(const std::string& text, const std::optional<d
     refused = true;
     VMSG_FUZZ_CHECK(std::string(e.what()).find(err) != std::string::npos, "LibPort lost the library's message");
   }
-  VMSG_FUZZ_CHECK(refused == (h == nullptr), "LibPort and create() disagree about '" + text + "'");
+  // LibPort's host has q35's chipset and refuses a library function at one of
+  // its addresses (the chipset would hide it); create() knows no machine.
+  const bool chipset = std::find(chipset_.begin(), chipset_.end(), parsed->address) != chipset_.end();
+  VMSG_FUZZ_CHECK(refused == (h == nullptr || chipset), "LibPort and create() disagree about '" + text + "'");
   if (h == nullptr) return;
   AbiProbe probe(*lib_, h, *parsed);
   for (const ops::CallOp& c : in.calls) {
     probe.call(c);
-    port_call(*port, *parsed, c);
+    if (port) port_call(*port, *parsed, c);
   }
   port.reset();
   api.destroy(h);

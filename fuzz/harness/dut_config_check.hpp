@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "harness/dut_config_ops.hpp"
 #include "vmsg/dut/config.hpp"
@@ -62,6 +63,7 @@ class DutConfigChecker {
   void check_once();
 
   std::shared_ptr<dut::Library> lib_;
+  std::vector<port::PciAddress> chipset_;  ///< q35's functions, whose addresses LibPort's host refuses
 };
 
 /// Why the reference cannot build `c` (ConfigError text), "" when it can, or
