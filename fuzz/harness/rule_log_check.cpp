@@ -105,7 +105,9 @@ std::vector<std::string_view> rules_broken_alone(const wire::Message& m, const D
       out.push_back(beyond);
     }
   };
-  if (const auto* gc = std::get_if<wire::GetConfigReq>(&b)) config(gc->offset, gc->length, id("VMSG-DRV-055", "R1-DRV-053"));
+  if (const auto* gc = std::get_if<wire::GetConfigReq>(&b)) {
+    config(gc->offset, gc->length, id("VMSG-DRV-055", "R1-DRV-053"));
+  }
   if (const auto* sc = std::get_if<wire::SetConfigReq>(&b)) {
     config(sc->offset, sc->data.size(), id("VMSG-DRV-057", "R1-DRV-054"));
     // REV1 baseline configuration profile: the driver sends generation 0 (L403-404).
@@ -113,9 +115,17 @@ std::vector<std::string_view> rules_broken_alone(const wire::Message& m, const D
   }
   if (rev1) {
     if (const auto* sv = std::get_if<wire::SetVqueueReq>(&b)) {
+      namespace vf = wire::vqueue_flags;
       // L1649-1652: reserved word and flags bits 31..6 zero; state operation 3 reserved.
-      if (sv->reserved != 0 || (sv->flags & ~wire::vqueue_flags::kDefined) != 0) out.push_back("R1-DRV-064");
-      if ((sv->flags & wire::vqueue_flags::kStateOpMask) == 3) out.push_back("R1-DRV-065");
+      if (sv->reserved != 0 || (sv->flags & vf::kReservedMask) != 0) out.push_back("R1-DRV-064");
+      if ((sv->flags & vf::kStateOpMask) == vf::kReservedOp) out.push_back("R1-DRV-065");
+      // L1659-1660: every address the request applies (its ignore bit clear) is aligned.
+      const auto applies = [&](std::uint32_t ignore) { return (sv->flags & ignore) == 0; };
+      if ((applies(vf::kIgnoreDesc) && sv->desc_addr % 16 != 0) ||
+          (applies(vf::kIgnoreDriver) && sv->driver_addr % 2 != 0) ||
+          (applies(vf::kIgnoreDevice) && sv->device_addr % 4 != 0)) {
+        out.push_back("R1-DRV-069");
+      }
     }
     return out;
   }

@@ -465,7 +465,7 @@ bool TransportHarness::polite_set_queue(unsigned q, std::uint32_t size) {
   if (rev1()) {
     // REV1: an enabled queue (flags bit 0) is only reprogrammed after
     // RESET_VQUEUE (R1-DRV-070/071); without RING_RESET a driver leaves it.
-    if ((before->flags & 1U) != 0) {
+    if ((before->flags & wire::vqueue_flags::kEnabled) != 0) {
       if ((negotiated_ & kRingResetBit) == 0) return false;
       track_[q].on = false;
       (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{q}});
