@@ -141,3 +141,20 @@ def test_a_pr28_device_judged_under_rev1_answers_in_its_own_layout(tmp_path):
         assert found.profile == "pr28"  # the device still speaks PR28
     finally:
         dut.close()
+
+
+@pytest.mark.parametrize("spec", ["ref", "lib:ref", "qtest"])
+@pytest.mark.parametrize("draft", ["pr28", "rev1-2026"])
+def test_auto_names_the_device_draft_on_every_reference_target(tmp_path, spec, draft):
+    # the run's description says PR28; the device is built in `draft` (device_profile)
+    from vmsg_conform import targets
+    from vmsg_conform.targets.description import TargetDescription
+
+    _ref_with(tmp_path, profile="pr28", device_profile=draft)  # writes t.toml
+    desc = TargetDescription.from_toml(tmp_path / "t.toml")
+    target = targets.resolve(spec)
+    if target.available():
+        pytest.skip(target.available())
+    target = target.with_description(desc)
+    name, found = profiles.resolve(target, "auto")
+    assert name == draft and found.msg_size == (52 if draft == "rev1-2026" else 32)
