@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, build_ext
 from setuptools import setup
+from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 REFERENCE = ROOT / "reference"
@@ -109,9 +110,21 @@ ext = Pybind11Extension(
     extra_compile_args=["-O2", "-g0"],
 )
 
+class build_py_pruned(build_py):
+    """build_py that first drops Python files the source tree no longer has: setuptools
+    keeps build-pip/ between installs, so a renamed test module would be installed twice."""
+
+    def run(self) -> None:
+        out, src = Path(self.build_lib) / "vmsg_conform", ROOT / "conformance" / "vmsg_conform"
+        if out.is_dir():
+            for stale in [f for f in out.rglob("*.py") if not (src / f.relative_to(out)).exists()]:
+                stale.unlink()
+        super().run()
+
+
 setup(
     ext_modules=[ext],
-    cmdclass={"build_ext": build_ext},
+    cmdclass={"build_ext": build_ext, "build_py": build_py_pruned},
     # build/ is CMake's; keep setuptools' intermediate files apart.
     options={"build": {"build_base": "build-pip"}},
 )

@@ -36,19 +36,10 @@ def _set(p, req_id, q, flags, size, desc, drv, dev, reserved=0):
                                       f"answer of {f.msg_size} bytes, not empty")
 
 
-def _require_initial(p, q=0, after="a reset"):
-    """Queue ``q`` as a reset leaves it; else the test's setup met a reset rule (R1-DEV-067)
-    or the unconfigured-size rule (R1-DEV-071) that other tests check."""
-    s = _snap(p, q)
-    th.require(not (s[6] == 0 and s[3:6] == (0, 0, 0) and s[2] != 0), "R1-DEV-071",
-               f"queue {q} unconfigured but cur_size {s[2]}")
-    th.require(s[2:7] == (0, 0, 0, 0, 0), "R1-DEV-067", f"queue {q} not in its initial state after {after}: {s}")
-
-
 def _ready(dut):
     p = th.peer(dut, th.RNG_ID)
     th.negotiate(p)
-    _require_initial(p)
+    th.require_initial_queue(p)
     size = th.queue_size_for(p, 0, None)
     return p, th.RawQueue(dut, size), th.RawQueue(dut, size)
 
@@ -134,7 +125,7 @@ def test_r1_get_vqueue_flags_show_enabled_only_in_bit_0(dut):
     s = _enabled(p, rq)
     assert s[6] == 1, f"enabled queue flags 0x{s[6]:x}"
     p.set_status(0)
-    _require_initial(p, after="the device reset")
+    th.require_initial_queue(p, after="the device reset")
     assert _snap(p)[6] == 0, "queue reports flags after a device reset"
 
 

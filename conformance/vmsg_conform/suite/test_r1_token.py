@@ -93,7 +93,7 @@ def test_r1_get_devices_answer_copies_the_token(dut, token):
     assert _token_of(resp) == token, f"GET_DEVICES answer token 0x{_token_of(resp):04x}, request 0x{token:04x}"
 
 
-@pytest.mark.req("R1-DEV-037")
+@pytest.mark.req("R1-DEV-037", "R1-BUS-039")
 def test_r1_ping_burst_answers_keep_their_own_tokens(dut):
     raw = h.RawFifo(dut, 0)
     tokens = [0xFFFF - 7 * i for i in range(12)]

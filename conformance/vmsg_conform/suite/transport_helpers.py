@@ -591,6 +591,16 @@ def queue_unconfigured(p: Peer, q: int, addresses_too: bool = False) -> bool:
     return r.cur_size == 0 and (unset or not addresses_too)
 
 
+def require_initial_queue(p: Peer, q: int = 0, after: str = "a reset") -> None:
+    """REV1: queue ``q`` as a reset leaves it; else the test's setup met the reset rule
+    (R1-DEV-067) or the unconfigured-size rule (R1-DEV-071), which other tests check."""
+    r = p.get_vqueue(q)
+    s = (r.cur_size, r.desc_addr, r.driver_addr, r.device_addr, r.flags)
+    require(not (r.flags == 0 and s[1:4] == (0, 0, 0) and r.cur_size != 0), "R1-DEV-071",
+            f"queue {q} unconfigured but cur_size {r.cur_size}")
+    require(s == (0, 0, 0, 0, 0), "R1-DEV-067", f"queue {q} not in its initial state after {after}: {r}")
+
+
 def break_ring(p: Peer, rq: RawQueue, q: int = 0) -> None:
     """Makes the device see an impossible avail entry on queue q and kicks it."""
     rq.put_avail(rq.size + 100)
