@@ -63,12 +63,17 @@ struct FrameRuleIds {
   const char* type_bits;
   const char* no_device;
   const char* bus_dev_num;  ///< null: not checked (PR28 has no driver rule for it)
+  const char* reply;        ///< a transport response from the driver; null: not checked (PR28)
 };
 
-constexpr FrameRuleIds kPr28Ids{pr28_rule_for, "VMSG-DRV-009", "VMSG-DRV-013", nullptr};
+constexpr FrameRuleIds kPr28Ids{pr28_rule_for, "VMSG-DRV-009", "VMSG-DRV-013", nullptr, nullptr};
 // Bus messages carry dev_num 0 (REV1 L651-652); outside the normative blocks
 // the catalogue has it as an unspecified header value sent as zero (R1-GEN-001).
-constexpr FrameRuleIds kRev1Ids{rev1_rule_for, "R1-DRV-018", "R1-DRV-022", "R1-GEN-001"};
+// REV1 defines no transport message a device sends for the driver to answer
+// (drivers send, devices reply or emit events, REV1 L1123-1127), so a driver transport
+// frame with the RESPONSE bit replies to something the driver had to discard
+// without traffic (L560-562).
+constexpr FrameRuleIds kRev1Ids{rev1_rule_for, "R1-DRV-018", "R1-DRV-022", "R1-GEN-001", "R1-DRV-014"};
 
 }  // namespace
 
@@ -81,6 +86,11 @@ void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> fram
   const std::uint16_t dev_num = header ? header->dev_num : std::uint16_t{0};
   if (header && header->reserved_bits() != 0) {
     sink.driver_rule(ids.type_bits, dev_num, "frame", "type byte " + hex(header->type) + " has reserved bits set");
+  }
+  if (header && ids.reply != nullptr && header->is_response() && !header->is_bus()) {
+    // Judged on the header: a reply to a malformed message may not decode itself.
+    sink.driver_rule(ids.reply, dev_num, "frame",
+                     "transport message " + hex(header->msg_id) + " sent with the RESPONSE bit (a reply)");
   }
   const auto decoded = wire::decode(frame, profile);
   if (!decoded) {

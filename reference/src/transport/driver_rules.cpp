@@ -92,7 +92,16 @@ constexpr std::array kRules{
 // ValidationProfile{Layout::Rev1} on a REV1 bus.
 constexpr std::array kRev1Rules{
     // ---- per device (ValidatingEndpoint) ----------------------------------
+    DriverRuleInfo{"R1-DRV-008", P::Endpoint,
+                   "after a GET_CONFIG answer whose generation differs from the previous GET_CONFIG or SET_CONFIG "
+                   "answer, a next message that is not GET_CONFIG (no re-read until the generation holds still)"},
     DriverRuleInfo{"R1-DRV-009", P::Endpoint, "baseline configuration profile: SET_CONFIG with a non-zero generation"},
+    DriverRuleInfo{"R1-DRV-010", P::Endpoint,
+                   "baseline profile: EVENT_AVAIL or SET_CONFIG after an EVENT_CONFIG without data reached the "
+                   "driver, with no GET_CONFIG in between"},
+    DriverRuleInfo{"R1-DRV-016", P::Endpoint,
+                   "after a request the device never answered, a message other than its retry, GET_DEVICE_STATUS "
+                   "or a reset (SET_DEVICE_STATUS 0)"},
     DriverRuleInfo{"R1-DRV-025", P::Endpoint,
                    "GET_DEVICE_FEATURES, SET_DRIVER_FEATURES, GET_VQUEUE, SET_VQUEUE or RESET_VQUEUE before the "
                    "device ever answered a GET_DEVICE_INFO"},
@@ -113,6 +122,12 @@ constexpr std::array kRev1Rules{
     DriverRuleInfo{"R1-DRV-036", P::Endpoint,
                    "EVENT_AVAIL while the device's reported status does not have DRIVER_OK"},
     DriverRuleInfo{"R1-DRV-037", P::Endpoint, "EVENT_AVAIL for a queue that is not enabled (GET_VQUEUE flags bit 0)"},
+    DriverRuleInfo{"R1-DRV-040", P::Endpoint,
+                   "after DRIVER_OK, a message other than EVENT_AVAIL for the queue while an enabled queue's avail "
+                   "index moved past the last EVENT_AVAIL and the device asked to be notified"},
+    DriverRuleInfo{"R1-DRV-042", P::Endpoint,
+                   "EVENT_AVAIL or SET_CONFIG after an EVENT_CONFIG with no data, offset 0 and length 0 reached the "
+                   "driver, with no GET_CONFIG in between"},
     DriverRuleInfo{"R1-DRV-051", P::Endpoint,
                    "SET_DRIVER_FEATURES sets a bit the device's GET_DEVICE_FEATURES answer did not offer"},
     DriverRuleInfo{"R1-DRV-053", P::Endpoint,
@@ -129,10 +144,14 @@ constexpr std::array kRev1Rules{
                    "after SET_DEVICE_STATUS(0) answered non-zero, starting over before GET_DEVICE_STATUS shows 0"},
     DriverRuleInfo{"R1-DRV-062", P::Endpoint,
                    "SET_VQUEUE for a queue not read with GET_VQUEUE since the last reset"},
+    DriverRuleInfo{"R1-DRV-062", P::Endpoint,
+                   "SET_VQUEUE enabling a queue whose GET_VQUEUE reported max_size 0"},
     DriverRuleInfo{"R1-DRV-063", P::Endpoint,
                    "SET_VQUEUE applying a size above the max_size GET_VQUEUE reported"},
     DriverRuleInfo{"R1-DRV-064", P::Endpoint, "SET_VQUEUE with a non-zero reserved word or flags bits 31..6 set"},
     DriverRuleInfo{"R1-DRV-065", P::Endpoint, "SET_VQUEUE with state operation 3"},
+    DriverRuleInfo{"R1-DRV-066", P::Endpoint,
+                   "SET_VQUEUE for a queue not read with GET_VQUEUE since the last reset"},
     DriverRuleInfo{"R1-DRV-067", P::Endpoint, "SET_VQUEUE with state operation 0 for a queue that is enabled"},
     DriverRuleInfo{"R1-DRV-068", P::Endpoint,
                    "SET_VQUEUE with size_ignore clear and a size above the max_size GET_VQUEUE reported"},
@@ -149,6 +168,9 @@ constexpr std::array kRev1Rules{
                    "EVENT_AVAIL with a non-zero next_offset when VIRTIO_F_NOTIFICATION_DATA was not negotiated"},
     // ---- bus (malformed frames, dropped before any endpoint) --------------
     DriverRuleInfo{"AMP-015", P::Bus, "slot bytes after msg_size that are not zero"},
+    DriverRuleInfo{"R1-DRV-014", P::Bus,
+                   "a transport message with the RESPONSE bit: a reply to a device message (REV1 has no device "
+                   "request a driver answers, so whatever it answered was one to discard)"},
     DriverRuleInfo{"R1-DRV-018", P::Bus, "a frame whose type byte has any of bits 2..7 set"},
     DriverRuleInfo{"R1-DRV-020", P::Bus,
                    "msg_size below the header or different from the size the message and its counts imply"},

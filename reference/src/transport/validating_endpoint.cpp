@@ -53,7 +53,10 @@ void ValidatingEndpoint::attach(std::uint16_t dev_num, bus::Outbox& out) {
   inner_->attach(dev_num, *tap_);
 }
 
-void ValidatingEndpoint::attach_memory(pci::DmaSpace& memory) { inner_->attach_memory(memory); }
+void ValidatingEndpoint::attach_memory(pci::DmaSpace& memory) {
+  memory_ = &memory;
+  inner_->attach_memory(memory);
+}
 
 void ValidatingEndpoint::advance_time(std::uint64_t ns) { inner_->advance_time(ns); }
 
@@ -63,6 +66,7 @@ void ValidatingEndpoint::receive(const wire::Message& m) {
   // a dangling pointer behind.
   const wire::Message* const outer = current_;
   current_ = &m;
+  const std::uint64_t responses_before = responses_posted_;
   try {
     inner_->receive(m);
   } catch (...) {
@@ -70,6 +74,11 @@ void ValidatingEndpoint::receive(const wire::Message& m) {
     throw;
   }
   current_ = outer;
+  // The device answers before receive() returns (bus/endpoint.hpp), so a
+  // request with no response by now is one the device will never answer.
+  if (rev1_ && !std::holds_alternative<wire::EventAvail>(m.body) && !wire::is_response(m.body)) {
+    note_answer_rev1(m, responses_posted_ != responses_before);
+  }
 }
 
 void ValidatingEndpoint::violation(const char* rule, const wire::Message& m, std::string detail) {
@@ -89,7 +98,11 @@ void ValidatingEndpoint::check(const wire::Message& m) {
   if (feature_or_queue && !info_known()) {
     violation(id("VMSG-DRV-016", "R1-DRV-025"), m, "sent before any GET_DEVICE_INFO was answered");
   }
-  if (rev1_) check_reset_pending(m);
+  if (rev1_) {
+    check_reset_pending(m);
+    check_owed_rev1(m);
+    check_unnotified_rev1(m);
+  }
   if (const auto* r = std::get_if<wire::SetDriverFeaturesReq>(&b)) {
     check_features(m, *r);
   } else if (const auto* gc = std::get_if<wire::GetConfigReq>(&b)) {
@@ -280,6 +293,11 @@ void ValidatingEndpoint::reset_model() {
   needs_reset_shown_ = false;
   needs_reset_known_ = false;
   reset_pending_ = false;
+  config_answer_generation_.reset();
+  reread_owed_ = false;
+  refresh_posted_ = false;
+  refresh_owed_ = false;
+  unanswered_.reset();
   queues_.clear();
   // Device info, offered features and the generation survive a reset (the
   // generation is not reset: virtio-msg.md §10).
@@ -289,9 +307,12 @@ void ValidatingEndpoint::observe(const wire::Message& posted) {
   if (const auto* ev = std::get_if<wire::EventConfig>(&posted.body)) {
     event_generations_.push_back(ev->generation);
     note_status(ev->device_status);
+    if (rev1_) observe_config_rev1(posted);
     return;
   }
   if (!wire::is_response(posted.body)) return;
+  ++responses_posted_;
+  if (rev1_) observe_config_rev1(posted);
   observe_response(posted.body);
   // Responses reach the driver in order behind every earlier device message,
   // so once one is posted the driver holds whatever NEEDS_RESET report

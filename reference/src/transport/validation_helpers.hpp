@@ -13,6 +13,7 @@
 namespace vmsg::transport::detail {
 
 inline constexpr std::uint64_t bit(unsigned n) { return std::uint64_t{1} << n; }
+inline constexpr unsigned kEventIdxBit = 29;          // VIRTIO_F_EVENT_IDX
 inline constexpr unsigned kRingResetBit = 40;         // VIRTIO_F_RING_RESET
 inline constexpr unsigned kNotificationDataBit = 38;  // VIRTIO_F_NOTIFICATION_DATA
 inline constexpr unsigned kNotifConfigDataBit = 39;   // VIRTIO_F_NOTIF_CONFIG_DATA (REV1 L895)

@@ -77,6 +77,25 @@ TEST(DriverFrameRulesRev1, ABusMessageWithANonZeroDevNumBreaksR1Gen001) {
   EXPECT_EQ(f.check(slot(kBusType, kPing, 1, 0, 12, {1, 0, 0, 0})), Ids{"R1-GEN-001"});
 }
 
+TEST(DriverFrameRulesRev1, ATransportReplyFromTheDriverBreaksR1Drv014) {
+  Rev1Frames f;
+  EXPECT_EQ(f.check(slot(0x01, kGetDeviceStatus, 1, 0, 12, {0, 0, 0, 0})), Ids{"R1-DRV-014"});
+  // Judged on the header: a reply to an unknown message does not decode either.
+  EXPECT_EQ(f.check(slot(0x01, 0x3E, 1, 0, 8)), Ids{"R1-DRV-014"});
+  // A bus message with the RESPONSE bit is a different matter (no driver rule).
+  EXPECT_EQ(f.check(slot(kBusType | 0x01, kPing, 0, 0, 12, {1, 0, 0, 0})), Ids{});
+}
+
+TEST(DriverFrameRulesRev1, Pr28HasNoRuleForADriverReply) {
+  RecordingSink out;
+  FakeDevice device;
+  Bus bus{wire::Profile::pr28(), out};
+  bus.plug(1, device);
+  RuleIds sink;
+  check_driver_frame(sink, slot(0x01, kGetDeviceStatus, 1, 0, 12, {0, 0, 0, 0}), bus);
+  EXPECT_EQ(sink.ids, Ids{});
+}
+
 TEST(DriverFrameRulesRev1, Pr28BusesKeepTheirIds) {
   RecordingSink out;
   Bus bus{wire::Profile::pr28(), out};

@@ -264,11 +264,22 @@ TEST(ValidatingEndpointRev1, EnablingBeforeFeaturesOkBreaksR1Drv026) {
   r.expect_only("R1-DRV-026");
 }
 
-TEST(ValidatingEndpointRev1, SetVqueueWithoutGetVqueueBreaksR1Drv062) {
+TEST(ValidatingEndpointRev1, SetVqueueWithoutGetVqueueBreaksR1Drv062And066) {
   Rev1Rig r;
   TestRing ring = ring8(r.mem);
   r.negotiate();
   r.set_vqueue(with_flags(ring, 0, vf::kEnable));
+  EXPECT_EQ(r.rules(), (Ids{"R1-DRV-062", "R1-DRV-066"})) << r.dump();
+}
+
+TEST(ValidatingEndpointRev1, EnablingAQueueReportedWithMaxSizeZeroBreaksR1Drv062) {
+  Rev1Rig r;
+  TestRing ring = ring8(r.mem);
+  r.negotiate();
+  ASSERT_EQ(r.get_vqueue(2).max_size, 0u);  // the fake backend has two queues
+  r.set_vqueue(with_flags(ring, 2, vf::kKeepDisabled));  // no attempt to use it
+  r.expect_clean();
+  r.set_vqueue(with_flags(ring, 2, vf::kEnable));
   r.expect_only("R1-DRV-062");
 }
 
@@ -337,6 +348,121 @@ TEST(ValidatingEndpointRev1, EventAvailAfterAReportedNeedsResetBreaksR1Drv058) {
   ASSERT_NE(r.ask<wire::GetDeviceStatusResp>(wire::GetDeviceStatusReq{}).status & st::kNeedsReset, 0u);
   (void)r.kick(0);
   r.expect_only("R1-DRV-058");
+}
+
+// ---- what a driver owes after a device message ------------------------------------------
+
+TEST(ValidatingEndpointRev1, GoingOnAfterTheGenerationMovedBreaksR1Drv008) {
+  Rev1Rig r;
+  r.info();
+  const std::uint32_t before = r.get_config(8, 4).generation;
+  r.backend->ctx->config_changed(8, 4);  // EVENT_CONFIG with data, a new generation
+  ASSERT_NE(r.get_config(8, 4).generation, before);
+  (void)r.get_config(8, 4);  // read again: the same generation, it holds still
+  (void)r.status(st::kAcknowledge);
+  r.expect_clean();
+  r.backend->ctx->config_changed(8, 4);
+  (void)r.get_config(8, 4);
+  (void)r.status(st::kAcknowledge);  // no re-read
+  r.expect_only("R1-DRV-008");
+}
+
+TEST(ValidatingEndpointRev1, TheDriversOwnSetConfigOwesNoReRead) {
+  Rev1Rig r;
+  r.info();
+  (void)r.get_config(8, 4);
+  (void)r.set_config(0, 8, {1, 2, 3, 4});
+  (void)r.get_config(8, 4);  // the generation of the write's answer: nothing moved
+  (void)r.status(st::kAcknowledge);
+  r.expect_clean();
+}
+
+TEST(ValidatingEndpointRev1, IoAfterAnEventWithoutDataBreaksR1Drv010And042) {
+  Rev1Rig r;
+  TestRing ring = ring8(r.mem);
+  r.bring_up_rev1(ring);
+  r.backend->ctx->config_changed(0, 0);  // offset and length 0: a generic change
+  (void)r.kick(0);  // no response since the event: the driver may not hold it yet
+  r.expect_clean();
+  (void)r.ask<wire::GetDeviceStatusResp>(wire::GetDeviceStatusReq{});
+  (void)r.kick(0);
+  EXPECT_EQ(r.rules(), (Ids{"R1-DRV-010", "R1-DRV-042"})) << r.dump();
+  r.log->clear();
+  r.backend->ctx->config_changed(0, 0);
+  (void)r.get_config(0, 16);  // the refresh
+  (void)r.kick(0);
+  r.expect_clean();
+}
+
+TEST(ValidatingEndpointRev1, ARangeEventWithoutDataBreaksOnlyR1Drv010) {
+  Rev1Rig r;
+  r.info();
+  r.backend->ctx->config_changed(60, 8);  // past config_size: sent as offset 60, no data
+  (void)r.ask<wire::GetDeviceStatusResp>(wire::GetDeviceStatusReq{});  // the event reaches the driver first
+  (void)r.set_config(0, 8, {1});
+  r.expect_only("R1-DRV-010");
+}
+
+TEST(ValidatingEndpointRev1, TheStrictProfileOwesTheRefreshOnlyForAGenericEvent) {
+  Rev1Rig r(ValidationProfile{wire::Layout::Rev1, true});
+  r.info();
+  r.backend->ctx->config_changed(0, 0);
+  (void)r.ask<wire::GetDeviceStatusResp>(wire::GetDeviceStatusReq{});
+  (void)r.set_config(r.device->generation(), 8, {1});
+  r.expect_only("R1-DRV-042");
+}
+
+TEST(ValidatingEndpointRev1, GoingOnAfterAnUnansweredRequestBreaksR1Drv016) {
+  Rev1Rig r;
+  r.negotiate();
+  r.stim->drop_requests(1);
+  EXPECT_TRUE(r.send(wire::GetShmReq{0}).empty());
+  (void)r.get_vqueue(0);
+  r.expect_only("R1-DRV-016");
+}
+
+TEST(ValidatingEndpointRev1, RetryingOrResettingAfterAnUnansweredRequestIsClean) {
+  Rev1Rig retry;
+  retry.negotiate();
+  retry.stim->drop_requests(1);
+  (void)retry.send(wire::GetShmReq{0});
+  (void)retry.ask<wire::GetShmResp>(wire::GetShmReq{0});  // the retry got through
+  (void)retry.get_vqueue(0);
+  retry.expect_clean();
+  Rev1Rig reset;
+  reset.negotiate();
+  reset.stim->drop_requests(2);
+  (void)reset.send(wire::GetShmReq{0});
+  (void)reset.send(wire::GetShmReq{0});  // every attempt lost: the request failed
+  (void)reset.ask<wire::GetDeviceStatusResp>(wire::GetDeviceStatusReq{});
+  ASSERT_EQ(reset.status(0), 0u);  // recovery
+  reset.negotiate();
+  reset.expect_clean();
+}
+
+TEST(ValidatingEndpointRev1, BuffersLeftUnannouncedBreakR1Drv040) {
+  Rev1Rig r;
+  TestRing ring = ring8(r.mem);
+  r.bring_up_rev1(ring);
+  ring.add_buffer(0x2000, 8, true);
+  (void)r.kick(0);
+  (void)r.ask<wire::GetDeviceStatusResp>(wire::GetDeviceStatusReq{});
+  r.expect_clean();
+  ring.add_buffer(0x2000, 8, true);  // published, never announced
+  (void)r.ask<wire::GetDeviceStatusResp>(wire::GetDeviceStatusReq{});
+  r.expect_only("R1-DRV-040");
+}
+
+TEST(ValidatingEndpointRev1, BuffersTheDeviceDidNotAskAboutOweNoEventAvail) {
+  Rev1Rig r;
+  TestRing ring = ring8(r.mem);
+  r.bring_up_rev1(ring, kVersion1 | kEventIdx);
+  ring.add_buffer(0x2000, 8, true);
+  (void)r.kick(0);  // the device takes it and asks for a kick at avail index 1
+  r.mem.store16(ring.layout().device_addr + 4 + 8ULL * 8, 5);  // ...now at 5 instead
+  ring.add_buffer(0x2000, 8, true);  // index 2: not asked for
+  (void)r.ask<wire::GetDeviceStatusResp>(wire::GetDeviceStatusReq{});
+  r.expect_clean();
 }
 
 // ---- a reset that completes after its answer ----------------------------------------------

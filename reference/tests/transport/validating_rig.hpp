@@ -14,6 +14,7 @@
 
 #include "transport/transport_test_support.hpp"
 #include "vmsg/transport/driver_rules.hpp"
+#include "vmsg/transport/stimulus_endpoint.hpp"
 #include "vmsg/transport/validating_endpoint.hpp"
 #include "vmsg/wire/constants.hpp"
 
@@ -89,7 +90,10 @@ class Rig {
     device = std::make_shared<DeviceTransport>(std::move(b));
     if (validate) {
       std::shared_ptr<bus::Endpoint> inner = device;
-      if (profile.layout == wire::Layout::Rev1) inner = shim = std::make_shared<Rev1Shim>(device);
+      if (profile.layout == wire::Layout::Rev1) {
+        inner = shim = std::make_shared<Rev1Shim>(device);
+        inner = stim = std::make_shared<StimulusEndpoint>(inner);
+      }
       validator = std::make_shared<ValidatingEndpoint>(inner, log, profile);
       ep = validator.get();
     } else {
@@ -136,6 +140,11 @@ class Rig {
   }
   wire::SetConfigResp set_config(std::uint32_t generation, std::uint32_t offset, Bytes data) {
     return ask<wire::SetConfigResp>(wire::SetConfigReq{generation, offset, std::move(data)});
+  }
+  /// Sends a request without expecting an answer; returns what the device posted.
+  std::vector<wire::Message> send(wire::Body body) {
+    ep->receive(wire::Message{.dev_num = kDev, .token = 7, .reserved_type_bits = 0, .body = std::move(body)});
+    return out.take();
   }
   std::vector<wire::Message> kick(std::uint32_t q, std::uint32_t next_offset = 0) {
     ep->receive(wire::Message{.dev_num = kDev, .token = 0, .reserved_type_bits = 0,
@@ -185,6 +194,7 @@ class Rig {
   FakeBackend* backend = nullptr;
   std::shared_ptr<DeviceTransport> device;
   std::shared_ptr<Rev1Shim> shim;  ///< REV1 rigs only
+  std::shared_ptr<StimulusEndpoint> stim;  ///< REV1 rigs only: between the shim and the validator
   std::shared_ptr<ValidatingEndpoint> validator;
   bus::Endpoint* ep = nullptr;
 };

@@ -82,6 +82,9 @@ class ValidatingEndpoint final : public bus::Endpoint {
     std::uint64_t desc_addr = 0;
     std::uint64_t driver_addr = 0;
     std::uint64_t device_addr = 0;
+    // REV1 L1012-1013: the avail index the device was last told about with
+    // EVENT_AVAIL (or found at enabling); nullopt while unreadable.
+    std::optional<std::uint16_t> notified_idx;
   };
 
   /// Logs `rule` unless it is null (a PR28 check with no REV1 counterpart).
@@ -101,6 +104,12 @@ class ValidatingEndpoint final : public bus::Endpoint {
   void observe_vqueue_rev1(const wire::SetVqueueReq& r);
   [[nodiscard]] bool valid_set_vqueue_rev1(const wire::SetVqueueReq& r) const;
   void check_event_avail(const wire::Message& m, const wire::EventAvail& e);
+  // REV1: what the driver owes after a device message (validating_endpoint_rev1.cpp).
+  void check_owed_rev1(const wire::Message& m);
+  void observe_config_rev1(const wire::Message& posted);
+  void note_answer_rev1(const wire::Message& m, bool answered);
+  void check_unnotified_rev1(const wire::Message& m);
+  [[nodiscard]] std::optional<std::uint16_t> read_u16(std::uint64_t addr) const;
   // Model updates from the driver message itself (after forwarding).
   void note_request(const wire::Message& m);
   // Device -> driver: model updates (called by the tap before forwarding).
@@ -113,6 +122,7 @@ class ValidatingEndpoint final : public bus::Endpoint {
 
   std::shared_ptr<bus::Endpoint> inner_;
   std::shared_ptr<DriverRuleLog> log_;
+  pci::DmaSpace* memory_ = nullptr;  ///< the device's view of guest memory (REV1: avail indices)
   ValidationProfile profile_;
   bool rev1_ = false;
   std::unique_ptr<Tap> tap_;
@@ -133,6 +143,16 @@ class ValidatingEndpoint final : public bus::Endpoint {
   bool needs_reset_shown_ = false;   ///< the device reported DEVICE_NEEDS_RESET
   bool needs_reset_known_ = false;   ///< ...and a response has reached the driver since
   bool reset_pending_ = false;       ///< REV1: status 0 written, answered non-zero, no 0 read since
+  // REV1 (validating_endpoint_rev1.cpp). What the device last answered
+  // GET_CONFIG or SET_CONFIG with since the last reset (REV1 L415-416: a
+  // reset may change the generation).
+  std::optional<std::uint32_t> config_answer_generation_;
+  bool reread_owed_ = false;          ///< a GET_CONFIG answer showed the generation moved: GET_CONFIG next (L399-402)
+  bool refresh_posted_ = false;       ///< EVENT_CONFIG without data posted, not yet followed by a response
+  bool refresh_owed_ = false;         ///< ...and the driver has it: GET_CONFIG before I/O or SET_CONFIG (L405-407)
+  bool refresh_zero_range_ = false;   ///< that event had offset and length 0 (L1046-1049)
+  std::optional<std::uint8_t> unanswered_;  ///< msg_id of a request the device left unanswered (L565-568)
+  std::uint64_t responses_posted_ = 0;
   std::map<std::uint32_t, QueueModel> queues_;
 };
 
