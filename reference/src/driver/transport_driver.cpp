@@ -56,7 +56,14 @@ VResult<Resp> TransportDriver::exchange(wire::Body body) {
   auto r = bus_->request(m);
   // Events parked while waiting arrived before the response: apply them first.
   apply_events();
-  if (!r) return Err{link_error(r.error(), what, bus_->link())};
+  if (!r) {
+    VirtioError e = link_error(r.error(), what, bus_->link());
+    if (r.error() == LinkError::NoResponse && rev1() && options_.recover_on_no_response && !recovering_) {
+      recover();
+      e.message += "; the device was reset (REV1 L565-568): init() again";
+    }
+    return Err{std::move(e)};
+  }
   auto* resp = std::get_if<Resp>(&r->body);
   if (resp == nullptr) {
     return fail(VirtioErrc::BadResponse, what + ": answered with " + std::string(wire::name(r->body)));
@@ -79,8 +86,10 @@ void TransportDriver::apply(const wire::Message& m) {
     if (ev->length == 0) {
       // Status-only when the generation stands still; otherwise something
       // changed somewhere: forget it all, the next read fetches it. REV1
-      // asks for a refresh whatever the generation (REV1 L405-407, L1046-1049).
+      // asks for a refresh whatever the generation (REV1 L405-407, L1046-1049),
+      // done before the next notification or config write.
       if (rev1() || ev->generation != old_gen) std::fill(config_known_.begin(), config_known_.end(), false);
+      if (rev1() && !config_.empty()) refresh_due_ = true;
     } else if (end > config_known_.size()) {
       // Not within the space the device declared: do not act on it
       // (VMSG-DRV-005), but nothing cached can be trusted now.
@@ -171,6 +180,7 @@ VResult<std::uint32_t> TransportDriver::set_status(std::uint32_t status) {
 }
 
 void TransportDriver::forget_device_state() {
+  config_answer_generation_.reset();  // a reset may change the generation (REV1 L415-416)
   queues_.clear();
   queue_error_.reset();
   features_ = 0;
@@ -209,6 +219,16 @@ VResult<std::uint32_t> TransportDriver::await_reset(std::uint32_t answered) {
     now = *g;
   }
   return now;
+}
+
+void TransportDriver::recover() {
+  recovering_ = true;
+  // Whatever the reset's own outcome, the failed request's error is what the
+  // caller sees; a reset that fails too leaves the driver in Phase::Reset.
+  (void)reset();
+  forget_device_state();
+  bus_->discard_events(dev_num_);
+  recovering_ = false;
 }
 
 VResult<std::uint64_t> TransportDriver::init(std::uint64_t wanted) {
@@ -329,8 +349,13 @@ VResult<std::vector<std::uint8_t>> TransportDriver::read_config_once(std::uint32
     }
     generation_ = r->generation;
     generation_known_ = true;
+    // REV1 L399-402: an answer at another generation than the previous config
+    // answer shows a change the driver may have read across; read again
+    // until two answers agree.
+    const bool moved_since = rev1() && config_answer_generation_ && *config_answer_generation_ != r->generation;
+    config_answer_generation_ = r->generation;
     if (!first_gen) first_gen = r->generation;
-    if (r->generation != *first_gen) {
+    if (r->generation != *first_gen || moved_since) {
       moved = true;  // the bytes of different chunks belong to different versions
       return out;
     }
@@ -347,6 +372,7 @@ VResult<std::vector<std::uint8_t>> TransportDriver::read_config(std::uint32_t of
   for (unsigned attempt = 0; attempt <= options_.config_read_retries; ++attempt) {
     bool moved = false;
     auto r = read_config_once(offset, len, moved);
+    if (r && !moved) refresh_due_ = false;
     if (!r || !moved) return r;
     ++stats_.config_read_restarts;
   }
@@ -370,6 +396,7 @@ VResult<std::uint64_t> TransportDriver::read_config64(std::uint32_t offset) {
 VStatus TransportDriver::write_config(std::uint32_t offset, std::span<const std::uint8_t> data) {
   if (auto s = ensure_info(); !s) return s;
   if (auto s = check_range(offset, data.size(), "SET_CONFIG"); !s) return s;
+  if (auto s = refresh_if_announced(); !s) return s;
   if (tracks_generation() && !generation_known_ && !data.empty()) {
     // Nothing seen yet to put in SET_CONFIG: learn the count first rather
     // than send a value that can only be rejected.
@@ -391,6 +418,7 @@ VStatus TransportDriver::write_config(std::uint32_t offset, std::span<const std:
       auto r = exchange<wire::SetConfigResp>(
           wire::SetConfigReq{sent_gen, off, std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
       if (!r) return Err{r.error()};
+      config_answer_generation_ = r->generation;  // our own write moved it: no re-read owed
       if (r->offset != off || (r->length != 0 && r->length != n)) {
         return fail(VirtioErrc::BadResponse, "SET_CONFIG(" + std::to_string(off) + ", " + std::to_string(n) +
                                                  "): answered offset " + std::to_string(r->offset) + " length " +
@@ -442,9 +470,17 @@ bool TransportDriver::config_stale() const noexcept {
   return std::find(config_known_.begin(), config_known_.end(), false) != config_known_.end();
 }
 
+VStatus TransportDriver::refresh_if_announced() {
+  apply_events();
+  if (!refresh_due_) return Unit{};
+  auto r = read_config(0, static_cast<std::uint32_t>(config_.size()));
+  if (!r) return Err{r.error()};
+  return Unit{};
+}
+
 VStatus TransportDriver::refresh_config() {
   apply_events();
-  if (!config_stale()) return Unit{};
+  if (!config_stale() && !refresh_due_) return Unit{};
   auto r = read_config(0, static_cast<std::uint32_t>(config_.size()));
   if (!r) return Err{r.error()};
   return Unit{};
@@ -574,6 +610,7 @@ VStatus TransportDriver::ready_for_io(std::uint32_t q) {
 
 VStatus TransportDriver::kick(std::uint32_t q) {
   if (auto s = ready_for_io(q); !s) return s;
+  if (auto s = refresh_if_announced(); !s) return s;
   SplitQueueDriver& ring = *queue(q);
   ring.publish();
   (void)ring.needs_kick();  // keeps the EVENT_IDX bookkeeping in step with this kick
@@ -587,6 +624,7 @@ VStatus TransportDriver::kick(std::uint32_t q) {
 
 VStatus TransportDriver::notify(std::uint32_t q) {
   if (auto s = ready_for_io(q); !s) return s;
+  if (auto s = refresh_if_announced(); !s) return s;
   SplitQueueDriver& ring = *queue(q);
   ring.publish();
   if (!ring.needs_kick()) return Unit{};

@@ -223,7 +223,8 @@ TEST(TransportDriverRev1, AMissingResponseTimesOutAfterTheBoundedRetries) {
   cfg.retries = 2;
   FifoLink link(port, cfg);
   BusDriver bus(link);
-  TransportDriver t(bus, kDev);
+  // The bound alone: no recovery reset afterwards (see the next test).
+  TransportDriver t(bus, kDev, TransportDriverOptions{.recover_on_no_response = false});
   const std::uint64_t before = port.now;
   auto r = t.get_status();
   ASSERT_EQ(errc(r), VirtioErrc::NoResponse);
@@ -231,6 +232,29 @@ TEST(TransportDriverRev1, AMissingResponseTimesOutAfterTheBoundedRetries) {
   EXPECT_EQ(link.resends(), 2u);
   EXPECT_EQ(port.now - before, 3 * cfg.timeout_ns());  // bounded: three attempts' worth of time
   EXPECT_NE(r.error().message.find("3 attempts"), std::string::npos) << why(r.error());
+}
+
+TEST(TransportDriverRev1, WhenTheRetriesRunOutTheDriverResetsTheDevice) {
+  // REV1 L565-568: the request failed; recovery is a reset, tried once with
+  // the same bounded policy even when the device stays silent.
+  testing::RamPort port;
+  testing::ScriptedPeer peer(port, wire::Profile::rev1());
+  std::vector<std::string> asked;
+  peer.handler = [&asked](const wire::Message& m) {
+    asked.emplace_back(wire::name(m.body));
+    return std::vector<wire::Message>{};
+  };
+  auto cfg = peer.link_config();
+  cfg.retries = 1;
+  FifoLink link(port, cfg);
+  BusDriver bus(link);
+  TransportDriver t(bus, kDev);
+  auto r = t.read_config(0, 4);  // needs GET_DEVICE_INFO first: that one is lost
+  ASSERT_EQ(errc(r), VirtioErrc::NoResponse);
+  EXPECT_EQ(asked, (std::vector<std::string>{"GET_DEVICE_INFO", "GET_DEVICE_INFO", "SET_DEVICE_STATUS",
+                                             "SET_DEVICE_STATUS"}));
+  EXPECT_NE(r.error().message.find("reset"), std::string::npos) << why(r.error());
+  EXPECT_EQ(t.phase(), Phase::Reset);
 }
 
 TEST(TransportDriverRev1, ARetryGetsTheAnswerALostRequestDidNot) {

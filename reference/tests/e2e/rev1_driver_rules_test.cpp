@@ -12,6 +12,7 @@
 #include "driver/virtio_peer.hpp"
 #include "vmsg/driver/device_enumeration.hpp"
 #include "vmsg/driver/transport_driver.hpp"
+#include "vmsg/transport/stimulus_endpoint.hpp"
 #include "vmsg/transport/validating_endpoint.hpp"
 
 namespace vmsg::e2e {
@@ -64,7 +65,8 @@ testing::FakeVirtio rev1_device() {
 struct Rev1Rig : testing::PeerRig {
   explicit Rev1Rig(const transport::ValidationProfile& profile = {wire::Layout::Rev1})
       : PeerRig(wire::Profile::rev1()),
-        validator(std::make_shared<FakeEndpoint>(rev1_device()), log, profile) {
+        stimulus(std::make_shared<transport::StimulusEndpoint>(std::make_shared<FakeEndpoint>(rev1_device()))),
+        validator(stimulus, log, profile) {
     validator.attach(kDev, outbox);
     peer.handler = [this](const wire::Message& m) {
       if (const auto* gd = std::get_if<wire::GetDevicesReq>(&m.body)) {
@@ -85,6 +87,7 @@ struct Rev1Rig : testing::PeerRig {
 
   std::shared_ptr<transport::DriverRuleLog> log = std::make_shared<transport::DriverRuleLog>();
   PeerOutbox outbox{peer};
+  std::shared_ptr<transport::StimulusEndpoint> stimulus;  ///< device behaviours a test arms
   transport::ValidatingEndpoint validator;
 };
 
@@ -131,6 +134,42 @@ TEST(Rev1DriverRules, AStrictDriverOnAStrictBusIsClean) {
   driver::TransportDriver t(r.bus, kDev, driver::TransportDriverOptions{.strict_config_generation = true});
   const std::vector<std::uint8_t> bytes{1};
   ASSERT_TRUE(t.write_config(0, bytes).ok());
+  EXPECT_TRUE(r.log->empty()) << r.dump();
+}
+
+TEST(Rev1DriverRules, AnUnansweredRequestFailsAndTheDriverResetsR1Drv016) {
+  Rev1Rig r;
+  driver::TransportDriver t(r.bus, kDev);
+  ASSERT_TRUE(t.init(bit(vfeature::kVersion1)).ok());
+  r.stimulus->drop_requests(1 + r.link.config().retries);  // every attempt of one request
+  auto lost = t.read_config(0, 4);
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().code, driver::VirtioErrc::NoResponse) << describe(lost.error());
+  EXPECT_EQ(t.phase(), driver::Phase::Reset);
+  EXPECT_EQ(r.stimulus->stats().dropped_requests, 1u + r.link.config().retries);
+  ASSERT_TRUE(t.init(bit(vfeature::kVersion1)).ok());  // starts over on a device that was reset
+  EXPECT_TRUE(r.log->empty()) << r.dump();
+}
+
+TEST(Rev1DriverRules, ADriverThatGoesOnAfterAnUnansweredRequestIsCaught) {
+  Rev1Rig r;
+  driver::TransportDriver t(r.bus, kDev, driver::TransportDriverOptions{.recover_on_no_response = false});
+  driver::GuestAllocator ram(r.port.address_map());
+  ASSERT_TRUE(t.init(bit(vfeature::kVersion1)).ok());
+  r.stimulus->drop_requests(1 + r.link.config().retries);
+  ASSERT_FALSE(t.read_config(0, 4).ok());
+  (void)t.setup_queue(0, 8, ram);
+  EXPECT_EQ(r.log->rules(), (std::vector<std::string>{"R1-DRV-016"})) << r.dump();
+}
+
+TEST(Rev1DriverRules, ALateResetIsPolledToZeroR1Drv059And061) {
+  Rev1Rig r;
+  driver::TransportDriver t(r.bus, kDev);
+  ASSERT_TRUE(t.init(bit(vfeature::kVersion1)).ok());
+  r.stimulus->slow_reset(3);
+  ASSERT_TRUE(t.reset().ok());
+  EXPECT_EQ(r.stimulus->stats().slow_status, 3u);  // the answer and two reads said "still running"
+  ASSERT_TRUE(t.init(bit(vfeature::kVersion1)).ok());
   EXPECT_TRUE(r.log->empty()) << r.dump();
 }
 

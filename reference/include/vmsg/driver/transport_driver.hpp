@@ -8,8 +8,12 @@
 // SET_CONFIG generation 0 unless the strict configuration profile is chosen
 // (REV1 L375-420), enables queues with the SET_VQUEUE state op and checks the
 // GET_VQUEUE enabled flag (L1565-1700), never negotiates NOTIF_CONFIG_DATA
-// (L890-903), and polls a reset that did not complete synchronously
-// (L1530-1535).
+// (L890-903), polls a reset that did not complete synchronously
+// (L1530-1535), reads the configuration again until the generation holds
+// still (L399-402), refreshes it with GET_CONFIG after an EVENT_CONFIG
+// without data before the next notification (L405-407, L1046-1049), and
+// resets the device when a request goes unanswered through every retry
+// (L563-568).
 //
 // Written against BusDriver (and so the port) only. Every message it sends is
 // a wire::Message with dev_num set and reserved type bits 0, encoded by the
@@ -65,6 +69,11 @@ struct TransportDriverOptions {
   /// no transport feature bits): the baseline profile, generation 0 and no
   /// generation retries (REV1 L375-420, L1407-1465). PR28 is always strict.
   bool strict_config_generation = false;
+  /// REV1 only: when a request goes unanswered through every attempt of the
+  /// link (FifoLinkConfig::retries), the request fails with NoResponse and
+  /// the driver resets the device, polling the status to 0 (REV1 L565-568,
+  /// L1490-1493): the driver must then init() again. Off: it only fails.
+  bool recover_on_no_response = true;
   /// REV1 only: GET_DEVICE_STATUS polls (wait_step_ns apart) after a
   /// SET_DEVICE_STATUS(0) answered with a status other than 0, before the
   /// reset counts as failed (REV1 L1490-1493, L1532-1535). PR28: no polling.
@@ -243,6 +252,10 @@ class TransportDriver {
   VStatus ready_for_io(std::uint32_t q);
   void forget_device_state();
   VResult<std::uint32_t> await_reset(std::uint32_t answered);
+  /// REV1 L565-568: a request whose bounded retries ran out has failed; the
+  /// device is reset (and polled to 0) before anything else is sent.
+  void recover();
+  VStatus refresh_if_announced();
   [[nodiscard]] bool rev1() const noexcept { return profile().layout == wire::Layout::Rev1; }
   /// Whether SET_CONFIG carries the tracked generation (PR28, or REV1 strict).
   [[nodiscard]] bool tracks_generation() const noexcept { return !rev1() || options_.strict_config_generation; }
@@ -257,6 +270,14 @@ class TransportDriver {
   std::uint64_t features_ = 0;
   std::uint32_t generation_ = 0;
   bool generation_known_ = false;  ///< some message carried a generation already
+  /// REV1: the generation of the latest GET_CONFIG or SET_CONFIG answer since
+  /// the last reset; a read answered with another one is read again until
+  /// two answers agree (REV1 L399-402).
+  std::optional<std::uint32_t> config_answer_generation_;
+  /// REV1: an EVENT_CONFIG without data arrived; GET_CONFIG before the next
+  /// notification or config write (REV1 L405-407, L1046-1049).
+  bool refresh_due_ = false;
+  bool recovering_ = false;  ///< inside recover(): a failure there is not recovered again
   std::vector<std::uint8_t> config_;
   std::vector<bool> config_known_;
   bool needs_reset_ = false;
