@@ -1,5 +1,8 @@
 // vmsg::amp: the virtio-msg-amp-pci function, its configuration, BAR0
 // register decode and per-FIFO channel counters.
+#include <span>
+#include <string>
+
 #include "common.hpp"
 #include "vmsg/amp/amp_device.hpp"
 #include "vmsg/amp/fifo_channel.hpp"
@@ -60,7 +63,15 @@ void bind_amp(py::module_& m) {
       .def("pending", &FifoChannel::pending)
       .def("stats", &FifoChannel::stats, py::return_value_policy::copy)
       .def("rx_stats", &FifoChannel::rx_stats, py::return_value_policy::copy, "driver-queue consumer counters")
-      .def("tx_stats", &FifoChannel::tx_stats, py::return_value_policy::copy, "device-queue producer counters");
+      .def("tx_stats", &FifoChannel::tx_stats, py::return_value_policy::copy, "device-queue producer counters")
+      .def(
+          "send",
+          [](FifoChannel& c, const py::bytes& frame) {
+            const std::string b = frame;
+            if (b.empty() || b.size() > fifo::kSlotSize) throw py::value_error("a frame is 1..64 bytes");
+            c.send(std::span(reinterpret_cast<const std::uint8_t*>(b.data()), b.size()));
+          },
+          py::arg("frame"), "puts raw bytes in the device queue as a device->driver frame (a test stimulus)");
 
   py::class_<AmpPciDevice, pci::PciFunction, std::shared_ptr<AmpPciDevice>>(m, "AmpPciDevice",
                                                                             "the virtio-msg-amp-pci function")

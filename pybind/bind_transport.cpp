@@ -4,6 +4,7 @@
 #include "shared_backend.hpp"
 #include "vmsg/transport/backend.hpp"
 #include "vmsg/transport/device_transport.hpp"
+#include "vmsg/transport/stimulus_endpoint.hpp"
 #include "vmsg/transport/minimal_endpoint.hpp"
 
 namespace vmsg::pyb {
@@ -71,7 +72,28 @@ void bind_transport(py::module_& m) {
       .def("features_accepted", &DeviceTransport::features_accepted)
       .def("configured_queue", &DeviceTransport::configured_queue, py::arg("q"),
            py::return_value_policy::reference_internal)
-      .def("stats", &DeviceTransport::stats, py::return_value_policy::copy);
+      .def("stats", &DeviceTransport::stats, py::return_value_policy::copy)
+      .def(
+          "config_changed",
+          // The backends' DeviceContext entry, called as a device-side change would call it.
+          [](DeviceTransport& t, std::uint32_t offset, std::uint32_t length) {
+            auto* shared = dynamic_cast<SharedBackend*>(&t.backend());
+            if (shared == nullptr) throw py::type_error("backend not shared with Python");
+            shared->context().config_changed(offset, length);
+          },
+          py::arg("offset"), py::arg("length"),
+           "a device-side change of [offset, offset + length): new generation and EVENT_CONFIG "
+           "(length 0: an event without data)");
+
+  bind_struct<StimulusStats>(m, "StimulusStats", "counters of a StimulusEndpoint",
+                             field("dropped_requests", &StimulusStats::dropped_requests),
+                             field("slow_status", &StimulusStats::slow_status));
+  py::class_<StimulusEndpoint, bus::Endpoint, std::shared_ptr<StimulusEndpoint>>(
+      m, "StimulusEndpoint", "endpoint decorator with armable device behaviours (slow reset, dropped requests)")
+      .def(py::init<std::shared_ptr<bus::Endpoint>>(), py::arg("inner"))
+      .def("slow_reset", &StimulusEndpoint::slow_reset, py::arg("reads"))
+      .def("drop_requests", &StimulusEndpoint::drop_requests, py::arg("n"))
+      .def("stats", &StimulusEndpoint::stats, py::return_value_policy::copy);
 
   bind_struct<MinimalIdentity>(m, "MinimalIdentity", "identity of a MinimalEndpoint",
                                field("device_id", &MinimalIdentity::device_id),

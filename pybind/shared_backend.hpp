@@ -83,6 +83,9 @@ class SharedBackend final : public transport::ForwardingBackend {
     proxy_->connect(&ctx);
     inner()->bind(*proxy_);
   }
+  /// The transport as its backend sees it (through the proxy): what a
+  /// device-side change calls.
+  [[nodiscard]] transport::DeviceContext& context() noexcept { return *proxy_; }
 
  private:
   /// Python's None arrives as a null pointer: say so in Python's terms.

@@ -17,6 +17,24 @@ class Stimulus:
     def config_change(self, dev_num: int, fifo: int = 0) -> None:
         _skip("this target cannot change a device's configuration on its own")
 
+    # Device behaviours a driver must cope with (REV1-2026 driver rules);
+    # only the reference can be made to show them on demand.
+    def config_event_without_data(self, dev_num: int, fifo: int = 0) -> None:
+        """A device-side change announced by EVENT_CONFIG with no data, offset and length 0."""
+        _skip("this target cannot send an EVENT_CONFIG without data on demand")
+
+    def slow_reset(self, dev_num: int, reads: int, fifo: int = 0) -> None:
+        """The next reset answers non-zero, and so do the next ``reads - 1`` status reads."""
+        _skip("this target cannot make a device reset complete late")
+
+    def drop_requests(self, dev_num: int, n: int, fifo: int = 0) -> None:
+        """The next ``n`` requests to the device go unanswered."""
+        _skip("this target cannot make a device stop answering")
+
+    def send_frame(self, frame: bytes, fifo: int = 0) -> None:
+        """Raw bytes into the FIFO's device queue, as a device->driver frame."""
+        _skip("this target cannot put arbitrary frames in its device queue")
+
 
 def _skip(reason: str) -> None:
     import pytest  # noqa: PLC0415 (only tests reach this)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..dut import Stimulus
 from .base import Target, split_faults
 from .description import TargetDescription
 from .ref import DEFAULT_DESCRIPTION, profile_of
@@ -152,7 +153,7 @@ def parse_violation_line(line: str):
     return mk(rule="?", dev_num=0, kind="", detail=line)
 
 
-class ActionStimulus:
+class ActionStimulus(Stimulus):
     """``dut.stimulus`` over a text action channel (a DUT library's stimulus
     entry, a qtest server's extension command): ``run(action)`` returns False
     when the target cannot perform it, and the test skips as on ``ref``."""

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .. import sanitizer
+from ..dut import Stimulus
 from .base import Target, split_faults
 from .description import TargetDescription
 from .qtest_cmdline import (AMP_DEVICE, MACHINES, MachineKind, block_node, build_args, disk_images,
@@ -388,7 +389,7 @@ def qmp_config_change(description: TargetDescription, dev_num: int, fifo: int, c
     return None
 
 
-class QmpStimulus:
+class QmpStimulus(Stimulus):
     """``dut.stimulus`` over QMP: the device-side changes QEMU itself can make
     (``balloon``, ``block_resize``); `run(command, arguments)` sends one."""
 

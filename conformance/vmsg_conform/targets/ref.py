@@ -6,9 +6,10 @@ report the driver rules a test broke."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .. import profiles as _profiles
+from ..dut import Stimulus
 from .base import Target, split_faults
 from .description import TargetDescription
 
@@ -31,11 +32,39 @@ def device_profile_of(description: TargetDescription, run_profile: str | None):
     return _profiles.profile_of(description.device_profile or run_profile or description.profile)
 
 
-class RefStimulus:
+class RefStimulus(Stimulus):
     """Target-side actions on the reference."""
 
-    def __init__(self, endpoints: dict[tuple[int, int], Any]) -> None:
+    def __init__(self, endpoints: dict[tuple[int, int], Any], stimuli: dict[tuple[int, int], Any] | None = None,
+                 channel: Callable[[int], Any] | None = None) -> None:
         self._endpoints = endpoints
+        self._stimuli = stimuli or {}
+        self._channel = channel
+
+    def _stimulus(self, dev_num: int, fifo: int):
+        st = self._stimuli.get((fifo, dev_num))
+        if st is None:
+            raise KeyError(f"no device at FIFO {fifo} dev_num {dev_num}")
+        return st
+
+    def config_event_without_data(self, dev_num: int, fifo: int = 0) -> None:
+        """A generation bump announced by EVENT_CONFIG with offset and length 0 (REV1 L1046-1049)."""
+        ep = self._endpoints.get((fifo, dev_num))
+        if ep is None:
+            raise KeyError(f"no device at FIFO {fifo} dev_num {dev_num}")
+        ep.config_changed(0, 0)
+
+    def slow_reset(self, dev_num: int, reads: int, fifo: int = 0) -> None:
+        self._stimulus(dev_num, fifo).slow_reset(reads)
+
+    def drop_requests(self, dev_num: int, n: int, fifo: int = 0) -> None:
+        self._stimulus(dev_num, fifo).drop_requests(n)
+
+    def send_frame(self, frame: bytes, fifo: int = 0) -> None:
+        if self._channel is None:
+            super().send_frame(frame, fifo)
+            return
+        self._channel(fifo).send(bytes(frame))
 
     def backend(self, dev_num: int, fifo: int = 0):
         """The backend behind (fifo, dev_num) (white-box; reference only)."""
@@ -95,6 +124,7 @@ class RefTarget(Target):
 
         log = v.transport.DriverRuleLog()
         endpoints: dict[tuple[int, int], Any] = {}
+        stimuli: dict[tuple[int, int], Any] = {}
         slots = []
         for d in desc.devices:
             backend = v.devices.make_backend(d.kind, dict(d.props))
@@ -102,9 +132,12 @@ class RefTarget(Target):
                                                    layout=device_wprofile.layout)
             transport = v.transport.DeviceTransport(backend, options)
             endpoints[(d.fifo, d.dev_num)] = transport
+            # Armable device behaviours (dut.stimulus), seen by the validator as the device's own.
+            stimulus = v.transport.StimulusEndpoint(transport)
+            stimuli[(d.fifo, d.dev_num)] = stimulus
             # the validator judges the suite's drivers, which speak the run's draft
             validating = v.transport.ValidatingEndpoint(
-                transport, log, v.transport.ValidationProfile(layout=wprofile.layout))
+                stimulus, log, v.transport.ValidationProfile(layout=wprofile.layout))
             slots.append(v.target.DeviceSlot(fifo=d.fifo, dev_num=d.dev_num, endpoint=validating))
 
         amp = v.amp.AmpConfig(num_fifos=desc.num_fifos, profile=device_wprofile, faults=fault_set)
@@ -123,6 +156,6 @@ class RefTarget(Target):
             target=self,
             faults=split_faults(faults),
             violations=lambda: list(log.violations()),
-            stimulus=RefStimulus(endpoints),
+            stimulus=RefStimulus(endpoints, stimuli, lambda fifo: ref.device().channel(fifo)),
             native=ref,
         )
