@@ -422,6 +422,8 @@ def _write_after_event_without_data(dut):
     p.info()
     dut.stimulus.config_event_without_data(p.dev.dev_num, fifo=p.dev.fifo)
     p.status()  # the event reached the driver ahead of this answer
+    th.require(any(f.msg_id == th.ID_EVENT_CONFIG for f in p.take_events()), "R1-DEV-015",
+               "a device-side configuration change sent no EVENT_CONFIG")
     p.set_config(0, ACTUAL, b"\x01\x00\x00\x00")  # no GET_CONFIG refresh first
 
 

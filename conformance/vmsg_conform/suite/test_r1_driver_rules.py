@@ -67,8 +67,10 @@ def test_r1_reference_driver_reads_again_until_the_generation_holds_still(dut):
     t.init(th.bit(th.F_VERSION_1))
     t.read_config(0, 8)
     before = t.stats().config_read_restarts
+    generation = t.generation()
     th.config_change(dut, dev)  # a new generation, announced with the data
     t.read_config(0, 8)  # answered at the new generation: read once more
+    th.require(t.generation() != generation, "R1-DEV-010", "a device-side change kept the generation")
     assert t.stats().config_read_restarts == before + 1, "no second read after the generation moved"
     t.get_status()
     _clean(dut)
@@ -80,8 +82,10 @@ def test_r1_reference_driver_refreshes_config_after_an_event_without_data(dut):
     dev = th.device(dut, th.BLK_ID)
     data = th.pattern(512, 3)
     blk.write(0, data)
+    events = t.stats().config_events
     dut.stimulus.config_event_without_data(dev.dev_num, fifo=dev.fifo)
     t.get_status()  # the event reaches the driver ahead of this answer
+    th.require(t.stats().config_events > events, "R1-DEV-015", "a device-side configuration change sent no EVENT_CONFIG")
     requests = t.stats().requests
     assert bytes(blk.read(0, 512)) == data  # the kick waits for a GET_CONFIG refresh
     assert t.stats().requests > requests, "no request went out before the I/O"
