@@ -690,6 +690,8 @@ bool DeviceHarness::frame_clean(unsigned q, std::span<const std::uint8_t> frame)
                          !std::holds_alternative<wire::EventUsed>(b);
   // REV1: bus messages carry dev_num 0 (R1-GEN-001); PR28 has no driver rule for it.
   if (profile_.layout == wire::Layout::Rev1 && wire::is_bus(b) && d.value().dev_num != 0) return false;
+  // REV1: a driver never replies to a device message (R1-DRV-014).
+  if (profile_.layout == wire::Layout::Rev1 && h->is_response() && !h->is_bus()) return false;
   return !to_device || (d.value().dev_num < 32 && ((plugged_[q] >> d.value().dev_num) & 1u) != 0);
 }
 

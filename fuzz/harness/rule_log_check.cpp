@@ -51,10 +51,16 @@ void check_frame_rules(const RuleLogWatch& bus, std::span<const std::uint8_t> fr
   std::vector<std::string> want;
   const auto header = wire::peek_header(frame);
   if (header && header->reserved_bits() != 0) want.emplace_back(rev1 ? "R1-DRV-018" : "VMSG-DRV-009");
+  // REV1 only: a transport message with the RESPONSE bit is a driver's reply
+  // (R1-DRV-014), judged on the header whether or not the frame decodes.
+  const bool reply = rev1 && header && header->is_response() && !header->is_bus();
   const auto decoded = wire::decode(frame, rev1 ? wire::Profile::rev1() : wire::Profile::pr28());
   std::vector<std::string> got;
   for (const auto& v : bus.fresh()) got.push_back(v.rule);
+  const auto replies = static_cast<std::size_t>(std::count(got.begin(), got.end(), "R1-DRV-014"));
+  VMSG_FUZZ_CHECK(replies == (reply ? 1U : 0U), "driver reply reported " + std::to_string(replies) + " times");
   if (decoded) {
+    if (reply) want.emplace_back("R1-DRV-014");
     const auto tail = frame.subspan(std::min<std::size_t>(header->msg_size, frame.size()));
     if (std::any_of(tail.begin(), tail.end(), [](std::uint8_t b) { return b != 0; })) want.emplace_back("AMP-015");
     if (to_device(decoded.value().body) && decoded.value().dev_num != present_dev) {
@@ -73,7 +79,7 @@ void check_frame_rules(const RuleLogWatch& bus, std::span<const std::uint8_t> fr
   const std::string type_bits = rev1 ? "R1-DRV-018" : "VMSG-DRV-009";
   std::size_t extra = 0;
   for (const std::string& r : got) {
-    if (r == type_bits) continue;
+    if (r == type_bits || r == "R1-DRV-014") continue;
     VMSG_FUZZ_CHECK(rev1 ? (r == "R1-DRV-020" || r == "R1-DRV-021")
                          : (r == "VMSG-DRV-011" || r == "VMSG-DRV-012" || r == "VMSG-BUS-042"),
                     "undecodable frame reported under " + r);

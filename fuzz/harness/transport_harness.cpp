@@ -443,9 +443,20 @@ std::optional<ops::Op> TransportHarness::polite_copy(const ops::Op& op) const {
       break;
     case Kind::Frame:
       return std::nullopt;
+    case Kind::RawWrite:
+      // REV1: buffers made available are announced with EVENT_AVAIL (R1-DRV-040,
+      // which the validator reads from the avail index); a driver scribbling
+      // over its own rings has announced nothing, so polite writes stay out of them.
+      if (rev1()) {
+        const std::uint64_t lo = op.value;
+        const std::uint64_t hi = end_of(lo, op.bytes.size());
+        for (unsigned q = 0; q < ops::kMaxQueues; ++q) {
+          if (overlaps(lo, hi, area(q), area(q) + ops::kQueueArea)) return std::nullopt;
+        }
+      }
+      break;
     case Kind::BringUp:
     case Kind::AddBuffer:  // notifies only when can_notify()
-    case Kind::RawWrite:
     case Kind::AdvanceTime:
     case Kind::kCount:
       break;
@@ -621,7 +632,9 @@ void TransportHarness::add_buffer(const ops::Op& op) {
   t.avail_idx = static_cast<std::uint16_t>(t.avail_idx + 1);
   (void)ram_.store(avail + ring::kAvailIdxOffset, 2, t.avail_idx);
   ++t.outstanding[head];
-  if (op.notify && (!setup_.polite || can_notify(q))) {
+  // REV1 has no polling-only mode on AMP: a polite driver always announces (R1-DRV-040).
+  const bool notify = op.notify || (setup_.polite && rev1());
+  if (notify && (!setup_.polite || can_notify(q))) {
     // next_offset only means something with NOTIFICATION_DATA; a polite driver leaves it 0 otherwise.
     const bool data = !setup_.polite || (negotiated_ & kNotificationDataBit) != 0;
     (void)send({.dev_num = ops::kDevNum, .token = 0, .reserved_type_bits = 0,

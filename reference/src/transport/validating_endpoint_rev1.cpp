@@ -141,13 +141,17 @@ void ValidatingEndpoint::check_unnotified_rev1(const wire::Message& m) {
   // buffers made available must be announced with EVENT_AVAIL. A driver that
   // sends anything else while an enabled queue's avail index moved past what
   // it announced, and the device had asked to be told, left them unannounced.
-  if ((status_ & wire::status::kDriverOk) == 0) return;
+  // Nothing is owed for buffers published before DRIVER_OK (R1-DRV-036
+  // governs those), after DEVICE_NEEDS_RESET (no more I/O, R1-DRV-058) or
+  // after FAILED (the driver gave up): the count starts again from there.
+  const bool owed = (status_ & wire::status::kDriverOk) != 0 && !needs_reset_shown_ &&
+                    (status_ & (wire::status::kNeedsReset | wire::status::kFailed)) == 0;
   const auto* ea = std::get_if<wire::EventAvail>(&m.body);
   for (auto& [index, q] : queues_) {
     if (!q.configured || !q.notified_idx) continue;
     const auto now = read_u16(q.driver_addr + 2);
     if (!now) continue;
-    if (ea != nullptr && ea->vq_index == index) {
+    if (!owed || (ea != nullptr && ea->vq_index == index)) {
       q.notified_idx = now;
       continue;
     }

@@ -453,6 +453,17 @@ TEST(ValidatingEndpointRev1, BuffersLeftUnannouncedBreakR1Drv040) {
   r.expect_only("R1-DRV-040");
 }
 
+TEST(ValidatingEndpointRev1, BuffersPublishedBeforeDriverOkOweNoEventAvail) {
+  Rev1Rig r;
+  TestRing ring = ring8(r.mem);
+  r.negotiate();
+  r.enable_queue(0, ring);
+  ring.add_buffer(0x2000, 8, true);  // before DRIVER_OK: R1-DRV-036's business
+  ASSERT_EQ(r.status(0x0F), 0x0Fu);
+  (void)r.ask<wire::GetDeviceStatusResp>(wire::GetDeviceStatusReq{});
+  r.expect_clean();
+}
+
 TEST(ValidatingEndpointRev1, BuffersTheDeviceDidNotAskAboutOweNoEventAvail) {
   Rev1Rig r;
   TestRing ring = ring8(r.mem);
