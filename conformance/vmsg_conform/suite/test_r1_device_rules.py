@@ -7,6 +7,7 @@ import struct
 
 import pytest
 
+from vmsg_conform.suite import helpers as h
 from vmsg_conform.suite import transport_helpers as th
 
 
@@ -107,3 +108,27 @@ def test_r1_status_zero_is_reported_only_once_the_reset_is_done(dut):
     # status 0 claimed: the reset must be complete by now, the queue back where it started
     th.check(p.status() == 0, "R1-DEV-069", f"status 0 answered, then GET_DEVICE_STATUS reads {p.status():#x}")
     th.require_initial_queue(p, 0, after="status 0 was reported")
+
+
+@pytest.mark.req("R1-BUS-013")
+def test_r1_announced_transport_parameters_hold_while_the_device_is_active(dut):
+    """The AMP bus announces its revision (VERSION) and transport feature bits (FEATURES)
+    in BAR0; neither moves through bring-up, I/O and a reset."""
+    p = th.peer(dut, th.RNG_ID)
+    bar0 = h.RawFifo(dut, p.dev.fifo).bar0
+
+    def announced():
+        return dut.port.mmio_read(bar0 + 0x00, 4), dut.port.mmio_read(bar0 + 0x04, 4)
+
+    seen = [announced()]
+    rq = th.bring_up(p)[0]
+    seen.append(announced())
+    buf = th.buffer(dut, 16, fill=0)
+    rq.add(writable=[(buf, 16)])
+    rq.publish()
+    p.kick(0)
+    rq.reap()
+    seen.append(announced())
+    p.set_status(0)
+    seen.append(announced())
+    assert len(set(seen)) == 1, f"(VERSION, FEATURES) went {seen} through bring-up, I/O and reset"
