@@ -437,7 +437,7 @@ def cmd_matrix(a) -> int:
     all_caught = all(r["caught"] for r in rows)
     precise = all(not r["collateral"] for r in rows)
     clean_baseline = not baseline["findings"] and "error" not in baseline
-    doc = {"target": a.target, "profile": a.profile or _open_target(a.target).description.profile,
+    doc = {"target": a.target, "profile": run_profile,
            "baseline": baseline, "faults": rows,
            "all_caught": all_caught, "no_collateral": precise, "clean_baseline": clean_baseline}
     (out / "matrix.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
