@@ -59,6 +59,8 @@ std::uint32_t device_id_of(const ops::Setup& s) {
 
 ScriptedDevice::ScriptedDevice(const ops::Setup& s, std::span<std::uint8_t> ram, std::span<std::uint8_t> bar1)
     : setup_(s),
+      profile_(s.profile.wire()),
+      rev1_(s.profile.rev1),
       ram_(ram),
       rx_(fifo::SharedQueueMemory::in_bar(bar1, 0, fifo::QueueKind::Driver)),
       tx_(fifo::SharedQueueMemory::in_bar(bar1, 0, fifo::QueueKind::Device)),
@@ -174,13 +176,13 @@ void ScriptedDevice::write16(std::uint64_t addr, std::uint16_t v) {
 
 void ScriptedDevice::push_message(const wire::Message& m) {
   std::array<std::uint8_t, fifo::kSlotSize> buf{};
-  auto n = wire::encode(m, wire::Profile::pr28(), buf);
+  auto n = wire::encode(m, profile_, buf);
   if (n) push_raw(std::span<const std::uint8_t>(buf.data(), *n));
 }
 
 void ScriptedDevice::receive(const fifo::Slot& slot) {
   // Oracle (d): what the drivers put on the wire.
-  auto d = wire::decode(slot, wire::Profile::pr28(), wire::DecodeOptions{.strict_type_bits = true});
+  auto d = wire::decode(slot, profile_, wire::DecodeOptions{.strict_type_bits = true});
   VMSG_FUZZ_CHECK(d.ok(), "driver posted a frame that does not decode: " + (d.ok() ? "" : wire::describe(d.error())));
   const wire::Message& m = d.value();
   VMSG_FUZZ_CHECK(!wire::is_response(m.body) && !wire::is_bus(m.body) &&
@@ -257,7 +259,7 @@ void ScriptedDevice::answer(wire::Message m, const ops::Fault* f) {
       push_message(m);
       break;
     case FaultKind::Late: {
-      auto n = wire::encode(m, wire::Profile::pr28(), buf);
+      auto n = wire::encode(m, profile_, buf);
       if (n && deferred_.size() < kMaxDeferred) {
         deferred_.emplace_back(f->a % 8 + 1, std::vector<std::uint8_t>(buf.begin(), buf.begin() + static_cast<long>(*n)));
       }
@@ -276,7 +278,7 @@ void ScriptedDevice::answer(wire::Message m, const ops::Fault* f) {
       push_message(m);
       break;
     case FaultKind::Patch: {
-      if (!wire::encode(m, wire::Profile::pr28(), buf)) break;
+      if (!wire::encode(m, profile_, buf)) break;
       const std::size_t at = f->a % (fifo::kSlotSize - 3);
       for (std::size_t i = 0; i < 4; ++i) buf[at + i] = static_cast<std::uint8_t>(f->b >> (8 * i));
       push_raw(buf);
@@ -298,8 +300,14 @@ void ScriptedDevice::answer(wire::Message m, const ops::Fault* f) {
 
 std::optional<wire::Body> ScriptedDevice::respond(const wire::Body& b, bool refuse) {
   if (std::holds_alternative<wire::GetDeviceInfoReq>(b)) {
-    return wire::GetDeviceInfoResp{device_id_of(setup_), kVendor, setup_.feature_bits,
-                                   static_cast<std::uint32_t>(config_.size()), setup_.max_queues, 0, 0};
+    wire::GetDeviceInfoResp info{device_id_of(setup_), kVendor, setup_.feature_bits,
+                                 static_cast<std::uint32_t>(config_.size()), setup_.max_queues, 0, 0};
+    if (rev1_) {
+      // REV1 counts 32-bit feature blocks (REV1 L1262); the UUID stays nil.
+      info.num_feature_blocks = (std::uint32_t{setup_.feature_bits} + 31) / 32;
+      info.num_feature_bits = 0;
+    }
+    return info;
   }
   if (const auto* r = std::get_if<wire::GetDeviceFeaturesReq>(&b)) {
     wire::GetDeviceFeaturesResp resp{r->block_index, {}};
@@ -340,7 +348,10 @@ std::optional<wire::Body> ScriptedDevice::respond(const wire::Body& b, bool refu
   }
   if (const auto* r = std::get_if<wire::SetConfigReq>(&b)) {
     wire::SetConfigResp resp{generation_, r->offset, 0, {}};
-    if (!refuse && r->generation == generation_ && std::uint64_t{r->offset} + r->data.size() <= config_.size()) {
+    // PR28 and REV1 strict: a write at another generation is refused; the
+    // REV1 baseline ignores the generation (REV1 L403-404, L1446-1449).
+    const bool generation_ok = (rev1_ && !setup_.profile.strict_config_generation) || r->generation == generation_;
+    if (!refuse && generation_ok && std::uint64_t{r->offset} + r->data.size() <= config_.size()) {
       std::copy(r->data.begin(), r->data.end(), config_.begin() + r->offset);
       resp.length = static_cast<std::uint32_t>(r->data.size());
       if (!terse_) resp.data = r->data;
@@ -354,12 +365,21 @@ std::optional<wire::Body> ScriptedDevice::respond(const wire::Body& b, bool refu
       resp.desc_addr = q->desc;
       resp.driver_addr = q->avail;
       resp.device_addr = q->used;
+      if (rev1_ && q->enabled) resp.flags = wire::vqueue_flags::kEnabled;  // REV1 L1569
     }
     return resp;
   }
   if (const auto* r = std::get_if<wire::SetVqueueReq>(&b)) {
     if (!refuse && r->index < setup_.max_queues && r->size != 0 && r->size <= setup_.max_size) {
-      queues_[r->index] = Queue{r->size, r->desc_addr, r->driver_addr, r->device_addr, 0, 0};
+      // REV1: state op 1 enables, 2 keeps the queue's state, 0 (and the
+      // reserved 3) leave it disabled (REV1 L1623-1638). PR28: a reserved word.
+      bool enabled = true;
+      if (rev1_) {
+        const std::uint32_t op = r->flags & wire::vqueue_flags::kStateOpMask;
+        const Queue* old = queue(r->index);
+        enabled = op == wire::vqueue_flags::kEnable || (op == wire::vqueue_flags::kKeepState && old != nullptr && old->enabled);
+      }
+      queues_[r->index] = Queue{r->size, r->desc_addr, r->driver_addr, r->device_addr, 0, 0, enabled};
     }
     return wire::SetVqueueResp{};
   }
@@ -474,7 +494,7 @@ std::uint32_t ScriptedDevice::serve(const Chain& c, const ops::Fault* f) {
 
 void ScriptedDevice::process(std::uint32_t qi) {
   auto it = queues_.find(qi);
-  if (it == queues_.end()) return;
+  if (it == queues_.end() || !it->second.enabled) return;  // a disabled queue is not served
   Queue& q = it->second;
   const std::uint16_t avail_idx = read16(q.avail + 2);
   bool any = false;

@@ -2,7 +2,11 @@
 // device side of one AMP FIFO (the real fifo ring code over the BAR1 bytes),
 // a small conforming virtio device behind it (identity, features, status,
 // config with a generation, split rings in guest RAM served as rng or blk),
-// and the fault plan of the driver call in progress. It reads and writes
+// and the fault plan of the driver call in progress. It speaks the Setup's
+// profile: under REV1 the 52-byte GET_DEVICE_INFO with feature blocks, the
+// 32-byte GET_SHM, SET_VQUEUE's state operation and GET_VQUEUE's enabled
+// bit, and SET_CONFIG that ignores the generation unless the strict
+// configuration generation is on (REV1 baseline profile). It reads and writes
 // guest RAM directly, bounds-checked, as a bus master would: nothing the
 // drivers put in memory is trusted.
 #pragma once
@@ -45,6 +49,7 @@ class ScriptedDevice {
     std::uint64_t used = 0;
     std::uint16_t last_avail = 0;
     std::uint16_t used_idx = 0;
+    bool enabled = true;  ///< REV1: SET_VQUEUE's state op enabled it (PR28: always)
   };
 
   ScriptedDevice(const driver_ops::Setup& s, std::span<std::uint8_t> ram, std::span<std::uint8_t> bar1);
@@ -125,6 +130,8 @@ class ScriptedDevice {
   void process(std::uint32_t qi);
 
   driver_ops::Setup setup_;
+  wire::Profile profile_;
+  bool rev1_;
   std::span<std::uint8_t> ram_;
   fifo::RingConsumer<fifo::SharedQueueMemory> rx_;
   fifo::RingProducer<fifo::SharedQueueMemory> tx_;

@@ -44,6 +44,7 @@ constexpr std::uint64_t kBar1 = 0xE001'0000;     ///< FIFO 0 window
 constexpr std::uint64_t kPortBudget = 200'000;   ///< port accesses per driver call (oracle b)
 constexpr std::uint64_t kRingPacked = std::uint64_t{1} << 34;
 constexpr std::uint64_t kNotificationData = std::uint64_t{1} << 38;
+constexpr std::uint64_t kNotifConfigData = std::uint64_t{1} << 39;
 constexpr std::uint64_t kRingReset = std::uint64_t{1} << 40;
 constexpr std::uint64_t kEventIdx = std::uint64_t{1} << 29;
 constexpr std::uint64_t kVersion1 = std::uint64_t{1} << 32;
@@ -153,8 +154,9 @@ class DriverPort final : public port::Port {
 // ---------------------------------------------------------------------------
 namespace {
 
-drv::FifoLinkConfig link_config() {
+drv::FifoLinkConfig link_config(const ops::Setup& s) {
   drv::FifoLinkConfig c;
+  c.profile = s.profile.wire();  // PR28 or REV1, as the input's prefix chose
   c.bar0 = kBar0;
   c.bar1 = kBar1;
   c.fifo = 0;
@@ -163,8 +165,9 @@ drv::FifoLinkConfig link_config() {
   return c;
 }
 
-drv::TransportDriverOptions transport_options() {
+drv::TransportDriverOptions transport_options(const ops::Setup& s) {
   drv::TransportDriverOptions o;
+  o.strict_config_generation = s.profile.strict_config_generation;  // REV1 only; PR28 always tracks it
   o.config_read_retries = 3;
   o.config_write_retries = 2;
   o.wait_polls = 4;
@@ -210,9 +213,9 @@ struct DriverHarness::Impl {
       : setup(s),
         dev(s, port.ram(), port.bar1()),
         ram(port.address_map()),
-        link(port, link_config()),
+        link(port, link_config(s)),
         bus(link),
-        t(bus, ops::kDevNum, transport_options()),
+        t(bus, ops::kDevNum, transport_options(s)),
         rng(t, ram, rng_options(s)),
         blk(t, ram, blk_options(s)) {
     port.attach(dev, ram);
@@ -236,7 +239,9 @@ struct DriverHarness::Impl {
     return setup.max_queues >= 1 && setup.max_size >= size;
   }
   [[nodiscard]] std::uint64_t expect_negotiated(std::uint64_t wanted) const {
-    return offered_features(setup) & wanted & ~(kRingPacked | kNotificationData);
+    // REV1 L895: a virtio-msg driver never accepts NOTIF_CONFIG_DATA either.
+    const std::uint64_t never = kRingPacked | kNotificationData | (setup.profile.rev1 ? kNotifConfigData : 0);
+    return offered_features(setup) & wanted & ~never;
   }
   [[nodiscard]] bool blk_sane(std::uint64_t neg) const {
     // Enough config for what init reads, a size_max that holds a sector, and
@@ -355,7 +360,12 @@ void DriverHarness::Impl::call(const ops::Op& op) {
       auto r = t.get_info();
       settle("get_info", true, r);
       if (clean() && r) {
-        VMSG_FUZZ_CHECK(r->device_id == device_id_of(setup) && r->num_feature_bits == setup.feature_bits &&
+        // PR28 counts feature bits, REV1 32-bit blocks (and leaves the bit count 0).
+        const bool features_ok = setup.profile.rev1
+                                     ? r->num_feature_blocks == (std::uint32_t{setup.feature_bits} + 31) / 32 &&
+                                           r->num_feature_bits == 0
+                                     : r->num_feature_bits == setup.feature_bits;
+        VMSG_FUZZ_CHECK(r->device_id == device_id_of(setup) && features_ok &&
                             r->config_size == setup.config.size() && r->max_virtqueues == setup.max_queues,
                         "get_info returned other fields than the device sent");
       }

@@ -19,6 +19,13 @@
 // between: the drivers only ever see the FIFO, and leaving the PCI function
 // out keeps an input cheap (tens of microseconds natively).
 //
+// Profiles: Setup::profile (the input's 'V' 'R' '1' FLAGS prefix,
+// common/profile_prefix.hpp) is the FifoLinkConfig profile of the drivers,
+// their TransportDriverOptions::strict_config_generation, and the layout the
+// scripted device encodes and decodes in; the exact results of (e) follow the
+// draft (REV1: feature blocks in GET_DEVICE_INFO, NOTIF_CONFIG_DATA never
+// negotiated, SET_CONFIG applied whatever its generation unless strict).
+//
 // Oracles (each exact; the failing check is named):
 //  (a) Typed errors only: every driver call returns a value or a
 //      VirtioError whose code is a named VirtioErrc; any exception escaping
@@ -35,7 +42,8 @@
 //      device queue's tail index (it reads only those two queues).
 //      Anything else aborts.
 //  (d) Wire hygiene: every frame the drivers post decodes with strict type
-//      bits, is a request or EVENT_AVAIL, and carries the device's number.
+//      bits under the input's profile, is a request or EVENT_AVAIL, and
+//      carries the device's number.
 //  (e) Well-behaved device, exact results: while no fault has fired and no
 //      device-side action has run ("clean"), a call whose preconditions the
 //      harness knows to hold (its own model of phase, negotiated features,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/message_io.hpp"
+#include "common/profile_prefix.hpp"
 #include "vmsg/wire/messages.hpp"
 
 namespace vmsg::fuzz::driver_ops {
@@ -50,6 +51,10 @@ struct Setup {
   std::uint8_t request_sectors = 2;  ///< blk max_request_bytes / 512 (1..4)
   std::uint16_t rng_buffer = 64;     ///< rng buffer_size (1..256)
   std::uint8_t rng_buffers = 2;      ///< rng buffers (1..4)
+  /// The draft of the drivers' link and the scripted device: from the
+  /// input's prefix (take_profile), not from the stream io_setup reads.
+  /// Under REV1 feature_bits / 32 rounded up is num_feature_blocks.
+  ProfileChoice profile;
 };
 
 /// How the device misbehaves at one of its actions. Actions are counted per

@@ -8,7 +8,10 @@
 // on used rings and change its config.
 //
 // The input is Setup (device identity, features, config, driver tunables)
-// followed by operations, both in harness/driver_ops.hpp. The oracles live in
+// followed by operations, both in harness/driver_ops.hpp. An input that
+// starts with 'V' 'R' '1' FLAGS runs the drivers and the device in REV1-2026
+// (FLAGS bit 0: strict configuration generation) and the stream follows the
+// prefix; any other input is a PR28 stream (common/profile_prefix.hpp). The oracles live in
 // harness/driver_harness.hpp: typed errors only, bounded port accesses per
 // call, driver memory accesses only inside what it allocated and its FIFO
 // fields, well-formed frames, and exact results while the device behaves.
@@ -17,6 +20,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "common/profile_prefix.hpp"
 #include "common/stream_io.hpp"
 #include "harness/driver_harness.hpp"
 #include "harness/driver_ops.hpp"
@@ -27,10 +31,12 @@ constexpr std::size_t kMaxOps = 96;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const vmsg::fuzz::ProfileChoice profile = vmsg::fuzz::take_profile(data, size);
   FuzzedDataProvider fdp(data, size);
   vmsg::fuzz::FdpReader in(fdp);
   vmsg::fuzz::driver_ops::Setup setup;
   vmsg::fuzz::driver_ops::io_setup(in, setup);
+  setup.profile = profile;
   vmsg::fuzz::DriverHarness h(setup);
   for (std::size_t i = 0; i < kMaxOps && in.more(); ++i) {
     vmsg::fuzz::driver_ops::Op op;

@@ -9,10 +9,12 @@
 // and must have checked results exactly.
 #include "tools/corpus_driver.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "common/profile_prefix.hpp"
 #include "common/stream_io.hpp"
 #include "harness/driver_harness.hpp"
 #include "harness/driver_ops.hpp"
@@ -148,12 +150,16 @@ std::vector<std::uint8_t> encode(ops::Setup setup, std::vector<ops::Op> stream, 
   FdpWriter w;
   ops::io_setup(w, setup);
   for (auto& o : stream) ops::io_op(w, o);
-  std::vector<std::uint8_t> bytes = w.finish();
+  std::vector<std::uint8_t> bytes = with_profile(setup.profile, w.finish());
 
-  FuzzedDataProvider fdp(bytes.data(), bytes.size());
+  const std::uint8_t* data = bytes.data();
+  std::size_t size = bytes.size();
+  const ProfileChoice profile = take_profile(data, size);
+  FuzzedDataProvider fdp(data, size);
   FdpReader r(fdp);
   ops::Setup back;
   ops::io_setup(r, back);
+  back.profile = profile;
   FdpWriter again;
   ops::io_setup(again, back);
   DriverHarness h(back);
@@ -165,7 +171,9 @@ std::vector<std::uint8_t> encode(ops::Setup setup, std::vector<ops::Op> stream, 
     h.run(o);
     ++n;
   }
-  if (again.finish() != bytes || n != stream.size()) throw std::logic_error("driver seed does not read back");
+  if (with_profile(profile, again.finish()) != bytes || profile != setup.profile || n != stream.size()) {
+    throw std::logic_error("driver seed does not read back");
+  }
   if (happy && (!h.clean() || h.exact_checks() == 0)) {
     throw std::logic_error("driver happy-path seed left the well-behaved stretch or checked nothing");
   }
@@ -183,7 +191,15 @@ ops::Setup blk_setup() {
 
 std::vector<std::pair<std::string, std::vector<std::uint8_t>>> driver_seeds() {
   std::vector<std::pair<std::string, std::vector<std::uint8_t>>> out;
+  struct Seed {
+    std::string name;
+    ops::Setup setup;
+    std::vector<ops::Op> stream;
+    bool happy;
+  };
+  std::vector<Seed> pr28;  // the PR28 seeds, some of which run again under REV1 below
   const auto add = [&](const std::string& name, const ops::Setup& s, std::vector<ops::Op> stream, bool happy) {
+    pr28.push_back(Seed{name, s, stream, happy});
     out.emplace_back(name, encode(s, std::move(stream), happy));
   };
 
@@ -482,6 +498,26 @@ std::vector<std::pair<std::string, std::vector<std::uint8_t>>> driver_seeds() {
          raw_frame({0xFF, 0xFF, 0xFF}), op(Kind::Poll), cached, init(kVersion1), queue_op(Kind::SetupQueue, 0, 8),
          op(Kind::DriverOk), ring_write(0, 3, 0), ring_write(0, 1, 1), queue_op(Kind::TakeUsed, 0),
          inject(wire::EventUsed{0}), op(Kind::BusEvents), discard}, false);
+  }
+
+  // ---- REV1-2026 -----------------------------------------------------------------------
+  // The same sessions behind the 'V' 'R' '1' FLAGS prefix (gen-r1-*; gen-r1s-*:
+  // strict configuration generation): the happy paths must stay clean and
+  // exact under REV1 too, the hostile ones reach REV1's error paths (recovery
+  // reset after an unanswered request, feature blocks, GET_VQUEUE's enabled
+  // bit, SET_CONFIG with and without the generation).
+  const std::vector<std::pair<std::string, bool>> rev1{
+      {"rng-session", false},       {"blk-session", false},        {"transport-session", false},
+      {"transport-session", true},  {"config-generation", false},  {"config-generation", true},
+      {"config-faults", false},     {"cache-and-events", false},   {"cache-and-events-hostile", true},
+      {"rng-frame-faults", false},  {"queue-faults", false},       {"blk-status-faults", false},
+      {"bringup-faults", false}};
+  for (const auto& [name, strict] : rev1) {
+    const auto it = std::find_if(pr28.begin(), pr28.end(), [&](const Seed& x) { return x.name == name; });
+    if (it == pr28.end()) throw std::logic_error("no PR28 driver seed " + name + " to run under REV1");
+    ops::Setup s = it->setup;
+    s.profile = ProfileChoice{.rev1 = true, .strict_config_generation = strict};
+    out.emplace_back((strict ? "r1s-" : "r1-") + name, encode(s, it->stream, it->happy));
   }
   return out;
 }
