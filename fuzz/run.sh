@@ -25,13 +25,8 @@ mkdir -p "$scratch" "$art"
 scratch="$(cd "$scratch" && pwd)"  # the fuzzer runs from $art
 
 # [libfuzzer] key = value lines of the .options file become -key=value flags.
-opts=()
-while IFS='=' read -r k v; do
-  k="$(echo "$k" | tr -d ' ')"; v="$(echo "$v" | tr -d ' ')"
-  [ -n "$k" ] && [ -n "$v" ] && [[ "$k" != \[* ]] && [[ "$k" != \#* ]] || continue
-  [ "$k" = dict ] && v="$OUT/$v"
-  opts+=("-$k=$v")
-done < "$OUT/fuzz_$target.options"
+. "$here/options.sh"
+mapfile -t opts < <(libfuzzer_options "$OUT" "$target")
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

@@ -26,20 +26,12 @@ trap 'rm -rf "$scratch"' EXIT
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-options() {  # TARGET -> the [libfuzzer] options of its .options file, as flags
-  local k v
-  while IFS='=' read -r k v; do
-    k="$(echo "$k" | tr -d ' ')"; v="$(echo "$v" | tr -d ' ')"
-    [ -n "$k" ] && [ -n "$v" ] && [[ "$k" != \[* ]] && [[ "$k" != \#* ]] || continue
-    [ "$k" = dict ] && v="$OUT/$v"
-    printf '%s\n' "-$k=$v"
-  done < "$OUT/fuzz_$1.options"
-}
+. "$here/options.sh"
 
 once() {  # TARGET K FILE... -> exec/s of one pass: every file executed K times
   local t="$1" k="$2" bin="$OUT/fuzz_$1" log="$scratch/log" start end
   shift 2
-  mapfile -t opts < <(options "$t")
+  mapfile -t opts < <(libfuzzer_options "$OUT" "$t")
   start="$(date +%s.%N)"
   (cd "$scratch" && taskset -c "$core" "$bin" "${opts[@]}" -runs="$k" "$@" >"$log" 2>&1) ||
     { echo "fuzz_$t failed; last lines:" >&2; tail -n 20 "$log" >&2; exit 1; }
