@@ -188,6 +188,18 @@ void AmpPciDevice::on_bar_write(unsigned bar, std::uint64_t offset, unsigned siz
   register_write(offset, size, value);
 }
 
+bool AmpPciDevice::on_bar_read_bulk(unsigned bar, std::uint64_t offset, std::span<std::uint8_t> out) {
+  if (bar != bars::kFifoRam) return false;
+  std::copy_n(bar1_.get() + offset, out.size(), out.begin());
+  return true;
+}
+
+bool AmpPciDevice::on_bar_write_bulk(unsigned bar, std::uint64_t offset, std::span<const std::uint8_t> data) {
+  if (bar != bars::kFifoRam) return false;
+  std::copy(data.begin(), data.end(), bar1_.get() + offset);
+  return true;
+}
+
 void AmpPciDevice::register_write(std::uint64_t offset, unsigned size, std::uint64_t value) {
   const RegisterWrite w = regs_.write(offset, size, value);
   using E = RegisterWrite::Effect;

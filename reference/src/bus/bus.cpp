@@ -122,9 +122,10 @@ std::uint64_t Bus::transport_features() const noexcept {
 
 void Bus::receive(std::span<const std::uint8_t> frame) {
   ++stats_.frames_received;
-  if (options_.rule_sink != nullptr) check_driver_frame(*options_.rule_sink, frame, *this);
-  if (!options_.faults.empty() && fault_pre_decode(frame)) return;
+  // Decoding is pure, so the bus decodes first and the rule check reuses it.
   auto decoded = wire::decode(frame, profile_);
+  if (options_.rule_sink != nullptr) check_driver_frame(*options_.rule_sink, frame, *this, &decoded);
+  if (!options_.faults.empty() && fault_pre_decode(frame)) return;
   if (!decoded && decoded.error().error == wire::DecodeError::SizeMismatch &&
       options_.faults.has(fault::Fault::NoSizeCheck)) {
     decoded = fault_decode_shorter(frame);

@@ -2,6 +2,7 @@
 #include "vmsg/bus/driver_frame_rules.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -77,7 +78,8 @@ constexpr FrameRuleIds kRev1Ids{rev1_rule_for, "R1-DRV-018", "R1-DRV-022", "R1-G
 
 }  // namespace
 
-void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> frame, const Bus& bus) {
+void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> frame, const Bus& bus,
+                        const Result<wire::Message, wire::DecodeFailure>* decoded_by_bus) {
   wire::Profile profile = bus.profile();
   profile.layout = bus.options().rule_layout.value_or(profile.layout);
   const wire::Layout layout = profile.layout;
@@ -92,7 +94,10 @@ void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> fram
     sink.driver_rule(ids.reply, dev_num, "frame",
                      "transport message " + hex(header->msg_id) + " sent with the RESPONSE bit (a reply)");
   }
-  const auto decoded = wire::decode(frame, profile);
+  const bool same_layout = layout == bus.profile().layout;
+  std::optional<Result<wire::Message, wire::DecodeFailure>> own;
+  const Result<wire::Message, wire::DecodeFailure>& decoded =
+      same_layout && decoded_by_bus != nullptr ? *decoded_by_bus : own.emplace(wire::decode(frame, profile));
   if (!decoded) {
     if (const char* rule = ids.decode(decoded.error().error)) {
       sink.driver_rule(rule, dev_num, "frame", wire::describe(decoded.error(), layout));

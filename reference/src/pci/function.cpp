@@ -45,6 +45,19 @@ bool PciFunction::device_access_ok(unsigned bar, std::uint64_t offset, unsigned 
   return size <= bar_size && offset <= bar_size - size;
 }
 
+bool PciFunction::device_bulk_ok(unsigned bar, std::uint64_t offset, std::size_t size) const noexcept {
+  const std::uint32_t bar_size = config_.bar_spec(bar).size;
+  return !(msix_ && bar == msix_->bir()) && size <= bar_size && offset <= bar_size - size;
+}
+
+bool PciFunction::bar_read_bulk(unsigned bar, std::uint64_t offset, std::span<std::uint8_t> out) {
+  return device_bulk_ok(bar, offset, out.size()) && on_bar_read_bulk(bar, offset, out);
+}
+
+bool PciFunction::bar_write_bulk(unsigned bar, std::uint64_t offset, std::span<const std::uint8_t> data) {
+  return device_bulk_ok(bar, offset, data.size()) && on_bar_write_bulk(bar, offset, data);
+}
+
 std::uint64_t PciFunction::bar_read(unsigned bar, std::uint64_t offset, unsigned size) {
   if (!device_access_ok(bar, offset, size)) return 0;
   if (msix_ && bar == msix_->bir()) return msix_->mmio_read(offset, size);
@@ -76,6 +89,13 @@ void PciFunction::reset() {
 std::uint64_t PciFunction::on_bar_read(unsigned /*bar*/, std::uint64_t /*offset*/, unsigned /*size*/) { return 0; }
 void PciFunction::on_bar_write(unsigned /*bar*/, std::uint64_t /*offset*/, unsigned /*size*/,
                                std::uint64_t /*value*/) {}
+bool PciFunction::on_bar_read_bulk(unsigned /*bar*/, std::uint64_t /*offset*/, std::span<std::uint8_t> /*out*/) {
+  return false;
+}
+bool PciFunction::on_bar_write_bulk(unsigned /*bar*/, std::uint64_t /*offset*/,
+                                    std::span<const std::uint8_t> /*data*/) {
+  return false;
+}
 void PciFunction::on_command_changed(std::uint16_t /*old_command*/, std::uint16_t /*new_command*/) {}
 void PciFunction::on_attach(DmaSpace& /*dma*/) {}
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "vmsg/pci/dma.hpp"
@@ -164,6 +165,20 @@ class FakeFunction final : public pci::PciDevice {
     }
   }
 
+  bool bar_read_bulk(unsigned bar, std::uint64_t offset, std::span<std::uint8_t> out) override {
+    if (!bulk_bar || bar != *bulk_bar) return false;
+    bulk.push_back({bar, offset, static_cast<unsigned>(out.size()), false, 0});
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint8_t>(load_bar(bar, offset + i, 1));
+    return true;
+  }
+
+  bool bar_write_bulk(unsigned bar, std::uint64_t offset, std::span<const std::uint8_t> data) override {
+    if (!bulk_bar || bar != *bulk_bar) return false;
+    bulk.push_back({bar, offset, static_cast<unsigned>(data.size()), true, 0});
+    for (std::size_t i = 0; i < data.size(); ++i) store_bar(bar, offset + i, 1, data[i]);
+    return true;
+  }
+
   void advance_time(std::uint64_t ns) override {
     elapsed_ns += ns;
     ++advance_calls;
@@ -182,6 +197,8 @@ class FakeFunction final : public pci::PciDevice {
   pci::DmaSpace* dma() const { return dma_; }
 
   std::vector<BarAccess> accesses;
+  std::optional<unsigned> bulk_bar;  ///< the one BAR that takes bulk copies (plain memory), if any
+  std::vector<BarAccess> bulk;       ///< bulk copies taken: size = length, value unused
   std::vector<ConfigWrite> config_log;
   std::uint64_t config_reads = 0;
   std::uint64_t elapsed_ns = 0;

@@ -355,7 +355,7 @@ TEST(Machine, CachedBarDecodeFollowsChangesTheMachineDidNotSee) {
   Machine m;
   auto dev = std::make_shared<PlainFunction>();
   m.plug(kSlot4, dev);
-  ASSERT_TRUE(dev->decode_generation().has_value());
+  ASSERT_NE(dev->decode_generation(), nullptr);
   m.config_write(kSlot4, 0x10, 4, 0xE002'0000);
   m.config_write(kSlot4, 0x04, 2, 0x0002);
   (void)m.mmio_read(0xE002'0004, 4);  // decoded, and the decode cached
@@ -435,6 +435,22 @@ TEST(Machine, BulkAcrossAdjacentBarsSplitsAtTheBoundary) {
   const std::array<std::uint8_t, 8> data{1, 2, 3, 4, 5, 6, 7, 8};
   r.m.mem_write(kBar2 - 4, data);
   EXPECT_EQ(r.dev->accesses, (std::vector<BarAccess>{{0, 0x3FFC, 4, true, 0x04030201}, {2, 0, 4, true, 0x08070605}}));
+}
+
+TEST(Machine, BulkOverPlainMemoryBarIsOneCopyAndRegistersStayPieces) {
+  Rig r;
+  r.dev->bulk_bar = 2;
+  std::array<std::uint8_t, 12> data{};
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(0x40 + i);
+  r.m.mem_write(kBar2 - 4, data);  // 4 bytes of BAR0 (registers), then 8 of BAR2
+  EXPECT_EQ(r.dev->accesses, (std::vector<BarAccess>{{0, 0x3FFC, 4, true, 0x43424140}}));
+  EXPECT_EQ(r.dev->bulk, (std::vector<BarAccess>{{2, 0, 8, true, 0}}));
+  EXPECT_EQ(r.dev->load_bar(2, 0, 8), 0x4B4A494847464544ULL);
+  std::array<std::uint8_t, 12> back{};
+  r.m.mem_read(kBar2 - 4, back);
+  EXPECT_EQ(back, data);
+  EXPECT_EQ(r.dev->bulk.back(), (BarAccess{2, 0, 8, false, 0}));
+  EXPECT_EQ(r.m.stats(), MachineStats{});
 }
 
 TEST(Machine, BulkOverGapBeforeBarReadsZeroThenBar) {

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -173,6 +175,15 @@ class RecordingDevice final : public PciFunction {
   void on_bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value) override {
     accesses.push_back({true, bar, offset, size, value});
   }
+  /// Takes bulk copies on BAR1 only, recorded with value 0xB (bulk).
+  bool on_bar_read_bulk(unsigned bar, std::uint64_t offset, std::span<std::uint8_t> out) override {
+    accesses.push_back({false, bar, offset, static_cast<unsigned>(out.size()), 0xB});
+    return bar == 1;
+  }
+  bool on_bar_write_bulk(unsigned bar, std::uint64_t offset, std::span<const std::uint8_t> data) override {
+    accesses.push_back({true, bar, offset, static_cast<unsigned>(data.size()), 0xB});
+    return bar == 1;
+  }
   void on_command_changed(std::uint16_t old_command, std::uint16_t new_command) override {
     commands.emplace_back(old_command, new_command);
     msi_writes_seen_at_command.push_back(fake ? fake->writes.size() : 0);
@@ -182,20 +193,25 @@ class RecordingDevice final : public PciFunction {
 
 TEST(PciFunction, DecodeGenerationMovesWithEveryConfigChangeOnly) {
   RecordingDevice dev(test::amp_spec(1));
-  const auto g0 = dev.decode_generation();
-  ASSERT_TRUE(g0.has_value());
+  const std::uint64_t* counter = dev.decode_generation();
+  ASSERT_NE(counter, nullptr);
+  const std::uint64_t g0 = *counter;
   (void)dev.config_read(0x10, 4);
   (void)dev.bar_read(0, 0, 4);
   dev.bar_write(0, 0, 4, 1);
-  EXPECT_EQ(dev.decode_generation(), g0);  // reads and BAR traffic leave decode alone
+  std::array<std::uint8_t, 8> bytes{};
+  (void)dev.bar_read_bulk(1, 0, bytes);
+  (void)dev.bar_write_bulk(1, 0, bytes);
+  EXPECT_EQ(*counter, g0);  // reads and BAR traffic leave decode alone
   dev.config_write(0x10, 4, 0xE000'0000);
-  const auto g1 = dev.decode_generation();
+  const std::uint64_t g1 = *counter;
   EXPECT_NE(g1, g0);
   dev.config_write(0x3C, 1, 0x0B);  // any write counts, even one decode ignores
-  EXPECT_NE(dev.decode_generation(), g1);
-  const auto g2 = dev.decode_generation();
+  EXPECT_NE(*counter, g1);
+  const std::uint64_t g2 = *counter;
   dev.reset();
-  EXPECT_NE(dev.decode_generation(), g2);
+  EXPECT_NE(*counter, g2);
+  EXPECT_EQ(dev.decode_generation(), counter);  // the same counter for the device's life
 }
 
 TEST(PciFunction, DeviceBarAccessesReachHooks) {
@@ -227,6 +243,21 @@ TEST(PciFunction, InvalidBarAccessesNeverReachDevice) {
   dev.bar_write(5, 0, 4, 1);
   dev.bar_write(1, 0, 0, 1);
   EXPECT_TRUE(dev.accesses.empty());
+}
+
+TEST(PciFunction, BulkReachesTheDeviceOnlyInsideADeviceBar) {
+  RecordingDevice dev(test::amp_spec(1));
+  using A = RecordingDevice::Access;
+  std::array<std::uint8_t, 64> slot{};
+  EXPECT_TRUE(dev.bar_write_bulk(1, 0x3FC0, slot));        // the last 64 bytes of BAR1
+  EXPECT_TRUE(dev.bar_read_bulk(1, 0, slot));
+  EXPECT_FALSE(dev.bar_write_bulk(0, 0, slot));            // the device declines: registers
+  EXPECT_FALSE(dev.bar_write_bulk(1, 0x3FC1, slot));       // crosses the end
+  EXPECT_FALSE(dev.bar_read_bulk(1, 0xFFFFFFFFFFFFFFF0u, slot));
+  EXPECT_FALSE(dev.bar_read_bulk(2, 0, slot));             // MSI-X BAR: never the device's
+  EXPECT_FALSE(dev.bar_read_bulk(3, 0, slot));             // unimplemented
+  const std::vector<A> want{{true, 1, 0x3FC0, 64, 0xB}, {false, 1, 0, 64, 0xB}, {true, 0, 0, 64, 0xB}};
+  EXPECT_EQ(dev.accesses, want);
 }
 
 TEST(PciFunction, MsixBarGoesToMsixNotDevice) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "vmsg/amp/fifo_channel.hpp"
@@ -91,6 +92,9 @@ class AmpPciDevice final : public pci::PciFunction {
  protected:
   std::uint64_t on_bar_read(unsigned bar, std::uint64_t offset, unsigned size) override;
   void on_bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value) override;
+  /// BAR1 is plain RAM: one copy. BAR0 (registers) is never bulk.
+  bool on_bar_read_bulk(unsigned bar, std::uint64_t offset, std::span<std::uint8_t> out) override;
+  bool on_bar_write_bulk(unsigned bar, std::uint64_t offset, std::span<const std::uint8_t> data) override;
   void on_command_changed(std::uint16_t old_command, std::uint16_t new_command) override;
 
  private:

@@ -5,6 +5,8 @@
 #include <span>
 
 #include "vmsg/bus/driver_rule_sink.hpp"
+#include "vmsg/common/result.hpp"
+#include "vmsg/wire/codec.hpp"
 
 namespace vmsg::bus {
 
@@ -21,6 +23,10 @@ class Bus;
 /// is a transport message with the RESPONSE bit, a driver's reply to a device
 /// message (R1-DRV-014).
 /// Never changes what the bus does.
-void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> frame, const Bus& bus);
+/// `decoded`, when given, is wire::decode(frame, bus.profile()): the bus has
+/// it already, and it is used when the rules are judged in the bus's own
+/// layout (BusOptions::rule_layout unset or equal), so the frame is decoded once.
+void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> frame, const Bus& bus,
+                        const Result<wire::Message, wire::DecodeFailure>* decoded = nullptr);
 
 }  // namespace vmsg::bus

@@ -181,8 +181,10 @@ class Machine final : public port::Port {
   /// len) for unbacked bytes (also past a wrap of the address space),
   /// on_ram(addr, done, len) for RAM, on_piece(region, addr, done, size) for
   /// one naturally aligned MMIO piece. `done` is the offset into the transfer.
-  template <typename OnGap, typename OnRam, typename OnPiece>
-  void walk_bulk(std::uint64_t addr, std::uint64_t n, OnGap on_gap, OnRam on_ram, OnPiece on_piece);
+  /// on_bulk(region, addr, done, len) is offered the rest of a BAR first and
+  /// returns whether the device took it in one copy (plain memory).
+  template <typename OnGap, typename OnRam, typename OnBulk, typename OnPiece>
+  void walk_bulk(std::uint64_t addr, std::uint64_t n, OnGap on_gap, OnRam on_ram, OnBulk on_bulk, OnPiece on_piece);
   /// Base of the nearest region above `addr`, if any (bounds an unbacked gap).
   [[nodiscard]] std::optional<std::uint64_t> next_region_start(std::uint64_t addr) const;
   [[nodiscard]] pci::PciDevice* find(port::PciAddress fn) const;
@@ -212,10 +214,15 @@ class Machine final : public port::Port {
   std::vector<MsiRecord> msi_log_;
   std::string crash_report_;
   port::PciAddress crashed_device_{};
-  // Decode cache (logically const, hence mutable): valid while every slot
-  // reports the generation it was built at; never used when one cannot.
+  /// A device's decode counter and the value the cache was built at.
+  struct Watch {
+    const std::uint64_t* counter;
+    std::uint64_t seen;
+  };
+  // Decode cache (logically const, hence mutable): valid while every slot's
+  // counter holds the value it was built at; never used when one has none.
   mutable std::vector<Region> bar_regions_;
-  mutable std::vector<std::uint64_t> decoded_at_;
+  mutable std::vector<Watch> watched_;
   mutable bool decode_valid_ = false;
 };
 

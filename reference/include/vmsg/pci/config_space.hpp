@@ -157,6 +157,8 @@ class ConfigSpace {
   /// Counts every change of the bytes (write, raw_write, reset): equal
   /// generations mean an identical header, so decoders may cache.
   [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
+  /// The same number, watched in place (PciDevice::decode_generation).
+  [[nodiscard]] const std::uint64_t* generation_counter() const noexcept { return &generation_; }
 
  private:
   void notify_command(std::uint16_t old_command);

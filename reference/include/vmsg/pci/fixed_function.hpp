@@ -33,7 +33,7 @@ class FixedFunction final : public PciDevice {
   void config_write(std::uint16_t /*offset*/, unsigned /*size*/, std::uint32_t /*value*/) override {}
   [[nodiscard]] std::optional<BarMapping> bar_mapping(unsigned /*bar*/) const override { return std::nullopt; }
   /// Constant: the decode never changes.
-  [[nodiscard]] std::optional<std::uint64_t> decode_generation() const noexcept override { return 0; }
+  [[nodiscard]] const std::uint64_t* decode_generation() const noexcept override { return &kNeverMoves; }
   [[nodiscard]] std::uint64_t bar_read(unsigned /*bar*/, std::uint64_t /*offset*/, unsigned /*size*/) override {
     return 0;
   }
@@ -41,6 +41,7 @@ class FixedFunction final : public PciDevice {
   void advance_time(std::uint64_t /*ns*/) override {}
 
  private:
+  static constexpr std::uint64_t kNeverMoves = 0;
   ConfigSpace config_;
 };
 

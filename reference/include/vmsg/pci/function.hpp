@@ -68,7 +68,11 @@ class PciFunction : public PciDevice {
   /// decoded even with MEM on).
   [[nodiscard]] std::optional<BarMapping> bar_mapping(unsigned bar) const final;
   /// The config space's write generation: BAR decode depends on nothing else.
-  [[nodiscard]] std::optional<std::uint64_t> decode_generation() const noexcept final { return config_.generation(); }
+  [[nodiscard]] const std::uint64_t* decode_generation() const noexcept final { return config_.generation_counter(); }
+  /// Forwards to on_bar_read_bulk/on_bar_write_bulk for a device-owned BAR
+  /// (not the MSI-X BAR) when the range lies inside it.
+  bool bar_read_bulk(unsigned bar, std::uint64_t offset, std::span<std::uint8_t> out) final;
+  bool bar_write_bulk(unsigned bar, std::uint64_t offset, std::span<const std::uint8_t> data) final;
   [[nodiscard]] std::uint64_t bar_read(unsigned bar, std::uint64_t offset, unsigned size) final;
   void bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value) final;
   void advance_time(std::uint64_t ns) override;
@@ -94,6 +98,10 @@ class PciFunction : public PciDevice {
   /// what an unaligned register access does is the device's to define.
   [[nodiscard]] virtual std::uint64_t on_bar_read(unsigned bar, std::uint64_t offset, unsigned size);
   virtual void on_bar_write(unsigned bar, std::uint64_t offset, unsigned size, std::uint64_t value);
+  /// Bulk access to a device-owned BAR, range already checked; false (the
+  /// default) unless the range is plain memory (see PciDevice::bar_read_bulk).
+  virtual bool on_bar_read_bulk(unsigned bar, std::uint64_t offset, std::span<std::uint8_t> out);
+  virtual bool on_bar_write_bulk(unsigned bar, std::uint64_t offset, std::span<const std::uint8_t> data);
   /// Command changed by a config write or reset (after Msix has re-evaluated).
   virtual void on_command_changed(std::uint16_t old_command, std::uint16_t new_command);
   /// Called by attach() after the DmaSpace is stored and handed to Msix.
@@ -101,6 +109,7 @@ class PciFunction : public PciDevice {
 
  private:
   [[nodiscard]] bool device_access_ok(unsigned bar, std::uint64_t offset, unsigned size) const noexcept;
+  [[nodiscard]] bool device_bulk_ok(unsigned bar, std::uint64_t offset, std::size_t size) const noexcept;
 
   ConfigSpace config_;
   std::optional<Msix> msix_;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "vmsg/pci/dma.hpp"
 
@@ -33,9 +34,21 @@ class PciDevice {
   /// (reads as zero after sizing).
   [[nodiscard]] virtual std::optional<BarMapping> bar_mapping(unsigned bar) const = 0;
 
-  /// A number that changes whenever bar_mapping() may answer differently, so
-  /// the host can cache its decode; nullopt (the default) means "ask every time".
-  [[nodiscard]] virtual std::optional<std::uint64_t> decode_generation() const noexcept { return std::nullopt; }
+  /// A counter that moves whenever bar_mapping() may answer differently, so
+  /// the host can cache its decode and check it with one load per access. It
+  /// lives as long as the device. nullptr (the default) means "ask every time".
+  [[nodiscard]] virtual const std::uint64_t* decode_generation() const noexcept { return nullptr; }
+
+  /// Bulk access to BAR `bar` when all of [offset, offset + size) is plain
+  /// memory, where one copy is exactly what the same bytes in naturally
+  /// aligned pieces would do. false (the default, and for any range with
+  /// registers in it) means "not here": the host goes piece by piece.
+  virtual bool bar_read_bulk(unsigned /*bar*/, std::uint64_t /*offset*/, std::span<std::uint8_t> /*out*/) {
+    return false;
+  }
+  virtual bool bar_write_bulk(unsigned /*bar*/, std::uint64_t /*offset*/, std::span<const std::uint8_t> /*data*/) {
+    return false;
+  }
 
   /// One access of `size` (1, 2, 4, 8) bytes at `offset` inside BAR `bar`.
   virtual std::uint64_t bar_read(unsigned bar, std::uint64_t offset, unsigned size) = 0;
