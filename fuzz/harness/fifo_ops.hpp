@@ -15,6 +15,7 @@ namespace vmsg::fuzz::fifo_ops {
 struct Setup {
   bool zero_pad = true;
   bool trust_own_index = false;
+  bool cache_peer_index = false;
 };
 
 enum class Kind : std::uint8_t {
@@ -54,7 +55,12 @@ struct Op {
 template <class IO>
 void io_setup(IO& io, Setup& s) {
   io.flag(s.zero_pad);
-  io.flag(s.trust_own_index);
+  // One byte: bit 0 trust_own_index (read as a flag before the cache option
+  // existed, so older inputs keep their meaning), bit 1 cache_peer_index.
+  auto bits = static_cast<std::uint8_t>((s.trust_own_index ? 1 : 0) | (s.cache_peer_index ? 2 : 0));
+  io.any(bits);
+  s.trust_own_index = (bits & 1) != 0;
+  s.cache_peer_index = (bits & 2) != 0;
 }
 
 template <class IO>

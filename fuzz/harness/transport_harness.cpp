@@ -86,16 +86,21 @@ class TransportHarness::Sink final : public bus::FrameSink {
   TransportHarness& h_;
 };
 
-TransportHarness::TransportHarness(const ops::Setup& setup)
+TransportHarness::TransportHarness(const ops::Setup& setup, machine::GuestRam* ram)
     : setup_(setup),
       profile_(setup.profile.wire()),
       validation_{setup.profile.layout(), setup.profile.strict_config_generation},
-      ram_(ops::kRamSize),
+      own_ram_(ram == nullptr ? std::optional<machine::GuestRam>(std::in_place, ops::kRamSize) : std::nullopt),
+      ram_(ram != nullptr ? *ram : *own_ram_),
       spy_(std::make_unique<Spy>(*this)),
       sink_(std::make_unique<Sink>(*this)),
       ep_log_(std::make_shared<transport::DriverRuleLog>()),
       ep_watch_(*ep_log_, transport::RuleCheckPoint::Endpoint, profile_.layout),
       bus_watch_(bus_log_, transport::RuleCheckPoint::Bus, profile_.layout) {
+  if (ram != nullptr) {
+    VMSG_FUZZ_CHECK(ram->size() == ops::kRamSize, "pooled guest RAM of the wrong size");
+    ram->clear();
+  }
   // Bus, device and validator in the input's draft (as the reference target assembles them).
   bus::BusOptions bus_options;
   bus_options.rule_sink = &bus_log_;

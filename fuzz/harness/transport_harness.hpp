@@ -70,7 +70,10 @@ namespace vmsg::fuzz {
 
 class TransportHarness {
  public:
-  explicit TransportHarness(const transport_ops::Setup& setup);
+  /// `ram`, when given, is guest RAM of transport_ops::kRamSize kept across
+  /// inputs: it is cleared here (only the pages written since its last clear),
+  /// which under ASan costs far less than fresh memory per input.
+  explicit TransportHarness(const transport_ops::Setup& setup, machine::GuestRam* ram = nullptr);
   ~TransportHarness();
   TransportHarness(const TransportHarness&) = delete;
   TransportHarness& operator=(const TransportHarness&) = delete;
@@ -145,7 +148,8 @@ class TransportHarness {
   transport_ops::Setup setup_;
   wire::Profile profile_;                       ///< the input's draft: bus, device, codec of every oracle
   transport::ValidationProfile validation_;     ///< the validator's and the rule oracles' draft
-  machine::GuestRam ram_;
+  std::optional<machine::GuestRam> own_ram_;  ///< without a pooled RAM
+  machine::GuestRam& ram_;
   std::unique_ptr<Spy> spy_;
   std::unique_ptr<Sink> sink_;
   // The endpoint chain: bus -> outer_ -> validator_ -> inner_ -> dev_. Declared

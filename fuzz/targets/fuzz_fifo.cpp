@@ -121,6 +121,8 @@ std::vector<std::uint8_t> payload(std::uint64_t seq, std::size_t len) {
 struct EndModel {
   std::uint32_t own = 0;
   RingStats stats{};
+  std::uint32_t peer = 0;  ///< the peer index the end last read (cache_peer_index)
+  bool peer_known = false;
 };
 
 std::uint32_t sanitise(std::uint32_t raw, std::uint64_t& out_of_range) {
@@ -143,7 +145,7 @@ struct Sent {
 class Harness {
  public:
   explicit Harness(const ops::Setup& s)
-      : opts_{.zero_pad = s.zero_pad, .trust_own_index = s.trust_own_index},
+      : opts_{.zero_pad = s.zero_pad, .trust_own_index = s.trust_own_index, .cache_peer_index = s.cache_peer_index},
         mem_(new std::uint8_t[kQueueSize]()),  // exact size: ASan catches a stray access too
         prod_(CheckedQueueMemory(mem_.get(), Role::Producer, &writes_), opts_),
         cons_(CheckedQueueMemory(mem_.get(), Role::Consumer, &writes_), opts_) {}
@@ -161,11 +163,13 @@ class Harness {
       case ops::Kind::PeerRaw: peer_raw(op); break;
       case ops::Kind::SyncProducer: {
         p_.own = sanitise(head0_, p_.stats.own_index_out_of_range);
+        p_.peer_known = false;
         VMSG_FUZZ_CHECK(prod_.sync() == p_.own, "producer sync adopted the wrong index");
         break;
       }
       case ops::Kind::SyncConsumer: {
         c_.own = sanitise(tail0_, c_.stats.own_index_out_of_range);
+        c_.peer_known = false;
         VMSG_FUZZ_CHECK(cons_.sync() == c_.own, "consumer sync adopted the wrong index");
         break;
       }
@@ -179,7 +183,24 @@ class Harness {
 
  private:
   void refresh(EndModel& e, std::uint32_t raw_own) {
-    if (opts_.trust_own_index) e.own = sanitise(raw_own, e.stats.own_index_out_of_range);
+    if (opts_.trust_own_index) {
+      e.own = sanitise(raw_own, e.stats.own_index_out_of_range);
+      e.peer_known = false;
+    }
+  }
+
+  /// The peer index an end reads now from `raw` (a fresh, sanitised read).
+  static std::uint32_t read_peer(EndModel& e, std::uint32_t raw) {
+    e.peer = sanitise(raw, e.stats.peer_index_out_of_range);
+    e.peer_known = true;
+    return e.peer;
+  }
+
+  /// The peer index a push or pop acts on: with cache_peer_index the last one
+  /// read, unless it says `stop` (full or empty); otherwise a fresh read.
+  std::uint32_t peer_for(EndModel& e, std::uint32_t raw, std::uint32_t stop) const {
+    if (opts_.cache_peer_index && e.peer_known && e.peer != stop) return e.peer;
+    return read_peer(e, raw);
   }
 
   void push(std::size_t len) {
@@ -191,8 +212,8 @@ class Harness {
       ++p_.stats.too_large;
     } else {
       refresh(p_, head0_);
-      const std::uint32_t tail = sanitise(tail0_, p_.stats.peer_index_out_of_range);
       const std::uint32_t next = next_index(p_.own);
+      const std::uint32_t tail = peer_for(p_, tail0_, next);
       if (next == tail) {
         want = PushResult::Full;
         ++p_.stats.full_hits;
@@ -233,7 +254,7 @@ class Harness {
     Slot out{};
     const bool got = cons_.pop(out);
     refresh(c_, tail0_);
-    const std::uint32_t head = sanitise(head0_, c_.stats.peer_index_out_of_range);
+    const std::uint32_t head = peer_for(c_, head0_, c_.own);
     const bool want = head != c_.own;
     VMSG_FUZZ_CHECK(got == want, std::string("pop ") + (got ? "returned a slot" : "found the queue empty") +
                                      ", model disagrees");
@@ -297,6 +318,7 @@ class Harness {
     VMSG_FUZZ_CHECK(load32(mem_.get() + kHeadOffset) == k && load32(mem_.get() + kTailOffset) == k,
                     "reset_to published another index");
     p_.own = c_.own = k;
+    p_.peer_known = c_.peer_known = false;
     clean_ = true;
     inflight_.clear();
   }
@@ -304,7 +326,7 @@ class Harness {
   void free_slots() {
     const std::uint32_t r = prod_.free_slots();
     refresh(p_, head0_);
-    const std::uint32_t tail = sanitise(tail0_, p_.stats.peer_index_out_of_range);
+    const std::uint32_t tail = read_peer(p_, tail0_);
     const std::uint32_t want = (tail + kSlotCount - p_.own - 1) % kSlotCount;
     VMSG_FUZZ_CHECK(r == want, "free_slots " + std::to_string(r) + ", model " + std::to_string(want));
     if (clean_) VMSG_FUZZ_CHECK(r == kUsableSlots - inflight_.size(), "free_slots disagrees with messages in flight");
@@ -313,7 +335,7 @@ class Harness {
   void available() {
     const std::uint32_t r = cons_.available();
     refresh(c_, tail0_);
-    const std::uint32_t head = sanitise(head0_, c_.stats.peer_index_out_of_range);
+    const std::uint32_t head = read_peer(c_, head0_);
     const std::uint32_t want = (head + kSlotCount - c_.own) % kSlotCount;
     VMSG_FUZZ_CHECK(r == want, "available " + std::to_string(r) + ", model " + std::to_string(want));
     if (clean_) VMSG_FUZZ_CHECK(r == inflight_.size(), "available disagrees with messages in flight");

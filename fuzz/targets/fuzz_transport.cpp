@@ -35,7 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   vmsg::fuzz::transport_ops::Setup setup;
   vmsg::fuzz::transport_ops::io_setup(in, setup);
   setup.profile = profile;
-  vmsg::fuzz::TransportHarness h(setup);
+  // Function-local: libFuzzer gives no other place to keep state across inputs.
+  static vmsg::machine::GuestRam ram(vmsg::fuzz::transport_ops::kRamSize);
+  vmsg::fuzz::TransportHarness h(setup, &ram);
   for (std::size_t i = 0; i < kMaxOps && in.more(); ++i) {
     vmsg::fuzz::transport_ops::Op op;
     vmsg::fuzz::transport_ops::io_op(in, op);

@@ -828,9 +828,11 @@ int main(int argc, char** argv) {
   }
 
   // FIFO streams in each option combination.
-  for (int opt = 0; opt < 4; ++opt) {
-    const fops::Setup setup{.zero_pad = (opt & 1) == 0, .trust_own_index = (opt & 2) != 0};
-    const std::string tag = std::string(setup.zero_pad ? "pad" : "nopad") + (setup.trust_own_index ? "-trust" : "");
+  for (int opt = 0; opt < 8; ++opt) {
+    const fops::Setup setup{
+        .zero_pad = (opt & 1) == 0, .trust_own_index = (opt & 2) != 0, .cache_peer_index = (opt & 4) != 0};
+    const std::string tag = std::string(setup.zero_pad ? "pad" : "nopad") + (setup.trust_own_index ? "-trust" : "") +
+                            (setup.cache_peer_index ? "-cache" : "");
     // The recorded driver traffic: request, then the device consumes it.
     std::vector<fops::Op> traffic;
     for (std::size_t len : request_sizes) {

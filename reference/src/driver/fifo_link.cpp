@@ -38,8 +38,10 @@ FifoLink::FifoLink(port::Port& port, const FifoLinkConfig& config)
     : port_(&port),
       config_(config),
       io_(std::make_unique<PortBatcher>(port)),
-      tx_(PortQueueMemory::at(*io_, config.bar1, config.fifo, fifo::QueueKind::Driver)),
-      rx_(PortQueueMemory::at(*io_, config.bar1, config.fifo, fifo::QueueKind::Device)) {
+      tx_(PortQueueMemory::at(*io_, config.bar1, config.fifo, fifo::QueueKind::Driver),
+          fifo::RingOptions{.cache_peer_index = config.cache_peer_index}),
+      rx_(PortQueueMemory::at(*io_, config.bar1, config.fifo, fifo::QueueKind::Device),
+          fifo::RingOptions{.cache_peer_index = config.cache_peer_index}) {
   // Adopt whatever state the rings are in (fresh RAM reads as zero).
   tx_.sync();
   rx_.sync();

@@ -3,6 +3,7 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <random>
@@ -530,6 +531,89 @@ TEST(RingOrdering, FullPushTouchesNoSlot) {
   RingProducer prod(CheckedMemory{b});
   ASSERT_EQ(prod.push(make_msg(0, 8)), PushResult::Full);
   EXPECT_EQ(b.log, (std::vector<Op>{{OpKind::LoadIndex, kTailOffset, 0}}));
+}
+
+// --- cache_peer_index -------------------------------------------------------
+
+std::size_t loads(const Backing& b, std::uint32_t off) {
+  return static_cast<std::size_t>(
+      std::count_if(b.log.begin(), b.log.end(), [off](const Op& o) { return o.kind == OpKind::LoadIndex && o.off == off; }));
+}
+
+TEST(RingPeerCache, ProducerReadsTailOnlyWhenTheCacheSaysFull) {
+  Backing b;
+  const RingOptions opts{.cache_peer_index = true};
+  RingProducer prod(CheckedMemory{b}, opts);
+  RingConsumer cons(CheckedMemory{b}, opts);
+  for (std::uint32_t i = 0; i < kUsableSlots; ++i) ASSERT_EQ(prod.push(make_msg(i, 8)), PushResult::Ok) << i;
+  EXPECT_EQ(loads(b, kTailOffset), 1u);  // tail 0 read once: 61 pushes fit behind it
+  EXPECT_EQ(prod.push(make_msg(99, 8)), PushResult::Full);
+  EXPECT_EQ(loads(b, kTailOffset), 2u);  // "full" by the cache is checked by a fresh read
+  Slot out{};
+  for (std::uint32_t i = 0; i < kUsableSlots; ++i) {
+    ASSERT_TRUE(cons.pop(out)) << i;
+    EXPECT_EQ(out, padded(i, 8)) << i;
+  }
+  EXPECT_EQ(loads(b, kHeadOffset), 1u);  // head 61 read once
+  EXPECT_FALSE(cons.pop(out));
+  EXPECT_EQ(loads(b, kHeadOffset), 2u);  // "empty" by the cache is checked by a fresh read
+  EXPECT_EQ(prod.push(make_msg(100, 8)), PushResult::Ok);  // cached "full" re-read: room again
+  EXPECT_EQ(loads(b, kTailOffset), 3u);
+  ASSERT_TRUE(cons.pop(out));
+  EXPECT_EQ(out, padded(100, 8));
+  EXPECT_EQ(prod.stats().full_hits, 1u);
+  EXPECT_EQ(cons.stats().empty_polls, 1u);
+}
+
+TEST(RingPeerCache, SameResultsAsFreshReadsUnderRandomInterleaving) {
+  // A well-behaved peer: both configurations must accept, refuse and return
+  // exactly the same, whatever the interleaving.
+  Backing fresh_b;
+  Backing cached_b;
+  const RingOptions cached{.cache_peer_index = true};
+  RingProducer p1(CheckedMemory{fresh_b});
+  RingConsumer c1(CheckedMemory{fresh_b});
+  RingProducer p2(CheckedMemory{cached_b}, cached);
+  RingConsumer c2(CheckedMemory{cached_b}, cached);
+  std::mt19937 rng(7);
+  for (std::uint32_t i = 0; i < 20'000; ++i) {
+    if (u32(rng) % 2 == 0) {
+      ASSERT_EQ(p1.push(make_msg(i, i % 65)), p2.push(make_msg(i, i % 65))) << i;
+    } else {
+      Slot a{};
+      Slot c{};
+      ASSERT_EQ(c1.pop(a), c2.pop(c)) << i;
+      ASSERT_EQ(a, c) << i;
+    }
+  }
+  EXPECT_EQ(fresh_b.bytes, cached_b.bytes);
+  EXPECT_LT(cached_b.log.size(), fresh_b.log.size());
+}
+
+TEST(RingPeerCache, SyncAndResetForgetTheCachedIndex) {
+  Backing b;
+  RingConsumer cons(CheckedMemory{b}, RingOptions{.cache_peer_index = true});
+  b.set_index(kHeadOffset, 3);
+  EXPECT_EQ(cons.available(), 3u);  // caches head 3
+  b.set_index(kTailOffset, 3);
+  (void)cons.sync();  // adopts tail 3: the cached head is now "empty" relative to it
+  Slot out{};
+  b.log.clear();
+  EXPECT_FALSE(cons.pop(out));
+  EXPECT_EQ(loads(b, kHeadOffset), 1u);
+  cons.reset_to(10);
+  b.set_index(kHeadOffset, 12);
+  b.log.clear();
+  EXPECT_TRUE(cons.pop(out));
+  EXPECT_EQ(loads(b, kHeadOffset), 1u);  // after reset_to the head is read again, not trusted
+}
+
+TEST(RingPeerCache, TrustOwnIndexReadsThePeerEveryTime) {
+  Backing b;
+  RingProducer prod(CheckedMemory{b}, RingOptions{.trust_own_index = true, .cache_peer_index = true});
+  ASSERT_EQ(prod.push(make_msg(0, 8)), PushResult::Ok);
+  ASSERT_EQ(prod.push(make_msg(1, 8)), PushResult::Ok);
+  EXPECT_EQ(loads(b, kTailOffset), 2u);
 }
 
 TEST(Layout, QueueOffsets) {

@@ -50,6 +50,11 @@ struct FifoLinkConfig {
   /// before NoResponse (the finite retry count of REV1 L563-564). 0: one
   /// attempt, as PR28 drivers do.
   unsigned retries = 0;
+  /// The rings keep the device's last index and read it again only when it
+  /// says full or empty (fifo::RingOptions::cache_peer_index): one port read
+  /// fewer per message. Off by default, so the suite's driver reads the
+  /// index at every operation as the §9.5 recipe does.
+  bool cache_peer_index = false;
 
   /// Virtual time one attempt waits for its answer.
   [[nodiscard]] constexpr std::uint64_t timeout_ns() const noexcept { return std::uint64_t{max_polls} * poll_step_ns; }

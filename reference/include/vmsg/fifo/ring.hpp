@@ -11,7 +11,9 @@
 //   mode). A peer scribbling on our index therefore cannot make us rewind,
 //   skip or replay slots.
 // - The PEER index is re-read from shared memory (acquire) every time it is
-//   needed, and sanitised: a value >= kSlotCount is reduced mod kSlotCount
+//   needed (or, with RingOptions::cache_peer_index, only when the last value
+//   read says "full" or "empty": a stale peer index can only under-report
+//   what the peer has done, so the saved reads change no decision), and sanitised: a value >= kSlotCount is reduced mod kSlotCount
 //   (AMP-013; the same rule as QEMU's and Linux's spsc_atomic_load) and counted
 //   in RingStats::peer_index_out_of_range. Indices used for slot addresses are
 //   thus always < kSlotCount, so no access can leave the 4096-byte queue.
@@ -39,6 +41,12 @@ struct RingOptions {
   /// Re-read the own index from shared memory on every operation, as QEMU
   /// does (§5.3 "Private state"). false = trust only the private copy.
   bool trust_own_index = false;
+  /// Keep the last peer index read and read it again only when it says the
+  /// queue is full (producer) or empty (consumer), as SPSC rings with cached
+  /// indices do: fewer shared-memory reads, the same results for a peer that
+  /// only moves its index forward. free_slots()/available() always read.
+  /// Ignored while trust_own_index re-reads the own index every operation.
+  bool cache_peer_index = false;
 };
 
 /// Counters for tests and diagnostics. Each end updates only its own fields.
@@ -75,6 +83,7 @@ class RingEnd {
   /// Returns the adopted index.
   std::uint32_t sync() {
     own_ = load_sanitised(OwnOff, stats_.own_index_out_of_range);
+    peer_known_ = false;  // the cached peer index was relative to the old position
     return own_;
   }
 
@@ -86,6 +95,7 @@ class RingEnd {
       throw ConfigError("ring reset_to: index " + std::to_string(index) + " >= " + std::to_string(kSlotCount));
     }
     own_ = index;
+    peer_known_ = false;
     mem_.store_index(OwnOff, own_);
   }
 
@@ -114,12 +124,25 @@ class RingEnd {
     if (opts_.trust_own_index) sync();
   }
 
-  std::uint32_t load_peer() { return load_sanitised(PeerOff, stats_.peer_index_out_of_range); }
+  std::uint32_t load_peer() {
+    peer_ = load_sanitised(PeerOff, stats_.peer_index_out_of_range);
+    peer_known_ = true;
+    return peer_;
+  }
+
+  /// The peer index for a decision a stale value can only make more cautious:
+  /// the cached one (cache_peer_index) unless it equals `stop` (full/empty).
+  std::uint32_t peer_unless(std::uint32_t stop) {
+    if (opts_.cache_peer_index && peer_known_ && peer_ != stop) return peer_;
+    return load_peer();
+  }
 
   Mem mem_;
   RingOptions opts_;
   RingStats stats_{};
   std::uint32_t own_ = 0;
+  std::uint32_t peer_ = 0;  ///< last peer index read (sanitised), valid while peer_known_
+  bool peer_known_ = false;
 };
 
 }  // namespace detail
@@ -145,7 +168,7 @@ class RingProducer : public detail::RingEnd<Mem, kHeadOffset, kTailOffset> {
     this->refresh_own();
     const std::uint32_t head = this->own_;
     const std::uint32_t next = next_index(head);
-    if (next == this->load_peer()) {
+    if (next == this->peer_unless(next)) {
       ++this->stats_.full_hits;
       return PushResult::Full;
     }
@@ -187,7 +210,7 @@ class RingConsumer : public detail::RingEnd<Mem, kTailOffset, kHeadOffset> {
   bool pop(Slot& out) {
     this->refresh_own();
     const std::uint32_t tail = this->own_;
-    if (this->load_peer() == tail) {
+    if (this->peer_unless(tail) == tail) {
       ++this->stats_.empty_polls;
       return false;
     }
