@@ -62,6 +62,11 @@ class DiffRunner {
   /// `report_only`: divergences throw Divergence instead of aborting.
   DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, transport::DriverRuleLog& rules,
              std::shared_ptr<dut::Library> lib, const fault::FaultSet& lib_faults, bool report_only);
+  /// The same with a library port kept across inputs: it is power-cycled here
+  /// (LibPort::recreate with config(s, lib_faults)), which keeps its RAM
+  /// allocated; its RAM size must be kRamSize.
+  DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, transport::DriverRuleLog& rules,
+             dut::LibPort& lib, const fault::FaultSet& lib_faults, bool report_only);
   ~DiffRunner();
   DiffRunner(const DiffRunner&) = delete;
   DiffRunner& operator=(const DiffRunner&) = delete;
@@ -74,6 +79,8 @@ class DiffRunner {
   class DiffPort;
   friend class DiffPort;
 
+  /// Both sides' bring-up, once the library side exists.
+  void bring_up();
   [[noreturn]] void diverge(const std::string& what) const;
   void compare_after_access();
   void compare_rules();
@@ -85,7 +92,8 @@ class DiffRunner {
   wire::Profile profile_;  ///< the draft both sides (and the driver) speak
   target::ReferenceTarget& ref_;
   transport::DriverRuleLog& rules_;
-  std::unique_ptr<dut::LibPort> lib_;
+  std::unique_ptr<dut::LibPort> own_lib_;  ///< null when the caller keeps the port
+  dut::LibPort* lib_;
   std::unique_ptr<DiffPort> port_;
   std::optional<driver::AmpDriver> drv_;
   std::array<std::uint64_t, 3> bar_base_{};

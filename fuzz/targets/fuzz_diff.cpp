@@ -57,6 +57,10 @@ struct State {
   bool report_only = std::getenv("VMSG_DIFF_REPORT_ONLY") != nullptr &&
                      std::string(std::getenv("VMSG_DIFF_REPORT_ONLY")) == "1";
   std::map<std::tuple<unsigned, unsigned, unsigned>, RefSide> sides;
+  /// The library side, power-cycled per input (LibPort::recreate) rather than
+  /// built again: its guest RAM stays allocated, so ASan pays only for the
+  /// pages an input wrote.
+  std::unique_ptr<vmsg::dut::LibPort> lib_port;
 };
 
 }  // namespace
@@ -78,7 +82,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     side.target->reset(vmsg::fuzz::DiffRunner::devices(setup, side.rules));
   }
   try {
-    vmsg::fuzz::DiffRunner r(setup, *side.target, *side.rules, state.lib, state.faults, state.report_only);
+    if (!state.lib_port) {
+      state.lib_port = std::make_unique<vmsg::dut::LibPort>(
+          state.lib, vmsg::dut::LibPortOptions{.config = vmsg::fuzz::DiffRunner::config(setup, state.faults),
+                                               .ram_size = vmsg::fuzz::DiffRunner::kRamSize});
+    }
+    vmsg::fuzz::DiffRunner r(setup, *side.target, *side.rules, *state.lib_port, state.faults, state.report_only);
     for (std::size_t i = 0; i < kMaxOps && in.more(); ++i) {
       vmsg::fuzz::device_ops::Op op;
       vmsg::fuzz::device_ops::io_op(in, op);

@@ -116,6 +116,10 @@ LibPort::LibPort(std::shared_ptr<Library> library, LibPortOptions options)
         return options_.ram_size;
       }()) {
   if (!library_) throw PortError("LibPort: no library");
+  create_instance();
+}
+
+void LibPort::create_instance() {
   vmsg_dut_host host{};
   host.struct_size = sizeof host;
   host.ctx = this;
@@ -144,6 +148,24 @@ LibPort::LibPort(std::shared_ptr<Library> library, LibPortOptions options)
   }
 }
 
+void LibPort::recreate(std::string config) {
+  if (dut_ != nullptr) library_->api().destroy(dut_);
+  dut_ = nullptr;
+  ram_.clear();
+  now_ns_ = 0;
+  stats_ = {};
+  msi_log_.clear();
+  log_.clear();
+  violations_.clear();
+  options_.config = std::move(config);
+  create_instance();
+}
+
+vmsg_dut* LibPort::instance() const {
+  if (dut_ == nullptr) throw PortError("DUT library " + library_->path() + ": no instance (the last recreate() failed)");
+  return dut_;
+}
+
 LibPort::~LibPort() {
   if (dut_ != nullptr) library_->api().destroy(dut_);
 }
@@ -163,7 +185,7 @@ void LibPort::check(int status, const std::string& what) {
 bool LibPort::stimulus(const std::string& action) {
   const auto fn = library_->stimulus_fn();
   if (fn == nullptr) throw PortError("DUT library " + library_->path() + ": no stimulus entry (ABI 1.1 capability)");
-  const int st = fn(dut_, action.c_str());
+  const int st = fn(instance(), action.c_str());
   if (st == VMSG_DUT_UNSUPPORTED) return false;
   check(st, "stimulus(" + action + ")");
   return true;
@@ -177,7 +199,7 @@ void LibPort::fetch_violations() {
   std::vector<char> buf(4096);
   for (int round = 0; round < kMaxRounds; ++round) {
     buf[0] = '\0';
-    const int st = fn(dut_, buf.data(), buf.size());
+    const int st = fn(instance(), buf.data(), buf.size());
     if (st != VMSG_DUT_MORE) check(st, "violations()");
     buf.back() = '\0';  // never trust the library to terminate the text
     // Each call holds whole lines; an unterminated tail is a line cut to fit.
@@ -207,7 +229,7 @@ void LibPort::clear_violations() {
   const auto fn = library_->violations_fn();
   if (fn == nullptr) throw PortError("DUT library " + library_->path() + ": no violations entry (ABI 1.1 capability)");
   violations_.clear();
-  check(fn(dut_, nullptr, 0), "violations(clear)");
+  check(fn(instance(), nullptr, 0), "violations(clear)");
 }
 
 // --- configuration space --------------------------------------------------------
@@ -224,7 +246,7 @@ std::uint32_t LibPort::lib_config_read(port::PciAddress fn, std::uint16_t offset
     return chip->config_read(offset, size) & static_cast<std::uint32_t>(size_mask(size));
   }
   std::uint32_t v = 0;
-  const int st = library_->api().config_read(dut_, fn.bus, fn.device, fn.function, offset, size, &v);
+  const int st = library_->api().config_read(instance(), fn.bus, fn.device, fn.function, offset, size, &v);
   if (st == VMSG_DUT_NO_FUNCTION) return static_cast<std::uint32_t>(size_mask(size));  // master abort
   check(st, "config_read(" + bdf(fn) + ", " + hex(offset) + ", " + std::to_string(size) + ")");
   return v & static_cast<std::uint32_t>(size_mask(size));
@@ -235,7 +257,7 @@ void LibPort::lib_config_write(port::PciAddress fn, std::uint16_t offset, unsign
     chip->config_write(offset, size, value);
     return;
   }
-  const int st = library_->api().config_write(dut_, fn.bus, fn.device, fn.function, offset, size, value);
+  const int st = library_->api().config_write(instance(), fn.bus, fn.device, fn.function, offset, size, value);
   if (st == VMSG_DUT_NO_FUNCTION) return;
   check(st, "config_write(" + bdf(fn) + ", " + hex(offset) + ", " + std::to_string(size) + ", " + hex(value) + ")");
 }
@@ -289,7 +311,7 @@ bool LibPort::outer_read(std::uint64_t addr, unsigned size, std::uint64_t& value
     return true;
   }
   std::uint64_t v = 0;
-  const int st = library_->api().mmio_read(dut_, addr, size, &v);
+  const int st = library_->api().mmio_read(instance(), addr, size, &v);
   if (st == VMSG_DUT_UNMAPPED) return false;
   check(st, "mmio_read(" + hex(addr) + ", " + std::to_string(size) + ")");
   value = v & size_mask(size);
@@ -305,7 +327,7 @@ bool LibPort::outer_write(std::uint64_t addr, unsigned size, std::uint64_t value
     config_write(fn, reg, size, static_cast<std::uint32_t>(value));
     return true;
   }
-  const int st = library_->api().mmio_write(dut_, addr, size, value);
+  const int st = library_->api().mmio_write(instance(), addr, size, value);
   if (st == VMSG_DUT_UNMAPPED) return false;
   check(st, "mmio_write(" + hex(addr) + ", " + std::to_string(size) + ", " + hex(value) + ")");
   return true;
@@ -394,7 +416,7 @@ void LibPort::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) 
 void LibPort::advance_time(std::uint64_t ns) {
   // Refused before the library sees the step, so both clocks stay in step.
   now_ns_ = port::clock_after(now_ns_, ns);
-  check(library_->api().advance_time(dut_, ns), "advance_time(" + std::to_string(ns) + ")");
+  check(library_->api().advance_time(instance(), ns), "advance_time(" + std::to_string(ns) + ")");
 }
 
 port::AddressMap LibPort::address_map() const {

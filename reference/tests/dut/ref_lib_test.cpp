@@ -2,6 +2,7 @@
 // ordinary driver stack: bring-up, bus messages, faults, bad configurations.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -209,6 +210,42 @@ struct Rev1Rig {
   driver::BarWindowAllocator window;
   driver::AmpDriver drv;
 };
+
+TEST(RefLib, RecreateIsAPowerCycleWithTheNewConfiguration) {
+  LibPort port(VMSG_REF_DUT_PATH, {.config = kTopology, .ram_size = 16ULL << 20});
+  {
+    driver::GuestAllocator ram(port.address_map());
+    driver::BarWindowAllocator window(port.address_map());
+    auto drv = driver::AmpDriver::open(port, ram, window);
+    ASSERT_TRUE(drv.fifo(1).request(bus_msg(wire::PingReq{1})).ok());
+  }
+  port.mem_write(0x1000, std::array<std::uint8_t, 4>{1, 2, 3, 4});
+  port.advance_time(5000);
+  ASSERT_FALSE(port.msi_log().empty());
+  port.recreate("num-fifos=1");
+  EXPECT_EQ(port.now_ns(), 0u);
+  EXPECT_TRUE(port.msi_log().empty());
+  EXPECT_EQ(port.stats(), machine::MachineStats{});
+  EXPECT_EQ(port.ram().load(0x1000, 4), std::optional<std::uint64_t>{0});  // RAM zeroed
+  EXPECT_EQ(port.options().config, "num-fifos=1");
+  EXPECT_EQ(port.config_read({0, 4, 0}, 0x04, 2), 0u);  // a fresh function: Command 0, BARs unassigned
+  driver::GuestAllocator ram(port.address_map());
+  driver::BarWindowAllocator window(port.address_map());
+  auto drv = driver::AmpDriver::open(port, ram, window);
+  EXPECT_EQ(drv.num_fifos(), 1u);
+  EXPECT_TRUE(drv.fifo(0).request(bus_msg(wire::PingReq{2})).ok());
+}
+
+TEST(RefLib, AFailedRecreateLeavesAPortThatRefusesEveryAccess) {
+  LibPort port(VMSG_REF_DUT_PATH, {.config = kTopology, .ram_size = 16ULL << 20});
+  EXPECT_THROW(port.recreate("num-fifos=3"), PortError);
+  EXPECT_THROW((void)port.config_read({0, 4, 0}, 0, 2), PortError);
+  EXPECT_THROW((void)port.mmio_read(0xE000'0000, 4), PortError);
+  EXPECT_THROW(port.advance_time(1), PortError);
+  EXPECT_EQ(port.config_read({0, 0, 0}, 0, 2), 0x8086u);  // the host's chipset still answers
+  port.recreate("num-fifos=2");  // and a good configuration brings it back
+  EXPECT_EQ(port.config_read({0, 4, 0}, 0, 2), 0x10EEu);
+}
 
 TEST(RefLib, Rev1ProfileBuildsADeviceThatAnswersInRev1Layouts) {
   Rev1Rig rig("profile=rev1-2026 device=virtio-rng-device,fifo=0,dev=0");

@@ -50,6 +50,16 @@ class LibPort final : public port::Port {
   /// Creates an instance from an already loaded library.
   LibPort(std::shared_ptr<Library> library, LibPortOptions options);
   ~LibPort() override;
+
+  /// A power cycle with configuration `config`: the instance is destroyed and
+  /// a new one created (the ABI has no reset; this is the one a vendor's
+  /// device implements), and the host side is back to construction state:
+  /// RAM zeroed (only pages written since the last clear), clock 0, stats,
+  /// MSI log, log lines and violations empty. The library stays loaded and the
+  /// RAM allocated, which is what makes this cheaper than a new LibPort.
+  /// Throws PortError as the constructor does; the port then has no instance
+  /// and every access throws PortError until a recreate() succeeds.
+  void recreate(std::string config);
   // The library holds a pointer to this object as callback context.
   LibPort(const LibPort&) = delete;
   LibPort& operator=(const LibPort&) = delete;
@@ -100,6 +110,10 @@ class LibPort final : public port::Port {
   struct Host;  // the C callbacks
   friend struct Host;
 
+  /// Creates the instance from options_ (constructor and recreate()).
+  void create_instance();
+  /// The live instance; PortError after a failed recreate().
+  [[nodiscard]] vmsg_dut* instance() const;
   /// Throws PortError for a failing status of `what`.
   void check(int status, const std::string& what);
   /// One naturally aligned config access: a chipset function, else the library's.

@@ -46,6 +46,13 @@ class GuestRam {
   void clear() noexcept;
 
   static constexpr std::uint64_t kDirtyPage = 4096;  ///< granule of clear()'s tracking
+  /// Whether page `page` (kDirtyPage bytes from page * kDirtyPage) was written
+  /// since construction or the last clear(): a page that was not still reads
+  /// all zeros. False past the end.
+  [[nodiscard]] bool page_written(std::uint64_t page) const noexcept {
+    const std::uint64_t word = page / 64;
+    return word < dirty_.size() && ((dirty_[static_cast<std::size_t>(word)] >> (page % 64)) & 1U) != 0;
+  }
 
  private:
   void mark_dirty(std::uint64_t addr, std::uint64_t len) noexcept;
