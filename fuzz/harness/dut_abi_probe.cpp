@@ -1,6 +1,7 @@
 #include "harness/dut_abi_probe.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -155,8 +156,33 @@ void AbiProbe::mmio_access(const ops::CallOp& op) {
     // No BAR decodes bytes past the top of the address space.
     if (addr > ~std::uint64_t{0} - (size - 1)) VMSG_FUZZ_CHECK(st == VMSG_DUT_UNMAPPED, what + ": wraps, yet decoded");
     if (!write && st == VMSG_DUT_OK) VMSG_FUZZ_CHECK((value & ~mask(size)) == 0, what + ": bits beyond the access size");
+    bulk_mirror(addr, size, write, op.value, st, value);
   }
   expect_message(st, what);
+}
+
+void AbiProbe::bulk_mirror(std::uint64_t addr, std::uint32_t size, bool write, std::uint64_t written, int single,
+                           std::uint64_t read_value) {
+  const auto rd = lib_.mmio_read_bulk_fn();
+  const auto wr = lib_.mmio_write_bulk_fn();
+  VMSG_FUZZ_CHECK(rd != nullptr && wr != nullptr, "the reference library lacks the bulk entries (ABI 1.2)");
+  // A bulk write repeats the single write's bytes, so a plain-memory target
+  // ends as it was; registers must decline it, and nothing happens then.
+  std::array<std::uint8_t, 8> want{};
+  for (std::uint32_t i = 0; i < size; ++i) want[i] = static_cast<std::uint8_t>((write ? written : read_value) >> (8 * i));
+  std::array<std::uint8_t, 8> got{};
+  const int st = write ? wr(dut_, addr, want.data(), size) : rd(dut_, addr, got.data(), size);
+  const std::string what = std::string(write ? "mmio_write_bulk" : "mmio_read_bulk") + " at " + std::to_string(addr) +
+                           " len " + std::to_string(size);
+  VMSG_FUZZ_CHECK(st == VMSG_DUT_OK || st == VMSG_DUT_UNSUPPORTED || st == VMSG_DUT_UNMAPPED,
+                  what + ": status " + std::to_string(st));
+  if (st == VMSG_DUT_OK) {
+    VMSG_FUZZ_CHECK(single == VMSG_DUT_OK, what + ": taken where the single access was unmapped");
+    if (!write) VMSG_FUZZ_CHECK(std::equal(got.begin(), got.begin() + size, want.begin()), what + ": other bytes than the single read");
+  }
+  expect_message(st, what);
+  VMSG_FUZZ_CHECK(rd(dut_, addr, nullptr, size) == VMSG_DUT_ERR_INVALID, what + ": NULL buffer not refused");
+  VMSG_FUZZ_CHECK(wr(dut_, addr, want.data(), 0) == VMSG_DUT_ERR_INVALID, what + ": empty buffer not refused");
 }
 
 void AbiProbe::stimulus(const ops::CallOp& op) {

@@ -41,6 +41,12 @@ class AbiProbe {
  private:
   void config_access(const dut_config_ops::CallOp& op);
   void mmio_access(const dut_config_ops::CallOp& op);
+  /// The ABI 1.2 bulk entry for the same bytes as a single access that just
+  /// returned `single` (reading `read_value`, or writing `written`): a
+  /// documented status, never OK where the single access was unmapped, the
+  /// same bytes when it reads; and NULL/empty buffers refused.
+  void bulk_mirror(std::uint64_t addr, std::uint32_t size, bool write, std::uint64_t written, int single,
+                   std::uint64_t read_value);
   void stimulus(const dut_config_ops::CallOp& op);
   void violations(const dut_config_ops::CallOp& op);
   /// A failing status must come with a message.

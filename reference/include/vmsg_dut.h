@@ -53,6 +53,12 @@
  *   library) or is NULL. The host then reports the capability as missing and
  *   the tests that need it skip; nothing else changes.
  *
+ * Optional entries (ABI 1.2)
+ *   mmio_read_bulk and mmio_write_bulk let the host move a run of bytes in
+ *   plain-memory BAR space (the FIFO window) in one call instead of one call
+ *   per naturally aligned piece. Absent (beyond struct_size or NULL), the
+ *   host splits every transfer itself, exactly as before.
+ *
  * ---------------------------------------------------------------------------
  * Configuration string (the same syntax for every library)
  *   Tokens separated by spaces; each token is KEY=VALUE:
@@ -88,7 +94,7 @@ extern "C" {
 #endif
 
 #define VMSG_DUT_ABI_MAJOR 1u
-#define VMSG_DUT_ABI_MINOR 1u
+#define VMSG_DUT_ABI_MINOR 2u
 
 /* The one symbol a library exports. */
 #define VMSG_DUT_ENTRY "vmsg_dut_get_api"
@@ -111,7 +117,9 @@ extern "C" {
 #define VMSG_DUT_NO_FUNCTION 2
 /* stimulus: the action is well formed but this library or device cannot
  * perform it (an unknown verb, a device type without that behaviour). Not a
- * failure: the host reports the capability as missing for that test. (1.1) */
+ * failure: the host reports the capability as missing for that test. (1.1)
+ * mmio_read_bulk/mmio_write_bulk: the range is not all plain memory of one
+ * BAR; nothing was done and the host splits the transfer itself. (1.2) */
 #define VMSG_DUT_UNSUPPORTED 3
 /* violations: more lines are pending than fitted in the buffer; call again. (1.1) */
 #define VMSG_DUT_MORE 4
@@ -208,6 +216,19 @@ typedef struct vmsg_dut_api {
    * still pending, VMSG_DUT_OK that none are. buf == NULL with size == 0
    * is an explicit clear: every pending line is dropped, VMSG_DUT_OK. */
   int (*violations)(vmsg_dut* dut, char* buf, size_t size);
+
+  /* ---- ABI 1.2, optional (NULL or beyond struct_size: absent) ---- */
+
+  /* len bytes at addr (len >= 1; buf not NULL) in one call, when all of
+   * [addr, addr+len) is plain memory of one BAR: exactly the bytes the
+   * naturally aligned mmio_read/mmio_write pieces of at most 8 bytes would
+   * move, with no other effect (no register, no doorbell, no interrupt).
+   * Returns VMSG_DUT_OK when done; VMSG_DUT_UNSUPPORTED when any part of the
+   * range is not such memory (registers, MSI-X, past the BAR's end) and
+   * VMSG_DUT_UNMAPPED when no BAR decodes addr: in both cases nothing was
+   * done and the host splits the transfer into single accesses. */
+  int (*mmio_read_bulk)(vmsg_dut* dut, uint64_t addr, void* buf, size_t len);
+  int (*mmio_write_bulk)(vmsg_dut* dut, uint64_t addr, const void* buf, size_t len);
 } vmsg_dut_api;
 
 /* The entry point (exported as VMSG_DUT_ENTRY): the table for abi_major, or

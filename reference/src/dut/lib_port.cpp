@@ -333,6 +333,24 @@ bool LibPort::outer_write(std::uint64_t addr, unsigned size, std::uint64_t value
   return true;
 }
 
+bool LibPort::outer_bulk_read(std::uint64_t addr, std::span<std::uint8_t> out) {
+  const auto fn = library_->mmio_read_bulk_fn();
+  if (fn == nullptr || out.empty() || in_ecam(addr)) return false;
+  const int st = fn(instance(), addr, out.data(), out.size());
+  if (st == VMSG_DUT_UNSUPPORTED || st == VMSG_DUT_UNMAPPED) return false;
+  check(st, "mmio_read_bulk(" + hex(addr) + ", " + std::to_string(out.size()) + ")");
+  return true;
+}
+
+bool LibPort::outer_bulk_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
+  const auto fn = library_->mmio_write_bulk_fn();
+  if (fn == nullptr || data.empty() || in_ecam(addr)) return false;
+  const int st = fn(instance(), addr, data.data(), data.size());
+  if (st == VMSG_DUT_UNSUPPORTED || st == VMSG_DUT_UNMAPPED) return false;
+  check(st, "mmio_write_bulk(" + hex(addr) + ", " + std::to_string(data.size()) + ")");
+  return true;
+}
+
 std::uint64_t LibPort::mmio_read(std::uint64_t addr, unsigned size) {
   check_mmio_size(size);
   if (addr < ram_.size()) {
@@ -362,6 +380,7 @@ void LibPort::mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value)
 void LibPort::mem_read(std::uint64_t addr, std::span<std::uint8_t> out) {
   const std::uint64_t n = out.size();
   std::uint64_t done = 0;
+  bool offered = false;
   while (done < n) {
     const std::uint64_t a = addr + done;
     const std::uint64_t left = n - done;
@@ -375,6 +394,11 @@ void LibPort::mem_read(std::uint64_t addr, std::span<std::uint8_t> out) {
       (void)ram_.read(a, out.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(chunk)));
       done += chunk;
       continue;
+    }
+    // One offer of the whole rest to the library (declined: pieces from here on).
+    if (!offered) {
+      offered = true;
+      if (outer_bulk_read(a, out.subspan(static_cast<std::size_t>(done)))) return;
     }
     const unsigned size = piece_size(a, left, in_ecam(a) ? 4U : 8U);
     std::uint64_t v = 0;
@@ -390,6 +414,7 @@ void LibPort::mem_read(std::uint64_t addr, std::span<std::uint8_t> out) {
 void LibPort::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
   const std::uint64_t n = data.size();
   std::uint64_t done = 0;
+  bool offered = false;
   while (done < n) {
     const std::uint64_t a = addr + done;
     const std::uint64_t left = n - done;
@@ -402,6 +427,10 @@ void LibPort::mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) 
       (void)ram_.write(a, data.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(chunk)));
       done += chunk;
       continue;
+    }
+    if (!offered) {
+      offered = true;
+      if (outer_bulk_write(a, data.subspan(static_cast<std::size_t>(done)))) return;
     }
     const unsigned size = piece_size(a, left, in_ecam(a) ? 4U : 8U);
     std::uint64_t v = 0;

@@ -84,15 +84,19 @@ Library::~Library() { dlclose(handle_); }
 
 // A field past the library's struct_size is not in its table at all: reading
 // it would run off the end of an older library's static data.
-decltype(vmsg_dut_api::stimulus) Library::stimulus_fn() const noexcept {
-  constexpr std::size_t end = offsetof(vmsg_dut_api, stimulus) + sizeof(vmsg_dut_api::stimulus);
-  return api_->struct_size >= end ? api_->stimulus : nullptr;
+#define VMSG_OPTIONAL_ENTRY(member) \
+  (api_->struct_size >= offsetof(vmsg_dut_api, member) + sizeof(vmsg_dut_api::member) ? api_->member : nullptr)
+
+decltype(vmsg_dut_api::stimulus) Library::stimulus_fn() const noexcept { return VMSG_OPTIONAL_ENTRY(stimulus); }
+decltype(vmsg_dut_api::violations) Library::violations_fn() const noexcept { return VMSG_OPTIONAL_ENTRY(violations); }
+decltype(vmsg_dut_api::mmio_read_bulk) Library::mmio_read_bulk_fn() const noexcept {
+  return VMSG_OPTIONAL_ENTRY(mmio_read_bulk);
+}
+decltype(vmsg_dut_api::mmio_write_bulk) Library::mmio_write_bulk_fn() const noexcept {
+  return VMSG_OPTIONAL_ENTRY(mmio_write_bulk);
 }
 
-decltype(vmsg_dut_api::violations) Library::violations_fn() const noexcept {
-  constexpr std::size_t end = offsetof(vmsg_dut_api, violations) + sizeof(vmsg_dut_api::violations);
-  return api_->struct_size >= end ? api_->violations : nullptr;
-}
+#undef VMSG_OPTIONAL_ENTRY
 
 std::string Library::name() const { return api_->name != nullptr ? std::string(api_->name) : std::string(); }
 

@@ -2,6 +2,9 @@
 // a NULL table, paged and bounded in LibPort, implemented by the reference.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,13 @@ TEST(DutCapabilities, OlderMinorLoadsAndItsTailIsNeverRead) {
   EXPECT_FALSE(p.has_violations());
   EXPECT_THROW(p.stimulus("config-change dev=1"), PortError);
   EXPECT_THROW((void)p.peek_violations(), PortError);
+  // Its bulk entries lie past struct_size too (poisoned: they would report
+  // success); a transfer outside RAM must go through its single accesses,
+  // whose undefined status is an error.
+  EXPECT_EQ(p.library().mmio_read_bulk_fn(), nullptr);
+  EXPECT_EQ(p.library().mmio_write_bulk_fn(), nullptr);
+  std::array<std::uint8_t, 16> buf{};
+  EXPECT_THROW(p.mem_read(0xE000'0000, buf), PortError);
 }
 
 TEST(DutCapabilities, NullEntriesAreAbsent) {
@@ -99,6 +109,84 @@ TEST(RefLibCapabilities, RecordsDriverRuleViolationsAndClearsThem) {
                                               .body = wire::SetVqueueReq{.index = 0, .flags = 1, .size = 8}});
   rig.port.clear_violations();
   EXPECT_TRUE(rig.port.peek_violations().empty());  // the explicit clear reached the library
+}
+
+/// One instance of the reference library driven through its table alone, with
+/// BAR0 at 0xE0000000 and BAR1 (one FIFO: 16 KiB of plain memory) at
+/// 0xE0010000, memory decoding on.
+struct RawRef {
+  RawRef() : lib(Library::open(VMSG_REF_DUT_PATH)), api(lib->api()) {
+    vmsg_dut_host host{};
+    host.struct_size = sizeof host;
+    host.mem_read = [](void*, std::uint64_t, void*, std::size_t) { return 1; };
+    host.mem_write = [](void*, std::uint64_t, const void*, std::size_t) { return 1; };
+    host.msi_write = [](void*, std::uint16_t, std::uint64_t, std::uint32_t) { return 1; };
+    char err[256] = {};
+    dut = api.create("num-fifos=1", &host, err, sizeof err);
+    if (dut == nullptr) throw PortError(err);
+    (void)api.config_write(dut, 0, 4, 0, 0x10, 4, 0xE000'0000);
+    (void)api.config_write(dut, 0, 4, 0, 0x14, 4, 0xE001'0000);
+    (void)api.config_write(dut, 0, 4, 0, 0x04, 2, 0x0002);
+  }
+  ~RawRef() { api.destroy(dut); }
+  RawRef(const RawRef&) = delete;
+  RawRef& operator=(const RawRef&) = delete;
+  std::shared_ptr<Library> lib;
+  const vmsg_dut_api& api;
+  vmsg_dut* dut = nullptr;
+};
+
+TEST(RefLibCapabilities, BulkAccessMovesExactlyWhatSingleAccessesWould) {
+  RawRef r;
+  const auto rd = r.lib->mmio_read_bulk_fn();
+  const auto wr = r.lib->mmio_write_bulk_fn();
+  ASSERT_NE(rd, nullptr);
+  ASSERT_NE(wr, nullptr);
+  std::array<std::uint8_t, 100> data{};
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(0xA0 ^ i);
+  ASSERT_EQ(wr(r.dut, 0xE001'0103, data.data(), data.size()), VMSG_DUT_OK);  // any alignment
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    std::uint64_t v = 0;
+    ASSERT_EQ(r.api.mmio_read(r.dut, 0xE001'0103 + i, 1, &v), VMSG_DUT_OK);
+    ASSERT_EQ(v, data[i]) << i;
+  }
+  ASSERT_EQ(r.api.mmio_write(r.dut, 0xE001'0108, 8, 0x1122334455667788ULL), VMSG_DUT_OK);
+  std::array<std::uint8_t, 8> back{};
+  ASSERT_EQ(rd(r.dut, 0xE001'0108, back.data(), back.size()), VMSG_DUT_OK);
+  EXPECT_EQ(back, (std::array<std::uint8_t, 8>{0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11}));
+}
+
+TEST(RefLibCapabilities, BulkAccessDeclinesWhatIsNotPlainMemory) {
+  RawRef r;
+  const auto rd = r.lib->mmio_read_bulk_fn();
+  const auto wr = r.lib->mmio_write_bulk_fn();
+  std::array<std::uint8_t, 64> buf{};
+  EXPECT_EQ(wr(r.dut, 0xE000'0020, buf.data(), 4), VMSG_DUT_UNSUPPORTED);  // BAR0: the doorbell registers
+  EXPECT_EQ(rd(r.dut, 0xE000'0000, buf.data(), 8), VMSG_DUT_UNSUPPORTED);
+  EXPECT_EQ(rd(r.dut, 0xE001'3FF0, buf.data(), 32), VMSG_DUT_UNSUPPORTED);  // runs past BAR1's end
+  EXPECT_EQ(rd(r.dut, 0xF000'0000, buf.data(), 8), VMSG_DUT_UNMAPPED);
+  EXPECT_EQ(rd(r.dut, 0xE001'0000, nullptr, 8), VMSG_DUT_ERR_INVALID);
+  EXPECT_EQ(wr(r.dut, 0xE001'0000, buf.data(), 0), VMSG_DUT_ERR_INVALID);
+  (void)r.api.config_write(r.dut, 0, 4, 0, 0x04, 2, 0);  // memory decoding off: nothing decodes
+  EXPECT_EQ(rd(r.dut, 0xE001'0000, buf.data(), 8), VMSG_DUT_UNMAPPED);
+}
+
+TEST(RefLibCapabilities, LibPortTransfersAcrossRegistersAndFifoRamStillSplitWhereNeeded) {
+  RefRig rig(kTopology);
+  const std::uint64_t bar1 = rig.drv.bar1();
+  std::array<std::uint8_t, 40> data{};
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i + 1);
+  // Runs 8 bytes past BAR1's end (FIFO 1's window end), into the MSI-X BAR
+  // the driver placed behind it: the library declines the bulk offer and
+  // LibPort goes piece by piece, so BAR1 still gets exactly its 32 bytes and
+  // the MSI-X table its two dwords (entry 0's address, read back as written).
+  const std::uint64_t end = bar1 + 2 * 0x4000;
+  ASSERT_EQ(rig.drv.function().bars[2].base, end);
+  rig.port.mem_write(end - 32, data);
+  std::array<std::uint8_t, 40> back{};
+  rig.port.mem_read(end - 32, back);
+  EXPECT_EQ(back, data);
+  EXPECT_EQ(rig.port.stats().unbacked_bulk_bytes, 0u);
 }
 
 TEST(RefLibCapabilities, ConfigChangeOnlyWhereTheDeviceHasOne) {

@@ -35,8 +35,10 @@ struct LibPortOptions {
 /// config_read/config_write of the library); every other address goes to the
 /// library's mmio_read/mmio_write, which answers VMSG_DUT_UNMAPPED when no BAR
 /// of its own decodes it. Unbacked accesses read 0 and drop writes, counted
-/// as in machine::MachineStats. Bulk transfers outside RAM are split into the
-/// naturally aligned pieces of at most 8 (ECAM: 4) bytes the Machine uses.
+/// as in machine::MachineStats. Bulk transfers outside RAM go to the library
+/// in one call when it offers the ABI 1.2 bulk entries and the range is plain
+/// BAR memory; otherwise they are split into the naturally aligned pieces of
+/// at most 8 (ECAM: 4) bytes the Machine uses.
 ///
 /// Errors: a library that cannot be loaded or refuses the configuration, and
 /// any failing status of a call, throw vmsg::PortError with the library's own
@@ -122,6 +124,11 @@ class LibPort final : public port::Port {
   /// One access outside RAM: ECAM here, everything else to the library; false when unbacked.
   bool outer_read(std::uint64_t addr, unsigned size, std::uint64_t& value);
   bool outer_write(std::uint64_t addr, unsigned size, std::uint64_t value);
+  /// The rest of a bulk transfer outside RAM in one library call (ABI 1.2);
+  /// false when the library has no such entry or declines (the caller then
+  /// goes piece by piece).
+  bool outer_bulk_read(std::uint64_t addr, std::span<std::uint8_t> out);
+  bool outer_bulk_write(std::uint64_t addr, std::span<const std::uint8_t> data);
   /// Moves the library's pending violation lines into violations_.
   void fetch_violations();
 

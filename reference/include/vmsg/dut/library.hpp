@@ -32,6 +32,9 @@ class Library {
   /// before them (an older minor) or leaves them NULL.
   [[nodiscard]] decltype(vmsg_dut_api::stimulus) stimulus_fn() const noexcept;
   [[nodiscard]] decltype(vmsg_dut_api::violations) violations_fn() const noexcept;
+  /// The optional ABI 1.2 entries, likewise.
+  [[nodiscard]] decltype(vmsg_dut_api::mmio_read_bulk) mmio_read_bulk_fn() const noexcept;
+  [[nodiscard]] decltype(vmsg_dut_api::mmio_write_bulk) mmio_write_bulk_fn() const noexcept;
 
  private:
   Library(std::string path, void* handle, const vmsg_dut_api* api) : path_(std::move(path)), handle_(handle), api_(api) {}

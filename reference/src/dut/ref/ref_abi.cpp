@@ -154,6 +154,20 @@ int ref_violations(vmsg_dut* h, char* buf, std::size_t size) noexcept {
   });
 }
 
+int ref_mmio_read_bulk(vmsg_dut* h, std::uint64_t addr, void* buf, std::size_t len) noexcept {
+  return guarded(h, [&](RefDut& d) {
+    if (buf == nullptr || len == 0) return invalid(d, "mmio_read_bulk: buf is NULL or len is 0");
+    return d.mmio_read_bulk(addr, std::span<std::uint8_t>(static_cast<std::uint8_t*>(buf), len));
+  });
+}
+
+int ref_mmio_write_bulk(vmsg_dut* h, std::uint64_t addr, const void* buf, std::size_t len) noexcept {
+  return guarded(h, [&](RefDut& d) {
+    if (buf == nullptr || len == 0) return invalid(d, "mmio_write_bulk: buf is NULL or len is 0");
+    return d.mmio_write_bulk(addr, std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(buf), len));
+  });
+}
+
 constexpr vmsg_dut_api kApi = {
     VMSG_DUT_ABI_MAJOR,
     VMSG_DUT_ABI_MINOR,
@@ -169,6 +183,8 @@ constexpr vmsg_dut_api kApi = {
     ref_last_error,
     ref_stimulus,
     ref_violations,
+    ref_mmio_read_bulk,
+    ref_mmio_write_bulk,
 };
 
 }  // namespace

@@ -155,6 +155,21 @@ bool RefDut::mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) 
   return true;
 }
 
+int RefDut::mmio_read_bulk(std::uint64_t addr, std::span<std::uint8_t> out) {
+  Bar b;
+  if (!decode(addr, 1, b)) return VMSG_DUT_UNMAPPED;
+  check_alive();
+  // The device declines ranges that are not plain memory or leave the BAR.
+  return device_->bar_read_bulk(b.index, addr - b.base, out) ? VMSG_DUT_OK : VMSG_DUT_UNSUPPORTED;
+}
+
+int RefDut::mmio_write_bulk(std::uint64_t addr, std::span<const std::uint8_t> data) {
+  Bar b;
+  if (!decode(addr, 1, b)) return VMSG_DUT_UNMAPPED;
+  check_alive();
+  return device_->bar_write_bulk(b.index, addr - b.base, data) ? VMSG_DUT_OK : VMSG_DUT_UNSUPPORTED;
+}
+
 void RefDut::advance_time(std::uint64_t ns) {
   check_alive();
   device_->advance_time(ns);

@@ -38,6 +38,10 @@ class RefDut {
   /// False when no BAR decodes all of [addr, addr + size).
   bool mmio_read(std::uint64_t addr, unsigned size, std::uint64_t& value);
   bool mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value);
+  /// ABI 1.2 bulk access: VMSG_DUT_OK, VMSG_DUT_UNSUPPORTED (not all plain
+  /// memory of the BAR that decodes addr) or VMSG_DUT_UNMAPPED (no BAR there).
+  int mmio_read_bulk(std::uint64_t addr, std::span<std::uint8_t> out);
+  int mmio_write_bulk(std::uint64_t addr, std::span<const std::uint8_t> data);
   void advance_time(std::uint64_t ns);
 
   /// One stimulus action (vmsg_dut.h, ABI 1.1). Returns VMSG_DUT_OK or

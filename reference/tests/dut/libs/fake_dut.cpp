@@ -68,6 +68,10 @@ const char* fake_last_error(vmsg_dut*) { return "fake: the model exploded"; }
 // FAKE_OLDMINOR: entries past its struct_size that the host must never see.
 [[maybe_unused]] int poison_stimulus(vmsg_dut*, const char*) { return VMSG_DUT_OK; }
 [[maybe_unused]] int poison_violations(vmsg_dut*, char*, std::size_t) { return VMSG_DUT_OK; }
+// A bulk entry that claims success without moving a byte: if the host ever
+// used it past struct_size, reads would come back as zeros.
+[[maybe_unused]] int poison_read_bulk(vmsg_dut*, std::uint64_t, void*, std::size_t) { return VMSG_DUT_OK; }
+[[maybe_unused]] int poison_write_bulk(vmsg_dut*, std::uint64_t, const void*, std::size_t) { return VMSG_DUT_OK; }
 
 #if defined(FAKE_BADMAJOR)
 constexpr std::uint32_t kMajor = VMSG_DUT_ABI_MAJOR + 1;
@@ -99,11 +103,11 @@ constexpr vmsg_dut_api kApi = {
 #endif
     fake_mmio_write, fake_advance_time, fake_last_error,
 #if defined(FAKE_EXT)
-    fake_stimulus, fake_violations,
+    fake_stimulus, fake_violations, nullptr, nullptr,
 #elif defined(FAKE_OLDMINOR)
-    poison_stimulus, poison_violations,
+    poison_stimulus, poison_violations, poison_read_bulk, poison_write_bulk,
 #else
-    nullptr, nullptr,
+    nullptr, nullptr, nullptr, nullptr,
 #endif
 };
 
