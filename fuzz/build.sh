@@ -9,6 +9,7 @@
 # (CC/CFLAGS are accepted but unused: the project is C++ only.)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/inputs.sh"  # regression_inputs
 root="$(dirname "$here")"
 
 CXX="${CXX:-clang++-14}"
@@ -37,7 +38,7 @@ for t in "${targets[@]}"; do
   cp "$here/dict/$t.dict" "$OUT/fuzz_$t.dict"
   if command -v zip >/dev/null; then
     rm -f "$OUT/fuzz_${t}_seed_corpus.zip"
-    (cd "$here" && zip -qj "$OUT/fuzz_${t}_seed_corpus.zip" corpus/"$t"/* $(ls regressions/"$t"/* | grep -v README || true))
+    (cd "$here" && zip -qj "$OUT/fuzz_${t}_seed_corpus.zip" corpus/"$t"/* $(regression_inputs regressions/"$t"))
   fi
 done
 echo "fuzzers in $OUT: ${targets[*]/#/fuzz_}"

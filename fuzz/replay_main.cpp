@@ -1,7 +1,8 @@
 // Runs a fuzz target's LLVMFuzzerTestOneInput over files, without libFuzzer,
 // so the ordinary (gcc) build replays the seed corpus and the regression
 // inputs as a test. Arguments are files or directories (searched
-// recursively, README* skipped); each input is run once, in sorted order,
+// recursively, README* and *.patch skipped: the regressions' *.unfix.patch
+// files are fuzz/regressions/prove.sh's); each input is run once, in sorted order,
 // from an exact-size heap copy so a sanitized build catches overreads.
 // Exits non-zero if no input was found (a renamed corpus dir must not turn
 // the test into a silent no-op); an oracle failure aborts.
@@ -22,10 +23,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+bool is_input(const fs::path& p) {
+  return p.filename().string().rfind("README", 0) != 0 && p.extension() != ".patch";
+}
+
 void collect(const fs::path& p, std::vector<fs::path>& out) {
   if (fs::is_directory(p)) {
     for (const auto& e : fs::recursive_directory_iterator(p)) {
-      if (e.is_regular_file() && e.path().filename().string().rfind("README", 0) != 0) out.push_back(e.path());
+      if (e.is_regular_file() && is_input(e.path())) out.push_back(e.path());
     }
   } else if (fs::is_regular_file(p)) {
     out.push_back(p);

@@ -27,12 +27,18 @@ scratch="$(cd "$scratch" && pwd)"  # the fuzzer runs from $art
 # [libfuzzer] key = value lines of the .options file become -key=value flags.
 . "$here/options.sh"
 mapfile -t opts < <(libfuzzer_options "$OUT" "$target")
+# The regression inputs alone (libFuzzer would read README.md and the
+# *.unfix.patch files of the directory as inputs too).
+. "$here/inputs.sh"
+regs="$art/regressions"
+mkdir -p "$regs"
+regression_inputs "$here/regressions/$target" | xargs -r cp -t "$regs"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 log="$art/fuzz.log"
 (cd "$art" && "$bin" "${opts[@]}" -max_total_time="$secs" -jobs=1 -workers=1 -print_final_stats=1 \
-   -artifact_prefix="$art/" "$scratch" "$here/corpus/$target" "$here/regressions/$target" >"$log" 2>&1)
+   -artifact_prefix="$art/" "$scratch" "$here/corpus/$target" "$regs" >"$log" 2>&1)
 rc=$?
 # With -jobs the fuzzer's own output goes to fuzz-0.log in the working directory.
 [ -f "$art/fuzz-0.log" ] && cat "$art/fuzz-0.log" >> "$log" && rm -f "$art/fuzz-0.log"
