@@ -91,8 +91,9 @@ fi
 replay() {
   local t="$1" input="$2" log="$3" rc
   if ! cmake --build "$build" -j "$jobs" --target "vmsg_replay_$t" >"$log.build" 2>&1; then
-    result="build failed"; why="see $log.build"; return
+    result="build failed"; why="$(grep -a -m1 'error' "$log.build" | cut -c1-120)"; return
   fi
+  touch "$build/.prove-built"
   # (the braces keep bash's "Aborted" job message out of the table)
   { (ulimit -v "$mem"; exec timeout "$limit" "$build/fuzz/vmsg_replay_$t" "$input") >"$log" 2>&1; } 2>/dev/null
   rc=$?
@@ -110,7 +111,9 @@ replay() {
 
 bad=0
 start=$SECONDS
-echo "prove.sh: ${#wanted[@]} inputs, tree $src at ${rev:0:12}, build $build (the first build is a whole one)"
+fresh=""
+[ -f "$build/.prove-built" ] || fresh=" (a whole build first)"
+echo "prove.sh: ${#wanted[@]} inputs, tree $src at ${rev:0:12}, build $build$fresh"
 for ti in "${wanted[@]}"; do
   t="${ti%%/*}"
   i="${ti#*/}"
@@ -126,13 +129,15 @@ for ti in "${wanted[@]}"; do
     note="the patch does not apply: $(head -1 "$log.apply")"
   else
     replay "$t" "$input" "$log.without"
-    if [ "$result" = fail ]; then without="yes"; note="$why"; else note="without its fix: $result $why"; fi
+    if [ "$result" = fail ]; then without="yes"; note="$why"; else note="without its fix: $result${why:+ ($why)}"; fi
     git -C "$src" checkout -q -- . && git -C "$src" clean -fdq
-    replay "$t" "$input" "$log.with"
-    if [ "$result" = pass ]; then with="yes"; else note="$note; with it: $result $why"; fi
   fi
+  replay "$t" "$input" "$log.with"
+  if [ "$result" = pass ]; then with="yes"; else note="$note; with it: $result${why:+ ($why)}"; fi
   [ "$without/$with" = yes/yes ] || bad=1
   printf '%-10s %-44s fails without its fix: %-3s  passes with it: %-3s  (%s)\n' "$t" "$i" "$without" "$with" "$note"
 done
-echo "prove.sh: ${#wanted[@]} inputs, $((SECONDS - start))s$( [ "$bad" = 0 ] || echo ', NOT PROVED (logs: KEEP=1)')"
+verdict=""
+[ "$bad" = 0 ] || verdict=", NOT PROVED (the logs: $work/logs, kept with KEEP=1)"
+echo "prove.sh: ${#wanted[@]} inputs, $((SECONDS - start))s$verdict"
 exit "$bad"
