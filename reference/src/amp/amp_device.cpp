@@ -130,11 +130,33 @@ void AmpPciDevice::reset() {
   PciFunction::reset();
   if (msix() != nullptr) msix()->reset_stats();
   std::fill_n(bar1_.get(), bar1_size_, std::uint8_t{0});
-  // A channel's state is spread over its rings, pending queue, bus slots,
-  // outboxes and counters; building it again is the one way to be sure all
-  // of it is back to power-on (a few allocations, negligible next to a run).
-  make_channels();
+  for (auto& c : channels_) c->reset();
   reg_stats_ = {};
+}
+
+AmpPciDevice::State AmpPciDevice::save() const {
+  State s{this, save_pci(), std::vector<std::uint8_t>(bar1_.get(), bar1_.get() + bar1_size_), {}, reg_stats_};
+  s.channels.reserve(channels_.size());
+  for (const auto& c : channels_) s.channels.push_back(c->save());
+  return s;
+}
+
+void AmpPciDevice::restore(const State& s, bool plugs) {
+  // Every check before the first change, so a refused state leaves the device as it was.
+  if (s.owner != this || s.bar1.size() != bar1_size_ || s.channels.size() != channels_.size()) {
+    throw SnapshotError("virtio-msg-amp-pci: the saved state belongs to another device");
+  }
+  restore_pci(s.pci);
+  std::copy(s.bar1.begin(), s.bar1.end(), bar1_.get());
+  for (std::size_t q = 0; q < channels_.size(); ++q) {
+    if (plugs) {
+      for (bus::Endpoint* ep : s.channels[q].bus.endpoints) {
+        if (ep != nullptr) ep->attach_memory(*bus_master_);  // as plug() does
+      }
+    }
+    channels_[q]->restore(s.channels[q], plugs);
+  }
+  reg_stats_ = s.reg_stats;
 }
 
 AmpPciDevice::~AmpPciDevice() = default;

@@ -35,6 +35,30 @@ FifoChannel::FifoChannel(unsigned index, std::span<std::uint8_t> bar1, const wir
   }
 }
 
+void FifoChannel::reset() noexcept {
+  rx_.restore(0, {});
+  tx_.restore(0, {});
+  pending_.clear();
+  needs_sync_ = true;
+  stalled_ = false;
+  stats_ = {};
+  bus_.reset();
+}
+
+FifoChannel::State FifoChannel::save() const {
+  return {rx_.index(), rx_.stats(), tx_.index(), tx_.stats(), pending_, needs_sync_, stalled_, stats_, bus_.save()};
+}
+
+void FifoChannel::restore(const State& s, bool plugs) {
+  bus_.restore(s.bus, plugs);  // first: it is what refuses another channel's state
+  rx_.restore(s.rx_index, s.rx_stats);
+  tx_.restore(s.tx_index, s.tx_stats);
+  pending_ = s.pending;
+  needs_sync_ = s.needs_sync;
+  stalled_ = s.stalled;
+  stats_ = s.stats;
+}
+
 void FifoChannel::sync_if_needed() {
   if (!needs_sync_) return;
   rx_.sync();

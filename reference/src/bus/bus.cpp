@@ -45,6 +45,7 @@ class Bus::DeviceOutbox final : public Outbox {
   DeviceOutbox(Bus& bus, std::uint16_t dev_num) : bus_(bus), dev_num_(dev_num) {}
   void post(const wire::Message& m) override { bus_.post_from(dev_num_, *this, m); }
   void detach() noexcept { attached_ = false; }
+  void reattach() noexcept { attached_ = true; }
   [[nodiscard]] bool attached() const noexcept { return attached_; }
 
  private:
@@ -98,6 +99,53 @@ void Bus::unplug(std::uint16_t dev_num) {
   slot.outbox->detach();
   slot = Slot{};
   if (options_.announce_hotplug) announce(dev_num, wire::bus_state::kRemoved);
+}
+
+void Bus::unplug_all() noexcept {
+  for (auto& box : outboxes_) box->detach();
+  slots_ = {};
+  outboxes_.clear();
+  ++epoch_;
+}
+
+void Bus::reset() noexcept {
+  unplug_all();
+  stats_ = BusStats{};
+}
+
+Bus::State Bus::save() const noexcept {
+  State s{this, epoch_, stats_, {}, {}};
+  for (std::uint16_t d = 0; d < kMaxDevices; ++d) {
+    s.endpoints[d] = slots_[d].endpoint;
+    s.outboxes[d] = slots_[d].outbox;
+  }
+  return s;
+}
+
+void Bus::restore(const State& s, bool plugs) {
+  if (s.owner != this) throw SnapshotError("virtio-msg bus: the saved state belongs to another bus");
+  stats_ = s.stats;
+  if (!plugs) return;
+  for (std::uint16_t d = 0; d < kMaxDevices; ++d) {
+    Slot& slot = slots_[d];
+    Endpoint* const want = s.endpoints[d];
+    if (slot.endpoint == want) continue;  // plugged by this bus, so its wiring is valid
+    if (slot.outbox != nullptr) slot.outbox->detach();
+    slot = Slot{};
+    if (want == nullptr) continue;
+    // The saved outbox was this endpoint's and only ever its: reusing it
+    // keeps outboxes_ from growing with every restore.
+    DeviceOutbox* box = s.epoch == epoch_ ? static_cast<DeviceOutbox*>(s.outboxes[d]) : nullptr;
+    if (box != nullptr) {
+      box->reattach();
+    } else {
+      outboxes_.push_back(std::make_unique<DeviceOutbox>(*this, d));
+      box = outboxes_.back().get();
+    }
+    slot.endpoint = want;
+    slot.outbox = box;
+    want->attach(d, *box);
+  }
 }
 
 bool Bus::present(std::uint16_t dev_num) const noexcept {

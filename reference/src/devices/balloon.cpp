@@ -85,4 +85,16 @@ virtqueue::Status BalloonBackend::process(unsigned q, virtqueue::SplitQueue& que
   }
 }
 
+snapshot::Handle BalloonBackend::save_state() const {
+  return snapshot::make(this, State{num_pages_, actual_, inflated_, stats_});
+}
+
+void BalloonBackend::restore_state(const snapshot::Handle& state) {
+  const State& s = snapshot::get<State>(state, this, "virtio-balloon");
+  num_pages_ = s.num_pages;
+  actual_ = s.actual;
+  inflated_ = s.inflated;
+  stats_ = s.stats;
+}
+
 }  // namespace vmsg::devices

@@ -167,4 +167,15 @@ virtqueue::Status BlkBackend::process(unsigned q, SplitQueue& queue) {
   }
 }
 
+snapshot::Handle BlkBackend::save_state() const {
+  return snapshot::make(this, State{options_, disk_, stats_});
+}
+
+void BlkBackend::restore_state(const snapshot::Handle& state) {
+  const State& s = snapshot::get<State>(state, this, "virtio-blk");
+  options_ = s.options;
+  disk_ = s.disk;
+  stats_ = s.stats;
+}
+
 }  // namespace vmsg::devices

@@ -81,4 +81,15 @@ virtqueue::Status RngBackend::process(unsigned q, virtqueue::SplitQueue& queue) 
   }
 }
 
+snapshot::Handle RngBackend::save_state() const {
+  return snapshot::make(this, State{stream_, bytes_generated_, requests_});
+}
+
+void RngBackend::restore_state(const snapshot::Handle& state) {
+  const State& s = snapshot::get<State>(state, this, "virtio-rng");
+  stream_ = s.stream;
+  bytes_generated_ = s.bytes_generated;
+  requests_ = s.requests;
+}
+
 }  // namespace vmsg::devices

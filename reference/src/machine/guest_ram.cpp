@@ -26,14 +26,83 @@ GuestRam::GuestRam(std::uint64_t size) : size_(size) {
   }
   const std::uint64_t pages = (size + kDirtyPage - 1) / kDirtyPage;
   dirty_.assign(static_cast<std::size_t>((pages + 63) / 64), 0);
+  written_ = dirty_;
 }
 
 void GuestRam::mark_dirty(std::uint64_t addr, std::uint64_t len) noexcept {
   if (len == 0) return;
   const std::uint64_t last = (addr + len - 1) / kDirtyPage;  // callers checked contains(), so no overflow
   for (std::uint64_t p = addr / kDirtyPage; p <= last; ++p) {
-    dirty_[static_cast<std::size_t>(p / 64)] |= std::uint64_t{1} << (p % 64);
+    const std::uint64_t bit = std::uint64_t{1} << (p % 64);
+    dirty_[static_cast<std::size_t>(p / 64)] |= bit;
+    written_[static_cast<std::size_t>(p / 64)] |= bit;
   }
+}
+
+namespace {
+
+/// Calls f(page) for every set bit of `bits`, ascending.
+template <typename F>
+void for_each_page(const std::vector<std::uint64_t>& bits, F f) {
+  for (std::size_t w = 0; w < bits.size(); ++w) {
+    std::uint64_t b = bits[w];
+    while (b != 0) {
+      f(std::uint64_t{w} * 64 + static_cast<unsigned>(__builtin_ctzll(b)));
+      b &= b - 1;
+    }
+  }
+}
+
+}  // namespace
+
+GuestRam::Snapshot GuestRam::save() {
+  auto d = std::make_shared<Snapshot::Data>();
+  d->owner = this;
+  d->size = size_;
+  d->id = ++saves_;
+  d->pages = dirty_;
+  for_each_page(dirty_, [&](std::uint64_t p) { d->index.push_back(static_cast<std::uint32_t>(p)); });
+  d->bytes.resize(d->index.size() * kDirtyPage);
+  for (std::size_t i = 0; i < d->index.size(); ++i) {
+    const std::uint64_t base = std::uint64_t{d->index[i]} * kDirtyPage;
+    std::memcpy(d->bytes.data() + i * kDirtyPage, bytes_.get() + base,
+                static_cast<std::size_t>(std::min(kDirtyPage, size_ - base)));
+  }
+  std::fill(written_.begin(), written_.end(), 0);
+  mark_ = d->id;
+  Snapshot s;
+  s.data_ = std::move(d);
+  return s;
+}
+
+void GuestRam::put_page(const Snapshot::Data& s, std::uint64_t p) noexcept {
+  const std::uint64_t base = p * kDirtyPage;
+  const auto n = static_cast<std::size_t>(std::min(kDirtyPage, size_ - base));
+  const auto it = std::lower_bound(s.index.begin(), s.index.end(), static_cast<std::uint32_t>(p));
+  if (it != s.index.end() && *it == p) {
+    std::memcpy(bytes_.get() + base, s.bytes.data() + static_cast<std::size_t>(it - s.index.begin()) * kDirtyPage, n);
+  } else {
+    std::memset(bytes_.get() + base, 0, n);
+  }
+}
+
+void GuestRam::restore(const Snapshot& snap) {
+  const Snapshot::Data* s = snap.data_.get();
+  if (s == nullptr || s->owner != this || s->size != size_ || s->id > saves_) {
+    throw SnapshotError("GuestRam: the snapshot was taken of another RAM");
+  }
+  if (s->id == mark_) {
+    // Only what changed since the snapshot: the point of dirty tracking.
+    for_each_page(written_, [&](std::uint64_t p) { put_page(*s, p); });
+  } else {
+    // Every page that may differ: non-zero now (dirty_) or in the snapshot.
+    std::vector<std::uint64_t> either = dirty_;
+    for (std::size_t w = 0; w < either.size(); ++w) either[w] |= s->pages[w];
+    for_each_page(either, [&](std::uint64_t p) { put_page(*s, p); });
+    dirty_ = s->pages;
+    mark_ = s->id;
+  }
+  std::fill(written_.begin(), written_.end(), 0);
 }
 
 void GuestRam::clear() noexcept {
@@ -48,6 +117,7 @@ void GuestRam::clear() noexcept {
     }
     dirty_[w] = 0;
   }
+  mark_ = 0;  // written_ no longer says what differs from the mark
 }
 
 bool GuestRam::read(std::uint64_t addr, std::span<std::uint8_t> out) const noexcept {

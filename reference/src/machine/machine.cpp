@@ -465,4 +465,18 @@ void Machine::reset() noexcept {
   crashed_device_ = {};
 }
 
+Machine::State Machine::save() {
+  return {ram_.save(), now_ns_, stats_, msi_log_, crash_report_, crashed_device_};
+}
+
+void Machine::restore(const State& s) {
+  ram_.restore(s.ram);  // first: it is what refuses a foreign state
+  now_ns_ = s.now_ns;
+  stats_ = s.stats;
+  msi_log_ = s.msi_log;
+  crash_report_ = s.crash_report;
+  crashed_device_ = s.crashed_device;
+  decode_valid_ = false;  // devices' config may be restored too; decode afresh
+}
+
 }  // namespace vmsg::machine

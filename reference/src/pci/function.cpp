@@ -1,5 +1,7 @@
 #include "vmsg/pci/function.hpp"
 
+#include "vmsg/common/errors.hpp"
+
 namespace vmsg::pci {
 
 PciFunction::PciFunction(const FunctionSpec& spec) : config_(spec.identity, spec.bars) {
@@ -84,6 +86,18 @@ void PciFunction::reset() {
   // already cleared table and PBA.
   if (msix_) msix_->reset();
   config_.reset();
+}
+
+PciFunction::PciState PciFunction::save_pci() const {
+  PciState s{config_.save(), std::nullopt};
+  if (msix_) s.msix = msix_->save();
+  return s;
+}
+
+void PciFunction::restore_pci(const PciState& s) {
+  if (s.msix.has_value() != msix_.has_value()) throw SnapshotError("PCI function: the saved state has other MSI-X");
+  if (msix_) msix_->restore(*s.msix);  // first: it is what may refuse
+  config_.restore(s.config);
 }
 
 std::uint64_t PciFunction::on_bar_read(unsigned /*bar*/, std::uint64_t /*offset*/, unsigned /*size*/) { return 0; }

@@ -137,6 +137,16 @@ void Msix::config_written(std::uint16_t offset, unsigned size) {
   if (offset < hi && offset + size > lo) deliver_unblocked();
 }
 
+void Msix::restore(const State& s) {
+  if (s.table.size() != table_.size() || s.pba.size() != pba_.size()) {
+    throw SnapshotError("MSI-X: the saved state has " + std::to_string(s.table.size()) + " vectors, this one " +
+                        std::to_string(table_.size()));
+  }
+  table_ = s.table;
+  pba_ = s.pba;
+  stats_ = s.stats;
+}
+
 void Msix::reset() {
   std::fill(table_.begin(), table_.end(), MsixEntry{});
   std::fill(pba_.begin(), pba_.end(), 0);

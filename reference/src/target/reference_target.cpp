@@ -75,4 +75,75 @@ void ReferenceTarget::reset(std::vector<DeviceSlot> devices) {
   reset();
 }
 
+struct TargetSnapshot::Data {
+  /// Identifies the target: a weak reference keeps the device's control
+  /// block, so no other device can ever compare equal to it.
+  std::weak_ptr<amp::AmpPciDevice> owner;
+  SnapshotScope scope = SnapshotScope::Everything;
+  std::vector<DeviceSlot> devices;  ///< keeps the saved endpoints alive
+  machine::Machine::State machine;
+  amp::AmpPciDevice::State device;
+  std::vector<snapshot::Handle> endpoints;  ///< per devices[i]; empty WithoutEndpoints
+};
+
+SnapshotScope TargetSnapshot::scope() const noexcept { return data_ ? data_->scope : SnapshotScope::Everything; }
+std::size_t TargetSnapshot::ram_bytes() const noexcept { return data_ ? data_->machine.ram.bytes() : 0; }
+
+ReferenceTarget::Snapshot ReferenceTarget::save(SnapshotScope scope) {
+  auto d = std::make_shared<TargetSnapshot::Data>();
+  d->owner = device_;
+  d->scope = scope;
+  d->devices = spec_.devices;
+  if (scope == SnapshotScope::Everything) {
+    // Endpoints first: one that refuses must leave the target (and its RAM mark) as it was.
+    d->endpoints.reserve(d->devices.size());
+    for (const DeviceSlot& slot : d->devices) d->endpoints.push_back(slot.endpoint->save_state());
+  }
+  d->device = device_->save();
+  d->machine = machine_.save();
+  Snapshot s;
+  s.data_ = std::move(d);
+  return s;
+}
+
+void ReferenceTarget::check_own(const Snapshot& s) const {
+  const std::weak_ptr<amp::AmpPciDevice>& o = s.data_ ? s.data_->owner : std::weak_ptr<amp::AmpPciDevice>{};
+  if (!s.data_ || o.owner_before(device_) || device_.owner_before(o)) {
+    throw SnapshotError("reference target: the snapshot was taken of another target");
+  }
+}
+
+void ReferenceTarget::restore(const Snapshot& s) {
+  check_own(s);
+  const TargetSnapshot::Data& d = *s.data_;
+  if (d.scope != SnapshotScope::Everything) {
+    throw SnapshotError("reference target: a snapshot without endpoint states needs a device list to restore");
+  }
+  machine_.restore(d.machine);
+  device_->restore(d.device, true);
+  for (std::size_t i = 0; i < d.devices.size(); ++i) d.devices[i].endpoint->restore_state(d.endpoints[i]);
+  spec_.devices = d.devices;
+}
+
+void ReferenceTarget::restore(const Snapshot& s, std::vector<DeviceSlot> devices) {
+  check_own(s);
+  check(devices);
+  const TargetSnapshot::Data& d = *s.data_;
+  for (const amp::FifoChannel::State& c : d.device.channels) {
+    if (!c.quiet()) {
+      throw SnapshotError("reference target: the snapshot's buses carried frames, so its endpoints are part of "
+                          "the state; restore it with its own endpoints");
+    }
+  }
+  if (spec_.amp.bus.announce_hotplug) {
+    throw SnapshotError("reference target: with announce_hotplug a plug is traffic; restore with the snapshot's "
+                        "endpoints");
+  }
+  machine_.restore(d.machine);
+  for (unsigned q = 0; q < device_->num_fifos(); ++q) device_->bus(q).unplug_all();
+  device_->restore(d.device, false);
+  spec_.devices = std::move(devices);
+  plug_all();
+}
+
 }  // namespace vmsg::target

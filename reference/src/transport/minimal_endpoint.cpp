@@ -99,4 +99,15 @@ void MinimalEndpoint::receive(const wire::Message& m) {
       m.body);
 }
 
+snapshot::Handle MinimalEndpoint::save_state() const {
+  return snapshot::make(this, State{status_, driver_features_, requests_});
+}
+
+void MinimalEndpoint::restore_state(const snapshot::Handle& state) {
+  const State& s = snapshot::get<State>(state, this, "minimal endpoint");
+  status_ = s.status;
+  driver_features_ = s.driver_features;
+  requests_ = s.requests;
+}
+
 }  // namespace vmsg::transport

@@ -84,10 +84,28 @@ class AmpPciDevice final : public pci::PciFunction {
   void advance_time(std::uint64_t ns) override;
 
   /// Power-on reset of the whole function: config space and MSI-X
-  /// (PciFunction::reset), FIFO RAM zeroed, fresh channels and buses, register
-  /// counters cleared. The buses come back empty: endpoints must be plugged
-  /// again (plug()). The bus-master attachment to the machine is kept.
+  /// (PciFunction::reset), FIFO RAM zeroed, channels and buses back to
+  /// power-on (FifoChannel::reset), register counters cleared. The buses come
+  /// back empty: endpoints must be plugged again (plug()). The bus-master
+  /// attachment to the machine is kept.
   void reset();
+
+  /// The whole function at one instant: config space, MSI-X, FIFO RAM,
+  /// channels and buses (with their plug maps), register counters. Not the
+  /// endpoints' own state, nor the bus-master attachment. A value.
+  struct State {
+    const AmpPciDevice* owner = nullptr;
+    PciState pci;
+    std::vector<std::uint8_t> bar1;
+    std::vector<FifoChannel::State> channels;
+    RegisterStats reg_stats;
+  };
+  [[nodiscard]] State save() const;
+  /// Puts the function back as saved. With `plugs`, the saved endpoints go
+  /// back into their bus slots (Bus::restore) after getting this function's
+  /// memory view; without, the buses keep their present plugs. Throws
+  /// vmsg::SnapshotError (nothing changed) for another device's state.
+  void restore(const State& s, bool plugs = true);
 
  protected:
   std::uint64_t on_bar_read(unsigned bar, std::uint64_t offset, unsigned size) override;
@@ -101,6 +119,8 @@ class AmpPciDevice final : public pci::PciFunction {
   class BusMasterDma;
 
   void register_write(std::uint64_t offset, unsigned size, std::uint64_t value);
+  /// Builds the channels, once, at construction: reset and restore work in
+  /// place, so saved bus states keep naming live buses.
   void make_channels();
 
   AmpConfig config_;

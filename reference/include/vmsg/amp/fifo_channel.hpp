@@ -93,6 +93,11 @@ class FifoChannel final : public bus::FrameSink {
   [[nodiscard]] const fifo::RingStats& rx_stats() const noexcept { return rx_.stats(); }
   [[nodiscard]] const fifo::RingStats& tx_stats() const noexcept { return tx_.stats(); }
 
+  /// Power-on state, in place: ring positions 0, nothing pending, resync
+  /// due, counters zero, the bus empty (Bus::reset). The shared bytes are
+  /// the owner's (BAR1).
+  void reset() noexcept;
+
  private:
   /// A frame waiting for room in the device queue.
   struct Frame {
@@ -100,6 +105,28 @@ class FifoChannel final : public bus::FrameSink {
     std::uint8_t size = 0;
   };
 
+ public:
+  /// Everything but the shared bytes at one instant (those live in BAR1,
+  /// which the owner saves). A value.
+  struct State {
+    std::uint32_t rx_index = 0;
+    fifo::RingStats rx_stats;
+    std::uint32_t tx_index = 0;
+    fifo::RingStats tx_stats;
+    std::deque<Frame> pending;
+    bool needs_sync = true;
+    bool stalled = false;
+    ChannelStats stats;
+    bus::Bus::State bus;
+    /// Whether no frame ever went through (nothing received, sent or waiting).
+    [[nodiscard]] bool quiet() const noexcept { return pending.empty() && bus.stats == bus::BusStats{}; }
+  };
+  [[nodiscard]] State save() const;
+  /// Puts the state back; `plugs` as in Bus::restore. Throws
+  /// vmsg::SnapshotError (nothing changed) for another channel's state.
+  void restore(const State& s, bool plugs = true);
+
+ private:
   void sync_if_needed();
   bool place(std::span<const std::uint8_t> frame);
   void flush();

@@ -137,6 +137,32 @@ class Bus {
   [[nodiscard]] const BusStats& stats() const noexcept { return stats_; }
   void reset_stats() noexcept { stats_ = BusStats{}; }
 
+  /// Unplugs every device without announcing it and frees every outbox ever
+  /// handed out: for an owner that replaces all its endpoints (a target reset
+  /// or restore), whose old endpoints must not post again (their outbox
+  /// references dangle). Counters are kept.
+  void unplug_all() noexcept;
+  /// Power-on state: nothing plugged (unplug_all) and counters zero.
+  void reset() noexcept;
+
+  /// Counters and plug map at one instant. A value; it names the endpoints
+  /// plugged then, which must stay alive while it may be restored.
+  struct State {
+    const Bus* owner = nullptr;
+    std::uint64_t epoch = 0;  ///< the bus's unplug_all() count: whether `outboxes` still live
+    BusStats stats;
+    std::array<Endpoint*, kMaxDevices> endpoints{};
+    std::array<Outbox*, kMaxDevices> outboxes{};
+  };
+  [[nodiscard]] State save() const noexcept;
+  /// Counters back and, with `plugs`, the saved endpoints back in their
+  /// slots, silently (a restore is no hotplug): an endpoint plugged now in its
+  /// saved slot stays as it is; any other is unplugged; a saved endpoint that
+  /// is missing is attached again, to its old outbox while that lives, else
+  /// to a fresh one. Endpoint state is not touched (the endpoint restores
+  /// it). Throws vmsg::SnapshotError (nothing changed) for another bus's state.
+  void restore(const State& s, bool plugs = true);
+
   [[nodiscard]] const wire::Profile& profile() const noexcept { return profile_; }
   [[nodiscard]] const BusOptions& options() const noexcept { return options_; }
   /// The transport feature bits this bus instance advertises (REV1 L316-336;
@@ -182,6 +208,7 @@ class Bus {
   /// held by an unplugged endpoint never dangles; a re-plug gets a fresh one,
   /// so a stale endpoint can never speak for the new device.
   std::vector<std::unique_ptr<DeviceOutbox>> outboxes_;
+  std::uint64_t epoch_ = 0;  ///< unplug_all() calls: a saved outbox pointer is live while this is unchanged
   BusStats stats_{};
 };
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "vmsg/common/snapshot.hpp"
 #include "vmsg/pci/dma.hpp"
 #include "vmsg/wire/messages.hpp"
 
@@ -36,6 +37,18 @@ class Endpoint {
   virtual void receive(const wire::Message& m) = 0;
   /// Virtual time passed (backends complete work, timers fire).
   virtual void advance_time(std::uint64_t ns) { (void)ns; }
+
+  /// The device's own state at one instant, by value, without its wiring
+  /// (device number, outbox, memory view: the host restores those). The
+  /// default throws vmsg::SnapshotError: an endpoint that does not implement
+  /// it cannot be snapshotted, and a caller falls back to a rebuild or reset.
+  [[nodiscard]] virtual snapshot::Handle save_state() const { snapshot::unsupported("this endpoint"); }
+  /// Puts a state this endpoint saved back; SnapshotError (nothing changed)
+  /// for any other.
+  virtual void restore_state(const snapshot::Handle& state) {
+    (void)state;
+    snapshot::unsupported("this endpoint");
+  }
 };
 
 }  // namespace vmsg::bus

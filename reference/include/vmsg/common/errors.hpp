@@ -13,6 +13,15 @@ class ConfigError : public std::invalid_argument {
   explicit ConfigError(const std::string& what) : std::invalid_argument(what) {}
 };
 
+/// A snapshot cannot be taken (an object cannot save its state) or does not
+/// fit where it is restored (another target, another object, another type).
+/// A ConfigError, so callers that handle bad configuration handle it too;
+/// the target is left untouched when it is thrown.
+class SnapshotError : public ConfigError {
+ public:
+  explicit SnapshotError(const std::string& what) : ConfigError(what) {}
+};
+
 /// A port could not carry out an access (bad width, target gone, timeout).
 class PortError : public std::runtime_error {
  public:

@@ -68,6 +68,9 @@ class BalloonBackend final : public transport::Backend {
   /// The host asks for a new balloon size: updates num_pages, then tells the
   /// transport (config_changed(0, 4)) when bound.
   void set_target(std::uint32_t pages);
+  /// Target, actual size, the inflated pages and the counters.
+  [[nodiscard]] snapshot::Handle save_state() const override;
+  void restore_state(const snapshot::Handle& state) override;
 
   [[nodiscard]] std::uint32_t target() const noexcept { return num_pages_; }
   [[nodiscard]] std::uint32_t actual() const noexcept { return actual_; }
@@ -84,6 +87,13 @@ class BalloonBackend final : public transport::Backend {
   std::uint32_t actual_ = 0;
   std::set<std::uint32_t> inflated_;
   BalloonStats stats_;
+
+  struct State {
+    std::uint32_t num_pages;
+    std::uint32_t actual;
+    std::set<std::uint32_t> inflated;
+    BalloonStats stats;
+  };
 };
 
 }  // namespace vmsg::devices

@@ -101,6 +101,9 @@ class BlkBackend final : public transport::Backend {
   /// then the transport is told capacity changed (config_changed(0, 8)) when
   /// bound. ConfigError for a capacity the constructor would refuse.
   void resize(std::uint64_t capacity_sectors);
+  /// The medium (a copy of the whole disk), its capacity and the counters.
+  [[nodiscard]] snapshot::Handle save_state() const override;
+  void restore_state(const snapshot::Handle& state) override;
 
   [[nodiscard]] const BlkOptions& options() const noexcept { return options_; }
   [[nodiscard]] const BlkStats& stats() const noexcept { return stats_; }
@@ -124,6 +127,12 @@ class BlkBackend final : public transport::Backend {
   transport::DeviceContext* ctx_ = nullptr;
   std::vector<std::uint8_t> disk_;
   BlkStats stats_;
+
+  struct State {
+    BlkOptions options;
+    std::vector<std::uint8_t> disk;
+    BlkStats stats;
+  };
 };
 
 }  // namespace vmsg::devices

@@ -65,6 +65,9 @@ class RngBackend final : public transport::Backend {
   [[nodiscard]] bool write_config(std::uint32_t offset, std::span<const std::uint8_t> data) override;
   void reset() override {}
   [[nodiscard]] virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) override;
+  /// The generator's position and the counters.
+  [[nodiscard]] snapshot::Handle save_state() const override;
+  void restore_state(const snapshot::Handle& state) override;
 
   [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
   /// Bytes written into guest buffers since construction (reset keeps it).
@@ -78,6 +81,12 @@ class RngBackend final : public transport::Backend {
   ByteStream stream_;
   std::uint64_t bytes_generated_ = 0;
   std::uint64_t requests_ = 0;
+
+  struct State {
+    ByteStream stream;
+    std::uint64_t bytes_generated;
+    std::uint64_t requests;
+  };
 };
 
 }  // namespace vmsg::devices

@@ -99,6 +99,13 @@ class RingEnd {
     mem_.store_index(OwnOff, own_);
   }
 
+  /// Adopts a saved own index and counters, touching no memory: a snapshot
+  /// restores the shared bytes with the memory they live in.
+  void restore(std::uint32_t index, const RingStats& stats) noexcept {
+    own_ = index % kSlotCount;
+    stats_ = stats;
+  }
+
   /// The private own index (always < kSlotCount).
   [[nodiscard]] std::uint32_t index() const noexcept { return own_; }
   [[nodiscard]] const RingStats& stats() const noexcept { return stats_; }

@@ -45,17 +45,49 @@ class GuestRam {
   /// that saw a few writes costs a few pages, not the whole size.
   void clear() noexcept;
 
-  static constexpr std::uint64_t kDirtyPage = 4096;  ///< granule of clear()'s tracking
-  /// Whether page `page` (kDirtyPage bytes from page * kDirtyPage) was written
-  /// since construction or the last clear(): a page that was not still reads
-  /// all zeros. False past the end.
+  static constexpr std::uint64_t kDirtyPage = 4096;  ///< granule of clear()'s and restore()'s tracking
+  /// Whether page `page` (kDirtyPage bytes from page * kDirtyPage) may be
+  /// non-zero: written since construction or the last clear(), or held by a
+  /// snapshot restored since. A page that is not reads all zeros. False past the end.
   [[nodiscard]] bool page_written(std::uint64_t page) const noexcept {
     const std::uint64_t word = page / 64;
     return word < dirty_.size() && ((dirty_[static_cast<std::size_t>(word)] >> (page % 64)) & 1U) != 0;
   }
 
+  /// The RAM's contents at one instant: the pages that may be non-zero
+  /// (written since the last clear), copied. A value; copies share the bytes.
+  class Snapshot {
+   public:
+    /// Bytes of page data held (for tests and measurements).
+    [[nodiscard]] std::size_t bytes() const noexcept { return data_ ? data_->bytes.size() : 0; }
+
+   private:
+    friend class GuestRam;
+    struct Data {
+      const GuestRam* owner = nullptr;
+      std::uint64_t size = 0;
+      std::uint64_t id = 0;               ///< which save() of the owner
+      std::vector<std::uint64_t> pages;   ///< bitmap of the saved pages (dirty_ at save time)
+      std::vector<std::uint32_t> index;   ///< page numbers of the saved pages, ascending
+      std::vector<std::uint8_t> bytes;    ///< their contents, in `index` order
+    };
+    std::shared_ptr<const Data> data_;
+  };
+
+  /// Copies the pages written since the last clear() and makes this instant
+  /// the mark: from now on the pages written are tracked against it.
+  [[nodiscard]] Snapshot save();
+  /// Back to the contents `s` holds. Restoring the mark (the latest save()
+  /// or restore()) copies only the pages written since; another snapshot of
+  /// this RAM costs the pages written since the last clear(). Throws
+  /// vmsg::SnapshotError (RAM untouched) for a snapshot of another RAM.
+  void restore(const Snapshot& s);
+
  private:
   void mark_dirty(std::uint64_t addr, std::uint64_t len) noexcept;
+  [[nodiscard]] std::uint64_t pages() const noexcept { return (size_ + kDirtyPage - 1) / kDirtyPage; }
+  /// Page `p` as `s` holds it (its copy, or zeros).
+  void put_page(const Snapshot::Data& s, std::uint64_t p) noexcept;
 
   struct Free {
     void operator()(std::uint8_t* p) const noexcept { std::free(p); }
@@ -63,6 +95,9 @@ class GuestRam {
   std::unique_ptr<std::uint8_t[], Free> bytes_;
   std::uint64_t size_ = 0;
   std::vector<std::uint64_t> dirty_;  ///< bit p: page p written since construction or clear()
+  std::vector<std::uint64_t> written_;  ///< bit p: page p written since the mark (save/restore)
+  std::uint64_t mark_ = 0;              ///< id of the snapshot written_ is relative to; 0: none
+  std::uint64_t saves_ = 0;             ///< snapshots made so far (ids are 1, 2, ...)
 };
 
 }  // namespace vmsg::machine

@@ -152,6 +152,24 @@ class Machine final : public port::Port {
   /// Plugged devices stay plugged and are not touched: resetting a device is
   /// its owner's job (target::ReferenceTarget::reset does both).
   void reset() noexcept;
+  /// Machine-owned state at one instant (RAM by dirty pages, clock, stats, MSI
+  /// log, crash report): what save() takes and restore() puts back. Devices
+  /// are not in it (their owner saves them; the platform's own functions
+  /// hold no state). A value.
+  struct State {
+    GuestRam::Snapshot ram;
+    std::uint64_t now_ns = 0;
+    MachineStats stats;
+    std::vector<MsiRecord> msi_log;
+    std::string crash_report;
+    port::PciAddress crashed_device{};
+  };
+  /// Saves the machine-owned state; the RAM marks this instant, so restoring
+  /// it copies back only the pages written since (GuestRam::save).
+  [[nodiscard]] State save();
+  /// Puts the machine-owned state back. Throws vmsg::SnapshotError (nothing
+  /// changed) for a state saved by another machine.
+  void restore(const State& s);
   /// The bus-master view handed to the function at `where` (ConfigError if none).
   [[nodiscard]] pci::DmaSpace& dma_space(port::PciAddress where);
 

@@ -160,6 +160,23 @@ class ConfigSpace {
   /// The same number, watched in place (PciDevice::decode_generation).
   [[nodiscard]] const std::uint64_t* generation_counter() const noexcept { return &generation_; }
 
+  /// The software-visible bytes at one instant (write masks and the
+  /// capability layout are fixed at construction). A value.
+  struct State {
+    std::array<std::uint8_t, cfg::kHeaderSize> bytes{};
+    std::uint64_t ignored = 0;
+  };
+  [[nodiscard]] State save() const noexcept { return {bytes_, ignored_}; }
+  /// Puts the bytes back without firing the Command observer (the owner
+  /// restores what depends on Command itself). The generation moves on
+  /// rather than back, so a decoder never mistakes the restored header for
+  /// one it cached after the save.
+  void restore(const State& s) noexcept {
+    bytes_ = s.bytes;
+    ignored_ = s.ignored;
+    ++generation_;
+  }
+
  private:
   void notify_command(std::uint16_t old_command);
 

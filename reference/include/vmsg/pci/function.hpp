@@ -84,6 +84,18 @@ class PciFunction : public PciDevice {
   /// derived class's business.
   void reset();
 
+  /// Config space and MSI-X at one instant; device-specific state is the
+  /// derived class's business. A value.
+  struct PciState {
+    ConfigSpace::State config;
+    std::optional<Msix::State> msix;
+  };
+  [[nodiscard]] PciState save_pci() const;
+  /// Puts config space and MSI-X back without firing on_command_changed or
+  /// delivering anything. Throws vmsg::SnapshotError (nothing changed) when
+  /// the state's MSI-X does not fit this function's.
+  void restore_pci(const PciState& s);
+
   [[nodiscard]] ConfigSpace& config() noexcept { return config_; }
   [[nodiscard]] const ConfigSpace& config() const noexcept { return config_; }
   /// nullptr when the function has no MSI-X.

@@ -139,6 +139,19 @@ class Msix {
   /// Counters back to zero (a PCI reset keeps them; a power-on reset does not).
   void reset_stats() noexcept { stats_ = {}; }
 
+  /// Table, PBA and counters at one instant (Message Control lives in the
+  /// ConfigSpace, saved with it). A value.
+  struct State {
+    std::vector<MsixEntry> table;
+    std::vector<std::uint64_t> pba;
+    MsixStats stats;
+  };
+  [[nodiscard]] State save() const { return {table_, pba_, stats_}; }
+  /// Puts table, PBA and counters back, delivering nothing (a restore is not
+  /// an unmask). Throws vmsg::SnapshotError (nothing changed) for a state of
+  /// another vector count.
+  void restore(const State& s);
+
  private:
   [[nodiscard]] std::uint16_t control() const noexcept;
   [[nodiscard]] bool function_blocked() const noexcept;

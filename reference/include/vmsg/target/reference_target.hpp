@@ -36,6 +36,27 @@ struct ReferenceSpec {
   port::PciAddress address{0, 4, 0};
 };
 
+/// What ReferenceTarget::save takes.
+enum class SnapshotScope : std::uint8_t {
+  Everything,        ///< machine, function and every endpoint's state (restore() and restore(devices))
+  WithoutEndpoints,  ///< machine and function only (restore(devices) only); never refused
+};
+
+/// A ReferenceTarget's state at one instant (ReferenceTarget::save). Opaque;
+/// a value: copies share the saved bytes. It keeps the endpoints plugged
+/// then alive, and restores only into the target that took it.
+class TargetSnapshot {
+ public:
+  [[nodiscard]] SnapshotScope scope() const noexcept;
+  /// Guest RAM bytes it holds (the pages written since the last clear).
+  [[nodiscard]] std::size_t ram_bytes() const noexcept;
+
+ private:
+  friend class ReferenceTarget;
+  struct Data;
+  std::shared_ptr<const Data> data_;
+};
+
 /// Machine + amp device + endpoints, owned together. The port is the machine.
 /// Not copyable or movable (the device holds references into itself).
 class ReferenceTarget {
@@ -59,6 +80,32 @@ class ReferenceTarget {
   /// target untouched). The amp configuration and RAM size are kept.
   void reset(std::vector<DeviceSlot> devices);
 
+  using Snapshot = TargetSnapshot;
+  /// The whole state (machine with RAM, clock, stats, MSI log and crash
+  /// state; the amp function; with SnapshotScope::Everything every
+  /// endpoint's own state) and which endpoints sit where. Marks guest RAM
+  /// (GuestRam::save): a later restore of this snapshot copies back only the
+  /// pages written since. Throws vmsg::SnapshotError when an endpoint cannot
+  /// save its state (bus::Endpoint::save_state); the caller may fall back to
+  /// reset(), or to SnapshotScope::WithoutEndpoints.
+  [[nodiscard]] Snapshot save(SnapshotScope scope = SnapshotScope::Everything);
+  /// Back to the saved instant: indistinguishable through the port, and in
+  /// every counter, from the target then. The snapshot's endpoints go back
+  /// into their slots with their saved state (the same objects: callers'
+  /// pointers stay valid) and become the spec's device list. Much cheaper
+  /// than reset() and a replay: RAM by dirty page, the rest by value.
+  /// Throws vmsg::SnapshotError, target untouched, for a snapshot of another
+  /// target or one taken WithoutEndpoints.
+  void restore(const Snapshot& s);
+  /// Machine and function as saved, with `devices` (fresh endpoints, checked
+  /// as by the constructor) plugged instead of the saved ones: a fresh target
+  /// built with `devices` after the same port operations, provided those
+  /// never reached an endpoint. So the snapshot must show no frame on any bus
+  /// (nothing received, sent or waiting) and no hotplug announcements; else
+  /// SnapshotError, as for a foreign snapshot (ConfigError for bad devices),
+  /// target untouched.
+  void restore(const Snapshot& s, std::vector<DeviceSlot> devices);
+
   [[nodiscard]] port::Port& port() noexcept { return machine_; }
   [[nodiscard]] machine::Machine& machine() noexcept { return machine_; }
   [[nodiscard]] amp::AmpPciDevice& device() noexcept { return *device_; }
@@ -70,6 +117,8 @@ class ReferenceTarget {
   /// speaks the amp profile.
   void check(const std::vector<DeviceSlot>& devices) const;
   void plug_all();
+  /// SnapshotError unless `s` was taken of this target.
+  void check_own(const Snapshot& s) const;
 
   ReferenceSpec spec_;
   machine::Machine machine_;

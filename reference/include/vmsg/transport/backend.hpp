@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 
+#include "vmsg/common/snapshot.hpp"
 #include "vmsg/pci/dma.hpp"
 #include "vmsg/virtqueue/split_queue.hpp"
 
@@ -86,6 +87,16 @@ class Backend {
   [[nodiscard]] virtual virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) = 0;
   /// Virtual time passed; asynchronous backends complete work here.
   virtual void advance_time(std::uint64_t ns) { (void)ns; }
+
+  /// The device type's own state at one instant, by value, without the
+  /// context binding. The default throws vmsg::SnapshotError, which makes the
+  /// transport's save_state refuse too.
+  [[nodiscard]] virtual snapshot::Handle save_state() const { snapshot::unsupported("this backend"); }
+  /// Puts a state this backend saved back; SnapshotError (nothing changed) for any other.
+  virtual void restore_state(const snapshot::Handle& state) {
+    (void)state;
+    snapshot::unsupported("this backend");
+  }
 };
 
 }  // namespace vmsg::transport

@@ -94,6 +94,10 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   void attach_memory(pci::DmaSpace& memory) override;
   void receive(const wire::Message& m) override;
   void advance_time(std::uint64_t ns) override;
+  /// Status, features, generation, queues (with their ring positions) and
+  /// counters, plus the backend's state (Backend::save_state, which may refuse).
+  [[nodiscard]] snapshot::Handle save_state() const override;
+  void restore_state(const snapshot::Handle& state) override;
 
   [[nodiscard]] Backend& backend() noexcept { return *backend_; }
   [[nodiscard]] std::uint32_t status() const noexcept { return status_; }
@@ -192,6 +196,19 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   bool start_queues_ = false;           ///< DRIVER_OK just became set: kick queues after the response
   std::vector<QueueSlot> queues_;
   TransportStats stats_{};
+
+  /// What save_state() keeps: every member but options and wiring.
+  struct State {
+    std::uint32_t status = 0;
+    std::uint32_t generation = 0;
+    std::uint64_t driver_features = 0;
+    bool features_accepted = false;
+    bool features_out_of_range = false;
+    bool start_queues = false;
+    std::vector<QueueSlot> queues;  // a SplitQueue points at this transport's memory view: same object only
+    TransportStats stats;
+    snapshot::Handle backend;
+  };
 };
 
 }  // namespace vmsg::transport

@@ -41,6 +41,10 @@ class ForwardingBackend : public Backend {
     return inner_->process(q, queue);
   }
   void advance_time(std::uint64_t ns) override { inner_->advance_time(ns); }
+  /// The inner backend's state: a wrapper that adds state of its own must
+  /// override both.
+  [[nodiscard]] snapshot::Handle save_state() const override { return inner_->save_state(); }
+  void restore_state(const snapshot::Handle& state) override { inner_->restore_state(state); }
 
  private:
   std::shared_ptr<Backend> inner_;

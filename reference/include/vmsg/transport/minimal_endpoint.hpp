@@ -30,6 +30,8 @@ class MinimalEndpoint final : public bus::Endpoint {
 
   void attach(std::uint16_t dev_num, bus::Outbox& out) override;
   void receive(const wire::Message& m) override;
+  [[nodiscard]] snapshot::Handle save_state() const override;
+  void restore_state(const snapshot::Handle& state) override;
 
   [[nodiscard]] std::uint32_t status() const noexcept { return status_; }
   [[nodiscard]] std::uint64_t requests() const noexcept { return requests_; }
@@ -37,6 +39,13 @@ class MinimalEndpoint final : public bus::Endpoint {
 
  private:
   void reply(const wire::Message& req, wire::Body body);
+
+  /// What save_state() keeps: everything but identity and wiring.
+  struct State {
+    std::uint32_t status = 0;
+    std::uint64_t driver_features = 0;
+    std::uint64_t requests = 0;
+  };
 
   MinimalIdentity id_;
   wire::Layout layout_;
