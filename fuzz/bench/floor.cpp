@@ -11,8 +11,8 @@
 //   config       one config read of the device's vendor ID
 //   ping         one PING posted, rung and its answer polled, on a target
 //                brought up once (no reset between inputs)
-//   reset-ping   fuzz_device's per-input reset (TargetPool: reset, replay the
-//                recorded bring-up), then the same PING
+//   reset-ping   fuzz_device's per-input reset (TargetPool: restore the
+//                snapshot taken after bring-up, fresh endpoints), then the same PING
 // The input's bytes are ignored on purpose: the point is a fixed minimum.
 #include <cstddef>
 #include <cstdint>

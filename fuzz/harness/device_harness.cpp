@@ -6,6 +6,7 @@
 
 #include "common/check.hpp"
 #include "vmsg/amp/amp_device.hpp"
+#include "vmsg/common/errors.hpp"
 #include "vmsg/driver/msix_setup.hpp"
 #include "vmsg/fifo/layout.hpp"
 #include "vmsg/pci/dma.hpp"
@@ -143,7 +144,16 @@ TargetPool::Entry& TargetPool::get(const device_ops::Setup& setup) {
     e.driver.emplace(driver::AmpDriver::open(*rec, ram, window, driver_options(setup)));
     rec->recording = false;
     e.recorder = std::move(rec);
-    return e;
+    e.snapshot = e.target->save(target::SnapshotScope::WithoutEndpoints);
+    // The first input gets the same start as every later one: a restored target.
+  }
+  if (e.snapshot) {
+    try {
+      e.target->restore(*e.snapshot, make_devices(setup));
+      return e;
+    } catch (const SnapshotError&) {
+      e.snapshot.reset();  // the bring-up reached a bus after all: replay from now on
+    }
   }
   e.target->reset(make_devices(setup));
   machine::Machine& m = e.target->machine();

@@ -141,13 +141,17 @@ struct HarnessScratch {
   transport::DriverRuleLog rules;
 };
 
-/// Reference targets kept across inputs, one per FIFO count and profile. get() resets the
-/// one for `setup` (ReferenceTarget::reset, fresh MinimalEndpoints as the
-/// setup asks) and brings it up again by replaying the port writes the
-/// driver's bring-up made the first time: reads have no side effects in the
-/// model, so the writes alone rebuild the same state, and the driver object
-/// (BAR layout, MSI-X info, link configs) stays valid. This is far cheaper
-/// than building a machine and probing it per input.
+/// Reference targets kept across inputs, one per FIFO count and profile. get()
+/// restores the one for `setup` to the snapshot taken right after the
+/// driver's first bring-up, with fresh MinimalEndpoints as the setup asks
+/// (ReferenceTarget::restore with a device list: the bring-up never reaches
+/// a bus, so the snapshot holds no endpoint state): RAM by dirty page, the
+/// function by value, and the driver object (BAR layout, MSI-X info, link
+/// configs) stays valid. Should the target refuse that restore, the entry
+/// falls back for good to ReferenceTarget::reset and a replay of the port
+/// writes the bring-up made (reads have no side effects in the model, so the
+/// writes alone rebuild the same state). Either is far cheaper than building
+/// a machine and probing it per input.
 class TargetPool {
  public:
   /// One target and its brought-up driver.
@@ -162,7 +166,8 @@ class TargetPool {
       std::uint64_t value = 0;
       std::vector<std::uint8_t> bytes;
     };
-    std::vector<Write> bringup;  ///< what the driver wrote during open(), in order
+    std::vector<Write> bringup;  ///< what the driver wrote during open(), in order (the fallback)
+    std::optional<target::TargetSnapshot> snapshot;  ///< right after open(); empty once refused
     std::unique_ptr<HarnessScratch> scratch;
   };
   [[nodiscard]] Entry& get(const device_ops::Setup& setup);

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <exception>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "vmsg/amp/amp_device.hpp"
@@ -113,10 +115,98 @@ std::string DiffRunner::config(const diff_ops::Setup& s, const fault::FaultSet& 
 }
 
 // ---------------------------------------------------------------------------
+/// The reference side of every access: the machine itself (live), the machine
+/// with each access recorded (the first bring-up), or the record played back
+/// (later bring-ups, the target being restored past them already).
+class DiffRunner::RefPort final : public port::Port {
+ public:
+  enum class Mode : std::uint8_t { Live, Record, Replay };
+  using Access = BringupRecord::Access;
+
+  RefPort(machine::Machine& m, BringupRecord* record)
+      : m_(m), record_(record), mode_(record == nullptr ? Mode::Live
+                                      : record->accesses.empty() ? Mode::Record
+                                                                 : Mode::Replay) {}
+  [[nodiscard]] Mode mode() const noexcept { return mode_; }
+  /// The bring-up is over: every later access goes to the machine.
+  void go_live() {
+    if (mode_ == Mode::Replay && next_ != record_->accesses.size()) {
+      throw std::logic_error("diff: the bring-up made fewer accesses than recorded");
+    }
+    mode_ = Mode::Live;
+  }
+  /// The access just made (Record: to complete; Replay: to compare against).
+  [[nodiscard]] Access& last() { return mode_ == Mode::Record ? record_->accesses.back() : record_->accesses[next_ - 1]; }
+
+  std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override {
+    return static_cast<std::uint32_t>(scalar(0, offset, [&] { return m_.config_read(fn, offset, size); }));
+  }
+  void config_write(port::PciAddress fn, std::uint16_t offset, unsigned size, std::uint32_t value) override {
+    (void)scalar(1, offset, [&] { return m_.config_write(fn, offset, size, value), std::uint64_t{0}; });
+  }
+  std::uint64_t mmio_read(std::uint64_t addr, unsigned size) override {
+    return scalar(2, addr, [&] { return m_.mmio_read(addr, size); });
+  }
+  void mmio_write(std::uint64_t addr, unsigned size, std::uint64_t value) override {
+    (void)scalar(3, addr, [&] { return m_.mmio_write(addr, size, value), std::uint64_t{0}; });
+  }
+  void mem_read(std::uint64_t addr, std::span<std::uint8_t> out) override {
+    if (mode_ == Mode::Live) return m_.mem_read(addr, out);
+    if (mode_ == Mode::Replay) {
+      const Access& x = take(4, addr);
+      if (x.bytes.size() != out.size()) throw std::logic_error("diff: the bring-up read another length than recorded");
+      std::copy(x.bytes.begin(), x.bytes.end(), out.begin());
+      return;
+    }
+    (void)scalar(4, addr, [&] { return m_.mem_read(addr, out), std::uint64_t{0}; });
+    record_->accesses.back().bytes.assign(out.begin(), out.end());
+  }
+  void mem_write(std::uint64_t addr, std::span<const std::uint8_t> data) override {
+    (void)scalar(5, addr, [&] { return m_.mem_write(addr, data), std::uint64_t{0}; });
+  }
+  void advance_time(std::uint64_t ns) override {
+    (void)scalar(6, ns, [&] { return m_.advance_time(ns), std::uint64_t{0}; });
+  }
+  [[nodiscard]] port::AddressMap address_map() const override { return m_.address_map(); }
+
+ private:
+  /// The next recorded access, which must be of this kind and address.
+  const Access& take(std::uint8_t kind, std::uint64_t addr) {
+    if (next_ >= record_->accesses.size() || record_->accesses[next_].kind != kind ||
+        record_->accesses[next_].addr != addr) {
+      throw std::logic_error("diff: the bring-up took another path than the recorded one");
+    }
+    const Access& x = record_->accesses[next_++];
+    if (!x.error.empty()) throw PortError(x.error);
+    return x;
+  }
+  template <typename F>
+  std::uint64_t scalar(std::uint8_t kind, std::uint64_t addr, F f) {
+    if (mode_ == Mode::Live) return f();
+    if (mode_ == Mode::Replay) return take(kind, addr).value;
+    Access& x = record_->accesses.emplace_back();
+    x.kind = kind;
+    x.addr = addr;
+    try {
+      const std::uint64_t v = f();
+      record_->accesses.back().value = v;
+      return v;
+    } catch (const std::exception& e) {
+      record_->accesses.back().error = *e.what() != '\0' ? e.what() : "exception";
+      throw;
+    }
+  }
+
+  machine::Machine& m_;
+  BringupRecord* record_;
+  Mode mode_;
+  std::size_t next_ = 0;
+};
+
 /// Every access to both sides; reads compared, then the aftermath.
 class DiffRunner::DiffPort final : public port::Port {
  public:
-  DiffPort(DiffRunner& r, machine::Machine& a, dut::LibPort& b) : r_(r), a_(a), b_(b) {}
+  DiffPort(DiffRunner& r, port::Port& a, dut::LibPort& b) : r_(r), a_(a), b_(b) {}
 
   std::uint32_t config_read(port::PciAddress fn, std::uint16_t offset, unsigned size) override {
     std::uint32_t va = 0;
@@ -199,14 +289,15 @@ class DiffRunner::DiffPort final : public port::Port {
   }
 
   DiffRunner& r_;
-  machine::Machine& a_;
+  port::Port& a_;
   dut::LibPort& b_;
 };
 
 // ---------------------------------------------------------------------------
 
 DiffRunner::DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, transport::DriverRuleLog& rules,
-                       std::shared_ptr<dut::Library> lib, const fault::FaultSet& lib_faults, bool report_only)
+                       std::shared_ptr<dut::Library> lib, const fault::FaultSet& lib_faults, bool report_only,
+                       BringupRecord* bringup)
     : nf_(device_ops::kFifoChoices[s.fifo_choice % 4]),
       report_only_(report_only),
       profile_(s.profile.wire()),
@@ -215,12 +306,13 @@ DiffRunner::DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, t
       own_lib_(std::make_unique<dut::LibPort>(std::move(lib),
                                               dut::LibPortOptions{.config = config(s, lib_faults), .ram_size = kRamSize})),
       lib_(own_lib_.get()),
-      port_(std::make_unique<DiffPort>(*this, ref.machine(), *lib_)) {
+      ref_port_(std::make_unique<RefPort>(ref.machine(), bringup)),
+      port_(std::make_unique<DiffPort>(*this, *ref_port_, *lib_)) {
   bring_up();
 }
 
 DiffRunner::DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, transport::DriverRuleLog& rules,
-                       dut::LibPort& lib, const fault::FaultSet& lib_faults, bool report_only)
+                       dut::LibPort& lib, const fault::FaultSet& lib_faults, bool report_only, BringupRecord* bringup)
     : nf_(device_ops::kFifoChoices[s.fifo_choice % 4]),
       report_only_(report_only),
       profile_(s.profile.wire()),
@@ -229,7 +321,8 @@ DiffRunner::DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, t
       lib_(&lib) {
   if (lib.ram().size() != kRamSize) diverge("the kept library port's RAM is not kRamSize");
   lib.recreate(config(s, lib_faults));
-  port_ = std::make_unique<DiffPort>(*this, ref.machine(), *lib_);
+  ref_port_ = std::make_unique<RefPort>(ref.machine(), bringup);
+  port_ = std::make_unique<DiffPort>(*this, *ref_port_, *lib_);
   bring_up();
 }
 
@@ -245,6 +338,7 @@ void DiffRunner::bring_up() {
   driver::AmpDriverOptions opts;
   opts.profile = profile_;  // the driver speaks the draft both sides were built in
   drv_.emplace(driver::AmpDriver::open(*port_, ram, window, opts));
+  ref_port_->go_live();
   for (unsigned k = 0; k < 3; ++k) {
     bar_base_[k] = drv_->function().bars[k].base;
     bar_size_[k] = drv_->function().bars[k].size;
@@ -261,12 +355,20 @@ void DiffRunner::diverge(const std::string& what) const {
 }
 
 void DiffRunner::compare_after_access() {
-  const auto& la = ref_.machine().msi_log();
-  const auto& lb = lib_->msi_log();
-  if (la.size() != lb.size()) {
-    diverge("MSIs landed: reference " + std::to_string(la.size()) + ", library " + std::to_string(lb.size()));
+  // Replaying the bring-up, the reference's log already holds the whole
+  // bring-up's MSIs (it only grows): the record says how many were there.
+  const RefPort::Mode mode = ref_port_->mode();
+  if (mode == RefPort::Mode::Record) {
+    ref_port_->last().msis = ref_.machine().msi_log().size();
+    ref_port_->last().stats = ref_.machine().stats();
   }
-  for (; msi_seen_ < la.size(); ++msi_seen_) {
+  const auto& la = ref_.machine().msi_log();
+  const std::size_t na = mode == RefPort::Mode::Replay ? ref_port_->last().msis : la.size();
+  const auto& lb = lib_->msi_log();
+  if (na != lb.size()) {
+    diverge("MSIs landed: reference " + std::to_string(na) + ", library " + std::to_string(lb.size()));
+  }
+  for (; msi_seen_ < na; ++msi_seen_) {
     const auto& x = la[msi_seen_];
     const auto& y = lb[msi_seen_];
     if (x.addr != y.addr || x.data != y.data || x.time_ns != y.time_ns) {
@@ -275,7 +377,7 @@ void DiffRunner::compare_after_access() {
               std::to_string(y.time_ns));
     }
   }
-  const machine::MachineStats& sa = ref_.machine().stats();
+  const machine::MachineStats& sa = mode == RefPort::Mode::Replay ? ref_port_->last().stats : ref_.machine().stats();
   const machine::MachineStats& sb = lib_->stats();
   if (!(sa == sb)) {
     diverge("machine counters: reference unbacked r/w/bulk " + std::to_string(sa.unbacked_reads) + "/" +

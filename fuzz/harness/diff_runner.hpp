@@ -39,6 +39,26 @@ struct Divergence {
   std::string what;
 };
 
+/// The reference side of one driver bring-up as the first input saw it: per
+/// port access what it returned (value, bytes or error) and the MSI count and
+/// machine counters after it. Later inputs restore the reference target to
+/// the snapshot taken right after that bring-up and hold the library's
+/// bring-up against this record, access by access: the same comparison,
+/// since the reference's bring-up never reaches a bus (the restore checks
+/// it) and so cannot depend on the input's devices.
+struct BringupRecord {
+  struct Access {
+    std::uint8_t kind = 0;            ///< which port call, to catch a bring-up that took another path
+    std::uint64_t addr = 0;
+    std::uint64_t value = 0;          ///< what a scalar read returned
+    std::vector<std::uint8_t> bytes;  ///< what mem_read returned
+    std::string error;                ///< what the access threw; empty: nothing
+    std::size_t msis = 0;             ///< MSI log length after the access
+    machine::MachineStats stats;      ///< machine counters after the access
+  };
+  std::vector<Access> accesses;
+};
+
 class DiffRunner {
  public:
   static constexpr std::uint64_t kRamSize = (1ULL << 20) + 0x1000;
@@ -60,13 +80,17 @@ class DiffRunner {
   /// `ref` must be built (or reset) from spec(s, rules), with `rules` empty.
   /// Brings both sides up with the same driver sequence (already compared).
   /// `report_only`: divergences throw Divergence instead of aborting.
+  /// `bringup`: null or empty, `ref` is at power-on and is brought up live
+  /// (an empty record is filled); holding a record, `ref` is already past the
+  /// bring-up (restored) and only the library runs it, held against the record.
   DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, transport::DriverRuleLog& rules,
-             std::shared_ptr<dut::Library> lib, const fault::FaultSet& lib_faults, bool report_only);
+             std::shared_ptr<dut::Library> lib, const fault::FaultSet& lib_faults, bool report_only,
+             BringupRecord* bringup = nullptr);
   /// The same with a library port kept across inputs: it is power-cycled here
   /// (LibPort::recreate with config(s, lib_faults)), which keeps its RAM
   /// allocated; its RAM size must be kRamSize.
   DiffRunner(const diff_ops::Setup& s, target::ReferenceTarget& ref, transport::DriverRuleLog& rules,
-             dut::LibPort& lib, const fault::FaultSet& lib_faults, bool report_only);
+             dut::LibPort& lib, const fault::FaultSet& lib_faults, bool report_only, BringupRecord* bringup = nullptr);
   ~DiffRunner();
   DiffRunner(const DiffRunner&) = delete;
   DiffRunner& operator=(const DiffRunner&) = delete;
@@ -77,7 +101,9 @@ class DiffRunner {
 
  private:
   class DiffPort;
+  class RefPort;
   friend class DiffPort;
+  friend class RefPort;
 
   /// Both sides' bring-up, once the library side exists.
   void bring_up();
@@ -94,6 +120,7 @@ class DiffRunner {
   transport::DriverRuleLog& rules_;
   std::unique_ptr<dut::LibPort> own_lib_;  ///< null when the caller keeps the port
   dut::LibPort* lib_;
+  std::unique_ptr<RefPort> ref_port_;  ///< the reference side of every access (live, recording or replaying)
   std::unique_ptr<DiffPort> port_;
   std::optional<driver::AmpDriver> drv_;
   std::array<std::uint64_t, 3> bar_base_{};

@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -35,6 +36,7 @@
 #include "common/profile_prefix.hpp"
 #include "common/stream_io.hpp"
 #include "harness/diff_runner.hpp"
+#include "vmsg/common/errors.hpp"
 
 namespace {
 
@@ -45,11 +47,19 @@ constexpr std::size_t kMaxOps = 256;
 struct RefSide {
   std::shared_ptr<vmsg::transport::DriverRuleLog> rules = std::make_shared<vmsg::transport::DriverRuleLog>();
   std::unique_ptr<vmsg::target::ReferenceTarget> target;
+  /// Right after the first bring-up, with what the reference showed during
+  /// it; empty until then, and for good once the target refuses the restore.
+  std::optional<vmsg::target::TargetSnapshot> snapshot;
+  vmsg::fuzz::BringupRecord bringup;
 };
 
 /// What stays loaded across inputs: the library and one in-process target
-/// per FIFO count, fault and profile (built on first use, reset per input as
-/// in fuzz_device; fault mode and profile are fixed when the device is built).
+/// per FIFO count, fault and profile (built on first use; fault mode and
+/// profile are fixed when the device is built). Per input the target is
+/// restored to its snapshot after bring-up with the input's fresh devices,
+/// as in fuzz_device, and the library's bring-up is held against the
+/// record of the reference's (DiffRunner, BringupRecord); should the
+/// restore be refused, the target is reset and brought up live instead.
 struct State {
   std::shared_ptr<vmsg::dut::Library> lib = vmsg::dut::Library::open(vmsg::fuzz::ref_dut_path());
   vmsg::fault::FaultSet faults =
@@ -76,18 +86,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   setup.profile = profile;
   RefSide& side = state.sides[{setup.fifo_choice % 4u, setup.fault, setup.profile.index()}];
   side.rules->clear();
+  enum class Start { Fresh, Restored, Reset };
+  Start start = Start::Reset;
   if (!side.target) {
     side.target = std::make_unique<vmsg::target::ReferenceTarget>(vmsg::fuzz::DiffRunner::spec(setup, side.rules));
-  } else {
-    side.target->reset(vmsg::fuzz::DiffRunner::devices(setup, side.rules));
+    start = Start::Fresh;
+  } else if (side.snapshot) {
+    try {
+      side.target->restore(*side.snapshot, vmsg::fuzz::DiffRunner::devices(setup, side.rules));
+      start = Start::Restored;
+    } catch (const vmsg::SnapshotError&) {
+      side.snapshot.reset();  // the bring-up reached a bus after all: live bring-ups from now on
+    }
   }
+  if (start == Start::Reset) side.target->reset(vmsg::fuzz::DiffRunner::devices(setup, side.rules));
   try {
     if (!state.lib_port) {
       state.lib_port = std::make_unique<vmsg::dut::LibPort>(
           state.lib, vmsg::dut::LibPortOptions{.config = vmsg::fuzz::DiffRunner::config(setup, state.faults),
                                                .ram_size = vmsg::fuzz::DiffRunner::kRamSize});
     }
-    vmsg::fuzz::DiffRunner r(setup, *side.target, *side.rules, *state.lib_port, state.faults, state.report_only);
+    // Fresh: bring up live and record it. Restored: hold the library against the record. Reset: live.
+    if (start == Start::Fresh) side.bringup.accesses.clear();
+    vmsg::fuzz::DiffRunner r(setup, *side.target, *side.rules, *state.lib_port, state.faults, state.report_only,
+                             start == Start::Reset ? nullptr : &side.bringup);
+    if (start == Start::Fresh) side.snapshot = side.target->save(vmsg::target::SnapshotScope::WithoutEndpoints);
     for (std::size_t i = 0; i < kMaxOps && in.more(); ++i) {
       vmsg::fuzz::device_ops::Op op;
       vmsg::fuzz::device_ops::io_op(in, op);
@@ -95,7 +118,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     r.finish();
   } catch (const vmsg::fuzz::Divergence&) {
-    // Reported already (report-only mode).
+    // Reported already (report-only mode). A first bring-up that diverged
+    // recorded nothing usable: the next input builds afresh.
+    if (start == Start::Fresh && !side.snapshot) side.target.reset();
   }
   return 0;
 }
