@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "target/trace.hpp"
 #include "vmsg/amp/amp_device.hpp"
 #include "vmsg/common/errors.hpp"
 #include "vmsg/fifo/layout.hpp"
@@ -43,13 +44,7 @@ ReferenceSpec spec_for(unsigned fifos) {
   return s;
 }
 
-/// Everything an observer of the port and the machine can see.
-struct Trace {
-  std::vector<std::uint64_t> reads;
-  std::vector<machine::MsiRecord> msis;
-  machine::MachineStats stats;
-  std::uint64_t now = 0;
-};
+using Trace = testing::PortTrace;
 
 /// Posts `m` into FIFO q's driver queue at the head the device expects and rings.
 void post(port::Port& p, unsigned q, const wire::Message& m, Trace& t) {
@@ -130,13 +125,7 @@ Trace drive(ReferenceTarget& t, std::uint32_t salt) {
   return tr;
 }
 
-void expect_same(const Trace& a, const Trace& b) {
-  ASSERT_EQ(a.reads.size(), b.reads.size());
-  for (std::size_t i = 0; i < a.reads.size(); ++i) ASSERT_EQ(a.reads[i], b.reads[i]) << "read #" << i;
-  EXPECT_EQ(a.msis, b.msis);
-  EXPECT_EQ(a.stats, b.stats);
-  EXPECT_EQ(a.now, b.now);
-}
+void expect_same(const Trace& a, const Trace& b) { testing::expect_same_port(a, b); }
 
 class ResetTest : public ::testing::TestWithParam<unsigned> {};
 

@@ -15,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "target/trace.hpp"
 #include "vmsg/amp/amp_device.hpp"
 #include "vmsg/common/errors.hpp"
 #include "vmsg/devices/balloon.hpp"
@@ -89,21 +90,13 @@ driver::AmpDriver bring_up(ReferenceTarget& t) {
 }
 
 /// Everything an observer of the port, the machine and the device sees.
-struct Trace {
-  std::vector<std::uint64_t> reads;
-  std::vector<machine::MsiRecord> msis;
-  machine::MachineStats stats;
-  std::uint64_t now = 0;
+struct Trace : testing::PortTrace {
   std::vector<std::uint8_t> ram;
   std::vector<std::uint64_t> counters;
 };
 
 void expect_same(const Trace& a, const Trace& b) {
-  ASSERT_EQ(a.reads.size(), b.reads.size());
-  for (std::size_t i = 0; i < a.reads.size(); ++i) ASSERT_EQ(a.reads[i], b.reads[i]) << "read #" << i;
-  EXPECT_EQ(a.msis, b.msis);
-  EXPECT_EQ(a.stats, b.stats);
-  EXPECT_EQ(a.now, b.now);
+  testing::expect_same_port(a, b);
   ASSERT_EQ(a.ram.size(), b.ram.size());
   for (std::size_t i = 0; i < a.ram.size(); ++i) ASSERT_EQ(a.ram[i], b.ram[i]) << "RAM byte " << i;
   EXPECT_EQ(a.counters, b.counters);
