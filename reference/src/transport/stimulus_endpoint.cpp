@@ -47,6 +47,23 @@ void StimulusEndpoint::attach(std::uint16_t dev_num, bus::Outbox& out) {
   inner_->attach(dev_num, *rewrite_);
 }
 
+snapshot::Handle StimulusEndpoint::save_state() const {
+  return snapshot::make(this, State{slow_reads_, drop_, stale_reads_left_, stale_status_, last_status_, rewrite_now_,
+                                    stats_, inner_->save_state()});
+}
+
+void StimulusEndpoint::restore_state(const snapshot::Handle& state) {
+  const State& s = snapshot::get<State>(state, this, "stimulus endpoint");
+  inner_->restore_state(s.inner);  // first: it may refuse
+  slow_reads_ = s.slow_reads;
+  drop_ = s.drop;
+  stale_reads_left_ = s.stale_reads_left;
+  stale_status_ = s.stale_status;
+  last_status_ = s.last_status;
+  rewrite_now_ = s.rewrite_now;
+  stats_ = s.stats;
+}
+
 void StimulusEndpoint::attach_memory(pci::DmaSpace& memory) { inner_->attach_memory(memory); }
 
 void StimulusEndpoint::advance_time(std::uint64_t ns) { inner_->advance_time(ns); }

@@ -53,6 +53,16 @@ void ValidatingEndpoint::attach(std::uint16_t dev_num, bus::Outbox& out) {
   inner_->attach(dev_num, *tap_);
 }
 
+snapshot::Handle ValidatingEndpoint::save_state() const {
+  return snapshot::make(this, State{static_cast<const detail::ValidatorModel&>(*this), inner_->save_state()});
+}
+
+void ValidatingEndpoint::restore_state(const snapshot::Handle& state) {
+  const State& s = snapshot::get<State>(state, this, "validating endpoint");
+  inner_->restore_state(s.inner);  // first: it may refuse
+  static_cast<detail::ValidatorModel&>(*this) = s.model;
+}
+
 void ValidatingEndpoint::attach_memory(pci::DmaSpace& memory) {
   memory_ = &memory;
   inner_->attach_memory(memory);

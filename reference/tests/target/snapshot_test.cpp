@@ -27,6 +27,8 @@
 #include "vmsg/target/reference_target.hpp"
 #include "vmsg/transport/device_transport.hpp"
 #include "vmsg/transport/minimal_endpoint.hpp"
+#include "vmsg/transport/stimulus_endpoint.hpp"
+#include "vmsg/transport/validating_endpoint.hpp"
 #include "vmsg/wire/codec.hpp"
 #include "vmsg/wire/constants.hpp"
 
@@ -62,8 +64,12 @@ std::shared_ptr<bus::Endpoint> make_endpoint(Kind k, std::uint16_t dev_num) {
       o.capacity_sectors = 64;
       return std::make_shared<transport::DeviceTransport>(std::make_unique<devices::BlkBackend>(o));
     }
-    case Kind::Balloon:
-      return std::make_shared<transport::DeviceTransport>(std::make_unique<devices::BalloonBackend>(16));
+    case Kind::Balloon: {
+      // Behind both decorators, so their state is covered too.
+      auto dt = std::make_shared<transport::DeviceTransport>(std::make_unique<devices::BalloonBackend>(16));
+      return std::make_shared<transport::ValidatingEndpoint>(std::make_shared<transport::StimulusEndpoint>(dt),
+                                                             std::make_shared<transport::DriverRuleLog>());
+    }
   }
   return nullptr;
 }
@@ -93,13 +99,24 @@ driver::AmpDriver bring_up(ReferenceTarget& t) {
 struct Trace : testing::PortTrace {
   std::vector<std::uint8_t> ram;
   std::vector<std::uint64_t> counters;
+  std::vector<std::string> rules;  ///< driver rules the validator logged during the stream
 };
+
+/// The validating endpoint in front of the balloon, and the transport behind it.
+transport::ValidatingEndpoint& validator(const ReferenceTarget& t) {
+  return dynamic_cast<transport::ValidatingEndpoint&>(*t.spec().devices[3].endpoint);
+}
+transport::DeviceTransport& balloon_transport(const ReferenceTarget& t) {
+  auto& stim = dynamic_cast<transport::StimulusEndpoint&>(validator(t).inner());
+  return dynamic_cast<transport::DeviceTransport&>(stim.inner());
+}
 
 void expect_same(const Trace& a, const Trace& b) {
   testing::expect_same_port(a, b);
   ASSERT_EQ(a.ram.size(), b.ram.size());
   for (std::size_t i = 0; i < a.ram.size(); ++i) ASSERT_EQ(a.ram[i], b.ram[i]) << "RAM byte " << i;
   EXPECT_EQ(a.counters, b.counters);
+  EXPECT_EQ(a.rules, b.rules);
 }
 
 /// splitmix64: the stream generator's only source of choices.
@@ -122,7 +139,12 @@ class Choices {
 class Stream {
  public:
   Stream(ReferenceTarget& t, const driver::AmpDriver& drv, std::uint64_t seed)
-      : t_(t), p_(t.port()), c_(seed), nf_(t.device().num_fifos()), places_(placements(nf_)) {
+      : t_(t),
+        p_(t.port()),
+        c_(seed),
+        nf_(t.device().num_fifos()),
+        places_(placements(nf_)),
+        rules_before_(validator(t).log()->size()) {
     for (unsigned k = 0; k < 3; ++k) bar_[k] = drv.function().bars[k].base;
   }
 
@@ -146,12 +168,16 @@ class Stream {
     tr.counters.push_back(dev.msix()->stats().set_pending);
     tr.counters.push_back(dev.register_stats().doorbells);
     for (const DeviceSlot& d : t_.spec().devices) {
-      if (const auto* dt = dynamic_cast<const transport::DeviceTransport*>(d.endpoint.get())) {
+      const auto* dt = dynamic_cast<const transport::DeviceTransport*>(d.endpoint.get());
+      if (d.endpoint.get() == &validator(t_)) dt = &balloon_transport(t_);
+      if (dt != nullptr) {
         tr.counters.insert(tr.counters.end(), {dt->status(), dt->generation(), dt->driver_features(),
                                                dt->stats().requests, dt->stats().event_used_sent,
                                                dt->stats().queue_errors});
       }
     }
+    const auto& v = validator(t_).log()->violations();
+    for (std::size_t i = rules_before_; i < v.size(); ++i) tr.rules.push_back(v[i].rule);
     return tr;
   }
 
@@ -352,6 +378,7 @@ class Stream {
   std::vector<Placement> places_;
   std::array<std::uint64_t, 3> bar_{};
   std::array<std::uint16_t, 8> avail_idx_{};
+  std::size_t rules_before_;  ///< the log is the caller's: it is not restored
   Trace tr_;
 };
 
@@ -393,12 +420,12 @@ TEST_P(SnapshotTest, StreamsExerciseTheBackends) {
   const auto& d = t.spec().devices;
   const auto& rng = dynamic_cast<devices::RngBackend&>(dynamic_cast<transport::DeviceTransport&>(*d[1].endpoint).backend());
   const auto& blk = dynamic_cast<devices::BlkBackend&>(dynamic_cast<transport::DeviceTransport&>(*d[2].endpoint).backend());
-  const auto& bal =
-      dynamic_cast<devices::BalloonBackend&>(dynamic_cast<transport::DeviceTransport&>(*d[3].endpoint).backend());
+  const auto& bal = dynamic_cast<devices::BalloonBackend&>(balloon_transport(t).backend());
   EXPECT_GT(rng.bytes_generated(), 0u);
   EXPECT_GT(blk.stats().writes + blk.stats().reads, 0u);
   EXPECT_GT(bal.stats().inflated_pfns, 0u);
   EXPECT_FALSE(t.machine().msi_log().empty());
+  EXPECT_GT(validator(t).log()->size(), 0u);  // the stream breaks driver rules the validator's model judges
 }
 
 TEST_P(SnapshotTest, RestoreWithNewDevicesMatchesFreshBuild) {
@@ -507,7 +534,6 @@ TEST(Snapshot, EndpointThatCannotSaveMakesSaveFail) {
     EXPECT_THROW((void)t.save(), SnapshotError);
     EXPECT_EQ(t.machine().msi_log(), msis);
     // The refused save left the RAM mark alone: the older snapshot still restores.
-    ReferenceSpec fresh_spec = s;
     std::vector<DeviceSlot> again = make_devices(1);
     again.push_back({0, 9, ep});
     EXPECT_THROW(t.restore(before), SnapshotError);

@@ -36,6 +36,10 @@ class StimulusEndpoint final : public bus::Endpoint {
   void attach_memory(pci::DmaSpace& memory) override;
   void receive(const wire::Message& m) override;
   void advance_time(std::uint64_t ns) override;
+  /// What is armed, the reset in progress, the counters, and the inner
+  /// endpoint's state (which may refuse).
+  [[nodiscard]] snapshot::Handle save_state() const override;
+  void restore_state(const snapshot::Handle& state) override;
 
   /// The next reset (SET_DEVICE_STATUS 0) is carried out at once, but its
   /// answer and the next `reads - 1` GET_DEVICE_STATUS answers report the
@@ -61,6 +65,17 @@ class StimulusEndpoint final : public bus::Endpoint {
   std::uint32_t last_status_ = 0;  ///< the status the device last reported
   bool rewrite_now_ = false;       ///< the request being handled gets stale_status_
   StimulusStats stats_{};
+
+  struct State {
+    unsigned slow_reads;
+    unsigned drop;
+    unsigned stale_reads_left;
+    std::uint32_t stale_status;
+    std::uint32_t last_status;
+    bool rewrite_now;
+    StimulusStats stats;
+    snapshot::Handle inner;
+  };
 };
 
 }  // namespace vmsg::transport

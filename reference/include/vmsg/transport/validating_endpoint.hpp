@@ -41,35 +41,12 @@ struct ValidationProfile {
   friend constexpr bool operator==(const ValidationProfile&, const ValidationProfile&) = default;
 };
 
-/// Endpoint decorator that checks the driver side of the transport.
-/// Not copyable or movable (the outbox tap points back at it).
-class ValidatingEndpoint final : public bus::Endpoint {
- public:
-  /// `inner` must not be null; `log` receives the violations (may be shared
-  /// between endpoints and with the bus). Throws vmsg::ConfigError on null.
-  ValidatingEndpoint(std::shared_ptr<bus::Endpoint> inner, std::shared_ptr<DriverRuleLog> log,
-                     ValidationProfile profile = {});
-  ~ValidatingEndpoint() override;
-  ValidatingEndpoint(const ValidatingEndpoint&) = delete;
-  ValidatingEndpoint& operator=(const ValidatingEndpoint&) = delete;
+namespace detail {
 
-  // bus::Endpoint
-  void attach(std::uint16_t dev_num, bus::Outbox& out) override;
-  void attach_memory(pci::DmaSpace& memory) override;
-  void receive(const wire::Message& m) override;
-  void advance_time(std::uint64_t ns) override;
-
-  [[nodiscard]] bus::Endpoint& inner() noexcept { return *inner_; }
-  [[nodiscard]] const std::shared_ptr<DriverRuleLog>& log() const noexcept { return log_; }
-  /// The status the device last reported (responses and EVENT_CONFIG).
-  [[nodiscard]] std::uint32_t reported_status() const noexcept { return status_; }
-  /// Features accepted with FEATURES_OK since the last reset.
-  [[nodiscard]] std::uint64_t negotiated_features() const noexcept { return negotiated_; }
-  [[nodiscard]] const ValidationProfile& profile() const noexcept { return profile_; }
-
- private:
-  class Tap;
-
+/// A ValidatingEndpoint's model of what the driver has been shown and owes:
+/// its own state, which it saves and restores by value (a base, so the
+/// checks keep naming the fields directly).
+struct ValidatorModel {
   /// What the driver has been told about one virtqueue.
   struct QueueModel {
     bool queried = false;     ///< GET_VQUEUE answered since the last reset
@@ -86,6 +63,66 @@ class ValidatingEndpoint final : public bus::Endpoint {
     // EVENT_AVAIL (or found at enabling); nullopt while unreadable.
     std::optional<std::uint16_t> notified_idx;
   };
+
+  std::optional<wire::GetDeviceInfoResp> info_;
+  std::map<std::uint32_t, std::uint32_t> offered_blocks_;  ///< feature blocks the device reported
+  std::uint32_t status_ = 0;                               ///< as last reported by the device
+  bool features_written_ = false;                          ///< SET_DRIVER_FEATURES since the last reset
+  std::uint64_t driver_features_ = 0;                      ///< blocks 0 and 1 as written since the last reset
+  std::uint64_t negotiated_ = 0;                           ///< accepted with FEATURES_OK
+  std::optional<std::uint32_t> answered_generation_;       ///< from the latest GET/SET_CONFIG answer
+  std::vector<std::uint32_t> event_generations_;           ///< EVENT_CONFIG generations since that answer
+  bool generation_refused_ = false;  ///< a SET_CONFIG was refused for its generation; no GET_CONFIG yet
+  bool needs_reset_shown_ = false;   ///< the device reported DEVICE_NEEDS_RESET
+  bool needs_reset_known_ = false;   ///< ...and a response has reached the driver since
+  bool reset_pending_ = false;       ///< REV1: status 0 written, answered non-zero, no 0 read since
+  // REV1 (validating_endpoint_rev1.cpp). What the device last answered
+  // GET_CONFIG or SET_CONFIG with since the last reset (REV1 L415-416: a
+  // reset may change the generation).
+  std::optional<std::uint32_t> config_answer_generation_;
+  bool reread_owed_ = false;          ///< a GET_CONFIG answer showed the generation moved: GET_CONFIG next (L399-402)
+  bool refresh_posted_ = false;       ///< EVENT_CONFIG without data posted, not yet followed by a response
+  bool refresh_owed_ = false;         ///< ...and the driver has it: GET_CONFIG before I/O or SET_CONFIG (L405-407)
+  bool refresh_zero_range_ = false;   ///< that event had offset and length 0 (L1046-1049)
+  std::optional<std::uint8_t> unanswered_;  ///< msg_id of a request the device left unanswered (L565-568)
+  std::uint64_t responses_posted_ = 0;
+  std::map<std::uint32_t, QueueModel> queues_;
+};
+
+}  // namespace detail
+
+/// Endpoint decorator that checks the driver side of the transport.
+/// Not copyable or movable (the outbox tap points back at it).
+class ValidatingEndpoint final : public bus::Endpoint, private detail::ValidatorModel {
+ public:
+  /// `inner` must not be null; `log` receives the violations (may be shared
+  /// between endpoints and with the bus). Throws vmsg::ConfigError on null.
+  ValidatingEndpoint(std::shared_ptr<bus::Endpoint> inner, std::shared_ptr<DriverRuleLog> log,
+                     ValidationProfile profile = {});
+  ~ValidatingEndpoint() override;
+  ValidatingEndpoint(const ValidatingEndpoint&) = delete;
+  ValidatingEndpoint& operator=(const ValidatingEndpoint&) = delete;
+
+  // bus::Endpoint
+  void attach(std::uint16_t dev_num, bus::Outbox& out) override;
+  void attach_memory(pci::DmaSpace& memory) override;
+  void receive(const wire::Message& m) override;
+  void advance_time(std::uint64_t ns) override;
+  /// The model and the inner endpoint's state (which may refuse). Not the
+  /// rule log: that is the caller's record of what happened, kept as is.
+  [[nodiscard]] snapshot::Handle save_state() const override;
+  void restore_state(const snapshot::Handle& state) override;
+
+  [[nodiscard]] bus::Endpoint& inner() noexcept { return *inner_; }
+  [[nodiscard]] const std::shared_ptr<DriverRuleLog>& log() const noexcept { return log_; }
+  /// The status the device last reported (responses and EVENT_CONFIG).
+  [[nodiscard]] std::uint32_t reported_status() const noexcept { return status_; }
+  /// Features accepted with FEATURES_OK since the last reset.
+  [[nodiscard]] std::uint64_t negotiated_features() const noexcept { return negotiated_; }
+  [[nodiscard]] const ValidationProfile& profile() const noexcept { return profile_; }
+
+ private:
+  class Tap;
 
   /// Logs `rule` unless it is null (a PR28 check with no REV1 counterpart).
   void violation(const char* rule, const wire::Message& m, std::string detail);
@@ -131,29 +168,11 @@ class ValidatingEndpoint final : public bus::Endpoint {
   /// The driver request being handled (its response is posted meanwhile).
   const wire::Message* current_ = nullptr;
 
-  std::optional<wire::GetDeviceInfoResp> info_;
-  std::map<std::uint32_t, std::uint32_t> offered_blocks_;  ///< feature blocks the device reported
-  std::uint32_t status_ = 0;                               ///< as last reported by the device
-  bool features_written_ = false;                          ///< SET_DRIVER_FEATURES since the last reset
-  std::uint64_t driver_features_ = 0;                      ///< blocks 0 and 1 as written since the last reset
-  std::uint64_t negotiated_ = 0;                           ///< accepted with FEATURES_OK
-  std::optional<std::uint32_t> answered_generation_;       ///< from the latest GET/SET_CONFIG answer
-  std::vector<std::uint32_t> event_generations_;           ///< EVENT_CONFIG generations since that answer
-  bool generation_refused_ = false;  ///< a SET_CONFIG was refused for its generation; no GET_CONFIG yet
-  bool needs_reset_shown_ = false;   ///< the device reported DEVICE_NEEDS_RESET
-  bool needs_reset_known_ = false;   ///< ...and a response has reached the driver since
-  bool reset_pending_ = false;       ///< REV1: status 0 written, answered non-zero, no 0 read since
-  // REV1 (validating_endpoint_rev1.cpp). What the device last answered
-  // GET_CONFIG or SET_CONFIG with since the last reset (REV1 L415-416: a
-  // reset may change the generation).
-  std::optional<std::uint32_t> config_answer_generation_;
-  bool reread_owed_ = false;          ///< a GET_CONFIG answer showed the generation moved: GET_CONFIG next (L399-402)
-  bool refresh_posted_ = false;       ///< EVENT_CONFIG without data posted, not yet followed by a response
-  bool refresh_owed_ = false;         ///< ...and the driver has it: GET_CONFIG before I/O or SET_CONFIG (L405-407)
-  bool refresh_zero_range_ = false;   ///< that event had offset and length 0 (L1046-1049)
-  std::optional<std::uint8_t> unanswered_;  ///< msg_id of a request the device left unanswered (L565-568)
-  std::uint64_t responses_posted_ = 0;
-  std::map<std::uint32_t, QueueModel> queues_;
+  struct State {
+    detail::ValidatorModel model;
+    snapshot::Handle inner;
+  };
+
 };
 
 }  // namespace vmsg::transport
