@@ -59,9 +59,9 @@
 //
 // Cost: the driver's bring-up runs on the bare machine (it raises no
 // interrupt and writes only zeros into zeroed RAM), everything after it
-// through the OraclePort. With a TargetPool (fuzz_device) the target is reset
-// instead of rebuilt, the bring-up is a replay of its recorded writes, and the
-// oracles' bookkeeping (shadow RAM, expected answers) lives in the pool, so a
+// through the OraclePort. With a TargetPool (fuzz_device) the target is
+// restored to its snapshot after the first bring-up instead of rebuilt and
+// probed again, and the oracles' bookkeeping (shadow RAM, expected answers) lives in the pool, so a
 // steady-state input allocates almost nothing (under ASan every fresh
 // allocation is fresh memory because of the quarantine: page faults). The
 // harness TU is left out of coverage instrumentation in the libFuzzer build
