@@ -476,7 +476,8 @@ void Machine::restore(const State& s) {
   msi_log_ = s.msi_log;
   crash_report_ = s.crash_report;
   crashed_device_ = s.crashed_device;
-  decode_valid_ = false;  // devices' config may be restored too; decode afresh
+  // The decode cache stays: it depends on the devices alone, whose decode
+  // generations say whether their restore changed anything.
 }
 
 }  // namespace vmsg::machine

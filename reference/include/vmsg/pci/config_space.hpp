@@ -168,13 +168,16 @@ class ConfigSpace {
   };
   [[nodiscard]] State save() const noexcept { return {bytes_, ignored_}; }
   /// Puts the bytes back without firing the Command observer (the owner
-  /// restores what depends on Command itself). The generation moves on
-  /// rather than back, so a decoder never mistakes the restored header for
-  /// one it cached after the save.
+  /// restores what depends on Command itself). When they differ the
+  /// generation moves on rather than back, so a decoder never mistakes the
+  /// restored header for one it cached after the save; when they do not, it
+  /// stays, and so do the decoders' caches.
   void restore(const State& s) noexcept {
-    bytes_ = s.bytes;
+    if (bytes_ != s.bytes) {
+      bytes_ = s.bytes;
+      ++generation_;
+    }
     ignored_ = s.ignored;
-    ++generation_;
   }
 
  private:
