@@ -137,7 +137,8 @@ TransportOptions options_for_bus(const wire::Profile& profile, const bus::BusOpt
 }
 
 DeviceTransport::DeviceTransport(std::unique_ptr<Backend> backend, TransportOptions options)
-    : backend_(std::move(backend)), options_(options), generation_(options.initial_generation) {
+    : backend_(std::move(backend)), options_(options) {
+  generation_ = options.initial_generation;
   if (rev1()) check_rev1_options();
   queues_.resize(backend_->num_queues());
   backend_->bind(*this);
@@ -153,21 +154,14 @@ void DeviceTransport::attach(std::uint16_t dev_num, bus::Outbox& out) {
 void DeviceTransport::attach_memory(pci::DmaSpace& memory) { memory_ = &memory; }
 
 snapshot::Handle DeviceTransport::save_state() const {
-  return snapshot::make(this, State{status_, generation_, driver_features_, features_accepted_, features_out_of_range_,
-                                    start_queues_, queues_, stats_, backend_->save_state()});
+  return snapshot::make(this, State{static_cast<const detail::TransportRun&>(*this), backend_->save_state()});
 }
 
 void DeviceTransport::restore_state(const snapshot::Handle& state) {
   const State& s = snapshot::get<State>(state, this, "device transport");
   backend_->restore_state(s.backend);  // first: it may refuse
-  status_ = s.status;
-  generation_ = s.generation;
-  driver_features_ = s.driver_features;
-  features_accepted_ = s.features_accepted;
-  features_out_of_range_ = s.features_out_of_range;
-  start_queues_ = s.start_queues;
-  queues_ = s.queues;
-  stats_ = s.stats;
+  // A SplitQueue points at this transport's memory view: restored into the same object only (snapshot::get).
+  static_cast<detail::TransportRun&>(*this) = s.run;
 }
 
 void DeviceTransport::advance_time(std::uint64_t ns) { backend_->advance_time(ns); }

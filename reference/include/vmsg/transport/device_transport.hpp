@@ -78,9 +78,35 @@ struct TransportStats {
   std::uint64_t resets = 0;
 };
 
+namespace detail {
+
+/// What a DeviceTransport does at run time (status, features, generation,
+/// queues, counters): its own state, saved and restored by value. A base of
+/// DeviceTransport, so the protocol code keeps naming the fields directly.
+struct TransportRun {
+  /// Per-queue state: the SET_VQUEUE parameters and, once valid, the queue.
+  /// PR28 sets both at once. REV1 may keep fields of a disabled queue, so
+  /// there `queue` is engaged exactly while the queue is enabled.
+  struct QueueSlot {
+    virtqueue::QueueLayout layout{};           ///< as last set (cur_size = layout.size when configured)
+    std::optional<virtqueue::SplitQueue> queue;  ///< engaged when configured (REV1: enabled)
+  };
+
+  std::uint32_t status_ = 0;
+  std::uint32_t generation_ = 0;
+  std::uint64_t driver_features_ = 0;
+  bool features_accepted_ = false;      ///< FEATURES_OK accepted since the last reset
+  bool features_out_of_range_ = false;  ///< a non-zero word for a block past bit 63 was written (G4)
+  bool start_queues_ = false;           ///< DRIVER_OK just became set: kick queues after the response
+  std::vector<QueueSlot> queues_;
+  TransportStats stats_{};
+};
+
+}  // namespace detail
+
 /// Device-side transport endpoint. Not copyable or movable (queues and the
 /// backend hold pointers into it).
-class DeviceTransport final : public bus::Endpoint, private DeviceContext {
+class DeviceTransport final : public bus::Endpoint, private DeviceContext, private detail::TransportRun {
  public:
   /// Throws vmsg::ConfigError under REV1 for a backend with more than 65536
   /// queues (REV1 L1277) or a non-nil device_uuid that is not version 4.
@@ -174,39 +200,15 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext {
   void notify_used(unsigned q, virtqueue::SplitQueue& queue);
   void queue_error();
 
-  /// Per-queue state: the SET_VQUEUE parameters and, once valid, the queue.
-  /// PR28 sets both at once. REV1 may keep fields of a disabled queue, so
-  /// there `queue` is engaged exactly while the queue is enabled.
-  struct QueueSlot {
-    virtqueue::QueueLayout layout{};           ///< as last set (cur_size = layout.size when configured)
-    std::optional<virtqueue::SplitQueue> queue;  ///< engaged when configured (REV1: enabled)
-  };
-
   std::unique_ptr<Backend> backend_;
   TransportOptions options_;
   std::uint16_t dev_num_ = 0;
   bus::Outbox* out_ = nullptr;
   NullDmaSpace null_memory_;
   pci::DmaSpace* memory_ = nullptr;
-  std::uint32_t status_ = 0;
-  std::uint32_t generation_ = 0;
-  std::uint64_t driver_features_ = 0;
-  bool features_accepted_ = false;      ///< FEATURES_OK accepted since the last reset
-  bool features_out_of_range_ = false;  ///< a non-zero word for a block past bit 63 was written (G4)
-  bool start_queues_ = false;           ///< DRIVER_OK just became set: kick queues after the response
-  std::vector<QueueSlot> queues_;
-  TransportStats stats_{};
 
-  /// What save_state() keeps: every member but options and wiring.
   struct State {
-    std::uint32_t status = 0;
-    std::uint32_t generation = 0;
-    std::uint64_t driver_features = 0;
-    bool features_accepted = false;
-    bool features_out_of_range = false;
-    bool start_queues = false;
-    std::vector<QueueSlot> queues;  // a SplitQueue points at this transport's memory view: same object only
-    TransportStats stats;
+    detail::TransportRun run;
     snapshot::Handle backend;
   };
 };
