@@ -104,6 +104,7 @@ class RingEnd {
   void restore(std::uint32_t index, const RingStats& stats) noexcept {
     own_ = index % kSlotCount;
     stats_ = stats;
+    peer_known_ = false;  // a cached peer index belongs to the state left behind
   }
 
   /// The private own index (always < kSlotCount).
