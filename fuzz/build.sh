@@ -17,7 +17,7 @@ CXXFLAGS="${CXXFLAGS:--O1 -g -fno-omit-frame-pointer -fsanitize=address,undefine
 LIB_FUZZING_ENGINE="${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}"
 OUT="${OUT:-$root/build-fuzz/out}"
 WORK="${WORK:-$root/build-fuzz/work}"
-targets=(codec fifo device transport diff driver qtest qtest_args dut_config)
+targets=(codec fifo device transport diff driver qtest qtest_args dut_config qmp)
 
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)

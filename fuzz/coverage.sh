@@ -12,7 +12,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 dir="${COV_BUILD_DIR:-$root/build-fuzz/cov}"
-targets=(codec fifo device transport diff driver qtest qtest_args dut_config)
+targets=(codec fifo device transport diff driver qtest qtest_args dut_config qmp)
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
 cmake -S "$root" -B "$dir" "${gen[@]}" -DCMAKE_CXX_COMPILER=clang++-14 \

@@ -12,7 +12,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
-target="${1:?usage: fuzz/run.sh TARGET [SECONDS]  (codec fifo device transport diff driver qtest qtest_args dut_config)}"
+target="${1:?usage: fuzz/run.sh TARGET [SECONDS]  (codec fifo device transport diff driver qtest qtest_args dut_config qmp)}"
 secs="${2:-600}"
 OUT="${OUT:-$root/build-fuzz/out}"
 bin="$OUT/fuzz_$target"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a fuzz target costs per input, measured the same way every time:
-#   fuzz/speed.sh [TARGET...]   (default: device transport diff driver dut_config codec fifo)
+#   fuzz/speed.sh [TARGET...]   (default: device transport diff driver dut_config codec fifo qmp)
 # For each target: libFuzzer executes every input of its committed corpus
 # (fuzz/corpus/TARGET) as given, K times each (-runs=K with files as
 # arguments: nothing invented, no corpus bookkeeping), with the target's
@@ -18,7 +18,7 @@ OUT="${OUT:-$root/build-fuzz/out}"
 reps="${REPS:-3}"
 core="${CORE:-0}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(device transport diff driver dut_config codec fifo)
+[ ${#targets[@]} -gt 0 ] || targets=(device transport diff driver dut_config codec fifo qmp)
 
 [ "${SKIP_BUILD:-0}" = 1 ] || "$here/build.sh" >/dev/null
 scratch="$(mktemp -d)"  # the fuzzer's working directory (crash files land here, not in the repo)

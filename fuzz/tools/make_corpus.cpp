@@ -46,6 +46,7 @@
 #include "harness/transport_ops.hpp"
 #include "tools/corpus_qtest.hpp"
 #include "tools/corpus_driver.hpp"
+#include "tools/corpus_qmp.hpp"
 #include "tools/corpus_seeds.hpp"
 #include "vmsg/dut/library.hpp"
 #include "vmsg/driver/amp_driver.hpp"
@@ -640,6 +641,26 @@ void write_device(Out& out, const std::string& name, const dops::Setup& setup, c
   out.write("diff", name, diff_input(diff_setup(setup), ops));
 }
 
+namespace {
+
+/// Replaces the gen-* files of `dir` with `seeds` (the targets whose seeds
+/// need no recorded traffic). Returns the number of files written.
+std::size_t write_seeds(const fs::path& dir, const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& seeds) {
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().filename().string().rfind("gen-", 0) == 0) fs::remove(e.path());
+  }
+  std::size_t n = 0;
+  for (const auto& [name, bytes] : seeds) {
+    std::ofstream f(dir / ("gen-" + name), std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[2]) == "qtest") {
     // Only corpus/qtest and corpus/qtest_args (tools/corpus_qtest.cpp).
@@ -648,22 +669,16 @@ int main(int argc, char** argv) {
   }
   if (argc == 3 && std::string(argv[2]) == "driver") {
     // Only corpus/driver: its seeds need no recorded traffic (tools/corpus_driver.cpp).
-    const fs::path dir = fs::path(argv[1]) / "driver";
-    fs::create_directories(dir);
-    for (const auto& e : fs::directory_iterator(dir)) {
-      if (e.path().filename().string().rfind("gen-", 0) == 0) fs::remove(e.path());
-    }
-    std::size_t n = 0;
-    for (const auto& [name, bytes] : fuzz::driver_seeds()) {
-      std::ofstream f(dir / ("gen-" + name), std::ios::binary);
-      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-      ++n;
-    }
-    std::printf("driver: %zu inputs\n", n);
+    std::printf("driver: %zu inputs\n", write_seeds(fs::path(argv[1]) / "driver", fuzz::driver_seeds()));
+    return 0;
+  }
+  if (argc == 3 && std::string(argv[2]) == "qmp") {
+    // Only corpus/qmp (tools/corpus_qmp.cpp).
+    std::printf("qmp: %zu inputs\n", write_seeds(fs::path(argv[1]) / "qmp", fuzz::qmp_seeds()));
     return 0;
   }
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <corpus-root> [qtest|driver]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <corpus-root> [qtest|driver|qmp]\n", argv[0]);
     return 2;
   }
   Out out(argv[1]);
@@ -912,6 +927,7 @@ int main(int argc, char** argv) {
     out.write("diff", "empty-slot", diff_input(x, ops));
   }
   std::printf("qtest, qtest_args: %zu inputs\n", fuzz::write_qtest_corpus(argv[1]));
+  std::printf("qmp: %zu inputs\n", write_seeds(fs::path(argv[1]) / "qmp", fuzz::qmp_seeds()));
   out.report();
   return 0;
 }
