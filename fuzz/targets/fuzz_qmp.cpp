@@ -11,7 +11,8 @@
 //    loop feeds them: the greeting first, then handle() per line until quit.
 //    Once with a backend (which records calls and refuses some, with a
 //    QmpError or another exception) and once without. Every line gets exactly
-//    one reply line (two after quit: the reply and a SHUTDOWN event), each a
+//    one reply line (two after quit: the reply and a SHUTDOWN event; none
+//    for a blank line, as QEMU), each a
 //    JSON object; the reply holds `return` or `error` {class, desc} (strings)
 //    and echoes the input's `id` exactly when the line was an object with
 //    one. Which of return/error, the error class, the return value of
@@ -237,6 +238,11 @@ void check_server(const std::vector<std::string>& lines, bool with_backend) {
       out = server.handle(line);
     } catch (const std::exception& e) {
       VMSG_FUZZ_CHECK(false, "handle([" + line + "]) threw: " + e.what());
+    }
+    if (line.find_first_not_of(" \t\r\n") == std::string::npos) {
+      // Whitespace only: no command, no reply (QEMU's streamer skips it).
+      VMSG_FUZZ_CHECK(out.empty(), "blank line [" + line + "] answered: " + out);
+      continue;
     }
     const std::optional<json::Value> in = object_line(line);
     const Expect want = model_line(in, negotiated, with_backend);

@@ -101,6 +101,10 @@ json::Value QmpServer::execute(const std::string& command, const json::Object& a
 }
 
 std::string QmpServer::handle(std::string_view line) {
+  // QEMU's JSON streamer skips whitespace between values: a blank line is no
+  // command and gets no reply (an answer to it would be taken by the client
+  // as the reply to its next command).
+  if (line.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
   json::Value reply;
   const json::Value* id = nullptr;
   json::Value input;

@@ -80,6 +80,16 @@ TEST(QmpServer, ErrorsHaveQmpShapes) {
   EXPECT_FALSE(s.quit_requested());
 }
 
+// fuzz_qmp: a blank line was answered with a parse error, a reply to no
+// command (QEMU skips whitespace between commands and answers nothing).
+TEST(QmpServer, BlankLinesGetNoReply) {
+  QmpServer s(nullptr);
+  for (const char* blank : {"", " ", "\t \r", "\r"}) EXPECT_EQ(s.handle(blank), "") << '[' << blank << ']';
+  (void)answer(s, R"({"execute": "qmp_capabilities", "id": 1})");
+  EXPECT_EQ(s.handle("  "), "");
+  EXPECT_EQ(*answer(s, R"({"execute": "query-status", "id": 2})").find("id")->as_int(), 2);
+}
+
 TEST(QmpServer, QuitAnswersThenAnnouncesShutdown) {
   QmpServer s(nullptr);
   (void)answer(s, R"({"execute": "qmp_capabilities"})");

@@ -51,7 +51,8 @@ class QmpServer {
   /// The greeting line QEMU sends on connect (newline included).
   [[nodiscard]] std::string greeting() const;
   /// The reply line(s) to one input line (newline-terminated): the answer,
-  /// plus the SHUTDOWN event after `quit`.
+  /// plus the SHUTDOWN event after `quit`; nothing for a blank line
+  /// (whitespace only), as QEMU.
   std::string handle(std::string_view line);
   /// True once `quit` has been answered: the tool exits then.
   [[nodiscard]] bool quit_requested() const noexcept { return quit_; }
