@@ -18,7 +18,8 @@
 //    one. Which of return/error, the error class, the return value of
 //    qmp_capabilities/query-status/quit and whether the backend was called
 //    (with which arguments) come from an independent model of the session
-//    (negotiation, argument rules). Nothing is thrown out of handle().
+//    (negotiation, members and argument rules, as QEMU's). Nothing is thrown
+//    out of handle().
 //  - Client: the same lines are a server's side of a session. They are
 //    written into a socketpair whose writing end is then shut, and a
 //    QmpClient is built on the other end (greeting, qmp_capabilities) and
@@ -175,6 +176,7 @@ Expect model_line(const std::optional<json::Value>& in, bool& negotiated, bool h
   Expect e;
   e.error_class = "GenericError";
   if (!in) return e;
+  if (!only_keys(*in->as_object(), {"execute", "arguments", "id"})) return e;  // as QEMU
   const json::Value* exec = in->find("execute");
   if (exec == nullptr || exec->as_string() == nullptr) return e;
   const json::Value* args = in->find("arguments");
@@ -265,7 +267,9 @@ void check_server(const std::vector<std::string>& lines, bool with_backend) {
     VMSG_FUZZ_CHECK((ret == nullptr) != (err == nullptr), "reply holds not exactly one of return/error: " + r[0]);
     if (want.error_class.empty()) {
       VMSG_FUZZ_CHECK(ret != nullptr, "[" + line + "] should succeed: " + r[0]);
-      if (want.ret) VMSG_FUZZ_CHECK(*ret == *want.ret, "[" + line + "] returned the wrong value: " + r[0]);
+      if (want.ret) {
+        VMSG_FUZZ_CHECK(*ret == *want.ret, "[" + line + "] returned the wrong value: " + r[0]);
+      }
     } else {
       VMSG_FUZZ_CHECK(err != nullptr, "[" + line + "] should be refused with " + want.error_class + ": " + r[0]);
       const json::Value* cls = err->find("class");

@@ -113,6 +113,12 @@ std::string QmpServer::handle(std::string_view line) {
     const json::Object* obj = input.as_object();
     if (obj == nullptr) throw QmpError("GenericError", "QMP input must be a JSON object");
     id = input.find("id");
+    // QEMU's qmp_dispatch_check_obj: no member besides these (no out-of-band capability here).
+    for (const auto& [k, v] : *obj) {
+      if (k != "execute" && k != "arguments" && k != "id") {
+        throw QmpError("GenericError", "QMP input member '" + k + "' is unexpected");
+      }
+    }
     const json::Value* exec = input.find("execute");
     if (exec == nullptr) throw QmpError("GenericError", "QMP input lacks member 'execute'");
     const std::string* command = exec->as_string();

@@ -90,6 +90,16 @@ TEST(QmpServer, BlankLinesGetNoReply) {
   EXPECT_EQ(*answer(s, R"({"execute": "query-status", "id": 2})").find("id")->as_int(), 2);
 }
 
+// fuzz_qmp: a member besides execute/arguments/id was ignored; QEMU refuses it.
+TEST(QmpServer, UnexpectedInputMembersAreRefused) {
+  QmpServer s(nullptr);
+  const json::Value r = answer(s, R"({"execute": "qmp_capabilities", "exec-oob": "x", "id": 1})");
+  EXPECT_EQ(error_class(r), "GenericError");
+  EXPECT_EQ(*r.find("error")->find("desc")->as_string(), "QMP input member 'exec-oob' is unexpected");
+  EXPECT_EQ(*r.find("id")->as_int(), 1);
+  EXPECT_NE(answer(s, R"({"execute": "qmp_capabilities", "arguments": {}, "id": 2})").find("return"), nullptr);
+}
+
 TEST(QmpServer, QuitAnswersThenAnnouncesShutdown) {
   QmpServer s(nullptr);
   (void)answer(s, R"({"execute": "qmp_capabilities"})");
