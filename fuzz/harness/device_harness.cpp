@@ -368,20 +368,8 @@ DeviceHarness::Snap DeviceHarness::snap() const {
   return s;
 }
 
-std::optional<pci::BarMapping> DeviceHarness::mapping(unsigned bar) const {
-  // Decoding a BAR reads config space; the harness asks on every write, so
-  // the answers are kept while the config generation stands still.
-  const std::uint64_t gen = target_->device().config().generation();
-  if (!mappings_valid_ || gen != mappings_gen_) {
-    for (unsigned k = 0; k < mappings_.size(); ++k) mappings_[k] = target_->device().bar_mapping(k);
-    mappings_gen_ = gen;
-    mappings_valid_ = true;
-  }
-  return mappings_[bar];
-}
-
 void DeviceHarness::note_msix_write(std::uint64_t addr, std::uint64_t n) {
-  const auto m = mapping(msix_->bir());
+  const auto m = target_->device().bar_mapping(msix_->bir());
   if (!m || n == 0) return;
   const std::uint64_t end = addr + n < addr ? ~std::uint64_t{0} : addr + n;
   if (addr < m->base + m->size && end > m->base) blocked_valid_ = false;
@@ -482,7 +470,7 @@ void DeviceHarness::note_write(std::uint64_t addr, std::span<const std::uint8_t>
   for (std::uint64_t i = 0; i < len; ++i) (void)scratch_->shadow.write(addr + i, data[static_cast<std::size_t>(i)]);
   // BAR1: anything but the driver link writing there untracks the FIFOs it touches.
   if (in_link_) return;
-  const auto m = mapping(amp::bars::kFifoRam);
+  const auto m = target_->device().bar_mapping(amp::bars::kFifoRam);
   if (!m) return;
   const std::uint64_t end = addr + n < addr ? ~std::uint64_t{0} : addr + n;  // saturate at the top
   const std::uint64_t lo = std::max(addr, m->base);
@@ -507,7 +495,7 @@ std::uint64_t DeviceHarness::resolve(Region r, std::uint64_t raw) const {
     case Region::Bar1:
     case Region::Bar2: {
       const auto k = static_cast<unsigned>(r);
-      const auto m = mapping(k);
+      const auto m = target_->device().bar_mapping(k);
       const std::uint64_t base = m ? m->base : bar_base_[k];
       return base + raw % (bar_size_[k] + 16);  // a little past the end, too
     }
@@ -526,7 +514,7 @@ bool DeviceHarness::sane() const {
   const amp::AmpPciDevice& dev = target_->device();
   if (!dev.config().memory_enabled()) return false;
   for (unsigned k = 0; k < 2; ++k) {
-    const auto m = mapping(k);
+    const auto m = dev.bar_mapping(k);
     if (!m || m->base != bar_base_[k]) return false;
   }
   return true;
@@ -548,7 +536,7 @@ void DeviceHarness::note_reach(const device_ops::Op& op, std::uint64_t addr, std
       // (note_write untracks them); anything else may act on the function.
       if (n == 0 || target_->machine().ram().contains(addr, n)) break;
       clean_ = false;  // a register, slot or index written by hand may break a rule
-      const auto m = mapping(amp::bars::kFifoRam);
+      const auto m = target_->device().bar_mapping(amp::bars::kFifoRam);
       if (m && addr >= m->base && addr - m->base <= m->size && n <= m->size - (addr - m->base)) break;
       device_wide_ = true;
       break;
@@ -644,7 +632,7 @@ void DeviceHarness::run(const device_ops::Op& op) {
       break;
     }
     case Kind::Doorbell: {
-      const auto m = mapping(amp::bars::kRegisters);
+      const auto m = target_->device().bar_mapping(amp::bars::kRegisters);
       const std::uint64_t base = m ? m->base : bar_base_[0];
       p.mmio_write(base + amp::reg::notify(op.fifo % (nf_ + 1)), 4, 1);
       break;
@@ -824,7 +812,7 @@ void DeviceHarness::check_frame(unsigned q, std::span<const std::uint8_t> slot) 
 bool DeviceHarness::pristine() const {
   const amp::AmpPciDevice& dev = target_->device();
   if (!sane() || function_blocked() || (dev.config().command() & kCmdIntxDisable) != 0) return false;
-  const auto m2 = mapping(2);
+  const auto m2 = dev.bar_mapping(2);
   if (!m2 || m2->base != bar_base_[2]) return false;
   for (unsigned q = 0; q < nf_; ++q) {
     const pci::MsixEntry e = msix_->entry(q);

@@ -227,8 +227,6 @@ class DeviceHarness {
 
   // Operations.
   [[nodiscard]] std::uint64_t resolve(device_ops::Region r, std::uint64_t raw) const;
-  /// The device's decode of BAR `bar` (0..2) now, as bar_mapping() answers it.
-  [[nodiscard]] std::optional<pci::BarMapping> mapping(unsigned bar) const;
   [[nodiscard]] bool sane() const;
   [[nodiscard]] bool pristine() const;
   /// Posts through the link (if the layout is sane); true when the frame went in.
@@ -277,10 +275,6 @@ class DeviceHarness {
   bool in_link_ = false;  ///< the driver link is accessing BAR1: not a stray write
   std::size_t msi_seen_ = 0;  ///< machine MSI log entries already applied to the shadow
   std::uint64_t ambiguous_ = 0;
-  // mapping()'s cache of BARs 0..2, valid at one config generation.
-  mutable std::array<std::optional<pci::BarMapping>, 3> mappings_{};
-  mutable std::uint64_t mappings_gen_ = 0;
-  mutable bool mappings_valid_ = false;
   // snap()'s cache of blocked(v) (see snap()).
   mutable std::array<bool, 8> blocked_{};
   mutable std::uint64_t blocked_gen_ = 0;

@@ -32,6 +32,16 @@ void PciFunction::config_write(std::uint16_t offset, unsigned size, std::uint32_
 }
 
 std::optional<BarMapping> PciFunction::bar_mapping(unsigned bar) const {
+  if (bar >= mappings_.size()) return std::nullopt;
+  if (!mappings_valid_ || mappings_at_ != config_.generation()) {
+    for (unsigned k = 0; k < mappings_.size(); ++k) mappings_[k] = decode_bar(k);
+    mappings_at_ = config_.generation();
+    mappings_valid_ = true;
+  }
+  return mappings_[bar];
+}
+
+std::optional<BarMapping> PciFunction::decode_bar(unsigned bar) const {
   const BarSpec spec = config_.bar_spec(bar);
   if (spec.size == 0 || !config_.memory_enabled()) return std::nullopt;
   const std::uint64_t base = config_.bar_address(bar);
@@ -41,15 +51,17 @@ std::optional<BarMapping> PciFunction::bar_mapping(unsigned bar) const {
   return BarMapping{base, spec.size};
 }
 
-bool PciFunction::device_access_ok(unsigned bar, std::uint64_t offset, unsigned size) const noexcept {
+bool PciFunction::inside_bar(unsigned bar, std::uint64_t offset, std::uint64_t size) const noexcept {
   const std::uint32_t bar_size = config_.bar_spec(bar).size;
-  if (size != 1 && size != 2 && size != 4 && size != 8) return false;
   return size <= bar_size && offset <= bar_size - size;
 }
 
+bool PciFunction::device_access_ok(unsigned bar, std::uint64_t offset, unsigned size) const noexcept {
+  return (size == 1 || size == 2 || size == 4 || size == 8) && inside_bar(bar, offset, size);
+}
+
 bool PciFunction::device_bulk_ok(unsigned bar, std::uint64_t offset, std::size_t size) const noexcept {
-  const std::uint32_t bar_size = config_.bar_spec(bar).size;
-  return !(msix_ && bar == msix_->bir()) && size <= bar_size && offset <= bar_size - size;
+  return !(msix_ && bar == msix_->bir()) && inside_bar(bar, offset, size);
 }
 
 bool PciFunction::bar_read_bulk(unsigned bar, std::uint64_t offset, std::span<std::uint8_t> out) {

@@ -25,6 +25,7 @@
 //   ... raise FIFO q's interrupt: notify(q);
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 
@@ -65,7 +66,8 @@ class PciFunction : public PciDevice {
   /// {address, size} only when memory decoding is on and the BAR holds a
   /// usable address: non-zero and, as in QEMU's pci_bar_address(), not
   /// reaching 0xFFFFFFFF (so a BAR left at its all-ones sizing value is not
-  /// decoded even with MEM on).
+  /// decoded even with MEM on). Callers ask at every access, so the answers
+  /// are kept while the config generation holds the value they were taken at.
   [[nodiscard]] std::optional<BarMapping> bar_mapping(unsigned bar) const final;
   /// The config space's write generation: BAR decode depends on nothing else.
   [[nodiscard]] const std::uint64_t* decode_generation() const noexcept final { return config_.generation_counter(); }
@@ -120,12 +122,20 @@ class PciFunction : public PciDevice {
   virtual void on_attach(DmaSpace& dma);
 
  private:
+  /// bar_mapping()'s rule, from config space as it is now.
+  [[nodiscard]] std::optional<BarMapping> decode_bar(unsigned bar) const;
+  /// [offset, offset + size) lies inside BAR `bar` (an unimplemented BAR has size 0).
+  [[nodiscard]] bool inside_bar(unsigned bar, std::uint64_t offset, std::uint64_t size) const noexcept;
   [[nodiscard]] bool device_access_ok(unsigned bar, std::uint64_t offset, unsigned size) const noexcept;
   [[nodiscard]] bool device_bulk_ok(unsigned bar, std::uint64_t offset, std::size_t size) const noexcept;
 
   ConfigSpace config_;
   std::optional<Msix> msix_;
   DmaSpace* dma_ = nullptr;
+  // bar_mapping()'s answers (logically const), valid at config generation mappings_at_.
+  mutable std::array<std::optional<BarMapping>, cfg::kNumBars> mappings_{};
+  mutable std::uint64_t mappings_at_ = 0;
+  mutable bool mappings_valid_ = false;
 };
 
 }  // namespace vmsg::pci

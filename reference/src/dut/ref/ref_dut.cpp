@@ -124,16 +124,10 @@ void RefDut::config_write(std::uint16_t offset, unsigned size, std::uint32_t val
 }
 
 bool RefDut::decode(std::uint64_t addr, unsigned size, Bar& bar) const {
-  // A config write may move or disable a BAR at any time: the cached
-  // mappings are taken again whenever the function's decode counter moved.
-  const std::uint64_t now = *device_->decode_generation();
-  if (!mappings_valid_ || now != mappings_at_) {
-    for (unsigned i = 0; i < kBarCount; ++i) mappings_[i] = device_->bar_mapping(i);
-    mappings_at_ = now;
-    mappings_valid_ = true;
-  }
+  // Asked afresh at every access (the function keeps its answers while its
+  // config space stands still): a config write may have moved or disabled a BAR.
   for (unsigned i = 0; i < kBarCount; ++i) {
-    const auto& m = mappings_[i];
+    const auto m = device_->bar_mapping(i);
     if (!m || m->size == 0 || addr < m->base || addr - m->base >= m->size) continue;
     if (size > m->size || addr - m->base > m->size - size) return false;  // runs past the BAR: unbacked
     bar = {i, m->base};

@@ -3,12 +3,10 @@
 // libvmsg_ref_dut.so; ref_abi.cpp wraps it in the C entry points.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,11 +75,6 @@ class RefDut {
   /// The transports by (fifo, dev_num), for stimulus actions on their backends.
   std::map<std::pair<unsigned, unsigned>, std::shared_ptr<transport::DeviceTransport>> transports_;
   std::shared_ptr<amp::AmpPciDevice> device_;
-  // decode()'s view of the BARs, valid while the function's decode counter
-  // (pci::PciDevice::decode_generation) holds the value it was taken at.
-  mutable std::array<std::optional<pci::BarMapping>, kBarCount> mappings_{};
-  mutable std::uint64_t mappings_at_ = 0;
-  mutable bool mappings_valid_ = false;
 };
 
 }  // namespace vmsg::dut::ref
