@@ -10,48 +10,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
-#include <string>
 #include <vector>
+
+#include "common/input_files.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
-namespace {
-
-namespace fs = std::filesystem;
-
-bool is_input(const fs::path& p) {
-  return p.filename().string().rfind("README", 0) != 0 && p.extension() != ".patch";
-}
-
-void collect(const fs::path& p, std::vector<fs::path>& out) {
-  if (fs::is_directory(p)) {
-    for (const auto& e : fs::recursive_directory_iterator(p)) {
-      if (e.is_regular_file() && is_input(e.path())) out.push_back(e.path());
-    }
-  } else if (fs::is_regular_file(p)) {
-    out.push_back(p);
-  } else {
-    std::fprintf(stderr, "replay: %s does not exist, skipped\n", p.string().c_str());
-  }
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  std::vector<fs::path> files;
-  for (int i = 1; i < argc; ++i) collect(argv[i], files);
-  std::sort(files.begin(), files.end());
+  const auto files = vmsg::fuzz::input_files(argc, argv);
   if (files.empty()) {
     std::fprintf(stderr, "replay: no inputs found\n");
     return 1;
   }
   for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::vector<std::uint8_t> bytes = vmsg::fuzz::read_input_file(f);
     // Exact-size copy: reading one byte past the input is then a heap overflow.
     const auto copy = std::make_unique<std::uint8_t[]>(bytes.size() + (bytes.empty() ? 1 : 0));
     std::copy(bytes.begin(), bytes.end(), copy.get());

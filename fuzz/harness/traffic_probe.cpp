@@ -40,6 +40,17 @@ void TrafficProbe::advance_time(std::uint64_t ns) {
   inner_->advance_time(ns);
 }
 
+snapshot::Handle TrafficProbe::save_state() const {
+  return snapshot::make(this, State{inner_->save_state(), traffic_, received_});
+}
+
+void TrafficProbe::restore_state(const snapshot::Handle& state) {
+  const State& s = snapshot::get<State>(state, this, "traffic probe");
+  inner_->restore_state(s.inner);  // first: it may refuse
+  traffic_ = s.traffic;
+  received_ = s.received;
+}
+
 void TrafficProbe::clear() noexcept {
   traffic_.in.clear();
   traffic_.out.clear();

@@ -34,6 +34,9 @@ class TrafficProbe final : public bus::Endpoint {
   void attach_memory(pci::DmaSpace& memory) override;
   void receive(const wire::Message& m) override;
   void advance_time(std::uint64_t ns) override;
+  /// The inner endpoint's state with the probe's own (traffic, count).
+  [[nodiscard]] snapshot::Handle save_state() const override;
+  void restore_state(const snapshot::Handle& state) override;
 
   [[nodiscard]] const Traffic& traffic() const noexcept { return traffic_; }
   /// Driver messages received since construction (never cleared).
@@ -42,6 +45,11 @@ class TrafficProbe final : public bus::Endpoint {
 
  private:
   class Tap;
+  struct State {
+    snapshot::Handle inner;
+    Traffic traffic;
+    std::uint64_t received = 0;
+  };
 
   std::shared_ptr<bus::Endpoint> inner_;
   std::unique_ptr<Tap> tap_;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/check.hpp"
+#include "vmsg/common/errors.hpp"
 #include "vmsg/devices/factory.hpp"
 #include "vmsg/fifo/layout.hpp"
 #include "vmsg/pci/dma.hpp"
@@ -36,6 +37,11 @@ bool overlaps(std::uint64_t a_lo, std::uint64_t a_hi, std::uint64_t b_lo, std::u
 
 /// [lo, lo + len) saturated at the top of the address space.
 std::uint64_t end_of(std::uint64_t lo, std::uint64_t len) { return lo + len < lo ? ~std::uint64_t{0} : lo + len; }
+
+// What a trace entry is (TransportHarness::note).
+constexpr std::uint8_t kTagSent = 0;
+constexpr std::uint8_t kTagEmitted = 1;
+constexpr std::uint8_t kTagTime = 2;
 
 constexpr std::uint64_t kRingResetBit = std::uint64_t{1} << 40;         // VIRTIO_F_RING_RESET
 constexpr std::uint64_t kNotificationDataBit = std::uint64_t{1} << 38;  // VIRTIO_F_NOTIFICATION_DATA
@@ -79,7 +85,8 @@ class TransportHarness::Sink final : public bus::FrameSink {
   explicit Sink(TransportHarness& h) : h_(h) {}
   void send(std::span<const std::uint8_t> frame) override {
     h_.out_.emplace_back(frame.begin(), frame.end());
-    ++h_.frames_out_;
+    ++h_.rs_.frames_out;
+    h_.note(kTagEmitted, frame);
   }
 
  private:
@@ -123,6 +130,62 @@ TransportHarness::TransportHarness(const ops::Setup& setup, machine::GuestRam* r
 }
 
 TransportHarness::~TransportHarness() = default;
+
+// ---- snapshots and the trace ----------------------------------------------------
+
+class TransportHarness::Saved {
+ public:
+  const TransportHarness* owner = nullptr;
+  machine::GuestRam::Snapshot ram;
+  bus::Bus::State bus;
+  snapshot::Handle endpoints;  ///< outer probe, validator, inner probe, device and backend
+  transport::DriverRuleLog ep_log;
+  transport::DriverRuleLog bus_log;
+  RunState run;
+};
+
+std::shared_ptr<const TransportHarness::Saved> TransportHarness::save() {
+  auto s = std::make_shared<Saved>();
+  s->owner = this;
+  s->endpoints = outer_->save_state();  // first: it may refuse, before RAM moves its mark
+  s->ram = ram_.save();
+  s->bus = bus_->save();
+  s->ep_log = *ep_log_;
+  s->bus_log = bus_log_;
+  s->run = rs_;
+  return s;
+}
+
+void TransportHarness::restore(const Saved& s) {
+  if (s.owner != this) throw SnapshotError("transport harness: the saved state belongs to another harness");
+  outer_->restore_state(s.endpoints);
+  ram_.restore(s.ram);
+  bus_->restore(s.bus);
+  *ep_log_ = s.ep_log;
+  bus_log_ = s.bus_log;
+  rs_ = s.run;
+  out_.clear();
+  ep_watch_.mark();  // the logs may be shorter than at the last mark
+  bus_watch_.mark();
+}
+
+void TransportHarness::note(std::uint8_t tag, std::span<const std::uint8_t> bytes) noexcept {
+  constexpr std::uint64_t kPrime = 0x100000001b3ULL;  // FNV-1a
+  std::uint64_t h = rs_.trace;
+  const auto mix = [&h](std::uint64_t b) { h = (h ^ (b & 0xFF)) * kPrime; };
+  mix(tag);
+  for (unsigned i = 0; i < 4; ++i) mix(bytes.size() >> (8 * i));  // lengths keep entries apart
+  for (const std::uint8_t b : bytes) mix(b);
+  rs_.trace = h;
+}
+
+std::uint64_t TransportHarness::ram_digest() const {
+  std::vector<std::uint8_t> all(static_cast<std::size_t>(ram_.size()));
+  (void)ram_.read(0, all);
+  std::uint64_t h = kTraceSeed;
+  for (const std::uint8_t b : all) h = (h ^ b) * 0x100000001b3ULL;
+  return h;
+}
 
 // ---- oracle (b) ----------------------------------------------------------------
 
@@ -169,14 +232,14 @@ bool TransportHarness::write_justified(std::uint64_t addr, std::uint64_t len) co
     if (addr >= l.device_addr && hi <= end_of(l.device_addr, ring::used_ring_bytes(l.size))) return true;
   }
   const auto inside = [&](const Range& r) { return addr >= r.lo && hi <= r.hi; };
-  if (std::any_of(ever_writable_.begin(), ever_writable_.end(), inside)) return true;
+  if (std::any_of(rs_.ever_writable.begin(), rs_.ever_writable.end(), inside)) return true;
   std::vector<Range> now;
   collect_writable(now);
   return std::any_of(now.begin(), now.end(), inside);
 }
 
 void TransportHarness::check_write(std::uint64_t addr, std::uint64_t len) {
-  if (!write_oracle_ || len == 0) return;
+  if (!rs_.write_oracle || len == 0) return;
   VMSG_FUZZ_CHECK(write_justified(addr, len),
                   "device wrote " + std::to_string(len) + " bytes at " + std::to_string(addr) +
                       ": neither a used ring nor a device-writable buffer the driver made available");
@@ -206,11 +269,12 @@ std::optional<wire::Message> TransportHarness::send_frame(std::span<const std::u
     }
   }
   const bool nr_before = (dev_->status() & wire::status::kNeedsReset) != 0;
-  const DriverView view_before = view_;
+  const DriverView view_before = rs_.view;
   const std::uint64_t reached_before = outer_->received();
   ep_watch_.mark();
   bus_watch_.mark();
   out_.clear();
+  note(kTagSent, frame);
   try {
     bus_->receive(frame);
   } catch (const std::exception& e) {
@@ -241,7 +305,7 @@ std::optional<wire::Message> TransportHarness::send_frame(std::span<const std::u
     if (!wire::is_bus(req.body)) VMSG_FUZZ_CHECK(resp->dev_num == ops::kDevNum, "response from the wrong device");
   }
   if (resp) {
-    if (const auto* info = std::get_if<wire::GetDeviceInfoResp>(&resp->body)) view_.config_size = info->config_size;
+    if (const auto* info = std::get_if<wire::GetDeviceInfoResp>(&resp->body)) rs_.view.config_size = info->config_size;
   }
   check_rules(frame, decoded, outer_->received() != reached_before, view_before);
   check_events(events, nr_before);
@@ -257,8 +321,8 @@ void TransportHarness::check_events(std::span<const wire::Message> events, bool 
       VMSG_FUZZ_CHECK(!needs_reset_before, "EVENT_USED while NEEDS_RESET is set");
     } else if (const auto* c = std::get_if<wire::EventConfig>(&e.body)) {
       if ((c->device_status & wire::status::kNeedsReset) != 0 && c->length == 0) {
-        VMSG_FUZZ_CHECK(!announced_, "NEEDS_RESET announced twice in one reset cycle");
-        announced_ = true;
+        VMSG_FUZZ_CHECK(!rs_.announced, "NEEDS_RESET announced twice in one reset cycle");
+        rs_.announced = true;
       }
     } else {
       VMSG_FUZZ_CHECK(false, std::string("unexpected device event ") + std::string(wire::name(e.body)));
@@ -267,17 +331,17 @@ void TransportHarness::check_events(std::span<const wire::Message> events, bool 
 }
 
 void TransportHarness::on_device_reset() {
-  announced_ = false;
-  negotiated_ = 0;
-  for (auto& t : track_) t.on = false;
+  rs_.announced = false;
+  rs_.negotiated = 0;
+  for (auto& t : rs_.track) t.on = false;
   // Pending work was dropped with the reset; old buffers are no longer writable.
-  ever_writable_.clear();
-  write_oracle_ = true;
+  rs_.ever_writable.clear();
+  rs_.write_oracle = true;
 }
 
 void TransportHarness::check_used() {
   for (unsigned q = 0; q < ops::kMaxQueues; ++q) {
-    Track& t = track_[q];
+    Track& t = rs_.track[q];
     if (!t.on) continue;
     const std::uint64_t used = area(q) + ops::kUsedOffset;
     const auto idx = static_cast<std::uint16_t>(ram_.load(used + ring::kUsedIdxOffset, 2).value_or(0));
@@ -294,7 +358,7 @@ void TransportHarness::check_used() {
       VMSG_FUZZ_CHECK(it != t.outstanding.end(), "queue " + std::to_string(q) + ": used element names head " +
                                                      std::to_string(id) + ", which the driver did not make available");
       if (--it->second == 0) t.outstanding.erase(it);
-      ++used_checked_;
+      ++rs_.used_checked;
     }
     t.used_seen = idx;
   }
@@ -303,12 +367,12 @@ void TransportHarness::check_used() {
 void TransportHarness::after_op(bool needs_reset_before) {
   const std::uint32_t st = dev_->status();
   if ((st & wire::status::kNeedsReset) != 0) {
-    VMSG_FUZZ_CHECK(announced_, "NEEDS_RESET set without an EVENT_CONFIG announcing it");
+    VMSG_FUZZ_CHECK(rs_.announced, "NEEDS_RESET set without an EVENT_CONFIG announcing it");
   }
   if (needs_reset_before && (st & wire::status::kNeedsReset) != 0) {
     // Still broken: the used rings must not have moved.
     for (unsigned q = 0; q < ops::kMaxQueues; ++q) {
-      const Track& t = track_[q];
+      const Track& t = rs_.track[q];
       if (!t.on) continue;
       const auto idx = ram_.load(area(q) + ops::kUsedOffset + ring::kUsedIdxOffset, 2).value_or(0);
       VMSG_FUZZ_CHECK(idx == t.used_seen, "used ring moved while NEEDS_RESET was set");
@@ -384,7 +448,7 @@ void TransportHarness::check_log_accessors() const {
   VMSG_FUZZ_CHECK(validator_->log() == ep_log_ && &validator_->inner() == inner_.get(),
                   "validating endpoint lost its log or inner endpoint");
   if (setup_.polite) {
-    VMSG_FUZZ_CHECK(validator_->negotiated_features() == negotiated_,
+    VMSG_FUZZ_CHECK(validator_->negotiated_features() == rs_.negotiated,
                     "validator and a polite driver disagree about the negotiated features");
   }
 }
@@ -400,7 +464,7 @@ void TransportHarness::check_polite() const {
 
 bool TransportHarness::can_notify(unsigned q) const {
   const std::uint32_t st = dev_->status();
-  return q < ops::kMaxQueues && q < num_queues_ && track_[q].on && (st & wire::status::kDriverOk) != 0 &&
+  return q < ops::kMaxQueues && q < num_queues_ && rs_.track[q].on && (st & wire::status::kDriverOk) != 0 &&
          (st & (wire::status::kNeedsReset | wire::status::kFailed)) == 0;
 }
 
@@ -411,10 +475,10 @@ bool TransportHarness::polite_message(const wire::Message& m) const {
     return true;
   }
   if (const auto* gd = std::get_if<wire::GetDevicesReq>(&b)) return gd->offset % 8 == 0 && gd->count % 8 == 0;
-  if (!view_.config_size) return false;  // everything else needs GET_DEVICE_INFO first
+  if (!rs_.view.config_size) return false;  // everything else needs GET_DEVICE_INFO first
   if (std::holds_alternative<wire::GetDeviceFeaturesReq>(b) || std::holds_alternative<wire::GetVqueueReq>(b)) return true;
   if (const auto* gc = std::get_if<wire::GetConfigReq>(&b)) {
-    return std::uint64_t{gc->offset} + gc->length <= *view_.config_size;
+    return std::uint64_t{gc->offset} + gc->length <= *rs_.view.config_size;
   }
   return false;  // writes, events and responses: left to the structured operations
 }
@@ -435,13 +499,13 @@ std::optional<ops::Op> TransportHarness::polite_copy(const ops::Op& op) const {
       if (!(op.count == 0 || (op.count == 8 && op.value == 0))) return std::nullopt;
       break;
     case Kind::SetQueue:
-      if (op.flag || op.queue >= std::min<unsigned>(num_queues_, ops::kMaxQueues) || !view_.config_size ||
+      if (op.flag || op.queue >= std::min<unsigned>(num_queues_, ops::kMaxQueues) || !rs_.view.config_size ||
           (st & wire::status::kFeaturesOk) == 0 || (st & wire::status::kNeedsReset) != 0) {
         return std::nullopt;
       }
       break;
     case Kind::ResetQueue:
-      if ((negotiated_ & kRingResetBit) == 0) return std::nullopt;
+      if ((rs_.negotiated & kRingResetBit) == 0) return std::nullopt;
       break;
     case Kind::Notify:
       if (!can_notify(op.queue)) return std::nullopt;
@@ -471,7 +535,7 @@ std::optional<ops::Op> TransportHarness::polite_copy(const ops::Op& op) const {
 
 bool TransportHarness::polite_set_queue(unsigned q, std::uint32_t size) {
   const auto query = [&]() -> std::optional<wire::GetVqueueResp> {
-    auto r = send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::GetVqueueReq{q}});
+    auto r = send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0, .body = wire::GetVqueueReq{q}});
     if (!r) return std::nullopt;
     if (const auto* g = std::get_if<wire::GetVqueueResp>(&r->body)) return *g;
     return std::nullopt;
@@ -482,14 +546,14 @@ bool TransportHarness::polite_set_queue(unsigned q, std::uint32_t size) {
     // REV1: an enabled queue (flags bit 0) is only reprogrammed after
     // RESET_VQUEUE (R1-DRV-070/071); without RING_RESET a driver leaves it.
     if ((before->flags & wire::vqueue_flags::kEnabled) != 0) {
-      if ((negotiated_ & kRingResetBit) == 0) return false;
-      track_[q].on = false;
-      (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{q}});
+      if ((rs_.negotiated & kRingResetBit) == 0) return false;
+      rs_.track[q].on = false;
+      (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{q}});
       if (!query()) return false;  // read again after the reset, before SET_VQUEUE (R1-DRV-062)
     }
-  } else if (before->cur_size != 0 && (negotiated_ & kRingResetBit) != 0) {
-    track_[q].on = false;
-    (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{q}});
+  } else if (before->cur_size != 0 && (rs_.negotiated & kRingResetBit) != 0) {
+    rs_.track[q].on = false;
+    (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{q}});
   }
   const std::uint32_t n = std::bit_floor(std::min({size, before->max_size, ops::kMaxRingSize}));
   if (n == 0) return false;
@@ -502,7 +566,7 @@ bool TransportHarness::polite_set_queue(unsigned q, std::uint32_t size) {
 
 void TransportHarness::untrack_overlapping(std::uint64_t lo, std::uint64_t hi) {
   for (unsigned q = 0; q < ops::kMaxQueues; ++q) {
-    if (overlaps(lo, hi, area(q), area(q) + ops::kQueueArea)) track_[q].on = false;
+    if (overlaps(lo, hi, area(q), area(q) + ops::kQueueArea)) rs_.track[q].on = false;
   }
 }
 
@@ -515,7 +579,7 @@ bool TransportHarness::set_queue(unsigned q, std::uint32_t size) {
   const std::uint64_t base = area(q);
   std::vector<std::uint8_t> zeros(ops::kIndirectOffset, 0);
   (void)ram_.write(base, zeros);
-  track_[q] = Track{};
+  rs_.track[q] = Track{};
   wire::SetVqueueReq r;
   r.index = q;
   r.flags = queue_flags();
@@ -523,7 +587,7 @@ bool TransportHarness::set_queue(unsigned q, std::uint32_t size) {
   r.desc_addr = base;
   r.driver_addr = base + ops::kAvailOffset;
   r.device_addr = base + ops::kUsedOffset;
-  (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = r});
+  (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0, .body = r});
   // The device may refuse the request (size 0, above max_size, not a power of
   // two, bad alignment) and then leaves any queue already configured exactly
   // as it was (G9: a bad SET_VQUEUE changes nothing). That old queue may sit at
@@ -536,24 +600,24 @@ bool TransportHarness::set_queue(unsigned q, std::uint32_t size) {
   if (l.size != size || l.desc_addr != r.desc_addr || l.driver_addr != r.driver_addr || l.device_addr != r.device_addr) {
     return false;
   }
-  track_[q].on = true;
-  track_[q].size = size;
+  rs_.track[q].on = true;
+  rs_.track[q].size = size;
   return true;
 }
 
 void TransportHarness::bring_up(const ops::Op& op) {
   namespace st = wire::status;
   const auto status = [this](std::uint32_t s) {
-    return send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::SetDeviceStatusReq{s}});
+    return send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0, .body = wire::SetDeviceStatusReq{s}});
   };
   status(0);
   if (setup_.polite) {
-    (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::GetDeviceInfoReq{}});
+    (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0, .body = wire::GetDeviceInfoReq{}});
   }
   status(st::kAcknowledge);
   status(st::kAcknowledge | st::kDriver);
   std::uint64_t offered = 0;
-  auto f = send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0,
+  auto f = send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0,
                  .body = wire::GetDeviceFeaturesReq{.block_index = 0, .num_blocks = 2}});
   if (f) {
     if (const auto* r = std::get_if<wire::GetDeviceFeaturesResp>(&f->body)) {
@@ -561,14 +625,14 @@ void TransportHarness::bring_up(const ops::Op& op) {
     }
   }
   const std::uint64_t want = offered & op.value;
-  (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0,
+  (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0,
               .body = wire::SetDriverFeaturesReq{.block_index = 0,
                                                  .features = {static_cast<std::uint32_t>(want),
                                                               static_cast<std::uint32_t>(want >> 32)}}});
   const auto fok = status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
   const auto* fok_resp = fok ? std::get_if<wire::SetDeviceStatusResp>(&fok->body) : nullptr;
   if (fok_resp != nullptr && (fok_resp->status & st::kFeaturesOk) != 0) {
-    negotiated_ = want;
+    rs_.negotiated = want;
   } else if (setup_.polite) {
     return;  // features refused: a driver gives up here
   }
@@ -586,7 +650,7 @@ void TransportHarness::bring_up(const ops::Op& op) {
 
 void TransportHarness::add_buffer(const ops::Op& op) {
   const unsigned q = op.queue % ops::kMaxQueues;
-  Track& t = track_[q];
+  Track& t = rs_.track[q];
   if (!t.on || op.chain.empty()) return;  // only queues whose layout the harness knows
   const std::uint64_t base = area(q);
   const auto put_desc = [this](std::uint64_t at, std::uint64_t addr, std::uint32_t len, std::uint16_t flags,
@@ -597,9 +661,9 @@ void TransportHarness::add_buffer(const ops::Op& op) {
     (void)ram_.store(at + ring::kDescNextOffset, 2, next);
   };
   const auto seg_addr = [](const ops::Segment& s) { return ops::kDataBase + s.offset % ops::kDataSize; };
-  if (ever_writable_.size() + op.chain.size() > kMaxRanges) write_oracle_ = false;
+  if (rs_.ever_writable.size() + op.chain.size() > kMaxRanges) rs_.write_oracle = false;
   for (const ops::Segment& s : op.chain) {
-    if (s.write && write_oracle_) ever_writable_.push_back({seg_addr(s), end_of(seg_addr(s), s.len)});
+    if (s.write && rs_.write_oracle) rs_.ever_writable.push_back({seg_addr(s), end_of(seg_addr(s), s.len)});
   }
   const std::size_t n = op.chain.size();
   std::uint16_t head = 0;
@@ -641,7 +705,7 @@ void TransportHarness::add_buffer(const ops::Op& op) {
   const bool notify = op.notify || (setup_.polite && rev1());
   if (notify && (!setup_.polite || can_notify(q))) {
     // next_offset only means something with NOTIFICATION_DATA; a polite driver leaves it 0 otherwise.
-    const bool data = !setup_.polite || (negotiated_ & kNotificationDataBit) != 0;
+    const bool data = !setup_.polite || (rs_.negotiated & kNotificationDataBit) != 0;
     (void)send({.dev_num = ops::kDevNum, .token = 0, .reserved_type_bits = 0,
                 .body = wire::EventAvail{.vq_index = q, .next_offset = data ? t.avail_idx : 0u}});
   }
@@ -650,9 +714,9 @@ void TransportHarness::add_buffer(const ops::Op& op) {
 void TransportHarness::raw_write(const ops::Op& op) {
   if (op.bytes.empty()) return;
   // Buffers the device may still be working on keep their right to be written.
-  if (write_oracle_) {
-    collect_writable(ever_writable_);
-    if (ever_writable_.size() > kMaxRanges) write_oracle_ = false;
+  if (rs_.write_oracle) {
+    collect_writable(rs_.ever_writable);
+    if (rs_.ever_writable.size() > kMaxRanges) rs_.write_oracle = false;
   }
   const std::uint64_t lo = op.value;
   std::uint64_t n = op.bytes.size();
@@ -682,7 +746,7 @@ void TransportHarness::run(const ops::Op& input) {
       if (!op.flag) m.dev_num = ops::kDevNum;
       // Anything that may reconfigure or drop queues ends the harness's predictions for them.
       if (touches_queues(m.body)) {
-        for (auto& t : track_) t.on = false;
+        for (auto& t : rs_.track) t.on = false;
       }
       (void)send(m);
       break;
@@ -691,7 +755,7 @@ void TransportHarness::run(const ops::Op& input) {
       std::vector<std::uint8_t> f = op.bytes;
       if (op.flag && f.size() < fifo::kSlotSize) f.resize(fifo::kSlotSize, 0);
       if (auto d = wire::decode(f, profile_); d && touches_queues(d.value().body)) {
-        for (auto& t : track_) t.on = false;
+        for (auto& t : rs_.track) t.on = false;
       }
       (void)send_frame(f);
       break;
@@ -699,9 +763,9 @@ void TransportHarness::run(const ops::Op& input) {
     case Kind::SetStatus: {
       const std::uint32_t s = op.count < 8 ? ops::kStatuses[op.count] : static_cast<std::uint32_t>(op.value);
       if (s == 0 || (s & wire::status::kDriverOk) == 0) {
-        for (auto& t : track_) t.on = false;
+        for (auto& t : rs_.track) t.on = false;
       }
-      (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = wire::SetDeviceStatusReq{s}});
+      (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0, .body = wire::SetDeviceStatusReq{s}});
       break;
     }
     case Kind::SetQueue: {
@@ -714,7 +778,7 @@ void TransportHarness::run(const ops::Op& input) {
         (void)set_queue(q, op.size);
         break;
       }
-      if (q < ops::kMaxQueues) track_[q].on = false;
+      if (q < ops::kMaxQueues) rs_.track[q].on = false;
       wire::SetVqueueReq r;
       r.index = q;
       r.flags = queue_flags();
@@ -725,17 +789,17 @@ void TransportHarness::run(const ops::Op& input) {
       untrack_overlapping(r.desc_addr, end_of(r.desc_addr, ring::desc_table_bytes(r.size)));
       untrack_overlapping(r.driver_addr, end_of(r.driver_addr, ring::avail_ring_bytes(r.size)));
       untrack_overlapping(r.device_addr, end_of(r.device_addr, ring::used_ring_bytes(r.size)));
-      (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0, .body = r});
+      (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0, .body = r});
       break;
     }
     case Kind::ResetQueue:
-      if (op.queue < ops::kMaxQueues) track_[op.queue].on = false;
+      if (op.queue < ops::kMaxQueues) rs_.track[op.queue].on = false;
       if (setup_.polite && rev1()) {
         // REV1: RESET_VQUEUE only for a queue read with GET_VQUEUE since the last reset (R1-DRV-074).
-        (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0,
+        (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0,
                     .body = wire::GetVqueueReq{op.queue}});
       }
-      (void)send({.dev_num = ops::kDevNum, .token = token_++, .reserved_type_bits = 0,
+      (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0,
                   .body = wire::ResetVqueueReq{op.queue}});
       break;
     case Kind::AddBuffer:
@@ -752,6 +816,9 @@ void TransportHarness::run(const ops::Op& input) {
       out_.clear();
       ep_watch_.mark();
       bus_watch_.mark();
+      std::array<std::uint8_t, 8> ns{};
+      for (unsigned i = 0; i < ns.size(); ++i) ns[i] = static_cast<std::uint8_t>(op.value >> (8 * i));
+      note(kTagTime, ns);
       try {
         bus_->advance_time(op.value);
       } catch (const std::exception& e) {
@@ -788,7 +855,7 @@ void TransportHarness::finish() {
     const transport::TransportStats& ts = dev_->stats();
     std::fprintf(stderr, "transport: %llu frames out, %llu used elements checked, %llu requests, %llu EVENT_USED, "
                  "%llu queue errors, status %#x\n",
-                 static_cast<unsigned long long>(frames_out_), static_cast<unsigned long long>(used_checked_),
+                 static_cast<unsigned long long>(rs_.frames_out), static_cast<unsigned long long>(rs_.used_checked),
                  static_cast<unsigned long long>(ts.requests), static_cast<unsigned long long>(ts.event_used_sent),
                  static_cast<unsigned long long>(ts.queue_errors), dev_->status());
     std::string rules;

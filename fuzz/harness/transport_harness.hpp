@@ -83,7 +83,22 @@ class TransportHarness {
   void finish();
 
   /// Frames the device emitted so far (for the seed generator's sanity checks).
-  [[nodiscard]] std::uint64_t frames_out() const noexcept { return frames_out_; }
+  [[nodiscard]] std::uint64_t frames_out() const noexcept { return rs_.frames_out; }
+  /// A digest of the traffic so far, in order: every frame handed to the bus,
+  /// every frame the bus emitted, every time step. Equal traces, equal traffic
+  /// (up to hash collisions); used to prove restore() changes nothing.
+  [[nodiscard]] std::uint64_t trace() const noexcept { return rs_.trace; }
+  /// A digest of guest RAM's contents.
+  [[nodiscard]] std::uint64_t ram_digest() const;
+
+  /// Everything the harness holds between two operations: device, validator
+  /// and probes (their save_state), bus counters, rule logs, guest RAM and the
+  /// harness's own bookkeeping. Only the harness that saved it restores it.
+  class Saved;
+  [[nodiscard]] std::shared_ptr<const Saved> save();
+  /// Back to `s`: the operations that follow behave exactly as they did after
+  /// the save. vmsg::SnapshotError for another harness's state.
+  void restore(const Saved& s);
   /// Driver-rule violations recorded so far (endpoint + bus), for the generator.
   [[nodiscard]] std::size_t violations() const noexcept { return ep_log_->size() + bus_log_.size(); }
 
@@ -107,6 +122,9 @@ class TransportHarness {
     std::uint64_t lo = 0;
     std::uint64_t hi = 0;
   };
+  static constexpr std::uint64_t kTraceSeed = 0xcbf29ce484222325ULL;  ///< FNV-1a offset basis
+  /// Folds `bytes`, tagged with `tag` (what they are), into the trace.
+  void note(std::uint8_t tag, std::span<const std::uint8_t> bytes) noexcept;
 
   /// Sends one message; returns the response (if any) after checking (a).
   std::optional<wire::Message> send(const wire::Message& m);
@@ -163,19 +181,25 @@ class TransportHarness {
   RuleLogWatch ep_watch_;
   RuleLogWatch bus_watch_;
   std::unique_ptr<bus::Bus> bus_;
-  DriverView view_;                  ///< GET_DEVICE_INFO as the driver last saw it
-  std::uint64_t negotiated_ = 0;     ///< features accepted with FEATURES_OK by the harness's bring-up
   std::uint32_t device_id_ = 0;
   unsigned num_queues_ = 0;
-
   std::vector<std::vector<std::uint8_t>> out_;  ///< frames emitted during the current send
-  std::uint64_t frames_out_ = 0;
-  std::uint64_t used_checked_ = 0;  ///< used elements oracle (d) checked (VMSG_FUZZ_VERBOSE)
-  std::uint16_t token_ = 1;
-  std::array<Track, transport_ops::kMaxQueues> track_{};
-  std::vector<Range> ever_writable_;  ///< writable buffers the harness made available, and ones seen before raw overwrites (oracle b)
-  bool write_oracle_ = true;         ///< off once ever_writable_ would grow past its bound
-  bool announced_ = false;             ///< NEEDS_RESET announced in this reset cycle
+
+  /// What the harness knows and has counted, copied whole by save(): a field
+  /// added here is part of every snapshot without further code.
+  struct RunState {
+    DriverView view;                   ///< GET_DEVICE_INFO as the driver last saw it
+    std::uint64_t negotiated = 0;      ///< features accepted with FEATURES_OK by the harness's bring-up
+    std::uint64_t frames_out = 0;
+    std::uint64_t used_checked = 0;    ///< used elements oracle (d) checked (VMSG_FUZZ_VERBOSE)
+    std::uint64_t trace = kTraceSeed;  ///< digest of the traffic so far (trace())
+    std::uint16_t token = 1;
+    std::array<Track, transport_ops::kMaxQueues> track{};
+    std::vector<Range> ever_writable;  ///< writable buffers the harness made available, and ones seen before raw overwrites (oracle b)
+    bool write_oracle = true;          ///< off once ever_writable would grow past its bound
+    bool announced = false;            ///< NEEDS_RESET announced in this reset cycle
+  };
+  RunState rs_;
 };
 
 }  // namespace vmsg::fuzz

@@ -34,6 +34,8 @@ inline constexpr std::uint64_t kDataSize = kRamSize - kDataBase;
 inline constexpr std::uint16_t kDevNum = 1;  ///< where the device under test is plugged
 inline constexpr std::size_t kMaxChain = 6;
 inline constexpr std::size_t kMaxRaw = 64;
+/// Operations run per input: a long input cannot time out the run.
+inline constexpr std::size_t kMaxOps = 256;
 inline constexpr std::size_t kMaxFrame = 64;  ///< one AMP FIFO slot
 /// Messages must fit the 64-byte bus the AMP transport uses.
 inline constexpr MessageLimits kLimits{.max_words = 14, .max_bytes = 48};

@@ -12,37 +12,20 @@
 // writes only into used rings and device-writable buffers the driver made
 // available; NEEDS_RESET announced once per breakage and nothing used while
 // it is set; used elements only for heads made available; no wedge (PING and
-// GET_DEVICE_INFO answered at the end).
+// GET_DEVICE_INFO answered at the end). Harnesses are kept across inputs and
+// an input's opening bring-up is taken from a memo when it was seen before
+// (harness/transport_pool.hpp; tools/transport_memo_check.cpp proves that
+// changes nothing).
 #include <cstddef>
 #include <cstdint>
 
-#include <fuzzer/FuzzedDataProvider.h>
-
-#include "common/profile_prefix.hpp"
-#include "common/stream_io.hpp"
-#include "harness/transport_harness.hpp"
-#include "harness/transport_ops.hpp"
-
-namespace {
-/// Bounds the work per input so a long input cannot time out the run.
-constexpr std::size_t kMaxOps = 256;
-}  // namespace
+#include "harness/transport_pool.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const vmsg::fuzz::ProfileChoice profile = vmsg::fuzz::take_profile(data, size);
-  FuzzedDataProvider fdp(data, size);
-  vmsg::fuzz::FdpReader in(fdp);
-  vmsg::fuzz::transport_ops::Setup setup;
-  vmsg::fuzz::transport_ops::io_setup(in, setup);
-  setup.profile = profile;
-  // Function-local: libFuzzer gives no other place to keep state across inputs.
-  static vmsg::machine::GuestRam ram(vmsg::fuzz::transport_ops::kRamSize);
-  vmsg::fuzz::TransportHarness h(setup, &ram);
-  for (std::size_t i = 0; i < kMaxOps && in.more(); ++i) {
-    vmsg::fuzz::transport_ops::Op op;
-    vmsg::fuzz::transport_ops::io_op(in, op);
-    h.run(op);
-  }
-  h.finish();
+  // Function-local: libFuzzer gives no other place to keep state across
+  // inputs. Harnesses are restored per input, bring-ups memoised
+  // (harness/transport_pool.hpp).
+  static vmsg::fuzz::TransportPool pool;
+  (void)vmsg::fuzz::run_transport_input(data, size, &pool);
   return 0;
 }
