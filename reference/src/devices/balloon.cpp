@@ -14,8 +14,8 @@ std::uint64_t BalloonBackend::device_features() const {
 
 void BalloonBackend::read_config(std::uint32_t offset, std::span<std::uint8_t> out) const {
   std::array<std::uint8_t, balloon::kConfigSize> cfg{};
-  le::store32(cfg, balloon::kCfgNumPages, num_pages_);
-  le::store32(cfg, balloon::kCfgActual, actual_);
+  le::store32(cfg, balloon::kCfgNumPages, st_.num_pages);
+  le::store32(cfg, balloon::kCfgActual, st_.actual);
   for (std::size_t i = 0; i < out.size(); ++i) {
     const std::size_t at = std::size_t{offset} + i;
     out[i] = at < cfg.size() ? cfg[at] : std::uint8_t{0};
@@ -27,19 +27,19 @@ bool BalloonBackend::write_config(std::uint32_t offset, std::span<const std::uin
   if (offset < balloon::kCfgActual) return false;
   if (std::size_t{offset} + data.size() > balloon::kConfigSize) return false;
   std::array<std::uint8_t, 4> bytes{};
-  le::store32(bytes, 0, actual_);
+  le::store32(bytes, 0, st_.actual);
   for (std::size_t i = 0; i < data.size(); ++i) bytes[std::size_t{offset} - balloon::kCfgActual + i] = data[i];
-  actual_ = le::load32(bytes, 0);
+  st_.actual = le::load32(bytes, 0);
   return true;
 }
 
 void BalloonBackend::reset() {
-  inflated_.clear();
-  actual_ = 0;
+  st_.inflated.clear();
+  st_.actual = 0;
 }
 
 void BalloonBackend::set_target(std::uint32_t pages) {
-  num_pages_ = pages;
+  st_.num_pages = pages;
   if (ctx_ != nullptr) ctx_->config_changed(balloon::kCfgNumPages, 4);
 }
 
@@ -53,11 +53,11 @@ virtqueue::Status BalloonBackend::process(unsigned q, virtqueue::SplitQueue& que
     if (!popped) return popped.error();
     if (!popped->has_value()) return std::nullopt;
     const virtqueue::Chain& chain = **popped;
-    ++(inflate ? stats_.inflate_chains : stats_.deflate_chains);
+    ++(inflate ? st_.stats.inflate_chains : st_.stats.deflate_chains);
 
     const std::uint64_t total = chain.readable_bytes();
     const std::uint64_t whole = total - total % 4;
-    stats_.trailing_bytes += total - whole;
+    st_.stats.trailing_bytes += total - whole;
     std::uint64_t done = 0;
     while (done < whole) {
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), whole - done));
@@ -67,15 +67,15 @@ virtqueue::Status BalloonBackend::process(unsigned q, virtqueue::SplitQueue& que
       for (std::size_t i = 0; i < usable; i += 4) {
         const std::uint32_t pfn = le::load32(buf, i);
         if (inflate) {
-          ++stats_.inflated_pfns;
-          if (inflated_.size() >= max_tracked_ && !inflated_.contains(pfn)) {
-            ++stats_.dropped_pfns;
+          ++st_.stats.inflated_pfns;
+          if (st_.inflated.size() >= max_tracked_ && !st_.inflated.contains(pfn)) {
+            ++st_.stats.dropped_pfns;
           } else {
-            inflated_.insert(pfn);
+            st_.inflated.insert(pfn);
           }
         } else {
-          ++stats_.deflated_pfns;
-          if (inflated_.erase(pfn) == 0) ++stats_.unknown_deflates;
+          ++st_.stats.deflated_pfns;
+          if (st_.inflated.erase(pfn) == 0) ++st_.stats.unknown_deflates;
         }
       }
       done += *got;
@@ -86,15 +86,11 @@ virtqueue::Status BalloonBackend::process(unsigned q, virtqueue::SplitQueue& que
 }
 
 snapshot::Handle BalloonBackend::save_state() const {
-  return snapshot::make(this, State{num_pages_, actual_, inflated_, stats_});
+  return snapshot::make(this, st_);
 }
 
 void BalloonBackend::restore_state(const snapshot::Handle& state) {
-  const State& s = snapshot::get<State>(state, this, "virtio-balloon");
-  num_pages_ = s.num_pages;
-  actual_ = s.actual;
-  inflated_ = s.inflated;
-  stats_ = s.stats;
+  st_ = snapshot::get<State>(state, this, "virtio-balloon");
 }
 
 }  // namespace vmsg::devices

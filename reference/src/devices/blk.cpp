@@ -16,26 +16,26 @@ using virtqueue::Chain;
 using virtqueue::QueueError;
 using virtqueue::SplitQueue;
 
-BlkBackend::BlkBackend(BlkOptions options) : options_(std::move(options)) {
-  if (options_.capacity_sectors > blk::kMaxCapacitySectors) {
-    throw ConfigError("virtio-blk-device: capacity of " + std::to_string(options_.capacity_sectors) +
+BlkBackend::BlkBackend(BlkOptions options) : st_{.options = std::move(options), .disk = {}, .stats = {}} {
+  if (st_.options.capacity_sectors > blk::kMaxCapacitySectors) {
+    throw ConfigError("virtio-blk-device: capacity of " + std::to_string(st_.options.capacity_sectors) +
                       " sectors exceeds the RAM disk limit of " + std::to_string(blk::kMaxCapacitySectors));
   }
-  if (options_.blk_size) {
-    const std::uint32_t bs = *options_.blk_size;
+  if (st_.options.blk_size) {
+    const std::uint32_t bs = *st_.options.blk_size;
     if (bs < blk::kSectorSize || bs > 65536 || !std::has_single_bit(bs)) {
       throw ConfigError("virtio-blk-device: blk_size " + std::to_string(bs) + " is not a power of two in 512..65536");
     }
-    if ((options_.capacity_sectors * blk::kSectorSize) % bs != 0) {
-      throw ConfigError("virtio-blk-device: capacity of " + std::to_string(options_.capacity_sectors) +
+    if ((st_.options.capacity_sectors * blk::kSectorSize) % bs != 0) {
+      throw ConfigError("virtio-blk-device: capacity of " + std::to_string(st_.options.capacity_sectors) +
                         " sectors is not a whole number of " + std::to_string(bs) + "-byte blocks");
     }
   }
-  if (options_.serial.size() > blk::kIdSize) {
-    throw ConfigError("virtio-blk-device: serial '" + options_.serial + "' is longer than " +
+  if (st_.options.serial.size() > blk::kIdSize) {
+    throw ConfigError("virtio-blk-device: serial '" + st_.options.serial + "' is longer than " +
                       std::to_string(blk::kIdSize) + " bytes");
   }
-  disk_.assign(static_cast<std::size_t>(options_.capacity_sectors * blk::kSectorSize), std::uint8_t{0});
+  st_.disk.assign(static_cast<std::size_t>(st_.options.capacity_sectors * blk::kSectorSize), std::uint8_t{0});
 }
 
 void BlkBackend::resize(std::uint64_t capacity_sectors) {
@@ -43,29 +43,29 @@ void BlkBackend::resize(std::uint64_t capacity_sectors) {
     throw ConfigError("virtio-blk-device: capacity of " + std::to_string(capacity_sectors) +
                       " sectors exceeds the RAM disk limit of " + std::to_string(blk::kMaxCapacitySectors));
   }
-  if (options_.blk_size && (capacity_sectors * blk::kSectorSize) % *options_.blk_size != 0) {
+  if (st_.options.blk_size && (capacity_sectors * blk::kSectorSize) % *st_.options.blk_size != 0) {
     throw ConfigError("virtio-blk-device: capacity of " + std::to_string(capacity_sectors) +
-                      " sectors is not a whole number of " + std::to_string(*options_.blk_size) + "-byte blocks");
+                      " sectors is not a whole number of " + std::to_string(*st_.options.blk_size) + "-byte blocks");
   }
-  options_.capacity_sectors = capacity_sectors;
-  disk_.resize(static_cast<std::size_t>(capacity_sectors * blk::kSectorSize), std::uint8_t{0});
+  st_.options.capacity_sectors = capacity_sectors;
+  st_.disk.resize(static_cast<std::size_t>(capacity_sectors * blk::kSectorSize), std::uint8_t{0});
   if (ctx_ != nullptr) ctx_->config_changed(blk::kCfgCapacity, 8);
 }
 
 std::uint64_t BlkBackend::device_features() const {
   std::uint64_t f = virtqueue::feature::bit(blk::kFeatFlush);
-  if (options_.seg_max != 0) f |= virtqueue::feature::bit(blk::kFeatSegMax);
-  if (options_.read_only) f |= virtqueue::feature::bit(blk::kFeatRo);
-  if (options_.blk_size) f |= virtqueue::feature::bit(blk::kFeatBlkSize);
+  if (st_.options.seg_max != 0) f |= virtqueue::feature::bit(blk::kFeatSegMax);
+  if (st_.options.read_only) f |= virtqueue::feature::bit(blk::kFeatRo);
+  if (st_.options.blk_size) f |= virtqueue::feature::bit(blk::kFeatBlkSize);
   return f;
 }
 
 void BlkBackend::read_config(std::uint32_t offset, std::span<std::uint8_t> out) const {
   std::array<std::uint8_t, blk::kConfigSize> cfg{};
-  le::store64(cfg, blk::kCfgCapacity, options_.capacity_sectors);
+  le::store64(cfg, blk::kCfgCapacity, st_.options.capacity_sectors);
   // size_max and geometry stay 0: SIZE_MAX and GEOMETRY are not offered.
-  le::store32(cfg, blk::kCfgSegMax, options_.seg_max);
-  le::store32(cfg, blk::kCfgBlkSize, options_.blk_size.value_or(0));
+  le::store32(cfg, blk::kCfgSegMax, st_.options.seg_max);
+  le::store32(cfg, blk::kCfgBlkSize, st_.options.blk_size.value_or(0));
   // The transport checks bounds; clamp anyway so a caller bug reads zeros, not past cfg.
   for (std::size_t i = 0; i < out.size(); ++i) {
     const std::size_t at = std::size_t{offset} + i;
@@ -77,7 +77,7 @@ bool BlkBackend::write_config(std::uint32_t /*offset*/, std::span<const std::uin
 
 std::optional<std::size_t> BlkBackend::range(std::uint64_t sector, std::uint64_t len) const noexcept {
   if (len % blk::kSectorSize != 0) return std::nullopt;
-  const std::uint64_t cap = options_.capacity_sectors;
+  const std::uint64_t cap = st_.options.capacity_sectors;
   // Written as two comparisons so sector + n never overflows (sector may be 2^64-1).
   if (sector > cap || len / blk::kSectorSize > cap - sector) return std::nullopt;
   return static_cast<std::size_t>(sector * blk::kSectorSize);
@@ -101,37 +101,37 @@ Result<BlkBackend::Outcome, QueueError> BlkBackend::execute(SplitQueue& queue, c
       const auto at = range(sector, data_space);
       if (!at) return kIoErr;
       const std::size_t len = static_cast<std::size_t>(data_space);
-      auto wrote = queue.write(chain, 0, std::span<const std::uint8_t>(disk_).subspan(*at, len));
+      auto wrote = queue.write(chain, 0, std::span<const std::uint8_t>(st_.disk).subspan(*at, len));
       if (!wrote) return Err{wrote.error()};
-      stats_.bytes_read += *wrote;
-      ++stats_.reads;
+      st_.stats.bytes_read += *wrote;
+      ++st_.stats.reads;
       return Outcome{blk::kStatusOk, static_cast<std::uint32_t>(*wrote)};
     }
     case blk::kTypeOut: {
-      if (options_.read_only) return kIoErr;
+      if (st_.options.read_only) return kIoErr;
       const std::uint64_t data_len = chain.readable_bytes() - blk::kHeaderSize;
       const auto at = range(sector, data_len);
       if (!at) return kIoErr;
       // Straight into the medium: a DMA fault midway leaves a partial write,
       // as on real hardware, and breaks the device anyway.
       auto read = queue.read(chain, blk::kHeaderSize,
-                             std::span<std::uint8_t>(disk_).subspan(*at, static_cast<std::size_t>(data_len)));
+                             std::span<std::uint8_t>(st_.disk).subspan(*at, static_cast<std::size_t>(data_len)));
       if (!read) return Err{read.error()};
-      stats_.bytes_written += *read;
-      ++stats_.writes;
+      st_.stats.bytes_written += *read;
+      ++st_.stats.writes;
       return Outcome{blk::kStatusOk, 0};
     }
     case blk::kTypeFlush:
       // A RAM disk has no volatile cache: nothing to write back.
-      ++stats_.flushes;
+      ++st_.stats.flushes;
       return Outcome{blk::kStatusOk, 0};
     case blk::kTypeGetId: {
       std::array<std::uint8_t, blk::kIdSize> id{};
-      std::copy(options_.serial.begin(), options_.serial.end(), id.begin());
+      std::copy(st_.options.serial.begin(), st_.options.serial.end(), id.begin());
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(id.size(), data_space));
       auto wrote = queue.write(chain, 0, std::span<const std::uint8_t>(id).first(n));
       if (!wrote) return Err{wrote.error()};
-      ++stats_.get_ids;
+      ++st_.stats.get_ids;
       return Outcome{blk::kStatusOk, static_cast<std::uint32_t>(*wrote)};
     }
     default:
@@ -149,15 +149,15 @@ virtqueue::Status BlkBackend::process(unsigned q, SplitQueue& queue) {
 
     if (chain.writable_bytes() == 0) {
       // Nowhere to put a status: give the buffer back so the driver is not stuck.
-      ++stats_.malformed;
+      ++st_.stats.malformed;
       if (auto st = queue.push_used(chain.head, 0); st) return st;
       continue;
     }
 
     auto outcome = execute(queue, chain);
     if (!outcome) return outcome.error();
-    if (outcome->status == blk::kStatusIoErr) ++stats_.errors;
-    if (outcome->status == blk::kStatusUnsupp) ++stats_.unsupported;
+    if (outcome->status == blk::kStatusIoErr) ++st_.stats.errors;
+    if (outcome->status == blk::kStatusUnsupp) ++st_.stats.unsupported;
 
     const std::array<std::uint8_t, 1> status{outcome->status};
     auto wrote = queue.write(chain, chain.writable_bytes() - 1, status);
@@ -168,14 +168,11 @@ virtqueue::Status BlkBackend::process(unsigned q, SplitQueue& queue) {
 }
 
 snapshot::Handle BlkBackend::save_state() const {
-  return snapshot::make(this, State{options_, disk_, stats_});
+  return snapshot::make(this, st_);
 }
 
 void BlkBackend::restore_state(const snapshot::Handle& state) {
-  const State& s = snapshot::get<State>(state, this, "virtio-blk");
-  options_ = s.options;
-  disk_ = s.disk;
-  stats_ = s.stats;
+  st_ = snapshot::get<State>(state, this, "virtio-blk");
 }
 
 }  // namespace vmsg::devices

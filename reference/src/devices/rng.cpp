@@ -68,28 +68,25 @@ virtqueue::Status RngBackend::process(unsigned q, virtqueue::SplitQueue& queue) 
     while (done < total) {
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), total - done));
       const std::span<std::uint8_t> chunk{buf.data(), n};
-      stream_.fill(chunk);
+      st_.stream.fill(chunk);
       auto wrote = queue.write(chain, done, chunk);
       if (!wrote) return wrote.error();
       done += *wrote;
-      bytes_generated_ += *wrote;
+      st_.bytes_generated += *wrote;
       if (*wrote < n) break;  // the chain ended early: use what was filled
     }
-    ++requests_;
+    ++st_.requests;
     // A chain's total length fits 32 bits (SplitQueue checks LengthOverflow).
     if (auto st = queue.push_used(chain.head, static_cast<std::uint32_t>(done)); st) return st;
   }
 }
 
 snapshot::Handle RngBackend::save_state() const {
-  return snapshot::make(this, State{stream_, bytes_generated_, requests_});
+  return snapshot::make(this, st_);
 }
 
 void RngBackend::restore_state(const snapshot::Handle& state) {
-  const State& s = snapshot::get<State>(state, this, "virtio-rng");
-  stream_ = s.stream;
-  bytes_generated_ = s.bytes_generated;
-  requests_ = s.requests;
+  st_ = snapshot::get<State>(state, this, "virtio-rng");
 }
 
 }  // namespace vmsg::devices

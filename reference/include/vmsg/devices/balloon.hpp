@@ -50,7 +50,7 @@ class BalloonBackend final : public transport::Backend {
   explicit BalloonBackend(std::uint32_t initial_target = 0,
                           std::size_t max_tracked = balloon::kMaxTrackedPages,
                           std::uint32_t max_queue_size = kDefaultMaxQueueSize) noexcept
-      : num_pages_(initial_target), max_tracked_(max_tracked), queue_max_(max_queue_size) {}
+      : max_tracked_(max_tracked), queue_max_(max_queue_size), st_{.num_pages = initial_target, .actual = 0, .inflated = {}, .stats = {}} {}
 
   void bind(transport::DeviceContext& ctx) override { ctx_ = &ctx; }
   [[nodiscard]] std::uint32_t device_id() const override { return kDeviceId; }
@@ -72,28 +72,26 @@ class BalloonBackend final : public transport::Backend {
   [[nodiscard]] snapshot::Handle save_state() const override;
   void restore_state(const snapshot::Handle& state) override;
 
-  [[nodiscard]] std::uint32_t target() const noexcept { return num_pages_; }
-  [[nodiscard]] std::uint32_t actual() const noexcept { return actual_; }
-  [[nodiscard]] std::size_t inflated_count() const noexcept { return inflated_.size(); }
-  [[nodiscard]] bool is_inflated(std::uint32_t pfn) const { return inflated_.contains(pfn); }
-  [[nodiscard]] const std::set<std::uint32_t>& inflated() const noexcept { return inflated_; }
-  [[nodiscard]] const BalloonStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::uint32_t target() const noexcept { return st_.num_pages; }
+  [[nodiscard]] std::uint32_t actual() const noexcept { return st_.actual; }
+  [[nodiscard]] std::size_t inflated_count() const noexcept { return st_.inflated.size(); }
+  [[nodiscard]] bool is_inflated(std::uint32_t pfn) const { return st_.inflated.contains(pfn); }
+  [[nodiscard]] const std::set<std::uint32_t>& inflated() const noexcept { return st_.inflated; }
+  [[nodiscard]] const BalloonStats& stats() const noexcept { return st_.stats; }
 
  private:
   transport::DeviceContext* ctx_ = nullptr;
-  std::uint32_t num_pages_;
   std::size_t max_tracked_;
   std::uint32_t queue_max_;
-  std::uint32_t actual_ = 0;
-  std::set<std::uint32_t> inflated_;
-  BalloonStats stats_;
-
+  /// Everything a snapshot keeps, in one struct copied whole, so a field
+  /// added here is saved and restored without further code.
   struct State {
-    std::uint32_t num_pages;
-    std::uint32_t actual;
+    std::uint32_t num_pages = 0;
+    std::uint32_t actual = 0;
     std::set<std::uint32_t> inflated;
     BalloonStats stats;
   };
+  State st_;
 };
 
 }  // namespace vmsg::devices

@@ -88,7 +88,7 @@ class BlkBackend final : public transport::Backend {
   [[nodiscard]] std::uint32_t device_id() const override { return kDeviceId; }
   [[nodiscard]] std::uint64_t device_features() const override;
   [[nodiscard]] unsigned num_queues() const override { return 1; }
-  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q == 0 ? options_.max_queue_size : 0; }
+  [[nodiscard]] std::uint32_t max_queue_size(unsigned q) const override { return q == 0 ? st_.options.max_queue_size : 0; }
   [[nodiscard]] std::uint32_t config_size() const override { return blk::kConfigSize; }
   void read_config(std::uint32_t offset, std::span<std::uint8_t> out) const override;
   /// Always false: every virtio-blk field we expose is read-only.
@@ -105,11 +105,11 @@ class BlkBackend final : public transport::Backend {
   [[nodiscard]] snapshot::Handle save_state() const override;
   void restore_state(const snapshot::Handle& state) override;
 
-  [[nodiscard]] const BlkOptions& options() const noexcept { return options_; }
-  [[nodiscard]] const BlkStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const BlkOptions& options() const noexcept { return st_.options; }
+  [[nodiscard]] const BlkStats& stats() const noexcept { return st_.stats; }
   /// The medium, for tests and tools (capacity_sectors * 512 bytes).
-  [[nodiscard]] std::span<std::uint8_t> disk() noexcept { return disk_; }
-  [[nodiscard]] std::span<const std::uint8_t> disk() const noexcept { return disk_; }
+  [[nodiscard]] std::span<std::uint8_t> disk() noexcept { return st_.disk; }
+  [[nodiscard]] std::span<const std::uint8_t> disk() const noexcept { return st_.disk; }
 
  private:
   /// Outcome of one request: the status byte and data bytes put into the chain.
@@ -123,16 +123,15 @@ class BlkBackend final : public transport::Backend {
   /// range is not a whole number of sectors inside it.
   [[nodiscard]] std::optional<std::size_t> range(std::uint64_t sector, std::uint64_t len) const noexcept;
 
-  BlkOptions options_;
   transport::DeviceContext* ctx_ = nullptr;
-  std::vector<std::uint8_t> disk_;
-  BlkStats stats_;
-
+  /// Everything a snapshot keeps, in one struct copied whole, so a field
+  /// added here is saved and restored without further code.
   struct State {
     BlkOptions options;
     std::vector<std::uint8_t> disk;
     BlkStats stats;
   };
+  State st_;
 };
 
 }  // namespace vmsg::devices

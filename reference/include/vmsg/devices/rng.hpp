@@ -54,7 +54,7 @@ class RngBackend final : public transport::Backend {
   /// in 1..32768 (make_backend checks it).
   explicit RngBackend(std::uint64_t seed = kDefaultSeed,
                       std::uint32_t max_queue_size = kDefaultMaxQueueSize) noexcept
-      : seed_(seed), queue_max_(max_queue_size), stream_(seed) {}
+      : seed_(seed), queue_max_(max_queue_size), st_{ByteStream(seed)} {}
 
   [[nodiscard]] std::uint32_t device_id() const override { return kDeviceId; }
   [[nodiscard]] std::uint64_t device_features() const override { return 0; }
@@ -71,22 +71,21 @@ class RngBackend final : public transport::Backend {
 
   [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
   /// Bytes written into guest buffers since construction (reset keeps it).
-  [[nodiscard]] std::uint64_t bytes_generated() const noexcept { return bytes_generated_; }
+  [[nodiscard]] std::uint64_t bytes_generated() const noexcept { return st_.bytes_generated; }
   /// Chains used since construction.
-  [[nodiscard]] std::uint64_t requests() const noexcept { return requests_; }
+  [[nodiscard]] std::uint64_t requests() const noexcept { return st_.requests; }
 
  private:
   std::uint64_t seed_;
   std::uint32_t queue_max_;
-  ByteStream stream_;
-  std::uint64_t bytes_generated_ = 0;
-  std::uint64_t requests_ = 0;
-
+  /// Everything a snapshot keeps, in one struct copied whole, so a field
+  /// added here is saved and restored without further code.
   struct State {
     ByteStream stream;
-    std::uint64_t bytes_generated;
-    std::uint64_t requests;
+    std::uint64_t bytes_generated = 0;
+    std::uint64_t requests = 0;
   };
+  State st_;
 };
 
 }  // namespace vmsg::devices
