@@ -51,7 +51,10 @@ TransportHarness& TransportPool::start(const ops::Setup& setup, const ops::Op& f
   }
   e.harness.restore(*e.fresh);
   e.harness.run(first);
-  if (e.brought_up.size() < kMaxMemo) e.brought_up.emplace(key, e.harness.save());
+  if (memoised_ < kMaxMemo) {
+    e.brought_up.emplace(key, e.harness.save());
+    ++memoised_;
+  }
   return e.harness;
 }
 

@@ -22,8 +22,9 @@ namespace vmsg::fuzz {
 /// Harnesses by Setup, each with its fresh state and its memoised bring-ups.
 class TransportPool {
  public:
-  /// Bring-up results kept per Setup; later distinct ones run unmemoised.
-  static constexpr std::size_t kMaxMemo = 256;
+  /// Bring-up results kept over all Setups (each holds RAM pages and a
+  /// device state: tens of KiB); later distinct ones run unmemoised.
+  static constexpr std::size_t kMaxMemo = 512;
 
   TransportPool();
   ~TransportPool();
@@ -47,6 +48,7 @@ class TransportPool {
 
   machine::GuestRam ram_;  ///< shared: only one harness runs at a time, and restore rewrites it
   std::map<SetupKey, std::unique_ptr<Entry>> entries_;
+  std::size_t memoised_ = 0;
   std::uint64_t hits_ = 0;
 };
 
