@@ -11,6 +11,9 @@
 # the corpus size and mean input length. FLOOR=1 adds fuzz/floor.sh's table
 # (FLOOR_SECS per mode, default 10). SKIP_BUILD=1 uses the build as it is;
 # OUT points at another build's out directory (default build-fuzz/out).
+# SET=campaign measures only the inputs campaigns added (every file not named
+# gen-*), SET=generated only the generator's seeds (gen-*); default: the whole
+# committed corpus.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -42,7 +45,13 @@ once() {  # TARGET K FILE... -> exec/s of one pass: every file executed K times
 printf '%-11s %7s %10s %12s %s\n' target inputs 'mean len' 'exec/s med' 'runs'
 for t in "${targets[@]}"; do
   [ -x "$OUT/fuzz_$t" ] || { echo "no $OUT/fuzz_$t: run fuzz/build.sh first" >&2; exit 2; }
-  files=("$here/corpus/$t"/*)
+  case "${SET:-all}" in
+    all) files=("$here/corpus/$t"/*) ;;
+    campaign) mapfile -t files < <(find "$here/corpus/$t" -maxdepth 1 -type f ! -name 'gen-*' | sort) ;;
+    generated) files=("$here/corpus/$t"/gen-*) ;;
+    *) echo "SET=${SET}: expected all, campaign or generated" >&2; exit 2 ;;
+  esac
+  [ -e "${files[0]}" ] || { echo "fuzz_$t: no ${SET:-all} inputs in corpus/$t" >&2; exit 2; }
   mean="$(stat -c %s "${files[@]}" | awk '{s += $1} END {printf "%.0f", s / NR}')"
   k=$(( (${EXECS:-2000} + ${#files[@]} - 1) / ${#files[@]} ))
   runs=()
