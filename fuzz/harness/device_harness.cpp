@@ -643,9 +643,15 @@ void DeviceHarness::run(const device_ops::Op& op) {
     case Kind::Poll:
       poll(op.fifo % nf_, op.count);
       break;
+    case Kind::MsixMask:
+      // The mask write goes to where bring-up found the table. With a BAR
+      // moved since, that address may decode to another register (an entry's
+      // control word can land on a NOTIFY register, written 0 or 1), which
+      // breaks the register rules (AMP-005) by the driver's own doing.
+      if (!sane()) clean_ = false;
+      [[fallthrough]];
     case Kind::SetCommand:
     case Kind::MoveBar:
-    case Kind::MsixMask:
     case Kind::MsixControl:
       (void)device_ops::apply_function_op(p, {kAddr, bar_base_, drv_->msix()->table_addr,
                                               target_->device().msix()->capability_offset(),
