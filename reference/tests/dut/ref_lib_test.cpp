@@ -83,8 +83,22 @@ TEST(RefLib, GetDevicesListsTheConfiguredDevices) {
   EXPECT_EQ(d1->bitmap[0], 0x02u);  // device 1
 }
 
-TEST(RefLib, EmptyConfigIsOneFifoWithNoDevices) {
-  LibRig rig("");
+TEST(RefLib, AConfigNamingNoTopologyBuildsTheDefaultTopology) {
+  // ref.toml's topology: FIFO 0 has devices 1 and 2, FIFO 1 device 1.
+  for (const char* config : {"", "profile=pr28", " fault=lose-on-full-ring "}) {
+    LibRig rig(config);
+    EXPECT_EQ(rig.drv.num_fifos(), 2u) << config;
+    auto r0 = rig.drv.fifo(0).request(bus_msg(wire::GetDevicesReq{0, 32}));
+    ASSERT_TRUE(r0.ok()) << config;
+    const auto* d0 = std::get_if<wire::GetDevicesResp>(&r0->body);
+    ASSERT_NE(d0, nullptr);
+    ASSERT_FALSE(d0->bitmap.empty());
+    EXPECT_EQ(d0->bitmap[0], 0x06u) << config;
+  }
+}
+
+TEST(RefLib, NumFifosAloneIsThatManyFifosWithNoDevices) {
+  LibRig rig("num-fifos=1");
   EXPECT_EQ(rig.drv.num_fifos(), 1u);
   auto r = rig.drv.fifo(0).request(bus_msg(wire::GetDevicesReq{0, 32}));
   ASSERT_TRUE(r.ok());
