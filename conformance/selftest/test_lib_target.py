@@ -74,14 +74,14 @@ def test_config_for_refuses_what_the_grammar_cannot_carry():
 def test_parse_spec_forms(tmp_path, monkeypatch):
     monkeypatch.setenv("VMSG_REF_DUT", "/opt/ref.so")
     ref = lib.parse_spec("ref")
-    assert ref.library == Path("/opt/ref.so") and ref.config is None
+    assert ref.library == Path("/opt/ref.so") and ref.config is None and ref.discover
     so = lib.parse_spec("/x/libvendor.so")
-    assert so.library == Path("/x/libvendor.so") and so.description_toml is None
+    assert so.library == Path("/x/libvendor.so") and so.description_toml is None and so.discover
     toml = tmp_path / "vendor.toml"
     toml.write_text('[lib]\npath = "libvendor.so"\nconfig = "num-fifos=1"\nram_size = 8388608\n')
     t = lib.parse_spec(str(toml))
     assert t.library == tmp_path / "libvendor.so"
-    assert t.config == "num-fifos=1" and t.ram_size == 8 << 20 and t.description_toml == toml
+    assert t.config == "num-fifos=1" and t.ram_size == 8 << 20 and t.description_toml == toml and not t.discover
 
 
 def test_parse_spec_refuses_bad_specs(tmp_path):
@@ -180,11 +180,13 @@ def test_lib_toml_description_with_its_own_config(tmp_path):
 
 
 def test_lib_target_refusing_a_fault_fails_to_open():
-    v = _native_dut()
+    _native_dut()
     _ref_library()
-    t = _targets().resolve("lib:ref")
-    with pytest.raises(v.port.PortError, match="not-a-fault"):
+    targets = _targets()
+    t = targets.resolve("lib:ref")
+    with pytest.raises(targets.TargetOpenError, match="not-a-fault") as ei:
         t.open(faults=["not-a-fault"])
+    assert "fault=not-a-fault" in ei.value.asked
 
 
 def test_lib_target_with_a_missing_library_is_unavailable(tmp_path):

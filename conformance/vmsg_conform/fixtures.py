@@ -19,10 +19,24 @@ def _opt(config: pytest.Config, name: str, default=None):
     return default if value is None else value
 
 
+_TARGET = pytest.StashKey[targets.Target]()
+
+
+def session_target(config: pytest.Config) -> targets.Target:
+    """The target named by --vmsg-target ("ref" by default), resolved once per
+    session: a target without a description discovers its topology on first
+    use, and collection, the profile and every test share what it found."""
+    target = config.stash.get(_TARGET, None)
+    if target is None:
+        target = targets.resolve(_opt(config, "vmsg_target", "ref") or "ref")
+        config.stash[_TARGET] = target
+    return target
+
+
 @pytest.fixture(scope="session")
 def vmsg_target(request: pytest.FixtureRequest) -> targets.Target:
     """The target named by --vmsg-target ("ref" by default)."""
-    return targets.resolve(_opt(request.config, "vmsg_target", "ref") or "ref")
+    return session_target(request.config)
 
 
 @pytest.fixture

@@ -242,9 +242,8 @@ def collection_description(config):
     """The target description at collection time, for parametrising over
     FIFOs and devices; None when the target cannot be resolved."""
     try:
-        from vmsg_conform import targets
-        spec = config.getoption("vmsg_target", default="ref") or "ref"
-        return targets.resolve(spec).description
+        from vmsg_conform.fixtures import session_target
+        return session_target(config).description
     except Exception:  # noqa: BLE001 - collection must not fail on a broken target spec
         return None
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .base import Target, split_faults
+from .base import EXIT_TARGET_UNOPENABLE, Target, TargetOpenError, split_faults
 from .description import ExpectedDevice, TargetDescription, parse_pci_address
 from .ref import DEFAULT_DESCRIPTION, RefTarget
 
 __all__ = [
-    "ExpectedDevice", "Target", "TargetDescription", "RefTarget", "DEFAULT_DESCRIPTION",
+    "ExpectedDevice", "Target", "TargetOpenError", "EXIT_TARGET_UNOPENABLE", "TargetDescription", "RefTarget", "DEFAULT_DESCRIPTION",
     "resolve", "register", "kinds", "fault_catalogue", "fault_sets", "parse_pci_address", "split_faults",
 ]
 

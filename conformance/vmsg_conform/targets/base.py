@@ -10,6 +10,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..dut import Dut
 
 
+#: Exit status of a run whose target could not be opened at all (cli.py, README).
+EXIT_TARGET_UNOPENABLE = 6
+
+
+class TargetOpenError(RuntimeError):
+    """The target cannot be opened at all: no test can run on it.
+
+    ``asked`` says what the suite asked for, ``answered`` what the target
+    answered, ``hint`` what the user can do about it.
+    """
+
+    def __init__(self, target: str, asked: str, answered: str, hint: str) -> None:
+        self.target, self.asked, self.answered, self.hint = target, asked, answered, hint
+        super().__init__(f"cannot open target {target}: asked {asked}; it answered: {answered}. {hint}")
+
+
 class Target:
     """A device under test that can be opened, fresh, once per test.
 
@@ -33,9 +49,23 @@ class Target:
     def open(self, faults: Iterable[str] = (), profile: str = "pr28") -> "Dut":
         raise NotImplementedError
 
+    def probe(self, faults: Iterable[str] = (), profile: str = "pr28") -> None:
+        """Opens the target once and closes it. Raises TargetOpenError when
+        it cannot be opened at all, so a run stops before its first test."""
+        self.open(faults=faults, profile=profile).close()
+
+    def description_tables(self) -> dict[str, dict[str, Any]]:
+        """Tables a description file of this target needs besides the
+        description (``vmsg-conform describe``); none by default."""
+        return {}
+
     def info(self) -> dict[str, Any]:
         """Facts about the target for reports."""
-        return {"kind": self.kind, "name": self.name, "description": self.description.to_dict()}
+        try:
+            description = self.description.to_dict()
+        except TargetOpenError:  # the run reports it as its one error
+            description = None
+        return {"kind": self.kind, "name": self.name, "description": description}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

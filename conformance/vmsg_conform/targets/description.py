@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -130,6 +131,30 @@ class TargetDescription:
                 del d[optional]
         return d
 
+    def to_toml(self, extra: dict[str, dict[str, Any]] | None = None) -> str:
+        """This description as TOML that ``from_toml`` reads back; ``extra``
+        adds tables after it (e.g. ``{"lib": {"path": ...}}``)."""
+        d = self.to_dict()
+        bus, dev, fn = self.pci_address
+        lines = [f"name = {_toml_str(self.name)}",
+                 f"vendor_id = 0x{self.vendor_id:04X}",
+                 f"device_id = 0x{self.device_id:04X}",
+                 f"num_fifos = {self.num_fifos}",
+                 f'pci_address = "{bus:02x}:{dev:02x}.{fn:x}"',
+                 f"profile = {_toml_str(self.profile)}"]
+        for key in ("ram_size", "device_profile"):
+            if key in d:
+                lines.append(f"{key} = {_toml_value(d[key])}")
+        for device in self.devices:
+            lines += ["", "[[devices]]", f"fifo = {device.fifo}", f"dev_num = {device.dev_num}",
+                      f"kind = {_toml_str(device.kind)}", f"device_id = {device.device_id}"]
+            if device.props:
+                inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in sorted(device.props.items()))
+                lines.append(f"props = {{ {inner} }}")
+        for table, values in (extra or {}).items():
+            lines += ["", f"[{table}]"] + [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values.items()]
+        return "\n".join(lines) + "\n"
+
     def devices_on(self, fifo: int) -> list[ExpectedDevice]:
         return [d for d in self.devices if d.fifo == fifo]
 
@@ -155,3 +180,20 @@ def _device(d: Any, index: int) -> ExpectedDevice:
         raise ValueError(f"devices[{index}]: device_id needed for unknown kind {kind!r}")
     return ExpectedDevice(fifo=int(d["fifo"]), dev_num=int(d["dev_num"]), kind=kind, device_id=int(device_id),
                           props=dict(d.get("props", {})))
+
+
+def _toml_str(s: Any) -> str:
+    # JSON string escapes are valid TOML basic-string escapes.
+    return json.dumps(str(s), ensure_ascii=False)
+
+
+def _toml_key(k: str) -> str:
+    return k if k and all(c.isalnum() or c in "-_" for c in k) else _toml_str(k)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return _toml_str(value)

@@ -7,10 +7,13 @@ the port unchanged. Spec forms accepted by ``resolve()``:
 
 ``lib:ref``
     the reference built as a library (``libvmsg_ref_dut.so`` next to the
-    native module, or ``$VMSG_REF_DUT``) with the default ``ref`` topology.
+    native module, or ``$VMSG_REF_DUT``), with no description: as below.
 ``lib:PATH.so``
-    a library with the default ``ref`` topology, passed as its configuration
-    string. A library that cannot build it refuses at ``open()``.
+    a library with no description: it is created with the empty
+    configuration string (the library's default, vmsg_dut.h) and the suite
+    learns its topology through the port (discovery.py), as a driver would.
+    Tests then open it with that configuration plus the run's profile and
+    faults. ``vmsg-conform describe lib:PATH.so`` prints what was found.
 ``lib:PATH.toml``
     a target description (``TargetDescription.from_toml``) with a ``[lib]``
     table: ``path`` (the library, relative to the TOML file) and optionally
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..dut import Stimulus
-from .base import Target, split_faults
+from .base import Target, TargetOpenError, split_faults
 from .description import TargetDescription
 from .ref import DEFAULT_DESCRIPTION, profile_of
 
@@ -106,6 +109,8 @@ class LibSpec:
     description_toml: Path | None = None
     label: str = "lib"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: No description: the topology is discovered through the port.
+    discover: bool = False
 
 
 def parse_spec(rest: str) -> LibSpec:
@@ -115,7 +120,7 @@ def parse_spec(rest: str) -> LibSpec:
     if not rest:
         raise ValueError("lib target: expected lib:ref, lib:PATH.so or lib:PATH.toml")
     if rest == "ref":
-        return LibSpec(library=find_ref_library(), label="lib:ref")
+        return LibSpec(library=find_ref_library(), label="lib:ref", discover=True)
     path = Path(rest)
     if path.suffix == ".toml":
         with open(path, "rb") as f:
@@ -134,7 +139,7 @@ def parse_spec(rest: str) -> LibSpec:
             raise ValueError(f"lib target: {path}: [lib] ram_size must be a positive integer")
         return LibSpec(library=lib_path, config=config, ram_size=ram_size, description_toml=path,
                        label=f"lib:{path}")
-    return LibSpec(library=path, label=f"lib:{path}")
+    return LibSpec(library=path, label=f"lib:{path}", discover=True)
 
 
 def parse_violation_line(line: str):
@@ -168,6 +173,11 @@ class ActionStimulus(Stimulus):
             pytest.skip(f"the target cannot change the configuration of device {dev_num} on FIFO {fifo}")
 
 
+def _port_error():
+    from .. import _vmsg  # noqa: PLC0415
+    return _vmsg.port.PortError
+
+
 def _native():
     """The native dut submodule and None, or None and the reason it is missing."""
     try:
@@ -186,6 +196,7 @@ class LibTarget(Target):
     kind = "lib"
 
     def __init__(self, spec: LibSpec) -> None:
+        desc = None
         if spec.description_toml is not None:
             # The [lib] table is ours; the rest is an ordinary description.
             with open(spec.description_toml, "rb") as f:
@@ -194,12 +205,43 @@ class LibTarget(Target):
                 desc = TargetDescription.from_dict(data)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{spec.description_toml}: {exc}") from None
-        else:
+        elif not spec.discover:
             desc = TargetDescription.from_toml(DEFAULT_DESCRIPTION)
+        self._description: TargetDescription | None = None
         super().__init__(spec.label, desc)
         self.spec = spec
-        if spec.description_toml is None and desc.ram_size is not None:
+        if desc is not None and spec.description_toml is None and desc.ram_size is not None:
             self.spec.ram_size = desc.ram_size
+
+    @property
+    def description(self) -> TargetDescription:
+        """The description given, or (no description) the one discovered
+        through the port on first use. Raises TargetOpenError when the
+        library cannot be created or its answers describe no topology."""
+        if self._description is None:
+            self._description = self._discover()
+        return self._description
+
+    @description.setter
+    def description(self, value: TargetDescription | None) -> None:
+        self._description = value
+
+    def _discover(self) -> TargetDescription:
+        from .discovery import DiscoveryError, discover  # noqa: PLC0415
+
+        reason = self.available()
+        if reason is not None:
+            raise TargetOpenError(self.name, f"to load {self.spec.library}", reason,
+                                  "Build or point at a loadable DUT library.")
+        port = self.open_port()
+        try:
+            return discover(port, name=self.name)
+        except DiscoveryError as exc:
+            raise TargetOpenError(
+                self.name, "its topology through the port (PCI scan, BAR1, GET_DEVICES, GET_DEVICE_INFO) "
+                           "with the library's default configuration (the empty string)", str(exc),
+                f"Describe the topology in a TOML file with a [lib] table and run --target lib:FILE.toml "
+                f"(`vmsg-conform describe {self.name}` writes one to start from).") from None
 
     def with_description(self, description: TargetDescription) -> "LibTarget | None":
         """The same library configured from another description (a topology
@@ -208,7 +250,7 @@ class LibTarget(Target):
             return None
         variant = copy.copy(self)
         variant.description = description
-        variant.spec = dataclasses.replace(self.spec)
+        variant.spec = dataclasses.replace(self.spec, discover=False)
         if description.ram_size is not None:
             variant.spec.ram_size = description.ram_size
         return variant
@@ -233,18 +275,30 @@ class LibTarget(Target):
         names = split_faults(faults)
         if self.spec.config is not None:
             return with_faults(self.spec.config, names)
+        if self.spec.discover:
+            # The library's default topology, in the run's draft when one is asked for.
+            return with_faults(f"profile={profile}" if profile else "", names)
         desc = self.description
         return config_for(desc, names, desc.device_profile or profile or desc.profile or "pr28")
 
     def open_port(self, faults: Iterable[str] = (), profile: str | None = None):
-        """A fresh ``_vmsg.dut.LibPort``. Raises port.PortError when the
+        """A fresh ``_vmsg.dut.LibPort``. Raises TargetOpenError when the
         library refuses (a fault, topology or profile it cannot build)."""
         mod, reason = _native()
         if reason:
             raise RuntimeError(reason)
         if self.spec.library is None:
             raise RuntimeError(f"{REF_LIBRARY_NAME} not found")
-        return mod.LibPort(str(self.spec.library), self.config(faults, profile), self.spec.ram_size)
+        config = self.config(faults, profile)
+        try:
+            return mod.LibPort(str(self.spec.library), config, self.spec.ram_size)
+        except _port_error() as exc:
+            hint = ("Run it with no description (--target lib:PATH.so) to use the library's default topology, "
+                    "or write the topology it builds with `vmsg-conform describe lib:PATH.so`."
+                    if not self.spec.discover else
+                    "Check that the library builds its default topology with the run's profile and faults.")
+            raise TargetOpenError(self.name, f"to create {self.spec.library} with the configuration {config!r}",
+                                  str(exc), hint) from None
 
     def open(self, faults: Iterable[str] = (), profile: str = "pr28"):
         from ..dut import Dut  # noqa: PLC0415
@@ -259,6 +313,15 @@ class LibTarget(Target):
         stimulus = ActionStimulus(port.stimulus) if port.has_stimulus() else None
         return Dut(port=port, description=self.description, profile=profile_of(name), target=self,
                    faults=split_faults(faults), violations=violations, stimulus=stimulus, native=port)
+
+    def description_tables(self) -> dict[str, dict[str, Any]]:
+        """The ``[lib]`` table that makes a described TOML a ``lib:PATH.toml`` spec."""
+        table: dict[str, Any] = {"path": str(Path(self.spec.library).resolve()) if self.spec.library else ""}
+        if self.spec.config is not None:
+            table["config"] = self.spec.config
+        if self.spec.ram_size != DEFAULT_RAM_SIZE:
+            table["ram_size"] = self.spec.ram_size
+        return {"lib": table}
 
     def info(self) -> dict[str, Any]:
         info = super().info()
