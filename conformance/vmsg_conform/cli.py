@@ -282,6 +282,46 @@ def cmd_run(a) -> int:
     return int(pytest.main(_run_args(a)))
 
 
+#: What `vmsg-conform run` exits with (help epilog; README "Usage").
+RUN_EXIT_STATUSES = """exit status:
+  0  every verdict passes (PASS, SKIP, and what --fail-on allows)
+  1  a FAIL, XPASS, expired waiver or collection error (or WARN/INFO under --fail-on)
+  2  interrupted (a collection error stops a serial run), or a command-line error
+  4  pytest usage error (e.g. a bad option value or a profile the device refuses)
+  5  no test selected
+  6  the target could not be opened at all (a library refusing to be created, a
+     topology discovery cannot read, a QEMU that does not start): one error, no verdicts"""
+
+
+# --- describe -------------------------------------------------------------------
+
+
+def cmd_describe(a) -> int:
+    """Prints the target's description as TOML; a target without one (lib:PATH.so,
+    lib:ref) is asked through its port, as a driver would (targets/discovery.py)."""
+    from . import targets
+
+    try:
+        target = targets.resolve(a.target)
+    except (ValueError, OSError) as exc:
+        raise CliError(f"{a.target}: {exc}") from None
+    reason = target.available()
+    if reason is not None:
+        raise CliError(f"{a.target}: {reason}")
+    try:
+        text = target.description.to_toml(extra=target.description_tables())
+    except targets.TargetOpenError as exc:
+        print(f"vmsg-conform: error: {exc}", file=sys.stderr)
+        return targets.EXIT_TARGET_UNOPENABLE
+    header = (f"# {a.target} as `vmsg-conform describe` found it; edit and commit, then run\n"
+              f"# vmsg-conform run --target {target.kind}:THIS-FILE.toml\n")
+    if a.out:
+        Path(a.out).write_text(header + text, encoding="utf-8")
+    else:
+        print(header + text, end="")
+    return 0
+
+
 # --- report ---------------------------------------------------------------------
 
 
@@ -645,7 +685,8 @@ def _parser() -> argparse.ArgumentParser:
     _profile_option(ls, "whose requirement matrix to show", default="pr28")
     ls.set_defaults(func=cmd_list)
 
-    rn = sub.add_parser("run", help="run the suite against a target")
+    rn = sub.add_parser("run", help="run the suite against a target", epilog=RUN_EXIT_STATUSES,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     common(rn)
     rn.add_argument("--target", default="ref")
     rn.add_argument("--qemu", metavar="PATH", help="QEMU binary for the qemu target (else $VMSG_QEMU, else PATH)")
@@ -677,6 +718,12 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("-v", "--verbose", action="count", default=0)
     rn.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     rn.set_defaults(func=cmd_run)
+
+    ds = sub.add_parser("describe", help="print a target's description as TOML (discovered through the port "
+                                         "when the target has none, e.g. lib:PATH.so)")
+    ds.add_argument("target", metavar="TARGET", help="e.g. lib:PATH.so, lib:ref, ref")
+    ds.add_argument("-o", "--out", metavar="FILE", help="write the TOML here instead of stdout")
+    ds.set_defaults(func=cmd_describe)
 
     rp = sub.add_parser("report", help="rebuild reports from a results JSON")
     rp.add_argument("results")

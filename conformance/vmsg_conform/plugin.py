@@ -127,6 +127,7 @@ class _State:
     start_wall: str = ""
     run: Any = None
     written: list = field(default_factory=list)
+    target_error: Any = None  # targets.TargetOpenError: the target cannot be opened at all
 
 
 _STATE = pytest.StashKey[_State]()
@@ -165,6 +166,7 @@ def pytest_configure(config):
             raise pytest.UsageError(str(exc)) from None
     _setup_hypothesis(config, st)
     _settle_profile(config, st)
+    _probe_target(config, st)
     if _xdist_role(config) == "controller":
         # it collects nothing, yet writes the requirement rows; loaded now so
         # a broken catalogue stops the run before any worker starts
@@ -193,14 +195,19 @@ def _settle_profile(config, st: _State) -> None:
     from . import profiles as _profiles  # noqa: PLC0415
     from . import targets as _targets  # noqa: PLC0415
 
+    from .fixtures import session_target  # noqa: PLC0415
+
     profile = config.getoption("vmsg_profile")
     if profile in (None, "") or profile == AUTO_PROFILE:
         try:
-            target = _targets.resolve(config.getoption("vmsg_target"))
+            target = session_target(config)
         except (ValueError, ImportError):
             target = None  # reported where the tests open it
         if profile in (None, ""):
-            profile = getattr(getattr(target, "description", None), "profile", None) or "pr28"
+            try:
+                profile = getattr(getattr(target, "description", None), "profile", None) or "pr28"
+            except _targets.TargetOpenError:
+                profile = "pr28"  # _probe_target reports it
         if profile == AUTO_PROFILE and target is not None and not config.option.collectonly \
                 and target.available() is None:
             faults = _targets.split_faults(config.getoption("vmsg_fault") or [])
@@ -210,6 +217,43 @@ def _settle_profile(config, st: _State) -> None:
                 raise pytest.UsageError(str(exc)) from None
             st.profile_detection = found.describe()
     config.option.vmsg_profile = profile
+
+
+def _probe_target(config, st: _State) -> None:
+    """Opens the target once before collection. One that cannot be opened at
+    all (a library refusing to be created, a topology discovery cannot read,
+    a process that does not start) stops the run with one error instead of
+    one per test; other failures are left to the tests that meet them."""
+    from . import targets as _targets  # noqa: PLC0415
+    from .fixtures import session_target  # noqa: PLC0415
+
+    if config.option.collectonly:
+        return
+    spec = config.getoption("vmsg_target") or "ref"
+    try:
+        target = session_target(config)
+    except (ValueError, OSError) as exc:  # the spec, or the description file it names
+        st.target_error = _targets.TargetOpenError(
+            spec, f"to resolve --vmsg-target {spec}", str(exc),
+            "Fix the target spec or its description file (`vmsg-conform describe TARGET` writes one).")
+        return
+    except Exception:  # noqa: BLE001 - e.g. a third-party target kind: its tests report it
+        return
+    try:
+        if target.available() is not None:
+            return  # every test skips with the reason
+        target.probe(faults=_targets.split_faults(config.getoption("vmsg_fault") or []),
+                     profile=config.getoption("vmsg_profile") or "pr28")
+    except _targets.TargetOpenError as exc:
+        st.target_error = exc
+    except Exception:  # noqa: BLE001 - anything else is the tests' to report, with its verdicts
+        return
+
+
+def target_error_entry(exc) -> dict:
+    """The report entry of a target that could not be opened."""
+    return {"target": exc.target, "asked": exc.asked, "answered": exc.answered, "hint": exc.hint,
+            "message": str(exc)}
 
 
 def pytest_unconfigure(config):
@@ -379,6 +423,10 @@ def _check_profile(config, cat) -> None:
 
 def pytest_collection_modifyitems(session, config, items):
     st = _state(config)
+    if st.target_error is not None:
+        # nothing can run: one error for the run, no test verdicts
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
     cat = _load_catalogue(config)
     _check_profile(config, cat)  # before the session keeps it: no report for a refused run
     st.catalogue = cat
@@ -894,10 +942,11 @@ def _spec_of(cat, profile: str = "pr28") -> dict:
     return {}
 
 
-def _target_info(spec: str) -> dict:
+def _target_info(config) -> dict:
+    spec = config.getoption("vmsg_target")
     try:
-        from . import targets
-        t = targets.resolve(spec)
+        from .fixtures import session_target
+        t = session_target(config)
         info = {"spec": spec, "name": t.name}
         info.update(t.info() or {})
         reason = t.available()
@@ -950,7 +999,7 @@ def build_run(config) -> _results.RunResult:
         "spec": _spec_of(cat, catalogue_profile(config)) if cat is not None else {},
         "profile": profile,
         "profile_detection": st.profile_detection,
-        "target": _target_info(config.getoption("vmsg_target")),
+        "target": _target_info(config),
         "faults": _faults(config),
         "strict": bool(config.getoption("vmsg_strict")),
         "fail_on": fail_on(config),
@@ -967,10 +1016,13 @@ def build_run(config) -> _results.RunResult:
         "pytest": pytest.__version__,
         "args": list(config.invocation_params.args),
     }
+    if st.target_error is not None:
+        meta["target_error"] = target_error_entry(st.target_error)
     run = _results.RunResult(
         metadata=meta, tests=list(st.tests),
         requirements=_requirement_rows(cat, st.citations, catalogue_profile(config)) if cat is not None else [],
-        uncited=list(st.uncited), errors=list(st.errors))
+        uncited=list(st.uncited),
+        errors=list(st.errors) + ([str(st.target_error)] if st.target_error is not None else []))
     for w in st.waivers:
         if w not in st.used_waivers:
             run.warnings.append(f"waiver for {w.test!r} matched no test that ran")
@@ -1010,8 +1062,11 @@ def pytest_sessionfinish(session, exitstatus):
             session.exitstatus = pytest.ExitCode.INTERRUPTED
     st.run = run = build_run(config)
     st.written = _write_reports(config, run)
+    if st.target_error is not None:
+        from .targets import EXIT_TARGET_UNOPENABLE  # noqa: PLC0415
+        session.exitstatus = EXIT_TARGET_UNOPENABLE
     # unwaived XPASS (plain xfail) and friends: the verdicts decide, not only pytest
-    if run.failed() and session.exitstatus == 0:
+    elif run.failed() and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -1022,12 +1077,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     # A pytest session that cites no requirement and asks for no report is not
     # a conformance run (e.g. an unrelated test tree in the same venv): stay quiet.
-    if not any(t.reqs for t in run.tests) and not getattr(st, "written", []):
+    if not any(t.reqs for t in run.tests) and not getattr(st, "written", []) and st.target_error is None:
         return
     from .reports import text
 
     tr = terminalreporter
     tr.section("vmsg-conform")
+    if st.target_error is not None:
+        tr.write_line(f"error: {st.target_error}", red=True)
     for line in text.summary_lines(run):
         tr.write_line(line)
     hyp = run.metadata.get("hypothesis") or {}

@@ -263,7 +263,35 @@ def _test_row(t: TestResult) -> str:
             f"<td>{t.duration:.3f}s</td><td>{body}</td></tr>")
 
 
+def _target_error_page(run: RunResult, error: dict) -> str:
+    """The report of a run whose target could not be opened: the one error
+    and the run details, no verdicts (no test ran)."""
+    target = (run.metadata.get("target") or {}).get("name", "?")
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(error.get(k, ''))}</td></tr>" for k in ("asked", "answered", "hint"))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>vmsg-conform: ERROR on {_e(target)}</title>
+<style>{_CSS}{_verdict_css()}</style></head>
+<body>
+<header>
+<h1>virtio-msg conformance report <span class="badge overall" id="overall" data-verdict="ERROR">ERROR</span></h1>
+<div class="muted" id="subject">target <b>{_e(target)}</b> could not be opened: no test ran, there are no verdicts</div>
+</header>
+<main>
+<section id="target-error"><h2>The target could not be opened</h2>
+<table class="meta">{rows}</table></section>
+<h2>Run</h2>
+<table class="meta" id="metadata">{_meta_rows(run)}</table>
+</main>
+</body></html>
+"""
+
+
 def render(run: RunResult) -> str:
+    target_error = run.metadata.get("target_error")
+    if target_error:
+        return _target_error_page(run, target_error)
     """The whole report as one HTML document."""
     counts = run.counts()
     matrix = run.requirement_verdicts()

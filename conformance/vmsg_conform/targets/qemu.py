@@ -36,7 +36,7 @@ from typing import Any, Iterable
 
 from .. import sanitizer
 from ..dut import Stimulus
-from .base import Target, split_faults
+from .base import Target, TargetOpenError, split_faults
 from .description import TargetDescription
 from .qtest_cmdline import (AMP_DEVICE, MACHINES, MachineKind, block_node, build_args, disk_images,
                             machine_for_binary, machine_from_env)
@@ -208,6 +208,20 @@ class QemuTarget(Target):
                   violations=violations, stimulus=stimulus, native=port, on_close=on_close)
         dut._qemu_state = state  # failure_context marks the crash as reported
         return dut
+
+    def probe(self, faults: Iterable[str] = (), profile: str = "pr28") -> None:
+        """Starts the process once and closes it: one that cannot be started
+        with this command line (or dies at once) is a TargetOpenError."""
+        try:
+            self.open(faults=faults, profile=profile).close()
+        except Exception as exc:  # noqa: BLE001 - whatever stopped the start is the answer
+            try:
+                asked = f"to start {self.binary()} {shlex.join(self.command_line(faults, profile=profile))}"
+            except Exception:  # noqa: BLE001 - the command line itself is what failed
+                asked = f"to start {self.binary()} for {self.description.name}"
+            raise TargetOpenError(self.name, asked, f"{type(exc).__name__}: {exc}",
+                                  "Run that command line by hand to see why it does not start; check the "
+                                  "binary, the machine and the topology description.") from None
 
     # ---- crash reports --------------------------------------------------------------------
 
