@@ -23,7 +23,7 @@ pytest.importorskip("vmsg_conform._vmsg")
 
 PKG_PARENT = str(Path(cli.__file__).resolve().parent.parent)
 #: A few fast packaged tests that depend on the topology (GET_DEVICES, GET_DEVICE_INFO per device).
-SUBSET = "test_get_devices or test_get_device_info_response_is_exact"
+SUBSET = "described_devices or test_get_device_info_response_is_exact"
 
 
 def _ref_library() -> Path:

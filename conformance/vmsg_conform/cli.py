@@ -210,6 +210,8 @@ def _run_args(a) -> list[str]:
         args += ["--vmsg-qemu", a.qemu]
     if getattr(a, "machine", None):
         args += ["--vmsg-machine", a.machine]
+    if getattr(a, "qemu_args", None):
+        args.append(f"--vmsg-qemu-args={a.qemu_args}")  # one token: the value starts with "-"
     for f in list(a.fault) + list(getattr(a, "fault_set", [])):
         args += ["--vmsg-fault", f]
     if a.strict:
@@ -298,7 +300,23 @@ RUN_EXIT_STATUSES = """exit status:
 
 def cmd_describe(a) -> int:
     """Prints the target's description as TOML; a target without one (lib:PATH.so,
-    lib:ref) is asked through its port, as a driver would (targets/discovery.py)."""
+    lib:ref, qemu/qtest with --qemu-args) is asked through its port, as a driver
+    would (targets/discovery.py)."""
+    # as the plugin does for a run: the qemu and qtest targets read these from the environment
+    given = {"VMSG_QEMU": a.qemu, "VMSG_MACHINE": a.machine, "VMSG_QEMU_ARGS": a.qemu_args}
+    saved = {name: os.environ.get(name) for name in given}
+    os.environ.update({name: value for name, value in given.items() if value})
+    try:
+        return _describe(a)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _describe(a) -> int:
     from . import targets
 
     try:
@@ -663,6 +681,12 @@ def _profile_option(sp, what: str = "wire/spec profile", default: str | None = N
                          f"(default {default or 'the target description’s profile'}; auto asks the device)")
 
 
+def _qemu_args_option(sp) -> None:
+    sp.add_argument("--qemu-args", metavar="ARGS",
+                    help="qemu/qtest without a description: your own device options as one string "
+                         "('-device virtio-msg-amp-pci,... -device ...'); the topology is discovered")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vmsg-conform", description="virtio-msg over AMP PCI conformance suite")
     sub = p.add_subparsers(dest="command", required=True)
@@ -693,6 +717,7 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--machine", choices=("q35", "virt"),
                     help="machine of the qemu and qtest targets (else $VMSG_MACHINE, else q35; "
                          "virt for an aarch64 QEMU)")
+    _qemu_args_option(rn)
     rn.add_argument("--fault", action="append", default=[], metavar="NAME")
     rn.add_argument("--fault-set", action="append", default=[], metavar="NAME",
                     help="a named set of reference faults (e.g. qemu-v2: the behaviour QEMU's device showed)")
@@ -723,6 +748,9 @@ def _parser() -> argparse.ArgumentParser:
                                          "when the target has none, e.g. lib:PATH.so)")
     ds.add_argument("target", metavar="TARGET", help="e.g. lib:PATH.so, lib:ref, ref")
     ds.add_argument("-o", "--out", metavar="FILE", help="write the TOML here instead of stdout")
+    ds.add_argument("--qemu", metavar="PATH", help="QEMU binary for the qemu target")
+    ds.add_argument("--machine", choices=("q35", "virt"), help="machine of the qemu and qtest targets")
+    _qemu_args_option(ds)
     ds.set_defaults(func=cmd_describe)
 
     rp = sub.add_parser("report", help="rebuild reports from a results JSON")

@@ -97,6 +97,10 @@ def pytest_addoption(parser):
                 help="load the Hypothesis profile 'ci' (derandomized, print_blob); implied by env CI")
     g.addoption("--vmsg-qemu", default=None, metavar="PATH",
                 help="QEMU binary of the qemu target (default: $VMSG_QEMU, else qemu-system-x86_64)")
+    g.addoption("--vmsg-qemu-args", default=None, metavar="ARGS",
+                help="the qemu and qtest targets without a description: your own device options "
+                     "(-device virtio-msg-amp-pci,... -device ...), one string; the topology is "
+                     "discovered through the port (default: $VMSG_QEMU_ARGS)")
     g.addoption("--vmsg-machine", default=None, choices=("q35", "virt"),
                 help="machine of the qemu and qtest targets (default: $VMSG_MACHINE, else q35; "
                      "virt for an aarch64 QEMU binary)")
@@ -165,15 +169,17 @@ def pytest_configure(config):
         except _waivers.WaiverError as exc:
             raise pytest.UsageError(str(exc)) from None
     _setup_hypothesis(config, st)
+    # the qemu and qtest targets read these from the environment (targets/qemu.py),
+    # so before the target is first resolved
+    _export(st, "VMSG_QEMU", _opt(config, "vmsg_qemu"))
+    _export(st, "VMSG_MACHINE", _opt(config, "vmsg_machine"))
+    _export(st, "VMSG_QEMU_ARGS", _opt(config, "vmsg_qemu_args"))
     _settle_profile(config, st)
     _probe_target(config, st)
     if _xdist_role(config) == "controller":
         # it collects nothing, yet writes the requirement rows; loaded now so
         # a broken catalogue stops the run before any worker starts
         st.catalogue = _load_catalogue(config)
-    # the qemu and qtest targets read these from the environment (targets/qemu.py)
-    _export(st, "VMSG_QEMU", _opt(config, "vmsg_qemu"))
-    _export(st, "VMSG_MACHINE", _opt(config, "vmsg_machine"))
 
 
 def _export(st: _State, name: str, value: str | None) -> None:

@@ -22,8 +22,8 @@ class TargetOpenError(RuntimeError):
     """
 
     def __init__(self, target: str, asked: str, answered: str, hint: str) -> None:
-        self.target, self.asked, self.answered, self.hint = target, asked, answered, hint
-        super().__init__(f"cannot open target {target}: asked {asked}; it answered: {answered}. {hint}")
+        self.target, self.asked, self.answered, self.hint = target, asked, answered.rstrip(), hint
+        super().__init__(f"cannot open target {target}: asked {asked}; it answered: {self.answered}. {hint}")
 
 
 class Target:

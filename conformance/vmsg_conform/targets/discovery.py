@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .base import TargetOpenError
 from .description import VIRTIO_DEVICE_IDS, ExpectedDevice, TargetDescription
 
 #: The amp function's PCI identity (amp-pci-device.md).
@@ -106,3 +107,16 @@ def discover(port: Any, *, name: str = "discovered", profile: str = "pr28",
                                           device_id=info.device_id))
     return TargetDescription(name=name, vendor_id=vendor_id, device_id=device_id, num_fifos=amp.num_fifos(),
                              pci_address=(addr.bus, addr.device, addr.function), profile=profile, devices=devices)
+
+
+def discover_target(port: Any, target: str, started_as: str) -> TargetDescription:
+    """``discover`` for a target with no description: a DiscoveryError becomes
+    the TargetOpenError that stops a run (`started_as` says how the target was
+    started, e.g. "the library's default configuration")."""
+    try:
+        return discover(port, name=target)
+    except DiscoveryError as exc:
+        raise TargetOpenError(
+            target, f"its topology through the port (PCI scan, BAR1, GET_DEVICES, GET_DEVICE_INFO) of {started_as}",
+            str(exc), "Describe the topology in a TOML file and name it in the target spec "
+                      f"(`vmsg-conform describe {target}` writes one to start from).") from None

@@ -227,21 +227,14 @@ class LibTarget(Target):
         self._description = value
 
     def _discover(self) -> TargetDescription:
-        from .discovery import DiscoveryError, discover  # noqa: PLC0415
+        from .discovery import discover_target  # noqa: PLC0415
 
         reason = self.available()
         if reason is not None:
             raise TargetOpenError(self.name, f"to load {self.spec.library}", reason,
                                   "Build or point at a loadable DUT library.")
-        port = self.open_port()
-        try:
-            return discover(port, name=self.name)
-        except DiscoveryError as exc:
-            raise TargetOpenError(
-                self.name, "its topology through the port (PCI scan, BAR1, GET_DEVICES, GET_DEVICE_INFO) "
-                           "with the library's default configuration (the empty string)", str(exc),
-                f"Describe the topology in a TOML file with a [lib] table and run --target lib:FILE.toml "
-                f"(`vmsg-conform describe {self.name}` writes one to start from).") from None
+        return discover_target(self.open_port(), self.name,
+                               "the library created with its default configuration (the empty string)")
 
     def with_description(self, description: TargetDescription) -> "LibTarget | None":
         """The same library configured from another description (a topology

@@ -8,6 +8,10 @@ qtest protocol (amp-pci-device.md §9).
     run the q35 machine, aarch64 ones ``virt``, unless ``--vmsg-machine``
     (``$VMSG_MACHINE``) names one. A binary without the device
     (Debian's QEMU 7.2) makes ``available()`` say so and every test skips.
+``qemu`` / ``qtest`` with ``--vmsg-qemu-args ARGS`` (``$VMSG_QEMU_ARGS``)
+    the user's own device options instead of a description: the process is
+    started once with them and the topology learnt through the port
+    (discovery.py); each test then starts it with the same options.
 ``qtest[:DESCRIPTION.toml]``
     the same client against vmsg-ref-qtest, the reference behind a qtest
     server: ``$VMSG_REF_QTEST``, else ``vmsg-ref-qtest`` on PATH, else this
@@ -39,10 +43,12 @@ from ..dut import Stimulus
 from .base import Target, TargetOpenError, split_faults
 from .description import TargetDescription
 from .qtest_cmdline import (AMP_DEVICE, MACHINES, MachineKind, block_node, build_args, disk_images,
-                            machine_for_binary, machine_from_env)
+                            machine_for_binary, machine_from_env, ram_of_args, user_command_line)
 from .ref import DEFAULT_DESCRIPTION, profile_of
 
 DEFAULT_QEMU = "qemu-system-x86_64"
+#: The user's own device options (--vmsg-qemu-args; the plugin exports it here).
+QEMU_ARGS_ENV = "VMSG_QEMU_ARGS"
 HISTORY = 32
 STDERR_TAIL = 2000
 #: At most this much of a sanitizer report is quoted (its stacks, up to SUMMARY).
@@ -52,6 +58,11 @@ REPORT_CONTEXT = 4
 #: A process that left a sanitizer report but is still running is about to
 #: exit (the report comes first): how long to wait for it, in ms.
 DYING_WAIT_MS = 2000
+
+
+DEFAULT_RAM = 128 << 20
+START_HINT = ("Run that command line by hand to see why it does not start; check the binary, the machine "
+              "and the topology (description or --qemu-args).")
 
 
 class QemuCrash(RuntimeError):
@@ -83,13 +94,66 @@ class QemuTarget(Target):
     dialect = "qemu"
 
     def __init__(self, description: TargetDescription | None = None, binary: str | None = None,
-                 name: str | None = None, machine: MachineKind | None = None, history: int = HISTORY) -> None:
-        desc = description or TargetDescription.from_toml(DEFAULT_DESCRIPTION)
+                 name: str | None = None, machine: MachineKind | None = None, history: int = HISTORY,
+                 user_args: list[str] | None = None) -> None:
+        """`user_args`: the user's device options (None: ``$VMSG_QEMU_ARGS``);
+        with them and no description the topology is discovered."""
+        if user_args is None and description is None:
+            user_args = shlex.split(os.environ.get(QEMU_ARGS_ENV, ""))
+        self.user_args = list(user_args or []) if description is None else []
+        desc = description or (None if self.user_args else TargetDescription.from_toml(DEFAULT_DESCRIPTION))
+        self._description: TargetDescription | None = None
         super().__init__(name or self.kind, desc)
         self._binary = binary
         self._machine = machine
         self.history = history
         self._probe: tuple[str | None, Any] | None = None  # (reason, accel), once per target
+
+    @property
+    def description(self) -> TargetDescription:
+        """The description given, or the one discovered by starting the
+        process once with the user's device options (TargetOpenError when it
+        does not start or its answers describe no topology)."""
+        if self._description is None:
+            self._description = self._discover()
+        return self._description
+
+    @description.setter
+    def description(self, value: TargetDescription | None) -> None:
+        self._description = value
+
+    def _discover(self) -> TargetDescription:
+        from .discovery import discover_target  # noqa: PLC0415
+
+        reason, accel = self._check()
+        if reason:
+            raise TargetOpenError(self.name, f"to start {self.binary()}", reason, "Check the binary.")
+        try:
+            args = self.command_line()
+            ram = ram_of_args(self.user_args)
+        except ValueError as exc:
+            raise TargetOpenError(self.name, f"a command line from --qemu-args {shlex.join(self.user_args)}",
+                                  str(exc), "Give only your device options (-device, -object, -blockdev, -m); "
+                                            "the suite sets the machine and the qtest plumbing.") from None
+        try:
+            port = self._start(args, accel, ram or DEFAULT_RAM)
+        except Exception as exc:  # noqa: BLE001 - whatever stopped the start is the answer
+            raise TargetOpenError(self.name, f"to start {self.binary()} {shlex.join(args)}",
+                                  f"{type(exc).__name__}: {exc}", START_HINT) from None
+        try:
+            found = discover_target(port, self.name, f"{self.binary()} {shlex.join(args)}")
+        finally:
+            port.process().kill()
+        found.ram_size = ram
+        return found
+
+    def _start(self, args: list[str], accel: Any, ram: int):
+        """A QemuPort over a freshly started process."""
+        v, _ = _native()
+        q = v.qtest
+        launch = q.QemuLaunch(binary=_which(self.binary()) or self.binary(), args=args, accel=accel, qmp=True)
+        options = q.QtestPortOptions(machine=getattr(q.MachineType, self.machine().native), ram_bytes=ram)
+        return q.QemuPort(launch, options, self.history)
 
     def with_description(self, description: TargetDescription) -> "QemuTarget":
         """The same binary launched for another description (a topology variant)."""
@@ -129,7 +193,9 @@ class QemuTarget(Target):
             self._probe = (f"QEMU binary {binary!r} not found (pass --vmsg-qemu PATH or set VMSG_QEMU)", None)
             return self._probe
         help_text = v.qtest.run_capture(path, ["-device", "help"], 15000) or ""
-        missing = [k for k in [AMP_DEVICE] + sorted({d.kind for d in self.description.devices})
+        # with the user's own options the devices are theirs to name: only the amp device is ours
+        kinds = [] if self.user_args else sorted({d.kind for d in self.description.devices})
+        missing = [k for k in [AMP_DEVICE] + kinds
                    if f'name "{k}"' not in help_text]
         if missing:
             version = self.version() or "unknown version"
@@ -151,6 +217,8 @@ class QemuTarget(Target):
         """The arguments after the binary (QemuProcess adds -qtest, -accel, -display, -nodefaults).
         Disk images are named in `disk_dir` (a placeholder unless a run made one). `profile` is
         the run's; the description's device_profile, when set, decides vmsg-ref-qtest's draft."""
+        if self.user_args:
+            return user_command_line(self.user_args, self.machine(), self.dialect, split_faults(faults))
         desc = self.description
         return build_args(desc, self.machine(), self.dialect, split_faults(faults), disk_dir,
                           device_profile=desc.device_profile or profile or desc.profile)
@@ -159,7 +227,7 @@ class QemuTarget(Target):
         """A fresh directory with the raw images the command line names (each
         test gets blank disks, as a fresh reference has), or None when the
         description has no virtio-blk device or the dialect needs none."""
-        if self.dialect != "qemu" or not disk_images(self.description, ""):
+        if self.user_args or self.dialect != "qemu" or not disk_images(self.description, ""):
             return None
         d = tempfile.mkdtemp(prefix="vmsg-qemu-disks-")
         for img in disk_images(self.description, d):
@@ -181,12 +249,8 @@ class QemuTarget(Target):
             raise RuntimeError(reason)
         disks = self._make_disks()
         args = self.command_line(fault_names, disks or "DISKDIR", name)
-        q = v.qtest
-        launch = q.QemuLaunch(binary=_which(self.binary()) or self.binary(), args=args, accel=accel, qmp=True)
-        options = q.QtestPortOptions(machine=getattr(q.MachineType, self.machine().native),
-                                     ram_bytes=self.description.ram_size or (128 << 20))
         try:
-            port = q.QemuPort(launch, options, self.history)
+            port = self._start(args, accel, self.description.ram_size or DEFAULT_RAM)
         except BaseException:
             if disks:
                 shutil.rmtree(disks, ignore_errors=True)
@@ -203,25 +267,35 @@ class QemuTarget(Target):
                 raise QemuCrash(self._crash_text(port, ended))
 
         violations = _violations(port.qtest())
-        stimulus = QmpStimulus(lambda cmd, a: _qmp(port.process(), cmd, a), self.description)
+        stimulus = QmpStimulus(lambda cmd, a: _qmp(port.process(), cmd, a), self._stimulus_description())
         dut = Dut(port=port, description=self.description, profile=wprofile, target=self, faults=fault_names,
                   violations=violations, stimulus=stimulus, native=port, on_close=on_close)
         dut._qemu_state = state  # failure_context marks the crash as reported
         return dut
+
+    def _stimulus_description(self) -> TargetDescription:
+        """The description QMP stimuli work from. The block node names of the
+        user's own virtio-blk devices are unknown, so with --vmsg-qemu-args
+        their config-change tests skip rather than resize a wrong node."""
+        desc = self.description
+        if not self.user_args:
+            return desc
+        import dataclasses  # noqa: PLC0415
+        return dataclasses.replace(desc, devices=[d for d in desc.devices if d.kind != "virtio-blk-device"])
 
     def probe(self, faults: Iterable[str] = (), profile: str = "pr28") -> None:
         """Starts the process once and closes it: one that cannot be started
         with this command line (or dies at once) is a TargetOpenError."""
         try:
             self.open(faults=faults, profile=profile).close()
+        except TargetOpenError:
+            raise
         except Exception as exc:  # noqa: BLE001 - whatever stopped the start is the answer
             try:
                 asked = f"to start {self.binary()} {shlex.join(self.command_line(faults, profile=profile))}"
             except Exception:  # noqa: BLE001 - the command line itself is what failed
-                asked = f"to start {self.binary()} for {self.description.name}"
-            raise TargetOpenError(self.name, asked, f"{type(exc).__name__}: {exc}",
-                                  "Run that command line by hand to see why it does not start; check the "
-                                  "binary, the machine and the topology description.") from None
+                asked = f"to start {self.binary()} for {self.name}"
+            raise TargetOpenError(self.name, asked, f"{type(exc).__name__}: {exc}", START_HINT) from None
 
     # ---- crash reports --------------------------------------------------------------------
 

@@ -232,5 +232,51 @@ def build_args(description: Any, machine: MachineKind | None = None, dialect: st
     return args
 
 
+#: Options the suite itself sets on every command line (QemuProcess adds the rest).
+_OWN_OPTIONS = ("-M", "-machine", "-qtest", "-accel", "-display", "-nodefaults", "-chardev", "-qmp")
+
+
+def user_command_line(user_args: Iterable[str], machine: MachineKind | None = None, dialect: str = "qemu",
+                      faults: Iterable[str] = ()) -> list[str]:
+    """The arguments (after the binary) for the user's own device options
+    (``--qemu-args``: ``-device``, ``-object``, ``-blockdev``, ``-m``...) on
+    `machine`. Pure. ValueError for an option the suite sets itself, or for
+    faults on a real QEMU."""
+    args = [str(a) for a in user_args]
+    own = sorted({a for a in args if a in _OWN_OPTIONS})
+    if own:
+        raise ValueError(f"--qemu-args: {', '.join(own)} is set by the suite (the machine by --machine)")
+    if not any(a == "-device" for a in args):
+        raise ValueError("--qemu-args: no -device option (give the virtio-msg-amp-pci device and its devices)")
+    names = [str(f).strip() for f in faults if str(f).strip()]
+    if names and dialect != "ref":
+        raise ValueError("fault modes exist only in the reference (use --vmsg-target qtest)")
+    machine = machine or MACHINES["q35"]
+    out = ["-M", machine.machine, *machine.extra, *args]
+    if names:
+        out += ["--fault", ",".join(names)]
+    return out
+
+
+_RAM = re.compile(r"^(?:size=)?(\d+)([kKmMgG]?)[bB]?$")
+
+
+def ram_of_args(args: Iterable[str]) -> int | None:
+    """Bytes of guest RAM a ``-m`` option in `args` asks for (QEMU: a bare
+    number is MiB), or None without one. Pure; ValueError for a value this
+    cannot read."""
+    args = list(args)
+    ram = None
+    for i, a in enumerate(args):
+        if a != "-m":
+            continue
+        value = args[i + 1] if i + 1 < len(args) else ""
+        m = _RAM.match(value.split(",")[0].strip())
+        if not m:
+            raise ValueError(f"--qemu-args: -m {value!r}: expected a size such as 256M or 1G")
+        ram = int(m.group(1)) << {"": 20, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+    return ram
+
+
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "on", "true", "yes")
