@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import vmsg_fakes
+from test_cli import suite  # noqa: F401 - the fake suite fixture, shared
 from vmsg_conform import cli
 from vmsg_conform.targets import EXIT_TARGET_UNOPENABLE, TargetDescription, TargetOpenError, lib, resolve
 from vmsg_conform.targets.ref import DEFAULT_DESCRIPTION
@@ -38,20 +38,6 @@ def _refusing_toml(tmp_path: Path) -> Path:
     p.write_text(TargetDescription.from_toml(DEFAULT_DESCRIPTION).to_toml(
         extra={"lib": {"path": str(_ref_library()), "config": "no-such-key=1"}}))
     return p
-
-
-@pytest.fixture
-def suite(tmp_path, monkeypatch):
-    from _pytest.pytester import SysModulesSnapshot
-
-    snap = SysModulesSnapshot(preserve=lambda name: name.startswith(("vmsg_conform", "hypothesis", "_pytest")))
-    d = tmp_path / "fake"
-    d.mkdir()
-    (d / "conftest.py").write_text(vmsg_fakes.CONFTEST)
-    (d / "test_fake.py").write_text(vmsg_fakes.TESTS)
-    monkeypatch.chdir(tmp_path)
-    yield d
-    snap.restore()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -38,9 +38,27 @@ class Target:
     #: Hypothesis example then costs a process start, so shrinking is bounded.
     opens_a_process = False
 
-    def __init__(self, name: str, description: TargetDescription) -> None:
+    def __init__(self, name: str, description: TargetDescription | None) -> None:
         self.name = name
-        self.description = description
+        self._description = description
+
+    @property
+    def description(self) -> TargetDescription:
+        """The description given, or, for a target created without one, the
+        one ``_discover`` learns through the port on first use (kept after)."""
+        if self._description is None:
+            self._description = self._discover()
+        return self._description
+
+    @description.setter
+    def description(self, value: TargetDescription | None) -> None:
+        self._description = value
+
+    def _discover(self) -> TargetDescription:
+        """The description learnt through the port (targets that can); raises
+        TargetOpenError when the target cannot be opened or answers nonsense."""
+        raise TargetOpenError(self.name, "for its description", "this kind of target cannot discover one",
+                              "Give it a description.")
 
     def available(self) -> str | None:
         """None when usable, else the reason every test is skipped."""

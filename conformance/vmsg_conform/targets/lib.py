@@ -207,24 +207,10 @@ class LibTarget(Target):
                 raise ValueError(f"{spec.description_toml}: {exc}") from None
         elif not spec.discover:
             desc = TargetDescription.from_toml(DEFAULT_DESCRIPTION)
-        self._description: TargetDescription | None = None
         super().__init__(spec.label, desc)
         self.spec = spec
         if desc is not None and spec.description_toml is None and desc.ram_size is not None:
             self.spec.ram_size = desc.ram_size
-
-    @property
-    def description(self) -> TargetDescription:
-        """The description given, or (no description) the one discovered
-        through the port on first use. Raises TargetOpenError when the
-        library cannot be created or its answers describe no topology."""
-        if self._description is None:
-            self._description = self._discover()
-        return self._description
-
-    @description.setter
-    def description(self, value: TargetDescription | None) -> None:
-        self._description = value
 
     def _discover(self) -> TargetDescription:
         from .discovery import discover_target  # noqa: PLC0415

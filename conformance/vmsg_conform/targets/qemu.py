@@ -102,25 +102,11 @@ class QemuTarget(Target):
             user_args = shlex.split(os.environ.get(QEMU_ARGS_ENV, ""))
         self.user_args = list(user_args or []) if description is None else []
         desc = description or (None if self.user_args else TargetDescription.from_toml(DEFAULT_DESCRIPTION))
-        self._description: TargetDescription | None = None
         super().__init__(name or self.kind, desc)
         self._binary = binary
         self._machine = machine
         self.history = history
         self._probe: tuple[str | None, Any] | None = None  # (reason, accel), once per target
-
-    @property
-    def description(self) -> TargetDescription:
-        """The description given, or the one discovered by starting the
-        process once with the user's device options (TargetOpenError when it
-        does not start or its answers describe no topology)."""
-        if self._description is None:
-            self._description = self._discover()
-        return self._description
-
-    @description.setter
-    def description(self, value: TargetDescription | None) -> None:
-        self._description = value
 
     def _discover(self) -> TargetDescription:
         from .discovery import discover_target  # noqa: PLC0415
