@@ -200,7 +200,6 @@ def _settle_profile(config, st: _State) -> None:
     answers neither way stops the run with a usage error naming what it sent."""
     from . import profiles as _profiles  # noqa: PLC0415
     from . import targets as _targets  # noqa: PLC0415
-
     from .fixtures import session_target  # noqa: PLC0415
 
     profile = config.getoption("vmsg_profile")
