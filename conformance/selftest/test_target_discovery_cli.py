@@ -153,3 +153,18 @@ def test_a_qtest_server_that_does_not_start_is_one_error(suite, tmp_path):
     error = data["metadata"]["target_error"]
     assert error["asked"].startswith("to start ") and "--fault not-a-fault" in error["asked"]
     assert error["answered"] and "by hand" in error["hint"]
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"device_id": 0x1234}, r"10ee:1234 at 00:04.0.*00:04.0 reads 10ee:9039"),
+    ({"pci_address": "00:05.0"}, r"at 00:05.0.*reads ffff:ffff; the scan of bus 0 found .*00:04.0 10ee:9039"),
+])
+def test_a_description_naming_the_wrong_function_is_one_error(tmp_path, change, says):
+    # the library builds its default topology at 04.0 whatever the description says
+    data = TargetDescription.from_toml(DEFAULT_DESCRIPTION).to_dict() | change
+    p = tmp_path / "wrong.toml"
+    p.write_text(TargetDescription.from_dict(data).to_toml(extra={"lib": {"path": str(_ref_library()), "config": ""}}))
+    with pytest.raises(TargetOpenError, match=says) as ei:
+        resolve(f"lib:{p}").probe()
+    assert "describe" in ei.value.hint
+    resolve("lib:ref").probe()  # the right function is there

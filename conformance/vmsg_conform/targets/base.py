@@ -68,9 +68,16 @@ class Target:
         raise NotImplementedError
 
     def probe(self, faults: Iterable[str] = (), profile: str = "pr28") -> None:
-        """Opens the target once and closes it. Raises TargetOpenError when
-        it cannot be opened at all, so a run stops before its first test."""
-        self.open(faults=faults, profile=profile).close()
+        """Opens the target once, checks that the described function is
+        there, and closes it. Raises TargetOpenError when it cannot be opened
+        at all, so a run stops before its first test."""
+        from .discovery import check_identity  # noqa: PLC0415 (discovery imports this module)
+
+        dut = self.open(faults=faults, profile=profile)
+        try:
+            check_identity(dut.port, self.description, self.name)
+        finally:
+            dut.close()
 
     def description_tables(self) -> dict[str, dict[str, Any]]:
         """Tables a description file of this target needs besides the

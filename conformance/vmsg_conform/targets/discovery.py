@@ -120,3 +120,20 @@ def discover_target(port: Any, target: str, started_as: str) -> TargetDescriptio
             target, f"its topology through the port (PCI scan, BAR1, GET_DEVICES, GET_DEVICE_INFO) of {started_as}",
             str(exc), "Describe the topology in a TOML file and name it in the target spec "
                       f"(`vmsg-conform describe {target}` writes one to start from).") from None
+
+
+def check_identity(port: Any, description: TargetDescription, target: str) -> None:
+    """Raises TargetOpenError unless the described function answers at its
+    address with its vendor and device ID: without it no test can run."""
+    v = _v()
+    addr = v.port.PciAddress(*description.pci_address)
+    ids = port.config_read(addr, 0, 4)
+    want = (description.device_id << 16) | description.vendor_id
+    if ids == want:
+        return
+    found = ", ".join(_functions_on_bus0(port)) or "nothing"
+    raise TargetOpenError(
+        target, f"for function {description.vendor_id:04x}:{description.device_id:04x} at {addr}",
+        f"{addr} reads {ids & 0xFFFF:04x}:{ids >> 16:04x}; the scan of bus 0 found {found}",
+        f"Correct vendor_id, device_id or pci_address in the description "
+        f"(`vmsg-conform describe` shows what a driver finds).")

@@ -273,7 +273,7 @@ class QemuTarget(Target):
         """Starts the process once and closes it: one that cannot be started
         with this command line (or dies at once) is a TargetOpenError."""
         try:
-            self.open(faults=faults, profile=profile).close()
+            super().probe(faults=faults, profile=profile)
         except TargetOpenError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever stopped the start is the answer
