@@ -53,7 +53,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def test_lib_ref_without_a_description_discovers_the_default_topology():
     _ref_library()
     t = resolve("lib:ref")
-    assert t.config() == "" and t.config(["duplicate-response"], "pr28") == "profile=pr28 fault=duplicate-response"
+    assert t.config() == t.config(profile="pr28") == ""
+    assert t.config(["duplicate-response"], "rev1-2026") == "profile=rev1-2026 fault=duplicate-response"
     ref = TargetDescription.from_toml(DEFAULT_DESCRIPTION)
     found = t.description
     assert (found.num_fifos, found.pci_address) == (ref.num_fifos, ref.pci_address)

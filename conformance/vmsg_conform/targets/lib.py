@@ -12,8 +12,8 @@ the port unchanged. Spec forms accepted by ``resolve()``:
     a library with no description: it is created with the empty
     configuration string (the library's default, vmsg_dut.h) and the suite
     learns its topology through the port (discovery.py), as a driver would.
-    Tests then open it with that configuration plus the run's profile and
-    faults. ``vmsg-conform describe lib:PATH.so`` prints what was found.
+    Tests then open it with that configuration plus the run's faults (and
+    profile, when not PR28). ``vmsg-conform describe lib:PATH.so`` prints what was found.
 ``lib:PATH.toml``
     a target description (``TargetDescription.from_toml``) with a ``[lib]``
     table: ``path`` (the library, relative to the TOML file) and optionally
@@ -255,8 +255,9 @@ class LibTarget(Target):
         if self.spec.config is not None:
             return with_faults(self.spec.config, names)
         if self.spec.discover:
-            # The library's default topology, in the run's draft when one is asked for.
-            return with_faults(f"profile={profile}" if profile else "", names)
+            # The library's default topology; profile= only for a draft other than the
+            # ABI's default, so a plain run creates it with exactly the empty string.
+            return with_faults(f"profile={profile}" if profile and profile != "pr28" else "", names)
         desc = self.description
         return config_for(desc, names, desc.device_profile or profile or desc.profile or "pr28")
 
