@@ -8,6 +8,23 @@
  *
  * Layouts: amp-pci-device.md sections 2-5 and 7; message layouts:
  * virtio-msg.md (PR28 profile, GET_DEVICES and PING).
+ *
+ * The rules a vendor most often gets wrong, each handled below:
+ *   - the device owns the driver queue's tail and the device queue's head and
+ *     keeps them privately: a driver scribbling on them moves nothing
+ *     (AMP-010); the driver's indices are reduced below the slot count before
+ *     use (AMP-013);
+ *   - a response that finds the device queue full waits in a pending queue
+ *     and goes out, in order, on the next doorbell or advance_time; every
+ *     request gets exactly one response (VMSG-BUS-028, AMP-011);
+ *   - bus messages are answered with dev_num 0 whatever the request carried
+ *     (VMSG-BUS-020);
+ *   - BAR0 reads of any aligned width see the register words as
+ *     little-endian bytes (AMP-003, AMP-006).
+ *
+ * Configuration: the empty string builds the default (one FIFO at 00:04.0,
+ * no devices); num-fifos=1, addr=DD.0 and profile=pr28 are accepted, anything
+ * else is refused with a message (vmsg_dut.h, "Configuration string").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +44,11 @@ enum {
   Q_TAIL = 0x40,
   Q_SLOTS = 0x80,
   SLOT_SIZE = 64,
-  NUM_SLOTS = 62
+  NUM_SLOTS = 62,
+  /* Responses that may wait for room in the device queue. The device stops
+   * taking requests while it is full, so one request can never find it
+   * without room for its response. */
+  PENDING_MAX = 64
 };
 
 /* Command register bits. */
@@ -45,6 +66,17 @@ struct vmsg_dut {
   uint8_t fifo[BAR1_SIZE];
   uint8_t msix_table[16];
   int msi_pending;
+  /* The device's own ring indices (AMP-010): the driver queue's consumer
+   * index and the device queue's producer index, always < NUM_SLOTS. BAR1
+   * only receives copies of them; they are read back from BAR1 solely to
+   * adopt re-initialised rings after memory decoding was switched on. */
+  uint32_t drv_tail;
+  uint32_t dev_head;
+  int resync;
+  /* Responses waiting for device-queue room, oldest at pending_first. */
+  uint8_t pending[PENDING_MAX][SLOT_SIZE];
+  unsigned pending_first, pending_count;
+  int stalled; /* requests left unread because pending was full */
   char error[160];
 };
 
@@ -91,31 +123,65 @@ static void msix_retry(vmsg_dut* d) {
   if (d->msi_pending) msix_deliver(d);
 }
 
-/* ---- the rings and the two bus messages ---- */
+/* ---- the rings ---- */
 
-static void send_frame(vmsg_dut* d, const uint8_t* frame, unsigned len) {
+/* A driver-owned index from BAR1, brought below NUM_SLOTS (AMP-013). */
+static uint32_t peer_index(const uint8_t* queue, unsigned which) { return ld(queue + which, 4) % NUM_SLOTS; }
+
+/* Adopts the indices in BAR1 once after memory decoding was switched on:
+ * the driver may have zeroed the rings while re-initialising the function. */
+static void resync_if_needed(vmsg_dut* d) {
+  if (!d->resync) return;
+  d->resync = 0;
+  d->drv_tail = peer_index(d->fifo + DRV_QUEUE, Q_TAIL);
+  d->dev_head = peer_index(d->fifo + DEV_QUEUE, Q_HEAD);
+}
+
+/* Writes one frame into the device queue, or returns 0 when it is full
+ * (one slot always stays free so that full and empty differ). */
+static int place(vmsg_dut* d, const uint8_t* frame) {
   uint8_t* q = d->fifo + DEV_QUEUE;
-  uint32_t head = ld(q + Q_HEAD, 4) % NUM_SLOTS;
-  uint32_t tail = ld(q + Q_TAIL, 4) % NUM_SLOTS;
-  uint32_t next = (head + 1) % NUM_SLOTS;
-  uint8_t* slot = q + Q_SLOTS + head * SLOT_SIZE;
-  if (next == tail) {
-    if (d->host.log) d->host.log(d->host.ctx, VMSG_DUT_LOG_WARN, "device queue full, response dropped");
-    return;
-  }
-  memset(slot, 0, SLOT_SIZE);
-  memcpy(slot, frame, len);
+  uint32_t next = (d->dev_head + 1) % NUM_SLOTS;
+  if (next == peer_index(q, Q_TAIL)) return 0;
+  memcpy(q + Q_SLOTS + d->dev_head * SLOT_SIZE, frame, SLOT_SIZE);
+  d->dev_head = next;
   st(q + Q_HEAD, 4, next);
   msix_deliver(d);
+  return 1;
 }
+
+/* Places waiting responses, oldest first, while there is room. */
+static void flush(vmsg_dut* d) {
+  while (d->pending_count > 0 && place(d, d->pending[d->pending_first])) {
+    d->pending_first = (d->pending_first + 1) % PENDING_MAX;
+    --d->pending_count;
+  }
+}
+
+/* Sends a frame of len bytes (zero-padded to the slot), after any that wait. */
+static void send_frame(vmsg_dut* d, const uint8_t* frame, unsigned len) {
+  uint8_t slot[SLOT_SIZE];
+  memset(slot, 0, sizeof slot);
+  memcpy(slot, frame, len);
+  if (d->pending_count == 0 && place(d, slot)) return;
+  if (d->pending_count == PENDING_MAX) { /* unreachable: drain() stops before this */
+    if (d->host.log) d->host.log(d->host.ctx, VMSG_DUT_LOG_ERROR, "vendor-dut: pending queue overflow");
+    return;
+  }
+  memcpy(d->pending[(d->pending_first + d->pending_count) % PENDING_MAX], slot, SLOT_SIZE);
+  ++d->pending_count;
+}
+
+/* ---- the two bus messages ---- */
 
 static void handle(vmsg_dut* d, const uint8_t* m) {
   uint8_t out[SLOT_SIZE];
   unsigned type = m[0], id = m[1], size = ld(m + 6, 2);
   memset(out, 0, sizeof out);
   if ((type & 0x03u) != 0x02u) return; /* only bus requests; transport messages have no device here */
-  memcpy(out, m, 6);                   /* msg_id, dev_num and token echoed */
+  memcpy(out, m, 6);                   /* msg_id and token echoed */
   out[0] = 0x03;                       /* bus response */
+  st(out + 2, 2, 0);                   /* bus messages carry dev_num 0 (VMSG-BUS-020) */
   if (id == 0x03 && size == 12) {      /* PING: data echoed */
     st(out + 6, 2, 12);
     memcpy(out + 8, m + 8, 4);
@@ -132,17 +198,28 @@ static void handle(vmsg_dut* d, const uint8_t* m) {
   }
 }
 
-static void doorbell(vmsg_dut* d) {
+/* Takes requests from the driver queue until it is empty, or until the
+ * pending queue is full (then advance_time takes the rest). */
+static void drain(vmsg_dut* d) {
   uint8_t* q = d->fifo + DRV_QUEUE;
-  uint32_t tail = ld(q + Q_TAIL, 4) % NUM_SLOTS;
-  uint32_t head = ld(q + Q_HEAD, 4) % NUM_SLOTS;
-  while (tail != head) {
+  d->stalled = 0;
+  while (d->drv_tail != peer_index(q, Q_HEAD)) {
     uint8_t m[SLOT_SIZE];
-    memcpy(m, q + Q_SLOTS + tail * SLOT_SIZE, SLOT_SIZE);
-    tail = (tail + 1) % NUM_SLOTS;
-    st(q + Q_TAIL, 4, tail);
+    if (d->pending_count == PENDING_MAX) {
+      d->stalled = 1;
+      return;
+    }
+    memcpy(m, q + Q_SLOTS + d->drv_tail * SLOT_SIZE, SLOT_SIZE);
+    d->drv_tail = (d->drv_tail + 1) % NUM_SLOTS;
+    st(q + Q_TAIL, 4, d->drv_tail);
     handle(d, m);
   }
+}
+
+static void doorbell(vmsg_dut* d) {
+  resync_if_needed(d);
+  flush(d);
+  drain(d);
 }
 
 /* ---- configuration space ---- */
@@ -165,6 +242,7 @@ static void cfg_init(vmsg_dut* d) {
 
 static void cfg_write(vmsg_dut* d, unsigned off, unsigned size, uint32_t value) {
   unsigned i;
+  int mem_was_on = (d->cfg[0x04] & CMD_MEM) != 0;
   for (i = 0; i < size; ++i) {
     unsigned o = off + i;
     uint8_t b = (uint8_t)(value >> (8 * i));
@@ -182,6 +260,7 @@ static void cfg_write(vmsg_dut* d, unsigned off, unsigned size, uint32_t value) 
       d->cfg[o] = b; /* cache line, latency, interrupt line: plain storage */
     }
   }
+  if (!mem_was_on && (d->cfg[0x04] & CMD_MEM)) d->resync = 1; /* adopted at the next use */
   msix_retry(d);
 }
 
@@ -267,7 +346,12 @@ static int vd_mmio_read(vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t* val
   if (bar < 0) return VMSG_DUT_UNMAPPED;
   *value = 0;
   if (bar == 0) {
-    if (off == 0 && size == 4) *value = 1; /* VERSION */
+    /* Register words as little-endian bytes: VERSION (0x00) reads 1, FEATURES
+     * and the write-only NOTIFY registers read 0. Unaligned reads read 0. */
+    unsigned i;
+    if (off % size == 0)
+      for (i = 0; i < size; ++i)
+        if (off + i == 0) *value |= 1u;
   } else if (bar == 1) {
     unsigned i;
     for (i = 0; i < size; ++i) *value |= (uint64_t)d->fifo[off + i] << (8 * i);
@@ -298,9 +382,15 @@ static int vd_mmio_write(vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t val
   return VMSG_DUT_OK;
 }
 
+/* Time alone moves responses that waited for room, and requests left
+ * unread while they waited. */
 static int vd_advance_time(vmsg_dut* d, uint64_t ns) {
   (void)ns;
-  return d ? VMSG_DUT_OK : VMSG_DUT_ERR_INVALID;
+  if (!d) return VMSG_DUT_ERR_INVALID;
+  resync_if_needed(d);
+  flush(d);
+  if (d->stalled) drain(d);
+  return VMSG_DUT_OK;
 }
 
 static const char* vd_last_error(vmsg_dut* d) { return d ? d->error : "NULL handle"; }
