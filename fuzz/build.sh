@@ -6,6 +6,10 @@
 #   LIB_FUZZING_ENGINE  -fsanitize=fuzzer
 #   OUT                 <repo>/build-fuzz/out   (fuzzers, .options, .dict, seed zips)
 #   WORK                <repo>/build-fuzz/work  (CMake build tree)
+#   FUZZ_TARGETS        the targets to build, e.g. "diff" (default: all of them)
+#   VMSG_DUT_LIB        a device library to put into $OUT as libvmsg_ref_dut.so,
+#                       where fuzz_diff and fuzz_dut_config load it from, in place
+#                       of the reference's (.clusterfuzzlite/build.sh: a vendor's)
 # (CC/CFLAGS are accepted but unused: the project is C++ only.)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,7 +21,7 @@ CXXFLAGS="${CXXFLAGS:--O1 -g -fno-omit-frame-pointer -fsanitize=address,undefine
 LIB_FUZZING_ENGINE="${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}"
 OUT="${OUT:-$root/build-fuzz/out}"
 WORK="${WORK:-$root/build-fuzz/work}"
-targets=(codec fifo device transport diff driver qtest qtest_args dut_config qmp)
+read -r -a targets <<<"${FUZZ_TARGETS:-codec fifo device transport diff driver qtest qtest_args dut_config qmp}"
 
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
@@ -31,7 +35,7 @@ cmake --build "$WORK/cmake" -j "${JOBS:-1}" --target "${targets[@]/#/fuzz_}" vms
 
 mkdir -p "$OUT"
 # fuzz_diff loads the reference DUT library from its own directory first.
-cp "$WORK/cmake/reference/libvmsg_ref_dut.so" "$OUT/"
+cp "${VMSG_DUT_LIB:-$WORK/cmake/reference/libvmsg_ref_dut.so}" "$OUT/libvmsg_ref_dut.so"
 for t in "${targets[@]}"; do
   cp "$WORK/cmake/fuzz/fuzz_$t" "$OUT/"
   cp "$here/options/fuzz_$t.options" "$OUT/"
