@@ -1,35 +1,41 @@
 /*
- * A tiny vendor device under test, in plain C99, behind vmsg_dut.h: one
- * virtio-msg-amp-pci function with a single FIFO and no virtio devices. It
- * answers the bus messages PING and GET_DEVICES (an empty bus) and drops
- * everything else. Its only purpose is to show what a vendor library has to
- * provide: PCI config space with BARs it decodes itself, the BAR0 doorbell,
- * the BAR1 rings, and MSI-X through the host's msi_write callback.
+ * A small vendor device under test, in plain C99, behind vmsg_dut.h: one
+ * virtio-msg-amp-pci function with a single FIFO, and on its bus one
+ * virtio-rng device (virtio_rng.c, with its split virtqueue in
+ * split_queue.c). This file is the PCI function and the bus: config space
+ * with BARs it decodes itself, the BAR0 registers and doorbell, the BAR1
+ * rings, MSI-X through the host's msi_write callback, and the bus messages
+ * PING and GET_DEVICES. It shows what a vendor library has to provide.
  *
  * Layouts: amp-pci-device.md sections 2-5 and 7; message layouts:
- * virtio-msg.md (PR28 profile, GET_DEVICES and PING).
+ * virtio-msg.md (PR28 profile).
  *
  * The rules a vendor most often gets wrong, each handled below:
  *   - the device owns the driver queue's tail and the device queue's head and
  *     keeps them privately: a driver scribbling on them moves nothing
  *     (AMP-010); the driver's indices are reduced below the slot count before
  *     use (AMP-013);
- *   - a response that finds the device queue full waits in a pending queue
- *     and goes out, in order, on the next doorbell or advance_time; every
- *     request gets exactly one response (VMSG-BUS-028, AMP-011);
+ *   - a frame that finds the device queue full waits in a pending queue and
+ *     goes out, in order, on the next doorbell or advance_time; every request
+ *     gets exactly one response (VMSG-BUS-028, AMP-011);
  *   - bus messages are answered with dev_num 0 whatever the request carried
  *     (VMSG-BUS-020);
  *   - BAR0 reads of any aligned width see the register words as
  *     little-endian bytes (AMP-003, AMP-006).
  *
- * Configuration: the empty string builds the default (one FIFO at 00:04.0,
- * no devices); num-fifos=1, addr=DD.0 and profile=pr28 are accepted, anything
- * else is refused with a message (vmsg_dut.h, "Configuration string").
+ * Configuration (vmsg_dut.h, "Configuration string"): the empty string
+ * builds the default, one FIFO at 00:04.0 with the rng at device number
+ * DEFAULT_RNG_DEV (1). Otherwise the string says everything: num-fifos=1,
+ * addr=DD.0, profile=pr28 and at most one device=virtio-rng-device,fifo=0,
+ * dev=N (0 <= N < 32) are accepted; without a device token the bus is
+ * empty. Anything else is refused with a message.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
+#include "virtio_rng.h"
 #include "vmsg_dut.h"
 
 enum {
@@ -45,10 +51,14 @@ enum {
   Q_SLOTS = 0x80,
   SLOT_SIZE = 64,
   NUM_SLOTS = 62,
-  /* Responses that may wait for room in the device queue. The device stops
-   * taking requests while it is full, so one request can never find it
-   * without room for its response. */
-  PENDING_MAX = 64
+  /* Frames that may wait for room in the device queue. A request makes at
+   * most FRAMES_PER_REQUEST of them (a response, then EVENT_USED or
+   * EVENT_CONFIG), and the device stops taking requests while fewer slots
+   * than that are free, so no frame is ever lost. */
+  PENDING_MAX = 64,
+  FRAMES_PER_REQUEST = 2,
+  DEFAULT_RNG_DEV = 1,
+  NUM_DEV_NUMS = 32 /* device numbers this bus can hold */
 };
 
 /* Command register bits. */
@@ -60,6 +70,9 @@ enum {
 
 struct vmsg_dut {
   vmsg_dut_host host;
+  /* The devices' view of guest memory: the host's, but refused while Bus
+   * Master Enable is clear, since PCI forbids DMA then (PCI-001). */
+  vmsg_dut_host dma;
   uint8_t dev;  /* PCI device number on bus 0 (function 0) */
   uint8_t cfg[CFG_SIZE];
   uint32_t bar_base[3];
@@ -77,45 +90,47 @@ struct vmsg_dut {
   uint8_t pending[PENDING_MAX][SLOT_SIZE];
   unsigned pending_first, pending_count;
   int stalled; /* requests left unread because pending was full */
+  int has_rng;
+  virtio_rng rng;
   char error[160];
 };
 
 static const uint32_t bar_size[3] = {BAR0_SIZE, BAR1_SIZE, BAR2_SIZE};
 static const uint32_t bar_flags[3] = {0x0, 0x8, 0x0}; /* 32-bit memory; BAR1 prefetchable */
 
-/* ---- little-endian helpers (no struct punning of shared data) ---- */
-
-static uint32_t ld(const uint8_t* p, unsigned size) {
-  uint32_t v = 0;
-  unsigned i;
-  for (i = 0; i < size; ++i) v |= (uint32_t)p[i] << (8 * i);
-  return v;
-}
-
-static void st(uint8_t* p, unsigned size, uint32_t v) {
-  unsigned i;
-  for (i = 0; i < size; ++i) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static int fail(vmsg_dut* d, int status, const char* msg) {
   snprintf(d->error, sizeof d->error, "vendor-dut: %s", msg);
   return status;
 }
 
+/* ---- bus-master DMA ---- */
+
+static int bus_master_read(void* ctx, uint64_t addr, void* buf, size_t len) {
+  vmsg_dut* d = (vmsg_dut*)ctx;
+  if (!(ld32(d->cfg + 4, 2) & CMD_BUS_MASTER)) return -1;
+  return d->host.mem_read(d->host.ctx, addr, buf, len);
+}
+
+static int bus_master_write(void* ctx, uint64_t addr, const void* buf, size_t len) {
+  vmsg_dut* d = (vmsg_dut*)ctx;
+  if (!(ld32(d->cfg + 4, 2) & CMD_BUS_MASTER)) return -1;
+  return d->host.mem_write(d->host.ctx, addr, buf, len);
+}
+
 /* ---- MSI-X ---- */
 
 static void msix_deliver(vmsg_dut* d) {
-  uint32_t ctrl = ld(d->cfg + MSIX_CAP + 2, 2);
+  uint32_t ctrl = ld32(d->cfg + MSIX_CAP + 2, 2);
   uint64_t addr;
   uint32_t data;
-  if (!(ctrl & MSIX_ENABLE) || (ctrl & MSIX_FUNC_MASK) || (ld(d->msix_table + 12, 4) & 1u) ||
-      !(ld(d->cfg + 4, 2) & CMD_BUS_MASTER)) {
+  if (!(ctrl & MSIX_ENABLE) || (ctrl & MSIX_FUNC_MASK) || (ld32(d->msix_table + 12, 4) & 1u) ||
+      !(ld32(d->cfg + 4, 2) & CMD_BUS_MASTER)) {
     d->msi_pending = 1; /* held until unmasked, as PCI requires */
     return;
   }
   d->msi_pending = 0;
-  addr = (uint64_t)ld(d->msix_table, 4) | ((uint64_t)ld(d->msix_table + 4, 4) << 32);
-  data = ld(d->msix_table + 8, 4);
+  addr = (uint64_t)ld32(d->msix_table, 4) | ((uint64_t)ld32(d->msix_table + 4, 4) << 32);
+  data = ld32(d->msix_table + 8, 4);
   d->host.msi_write(d->host.ctx, (uint16_t)(d->dev << 3), addr, data);
 }
 
@@ -126,7 +141,7 @@ static void msix_retry(vmsg_dut* d) {
 /* ---- the rings ---- */
 
 /* A driver-owned index from BAR1, brought below NUM_SLOTS (AMP-013). */
-static uint32_t peer_index(const uint8_t* queue, unsigned which) { return ld(queue + which, 4) % NUM_SLOTS; }
+static uint32_t peer_index(const uint8_t* queue, unsigned which) { return ld32(queue + which, 4) % NUM_SLOTS; }
 
 /* Adopts the indices in BAR1 once after memory decoding was switched on:
  * the driver may have zeroed the rings while re-initialising the function. */
@@ -164,7 +179,7 @@ static void send_frame(vmsg_dut* d, const uint8_t* frame, unsigned len) {
   memset(slot, 0, sizeof slot);
   memcpy(slot, frame, len);
   if (d->pending_count == 0 && place(d, slot)) return;
-  if (d->pending_count == PENDING_MAX) { /* unreachable: drain() stops before this */
+  if (d->pending_count == PENDING_MAX) { /* unreachable: drain() keeps room */
     if (d->host.log) d->host.log(d->host.ctx, VMSG_DUT_LOG_ERROR, "vendor-dut: pending queue overflow");
     return;
   }
@@ -172,29 +187,51 @@ static void send_frame(vmsg_dut* d, const uint8_t* frame, unsigned len) {
   ++d->pending_count;
 }
 
-/* ---- the two bus messages ---- */
+/* ---- the bus: its two messages, and routing to the device ---- */
+
+static void rng_send(void* ctx, const uint8_t* frame, unsigned len) { send_frame((vmsg_dut*)ctx, frame, len); }
+
+/* GET_DEVICES: the window [offset, offset + count) as a bitmap, reduced to
+ * what a slot carries; next_offset is the window's end while a device lies
+ * at or above it, else 0 (virtio-msg.md §5.1). */
+static void get_devices(vmsg_dut* d, const uint8_t* m, uint8_t* out) {
+  uint32_t offset = ld32(m + 8, 2), count = ld32(m + 10, 2);
+  if (offset % 8 || count % 8) return; /* VMSG-BUS-042: dropped */
+  if (count > 8 * (SLOT_SIZE - 14)) count = 8 * (SLOT_SIZE - 14);
+  if (count > 0x10000u - offset) count = 0x10000u - offset;
+  st(out + 6, 2, 14 + count / 8);
+  st(out + 8, 2, offset);
+  st(out + 10, 2, count);
+  st(out + 12, 2, 0);
+  if (d->has_rng && d->rng.dev_num >= offset) {
+    uint32_t n = d->rng.dev_num - offset;
+    if (n < count)
+      out[14 + n / 8] = (uint8_t)(1u << (n % 8)); /* LSB first */
+    else
+      st(out + 12, 2, offset + count);
+  }
+  send_frame(d, out, 14 + count / 8);
+}
 
 static void handle(vmsg_dut* d, const uint8_t* m) {
   uint8_t out[SLOT_SIZE];
-  unsigned type = m[0], id = m[1], size = ld(m + 6, 2);
+  unsigned type = m[0] & 0x03u, id = m[1], dev_num = ld32(m + 2, 2), size = ld32(m + 6, 2);
+  if (size < 8 || size > SLOT_SIZE) return; /* no message fits that */
+  if (type == 0x00 || type == 0x01) {       /* transport: for the device with that number, if any */
+    if (d->has_rng && dev_num == d->rng.dev_num) virtio_rng_receive(&d->rng, m, size);
+    return;
+  }
+  if (type != 0x02) return; /* a bus response from the driver */
   memset(out, 0, sizeof out);
-  if ((type & 0x03u) != 0x02u) return; /* only bus requests; transport messages have no device here */
-  memcpy(out, m, 6);                   /* msg_id and token echoed */
-  out[0] = 0x03;                       /* bus response */
-  st(out + 2, 2, 0);                   /* bus messages carry dev_num 0 (VMSG-BUS-020) */
-  if (id == 0x03 && size == 12) {      /* PING: data echoed */
+  memcpy(out, m, 6); /* msg_id and token echoed */
+  out[0] = 0x03;     /* bus response */
+  st(out + 2, 2, 0); /* bus messages carry dev_num 0 (VMSG-BUS-020) */
+  if (id == 0x03 && size == 12) { /* PING: data echoed */
     st(out + 6, 2, 12);
     memcpy(out + 8, m + 8, 4);
     send_frame(d, out, 12);
-  } else if (id == 0x02 && size == 12) { /* GET_DEVICES: empty window, nothing above it */
-    uint32_t offset = ld(m + 8, 2), count = ld(m + 10, 2);
-    if (offset % 8 || count % 8) return;
-    if (count > 8 * (SLOT_SIZE - 14)) count = 8 * (SLOT_SIZE - 14);
-    st(out + 6, 2, 14 + count / 8);
-    st(out + 8, 2, offset);
-    st(out + 10, 2, count);
-    st(out + 12, 2, 0); /* next_offset 0: no device at or above the window */
-    send_frame(d, out, 14 + count / 8);
+  } else if (id == 0x02 && size == 12) {
+    get_devices(d, m, out);
   }
 }
 
@@ -205,7 +242,7 @@ static void drain(vmsg_dut* d) {
   d->stalled = 0;
   while (d->drv_tail != peer_index(q, Q_HEAD)) {
     uint8_t m[SLOT_SIZE];
-    if (d->pending_count == PENDING_MAX) {
+    if (PENDING_MAX - d->pending_count < FRAMES_PER_REQUEST) {
       d->stalled = 1;
       return;
     }
@@ -267,7 +304,7 @@ static void cfg_write(vmsg_dut* d, unsigned off, unsigned size, uint32_t value) 
 /* The BAR decoding [addr, addr+size) entirely, or -1. */
 static int decode(const vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t* off) {
   int i;
-  if (!(ld(d->cfg + 4, 2) & CMD_MEM)) return -1;
+  if (!(ld32(d->cfg + 4, 2) & CMD_MEM)) return -1;
   for (i = 0; i < 3; ++i) {
     uint64_t base = d->bar_base[i];
     if (base == 0 || addr < base || addr - base >= bar_size[i]) continue;
@@ -282,14 +319,15 @@ static int decode(const vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t* off
 
 static vmsg_dut* vd_create(const char* config, const vmsg_dut_host* host, char* err, size_t err_size) {
   vmsg_dut* d;
-  unsigned dev = 4;
+  unsigned dev = 4, rng_dev = DEFAULT_RNG_DEV;
+  int has_rng = 1;
   const char* p = config ? config : "";
   if (!host || host->struct_size < offsetof(vmsg_dut_host, log) || !host->mem_read || !host->mem_write ||
       !host->msi_write) {
     if (err && err_size) snprintf(err, err_size, "vendor-dut: incomplete host callbacks");
     return NULL;
   }
-  /* Accepts num-fifos=1 and addr=DD.0; refuses everything else (no devices, no faults). */
+  if (*p) has_rng = 0; /* a non-empty string lists every device */
   while (*p) {
     char tok[64];
     size_t n = strcspn(p, " ");
@@ -301,7 +339,15 @@ static vmsg_dut* vd_create(const char* config, const vmsg_dut_host* host, char* 
     p += strcspn(p, " ");
     if (strcmp(tok, "num-fifos=1") == 0 || strcmp(tok, "profile=pr28") == 0) continue;
     if (sscanf(tok, "addr=%x.0", &v) == 1 && v < 32) { dev = v; continue; }
-    if (err && err_size) snprintf(err, err_size, "vendor-dut: cannot honour '%s' (one FIFO, no devices)", tok);
+    if (!has_rng && sscanf(tok, "device=virtio-rng-device,fifo=0,dev=%u", &v) == 1 && v < NUM_DEV_NUMS &&
+        strchr(tok + strlen("device=virtio-rng-device,fifo=0,dev="), ',') == NULL) {
+      has_rng = 1;
+      rng_dev = v;
+      continue;
+    }
+    if (err && err_size)
+      snprintf(err, err_size, "vendor-dut: cannot honour '%s' (one FIFO, at most one virtio-rng-device, no faults)",
+               tok);
     return NULL;
   }
   d = (vmsg_dut*)calloc(1, sizeof *d);
@@ -313,6 +359,12 @@ static vmsg_dut* vd_create(const char* config, const vmsg_dut_host* host, char* 
   memcpy(&d->host, host, host->struct_size < sizeof d->host ? host->struct_size : sizeof d->host);
   d->dev = (uint8_t)dev;
   cfg_init(d);
+  d->has_rng = has_rng;
+  d->dma.struct_size = (uint32_t)sizeof d->dma;
+  d->dma.ctx = d;
+  d->dma.mem_read = bus_master_read;
+  d->dma.mem_write = bus_master_write;
+  if (has_rng) virtio_rng_init(&d->rng, &d->dma, (uint16_t)rng_dev, rng_send, d);
   return d;
 }
 
@@ -324,7 +376,7 @@ static int vd_config_read(vmsg_dut* d, uint8_t bus, uint8_t dev, uint8_t fn, uin
   if (bus != 0 || dev != d->dev || fn != 0) return VMSG_DUT_NO_FUNCTION;
   if ((size != 1 && size != 2 && size != 4) || off % size || off + size > CFG_SIZE)
     return fail(d, VMSG_DUT_ERR_INVALID, "bad config access");
-  *value = ld(d->cfg + off, size);
+  *value = ld32(d->cfg + off, size);
   return VMSG_DUT_OK;
 }
 
