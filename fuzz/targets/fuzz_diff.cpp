@@ -16,7 +16,11 @@
 //                          instead of aborting (the CTest that proves the
 //                          fault mode is found uses it)
 // Oracle: no divergence (reads, MSIs, counters, final RAM, the driver rules
-// each side's validating peer recorded); a divergence aborts.
+// each side's validating peer recorded); a divergence aborts. A library other
+// than the reference (a vendor's, .clusterfuzzlite/build.sh) is compared on
+// the setups it builds: one whose create() refuses an input's topology,
+// devices, fault or profile skips that input. The reference must build them
+// all (fuzz_dut_config's oracle as well).
 #include <unistd.h>
 
 #include <cstddef>
@@ -37,6 +41,7 @@
 #include "common/stream_io.hpp"
 #include "harness/diff_runner.hpp"
 #include "vmsg/common/errors.hpp"
+#include "vmsg/dut/lib_port.hpp"
 
 namespace {
 
@@ -71,6 +76,7 @@ struct State {
   /// built again: its guest RAM stays allocated, so ASan pays only for the
   /// pages an input wrote.
   std::unique_ptr<vmsg::dut::LibPort> lib_port;
+  bool is_reference = lib->name().starts_with("vmsg-conform reference");
 };
 
 }  // namespace
@@ -117,6 +123,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       r.run(op);
     }
     r.finish();
+  } catch (const vmsg::dut::ConfigRefused&) {
+    if (state.is_reference) throw;
+    // Not an input for this library. The reference side was not brought up:
+    // the next input builds it afresh, as after a first bring-up that diverged.
+    if (start == Start::Fresh) side.target.reset();
   } catch (const vmsg::fuzz::Divergence&) {
     // Reported already (report-only mode). A first bring-up that diverged
     // recorded nothing usable: the next input builds afresh.

@@ -131,8 +131,8 @@ void LibPort::create_instance() {
   dut_ = library_->api().create(options_.config.c_str(), &host, err, sizeof err);
   if (dut_ == nullptr) {
     err[sizeof err - 1] = '\0';
-    throw PortError("DUT library " + library_->path() + ": create(\"" + options_.config +
-                    "\") failed: " + (err[0] != '\0' ? err : "no message"));
+    throw ConfigRefused("DUT library " + library_->path() + ": create(\"" + options_.config +
+                        "\") failed: " + (err[0] != '\0' ? err : "no message"));
   }
   // The chipset would hide such a function, and silently: refuse it instead.
   // Only a function the library answers for counts (a failing call is not one).

@@ -17,6 +17,14 @@
 
 namespace vmsg::dut {
 
+/// The library's create() refused the configuration string (a PortError
+/// whose what() carries the library's message): a topology, device or fault
+/// it does not build, as opposed to a library that broke a rule.
+class ConfigRefused final : public PortError {
+ public:
+  using PortError::PortError;
+};
+
 /// Choices of a LibPort.
 struct LibPortOptions {
   std::string config;                      ///< the configuration string (vmsg_dut.h); "" = library default
