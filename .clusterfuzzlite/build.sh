@@ -23,4 +23,4 @@ if [ -z "${VMSG_DUT_LIB:-}" ]; then
   VMSG_DUT_LIB="$WORK/vendor-dut/libvendor_dut.so"
 fi
 
-FUZZ_TARGETS=diff VMSG_DUT_LIB="$VMSG_DUT_LIB" JOBS="$(nproc)" WORK="$WORK/vmsg" "$root/fuzz/build.sh"
+FUZZ_TARGETS=diff VMSG_DUT_LIB="$VMSG_DUT_LIB" JOBS="${JOBS:-$(nproc)}" WORK="$WORK/vmsg" "$root/fuzz/build.sh"
