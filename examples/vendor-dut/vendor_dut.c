@@ -368,7 +368,10 @@ static vmsg_dut* vd_create(const char* config, const vmsg_dut_host* host, char* 
   return d;
 }
 
-static void vd_destroy(vmsg_dut* d) { free(d); }
+static void vd_destroy(vmsg_dut* d) {
+  if (d && d->has_rng) virtio_rng_destroy(&d->rng);
+  free(d);
+}
 
 static int vd_config_read(vmsg_dut* d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t size,
                           uint32_t* value) {

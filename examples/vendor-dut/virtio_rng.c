@@ -11,7 +11,7 @@
 enum {
   MAX_MSG = 64, /* the AMP slot: the bus maximum */
   RNG_DEVICE_ID = 4,
-  QUEUE_MAX = (int)SQ_MAX_SIZE,
+  QUEUE_MAX = 256,
   /* transport message IDs (virtio-msg.md §4.1) */
   GET_DEVICE_INFO = 0x02,
   GET_DEVICE_FEATURES = 0x03,
@@ -33,18 +33,17 @@ enum {
   NEEDS_RESET = 0x40
 };
 
-/* Offered: VIRTIO_F_VERSION_1 (bit 32) and VIRTIO_F_RING_RESET (bit 40:
- * RESET_VQUEUE, which this device honours anyway). The rng has no feature
- * bits of its own, and the queue implements neither indirect descriptors nor
- * EVENT_IDX. */
+/* Offered: the ring features the queue implements (INDIRECT_DESC 28,
+ * EVENT_IDX 29), VERSION_1 (32) and RING_RESET (40: RESET_VQUEUE, which this
+ * device honours anyway). The rng has no feature bits of its own. */
+#define F_INDIRECT_DESC (1ull << 28)
+#define F_EVENT_IDX (1ull << 29)
 #define F_VERSION_1 (1ull << 32)
 #define F_RING_RESET (1ull << 40)
-#define OFFERED_FEATURES (F_VERSION_1 | F_RING_RESET)
+#define OFFERED_FEATURES (F_INDIRECT_DESC | F_EVENT_IDX | F_VERSION_1 | F_RING_RESET)
 #define FEATURE_BLOCKS 2u /* bits 0..63 */
-/* GET_DEVICE_INFO vendor_id is implementation-defined; this is the
- * reference's ("VGSM"), so that fuzz_diff, which compares every byte with the
- * reference, sees no difference. A vendor reports its own. */
-#define VENDOR_ID 0x4D534756u
+#define VENDOR_ID 0x4D534756u /* the reference's ("VGSM"); a vendor reports its own */
+#define RNG_SEED 0x766D7367726E6700ull /* the reference's ("vmsgrng") */
 
 /* ---- sending ---- */
 
@@ -71,29 +70,53 @@ static void needs_reset(virtio_rng* r) {
 
 /* ---- the virtqueue ---- */
 
-/* splitmix64: a deterministic byte source is enough for a conformance model. */
-static uint64_t next_random(virtio_rng* r) {
-  uint64_t z = (r->rng_state += 0x9E3779B97F4A7C15ull);
+/* ---- the byte source: xoshiro256** seeded through splitmix64 ---- */
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t splitmix64(uint64_t* x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
 
-/* Fills every writable piece of a chain; -1 when guest memory refused. */
-static int fill_chain(virtio_rng* r, const sq_chain* c, uint32_t* total) {
-  unsigned i;
-  *total = 0;
-  for (i = 0; i < c->pieces; ++i) {
-    uint64_t done = 0;
-    while (done < c->len[i]) {
-      uint8_t buf[256];
-      uint32_t n = c->len[i] - (uint32_t)done < sizeof buf ? c->len[i] - (uint32_t)done : (uint32_t)sizeof buf;
-      uint32_t k;
-      for (k = 0; k < n; k += 8) st(buf + k, n - k < 8 ? n - k : 8, next_random(r));
-      if (c->addr[i] > UINT64_MAX - done || sq_write_mem(&r->vq, c->addr[i] + done, buf, n) != 0) return -1;
-      done += n;
+static uint64_t xoshiro_next(uint64_t s[4]) {
+  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+/* The next n bytes of the stream (each word gives 8, low byte first). A
+ * reset keeps the position: handing out the same entropy twice is a defect. */
+static void random_bytes(virtio_rng* r, uint8_t* out, uint32_t n) {
+  uint32_t i;
+  for (i = 0; i < n; ++i) {
+    if (r->word_left == 0) {
+      r->word = xoshiro_next(r->rng);
+      r->word_left = 8;
     }
-    *total += c->len[i]; /* at most 2^32 - 1 in all: split_queue checked it */
+    out[i] = (uint8_t)r->word;
+    r->word >>= 8;
+    --r->word_left;
+  }
+}
+
+/* Fills every writable byte of a chain, 256 bytes at a time; -1 when guest
+ * memory refused. */
+static int fill_chain(virtio_rng* r, const sq_chain* c) {
+  uint64_t done = 0;
+  while (done < c->writable) {
+    uint8_t buf[256];
+    uint32_t n = c->writable - done < sizeof buf ? (uint32_t)(c->writable - done) : (uint32_t)sizeof buf;
+    random_bytes(r, buf, n);
+    if (sq_write(&r->vq, c, done, buf, n) != 0) return -1;
+    done += n;
   }
   return 0;
 }
@@ -106,11 +129,10 @@ static int can_process(const virtio_rng* r) {
 /* Serves every available chain, then tells the driver (EVENT_USED) unless
  * it suppressed notifications. */
 static void run_queue(virtio_rng* r) {
-  sq_chain c;
+  sq_chain* c = &r->chain;
   int got, notify;
-  while ((got = sq_pop(&r->vq, &c)) == 1) {
-    uint32_t total;
-    if (fill_chain(r, &c, &total) != 0 || sq_push_used(&r->vq, c.head, total) != 0) {
+  while ((got = sq_pop(&r->vq, c)) == 1) {
+    if (fill_chain(r, c) != 0 || sq_push_used(&r->vq, c->head, (uint32_t)c->writable) != 0) {
       needs_reset(r);
       return;
     }
@@ -242,7 +264,9 @@ static unsigned answer(virtio_rng* r, unsigned id, const uint8_t* m, unsigned si
       uint64_t desc = ld(m + 24, 8), avail = ld(m + 32, 8), used = ld(m + 40, 8);
       if (size != 48) return 0;
       if (ld(m + 8, 4) == 0 && sq_layout_ok(qsize, QUEUE_MAX, desc, avail, used)) {
-        sq_init(&r->vq, r->host, qsize, desc, avail, used); /* live from now on */
+        uint64_t ring = r->driver_features & OFFERED_FEATURES; /* normally frozen by FEATURES_OK */
+        sq_init(&r->vq, r->host, qsize, desc, avail, used, (ring & F_INDIRECT_DESC) != 0,
+                (ring & F_EVENT_IDX) != 0); /* live from now on */
         r->queue_live = 1;
       }
       return 8;
@@ -262,13 +286,18 @@ static unsigned answer(virtio_rng* r, unsigned id, const uint8_t* m, unsigned si
 
 void virtio_rng_init(virtio_rng* r, const vmsg_dut_host* host, uint16_t dev_num, virtio_rng_send send,
                      void* send_ctx) {
+  uint64_t seed;
+  unsigned i;
   memset(r, 0, sizeof *r);
   r->host = host;
   r->dev_num = dev_num;
   r->send = send;
   r->send_ctx = send_ctx;
-  r->rng_state = 0x5EED;
+  seed = RNG_SEED;
+  for (i = 0; i < 4; ++i) r->rng[i] = splitmix64(&seed); /* never all zero */
 }
+
+void virtio_rng_destroy(virtio_rng* r) { sq_chain_free(&r->chain); }
 
 void virtio_rng_receive(virtio_rng* r, const uint8_t* m, unsigned size) {
   uint8_t out[MAX_MSG];
