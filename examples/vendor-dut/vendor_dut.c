@@ -39,7 +39,8 @@
 #include "vmsg_dut.h"
 
 enum {
-  CFG_SIZE = 4096,
+  CFG_SIZE = 4096,  /* what the ABI addresses */
+  CFG_HEADER = 256, /* what a conventional function implements; above it reads all-ones */
   BAR0_SIZE = 0x4000,  /* registers */
   BAR1_SIZE = 0x4000,  /* one 16 KiB FIFO window */
   BAR2_SIZE = 0x1000,  /* MSI-X table at 0, PBA at 0x800 */
@@ -64,6 +65,8 @@ enum {
 /* Command register bits. */
 #define CMD_MEM 0x0002u
 #define CMD_BUS_MASTER 0x0004u
+#define CMD_INTX_DISABLE 0x0400u /* no INTx pin here, but the bit is the driver's to set */
+#define CMD_WRITABLE (CMD_MEM | CMD_BUS_MASTER | CMD_INTX_DISABLE)
 /* MSI-X Message Control bits. */
 #define MSIX_ENABLE 0x8000u
 #define MSIX_FUNC_MASK 0x4000u
@@ -74,7 +77,7 @@ struct vmsg_dut {
    * Master Enable is clear, since PCI forbids DMA then (PCI-001). */
   vmsg_dut_host dma;
   uint8_t dev;  /* PCI device number on bus 0 (function 0) */
-  uint8_t cfg[CFG_SIZE];
+  uint8_t cfg[CFG_HEADER];
   uint32_t bar_base[3];
   uint8_t fifo[BAR1_SIZE];
   uint8_t msix_table[16];
@@ -86,7 +89,7 @@ struct vmsg_dut {
   uint32_t drv_tail;
   uint32_t dev_head;
   int resync;
-  /* Responses waiting for device-queue room, oldest at pending_first. */
+  /* Frames waiting for device-queue room, oldest at pending_first. */
   uint8_t pending[PENDING_MAX][SLOT_SIZE];
   unsigned pending_first, pending_count;
   int stalled; /* requests left unread because pending was full */
@@ -289,17 +292,21 @@ static void cfg_write(vmsg_dut* d, unsigned off, unsigned size, uint32_t value) 
       v |= (uint32_t)b << shift;
       d->bar_base[bar] = v & ~(bar_size[bar] - 1);
       st(d->cfg + 0x10 + 4 * bar, 4, d->bar_base[bar] | bar_flags[bar]);
-    } else if (o == 0x04) {
-      d->cfg[o] = b & (CMD_MEM | CMD_BUS_MASTER);
+    } else if (o == 0x04 || o == 0x05) { /* Command: only its writable bits */
+      d->cfg[o] = (uint8_t)(b & (CMD_WRITABLE >> (8 * (o - 0x04))));
     } else if (o == MSIX_CAP + 3) {
       d->cfg[o] = b & 0xC0; /* enable and function mask */
-    } else if (o == 0x0C || o == 0x0D || o == 0x3C) {
-      d->cfg[o] = b; /* cache line, latency, interrupt line: plain storage */
+    } else if (o == 0x0C || o == 0x3C) {
+      d->cfg[o] = b; /* cache line size, interrupt line: plain storage (latency timer is 0 on PCIe) */
     }
   }
   if (!mem_was_on && (d->cfg[0x04] & CMD_MEM)) d->resync = 1; /* adopted at the next use */
   msix_retry(d);
 }
+
+/* MSI-X table and PBA take aligned 4- and 8-byte accesses (PCI); others
+ * read 0 and are dropped. */
+static int msix_access(uint64_t off, uint32_t size) { return (size == 4 || size == 8) && off % size == 0; }
 
 /* The BAR decoding [addr, addr+size) entirely, or -1. */
 static int decode(const vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t* off) {
@@ -379,7 +386,9 @@ static int vd_config_read(vmsg_dut* d, uint8_t bus, uint8_t dev, uint8_t fn, uin
   if (bus != 0 || dev != d->dev || fn != 0) return VMSG_DUT_NO_FUNCTION;
   if ((size != 1 && size != 2 && size != 4) || off % size || off + size > CFG_SIZE)
     return fail(d, VMSG_DUT_ERR_INVALID, "bad config access");
-  *value = ld32(d->cfg + off, size);
+  /* No extended config space: like a master abort, all-ones, as a
+   * conventional PCI function reads there. */
+  *value = off >= CFG_HEADER ? (uint32_t)(0xFFFFFFFFull >> (32 - 8 * size)) : ld32(d->cfg + off, size);
   return VMSG_DUT_OK;
 }
 
@@ -410,11 +419,13 @@ static int vd_mmio_read(vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t* val
   } else if (bar == 1) {
     unsigned i;
     for (i = 0; i < size; ++i) *value |= (uint64_t)d->fifo[off + i] << (8 * i);
-  } else if (off + size <= sizeof d->msix_table) {
-    unsigned i;
-    for (i = 0; i < size; ++i) *value |= (uint64_t)d->msix_table[off + i] << (8 * i);
-  } else if (off == 0x800) {
-    *value = (uint64_t)d->msi_pending;
+  } else if (msix_access(off, size)) {
+    if (off + size <= sizeof d->msix_table) {
+      unsigned i;
+      for (i = 0; i < size; ++i) *value |= (uint64_t)d->msix_table[off + i] << (8 * i);
+    } else if (off == 0x800) {
+      *value = (uint64_t)d->msi_pending; /* PBA bit 0 */
+    }
   }
   return VMSG_DUT_OK;
 }
@@ -430,7 +441,7 @@ static int vd_mmio_write(vmsg_dut* d, uint64_t addr, uint32_t size, uint64_t val
     if (off == 0x20 && size == 4) doorbell(d); /* NOTIFY0 */
   } else if (bar == 1) {
     for (i = 0; i < size; ++i) d->fifo[off + i] = (uint8_t)(value >> (8 * i));
-  } else if (off + size <= sizeof d->msix_table) {
+  } else if (msix_access(off, size) && off + size <= sizeof d->msix_table) { /* the PBA is read-only */
     for (i = 0; i < size; ++i) d->msix_table[off + i] = (uint8_t)(value >> (8 * i));
     msix_retry(d);
   }
