@@ -52,12 +52,12 @@ enum {
   Q_SLOTS = 0x80,
   SLOT_SIZE = 64,
   NUM_SLOTS = 62,
-  /* Frames that may wait for room in the device queue. A request makes at
-   * most FRAMES_PER_REQUEST of them (a response, then EVENT_USED or
-   * EVENT_CONFIG), and the device stops taking requests while fewer slots
-   * than that are free, so no frame is ever lost. */
-  PENDING_MAX = 64,
-  FRAMES_PER_REQUEST = 2,
+  /* Frames that may wait for room in the device queue (the reference's
+   * sizes). The device stops taking requests while fewer than PENDING_RESERVE
+   * entries are free; a request makes at most two frames (a response, then
+   * EVENT_USED or EVENT_CONFIG), so no frame is ever lost. */
+  PENDING_MAX = 256,
+  PENDING_RESERVE = 32,
   DEFAULT_RNG_DEV = 1,
   NUM_DEV_NUMS = 32 /* device numbers this bus can hold */
 };
@@ -245,7 +245,7 @@ static void drain(vmsg_dut* d) {
   d->stalled = 0;
   while (d->drv_tail != peer_index(q, Q_HEAD)) {
     uint8_t m[SLOT_SIZE];
-    if (PENDING_MAX - d->pending_count < FRAMES_PER_REQUEST) {
+    if (d->pending_count >= PENDING_MAX - PENDING_RESERVE) {
       d->stalled = 1;
       return;
     }
