@@ -68,8 +68,6 @@ static void needs_reset(virtio_rng* r) {
   post(r, 0x00, EVENT_CONFIG, 0, f, 24);
 }
 
-/* ---- the virtqueue ---- */
-
 /* ---- the byte source: xoshiro256** seeded through splitmix64 ---- */
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -120,6 +118,8 @@ static int fill_chain(virtio_rng* r, const sq_chain* c) {
   }
   return 0;
 }
+
+/* ---- the virtqueue ---- */
 
 static int can_process(const virtio_rng* r) {
   /* Nothing before DRIVER_OK, nothing on a broken device (VMSG-DEV-032). */
