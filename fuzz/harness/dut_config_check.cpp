@@ -168,7 +168,10 @@ void DutConfigChecker::check_open(const std::string& text, const std::optional<d
                     "create() message '" + std::string(err) + "' is not the parser's '" + error + "'");
     return;
   }
-  const std::optional<std::string> problem = build_problem(*parsed);
+  // What the reference library builds: a text naming no topology gets its
+  // default one (dut::parse_reference_config), which the probes then expect.
+  const dut::DutConfig built = dut::parse_reference_config(text);
+  const std::optional<std::string> problem = build_problem(built);
   if (!problem) {  // too costly to predict: only the contract of create() itself
     VMSG_FUZZ_CHECK(h != nullptr || err[0] != '\0', "create() failed without a message");
     api.destroy(h);
@@ -191,13 +194,13 @@ void DutConfigChecker::check_open(const std::string& text, const std::optional<d
   }
   // LibPort's host has q35's chipset and refuses a library function at one of
   // its addresses (the chipset would hide it); create() knows no machine.
-  const bool chipset = std::find(chipset_.begin(), chipset_.end(), parsed->address) != chipset_.end();
+  const bool chipset = std::find(chipset_.begin(), chipset_.end(), built.address) != chipset_.end();
   VMSG_FUZZ_CHECK(refused == (h == nullptr || chipset), "LibPort and create() disagree about '" + text + "'");
   if (h == nullptr) return;
-  AbiProbe probe(*lib_, h, *parsed);
+  AbiProbe probe(*lib_, h, built);
   for (const ops::CallOp& c : in.calls) {
     probe.call(c);
-    if (port) port_call(*port, *parsed, c);
+    if (port) port_call(*port, built, c);
   }
   port.reset();
   api.destroy(h);

@@ -84,9 +84,9 @@ DutDevice device(std::string_view v) {
   return d;
 }
 
-}  // namespace
-
-DutConfig parse_config(std::string_view text) {
+/// parse_config, also telling whether `text` named the topology.
+DutConfig parse(std::string_view text, bool& names_topology) {
+  names_topology = false;
   DutConfig c;
   for (std::string_view token : split(text, ' ')) {
     // Tabs and newlines separate tokens too, so multi-line strings from files work.
@@ -99,6 +99,7 @@ DutConfig parse_config(std::string_view text) {
     if (token.empty()) continue;
     if (token.find_first_of("\t\n\r") != std::string_view::npos) bad("'" + std::string(token) + "': tokens are separated by spaces");
     const auto [k, v] = key_value(token);
+    if (k == "num-fifos" || k == "device") names_topology = true;
     if (k == "num-fifos") {
       c.num_fifos = static_cast<unsigned>(number(k, v, 1000));
     } else if (k == "addr") {
@@ -120,6 +121,24 @@ DutConfig parse_config(std::string_view text) {
     } else {
       bad("unknown key '" + std::string(k) + "' (num-fifos, addr, profile, strict-config-generation, fault, device)");
     }
+  }
+  return c;
+}
+
+}  // namespace
+
+DutConfig parse_config(std::string_view text) {
+  bool named = false;
+  return parse(text, named);
+}
+
+DutConfig parse_reference_config(std::string_view text) {
+  bool named = false;
+  DutConfig c = parse(text, named);
+  if (!named) {
+    DutConfig d = parse_config(kReferenceDefaultTopology);
+    c.num_fifos = d.num_fifos;
+    c.devices = std::move(d.devices);
   }
   return c;
 }

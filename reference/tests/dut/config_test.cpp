@@ -15,6 +15,28 @@ TEST(DutConfig, EmptyStringIsTheDefault) {
   EXPECT_TRUE(c.devices.empty());
 }
 
+TEST(DutConfig, TheReferenceReadsNoTopologyAsItsDefault) {
+  const DutConfig def = parse_config(kReferenceDefaultTopology);
+  ASSERT_EQ(def.num_fifos, 2u);
+  ASSERT_EQ(def.devices.size(), 3u);
+  for (const char* text : {"", "   ", "profile=rev1-2026", "fault=answer-empty-slot addr=05.0"}) {
+    const DutConfig c = parse_reference_config(text);
+    const DutConfig plain = parse_config(text);
+    EXPECT_EQ(c.num_fifos, def.num_fifos) << text;
+    EXPECT_EQ(c.devices, def.devices) << text;
+    // Everything but the topology is the text's own.
+    EXPECT_EQ(c.profile, plain.profile) << text;
+    EXPECT_EQ(c.address, plain.address) << text;
+    EXPECT_EQ(c.faults, plain.faults) << text;
+  }
+  // Naming either half of the topology opts out of the default entirely.
+  EXPECT_EQ(parse_reference_config("num-fifos=1"), parse_config("num-fifos=1"));
+  EXPECT_TRUE(parse_reference_config("num-fifos=1").devices.empty());
+  EXPECT_EQ(parse_reference_config("device=virtio-rng-device,fifo=0,dev=3"),
+            parse_config("device=virtio-rng-device,fifo=0,dev=3"));
+  EXPECT_THROW((void)parse_reference_config("bogus=1"), ConfigError);
+}
+
 TEST(DutConfig, ParsesEveryKey) {
   const DutConfig c = parse_config(
       "num-fifos=2  addr=05.1 device=virtio-rng-device,fifo=0,dev=1,seed=0x10 "

@@ -43,6 +43,20 @@ struct DutConfig {
 /// device kinds, properties) are left to that library.
 [[nodiscard]] DutConfig parse_config(std::string_view text);
 
+/// The topology the reference library builds for a configuration that names
+/// none (no num-fifos=, no device= token): the `ref` target's
+/// (conformance/vmsg_conform/targets/ref.toml), so the empty string, which
+/// the ABI defines as the library's default, gives a device a driver can
+/// discover devices on.
+inline constexpr std::string_view kReferenceDefaultTopology =
+    "num-fifos=2 device=virtio-rng-device,fifo=0,dev=1 device=virtio-blk-device,fifo=0,dev=2,capacity=1M "
+    "device=virtio-balloon-device,fifo=1,dev=1";
+
+/// What the reference library builds from `text`: parse_config(text), with
+/// the FIFOs and devices of kReferenceDefaultTopology when `text` names no
+/// topology. Throws what parse_config throws.
+[[nodiscard]] DutConfig parse_reference_config(std::string_view text);
+
 /// The canonical string for `config`; parse_config(format_config(c)) == c.
 /// Throws vmsg::ConfigError for a configuration no string can express.
 [[nodiscard]] std::string format_config(const DutConfig& config);

@@ -5,7 +5,6 @@
 #include <exception>
 #include <new>
 #include <string>
-#include <string_view>
 
 #include "ref_dut.hpp"
 #include "vmsg/common/errors.hpp"
@@ -46,27 +45,6 @@ int guarded(vmsg_dut* h, F&& f) noexcept {
   }
 }
 
-/// The reference's default topology, the same as the `ref` target's
-/// (conformance/vmsg_conform/targets/ref.toml): a config that names no
-/// topology (no num-fifos=, no device=) gets it, so "" or "profile=... fault=..."
-/// build a device a driver can discover devices on.
-constexpr const char* kDefaultTopology =
-    "num-fifos=2 device=virtio-rng-device,fifo=0,dev=1 device=virtio-blk-device,fifo=0,dev=2,capacity=1M "
-    "device=virtio-balloon-device,fifo=1,dev=1";
-
-bool names_topology(std::string_view config) {
-  std::size_t pos = 0;
-  while (pos < config.size()) {
-    const std::size_t start = config.find_first_not_of(" \t\n\r", pos);
-    if (start == std::string_view::npos) break;
-    const std::size_t end = config.find_first_of(" \t\n\r", start);
-    const std::string_view token = config.substr(start, end == std::string_view::npos ? end : end - start);
-    if (token.starts_with("num-fifos=") || token.starts_with("device=")) return true;
-    pos = end == std::string_view::npos ? config.size() : end;
-  }
-  return false;
-}
-
 int invalid(RefDut& d, std::string why) {
   d.last_error = std::move(why);
   return VMSG_DUT_ERR_INVALID;
@@ -100,9 +78,8 @@ vmsg_dut* ref_create(const char* config, const vmsg_dut_host* host, char* err, s
     // minor) leaves the rest zero.
     vmsg_dut_host h{};
     std::memcpy(&h, host, host->struct_size < sizeof h ? host->struct_size : sizeof h);
-    const std::string text = config != nullptr ? config : "";
-    const vmsg::dut::DutConfig c =
-        vmsg::dut::parse_config(names_topology(text) ? text : std::string(kDefaultTopology) + " " + text);
+    // A configuration naming no topology builds the default one (config.hpp).
+    const vmsg::dut::DutConfig c = vmsg::dut::parse_reference_config(config != nullptr ? config : "");
     return new vmsg_dut{RefDut(c, h)};
   } catch (const std::exception& e) {
     copy_message(e.what(), err, err_size);
