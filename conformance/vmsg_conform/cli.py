@@ -153,6 +153,7 @@ def cmd_list(a) -> int:
         return 0
     cat, citations = collect(a.suite, a.catalogue, a.profile)
     from .plugin import AUTO_PROFILE, _applies, _matches_filters
+    from .catalogue import NOT_APPLICABLE
 
     # the profile's matrix: its own entries, cited by the tests as the run reads them
     # (a PR28 ID counts for its REV1 equivalents under rev1-2026)
@@ -183,19 +184,21 @@ def cmd_list(a) -> int:
         note = ""
         if not tests:
             if getattr(r, "untestable", None):
-                note = f"  UNTESTABLE ({r.untestable})"
+                na = r.untestable.startswith(NOT_APPLICABLE)  # a feature or transport the targets lack
+                note = f"  N/A ({r.untestable[len(NOT_APPLICABLE):].strip()})" if na else f"  UNTESTABLE ({r.untestable})"
             elif not _applies(r, profile):
                 note = f"  N/A (profile(s) {', '.join(r.profiles)})"
             else:
                 note = "  UNTESTED"
-        print(f"{r.id:<14} {r.level:<10} {r.role:<11} {r.area:<13} {len(tests):>3} test(s){note}")
+        print(f"{r.id:<18} {r.level:<10} {r.role:<11} {r.area:<14} {len(tests):>3} test(s){note}")
         if equivalents(r.id):
             print(f"    equivalent: {', '.join(equivalents(r.id))}")
         for t in tests:
             print(f"    {t}")
-    untestable = sum(1 for r, t in rows if not t and getattr(r, "untestable", None))
-    print(f"{len(rows)} requirement(s), {sum(1 for _, t in rows if t)} with tests, {untestable} untestable "
-          f"(profile {a.profile})")
+    reasons = [r.untestable for r, t in rows if not t and getattr(r, "untestable", None)]
+    n_na = sum(1 for why in reasons if why.startswith(NOT_APPLICABLE))
+    print(f"{len(rows)} requirement(s), {sum(1 for _, t in rows if t)} with tests, {len(reasons) - n_na} untestable, "
+          f"{n_na} not applicable to the targets (profile {a.profile})")
     return 0
 
 

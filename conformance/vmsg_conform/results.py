@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .catalogue import NOT_APPLICABLE
 from .verdicts import GRADES, run_fails
 
 #: Test verdicts, in the order reports list them (most serious first).
@@ -203,7 +204,8 @@ def _verdict_of(row: RequirementRow, tests: list[TestResult]) -> RequirementVerd
     (FAIL, WARN, INFO) wins; then PASS; then WAIVED; then BLOCKED when the
     citing tests stopped before reaching this requirement; then SKIP. With
     no citing test: UNTESTABLE when the catalogue says why no black-box test
-    can check it, else UNTESTED (a coverage gap, kept apart so a report does
+    can check it (N/A when that reason says the rule does not apply to the
+    targets at all), else UNTESTED (a coverage gap, kept apart so a report does
     not hide it)."""
     verdicts = {t.verdict for t in tests}
     if not row.applicable:
@@ -224,6 +226,8 @@ def _verdict_of(row: RequirementRow, tests: list[TestResult]) -> RequirementVerd
     if tests:
         reasons = sorted({t.message for t in tests if t.message})
         return RequirementVerdict(row, "SKIP", "; ".join(reasons), tests)
+    if row.untestable and row.untestable.startswith(NOT_APPLICABLE):
+        return RequirementVerdict(row, "N/A", row.untestable, tests)
     if row.untestable:
         return RequirementVerdict(row, "UNTESTABLE", f"untestable: {row.untestable}", tests)
     if row.cited_by:

@@ -3,7 +3,11 @@
 ``requirements.toml`` (shipped in this package) holds one ``[[requirement]]`` table per
 row of ``shared/spec/requirements.md``, plus the project's ``PCI-nnn`` entries for PCI rules
 the virtio-msg documents leave out. ``requirements-rev1.toml`` holds the ``R1-*`` entries of
-the second draft (REV1-2026, ``shared/spec/virtio-msg-rev1.md``); ``load()`` reads both.
+the second draft (REV1-2026, ``shared/spec/virtio-msg-rev1.md``). ``requirements-virtio.toml``
+holds the ``VIRTIO-*`` entries: the rules of the virtio core chapters and of the rng, blk and
+balloon device types (``shared/spec/tex/virtio-core/``), which a virtio-msg device owes as any
+virtio device does. Both drafts share those chapters, so every ``VIRTIO-*`` entry applies under
+pr28 and rev1-2026 alike and needs no ``equivalent``. ``load()`` reads all three.
 Tests cite the IDs with ``@pytest.mark.req``; the plugin, the CLI and the reports look them
 up here.
 
@@ -19,7 +23,9 @@ Fields of one entry (all checked on load, see ``_parse_entry``):
                ``VMSG-DEV-nnn`` (PR28), ``R1-BUS-nnn``, ``R1-GEN-nnn``, ``R1-DRV-nnn``,
                ``R1-DEV-nnn`` (REV1-2026), ``AMP-nnn``, ``PCI-nnn`` (PCI rules the project
                adds: the draft and requirements.md leave them out, the fault modes break
-               them) or ``READ-Gnn`` (the project readings G1-G15 of virtio-msg.md §14.2)
+               them), ``READ-Gnn`` (the project readings G1-G15 of virtio-msg.md §14.2) or
+               ``VIRTIO-RING|CORE|RNG|BLK|BALLOON-nnn`` (the virtio core and device-type
+               chapters: split-ring.tex, content.tex, the entropy, blk, balloon chapters)
 ``level``      normalised keyword: MUST, MUST NOT, SHOULD, SHOULD NOT, MAY, or READING
                (a project reading where the draft is silent, virtio-msg.md §14.2)
 ``keyword``    the keyword as the source writes it ("MUST / MAY", "shall (proposal)", "RO")
@@ -30,7 +36,9 @@ Fields of one entry (all checked on load, see ``_parse_entry``):
 ``informative``  true for keywords found in informative text (no normative block)
 ``profiles``   the profiles the requirement applies to (``PROFILES``)
 ``text``       the project's own one- or two-sentence summary of what is checked
-``untestable`` optional: why no black-box test can check it from outside
+``untestable`` optional: why no black-box test can check it from outside; a reason that
+               starts "not applicable:" marks a rule that binds a transport, a ring layout
+               or a feature the targets' devices do not have (``NOT_APPLICABLE``)
 ``equivalent`` optional: IDs of entries of other profiles whose rule is the same in
                substance (same observable behaviour); the relation is symmetric once
                loaded (:meth:`Catalogue.equivalents`), so one side declaring it is enough
@@ -40,7 +48,9 @@ Fields of one entry (all checked on load, see ``_parse_entry``):
                versions cites both IDs, and a check naming the old ID is then graded by
                the new one (:meth:`Catalogue.successors`)
 ``source``     where it comes from: ``kind = "spec"`` (draft, commit, file, lines,
-               conformance, block or context; REV1 lines read ``REV1 L<a>-<b>``),
+               conformance, block or context; REV1 lines read ``REV1 L<a>-<b>``, the
+               virtio core chapters' ``VIRTIO <file> L<a>-<b>`` with ``file`` the path
+               under ``tex/``, e.g. ``virtio-core/split-ring.tex``),
                ``kind = "qemu"`` (document, section) or
                ``kind = "pci"`` (document, section: the PCI specifications) or
                ``kind = "reading"`` (document, section: a project reading)
@@ -59,7 +69,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "AREAS", "DRAFT_PROFILES", "LEVELS", "PACKAGED", "PROFILES", "ROLES", "STRENGTHS", "Catalogue",
+    "AREAS", "DRAFT_PROFILES", "LEVELS", "NOT_APPLICABLE", "PACKAGED", "PROFILES", "ROLES", "STRENGTHS", "Catalogue",
     "CatalogueError", "CoverageRow", "Requirement", "coverage", "format_coverage", "load", "loads",
 ]
 
@@ -70,19 +80,24 @@ AREAS = (
     "pci", "registers", "fifo", "interrupts", "bus", "discovery", "hotplug", "wire",
     "transport", "features", "config", "status", "virtqueue", "notifications",
     "robustness", "device-types", "shmem",
+    # the virtio core and device-type chapters (requirements-virtio.toml), one area per prefix
+    "virtio-core", "virtio-ring", "virtio-rng", "virtio-blk", "virtio-balloon",
 )
+#: How an ``untestable`` reason starts when the rule does not apply to the targets at all.
+NOT_APPLICABLE = "not applicable:"
 #: Profiles a run can select; the first is the default.
 PROFILES = ("pr28", "rev1-2026", "amp-shmem-2026")
 #: The two drafts: an entry of one alone has no place in the other's view (see Catalogue.view).
 DRAFT_PROFILES = ("pr28", "rev1-2026")
 #: The packaged catalogue files, read and merged in this order by ``load()``.
-PACKAGED = ("requirements.toml", "requirements-rev1.toml")
+PACKAGED = ("requirements.toml", "requirements-rev1.toml", "requirements-virtio.toml")
 SOURCE_KINDS = {"spec": ("draft", "commit", "file", "lines"), "qemu": ("document", "section"),
                 "pci": ("document", "section"), "reading": ("document", "section")}
 
 _STRENGTH_OF = {"MUST": "must", "MUST NOT": "must", "SHOULD": "should",
                 "SHOULD NOT": "should", "MAY": "may", "READING": "reading"}
-_ID_RE = re.compile(r"^(?:(?:(?:VMSG|R1)-(?:BUS|GEN|DRV|DEV)|AMP|PCI)-\d{3}|READ-G\d{2})$")
+_ID_RE = re.compile(r"^(?:(?:(?:VMSG|R1)-(?:BUS|GEN|DRV|DEV)|AMP|PCI|VIRTIO-(?:RING|CORE|RNG|BLK|BALLOON))-\d{3}"
+                    r"|READ-G\d{2})$")
 _REQUIRED = ("id", "level", "keyword", "strength", "role", "area", "profiles", "text", "source")
 _OPTIONAL = ("informative", "untestable", "equivalent", "replaces")
 _GLOB_CHARS = frozenset("*?[")
@@ -425,7 +440,7 @@ def _parse_entry(entry: object, index: int, where: str, known_profiles: list[str
             raise fail(f"{key} must be a non-empty string")
     if not _ID_RE.match(entry["id"]):
         raise fail("malformed ID (expected VMSG-BUS|GEN|DRV|DEV-nnn, R1-BUS|GEN|DRV|DEV-nnn, AMP-nnn, "
-                   "PCI-nnn or READ-Gnn)")
+                   "PCI-nnn, VIRTIO-RING|CORE|RNG|BLK|BALLOON-nnn or READ-Gnn)")
     level = entry["level"]
     if level not in LEVELS:
         raise fail(f"bad level {level!r} (expected one of {', '.join(LEVELS)})")

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import NOT_APPLICABLE
+
 if TYPE_CHECKING:
     from . import Catalogue, Requirement
 
@@ -21,7 +23,8 @@ UNTESTED = "UNTESTED"
 @dataclass
 class CoverageRow:
     """One requirement with the tests citing it and its coverage status:
-    "tested", "untestable: <reason>", "not applicable to profile <p>" or "UNTESTED"."""
+    "tested", "untestable: <reason>", "not applicable to profile <p>",
+    "not applicable: <reason>" (a feature or transport the targets lack) or "UNTESTED"."""
 
     requirement: Requirement
     tests: list[str] = field(default_factory=list)
@@ -59,6 +62,8 @@ def coverage(catalogue: Catalogue, citations: Mapping[str, Sequence[str]],
             status = f"not applicable to profile {profile}"
         elif tests:
             status = TESTED
+        elif req.untestable and req.untestable.startswith(NOT_APPLICABLE):
+            status = req.untestable
         elif req.untestable:
             status = f"untestable: {req.untestable}"
         else:

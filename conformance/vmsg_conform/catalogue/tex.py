@@ -9,6 +9,12 @@ the two are compared on the stripped form.
 Both drafts are checked this way: ``transport-msg.tex`` (PR28) and ``transport-msg-rev1.tex``
 (REV1-2026). Their block labels overlap, so an entry belongs to the TeX file its
 ``source.file`` names; REV1 line ranges read ``REV1 L<a>-<b>``.
+
+The virtio core chapters (``CORE_TEX``, under ``tex/virtio-core/``) are checked the same way.
+There ``source.file`` is the path under ``tex/`` (three device types each have a
+``description.tex``) and lines read ``VIRTIO <path under virtio-core> L<a>-<b>``. Their blocks
+are prose with lists inside, so a block runs to the next heading, not to the end of its first
+list as in ``transport-msg.tex``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ LABEL_PREFIX = "Virtio Transport Options / Virtio Over Messages / "
 TEX_NAME = "transport-msg.tex"
 REV1_TEX_NAME = "transport-msg-rev1.tex"
 ROLE_OF_KIND = {"device": "device", "driver": "driver", "bus": "bus"}
+CORE_DIR = "virtio-core"
+#: The virtio core TeX files whose normative blocks the catalogue maps, as paths under ``tex/``.
+CORE_TEX = tuple(f"{CORE_DIR}/{name}" for name in (
+    "content.tex", "split-ring.tex", "device-types/entropy/description.tex",
+    "device-types/blk/description.tex", "device-types/balloon/description.tex"))
 
 # \<kind>normative{\paragraph}{Title}{Label}; the title may hold one level of braces
 # (\msgref{...}), the label none.
@@ -91,10 +102,25 @@ def _resolve(path: str | Path | None) -> Path:
     return found
 
 
+def tex_key(path: str | Path) -> str:
+    """How ``source.file`` names the TeX file at ``path``: its path under the spec tree's
+    ``tex/`` for a virtio core file, else its file name."""
+    path = Path(path)
+    root = spec_dir()
+    if root is not None:
+        try:
+            rel = path.resolve().relative_to((root / "tex").resolve()).as_posix()
+        except ValueError:
+            rel = None
+        if rel is not None and rel.startswith(f"{CORE_DIR}/"):
+            return rel
+    return path.name
+
+
 def _entries_of(catalogue: Catalogue, path: str | Path | None) -> list[Requirement]:
     """The entries drawn from the TeX file at ``path`` (by ``source.file``)."""
-    name = _resolve(path).name
-    return [r for r in catalogue if r.source.get("file") == name]
+    key = tex_key(_resolve(path))
+    return [r for r in catalogue if r.source.get("file") == key]
 
 
 def strip_prefix(label: str) -> str:
@@ -106,22 +132,27 @@ def strip_prefix(label: str) -> str:
 
 def normative_blocks(path: str | Path | None = None) -> list[NormativeBlock]:
     """Every normative block of the TeX file, in file order."""
-    text = _resolve(path).read_text(encoding="utf-8")
+    path = _resolve(path)
+    text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     heading_lines = [i + 1 for i, ln in enumerate(lines) if _HEADING_RE.match(ln)]
+    to_heading = tex_key(path).startswith(f"{CORE_DIR}/")
     blocks = []
     for m in _BLOCK_RE.finditer(text):
         line = text.count("\n", 0, m.start()) + 1
-        end = _block_end(lines, line, heading_lines)
+        end = _block_end(lines, line, heading_lines, to_heading)
         blocks.append(NormativeBlock(kind=m.group(1), label=strip_prefix(m.group(3)),
                                      title=" ".join(m.group(2).split()), line=line, end_line=end))
     return blocks
 
 
-def _block_end(lines: list[str], line: int, heading_lines: list[int]) -> int:
-    """Last line of the block whose heading is on ``line`` (1-based)."""
+def _block_end(lines: list[str], line: int, heading_lines: list[int], to_heading: bool = False) -> int:
+    """Last line of the block whose heading is on ``line`` (1-based); with ``to_heading``
+    the line before the next heading, else the end of the first list."""
     after = [h for h in heading_lines if h > line]
     limit = (after[0] - 1) if after else len(lines)
+    if to_heading:
+        return limit
     depth = 0
     for number in range(line + 1, limit + 1):
         for m in _LIST_RE.finditer(lines[number - 1]):
@@ -144,9 +175,9 @@ def unknown_blocks(catalogue: Catalogue, path: str | Path | None = None) -> list
 
 
 def line_range(req: Requirement) -> tuple[int, int] | None:
-    """The TeX lines of a spec entry (``"L120-122"`` or ``"REV1 L120-122"`` → (120, 122));
-    None for others."""
-    m = re.fullmatch(r"(?:REV1 )?L(\d+)(?:-(\d+))?", str(req.source.get("lines", "")))
+    """The TeX lines of a spec entry (``"L120-122"``, ``"REV1 L120-122"`` or
+    ``"VIRTIO split-ring.tex L120-122"`` → (120, 122)); None for others."""
+    m = re.fullmatch(r"(?:REV1 |VIRTIO \S+ )?L(\d+)(?:-(\d+))?", str(req.source.get("lines", "")))
     if m is None:
         return None
     first = int(m.group(1))
