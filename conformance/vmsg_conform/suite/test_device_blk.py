@@ -65,6 +65,24 @@ def test_blk_read_past_the_end_reports_an_io_error(dut):
     assert e.value.code == drv.VirtioErrc.IoError
 
 
+# Zone request types (blk description.tex, "Device Operation"); only VIRTIO_BLK_F_ZONED makes them valid.
+ZONE_TYPES = {"ZONE_APPEND": 15, "ZONE_REPORT": 16, "ZONE_OPEN": 18, "ZONE_CLOSE": 20, "ZONE_FINISH": 22,
+              "ZONE_RESET": 24, "ZONE_RESET_ALL": 26}
+
+
+@pytest.mark.req("VIRTIO-BLK-029")
+@pytest.mark.parametrize("name", list(ZONE_TYPES))
+def test_blk_zone_requests_without_zoned_complete_unsupported(dut, name):
+    p = th.peer(dut, th.BLK_ID)
+    rq = th.bring_up(p)[0]  # VERSION_1 only: ZONED is never negotiated
+    req = th.blk_request(dut, rq, ZONE_TYPES[name])
+    rq.publish()
+    p.kick(0)
+    assert [h for h, _ in rq.reap()] == [req.head], "the request must be used"
+    status = th.mem_read(dut, req.status, 1)[0]
+    assert status == th.BLK_S_UNSUPP, f"{name} completed with status {status}, not UNSUPP"
+
+
 @pytest.mark.req("VMSG-DEV-033", "VMSG-DEV-037")
 @pytest.mark.parametrize("no_interrupt,event_idx", [(False, False), (False, True), (True, False)])
 def test_blk_works_in_every_notification_mode(dut, no_interrupt, event_idx):

@@ -16,6 +16,19 @@ def test_rng_driver_reads_the_requested_number_of_bytes(dut, n):
         assert len(set(data)) > 1, "entropy bytes are all equal"
 
 
+@pytest.mark.req("VIRTIO-RNG-003")
+@pytest.mark.parametrize("size", [1, 64, 4096])
+def test_rng_used_len_is_at_least_one_and_at_most_the_buffer(dut, size):
+    p = th.peer(dut, th.RNG_ID)
+    rq = th.bring_up(p)[0]
+    head = rq.add(writable=[(th.buffer(dut, size), size)])
+    rq.publish()
+    p.kick(0)
+    used = rq.reap()
+    assert [h for h, _ in used] == [head], "the buffer must be used"
+    assert 1 <= used[0][1] <= size, f"used len {used[0][1]} for a {size}-byte buffer"
+
+
 @pytest.mark.req("VMSG-DEV-033")
 def test_rng_consecutive_reads_differ(dut):
     rng, _ = th.rng_driver(dut)

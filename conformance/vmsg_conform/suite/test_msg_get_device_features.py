@@ -48,7 +48,7 @@ def test_get_device_features_same_bits_whatever_the_window(dut, device_id):
     assert p.features(0, 2) == together
 
 
-@pytest.mark.req("VMSG-DEV-043")
+@pytest.mark.req("VMSG-DEV-043", "VIRTIO-CORE-043")
 @pytest.mark.parametrize("device_id", KINDS)
 def test_get_device_features_offers_version_1(dut, device_id):
     p = th.peer(dut, device_id)
@@ -61,6 +61,13 @@ def test_get_device_features_does_not_offer_notification_data_on_amp(dut):
     # scheme should keep NOTIFICATION_DATA from being negotiated.
     for dev in th.devices_of(dut):
         assert not th.Peer(dut, dev).offered() & th.bit(th.F_NOTIFICATION_DATA)
+
+
+@pytest.mark.req("VIRTIO-CORE-049")
+def test_get_device_features_does_not_offer_sr_iov(dut):
+    # the virtio device behind virtio-msg is no PCI function with an SR-IOV capability
+    for dev in th.devices_of(dut):
+        assert not th.Peer(dut, dev).offered() & th.bit(th.F_SR_IOV), f"device {dev.dev_num} offers SR_IOV"
 
 
 @pytest.mark.req("VMSG-DEV-001", "VMSG-DEV-017", "READ-G03")

@@ -36,6 +36,7 @@ F_INDIRECT_DESC = 28
 F_EVENT_IDX = 29
 F_VERSION_1 = 32
 F_RING_PACKED = 34
+F_SR_IOV = 37
 F_NOTIFICATION_DATA = 38
 F_RING_RESET = 40
 
@@ -554,6 +555,44 @@ def buffer(dut, n: int, fill: int | None = None) -> int:
     if fill is not None:
         mem_write(dut, addr, bytes([fill]) * n)
     return addr
+
+
+# virtio-blk request types and status bytes (blk description.tex, "Device Operation")
+BLK_T_IN, BLK_T_OUT = 0, 1
+BLK_S_OK, BLK_S_IOERR, BLK_S_UNSUPP = 0, 1, 2
+
+
+@dataclass
+class BlkRequest:
+    """A raw virtio-blk request on a RawQueue: where its buffers lie in guest RAM."""
+
+    head: int
+    header: int  # 16 readable bytes: type, reserved, sector
+    data: int | None
+    data_len: int
+    status: int  # the last writable byte
+
+
+def blk_request(dut, rq: RawQueue, req_type: int, sector: int = 0, out: bytes = b"",
+                in_len: int = 0) -> BlkRequest:
+    """Adds (not publishes) one request: the header and ``out`` device-readable, then
+    ``in_len`` data bytes and the status byte device-writable (status prefilled 0xFF)."""
+    header = buffer(dut, 16)
+    mem_write(dut, header, struct.pack("<IIQ", req_type, 0, sector))
+    readable = [(header, 16)]
+    data = None
+    if out:
+        data = buffer(dut, len(out))
+        mem_write(dut, data, out)
+        readable.append((data, len(out)))
+    writable = []
+    if in_len:
+        data = buffer(dut, in_len, fill=0xAA)
+        writable.append((data, in_len))
+    status = buffer(dut, 1, fill=0xFF)
+    writable.append((status, 1))
+    head = rq.add(readable=readable, writable=writable)
+    return BlkRequest(head, header, data, len(out) or in_len, status)
 
 
 def violations_of(dut) -> list:

@@ -1,0 +1,65 @@
+"""Split virtqueue rules of the virtio core (split-ring.tex) that a virtio-msg device keeps
+as any virtio device: the descriptor table and the device-readable buffers stay as the
+driver wrote them, and a used element's len counts bytes the device really wrote, from the
+first device-writable buffer on."""
+import pytest
+
+from vmsg_conform.suite import transport_helpers as th
+
+
+def _blk_ring(dut):
+    p = th.peer(dut, th.BLK_ID)
+    return p, th.bring_up(p, room=6)[0]  # two requests of three descriptors each
+
+
+def _submit(p, rq) -> dict[int, int]:
+    """Publishes what was added, kicks queue 0 and returns the new used elements (head -> len)."""
+    rq.publish()
+    p.kick(0)
+    return dict(rq.reap())
+
+
+@pytest.mark.req("VIRTIO-RING-008")
+@pytest.mark.parametrize("device_id", [th.RNG_ID, th.BLK_ID])
+def test_device_leaves_the_descriptor_table_as_the_driver_wrote_it(dut, device_id):
+    p = th.peer(dut, device_id)
+    rq = th.bring_up(p, room=6)[0]
+    if device_id == th.RNG_ID:
+        heads = [rq.add(writable=[(th.buffer(dut, n), n)]) for n in (16, 64)]
+    else:
+        heads = [th.blk_request(dut, rq, th.BLK_T_IN, 0, in_len=512).head,
+                 th.blk_request(dut, rq, th.BLK_T_OUT, 1, out=th.pattern(512, 9)).head]
+    before = th.mem_read(dut, rq.desc, 16 * rq.size)
+    assert sorted(_submit(p, rq)) == sorted(heads), "both chains must be used"
+    assert th.mem_read(dut, rq.desc, 16 * rq.size) == before, "the device wrote into the descriptor table"
+
+
+@pytest.mark.req("VIRTIO-RING-006")
+def test_device_does_not_write_device_readable_buffers(dut):
+    p, rq = _blk_ring(dut)
+    data = th.pattern(1024, 4)
+    write = th.blk_request(dut, rq, th.BLK_T_OUT, 2, out=data)
+    read = th.blk_request(dut, rq, th.BLK_T_IN, 2, in_len=1024)
+    headers = {r.header: th.mem_read(dut, r.header, 16) for r in (write, read)}
+    assert sorted(_submit(p, rq)) == sorted([write.head, read.head]), "both requests must be used"
+    assert th.mem_read(dut, write.data, len(data)) == data, "the device wrote into an OUT request's data"
+    for addr, header in headers.items():
+        assert th.mem_read(dut, addr, 16) == header, "the device wrote into a request header"
+
+
+@pytest.mark.req("VIRTIO-RING-031")
+@pytest.mark.parametrize("nbytes", [512, 4096])
+def test_used_len_counts_bytes_written_from_the_first_writable_buffer(dut, nbytes):
+    p, rq = _blk_ring(dut)
+    data = th.pattern(nbytes, 7)
+    th.blk_request(dut, rq, th.BLK_T_OUT, 8, out=data)
+    _submit(p, rq)
+    read = th.blk_request(dut, rq, th.BLK_T_IN, 8, in_len=nbytes)
+    used = _submit(p, rq)
+    assert list(used) == [read.head], "the IN request must be used"
+    n = used[read.head]
+    assert n <= nbytes + 1, f"used len {n} exceeds the chain's {nbytes + 1} writable bytes"
+    # the writable bytes, in chain order, as the device should have left them: the sector
+    # data written before, then the OK status; the buffers were prefilled with 0xAA / 0xFF
+    written = th.mem_read(dut, read.data, nbytes) + th.mem_read(dut, read.status, 1)
+    assert written[:n] == (data + bytes([th.BLK_S_OK]))[:n], f"the first {n} writable bytes were not all written"
