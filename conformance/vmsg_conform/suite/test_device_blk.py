@@ -78,7 +78,8 @@ def test_blk_zone_requests_without_zoned_complete_unsupported(dut, name):
     req = th.blk_request(dut, rq, ZONE_TYPES[name])
     rq.publish()
     p.kick(0)
-    assert [h for h, _ in rq.reap()] == [req.head], "the request must be used"
+    used = rq.reap()
+    th.require([h for h, _ in used] == [req.head], "VMSG-DEV-033", f"request {req.head} posted, {used} used")
     status = th.mem_read(dut, req.status, 1)[0]
     assert status == th.BLK_S_UNSUPP, f"{name} completed with status {status}, not UNSUPP"
 

@@ -25,7 +25,7 @@ def test_rng_used_len_is_at_least_one_and_at_most_the_buffer(dut, size):
     rq.publish()
     p.kick(0)
     used = rq.reap()
-    assert [h for h, _ in used] == [head], "the buffer must be used"
+    th.require([h for h, _ in used] == [head], "VMSG-DEV-033", f"buffer {head} posted, {used} used")
     assert 1 <= used[0][1] <= size, f"used len {used[0][1]} for a {size}-byte buffer"
 
 

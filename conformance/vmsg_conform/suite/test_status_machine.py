@@ -95,7 +95,7 @@ def test_reset_drops_the_acknowledged_feature_set(dut):
         "features accepted in the previous life must not let a new unoffered set through"
 
 
-@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-052", "VMSG-DEV-013", "R1-DEV-067")
+@pytest.mark.req("VMSG-DEV-030", "VMSG-DEV-052", "VMSG-DEV-013", "R1-DEV-067", "VIRTIO-CORE-016")
 def test_needs_reset_cleared_only_by_reset(dut):
     p = th.peer(dut, th.RNG_ID)
     rq = th.bring_up(p)[0]
@@ -137,7 +137,7 @@ def test_needs_reset_device_processes_no_more_buffers(dut):
     assert th.mem_read(dut, buf, 8) == b"\x77" * 8
 
 
-@pytest.mark.req("VMSG-DEV-032", "READ-G06")
+@pytest.mark.req("VMSG-DEV-032", "READ-G06", "VIRTIO-CORE-005")
 @pytest.mark.parametrize("status", [th.ACK, th.ACK | th.DRIVER, th.ACK | th.DRIVER | th.FEATURES_OK])
 def test_no_io_in_any_status_before_driver_ok(dut, status):
     p = th.peer(dut, th.RNG_ID)
