@@ -14,7 +14,7 @@ def _post(dut, rq, n=1, size=16):
     return heads
 
 
-@pytest.mark.req("VMSG-DEV-037", "VMSG-DEV-062", "VMSG-DEV-017", "VMSG-DEV-018", "R1-DEV-045")
+@pytest.mark.req("VMSG-DEV-037", "VMSG-DEV-062", "VMSG-DEV-017", "VMSG-DEV-018", "R1-DEV-045", "VIRTIO-RING-026")
 @pytest.mark.parametrize("device_id", [th.RNG_ID])
 def test_event_used_names_the_queue_after_buffers_are_used(dut, device_id):
     p = th.peer(dut, device_id)
@@ -29,7 +29,7 @@ def test_event_used_names_the_queue_after_buffers_are_used(dut, device_id):
     assert rq.used_idx() == 1
 
 
-@pytest.mark.req("VMSG-DEV-062")
+@pytest.mark.req("VMSG-DEV-062", "VIRTIO-RING-025")
 @pytest.mark.parametrize("chains", [1, 4])
 def test_event_used_suppressed_by_no_interrupt_flag(dut, chains):
     p = th.peer(dut, th.RNG_ID)
@@ -60,7 +60,7 @@ def _event_idx_ring(dut):
     return p, rq
 
 
-@pytest.mark.req("VMSG-DEV-062")
+@pytest.mark.req("VMSG-DEV-062", "VIRTIO-RING-028", "VIRTIO-RING-029")
 def test_event_used_with_event_idx_held_back_until_used_event_is_passed(dut):
     p, rq = _event_idx_ring(dut)
     rq.set_used_event(2)  # notify only when used.idx goes past 2
@@ -73,7 +73,7 @@ def test_event_used_with_event_idx_held_back_until_used_event_is_passed(dut):
     assert rq.used_idx() == 3
 
 
-@pytest.mark.req("VMSG-DEV-062", "VMSG-DEV-037")
+@pytest.mark.req("VMSG-DEV-062", "VMSG-DEV-037", "VIRTIO-RING-028")
 def test_event_used_with_event_idx_sent_when_used_event_is_current(dut):
     p, rq = _event_idx_ring(dut)
     rq.set_used_event(0)
@@ -81,7 +81,7 @@ def test_event_used_with_event_idx_sent_when_used_event_is_current(dut):
     assert len(p.kick(0).events(th.ID_EVENT_USED)) == 1
 
 
-@pytest.mark.req("VMSG-DEV-062")
+@pytest.mark.req("VMSG-DEV-062", "VIRTIO-RING-027")
 def test_event_used_with_event_idx_ignores_the_no_interrupt_flag(dut):
     # With EVENT_IDX the flags word is not the suppression mechanism; a
     # device that honours the flag instead of used_event misses the event.

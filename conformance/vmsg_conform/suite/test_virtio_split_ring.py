@@ -79,3 +79,31 @@ def test_device_carries_on_after_notifications_that_bring_nothing_new(dut):
     p.kick(0)
     assert [h for h, _ in rq.reap()] == [head], "after spurious notifications a new buffer was not used"
     assert not p.status() & th.NEEDS_RESET, "a spurious notification made the device ask for a reset"
+
+
+@pytest.mark.req("VIRTIO-RING-024")
+def test_device_ignores_used_event_without_event_idx(dut):
+    p = th.peer(dut, th.RNG_ID)
+    rq = th.bring_up(p)[0]  # VERSION_1 only: no EVENT_IDX
+    rq.set_used_event(5)  # would hold the notification back if the device read it
+    rq.add(writable=[(th.buffer(dut, 16), 16)])
+    rq.publish()
+    events = p.kick(0).events(th.ID_EVENT_USED)
+    th.require(rq.used_idx() == 1, "VMSG-DEV-033", "the posted buffer was not used")
+    assert len(events) == 1, f"{len(events)} used-buffer notifications with flags 0; used_event must not matter"
+
+
+@pytest.mark.req("VIRTIO-RING-041", "VIRTIO-RING-043")
+@pytest.mark.parametrize("event_idx", [False, True])
+def test_used_ring_flags_hold_only_the_defined_values(dut, event_idx):
+    p = th.peer(dut, th.RNG_ID)
+    wanted = th.bit(th.F_VERSION_1) | (th.bit(th.F_EVENT_IDX) if event_idx else 0)
+    if event_idx and not p.offered() & th.bit(th.F_EVENT_IDX):
+        pytest.skip("device does not offer VIRTIO_F_EVENT_IDX")
+    rq = th.bring_up(p, wanted=wanted, room=2)[0]
+    _submit(p, rq, [rq.add(writable=[(th.buffer(dut, 16), 16)])])
+    flags = rq.used_flags()
+    if event_idx:
+        th.check(flags == 0, "VIRTIO-RING-043", f"used ring flags {flags:#x} with EVENT_IDX negotiated")
+    else:
+        th.check(flags in (0, 1), "VIRTIO-RING-041", f"used ring flags {flags:#x} without EVENT_IDX")
