@@ -93,6 +93,20 @@ def test_a_run_on_a_refusing_library_is_one_error_with_its_own_exit_status(suite
     assert 'data-verdict="ERROR"' in html and 'id="matrix"' not in html and "no-such-key" in html
 
 
+@pytest.mark.parametrize("what", ["missing", "not-a-library"])
+def test_a_library_that_will_not_load_is_one_error_not_a_skipped_run(suite, tmp_path, capsys, what):
+    path = tmp_path / "libvendor.so"
+    if what == "not-a-library":
+        path.write_text("not an ELF file\n")
+    out = tmp_path / "out"
+    rc = cli.main(["run", "--suite", str(suite), "--target", f"lib:{path}", "--out", str(out), "-q"])
+    assert rc == EXIT_TARGET_UNOPENABLE
+    printed = capsys.readouterr().out
+    assert printed.count("cannot open target") == 1 and str(path) in printed
+    data = json.loads((out / "report.json").read_text())
+    assert data["tests"] == [] and len(data["errors"]) == 1
+
+
 def test_an_openable_target_runs_as_before(suite, tmp_path):
     # the probe opens the target once and changes nothing else
     assert cli.main(["run", "--suite", str(suite), "--json", "r.json", "-k", "ping", "-q"]) == 0

@@ -245,8 +245,14 @@ def _probe_target(config, st: _State) -> None:
     except Exception:  # noqa: BLE001 - e.g. a third-party target kind: its tests report it
         return
     try:
-        if target.available() is not None:
-            return  # every test skips with the reason
+        reason = target.available()
+        if reason is not None:
+            if getattr(target, "unavailable_is_an_error", False):
+                st.target_error = _targets.TargetOpenError(
+                    spec, f"to load the target {spec}", reason,
+                    "Check the path and that the library was built against vmsg_dut.h "
+                    "(`vmsg-conform describe TARGET` tries it alone).")
+            return  # otherwise every test skips with the reason
         target.probe(faults=_targets.split_faults(config.getoption("vmsg_fault") or []),
                      profile=config.getoption("vmsg_profile") or "pr28")
     except _targets.TargetOpenError as exc:

@@ -37,6 +37,12 @@ class Target:
     #: True when every open() starts a process (QEMU, vmsg-ref-qtest): each
     #: Hypothesis example then costs a process start, so shrinking is bounded.
     opens_a_process = False
+    #: True when available()'s reason means the target the user named cannot
+    #: be opened at all (a library path that does not exist or does not
+    #: load): the run then stops with one error instead of skipping every
+    #: test. False where "not here" is a normal state of the machine (no
+    #: QEMU installed), so every test skips with the reason.
+    unavailable_is_an_error = False
 
     def __init__(self, name: str, description: TargetDescription | None) -> None:
         self.name = name

@@ -234,6 +234,8 @@ class LibTarget(Target):
             variant.spec.ram_size = description.ram_size
         return variant
 
+    unavailable_is_an_error = True  # a named library that is missing or will not load
+
     def available(self) -> str | None:
         mod, reason = _native()
         if reason:
