@@ -102,7 +102,12 @@ def test_device_offers_only_bits_defined_for_its_type_and_transport(dut, kind):
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_device_broken_by_its_ring_sets_needs_reset_and_notifies(dut, kind):
     p = _peer(dut, kind)
-    rq = th.bring_up(p)[0]
+    rq = th.bring_up(p, room=2)[0]
+    head = _one_buffer(dut, rq, kind)  # the queue is live: a dead one could not be broken
+    rq.publish()
+    p.kick(0)
+    th.require([h for h, _ in rq.reap()] == [head], "VMSG-DEV-033", f"{kind}: chain {head} posted, not used")
+    p.take_events()
     th.break_ring(p, rq)  # an avail entry naming no descriptor: only a reset gets out of it
     status = p.status()
     th.check(status & th.NEEDS_RESET, "VIRTIO-CORE-006", f"{kind}: status {status:#x} after an impossible avail entry")
