@@ -93,7 +93,7 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
     {F::AcceptUnofferedFeatures, "accept-unoffered-features",
      "FEATURES_OK is accepted although the driver acknowledged feature bits the device never offered; the device "
      "silently negotiates the acknowledged bits it offered.",
-     "VMSG-DEV-049 READ-G04", "QEMU rfc-latest (qemu-observed.md §9)"},
+     "VMSG-DEV-049 READ-G04 VIRTIO-CORE-050", "QEMU rfc-latest (qemu-observed.md §9)"},
     {F::ConfigOutOfRangeFf, "config-out-of-range-ff",
      "GET_CONFIG reaching past config_size is answered with the full length, the bytes past the end reading 0xFF; "
      "SET_CONFIG past config_size writes the bytes inside and echoes the full length.",
