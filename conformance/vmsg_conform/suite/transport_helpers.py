@@ -80,6 +80,20 @@ def vqueue_enable_flags(dut) -> int:
     return 1 if is_rev1(dut) else 0
 
 
+def event_used_rule(dut) -> str:
+    """The rule an EVENT_USED naming the wrong queue breaks: PR28's VMSG-DEV-037, or
+    REV1's R1-DEV-045 that replaces it. A test checking it cites both."""
+    return "R1-DEV-045" if is_rev1(dut) else "VMSG-DEV-037"
+
+
+def no_interrupt_rule(dut) -> str:
+    """The rule an EVENT_USED despite VIRTQ_AVAIL_F_NO_INTERRUPT (no EVENT_IDX) breaks:
+    PR28's own VMSG-DEV-062, or under REV1, whose EVENT_USED rule leaves suppression to
+    the virtio core (REV1 L1032-1035), the core's VIRTIO-RING-025. A test checking it
+    cites both."""
+    return "VIRTIO-RING-025" if is_rev1(dut) else "VMSG-DEV-062"
+
+
 def size_of(dut, body) -> int:
     """msg_size of `body` in the run's layout."""
     return int(wire.encoded_size(wire.Message(dev_num=0, token=0, body=body), dut.profile))

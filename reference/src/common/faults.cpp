@@ -80,7 +80,7 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
      "VMSG-DEV-031 VMSG-DEV-053 VMSG-GEN-001", "QEMU D18, bug 5 (amp-pci-device.md §10, §11)"},
     {F::UsedIgnoresSuppression, "used-ignores-suppression",
      "EVENT_USED is sent even when the driver suppressed used notifications (NO_INTERRUPT or used_event).",
-     "VMSG-DEV-062", "classic virtqueue notification bug", kPr28},
+     "VMSG-DEV-062 VIRTIO-RING-025 VIRTIO-RING-029", "classic virtqueue notification bug", kPr28},
     {F::NotifyAnyWidth, "notify-any-width",
      "Byte, halfword and 8-byte writes to NOTIFY ring doorbells; an 8-byte write at 0x20 rings FIFO0 and FIFO1.",
      "AMP-005 AMP-006", "QEMU bug 17, D30 (amp-pci-device.md §4, §11)"},
@@ -122,6 +122,19 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
      "than the current one is refused with length 0, as under the strict profile.",
      "R1-DEV-006 R1-DEV-011 R1-DEV-012",
      "a PR28 device, always strict, on a REV1 bus without the transport feature (virtio-msg-rev1.md delta 10)", kRev1},
+    {F::UsedLenWholeChain, "used-len-whole-chain",
+     "A used element's len is the chain's whole length, device-readable bytes included, instead of the bytes the "
+     "device wrote: a blk read reports its 16-byte header too, a blk write its header and data. Chains without "
+     "device-writable bytes (balloon's) keep len 0.",
+     "VIRTIO-RING-031", "classic used-length bug (the element's total size pushed as len)"},
+    {F::EventUsedWrongQueue, "event-used-wrong-queue",
+     "EVENT_USED names the next queue (index + 1, wrapping) instead of the one whose buffers were used; a "
+     "single-queue device is unaffected, balloon's inflate and deflate queues swap.",
+     "VMSG-DEV-037 VIRTIO-RING-026", "classic notification bug (queue index off by one on the interrupt path)"},
+    {F::NoInterruptIgnored, "no-interrupt-ignored",
+     "Without EVENT_IDX the available ring's flags are never read: EVENT_USED follows every used buffer although "
+     "the driver set VIRTQ_AVAIL_F_NO_INTERRUPT. used_event (EVENT_IDX) is still honoured.",
+     "VIRTIO-RING-025 VMSG-DEV-062", "classic virtqueue notification bug (avail flags ignored)"},
 }};
 
 // qemu-v2: every fault QEMU's rfc-latest device was OBSERVED to show under
@@ -130,8 +143,9 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
 // the device was observed to conform (§4 row 23 and §9; §5 masked entry);
 // and ignore-bus-master, set-config-ignores-generation, status-high-bits-kept
 // (status 0x100 aborts QEMU instead, §7), generation-not-bumped,
-// reset-keeps-queues, used-ignores-suppression, duplicate-response and
-// trust-shared-own-index, which come from reading the code or are classic
+// reset-keeps-queues, used-ignores-suppression, duplicate-response,
+// trust-shared-own-index, used-len-whole-chain, event-used-wrong-queue and
+// no-interrupt-ignored, which come from reading the code or are classic
 // bugs, not from anything a run showed. asan-reset-vqueue-overflow stands for
 // a sanitizer build: the plain build the set models survives RESET_VQUEUE
 // 0x400 silently (§9).

@@ -446,6 +446,10 @@ virtqueue::QueueFeatures DeviceTransport::queue_features() const noexcept {
           .event_idx = (negotiated & feature::bit(feature::kEventIdx)) != 0};
 }
 
+virtqueue::QueueFaults DeviceTransport::queue_faults() const noexcept {
+  return {.used_len_whole_chain = has(fault::Fault::UsedLenWholeChain)};
+}
+
 wire::Body DeviceTransport::set_vqueue_now(const wire::SetVqueueReq& r) {
   // G9: always answered; a bad request changes nothing (a configured queue
   // stays as it was). Reserved words are ignored.
@@ -455,7 +459,7 @@ wire::Body DeviceTransport::set_vqueue_now(const wire::SetVqueueReq& r) {
   if (r.size == 0 || r.size > max || !std::has_single_bit(r.size)) return wire::SetVqueueResp{};
   const virtqueue::QueueLayout layout{
       .size = r.size, .desc_addr = r.desc_addr, .driver_addr = r.driver_addr, .device_addr = r.device_addr};
-  auto created = virtqueue::SplitQueue::create(memory(), layout, queue_features());
+  auto created = virtqueue::SplitQueue::create(memory(), layout, queue_features(), queue_faults());
   if (!created) return wire::SetVqueueResp{};  // misaligned or wrapping: not configured
   if (queues_[q].queue) drop_queue(q);          // VMSG-DEV-039: reconfiguration at any time
   queues_[q].queue.emplace(std::move(created).value());
@@ -519,10 +523,14 @@ void DeviceTransport::notify_used(unsigned q, virtqueue::SplitQueue& queue) {
     queue_error();
     return;
   }
-  // VMSG-DEV-062: the driver suppressed notifications.
-  if (!*want && !(fresh && has(fault::Fault::UsedIgnoresSuppression))) return;
+  // VMSG-DEV-062: the driver suppressed notifications. no-interrupt-ignored
+  // never reads the flags word, so only used_event (EVENT_IDX) can hold it back.
+  const bool flags_ignored = has(fault::Fault::NoInterruptIgnored) && !queue.features().event_idx;
+  if (!*want && !(fresh && (flags_ignored || has(fault::Fault::UsedIgnoresSuppression)))) return;
   if (out_ != nullptr) ++stats_.event_used_sent;
-  post(0, wire::EventUsed{q});  // VMSG-DEV-037
+  // event-used-wrong-queue: off by one, which only a device with two or more queues can show.
+  const auto named = has(fault::Fault::EventUsedWrongQueue) ? static_cast<unsigned>((q + 1) % queues_.size()) : q;
+  post(0, wire::EventUsed{named});  // VMSG-DEV-037
 }
 
 void DeviceTransport::queue_error() {

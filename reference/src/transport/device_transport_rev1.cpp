@@ -94,7 +94,7 @@ wire::Body DeviceTransport::rev1_set_vqueue(const wire::SetVqueueReq& r) {
   if (plan->enable) {
     // All or nothing (L1685-1688): a ring the layout cannot hold (misaligned,
     // wrapping, never given a size) leaves the stored fields as they were too.
-    auto created = virtqueue::SplitQueue::create(memory(), plan->layout, queue_features());
+    auto created = virtqueue::SplitQueue::create(memory(), plan->layout, queue_features(), queue_faults());
     if (!created) {
       ++stats_.vqueue_noops;
       return wire::SetVqueueResp{};

@@ -100,7 +100,7 @@ std::uint64_t Chain::writable_bytes() const noexcept {
 }
 
 Result<SplitQueue, LayoutError> SplitQueue::create(pci::DmaSpace& memory, const QueueLayout& layout,
-                                                   const QueueFeatures& features) {
+                                                   const QueueFeatures& features, const QueueFaults& faults) {
   const std::uint32_t n = layout.size;
   if (n == 0 || n > kMaxQueueSize || (n & (n - 1)) != 0) return Err{LayoutError::BadSize};
   if (layout.desc_addr % 16 != 0 || layout.driver_addr % 2 != 0 || layout.device_addr % 4 != 0) {
@@ -110,7 +110,7 @@ Result<SplitQueue, LayoutError> SplitQueue::create(pci::DmaSpace& memory, const 
       !fits(layout.device_addr, ring::used_ring_bytes(n))) {
     return Err{LayoutError::AddressOverflow};
   }
-  return SplitQueue(memory, layout, features);
+  return SplitQueue(memory, layout, features, faults);
 }
 
 bool SplitQueue::read_u16(std::uint64_t addr, std::uint16_t& out) {
@@ -157,6 +157,14 @@ Result<std::optional<Chain>, QueueError> SplitQueue::pop() {
 
   auto chain = walk_chain(head);
   if (!chain) return fail(chain.error());
+  if (!chain_bytes_.empty()) {
+    // Only chains the device can write into (0 = report as asked). Each side
+    // fits 32 bits (LengthOverflow); their sum may not, so it saturates.
+    const std::uint64_t writable = chain->writable_bytes();
+    chain_bytes_[head] = writable == 0 ? 0
+                                       : static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                                             chain->readable_bytes() + writable, kMaxChainBytes));
+  }
   last_avail_ = static_cast<std::uint16_t>(last_avail_ + 1);
   return std::optional<Chain>{std::move(chain).value()};
 }
@@ -241,6 +249,7 @@ Result<std::size_t, QueueError> SplitQueue::write(const Chain& chain, std::uint6
 Status SplitQueue::push_used(std::uint16_t head, std::uint32_t len) {
   if (broken_) return broken_;
   if (head >= layout_.size) return fail(QueueError::DescIndexOutOfRange).error;
+  if (!chain_bytes_.empty() && chain_bytes_[head] != 0) len = chain_bytes_[head];  // used-len-whole-chain
   std::array<std::uint8_t, ring::kUsedElemSize> elem{};
   le::store32(elem, 0, head);
   le::store32(elem, 4, len);

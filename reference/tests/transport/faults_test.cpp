@@ -211,6 +211,37 @@ TEST(TransportFaults, UsedIgnoresSuppressionOnIgnoresUsedEvent) {
   }
 }
 
+// ---- no-interrupt-ignored ------------------------------------------------------
+
+TEST(TransportFaults, NoInterruptIgnoredOnSendsEventUsed) {
+  Harness h(with(Fault::NoInterruptIgnored));
+  TestRing ring(h.mem, 0x1000, 8);
+  EXPECT_EQ(use_with_no_interrupt(h, ring), std::vector<wire::Message>{event(wire::EventUsed{0})});
+}
+
+TEST(TransportFaults, NoInterruptIgnoredOnStillHonoursUsedEvent) {
+  // Unlike used-ignores-suppression: with EVENT_IDX the flags are not the mechanism.
+  Harness h(with(Fault::NoInterruptIgnored));
+  TestRing ring(h.mem, 0x1000, 8);
+  h.bring_up(ring, kVersion1 | kEventIdx);
+  ring.set_used_event(5);
+  ring.add_buffer(Harness::kBufAddr, 16, true);
+  EXPECT_TRUE(h.kick(0).empty());
+}
+
+// ---- event-used-wrong-queue ----------------------------------------------------
+
+TEST(TransportFaults, EventUsedWrongQueueNamesTheNextQueue) {
+  for (bool on : {false, true}) {
+    Harness h(on ? with(Fault::EventUsedWrongQueue) : TransportOptions{});
+    ASSERT_EQ(h.backend.num_queues(), 2u);
+    TestRing ring(h.mem, 0x1000, 8);
+    h.bring_up(ring);
+    ring.add_buffer(Harness::kBufAddr, 16, true);
+    EXPECT_EQ(h.kick(0), std::vector<wire::Message>{event(wire::EventUsed{on ? 1u : 0u})}) << "fault " << on;
+  }
+}
+
 // ---- cur-size-reports-max ------------------------------------------------------
 
 /// GET_VQUEUE of queue 1 (max 16) never set, after SET_VQUEUE + RESET_VQUEUE,

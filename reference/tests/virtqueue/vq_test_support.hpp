@@ -212,9 +212,9 @@ class Driver {
 /// than crash when the outcome is not the expected kind.
 class QueueTest : public ::testing::Test {
  protected:
-  void make(std::uint32_t size, QueueFeatures features = {}) {
+  void make(std::uint32_t size, QueueFeatures features = {}, QueueFaults faults = {}) {
     drv.emplace(mem, standard_layout(size));
-    auto r = SplitQueue::create(mem, drv->layout(), features);
+    auto r = SplitQueue::create(mem, drv->layout(), features, faults);
     ASSERT_TRUE(r.ok());
     q.emplace(std::move(r).value());
     mem.reset_counts();

@@ -51,6 +51,9 @@ enum class Fault : std::uint8_t {
   Rev1VqueueFlagsIgnored,  ///< "rev1-vqueue-flags-ignored": SET_VQUEUE configures and enables whatever its flags say (REV1 only)
   Rev1ShmPr28Layout,       ///< "rev1-shm-pr28-layout": GET_SHM answered in PR28's 20-byte layout (REV1 only)
   Rev1StaleGenerationRejected, ///< "rev1-stale-generation-rejected": baseline profile, stale SET_CONFIG refused (REV1 only)
+  UsedLenWholeChain,       ///< "used-len-whole-chain": used len counts the whole chain, readable bytes included
+  EventUsedWrongQueue,     ///< "event-used-wrong-queue": EVENT_USED names the next queue of a multi-queue device
+  NoInterruptIgnored,      ///< "no-interrupt-ignored": EVENT_USED although avail flags say NO_INTERRUPT
   kCount
 };
 

@@ -184,6 +184,8 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext, priva
   [[nodiscard]] wire::Body set_vqueue_now(const wire::SetVqueueReq& r);
   /// The ring features the driver selected among the offered ones.
   [[nodiscard]] virtqueue::QueueFeatures queue_features() const noexcept;
+  /// The queue-level faults of options_.faults (used-len-whole-chain).
+  [[nodiscard]] virtqueue::QueueFaults queue_faults() const noexcept;
   /// Highest offered feature bit + 1, rounded up to whole 32-bit blocks.
   [[nodiscard]] std::uint32_t offered_blocks() const noexcept;
 

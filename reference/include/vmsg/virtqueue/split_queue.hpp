@@ -52,6 +52,12 @@ struct QueueFeatures {
   bool event_idx = false;  ///< VIRTIO_F_EVENT_IDX negotiated
 };
 
+/// Deliberate misbehaviour for the reference's fault modes (vmsg/common/faults.hpp).
+/// All off is a conforming queue.
+struct QueueFaults {
+  bool used_len_whole_chain = false;  ///< push_used reports readable + writable bytes of a chain with writable ones
+};
+
 /// Why a layout cannot be used (checked when SET_VQUEUE configures a queue).
 enum class LayoutError : std::uint8_t {
   BadSize,        ///< 0, above the maximum, or not a power of two
@@ -108,7 +114,8 @@ class SplitQueue {
   /// 2^64 is fine). The driver area includes used_event and the device area
   /// avail_event whether or not EVENT_IDX is negotiated (the spec sizes).
   [[nodiscard]] static Result<SplitQueue, LayoutError> create(pci::DmaSpace& memory, const QueueLayout& layout,
-                                                             const QueueFeatures& features);
+                                                             const QueueFeatures& features,
+                                                             const QueueFaults& faults = {});
 
   /// The next available chain, nullopt when the driver has published nothing
   /// new. With EVENT_IDX, publishes avail_event = the new last_avail_idx when
@@ -139,6 +146,8 @@ class SplitQueue {
   /// used.idx, element first so the driver never sees the index before it.
   /// A head >= size is a device bug; it is refused as DescIndexOutOfRange
   /// (breaking the queue) rather than handed to the driver.
+  /// Under QueueFaults::used_len_whole_chain, `len` is replaced by the whole
+  /// length of the chain last popped with this head, if it had writable bytes.
   [[nodiscard]] Status push_used(std::uint16_t head, std::uint32_t len);
 
   /// Whether the driver wants an interrupt for the used elements published
@@ -159,8 +168,11 @@ class SplitQueue {
   [[nodiscard]] const Status& broken() const noexcept { return broken_; }
 
  private:
-  SplitQueue(pci::DmaSpace& memory, const QueueLayout& layout, const QueueFeatures& features)
-      : memory_(&memory), layout_(layout), features_(features) {}
+  SplitQueue(pci::DmaSpace& memory, const QueueLayout& layout, const QueueFeatures& features,
+             const QueueFaults& faults)
+      : memory_(&memory), layout_(layout), features_(features), faults_(faults) {
+    if (faults.used_len_whole_chain) chain_bytes_.resize(layout.size);
+  }
 
   /// Marks the queue broken with `e` and returns it as an error.
   Err<QueueError> fail(QueueError e) noexcept {
@@ -175,6 +187,8 @@ class SplitQueue {
   pci::DmaSpace* memory_;
   QueueLayout layout_;
   QueueFeatures features_;
+  QueueFaults faults_;
+  std::vector<std::uint32_t> chain_bytes_;  ///< per head, under used_len_whole_chain only
   std::uint16_t last_avail_ = 0;
   std::uint16_t used_idx_ = 0;
   std::uint16_t signalled_used_ = 0;  ///< used.idx when the driver was last notified
