@@ -16,10 +16,7 @@ def _live(dut):
     return p, rings
 
 
-def _pfns(dut, pfns):
-    addr = th.buffer(dut, 4 * len(pfns))
-    th.mem_write(dut, addr, struct.pack(f"<{len(pfns)}I", *pfns))
-    return addr, 4 * len(pfns)
+_pfns = th.pfn_list
 
 
 @pytest.mark.req("VMSG-DEV-045", "VMSG-DEV-054", "R1-DEV-050")

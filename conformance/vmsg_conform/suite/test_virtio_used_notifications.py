@@ -3,8 +3,6 @@ Notification Suppression") as a virtio-msg device sends them, EVENT_USED: one fo
 the queue whose buffer was used while the driver's avail flags are 0, none while
 they hold NO_INTERRUPT. Balloon is the reference's device with two queues, so it
 is the one that can show an event naming the wrong queue."""
-import struct
-
 import pytest
 
 from vmsg_conform.suite import transport_helpers as th
@@ -23,19 +21,13 @@ def _announced(p, rq, q, add) -> list[int]:
     return [f.body.vq_index for f in reply.events(th.ID_EVENT_USED)]
 
 
-def _pfn_list(dut, pfns) -> tuple[int, int]:
-    addr = th.buffer(dut, 4 * len(pfns))
-    th.mem_write(dut, addr, struct.pack(f"<{len(pfns)}I", *pfns))
-    return addr, 4 * len(pfns)
-
-
 @pytest.mark.req("VIRTIO-RING-026", "VMSG-DEV-037", "R1-DEV-045")
 def test_each_balloon_queue_announces_its_own_used_buffers(dut):
     p = th.peer(dut, th.BALLOON_ID)
     rings = th.bring_up(p, queues=((0, None), (1, None)))  # inflate, deflate; avail flags 0
     # inflate first, so that the deflate request names pages the balloon holds
     for q in (0, 1):
-        named = _announced(p, rings[q], q, lambda rq=rings[q]: rq.add(readable=[_pfn_list(dut, [0x200, 0x201])]))
+        named = _announced(p, rings[q], q, lambda rq=rings[q]: rq.add(readable=[th.pfn_list(dut, [0x200, 0x201])]))
         th.check(q in named, "VIRTIO-RING-026", f"no used-buffer notification for queue {q}: EVENT_USED named {named}")
         th.check(named == [q], th.event_used_rule(dut), f"a buffer used on queue {q} drew EVENT_USED naming {named}")
 

@@ -571,6 +571,13 @@ def buffer(dut, n: int, fill: int | None = None) -> int:
     return addr
 
 
+def pfn_list(dut, pfns) -> tuple[int, int]:
+    """A fresh buffer holding ``pfns`` as balloon page frame numbers (le32 each): (address, length)."""
+    addr = buffer(dut, 4 * len(pfns))
+    mem_write(dut, addr, struct.pack(f"<{len(pfns)}I", *pfns))
+    return addr, 4 * len(pfns)
+
+
 # virtio-blk request types and status bytes (blk description.tex, "Device Operation")
 BLK_T_IN, BLK_T_OUT = 0, 1
 BLK_S_OK, BLK_S_IOERR, BLK_S_UNSUPP = 0, 1, 2
