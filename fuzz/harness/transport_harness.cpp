@@ -169,22 +169,25 @@ void TransportHarness::restore(const Saved& s) {
   bus_watch_.mark();
 }
 
+namespace {
+/// One FNV-1a step per byte of `bytes`, from `h`.
+std::uint64_t fnv1a(std::uint64_t h, std::span<const std::uint8_t> bytes) noexcept {
+  for (const std::uint8_t b : bytes) h = (h ^ b) * 0x100000001b3ULL;
+  return h;
+}
+}  // namespace
+
 void TransportHarness::note(std::uint8_t tag, std::span<const std::uint8_t> bytes) noexcept {
-  constexpr std::uint64_t kPrime = 0x100000001b3ULL;  // FNV-1a
-  std::uint64_t h = rs_.trace;
-  const auto mix = [&h](std::uint64_t b) { h = (h ^ (b & 0xFF)) * kPrime; };
-  mix(tag);
-  for (unsigned i = 0; i < 4; ++i) mix(bytes.size() >> (8 * i));  // lengths keep entries apart
-  for (const std::uint8_t b : bytes) mix(b);
-  rs_.trace = h;
+  // The tag and the length (4 bytes) keep entries apart.
+  std::array<std::uint8_t, 5> head{tag};
+  for (unsigned i = 0; i < 4; ++i) head[1 + i] = static_cast<std::uint8_t>(bytes.size() >> (8 * i));
+  rs_.trace = fnv1a(fnv1a(rs_.trace, head), bytes);
 }
 
 std::uint64_t TransportHarness::ram_digest() const {
   std::vector<std::uint8_t> all(static_cast<std::size_t>(ram_.size()));
   (void)ram_.read(0, all);
-  std::uint64_t h = kTraceSeed;
-  for (const std::uint8_t b : all) h = (h ^ b) * 0x100000001b3ULL;
-  return h;
+  return fnv1a(kTraceSeed, all);
 }
 
 // ---- oracle (b) ----------------------------------------------------------------
