@@ -233,6 +233,7 @@ def bad_drv_037(dut):
     p = th.peer(dut, th.RNG_ID)
     th.bring_up(p, driver_ok=False)
     p.kick(0)
+    return ("VIRTIO-CORE-033",)  # the core rule: no notification before the driver set DRIVER_OK
 
 
 def bad_drv_038(dut):
@@ -291,6 +292,7 @@ def bad_drv_061(dut):
     avail = dut.ram.alloc(6 + 2 * size, 64)
     used = dut.ram.alloc(6 + 8 * size, 64)
     p.set_vqueue(0, size, desc, avail, used)
+    return ("VIRTIO-RING-001",)  # the core's alignment rule, which this one restates
 
 
 def bad_drv_062(dut):
@@ -441,6 +443,7 @@ def bad_r1_drv_040(dut):
     rq.add(writable=[(th.buffer(dut, 8), 8)])
     rq.publish()
     p.status()
+    return ("VIRTIO-RING-037",)  # the core's notification rule says the same
 
 
 def bad_r1_drv_042(dut):
@@ -530,6 +533,7 @@ def bad_r1_drv_069(dut):
     size = th.queue_size_for(p, 0, None)
     desc = dut.ram.alloc(16 * size + 64, 64) + 8
     p.set_vqueue(0, size, desc, dut.ram.alloc(6 + 2 * size, 64), dut.ram.alloc(6 + 8 * size, 64))
+    return ("VIRTIO-RING-001",)
 
 
 def bad_r1_drv_070(dut):

@@ -182,13 +182,72 @@ constexpr std::array kRev1Rules{
     DriverRuleInfo{"AMP-006", P::Registers, "a BAR0 write that is not 32 bits wide"},
 };
 
+// The virtio core's split-ring driver rules (requirements-virtio.toml), the
+// same under both drafts; VirtqueueMonitor checks them from guest memory,
+// and VIRTIO-RING-001 rides on the SET_VQUEUE alignment check.
+constexpr std::array kVirtioRules{
+    DriverRuleInfo{"VIRTIO-CORE-033", P::Endpoint,
+                   "EVENT_AVAIL with no SET_DEVICE_STATUS setting DRIVER_OK since the last reset"},
+    DriverRuleInfo{"VIRTIO-CORE-034", P::Endpoint,
+                   "a descriptor (or indirect table entry) of a chain the device holds (exposed, not yet in the "
+                   "used ring) changed between two driver messages"},
+    DriverRuleInfo{"VIRTIO-RING-001", P::Endpoint,
+                   "SET_VQUEUE with a descriptor table not 16-byte, driver area not 2-byte or device area not "
+                   "4-byte aligned"},
+    DriverRuleInfo{"VIRTIO-RING-004", P::Endpoint,
+                   "an exposed chain (indirect table included) with a device-readable descriptor after a "
+                   "device-writable one"},
+    DriverRuleInfo{"VIRTIO-RING-009", P::Endpoint,
+                   "an exposed chain that reaches a descriptor twice (a loop) or whose lengths add up to more than "
+                   "2^32 bytes"},
+    DriverRuleInfo{"VIRTIO-RING-011", P::Endpoint, "an exposed descriptor with INDIRECT, INDIRECT_DESC not negotiated"},
+    DriverRuleInfo{"VIRTIO-RING-012", P::Endpoint, "an indirect table entry with INDIRECT"},
+    DriverRuleInfo{"VIRTIO-RING-013", P::Endpoint,
+                   "an exposed chain with more descriptors (indirect table entries included) than the queue size"},
+    DriverRuleInfo{"VIRTIO-RING-014", P::Endpoint, "an exposed descriptor with both INDIRECT and NEXT"},
+    DriverRuleInfo{"VIRTIO-RING-018", P::Endpoint, "the avail ring's idx lower than at the previous driver message"},
+    DriverRuleInfo{"VIRTIO-RING-019", P::Endpoint, "EVENT_IDX not negotiated: avail ring flags other than 0 or 1"},
+    DriverRuleInfo{"VIRTIO-RING-021", P::Endpoint, "EVENT_IDX negotiated: avail ring flags not 0"},
+    DriverRuleInfo{"VIRTIO-RING-034", P::Endpoint, "a queue set up (made live) with non-zero used ring flags"},
+    DriverRuleInfo{"VIRTIO-RING-035", P::Endpoint,
+                   "EVENT_IDX not negotiated: a notification RING-037 finds missing where avail_event would have "
+                   "excused it (the driver may have heeded avail_event)"},
+    DriverRuleInfo{"VIRTIO-RING-036", P::Endpoint,
+                   "EVENT_IDX not negotiated: EVENT_AVAIL for new entries while the used flags had NO_NOTIFY"},
+    DriverRuleInfo{"VIRTIO-RING-037", P::Endpoint,
+                   "EVENT_IDX not negotiated, after DRIVER_OK: the avail idx moved while the used flags were 0, "
+                   "and the next driver message is not EVENT_AVAIL for that queue"},
+    DriverRuleInfo{"VIRTIO-RING-038", P::Endpoint,
+                   "EVENT_IDX negotiated: a notification RING-039 finds missing while the used flags had NO_NOTIFY "
+                   "(the driver may have heeded the flag)"},
+    DriverRuleInfo{"VIRTIO-RING-039", P::Endpoint,
+                   "EVENT_IDX negotiated, after DRIVER_OK: the new avail entries include the one avail_event names, "
+                   "and the next driver message is not EVENT_AVAIL for that queue"},
+    DriverRuleInfo{"VIRTIO-RING-040", P::Endpoint,
+                   "EVENT_IDX negotiated: EVENT_AVAIL for new entries none of which avail_event names"},
+    DriverRuleInfo{"VIRTIO-RNG-001", P::Endpoint, "an exposed chain on the entropy request queue with a device-readable "
+                                                  "descriptor"},
+};
+
+template <std::size_t A, std::size_t B>
+constexpr std::array<DriverRuleInfo, A + B> joined(const std::array<DriverRuleInfo, A>& a,
+                                                   const std::array<DriverRuleInfo, B>& b) {
+  std::array<DriverRuleInfo, A + B> out{};
+  std::copy(a.begin(), a.end(), out.begin());
+  std::copy(b.begin(), b.end(), out.begin() + A);
+  return out;
+}
+
+constexpr auto kPr28All = joined(kRules, kVirtioRules);
+constexpr auto kRev1All = joined(kRev1Rules, kVirtioRules);
+
 }  // namespace
 
-std::span<const DriverRuleInfo> checked_driver_rules() noexcept { return kRules; }
+std::span<const DriverRuleInfo> checked_driver_rules() noexcept { return kPr28All; }
 
 std::span<const DriverRuleInfo> checked_driver_rules(wire::Layout layout) noexcept {
-  if (layout == wire::Layout::Rev1) return kRev1Rules;
-  return kRules;
+  if (layout == wire::Layout::Rev1) return kRev1All;
+  return kPr28All;
 }
 
 std::string_view to_string(RuleCheckPoint p) noexcept {

@@ -113,6 +113,7 @@ void ValidatingEndpoint::check(const wire::Message& m) {
     check_owed_rev1(m);
     check_unnotified_rev1(m);
   }
+  check_rings(m);
   if (const auto* r = std::get_if<wire::SetDriverFeaturesReq>(&b)) {
     check_features(m, *r);
   } else if (const auto* gc = std::get_if<wire::GetConfigReq>(&b)) {
@@ -247,9 +248,10 @@ void ValidatingEndpoint::check_set_vqueue(const wire::Message& m, const wire::Se
     violation("VMSG-DRV-014", m, q + "reserved words " + hex(r.flags) + ", " + hex(r.reserved));
   }
   if (!aligned(r)) {
-    violation("VMSG-DRV-061", m,
-              q + "desc " + hex(r.desc_addr) + " (16), driver " + hex(r.driver_addr) + " (2), device " +
-                  hex(r.device_addr) + " (4)");
+    const std::string where = q + "desc " + hex(r.desc_addr) + " (16), driver " + hex(r.driver_addr) + " (2), device " +
+                              hex(r.device_addr) + " (4)";
+    violation("VMSG-DRV-061", m, where);
+    violation("VIRTIO-RING-001", m, where);  // the core rule this transport rule restates (split-ring.tex L61-63)
   }
   if (r.size != 0 && (areas_wrap(r) || areas_overlap(r))) {
     violation("VMSG-DRV-031", m, q + "ring areas overlap or wrap (size " + std::to_string(r.size) + ")");
@@ -278,6 +280,31 @@ void ValidatingEndpoint::check_event_avail(const wire::Message& m, const wire::E
   if (needs_reset_known_) {
     violation(id("VMSG-DRV-050", "R1-DRV-058"), m, q + "device reported DEVICE_NEEDS_RESET; no reset since");
   }
+}
+
+void ValidatingEndpoint::check_rings(const wire::Message& m) {
+  if (const auto* ss = std::get_if<wire::SetDeviceStatusReq>(&m.body)) rings_.driver_status(ss->status);
+  if (memory_ == nullptr) return;
+  const auto* ea = std::get_if<wire::EventAvail>(&m.body);
+  const auto notified = ea != nullptr ? std::optional<std::uint32_t>(ea->vq_index) : std::nullopt;
+  for (const RingFinding& f : rings_.observe(*memory_, notified, notifications_owed())) violation(f.rule, m, f.detail);
+}
+
+void ValidatingEndpoint::start_ring(std::uint32_t index, std::uint32_t size, std::uint64_t desc, std::uint64_t driver,
+                                    std::uint64_t device) {
+  if (memory_ == nullptr || current_ == nullptr || size == 0) return;
+  const MonitoredQueue q{.size = size,
+                         .desc_addr = desc,
+                         .driver_addr = driver,
+                         .device_addr = device,
+                         .indirect = (negotiated_ & bit(detail::kIndirectDescBit)) != 0,
+                         .event_idx = (negotiated_ & bit(detail::kEventIdxBit)) != 0,
+                         .writable_only = info_known() && info_->device_id == detail::kEntropyDeviceId && index == 0};
+  for (const RingFinding& f : rings_.start(index, q, *memory_)) violation(f.rule, *current_, f.detail);
+}
+
+bool ValidatingEndpoint::notifications_owed() const noexcept {
+  return (status_ & st::kDriverOk) != 0 && !needs_reset_shown_ && (status_ & (st::kNeedsReset | st::kFailed)) == 0;
 }
 
 // ---- device -> driver ------------------------------------------------------------
@@ -309,6 +336,7 @@ void ValidatingEndpoint::reset_model() {
   refresh_owed_ = false;
   unanswered_.reset();
   queues_.clear();
+  rings_.clear();
   // Device info, offered features and the generation survive a reset (the
   // generation is not reset: virtio-msg.md §10).
 }
@@ -397,6 +425,7 @@ void ValidatingEndpoint::observe_response(const wire::Body& body) {
       QueueModel& q = queues_[r->index];
       q.configured = true;
       q.confirmed = false;
+      start_ring(r->index, r->size, r->desc_addr, r->driver_addr, r->device_addr);
     }
   } else if (std::holds_alternative<wire::ResetVqueueResp>(body)) {
     const auto* r = req != nullptr ? std::get_if<wire::ResetVqueueReq>(req) : nullptr;
@@ -406,6 +435,7 @@ void ValidatingEndpoint::observe_response(const wire::Body& body) {
         it->second.configured = false;
         it->second.confirmed = false;
       }
+      rings_.stop(r->index);
     }
   }
 }

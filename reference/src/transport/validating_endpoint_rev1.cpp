@@ -67,9 +67,10 @@ void ValidatingEndpoint::check_set_vqueue_rev1(const wire::Message& m, const wir
     violation("R1-DRV-068", m, detail);
   }
   if (!detail::aligned_applied(r, applied.desc, applied.driver, applied.device)) {  // REV1 L1659-1660
-    violation("R1-DRV-069", m,
-              q + "desc " + hex(r.desc_addr) + " (16), driver " + hex(r.driver_addr) + " (2), device " +
-                  hex(r.device_addr) + " (4), flags " + hex(r.flags));
+    const std::string where = q + "desc " + hex(r.desc_addr) + " (16), driver " + hex(r.driver_addr) + " (2), device " +
+                              hex(r.device_addr) + " (4), flags " + hex(r.flags);
+    violation("R1-DRV-069", m, where);
+    violation("VIRTIO-RING-001", m, where);  // the core rule it restates (split-ring.tex L61-63)
   }
   if (model.configured) {
     const bool changes = (applied.size && r.size != model.size) || (applied.desc && r.desc_addr != model.desc_addr) ||
@@ -126,6 +127,7 @@ void ValidatingEndpoint::observe_vqueue_rev1(const wire::SetVqueueReq& r) {
   if ((r.flags & vf::kStateOpMask) == vf::kEnable && !q.configured) {
     q.configured = true;
     q.notified_idx = read_u16(q.driver_addr + 2);  // nothing is owed for what was there before
+    start_ring(r.index, q.size, q.desc_addr, q.driver_addr, q.device_addr);
   }
   q.confirmed = false;
 }
@@ -144,8 +146,7 @@ void ValidatingEndpoint::check_unnotified_rev1(const wire::Message& m) {
   // Nothing is owed for buffers published before DRIVER_OK (R1-DRV-036
   // governs those), after DEVICE_NEEDS_RESET (no more I/O, R1-DRV-058) or
   // after FAILED (the driver gave up): the count starts again from there.
-  const bool owed = (status_ & wire::status::kDriverOk) != 0 && !needs_reset_shown_ &&
-                    (status_ & (wire::status::kNeedsReset | wire::status::kFailed)) == 0;
+  const bool owed = notifications_owed();
   const auto* ea = std::get_if<wire::EventAvail>(&m.body);
   for (auto& [index, q] : queues_) {
     if (!q.configured || !q.notified_idx) continue;

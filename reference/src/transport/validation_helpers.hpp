@@ -13,10 +13,14 @@
 namespace vmsg::transport::detail {
 
 inline constexpr std::uint64_t bit(unsigned n) { return std::uint64_t{1} << n; }
+inline constexpr unsigned kIndirectDescBit = 28;      // VIRTIO_F_INDIRECT_DESC
 inline constexpr unsigned kEventIdxBit = 29;          // VIRTIO_F_EVENT_IDX
 inline constexpr unsigned kRingResetBit = 40;         // VIRTIO_F_RING_RESET
 inline constexpr unsigned kNotificationDataBit = 38;  // VIRTIO_F_NOTIFICATION_DATA
 inline constexpr unsigned kNotifConfigDataBit = 39;   // VIRTIO_F_NOTIF_CONFIG_DATA (REV1 L895)
+
+/// The entropy device's ID; its queue 0 is the request queue (VIRTIO entropy description.tex).
+inline constexpr std::uint32_t kEntropyDeviceId = 4;
 
 /// Queue indices the model tracks individually. Beyond this the model keeps
 /// nothing, so a driver spraying indices cannot grow it without bound; such a

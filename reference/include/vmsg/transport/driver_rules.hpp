@@ -48,7 +48,8 @@ struct DriverRuleInfo {
   std::string_view checks;
 };
 
-/// Every check, one row each, ordered by where it runs then by ID. A
+/// Every check, one row each, ordered by where it runs then by ID, then the
+/// virtio core's split-ring rows (VIRTIO-*, the same under both profiles). A
 /// requirement may have several rows (different situations).
 [[nodiscard]] std::span<const DriverRuleInfo> checked_driver_rules() noexcept;
 /// The checks under `layout`'s profile: the PR28 table above, or the REV1

@@ -26,6 +26,7 @@
 
 #include "vmsg/bus/endpoint.hpp"
 #include "vmsg/transport/driver_rules.hpp"
+#include "vmsg/transport/virtqueue_monitor.hpp"
 #include "vmsg/wire/messages.hpp"
 #include "vmsg/wire/profile.hpp"
 
@@ -87,6 +88,7 @@ struct ValidatorModel {
   std::optional<std::uint8_t> unanswered_;  ///< msg_id of a request the device left unanswered (L565-568)
   std::uint64_t responses_posted_ = 0;
   std::map<std::uint32_t, QueueModel> queues_;
+  VirtqueueMonitor rings_;  ///< the split-ring rules read from guest memory (virtqueue_monitor.hpp)
 };
 
 }  // namespace detail
@@ -147,6 +149,13 @@ class ValidatingEndpoint final : public bus::Endpoint, private detail::Validator
   void note_answer_rev1(const wire::Message& m, bool answered);
   void check_unnotified_rev1(const wire::Message& m);
   [[nodiscard]] std::optional<std::uint16_t> read_u16(std::uint64_t addr) const;
+  // The split rings in guest memory (VirtqueueMonitor rings_).
+  void check_rings(const wire::Message& m);
+  void start_ring(std::uint32_t index, std::uint32_t size, std::uint64_t desc, std::uint64_t driver,
+                  std::uint64_t device);
+  /// Whether buffers made available now owe a notification: DRIVER_OK
+  /// reported, no DEVICE_NEEDS_RESET shown, not FAILED.
+  [[nodiscard]] bool notifications_owed() const noexcept;
   // Model updates from the driver message itself (after forwarding).
   void note_request(const wire::Message& m);
   // Device -> driver: model updates (called by the tap before forwarding).
