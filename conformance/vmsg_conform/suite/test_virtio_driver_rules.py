@@ -128,7 +128,7 @@ def test_reference_driver_shrugs_off_a_spurious_used_notification(dut):
 
 # ---- (b) bad sequences, each flagged with exactly its rule --------------------------------
 
-def _rng(dut, wanted=VERSION, device_id=th.RNG_ID):
+def _ready(dut, wanted=VERSION, device_id=th.RNG_ID):
     """A device (rng unless told) brought up by hand with `wanted`, its queue 0 ready
     (skips when a wanted ring feature is not offered)."""
     p = th.peer(dut, device_id)
@@ -171,7 +171,7 @@ def bad_virtio_ring_001(dut):
 def bad_virtio_ring_004(dut):
     # split-ring.tex L151-152: a readable descriptor after a writable one (on the
     # balloon: on the entropy queue a readable buffer would be wrong in itself).
-    p, rq = _rng(dut, device_id=th.BALLOON_ID)
+    p, rq = _ready(dut, device_id=th.BALLOON_ID)
     addr, n = th.pfn_list(dut, [0x100])
     _desc(rq, 0, th.buffer(dut, 8), 8, th.DESC_F_WRITE | th.DESC_F_NEXT, 1)
     _desc(rq, 1, addr, n, 0)
@@ -180,7 +180,7 @@ def bad_virtio_ring_004(dut):
 
 def bad_virtio_ring_009(dut):
     # split-ring.tex L223-224: a chain that loops.
-    p, rq = _rng(dut)
+    p, rq = _ready(dut)
     _desc(rq, 0, th.buffer(dut, 8), 8, th.DESC_F_WRITE | th.DESC_F_NEXT, 1)
     _desc(rq, 1, th.buffer(dut, 8), 8, th.DESC_F_WRITE | th.DESC_F_NEXT, 0)
     _expose(p, rq, 0)
@@ -188,7 +188,7 @@ def bad_virtio_ring_009(dut):
 
 def bad_virtio_ring_011(dut):
     # split-ring.tex L266-267: INDIRECT without INDIRECT_DESC negotiated.
-    p, rq = _rng(dut)
+    p, rq = _ready(dut)
     table = _table(dut, [(th.buffer(dut, 8), 8, th.DESC_F_WRITE, 0)])
     _desc(rq, 0, table, 16, th.DESC_F_INDIRECT)
     _expose(p, rq, 0)
@@ -196,16 +196,17 @@ def bad_virtio_ring_011(dut):
 
 def bad_virtio_ring_012(dut):
     # split-ring.tex L267-269: INDIRECT inside an indirect table.
-    p, rq = _rng(dut, INDIRECT)
+    p, rq = _ready(dut, INDIRECT)
     inner = _table(dut, [(th.buffer(dut, 8), 8, th.DESC_F_WRITE, 0)])
-    table = _table(dut, [(th.buffer(dut, 8), 8, th.DESC_F_WRITE | th.DESC_F_NEXT, 1), (inner, 16, th.DESC_F_INDIRECT, 0)])
+    table = _table(dut, [(th.buffer(dut, 8), 8, th.DESC_F_WRITE | th.DESC_F_NEXT, 1),
+                         (inner, 16, th.DESC_F_INDIRECT, 0)])
     _desc(rq, 0, table, 32, th.DESC_F_INDIRECT)
     _expose(p, rq, 0)
 
 
 def bad_virtio_ring_013(dut):
     # split-ring.tex L271-272: an indirect chain of queue size + 1 descriptors.
-    p, rq = _rng(dut, INDIRECT)
+    p, rq = _ready(dut, INDIRECT)
     n = rq.size + 1
     table = _table(dut, [(th.buffer(dut, 8), 8, th.DESC_F_WRITE | (th.DESC_F_NEXT if k + 1 < n else 0), k + 1)
                          for k in range(n)])
@@ -215,7 +216,7 @@ def bad_virtio_ring_013(dut):
 
 def bad_virtio_ring_014(dut):
     # split-ring.tex L274-275: INDIRECT and NEXT together.
-    p, rq = _rng(dut, INDIRECT)
+    p, rq = _ready(dut, INDIRECT)
     table = _table(dut, [(th.buffer(dut, 8), 8, th.DESC_F_WRITE, 0)])
     _desc(rq, 0, table, 16, th.DESC_F_INDIRECT | th.DESC_F_NEXT, 1)
     _desc(rq, 1, th.buffer(dut, 8), 8, th.DESC_F_WRITE)
@@ -224,7 +225,7 @@ def bad_virtio_ring_014(dut):
 
 def bad_virtio_ring_018(dut):
     # split-ring.tex L321-322: the avail idx moved back after two entries were exposed.
-    p, rq = _rng(dut)
+    p, rq = _ready(dut)
     for _ in range(2):
         rq.add(writable=[(th.buffer(dut, 8), 8)])
     rq.publish()
@@ -236,14 +237,14 @@ def bad_virtio_ring_018(dut):
 
 def bad_virtio_ring_019(dut):
     # split-ring.tex L341: avail flags 2 without EVENT_IDX.
-    p, rq = _rng(dut)
+    p, rq = _ready(dut)
     rq.set_avail_flags(2)
     p.status()
 
 
 def bad_virtio_ring_021(dut):
     # split-ring.tex L348: NO_INTERRUPT set although EVENT_IDX was negotiated.
-    p, rq = _rng(dut, EVENT_IDX)
+    p, rq = _ready(dut, EVENT_IDX)
     rq.set_avail_flags(th.AVAIL_F_NO_INTERRUPT)
     p.status()
 
@@ -259,7 +260,7 @@ def bad_virtio_ring_034(dut):
 
 def _unannounced(dut, wanted, used_flags=0, avail_event=0):
     """An entry exposed after DRIVER_OK, then a message other than EVENT_AVAIL."""
-    p, rq = _rng(dut, wanted)
+    p, rq = _ready(dut, wanted)
     _used_flags(dut, rq, used_flags)
     _avail_event(dut, rq, avail_event)
     rq.add(writable=[(th.buffer(dut, 8), 8)])
@@ -275,7 +276,7 @@ def bad_virtio_ring_035(dut):
 
 def bad_virtio_ring_036(dut):
     # split-ring.tex L523 (SHOULD NOT): notified although the used flags say NO_NOTIFY.
-    p, rq = _rng(dut)
+    p, rq = _ready(dut)
     _used_flags(dut, rq, USED_F_NO_NOTIFY)
     rq.add(writable=[(th.buffer(dut, 8), 8)])
     rq.publish()
@@ -302,7 +303,7 @@ def bad_virtio_ring_039(dut):
 
 def bad_virtio_ring_040(dut):
     # split-ring.tex L536 (SHOULD NOT): notified for an entry avail_event does not name.
-    p, rq = _rng(dut, EVENT_IDX)
+    p, rq = _ready(dut, EVENT_IDX)
     _avail_event(dut, rq, 5)
     rq.add(writable=[(th.buffer(dut, 8), 8)])
     rq.publish()
@@ -320,7 +321,7 @@ def bad_virtio_core_033(dut):
 
 def bad_virtio_core_034(dut):
     # content.tex L626-629: a descriptor of a chain the device holds is rewritten.
-    p, rq = _rng(dut)
+    p, rq = _ready(dut)
     _used_flags(dut, rq, USED_F_NO_NOTIFY)  # the device polls, so no notification is owed
     buf = th.buffer(dut, 64)
     head = rq.add(writable=[(buf, 8)])
@@ -332,7 +333,7 @@ def bad_virtio_core_034(dut):
 
 def bad_virtio_rng_001(dut):
     # entropy description.tex L34: a device-readable buffer on the request queue.
-    p, rq = _rng(dut)
+    p, rq = _ready(dut)
     rq.add(readable=[(th.buffer(dut, 8), 8)])
     rq.publish()
     p.kick(0)

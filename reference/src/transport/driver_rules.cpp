@@ -225,8 +225,8 @@ constexpr std::array kVirtioRules{
                    "and the next driver message is not EVENT_AVAIL for that queue"},
     DriverRuleInfo{"VIRTIO-RING-040", P::Endpoint,
                    "EVENT_IDX negotiated: EVENT_AVAIL for new entries none of which avail_event names"},
-    DriverRuleInfo{"VIRTIO-RNG-001", P::Endpoint, "an exposed chain on the entropy request queue with a device-readable "
-                                                  "descriptor"},
+    DriverRuleInfo{"VIRTIO-RNG-001", P::Endpoint,
+                   "an exposed chain on the entropy request queue with a device-readable descriptor"},
 };
 
 template <std::size_t A, std::size_t B>

@@ -43,9 +43,8 @@ struct Desc {
 std::optional<Desc> read_desc(pci::DmaSpace& mem, std::uint64_t table, std::uint64_t i) {
   Desc d;
   const std::uint64_t at = table + ring::kDescSize * i;
-  if (at < table || at > std::numeric_limits<std::uint64_t>::max() - (ring::kDescSize - 1) || !mem.dma_read(at, d.raw)) {
-    return std::nullopt;
-  }
+  const bool wraps = at < table || at > std::numeric_limits<std::uint64_t>::max() - (ring::kDescSize - 1);
+  if (wraps || !mem.dma_read(at, d.raw)) return std::nullopt;
   for (unsigned b = 0; b < 8; ++b) d.addr |= std::uint64_t{d.raw[ring::kDescAddrOffset + b]} << (8 * b);
   for (unsigned b = 0; b < 4; ++b) d.len |= std::uint32_t{d.raw[ring::kDescLenOffset + b]} << (8 * b);
   d.flags = static_cast<std::uint16_t>(d.raw[ring::kDescFlagsOffset] | (d.raw[ring::kDescFlagsOffset + 1] << 8));
@@ -153,7 +152,8 @@ std::vector<RingFinding> VirtqueueMonitor::start(std::uint32_t index, const Moni
   // VIRTIO split-ring.tex L515-516: the used ring's flags start at 0.
   const auto flags = read_u16(mem, q.device_addr + ring::kUsedFlagsOffset);
   if (flags && *flags != 0) {
-    out.push_back({"VIRTIO-RING-034", queue_name(index) + "used ring flags " + std::to_string(*flags) + " when set up"});
+    out.push_back(
+        {"VIRTIO-RING-034", queue_name(index) + "used ring flags " + std::to_string(*flags) + " when set up"});
   }
   return out;
 }
