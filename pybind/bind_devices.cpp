@@ -7,6 +7,7 @@
 #include "vmsg/devices/blk.hpp"
 #include "vmsg/devices/factory.hpp"
 #include "vmsg/devices/rng.hpp"
+#include "vmsg/devices/stimulus.hpp"
 
 namespace vmsg::pyb {
 
@@ -42,7 +43,8 @@ void bind_blk(py::module_& m) {
                           field("capacity_sectors", &BlkOptions::capacity_sectors),
                           field("read_only", &BlkOptions::read_only), field("blk_size", &BlkOptions::blk_size),
                           field("seg_max", &BlkOptions::seg_max), field("serial", &BlkOptions::serial),
-                          field("max_queue_size", &BlkOptions::max_queue_size));
+                          field("max_queue_size", &BlkOptions::max_queue_size),
+                          field("bad_sectors", &BlkOptions::bad_sectors), field("poll_ns", &BlkOptions::poll_ns));
   bind_stats<BlkStats>(m, "BlkStats", "BlkBackend counters", field("reads", &BlkStats::reads),
                        field("writes", &BlkStats::writes), field("flushes", &BlkStats::flushes),
                        field("get_ids", &BlkStats::get_ids), field("errors", &BlkStats::errors),
@@ -132,6 +134,13 @@ void bind_devices(py::module_& m) {
       },
       py::arg("kind"), py::arg("props") = py::dict(),
       "Builds a backend from a QEMU device name and properties; ValueError for what it cannot use.");
+  m.def(
+      "apply_stimulus",
+      [](const std::string& action, transport::Backend& backend) {
+        return apply_stimulus(parse_stimulus(action), backend);
+      },
+      py::arg("action"), py::arg("backend"),
+      "Runs a stimulus action (\"config-change dev=N\") on a backend; False when it has no such behaviour.");
   m.def("backend_kinds", [] {
     std::vector<std::string> out;
     for (std::string_view k : backend_kinds()) out.emplace_back(k);

@@ -67,10 +67,11 @@ def require(condition: object, req: str, message: str) -> None:
 #: device broke a rule other tests check, whatever the test was driving the
 #: driver for: a request left unanswered (one answer per request), a queue still
 #: in use after the driver's reset (a reset clears the queues), a used len beyond
-#: the chain's writable bytes (len counts bytes written). A response that does
-#: not decode ("malformed-response") breaks its message's layout rule.
+#: the chain's writable bytes (len counts bytes written), a used id that is no
+#: in-flight head (the id names the chain's head). A response that does not
+#: decode ("malformed-response") breaks its message's layout rule.
 DRIVER_FAILURE_RULES = {"no-response": "VMSG-BUS-028", "queue-in-use": "VMSG-DEV-030",
-                        "bad-used-length": "VIRTIO-RING-031"}
+                        "bad-used-length": "VIRTIO-RING-031", "bad-used-id": "VIRTIO-RING-048"}
 
 #: The rule a response in the wrong layout breaks, per message, as (PR28, REV1):
 #: the messages whose layout the drafts define differently, then any other.

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -102,8 +103,11 @@ dut::DutConfig DutConfigChecker::build(const ops::Built& b) {
   c.address = {0, b.device, b.function};
   c.profile = std::string(ops::kProfiles[b.profile % ops::kProfiles.size()]);
   c.strict_config_generation = b.strict;
+  // Every fault needs a bit of Built::faults, or the fuzzer never turns it on.
+  static_assert(fault::kFaultCount <= std::numeric_limits<decltype(ops::Built::faults)>::digits,
+                "ops::Built::faults has fewer bits than there are faults: widen it");
   const auto faults = fault::all_faults();
-  for (std::size_t i = 0; i < faults.size() && i < 32; ++i) {
+  for (std::size_t i = 0; i < faults.size(); ++i) {
     if (((b.faults >> i) & 1u) != 0) c.faults.set(faults[i].fault);
   }
   std::set<std::pair<unsigned, unsigned>> taken;

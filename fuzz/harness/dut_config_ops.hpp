@@ -57,7 +57,7 @@ struct Built {
   std::uint8_t function = 0;    ///< 0..7
   std::uint8_t profile = 0;     ///< index into kProfiles
   bool strict = false;          ///< strict-config-generation=on (a REV1 bus advertises it)
-  std::uint32_t faults = 0;     ///< bit i: fault::all_faults()[i]
+  std::uint64_t faults = 0;     ///< bit i: fault::all_faults()[i] (dut_config_check.cpp asserts every fault fits)
   std::vector<Device> devices;
 };
 

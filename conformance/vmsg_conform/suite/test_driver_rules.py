@@ -94,7 +94,7 @@ def _write_config(dut, t, offset: int, data: bytes) -> None:
 def test_transport_driver_config_writes_track_the_generation(dut):
     dev = th.device(dut, th.BALLOON_ID)
     t = th.transport_of(dut, dev)
-    t.init(th.bit(th.F_VERSION_1))
+    th.driver_init(dut, dev, t.init, th.bit(th.F_VERSION_1))
     t.driver_ok()
     _write_config(dut, t, 4, struct.pack("<I", 3))
     th.config_change(dut, dev)  # device-side change: a new generation
@@ -109,7 +109,7 @@ def test_transport_driver_config_writes_track_the_generation(dut):
 def test_transport_driver_queue_reset_breaks_no_driver_rule(dut):
     dev = th.device(dut, th.RNG_ID)
     t = th.transport_of(dut, dev)
-    got = t.init(th.bit(th.F_VERSION_1) | th.bit(th.F_RING_RESET))
+    got = th.driver_init(dut, dev, t.init, th.bit(th.F_VERSION_1) | th.bit(th.F_RING_RESET))
     if not got & th.bit(th.F_RING_RESET):
         pytest.skip("RING_RESET not negotiated")
     # Fitted: at most these sizes, within what the device offers.

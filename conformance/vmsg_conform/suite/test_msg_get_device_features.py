@@ -52,7 +52,9 @@ def test_get_device_features_same_bits_whatever_the_window(dut, device_id):
 @pytest.mark.parametrize("device_id", KINDS)
 def test_get_device_features_offers_version_1(dut, device_id):
     p = th.peer(dut, device_id)
-    assert p.offered() & th.bit(th.F_VERSION_1)
+    offered = p.offered()
+    th.check(offered & th.bit(th.F_VERSION_1), "VIRTIO-CORE-043",
+             f"VERSION_1 (bit 32, block 1) not offered: features {offered:#x}")
 
 
 @pytest.mark.req("VMSG-BUS-041")

@@ -29,7 +29,7 @@ def test_set_driver_features_response_is_header_only(dut, blocks):
 def test_set_driver_features_offered_subset_keeps_features_ok(dut, device_id):
     p = th.peer(dut, device_id)
     _to_driver(p)
-    p.set_features(p.offered())
+    p.set_features(th.offered_v1(p))
     assert p.set_status(ADOK | th.FEATURES_OK) == ADOK | th.FEATURES_OK
     assert p.status() == ADOK | th.FEATURES_OK
 
@@ -63,7 +63,7 @@ def test_set_driver_features_latest_write_of_a_block_wins(dut):
 def test_set_driver_features_blocks_written_one_at_a_time_combine(dut):
     p = th.peer(dut, th.BLK_ID)
     _to_driver(p)
-    offered = p.offered()
+    offered = th.offered_v1(p)
     p.ask(th.wire.SetDriverFeaturesReq(block_index=1, features=[(offered >> 32) & 0xFFFFFFFF]))
     p.ask(th.wire.SetDriverFeaturesReq(block_index=0, features=[offered & 0xFFFFFFFF]))
     assert p.set_status(ADOK | th.FEATURES_OK) == ADOK | th.FEATURES_OK

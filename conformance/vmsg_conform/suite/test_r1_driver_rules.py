@@ -33,7 +33,7 @@ def test_r1_reference_driver_queue_and_config_sequences_break_no_rule(dut):
     # queried before SET_VQUEUE, a queue reset before it is set up again.
     dev = th.device(dut, th.RNG_ID)
     t = th.transport_of(dut, dev)
-    got = t.init(th.bit(th.F_VERSION_1) | th.bit(th.F_RING_RESET) | th.bit(39))
+    got = th.driver_init(dut, dev, t.init, th.bit(th.F_VERSION_1) | th.bit(th.F_RING_RESET) | th.bit(39))
     assert not got & th.bit(39), "the driver negotiated VIRTIO_F_NOTIF_CONFIG_DATA"
     t.setup_queue_fitted(0, 16, dut.ram)
     t.driver_ok()
@@ -42,7 +42,7 @@ def test_r1_reference_driver_queue_and_config_sequences_break_no_rule(dut):
         t.setup_queue_fitted(0, 8, dut.ram)
     balloon = th.device(dut, th.BALLOON_ID)
     tb = th.transport_of(dut, balloon)
-    tb.init(th.bit(th.F_VERSION_1))
+    th.driver_init(dut, balloon, tb.init, th.bit(th.F_VERSION_1))
     tb.write_config(ACTUAL, struct.pack("<I", 7))
     assert bytes(tb.read_config(ACTUAL, 4)) == struct.pack("<I", 7)
     _clean(dut)
@@ -64,7 +64,7 @@ def test_r1_reference_drivers_announce_every_buffer_they_publish(dut, event_idx)
 def test_r1_reference_driver_reads_again_until_the_generation_holds_still(dut):
     dev = th.device(dut, th.BALLOON_ID)
     t = th.transport_of(dut, dev)
-    t.init(th.bit(th.F_VERSION_1))
+    th.driver_init(dut, dev, t.init, th.bit(th.F_VERSION_1))
     t.read_config(0, 8)
     before = t.stats().config_read_restarts
     generation = t.generation()

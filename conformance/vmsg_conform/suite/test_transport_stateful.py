@@ -27,7 +27,7 @@ class TransportModel(RuleBasedStateMachine):
         self.dut = type(self).open_dut()
         self.p = th.peer(self.dut, th.RNG_ID)
         self.info = self.p.info()
-        self.offered = self.p.offered()
+        self.offered = th.offered_v1(self.p)  # the model needs the real offer (VIRTIO-CORE-043)
         self.max = {q: self.p.get_vqueue(q).max_size for q in range(self.info.max_virtqueues)}
         self.status = 0
         self.driver_features = 0

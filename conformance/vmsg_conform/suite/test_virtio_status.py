@@ -147,3 +147,20 @@ def test_config_space_is_readable_before_features_ok(dut, kind):
     th.bring_up(p, wanted=p.offered())
     late = _config(p, size)
     assert early == late, f"{kind}: config read before FEATURES_OK {early.hex()} differs from after {late.hex()}"
+
+
+# Features that need others offered beside them, as the chapters state it: blk CONFIG_WCE
+# (11) needs FLUSH (9) (blk description.tex L322-323). The core and the rng and balloon
+# chapters name no other pair.
+REQUIRES = {th.BLK_ID: {11: {9}}}
+
+
+@pytest.mark.req("VIRTIO-CORE-012")
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_device_offers_no_feature_without_the_features_it_needs(dut, kind):
+    p = _peer(dut, kind)
+    offered = th.offered_v1(p)
+    missing = {f: sorted(need - {b for b in need if offered & th.bit(b)})
+               for f, need in REQUIRES.get(KINDS[kind], {}).items() if offered & th.bit(f)}
+    missing = {f: m for f, m in missing.items() if m}
+    assert not missing, f"{kind}: offers features without what they need (feature: missing) {missing}"

@@ -13,7 +13,10 @@ FIFO link only, so the same helpers work on every target:
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import struct
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
@@ -395,6 +398,16 @@ def peer(dut, device_id: int) -> Peer:
 
 # ---- initialisation (virtio-msg.md §7) ----------------------------------------
 
+def offered_v1(p: Peer) -> int:
+    """The device's offered features, which a virtio 1.x driver only goes on with when
+    VERSION_1 is among them: a test whose setup needs the offer is BLOCKED under the
+    rule that the device offers VERSION_1 (VIRTIO-CORE-043), which its own test checks."""
+    offered = p.offered()
+    require(offered & bit(F_VERSION_1), "VIRTIO-CORE-043",
+            f"device {p.dev.dev_num} does not offer VERSION_1 (features {offered:#x})")
+    return offered
+
+
 def negotiate(p: Peer, wanted: int | None = None) -> int:
     """Steps 2-6: info, reset, ACK, DRIVER, features, FEATURES_OK.
 
@@ -406,7 +419,7 @@ def negotiate(p: Peer, wanted: int | None = None) -> int:
     for status in (0, ACK, ACK | DRIVER):
         got = p.set_status(status)
         require(got == status, "VMSG-DEV-053", f"SET_DEVICE_STATUS({status:#x}) reported {got:#x}")
-    offered = p.offered()
+    offered = offered_v1(p)
     if wanted is None:
         wanted = bit(F_VERSION_1)
     chosen = offered & wanted
@@ -508,6 +521,7 @@ class RawQueue:
         self.next_desc = 0
         self.avail_idx = 0
         self.last_used = 0
+        self.pending: Counter[int] = Counter()  # heads made available and not used yet
 
     def program(self, p: Peer, q: int) -> None:
         p.set_vqueue(q, self.size, self.desc, self.avail, self.used)
@@ -533,6 +547,7 @@ class RawQueue:
         slot = self.avail_idx % self.size
         mem_write(self.dut, self.avail + 4 + 2 * slot, struct.pack("<H", head))
         self.avail_idx = (self.avail_idx + 1) & 0xFFFF
+        self.pending[head] += 1
 
     def publish(self) -> None:
         mem_write(self.dut, self.avail + 2, struct.pack("<H", self.avail_idx))
@@ -554,11 +569,19 @@ class RawQueue:
         return struct.unpack("<II", mem_read(self.dut, self.used + 4 + 8 * (n % self.size), 8))
 
     def reap(self) -> list[tuple[int, int]]:
-        """New (id, len) used elements since the last reap."""
+        """New (id, len) used elements since the last reap. Each id must name the head
+        of a chain the test made available and has not seen used yet; otherwise the
+        test cannot tell which buffer came back, and its setup met the used-id rule
+        (VIRTIO-RING-048), which test_virtio_used_ring checks on its own."""
         idx = self.used_idx()
         out = []
         while self.last_used != idx:
-            out.append(self.used_elem(self.last_used))
+            uid, n = self.used_elem(self.last_used)
+            require(self.pending[uid] > 0, "VIRTIO-RING-048",
+                    f"used element {self.last_used} names descriptor {uid}, not the head of an outstanding "
+                    f"chain (outstanding heads {sorted(h for h, c in self.pending.items() if c)})")
+            self.pending[uid] -= 1
+            out.append((uid, n))
             self.last_used = (self.last_used + 1) & 0xFFFF
         return out
 
@@ -628,6 +651,32 @@ def rule_ids(violations) -> list[str]:
     return [getattr(v, "rule", None) or getattr(v, "rule_id", None) or str(v) for v in violations]
 
 
+@contextlib.contextmanager
+def device_variant(request, device_id: int, **props):
+    """The run's target rebuilt with extra properties on its first device of type
+    ``device_id`` (e.g. the reference's ``poll-ns`` or blk ``bad_sectors``), opened and
+    closed around the block. Skips where the target cannot be rebuilt or refuses the
+    properties: they are the reference's own, which a vendor's device need not have."""
+    from . import helpers  # noqa: PLC0415 (helpers imports this module's names lazily)
+
+    desc = request.getfixturevalue("vmsg_target").description
+    first = next((d for d in desc.devices if d.device_id == device_id), None)
+    if first is None:
+        pytest.skip(f"no device of type {device_id} in the target description")
+    devices = [dataclasses.replace(d, props={**(d.props or {}), **props}) if d is first else d
+               for d in desc.devices]
+    try:
+        dut = helpers.open_ref_variant(request, devices=devices)
+    except pytest.skip.Exception:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a target refusing the properties is a skip, not a finding
+        pytest.skip(f"the target cannot build device {device_id} with {props}: {type(exc).__name__}: {exc}")
+    try:
+        yield dut
+    finally:
+        dut.close()
+
+
 def config_change(dut, dev: DevRef) -> None:
     """Has the target change the device's config on its own (skips where it cannot)."""
     dut.stimulus.config_change(dev.dev_num, fifo=dev.fifo)
@@ -678,13 +727,24 @@ def transport_of(dut, dev: DevRef):
     return dut.transport(dev.dev_num, fifo=dev.fifo)
 
 
+def driver_init(dut, dev: DevRef, init, *args):
+    """Runs a driver-stack init(*args). When the stack gives up because the device
+    refused its features, a device that does not offer VERSION_1 is the reason the
+    test could not start (VIRTIO-CORE-043, BLOCKED); any other failure stands."""
+    try:
+        return init(*args)
+    except driver_module().VirtioFailure:
+        offered_v1(Peer(dut, dev))
+        raise
+
+
 def rng_driver(dut, **options):
     """An initialised RngDriver for the first rng device."""
     drv = driver_module()
     dev = device(dut, RNG_ID)
     t = transport_of(dut, dev)
     r = drv.RngDriver(t, dut.ram, drv.RngDriverOptions(**options))
-    r.init()
+    driver_init(dut, dev, r.init)
     return r, t
 
 
@@ -694,7 +754,7 @@ def blk_driver(dut, **options):
     dev = device(dut, BLK_ID)
     t = transport_of(dut, dev)
     b = drv.BlkDriver(t, dut.ram, drv.BlkDriverOptions(**options))
-    b.init()
+    driver_init(dut, dev, b.init)
     return b, t
 
 

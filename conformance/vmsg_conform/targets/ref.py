@@ -74,15 +74,14 @@ class RefStimulus(Stimulus):
         return ep.backend()
 
     def config_change(self, dev_num: int, fifo: int = 0) -> None:
-        """A device-side configuration change (generation bump + EVENT_CONFIG):
-        the balloon asks for a different target size. Skips for device types
-        whose configuration the device never changes on its own."""
-        v = _native()
+        """A device-side configuration change (generation bump + EVENT_CONFIG),
+        the same action the DUT library and vmsg-ref-qtest run: the balloon asks
+        for a different target size, blk grows by one block. Skips for device
+        types whose configuration the device never changes on its own."""
         b = self.backend(dev_num, fifo)
-        if not isinstance(b, v.devices.BalloonBackend):
+        if not _native().devices.apply_stimulus(f"config-change fifo={int(fifo)} dev={int(dev_num)}", b):
             import pytest  # noqa: PLC0415
             pytest.skip(f"{type(b).__name__} has no device-side config change")
-        b.set_target(b.target() + 256)
 
 
 class RefTarget(Target):

@@ -46,7 +46,8 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
      "Writing status 0 leaves every virtqueue configured, so GET_VQUEUE still reports its size and addresses.",
      "VMSG-DEV-030 VMSG-DEV-041 VMSG-DEV-055", "classic reset bug"},
     {F::NoConfigEvent, "no-config-event", "A device-side configuration change is not announced with EVENT_CONFIG.",
-     "VMSG-DEV-034 VMSG-DEV-038 VMSG-DEV-061 VMSG-BUS-035", "QEMU bug 11, D6 (amp-pci-device.md §10, §11)"},
+     "VMSG-DEV-034 VMSG-DEV-038 VMSG-DEV-061 VMSG-BUS-035 VIRTIO-BLK-021",
+     "QEMU bug 11, D6 (amp-pci-device.md §10, §11)"},
     {F::SetConfigIgnoresGeneration, "set-config-ignores-generation",
      "SET_CONFIG is applied and answered with its length even when it carries a stale generation.",
      "VMSG-DEV-010 VMSG-DEV-025 VMSG-DEV-051", "QEMU D3 (amp-pci-device.md §10)", kPr28},
@@ -135,6 +136,18 @@ constexpr std::array<FaultInfo, kFaultCount> kTable{{
      "Without EVENT_IDX the available ring's flags are never read: EVENT_USED follows every used buffer although "
      "the driver set VIRTQ_AVAIL_F_NO_INTERRUPT. used_event (EVENT_IDX) is still honoured.",
      "VIRTIO-RING-025 VMSG-DEV-062", "classic virtqueue notification bug (avail flags ignored)"},
+    {F::UsedWrongId, "used-wrong-id",
+     "A used element's id names the descriptor after the chain's head (head + 1, wrapping at the queue size) "
+     "instead of the head itself; len and the used index are right.",
+     "VIRTIO-RING-048", "classic used-ring bug (the id of the last descriptor or a neighbour returned)"},
+    {F::FeatureBlockShifted, "feature-block-shifted",
+     "GET_DEVICE_FEATURES answers block n with the bits of block n + 1: VERSION_1 (bit 32) shows as bit 0 of "
+     "block 0, and the real bits 0-31 are never seen.",
+     "VIRTIO-CORE-043 VIRTIO-CORE-014", "classic feature-window bug (block index off by one)"},
+    {F::UsedOutOfOrder, "used-out-of-order",
+     "A conforming variation, not a bug: the used elements of each batch the device completes are published "
+     "in reverse order. Without IN_ORDER the driver must accept any order, so a matrix expects no finding.",
+     "", "devices that complete requests out of order (virtio-blk over a real disk)"},
 }};
 
 // qemu-v2: every fault QEMU's rfc-latest device was OBSERVED to show under

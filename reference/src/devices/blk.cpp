@@ -83,6 +83,12 @@ std::optional<std::size_t> BlkBackend::range(std::uint64_t sector, std::uint64_t
   return static_cast<std::size_t>(sector * blk::kSectorSize);
 }
 
+bool BlkBackend::touches_bad_sector(std::uint64_t sector, std::uint64_t len) const noexcept {
+  const std::uint64_t n = len / blk::kSectorSize;  // range() has checked the sum fits the disk
+  return std::any_of(st_.options.bad_sectors.begin(), st_.options.bad_sectors.end(),
+                     [&](std::uint64_t bad) { return bad >= sector && bad - sector < n; });
+}
+
 Result<BlkBackend::Outcome, QueueError> BlkBackend::execute(SplitQueue& queue, const Chain& chain) {
   // The status byte is the last writable byte; everything writable before it is data space.
   const std::uint64_t data_space = chain.writable_bytes() - 1;
@@ -99,7 +105,7 @@ Result<BlkBackend::Outcome, QueueError> BlkBackend::execute(SplitQueue& queue, c
   switch (type) {
     case blk::kTypeIn: {
       const auto at = range(sector, data_space);
-      if (!at) return kIoErr;
+      if (!at || touches_bad_sector(sector, data_space)) return kIoErr;
       const std::size_t len = static_cast<std::size_t>(data_space);
       auto wrote = queue.write(chain, 0, std::span<const std::uint8_t>(st_.disk).subspan(*at, len));
       if (!wrote) return Err{wrote.error()};
@@ -111,7 +117,7 @@ Result<BlkBackend::Outcome, QueueError> BlkBackend::execute(SplitQueue& queue, c
       if (st_.options.read_only) return kIoErr;
       const std::uint64_t data_len = chain.readable_bytes() - blk::kHeaderSize;
       const auto at = range(sector, data_len);
-      if (!at) return kIoErr;
+      if (!at || touches_bad_sector(sector, data_len)) return kIoErr;
       // Straight into the medium: a DMA fault midway leaves a partial write,
       // as on real hardware, and breaks the device anyway.
       auto read = queue.read(chain, blk::kHeaderSize,

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "vmsg/common/errors.hpp"
 #include "vmsg/devices/balloon.hpp"
@@ -25,6 +26,8 @@ constexpr std::string_view kBalloon = "virtio-balloon-device";
 // QEMU's name for virtio-blk's queue maximum; the same name for every kind,
 // so one target description means the same queues on the reference and QEMU.
 constexpr std::string_view kQueueSize = "queue-size";
+// The reference's own: virtual ns a device polls its queue after a kick (0 = never).
+constexpr std::string_view kPollNs = "poll-ns";
 
 /// Parses properties of one device kind; every error names kind and property.
 class PropParser {
@@ -90,6 +93,23 @@ class PropParser {
     return *n * unit / blk::kSectorSize;
   }
 
+  /// A list of sector numbers separated by ':' (a ',' would end the property
+  /// on a QEMU-style command line); absent = empty.
+  [[nodiscard]] std::vector<std::uint64_t> sector_list(std::string_view name) const {
+    const std::string* v = find(name);
+    if (v == nullptr) return {};
+    std::vector<std::uint64_t> out;
+    std::string_view rest = *v;
+    while (true) {
+      const std::size_t colon = rest.find(':');
+      const auto n = parse_number(rest.substr(0, colon));
+      if (!n) bad(name, *v, "expected sector numbers separated by ':'");
+      out.push_back(*n);
+      if (colon == std::string_view::npos) return out;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+
   /// A queue maximum: a power of two that a split ring can have.
   [[nodiscard]] std::optional<std::uint32_t> queue_max(std::string_view name) const {
     const auto n = u64(name);
@@ -133,12 +153,13 @@ std::vector<std::string_view> backend_kinds() { return {kRng, kBlk, kBalloon}; }
 std::unique_ptr<transport::Backend> make_backend(std::string_view kind, const DeviceProps& props) {
   const PropParser p(kind, props);
   if (kind == kRng) {
-    p.only({"seed", kQueueSize});
+    p.only({"seed", kQueueSize, kPollNs});
     return std::make_unique<RngBackend>(p.u64("seed").value_or(RngBackend::kDefaultSeed),
-                                        p.queue_max(kQueueSize).value_or(RngBackend::kDefaultMaxQueueSize));
+                                        p.queue_max(kQueueSize).value_or(RngBackend::kDefaultMaxQueueSize),
+                                        p.u64(kPollNs).value_or(0));
   }
   if (kind == kBlk) {
-    p.only({"capacity", "read_only", "blk_size", "seg_max", "serial", kQueueSize});
+    p.only({"capacity", "read_only", "blk_size", "seg_max", "serial", kQueueSize, kPollNs, "bad_sectors"});
     BlkOptions o;
     if (auto c = p.capacity("capacity")) {
       if (*c > blk::kMaxCapacitySectors) {
@@ -152,6 +173,8 @@ std::unique_ptr<transport::Backend> make_backend(std::string_view kind, const De
     if (auto s = p.u64("seg_max", kU32Max)) o.seg_max = static_cast<std::uint32_t>(*s);
     if (const std::string* s = p.find("serial")) o.serial = *s;
     if (auto q = p.queue_max(kQueueSize)) o.max_queue_size = *q;
+    o.poll_ns = p.u64(kPollNs).value_or(0);
+    o.bad_sectors = p.sector_list("bad_sectors");
     // The constructor checks the combinations (blk_size vs capacity, serial length).
     return std::make_unique<BlkBackend>(std::move(o));
   }

@@ -4,6 +4,7 @@
 
 #include "vmsg/common/errors.hpp"
 #include "vmsg/devices/balloon.hpp"
+#include "vmsg/devices/blk.hpp"
 
 namespace vmsg::devices {
 namespace {
@@ -40,11 +41,20 @@ StimulusAction parse_stimulus(std::string_view action) {
 
 bool apply_stimulus(const StimulusAction& action, transport::Backend& backend) {
   if (action.verb != "config-change") return false;
-  auto* balloon = dynamic_cast<BalloonBackend*>(&backend);
-  if (balloon == nullptr) return false;
-  // Any different size will do: the point is the generation bump and EVENT_CONFIG.
-  balloon->set_target(balloon->target() + 256);
-  return true;
+  // Any different value will do: the point is the generation bump and EVENT_CONFIG.
+  if (auto* balloon = dynamic_cast<BalloonBackend*>(&backend); balloon != nullptr) {
+    balloon->set_target(balloon->target() + 256);
+    return true;
+  }
+  if (auto* blk = dynamic_cast<BlkBackend*>(&backend); blk != nullptr) {
+    try {
+      blk->resize(blk->options().capacity_sectors + blk_growth_sectors(blk->options()));
+    } catch (const ConfigError&) {
+      return false;  // the RAM disk is at its limit: it cannot grow
+    }
+    return true;
+  }
+  return false;
 }
 
 }  // namespace vmsg::devices

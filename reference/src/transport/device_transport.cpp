@@ -164,7 +164,10 @@ void DeviceTransport::restore_state(const snapshot::Handle& state) {
   static_cast<detail::TransportRun&>(*this) = s.run;
 }
 
-void DeviceTransport::advance_time(std::uint64_t ns) { backend_->advance_time(ns); }
+void DeviceTransport::advance_time(std::uint64_t ns) {
+  backend_->advance_time(ns);
+  poll_queues(ns);
+}
 
 std::uint64_t DeviceTransport::offered_features() const noexcept {
   std::uint64_t f = (backend_->device_features() & ~kTransportOwned) | feature::bit(feature::kVersion1);
@@ -267,7 +270,9 @@ wire::Body DeviceTransport::handle(const wire::GetDeviceFeaturesReq& r) {
   for (std::uint32_t i = 0; i < n; ++i) {
     const std::uint64_t block = std::uint64_t{r.block_index} + i;  // 64-bit: index 0xFFFFFFFF + i must not wrap
     // VMSG-DEV-011/046: blocks beyond the implemented range read as zero.
-    resp.features.push_back(block < kFeatureBlocks ? static_cast<std::uint32_t>(offered >> (32 * block)) : 0);
+    // feature-block-shifted: the window is read one block too far on.
+    const std::uint64_t source = has(fault::Fault::FeatureBlockShifted) ? block + 1 : block;
+    resp.features.push_back(source < kFeatureBlocks ? static_cast<std::uint32_t>(offered >> (32 * source)) : 0);
   }
   return resp;
 }
@@ -406,6 +411,7 @@ void DeviceTransport::reset_device() {
     for (QueueSlot& slot : queues_) {
       slot.queue.reset();
       slot.layout = {};
+      slot.poll_left_ns = 0;
     }
   }
   backend_->reset();
@@ -447,7 +453,9 @@ virtqueue::QueueFeatures DeviceTransport::queue_features() const noexcept {
 }
 
 virtqueue::QueueFaults DeviceTransport::queue_faults() const noexcept {
-  return {.used_len_whole_chain = has(fault::Fault::UsedLenWholeChain)};
+  return {.used_len_whole_chain = has(fault::Fault::UsedLenWholeChain),
+          .used_wrong_id = has(fault::Fault::UsedWrongId),
+          .used_out_of_order = has(fault::Fault::UsedOutOfOrder)};
 }
 
 wire::Body DeviceTransport::set_vqueue_now(const wire::SetVqueueReq& r) {
@@ -470,6 +478,7 @@ wire::Body DeviceTransport::set_vqueue_now(const wire::SetVqueueReq& r) {
 void DeviceTransport::drop_queue(unsigned q) {
   queues_[q].queue.reset();
   queues_[q].layout = {};
+  queues_[q].poll_left_ns = 0;
   backend_->queue_reset(q);
 }
 
@@ -501,7 +510,42 @@ void DeviceTransport::on_event_avail(const wire::EventAvail& e) {
     ++stats_.event_avail_ignored;  // G15: ignored, no state change
     return;
   }
+  start_polling(static_cast<unsigned>(e.vq_index));
   run_queue(e.vq_index);  // never answered
+}
+
+void DeviceTransport::start_polling(unsigned q) {
+  const std::uint64_t window = backend_->poll_window_ns();
+  if (window == 0) return;
+  // VIRTIO-RING-042: while it polls, the device may tell the driver that kicks are not needed.
+  if (auto st = queues_[q].queue->set_no_notify(true); st) {
+    queue_error();
+    return;
+  }
+  queues_[q].poll_left_ns = window;
+}
+
+void DeviceTransport::poll_queues(std::uint64_t ns) {
+  for (unsigned q = 0; q < queues_.size(); ++q) {
+    std::uint64_t& left = queues_[q].poll_left_ns;
+    if (left == 0) continue;
+    if (!can_process(q)) {  // reset, broken or no longer DRIVER_OK: nothing to poll
+      left = 0;
+      continue;
+    }
+    run_queue(q);
+    if (!can_process(q)) continue;
+    left -= std::min(ns, left);
+    if (left != 0) continue;
+    // The window closed: kicks are needed again. Look once more after clearing
+    // the flag, since the driver may have added a buffer without kicking
+    // while it was still set.
+    if (auto st = queues_[q].queue->set_no_notify(false); st) {
+      queue_error();
+      continue;
+    }
+    run_queue(q);
+  }
 }
 
 void DeviceTransport::run_queue(unsigned q) {
@@ -517,6 +561,11 @@ void DeviceTransport::run_queue(unsigned q) {
 }
 
 void DeviceTransport::notify_used(unsigned q, virtqueue::SplitQueue& queue) {
+  // used-out-of-order: the batch the backend held back goes out now, reversed.
+  if (auto st = queue.publish_used(); st) {
+    queue_error();
+    return;
+  }
   const bool fresh = queue.used_since_notify();
   auto want = queue.should_notify();
   if (!want) {

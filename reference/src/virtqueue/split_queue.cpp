@@ -246,20 +246,52 @@ Result<std::size_t, QueueError> SplitQueue::write(const Chain& chain, std::uint6
   return *done;
 }
 
+bool SplitQueue::write_used_elem(std::uint16_t at, std::uint32_t id, std::uint32_t len) {
+  std::array<std::uint8_t, ring::kUsedElemSize> elem{};
+  le::store32(elem, 0, id);
+  le::store32(elem, 4, len);
+  const std::uint32_t slot = at & (layout_.size - 1);
+  return memory_->dma_write(layout_.device_addr + ring::used_ring_offset(slot), elem);
+}
+
 Status SplitQueue::push_used(std::uint16_t head, std::uint32_t len) {
   if (broken_) return broken_;
   if (head >= layout_.size) return fail(QueueError::DescIndexOutOfRange).error;
   if (!chain_bytes_.empty() && chain_bytes_[head] != 0) len = chain_bytes_[head];  // used-len-whole-chain
-  std::array<std::uint8_t, ring::kUsedElemSize> elem{};
-  le::store32(elem, 0, head);
-  le::store32(elem, 4, len);
-  const std::uint32_t slot = used_idx_ & (layout_.size - 1);
-  if (!memory_->dma_write(layout_.device_addr + ring::used_ring_offset(slot), elem)) {
-    return fail(QueueError::DmaFault).error;
+  // used-wrong-id: the neighbour of the head, as a device that returns the wrong descriptor's index.
+  const std::uint32_t id = faults_.used_wrong_id ? (head + 1u) & (layout_.size - 1) : head;
+  if (faults_.used_out_of_order) {
+    held_.emplace_back(id, len);
+    return std::nullopt;
   }
+  if (!write_used_elem(used_idx_, id, len)) return fail(QueueError::DmaFault).error;
   const auto next = static_cast<std::uint16_t>(used_idx_ + 1);
   if (!write_u16(layout_.device_addr + ring::kUsedIdxOffset, next)) return fail(QueueError::DmaFault).error;
   used_idx_ = next;
+  return std::nullopt;
+}
+
+Status SplitQueue::publish_used() {
+  if (broken_) return broken_;
+  if (held_.empty()) return std::nullopt;
+  // Every element before the index that publishes them (VIRTIO-RING-030).
+  std::uint16_t at = used_idx_;
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
+    if (!write_used_elem(at, it->first, it->second)) return fail(QueueError::DmaFault).error;
+    at = static_cast<std::uint16_t>(at + 1);
+  }
+  held_.clear();
+  if (!write_u16(layout_.device_addr + ring::kUsedIdxOffset, at)) return fail(QueueError::DmaFault).error;
+  used_idx_ = at;
+  return std::nullopt;
+}
+
+Status SplitQueue::set_no_notify(bool on) {
+  if (broken_) return broken_;
+  if (features_.event_idx) return std::nullopt;  // flags must stay 0 with EVENT_IDX
+  if (!write_u16(layout_.device_addr + ring::kUsedFlagsOffset, on ? ring::kUsedFNoNotify : 0)) {
+    return fail(QueueError::DmaFault).error;
+  }
   return std::nullopt;
 }
 

@@ -49,7 +49,9 @@ TEST(Faults, EveryRowIsFilledIn) {
       EXPECT_TRUE(std::regex_match(one, id)) << fi.name << ": " << one;
       ++n;
     }
-    EXPECT_GT(n, 0) << fi.name;
+    // A conforming variation breaks nothing (a matrix expects no finding); every other fault breaks something.
+    const bool variation = fi.fault == Fault::UsedOutOfOrder;
+    EXPECT_EQ(n > 0, !variation) << fi.name;
     EXPECT_EQ(fi.breaks.find("  "), std::string_view::npos) << fi.name;
   }
 }

@@ -297,6 +297,22 @@ TEST(BlkErrors, ReadPastTheEnd) {
   EXPECT_EQ(r.blk.stats().reads, 0u);
 }
 
+TEST(BlkErrors, BadSectorsFailEveryRequestTouchingThem) {
+  BlkOptions o = opts(16);
+  o.bad_sectors = {5, 9};
+  BlkRig r(o);
+  expect_read_ioerr(r, 5, 512);
+  expect_read_ioerr(r, 4, 1024);   // ends on a bad sector
+  expect_read_ioerr(r, 8, 2048);   // spans one
+  expect_write_ioerr(r, 9, 512);
+  expect_write_ioerr(r, 3, 1536);  // spans 5
+  // Neighbours and other requests work.
+  const auto w = r.write(4, pattern(512, 9));
+  EXPECT_EQ(r.status_of(w), blk::kStatusOk);
+  const auto rd = r.read(6, 1536);
+  EXPECT_EQ(r.status_of(rd), blk::kStatusOk);
+}
+
 TEST(BlkErrors, SectorOverflowIsIoErr) {
   BlkRig r(opts(8));
   expect_read_ioerr(r, kAllOnes, 512);

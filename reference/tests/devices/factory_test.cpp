@@ -100,6 +100,18 @@ TEST(Factory, BlkBooleanSpellings) {
   for (const char* f : {"off", "false", "no", "0"}) EXPECT_FALSE(ro(f)) << f;
 }
 
+TEST(Factory, BadSectorsAndPolling) {
+  const auto b = make_backend("virtio-blk-device", {{"bad_sectors", "5:0x10:9"}, {"poll-ns", "1000"}});
+  EXPECT_EQ(as<BlkBackend>(b).options().bad_sectors, (std::vector<std::uint64_t>{5, 16, 9}));
+  EXPECT_EQ(b->poll_window_ns(), 1000u);
+  EXPECT_EQ(make_backend("virtio-blk-device")->poll_window_ns(), 0u);
+  EXPECT_EQ(make_backend("virtio-rng-device", {{"poll-ns", "77"}})->poll_window_ns(), 77u);
+  for (const char* bad : {"", "5:", ":5", "5,9", "x"}) {
+    EXPECT_THROW((void)make_backend("virtio-blk-device", {{"bad_sectors", bad}}), ConfigError) << bad;
+  }
+  EXPECT_THROW((void)make_backend("virtio-balloon-device", {{"poll-ns", "1"}}), ConfigError);
+}
+
 TEST(Factory, BalloonTarget) {
   EXPECT_EQ(as<BalloonBackend>(make_backend("virtio-balloon-device")).target(), 0u);
   EXPECT_EQ(as<BalloonBackend>(make_backend("virtio-balloon-device", {{"target", "4294967295"}})).target(),

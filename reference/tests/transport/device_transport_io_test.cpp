@@ -27,6 +27,45 @@ TEST(DeviceTransportIo, EventAvailProcessesAndSendsEventUsed) {
   EXPECT_EQ(h.t.stats().requests, 7u);  // bring_up only; the event is not a request
 }
 
+TEST(DeviceTransportIo, PollingSetsNoNotifyServesWithoutKicksAndClearsWhenTheWindowCloses) {
+  auto b = std::make_unique<FakeBackend>();
+  b->poll_ns = 1000;
+  Harness h({}, std::move(b));
+  TestRing ring(h.mem, Harness::kRamBase, 8);
+  h.bring_up(ring);
+  const auto used_flags = [&] { return h.mem.load16(ring.used()); };
+  h.t.advance_time(5000);  // no kick yet: nothing polls
+  EXPECT_EQ(used_flags(), 0u);
+  (void)ring.add_buffer(kBuf, 16, true);
+  (void)h.kick(0);
+  EXPECT_EQ(used_flags(), 1u);  // VIRTQ_USED_F_NO_NOTIFY while polling
+  (void)ring.add_buffer(kBuf, 16, true);  // no kick
+  h.t.advance_time(400);
+  EXPECT_EQ(ring.used_idx(), 2u);
+  EXPECT_EQ(used_flags(), 1u);
+  h.t.advance_time(600);  // the window closes
+  EXPECT_EQ(used_flags(), 0u);
+  (void)ring.add_buffer(kBuf, 16, true);  // no kick: waits for one now
+  h.t.advance_time(5000);
+  EXPECT_EQ(ring.used_idx(), 2u);
+  (void)h.kick(0);
+  EXPECT_EQ(ring.used_idx(), 3u);
+}
+
+TEST(DeviceTransportIo, PollingKeepsUsedFlagsZeroWithEventIdx) {
+  auto b = std::make_unique<FakeBackend>();
+  b->poll_ns = 1000;
+  Harness h({}, std::move(b));
+  TestRing ring(h.mem, Harness::kRamBase, 8);
+  h.bring_up(ring, kVersion1 | kEventIdx);
+  (void)ring.add_buffer(kBuf, 16, true);
+  (void)h.kick(0);
+  (void)ring.add_buffer(kBuf, 16, true);
+  h.t.advance_time(10);
+  EXPECT_EQ(ring.used_idx(), 2u);  // still polls
+  EXPECT_EQ(h.mem.load16(ring.used()), 0u);
+}
+
 TEST(DeviceTransportIo, NothingUsedNoEventUsed) {
   Harness h;
   TestRing ring(h.mem, Harness::kRamBase, 8);

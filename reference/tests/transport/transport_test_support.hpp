@@ -247,6 +247,8 @@ class FakeBackend final : public Backend {
     }
   }
   void advance_time(std::uint64_t ns) override { time_ns += ns; }
+  [[nodiscard]] std::uint64_t poll_window_ns() const override { return poll_ns; }
+  std::uint64_t poll_ns = 0;  ///< what poll_window_ns() answers (0: never polls)
 };
 
 /// A transport with a FakeBackend, attached at device number 5 to a

@@ -54,5 +54,73 @@ TEST_F(UsedLenWholeChainTest, OnLeavesReadableOnlyChainsAlone) {
   EXPECT_EQ(reported_len(0, 0), 0u);
 }
 
+class UsedIdTest : public QueueTest {
+ protected:
+  /// Publishes two-descriptor chains at heads 0 and 2, pops and uses both in order.
+  void use_two() {
+    for (const std::uint16_t head : {std::uint16_t{0}, std::uint16_t{2}}) {
+      drv->desc(head, kData + 64u * head, 16, ring::kDescFNext, static_cast<std::uint16_t>(head + 1u));
+      drv->desc(head + 1u, kData + 64u * head + 16, 16, ring::kDescFWrite);
+      drv->publish(head);
+    }
+    for (int i = 0; i < 2; ++i) {
+      const Chain c = pop_chain();
+      ASSERT_EQ(q->push_used(c.head, 16), std::nullopt);
+    }
+    ASSERT_EQ(q->publish_used(), std::nullopt);
+  }
+};
+
+TEST_F(UsedIdTest, OffNamesEachHeadInOrder) {
+  make(8);
+  use_two();
+  EXPECT_EQ(drv->used_idx(), 2u);
+  EXPECT_EQ(drv->used_elem(0).first, 0u);
+  EXPECT_EQ(drv->used_elem(1).first, 2u);
+}
+
+TEST_F(UsedIdTest, WrongIdNamesTheDescriptorAfterTheHead) {
+  make(8, {}, {.used_wrong_id = true});
+  use_two();
+  EXPECT_EQ(drv->used_elem(0).first, 1u);
+  EXPECT_EQ(drv->used_elem(1).first, 3u);
+}
+
+TEST_F(UsedIdTest, OutOfOrderHoldsTheBatchAndPublishesItReversed) {
+  make(8, {}, {.used_out_of_order = true});
+  drv->desc(0, kData, 16, ring::kDescFWrite);
+  drv->publish(0);
+  const Chain c = pop_chain();
+  ASSERT_EQ(q->push_used(c.head, 16), std::nullopt);
+  EXPECT_EQ(drv->used_idx(), 0u);  // held until the batch is published
+  EXPECT_FALSE(q->used_since_notify());
+  ASSERT_EQ(q->publish_used(), std::nullopt);
+  EXPECT_EQ(drv->used_idx(), 1u);
+  use_two();
+  EXPECT_EQ(drv->used_idx(), 3u);
+  EXPECT_EQ(drv->used_elem(1).first, 2u);
+  EXPECT_EQ(drv->used_elem(2).first, 0u);
+  EXPECT_EQ(drv->used_elem(2).second, 16u);
+}
+
+class NoNotifyTest : public QueueTest {
+ protected:
+  std::uint16_t used_flags() const { return mem.get16(drv->layout().device_addr + ring::kUsedFlagsOffset); }
+};
+
+TEST_F(NoNotifyTest, SetAndClearedWithoutEventIdx) {
+  make(8);
+  ASSERT_EQ(q->set_no_notify(true), std::nullopt);
+  EXPECT_EQ(used_flags(), ring::kUsedFNoNotify);
+  ASSERT_EQ(q->set_no_notify(false), std::nullopt);
+  EXPECT_EQ(used_flags(), 0u);
+}
+
+TEST_F(NoNotifyTest, FlagsStayZeroWithEventIdx) {
+  make(8, {.event_idx = true});
+  ASSERT_EQ(q->set_no_notify(true), std::nullopt);
+  EXPECT_EQ(used_flags(), 0u);
+}
+
 }  // namespace
 }  // namespace vmsg::virtqueue

@@ -54,6 +54,9 @@ enum class Fault : std::uint8_t {
   UsedLenWholeChain,       ///< "used-len-whole-chain": used len counts the whole chain, readable bytes included
   EventUsedWrongQueue,     ///< "event-used-wrong-queue": EVENT_USED names the next queue of a multi-queue device
   NoInterruptIgnored,      ///< "no-interrupt-ignored": EVENT_USED although avail flags say NO_INTERRUPT
+  UsedWrongId,             ///< "used-wrong-id": a used element's id names the descriptor after the chain's head
+  FeatureBlockShifted,     ///< "feature-block-shifted": GET_DEVICE_FEATURES block n carries block n + 1's bits
+  UsedOutOfOrder,          ///< "used-out-of-order": a conforming variation, each batch's used elements in reverse
   kCount
 };
 
@@ -63,7 +66,8 @@ inline constexpr std::size_t kFaultCount = static_cast<std::size_t>(Fault::kCoun
 inline constexpr std::string_view kAllProfiles = "pr28 rev1-2026";
 
 /// Facts about one fault: its name, what it does, which catalogue
-/// requirements it breaks (space-separated IDs), what it is modelled on, and
+/// requirements it breaks (space-separated IDs; empty for a conforming
+/// variation, which a fault matrix must see pass), what it is modelled on, and
 /// the wire profiles (space-separated wire::Profile names) whose rules it is
 /// judged against. A fault is accepted under every profile, but a fault
 /// matrix skips it under a profile it does not list: there it does nothing

@@ -59,7 +59,18 @@ struct BlkOptions {
   std::string serial = "vmsg-blk";        ///< GET_ID string, at most blk::kIdSize bytes
   /// What GET_VQUEUE reports for queue 0: a power of two in 1..32768 (make_backend checks it).
   std::uint32_t max_queue_size = blk::kDefaultMaxQueueSize;
+  /// Sectors whose media is "bad": a read or write touching one completes
+  /// with VIRTIO_BLK_S_IOERR and moves no data.
+  std::vector<std::uint64_t> bad_sectors = {};
+  /// > 0: the device polls its queue this long after each kick (Backend::poll_window_ns).
+  std::uint64_t poll_ns = 0;
 };
+
+/// Sectors a host-side resize adds at a time (a stimulus, QMP block_resize's
+/// stand-in): one logical block, so a BLK_SIZE device stays whole.
+[[nodiscard]] inline std::uint64_t blk_growth_sectors(const BlkOptions& o) noexcept {
+  return o.blk_size ? *o.blk_size / blk::kSectorSize : 1;
+}
 
 /// Counters of a BlkBackend (never reset: they describe the whole run).
 struct BlkStats {
@@ -96,6 +107,7 @@ class BlkBackend final : public transport::Backend {
   void reset() override {}
   void bind(transport::DeviceContext& ctx) override { ctx_ = &ctx; }
   [[nodiscard]] virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) override;
+  [[nodiscard]] std::uint64_t poll_window_ns() const override { return st_.options.poll_ns; }
 
   /// The host resizes the medium (QMP block_resize): new bytes read as zero,
   /// then the transport is told capacity changed (config_changed(0, 8)) when
@@ -122,6 +134,8 @@ class BlkBackend final : public transport::Backend {
   /// Byte offset of [sector, sector + len) on the disk, or nullopt when the
   /// range is not a whole number of sectors inside it.
   [[nodiscard]] std::optional<std::size_t> range(std::uint64_t sector, std::uint64_t len) const noexcept;
+  /// Whether [sector, sector + len) (bytes, inside the disk) touches a bad sector.
+  [[nodiscard]] bool touches_bad_sector(std::uint64_t sector, std::uint64_t len) const noexcept;
 
   transport::DeviceContext* ctx_ = nullptr;
   /// Everything a snapshot keeps, in one struct copied whole, so a field

@@ -51,10 +51,11 @@ class RngBackend final : public transport::Backend {
   static constexpr std::uint64_t kDefaultSeed = 0x766D'7367'726E'6700;  // "vmsgrng"
 
   /// `max_queue_size` is what GET_VQUEUE reports for queue 0: a power of two
-  /// in 1..32768 (make_backend checks it).
+  /// in 1..32768 (make_backend checks it). `poll_ns` > 0 makes the device poll
+  /// its queue that long after each kick (Backend::poll_window_ns).
   explicit RngBackend(std::uint64_t seed = kDefaultSeed,
-                      std::uint32_t max_queue_size = kDefaultMaxQueueSize) noexcept
-      : seed_(seed), queue_max_(max_queue_size), st_{ByteStream(seed)} {}
+                      std::uint32_t max_queue_size = kDefaultMaxQueueSize, std::uint64_t poll_ns = 0) noexcept
+      : seed_(seed), queue_max_(max_queue_size), poll_ns_(poll_ns), st_{ByteStream(seed)} {}
 
   [[nodiscard]] std::uint32_t device_id() const override { return kDeviceId; }
   [[nodiscard]] std::uint64_t device_features() const override { return 0; }
@@ -65,6 +66,7 @@ class RngBackend final : public transport::Backend {
   [[nodiscard]] bool write_config(std::uint32_t offset, std::span<const std::uint8_t> data) override;
   void reset() override {}
   [[nodiscard]] virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) override;
+  [[nodiscard]] std::uint64_t poll_window_ns() const override { return poll_ns_; }
   /// The generator's position and the counters.
   [[nodiscard]] snapshot::Handle save_state() const override;
   void restore_state(const snapshot::Handle& state) override;
@@ -78,6 +80,7 @@ class RngBackend final : public transport::Backend {
  private:
   std::uint64_t seed_;
   std::uint32_t queue_max_;
+  std::uint64_t poll_ns_;
   /// Everything a snapshot keeps, in one struct copied whole, so a field
   /// added here is saved and restored without further code.
   struct State {

@@ -22,8 +22,9 @@ struct StimulusAction {
 [[nodiscard]] StimulusAction parse_stimulus(std::string_view action);
 
 /// Performs a parsed action on the backend of its device. False when the
-/// verb is unknown or the backend has no such behaviour (only the balloon
-/// changes its configuration on its own: a new target size).
+/// verb is unknown or the backend has no such behaviour. config-change: the
+/// balloon asks for a new target size, blk grows its capacity by one block
+/// (as QMP block_resize does on QEMU); rng has no configuration.
 bool apply_stimulus(const StimulusAction& action, transport::Backend& backend);
 
 }  // namespace vmsg::devices

@@ -87,6 +87,10 @@ class Backend {
   [[nodiscard]] virtual virtqueue::Status process(unsigned q, virtqueue::SplitQueue& queue) = 0;
   /// Virtual time passed; asynchronous backends complete work here.
   virtual void advance_time(std::uint64_t ns) { (void)ns; }
+  /// How long (virtual ns) the device keeps polling a queue after a kick,
+  /// with the used ring's NO_NOTIFY set so the driver need not kick again;
+  /// 0 (the default) = never polls, every buffer waits for EVENT_AVAIL.
+  [[nodiscard]] virtual std::uint64_t poll_window_ns() const { return 0; }
 
   /// The device type's own state at one instant, by value, without the
   /// context binding. The default throws vmsg::SnapshotError, which makes the

@@ -90,6 +90,7 @@ struct TransportRun {
   struct QueueSlot {
     virtqueue::QueueLayout layout{};           ///< as last set (cur_size = layout.size when configured)
     std::optional<virtqueue::SplitQueue> queue;  ///< engaged when configured (REV1: enabled)
+    std::uint64_t poll_left_ns = 0;  ///< polling (used flags NO_NOTIFY) for this much more virtual time
   };
 
   std::uint32_t status_ = 0;
@@ -199,6 +200,11 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext, priva
   void drop_queue(unsigned q);
   [[nodiscard]] bool can_process(std::uint64_t q) const noexcept;
   void run_queue(unsigned q);
+  /// A kick on queue q starts (or restarts) the backend's poll window.
+  void start_polling(unsigned q);
+  /// One poll of every polling queue after `ns` of virtual time; a window
+  /// that ends clears NO_NOTIFY and looks at the ring once more.
+  void poll_queues(std::uint64_t ns);
   void notify_used(unsigned q, virtqueue::SplitQueue& queue);
   void queue_error();
 

@@ -41,6 +41,7 @@ class ForwardingBackend : public Backend {
     return inner_->process(q, queue);
   }
   void advance_time(std::uint64_t ns) override { inner_->advance_time(ns); }
+  [[nodiscard]] std::uint64_t poll_window_ns() const override { return inner_->poll_window_ns(); }
   /// The inner backend's state: a wrapper that adds state of its own must
   /// override both.
   [[nodiscard]] snapshot::Handle save_state() const override { return inner_->save_state(); }

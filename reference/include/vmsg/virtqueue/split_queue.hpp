@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vmsg/common/result.hpp"
@@ -56,6 +57,10 @@ struct QueueFeatures {
 /// All off is a conforming queue.
 struct QueueFaults {
   bool used_len_whole_chain = false;  ///< push_used reports readable + writable bytes of a chain with writable ones
+  bool used_wrong_id = false;         ///< push_used writes id = head + 1 (mod size) instead of head
+  /// A conforming variation, not a bug: push_used holds elements back and
+  /// publish_used() writes the held batch in reverse order.
+  bool used_out_of_order = false;
 };
 
 /// Why a layout cannot be used (checked when SET_VQUEUE configures a queue).
@@ -148,7 +153,18 @@ class SplitQueue {
   /// (breaking the queue) rather than handed to the driver.
   /// Under QueueFaults::used_len_whole_chain, `len` is replaced by the whole
   /// length of the chain last popped with this head, if it had writable bytes.
+  /// Under used_out_of_order the element is held until publish_used().
   [[nodiscard]] Status push_used(std::uint16_t head, std::uint32_t len);
+
+  /// Writes the elements push_used held back (QueueFaults::used_out_of_order)
+  /// in reverse order, then the used idx that publishes them all; nothing to
+  /// do otherwise. The device calls it once per batch, before should_notify().
+  [[nodiscard]] Status publish_used();
+
+  /// Sets (true) or clears the used ring's flags word VIRTQ_USED_F_NO_NOTIFY:
+  /// a polling device tells the driver that kicks are not needed. With
+  /// EVENT_IDX the flags stay 0 (split-ring.tex L543-553) and nothing is written.
+  [[nodiscard]] Status set_no_notify(bool on);
 
   /// Whether the driver wants an interrupt for the used elements published
   /// since the last call: without EVENT_IDX, unless avail.flags has
@@ -183,12 +199,16 @@ class SplitQueue {
   [[nodiscard]] Result<Chain, QueueError> walk_chain(std::uint16_t head);
   [[nodiscard]] bool read_u16(std::uint64_t addr, std::uint16_t& out);
   [[nodiscard]] bool write_u16(std::uint64_t addr, std::uint16_t value);
+  /// Writes used element {id, len} into the slot of used index `at`.
+  [[nodiscard]] bool write_used_elem(std::uint16_t at, std::uint32_t id, std::uint32_t len);
 
   pci::DmaSpace* memory_;
   QueueLayout layout_;
   QueueFeatures features_;
   QueueFaults faults_;
   std::vector<std::uint32_t> chain_bytes_;  ///< per head, under used_len_whole_chain only
+  /// (id, len) pushed but not yet written, under used_out_of_order only.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> held_;
   std::uint16_t last_avail_ = 0;
   std::uint16_t used_idx_ = 0;
   std::uint16_t signalled_used_ = 0;  ///< used.idx when the driver was last notified
