@@ -318,7 +318,11 @@ DeviceHarness::DeviceHarness(const device_ops::Setup& setup, TargetPool* pool)
   // Reroute the function's bus-master path through the spy. attach() is the
   // PCI function's public hook; the machine's own DmaSpace stays behind it.
   auto& dev = target_->device();
-  for (unsigned q = 0; q < nf_; ++q) channels_.push_back(&dev.channel(q));
+  for (unsigned q = 0; q < nf_; ++q) {
+    channels_.push_back(&dev.channel(q));
+    channel_stats_[q] = &dev.channel(q).stats();
+  }
+  msi_log_ = &target_->machine().msi_log();
   msix_ = dev.msix();
   config_gen_ = dev.config().generation_counter();
   spy_ = std::make_unique<Spy>(*this, target_->machine().dma_space(kAddr));
@@ -388,7 +392,7 @@ DeviceHarness::Snap DeviceHarness::snap() const {
   Snap s;
   const std::uint64_t pba = msix_->pending_word();  // nf_ <= 8 vectors, all in the first word
   for (unsigned v = 0; v < nf_; ++v) {
-    s.placed[v] = channels_[v]->stats().frames_placed;
+    s.placed[v] = channel_stats_[v]->frames_placed;
     s.pending[v] = ((pba >> v) & 1u) != 0;
     s.blocked[v] = blocked_[v];
   }
@@ -472,7 +476,7 @@ void DeviceHarness::check_counters() const {
 void DeviceHarness::after_access(const Snap& before) {
   check_msi(before, snap());
   // Landed MSIs are the device's only RAM writes: apply them to the shadow, in order.
-  const auto& log = target_->machine().msi_log();
+  const auto& log = *msi_log_;
   for (; msi_seen_ < log.size(); ++msi_seen_) {
     const auto& r = log[msi_seen_];
     std::array<std::uint8_t, 4> b{};

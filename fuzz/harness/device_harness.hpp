@@ -298,6 +298,10 @@ class DeviceHarness {
   std::unique_ptr<target::ReferenceTarget> owned_;  ///< null when borrowed from a pool
   target::ReferenceTarget* target_;
   std::vector<amp::FifoChannel*> channels_;  ///< cached: snap() runs twice per port access
+  /// Each channel's counters (stable members of the channels): snap() reads
+  /// them without a call per FIFO through the polymorphic channel.
+  std::array<const amp::ChannelStats*, 8> channel_stats_{};
+  const std::vector<machine::MsiRecord>* msi_log_ = nullptr;  ///< the machine's (after_access, per access)
   pci::Msix* msix_ = nullptr;
   std::unique_ptr<Spy> spy_;
   std::unique_ptr<OraclePort> port_;
