@@ -73,9 +73,12 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/device_ops.hpp"
+#include "vmsg/bus/driver_rule_sink.hpp"
 #include "vmsg/driver/amp_driver.hpp"
 #include "vmsg/target/reference_target.hpp"
 #include "vmsg/transport/driver_rules.hpp"
@@ -97,6 +100,10 @@ struct ExpectedAnswer {
 class AnswerQueue {
  public:
   void push(const ExpectedAnswer& e) { items_.push_back(e); }
+  /// Room for `n` answers up front: storage first taken by a later input
+  /// would count as its allocation that nothing freed (libFuzzer then runs
+  /// that input again to look for a leak).
+  void reserve(std::size_t n) { items_.reserve(n); }
   [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
   [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
   [[nodiscard]] ExpectedAnswer pop() { return items_[head_++]; }
@@ -132,13 +139,42 @@ class ShadowRam {
   std::vector<std::uint32_t> lines_;
 };
 
+/// The device's driver-rule sink for oracle (e). Each report is judged when
+/// it arrives (is it a bus- or register-level rule of the catalogue of the
+/// input's draft?) and only counted: a report allocates nothing and the end
+/// of an input searches no strings (a DriverRuleLog keeps three strings per
+/// report, and comparing every report against the catalogue at the end
+/// went through the sanitizers' memcmp hooks).
+class RuleTally final : public bus::DriverRuleSink {
+ public:
+  explicit RuleTally(wire::Layout layout) : known_(transport::checked_driver_rules(layout)) {}
+  void driver_rule(std::string_view rule, std::uint16_t dev_num, std::string_view kind,
+                   std::string_view detail) override;
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  /// The first rule reported since clear() (empty when none).
+  [[nodiscard]] const std::string& first() const noexcept { return first_; }
+  /// The first reported rule that is not a bus or register rule of the catalogue (empty when none).
+  [[nodiscard]] const std::string& unlisted() const noexcept { return unlisted_; }
+  void clear() noexcept;
+
+ private:
+  [[nodiscard]] bool listed(std::string_view rule) const noexcept;
+  std::span<const transport::DriverRuleInfo> known_;
+  std::size_t count_ = 0;
+  std::string first_;
+  std::string unlisted_;
+};
+
 /// Oracle bookkeeping a DeviceHarness reuses across inputs. `rules` is the
 /// device's driver-rule sink (oracle (e)), so it must outlive the target.
 struct HarnessScratch {
-  explicit HarnessScratch(std::uint64_t ram_size) : shadow(ram_size) {}
+  HarnessScratch(std::uint64_t ram_size, wire::Layout layout) : shadow(ram_size), rules(layout) {
+    for (AnswerQueue& q : expect) q.reserve(64);  // see AnswerQueue::reserve
+  }
   ShadowRam shadow;
   std::array<AnswerQueue, 8> expect;
-  transport::DriverRuleLog rules;
+  RuleTally rules;
 };
 
 /// Reference targets kept across inputs, one per FIFO count and profile. get()
@@ -228,6 +264,10 @@ class DeviceHarness {
   // Operations.
   [[nodiscard]] std::uint64_t resolve(device_ops::Region r, std::uint64_t raw) const;
   [[nodiscard]] bool sane() const;
+  /// BAR k's decode (k < 3), as the device answers bar_mapping(k).
+  [[nodiscard]] const std::optional<pci::BarMapping>& mapping(unsigned k) const;
+  /// Refreshes the decode cache below when config space moved on.
+  void refresh_decode() const;
   [[nodiscard]] bool pristine() const;
   /// Posts through the link (if the layout is sane); true when the frame went in.
   bool post(unsigned q, std::span<const std::uint8_t> frame, bool ring);
@@ -258,6 +298,10 @@ class DeviceHarness {
   std::unique_ptr<target::ReferenceTarget> owned_;  ///< null when borrowed from a pool
   target::ReferenceTarget* target_;
   std::vector<amp::FifoChannel*> channels_;  ///< cached: snap() runs twice per port access
+  /// Each channel's counters (stable members of the channels): snap() reads
+  /// them without a call per FIFO through the polymorphic channel.
+  std::array<const amp::ChannelStats*, 8> channel_stats_{};
+  const std::vector<machine::MsiRecord>* msi_log_ = nullptr;  ///< the machine's (after_access, per access)
   pci::Msix* msix_ = nullptr;
   std::unique_ptr<Spy> spy_;
   std::unique_ptr<OraclePort> port_;
@@ -275,6 +319,13 @@ class DeviceHarness {
   bool in_link_ = false;  ///< the driver link is accessing BAR1: not a stray write
   std::size_t msi_seen_ = 0;  ///< machine MSI log entries already applied to the shadow
   std::uint64_t ambiguous_ = 0;
+  // The BAR decode and sane(), cached per config generation: the oracles ask
+  // around every port access, and only a config write can change the answers.
+  const std::uint64_t* config_gen_ = nullptr;
+  mutable std::array<std::optional<pci::BarMapping>, 3> maps_{};
+  mutable bool sane_ = false;
+  mutable std::uint64_t maps_gen_ = 0;
+  mutable bool maps_valid_ = false;
   // snap()'s cache of blocked(v) (see snap()).
   mutable std::array<bool, 8> blocked_{};
   mutable std::uint64_t blocked_gen_ = 0;

@@ -31,14 +31,23 @@ TransportPool::Entry& TransportPool::entry(const ops::Setup& setup) {
 
 TransportHarness& TransportPool::start(const ops::Setup& setup) {
   Entry& e = entry(setup);
-  e.harness.restore(*e.fresh);
+  if (at_fresh_ != &e) e.harness.restore(*e.fresh);
+  at_fresh_ = nullptr;
   return e.harness;
+}
+
+void TransportPool::finish(const ops::Setup& setup) {
+  Entry& e = entry(setup);
+  e.harness.restore(*e.fresh);
+  at_fresh_ = &e;
 }
 
 TransportHarness& TransportPool::start(const ops::Setup& setup, const ops::Op& first) {
   Entry& e = entry(setup);
+  const bool fresh = at_fresh_ == &e;
+  at_fresh_ = nullptr;
   if (first.kind != ops::Kind::BringUp) {
-    e.harness.restore(*e.fresh);
+    if (!fresh) e.harness.restore(*e.fresh);
     e.harness.run(first);
     return e.harness;
   }
@@ -49,7 +58,7 @@ TransportHarness& TransportPool::start(const ops::Setup& setup, const ops::Op& f
     ++hits_;
     return e.harness;
   }
-  e.harness.restore(*e.fresh);
+  if (!fresh) e.harness.restore(*e.fresh);
   e.harness.run(first);
   if (memoised_ < kMaxMemo) {
     e.brought_up.emplace(key, e.harness.save());
@@ -85,7 +94,9 @@ TransportOutcome run_transport_input(const std::uint8_t* data, std::size_t size,
     h->run(op);
   }
   h->finish();
-  return {h->trace(), digest ? h->ram_digest() : 0, h->frames_out(), h->violations()};
+  const TransportOutcome out{h->trace(), digest ? h->ram_digest() : 0, h->frames_out(), h->violations()};
+  if (pool != nullptr) pool->finish(setup);
+  return out;
 }
 
 }  // namespace vmsg::fuzz

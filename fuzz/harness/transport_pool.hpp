@@ -37,6 +37,13 @@ class TransportPool {
   /// from the memo when `first` is a BringUp seen before.
   TransportHarness& start(const transport_ops::Setup& setup, const transport_ops::Op& first);
 
+  /// Puts `setup`'s harness back into its built state once its input is
+  /// over, so what the input allocated (rule logs, frames, the validator's
+  /// and backend's growth) is freed within it: libFuzzer runs an input again
+  /// to look for a leak whenever it allocated more than it freed. The next
+  /// start() for the same Setup then has nothing to restore.
+  void finish(const transport_ops::Setup& setup);
+
   /// Inputs that started from a memoised bring-up.
   [[nodiscard]] std::uint64_t hits() const noexcept { return hits_; }
 
@@ -48,6 +55,7 @@ class TransportPool {
 
   machine::GuestRam ram_;  ///< shared: only one harness runs at a time, and restore rewrites it
   std::map<SetupKey, std::unique_ptr<Entry>> entries_;
+  const Entry* at_fresh_ = nullptr;  ///< the entry finish() left as built (shared RAM included), if still so
   std::size_t memoised_ = 0;
   std::uint64_t hits_ = 0;
 };
@@ -62,7 +70,8 @@ struct TransportOutcome {
 };
 
 /// Runs one fuzz_transport input (profile prefix, Setup, at most
-/// transport_ops::kMaxOps operations, finish()): on `pool`'s harnesses, or on a harness built for
+/// transport_ops::kMaxOps operations, finish()): on `pool`'s harnesses (put
+/// back into their built state at the end, TransportPool::finish), or on a harness built for
 /// it alone when `pool` is null. The outcome's RAM digest is only computed
 /// when `digest` is set (it reads all of guest RAM).
 TransportOutcome run_transport_input(const std::uint8_t* data, std::size_t size, TransportPool* pool,

@@ -133,5 +133,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // recorded nothing usable: the next input builds afresh.
     if (start == Start::Fresh && !side.snapshot) side.target.reset();
   }
+  // What this input made goes now, not when the next input starts: libFuzzer
+  // runs an input again (and looks for leaks) whenever it allocated more than
+  // it freed. Both sides' rule logs, the reference side's validators and
+  // endpoints, the library's instance.
+  side.rules->clear();
+  if (side.target) side.target->unplug_devices();
+  if (state.lib_port) state.lib_port->release();
   return 0;
 }

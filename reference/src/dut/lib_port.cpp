@@ -161,6 +161,14 @@ void LibPort::recreate(std::string config) {
   create_instance();
 }
 
+void LibPort::release() noexcept {
+  if (dut_ != nullptr) library_->api().destroy(dut_);
+  dut_ = nullptr;
+  msi_log_.clear();
+  log_.clear();
+  violations_.clear();
+}
+
 vmsg_dut* LibPort::instance() const {
   if (dut_ == nullptr) throw PortError("DUT library " + library_->path() + ": no instance (the last recreate() failed)");
   return dut_;

@@ -59,6 +59,11 @@ void ReferenceTarget::check(const std::vector<DeviceSlot>& devices) const {
   }
 }
 
+void ReferenceTarget::unplug_devices() noexcept {
+  for (unsigned q = 0; q < device_->num_fifos(); ++q) device_->bus(q).unplug_all();
+  spec_.devices.clear();
+}
+
 void ReferenceTarget::plug_all() {
   for (const DeviceSlot& d : spec_.devices) device_->plug(d.fifo, d.dev_num, *d.endpoint);
 }

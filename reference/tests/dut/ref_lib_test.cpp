@@ -261,6 +261,19 @@ TEST(RefLib, AFailedRecreateLeavesAPortThatRefusesEveryAccess) {
   EXPECT_EQ(port.config_read({0, 4, 0}, 0, 2), 0x10EEu);
 }
 
+TEST(RefLib, ReleasedPortRefusesAccessesUntilRecreated) {
+  LibPort port(VMSG_REF_DUT_PATH, {.config = kTopology, .ram_size = 16ULL << 20});
+  EXPECT_EQ(port.config_read({0, 4, 0}, 0, 2), 0x10EEu);
+  port.release();  // powered off: the instance is gone now, not at the next recreate()
+  EXPECT_TRUE(port.msi_log().empty());
+  EXPECT_THROW((void)port.config_read({0, 4, 0}, 0, 2), PortError);
+  EXPECT_THROW(port.advance_time(1), PortError);
+  EXPECT_EQ(port.config_read({0, 0, 0}, 0, 2), 0x8086u);  // the host's chipset still answers
+  port.release();  // twice is harmless
+  port.recreate("num-fifos=2");
+  EXPECT_EQ(port.config_read({0, 4, 0}, 0, 2), 0x10EEu);
+}
+
 TEST(RefLib, Rev1ProfileBuildsADeviceThatAnswersInRev1Layouts) {
   Rev1Rig rig("profile=rev1-2026 device=virtio-rng-device,fifo=0,dev=0");
   const auto info = rig.ask<wire::GetDeviceInfoResp>(0, wire::GetDeviceInfoReq{});  // device number 0 (REV1 L649-652)

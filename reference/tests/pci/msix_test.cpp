@@ -356,13 +356,16 @@ TEST(MsixStandalone, HeldUntilAttached) {
   m.config_written(0x42, 2);
   m.mmio_write(0, 8, kMsiAddr);
   m.mmio_write(8, 8, kMsiData);  // data, unmasked
+  EXPECT_EQ(m.pending_word(), 0u);
   m.notify(0);
   EXPECT_TRUE(m.pending(0));
+  EXPECT_EQ(m.pending_word(), 1u);  // bit v for vector v, as pending(v)
   FakeDma dma;
   m.attach(dma);
   ASSERT_EQ(dma.writes.size(), 1u);
   EXPECT_EQ(dma.writes[0], (MsiWrite{kMsiAddr, kMsiData}));
   EXPECT_FALSE(m.pending(0));
+  EXPECT_EQ(m.pending_word(), 0u);
 }
 
 TEST(MsixStandalone, LayoutForManyVectors) {

@@ -70,6 +70,11 @@ class LibPort final : public port::Port {
   /// Throws PortError as the constructor does; the port then has no instance
   /// and every access throws PortError until a recreate() succeeds.
   void recreate(std::string config);
+  /// Powers the device off until the next recreate(): the instance is
+  /// destroyed now and the host side's logs emptied (every access throws
+  /// PortError meanwhile). For a caller that power-cycles per run (fuzz_diff):
+  /// what a run made is freed within it, not at the next run's recreate().
+  void release() noexcept;
   // The library holds a pointer to this object as callback context.
   LibPort(const LibPort&) = delete;
   LibPort& operator=(const LibPort&) = delete;

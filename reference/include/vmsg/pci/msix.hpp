@@ -135,6 +135,9 @@ class Msix {
   /// Entry `vector` as programmed; a default (masked, zero) entry when out of range.
   [[nodiscard]] MsixEntry entry(unsigned vector) const noexcept;
   [[nodiscard]] bool pending(unsigned vector) const noexcept;
+  /// The PBA's first word (bit v: vector v pending, for v < 64), for an
+  /// observer that reads every vector's bit around each access (fuzz_device).
+  [[nodiscard]] std::uint64_t pending_word() const noexcept { return pba_.empty() ? 0 : pba_.front(); }
   [[nodiscard]] const MsixStats& stats() const noexcept { return stats_; }
   /// Counters back to zero (a PCI reset keeps them; a power-on reset does not).
   void reset_stats() noexcept { stats_ = {}; }

@@ -106,6 +106,13 @@ class ReferenceTarget {
   /// target untouched.
   void restore(const Snapshot& s, std::vector<DeviceSlot> devices);
 
+  /// Unplugs every endpoint and drops the target's references to them (the
+  /// spec's device list becomes empty), so they go now rather than at the
+  /// next reset or restore: a caller reusing the target per run (a fuzzer)
+  /// frees within the run what it allocated for it. Until devices come back
+  /// (reset(devices), restore(s, devices)) the buses have nothing plugged.
+  void unplug_devices() noexcept;
+
   [[nodiscard]] port::Port& port() noexcept { return machine_; }
   [[nodiscard]] machine::Machine& machine() noexcept { return machine_; }
   [[nodiscard]] amp::AmpPciDevice& device() noexcept { return *device_; }
