@@ -112,13 +112,23 @@ VStatus BlkDriver::init() {
 }
 
 VResult<std::uint64_t> BlkDriver::refresh_capacity() {
+  const std::uint64_t events = t_->stats().config_events;
   auto r = t_->read_config64(vblk::kCfgCapacity);
   if (!r) return Err{r.error()};
   capacity_ = *r;
+  config_events_seen_ = events;
   return capacity_;
 }
 
+VStatus BlkDriver::follow_config_changes() {
+  if (t_->stats().config_events == config_events_seen_) return Unit{};
+  auto r = refresh_capacity();
+  if (!r) return Err{r.error()};
+  return Unit{};
+}
+
 VStatus BlkDriver::check_transfer(std::uint64_t sector, std::size_t bytes) {
+  if (auto s = follow_config_changes(); !s) return s;
   if (bytes % vblk::kSectorSize != 0) {
     return fail(VirtioErrc::BadRequest, "blk driver: " + std::to_string(bytes) + " bytes is not whole sectors");
   }
@@ -288,6 +298,7 @@ VResult<std::string> BlkDriver::get_id() {
 }
 
 VResult<std::vector<std::uint8_t>> BlkDriver::execute(const BlkRequest& req) {
+  if (auto s = follow_config_changes(); !s) return Err{s.error()};
   if (std::uint64_t{req.out.size()} + req.in_len > options_.max_request_bytes) {
     return fail(VirtioErrc::BadRequest, "blk driver: request data " + std::to_string(req.out.size() + req.in_len) +
                                             " bytes > " + std::to_string(options_.max_request_bytes));

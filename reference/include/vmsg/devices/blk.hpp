@@ -122,6 +122,11 @@ class BlkBackend final : public transport::Backend {
   /// Byte offset of [sector, sector + len) on the disk, or nullopt when the
   /// range is not a whole number of sectors inside it.
   [[nodiscard]] std::optional<std::size_t> range(std::uint64_t sector, std::uint64_t len) const noexcept;
+  /// Reports to the context the driver rules a request breaks (blk
+  /// description.tex L871-886); `data_len` is the request's data: writable
+  /// bytes before the status for IN and GET_ID, readable ones after the header
+  /// otherwise. Changes nothing: the request is answered as before.
+  void check_driver_rules(std::uint32_t type, std::uint64_t sector, std::uint64_t data_len) const;
 
   transport::DeviceContext* ctx_ = nullptr;
   /// Everything a snapshot keeps, in one struct copied whole, so a field

@@ -26,6 +26,7 @@
 
 #include "vmsg/bus/endpoint.hpp"
 #include "vmsg/transport/driver_rules.hpp"
+#include "vmsg/transport/virtio_rule_model.hpp"
 #include "vmsg/wire/messages.hpp"
 #include "vmsg/wire/profile.hpp"
 
@@ -87,6 +88,7 @@ struct ValidatorModel {
   std::optional<std::uint8_t> unanswered_;  ///< msg_id of a request the device left unanswered (L565-568)
   std::uint64_t responses_posted_ = 0;
   std::map<std::uint32_t, QueueModel> queues_;
+  VirtioRuleModel virtio_;  ///< the virtio core and device-type rules (validating_endpoint_virtio.cpp)
 };
 
 }  // namespace detail
@@ -147,6 +149,14 @@ class ValidatingEndpoint final : public bus::Endpoint, private detail::Validator
   void note_answer_rev1(const wire::Message& m, bool answered);
   void check_unnotified_rev1(const wire::Message& m);
   [[nodiscard]] std::optional<std::uint16_t> read_u16(std::uint64_t addr) const;
+  // The virtio core and device-type driver rules (validating_endpoint_virtio.cpp):
+  // checked before the message is forwarded, the model updated from device messages.
+  void check_virtio(const wire::Message& m);
+  void check_virtio_status(const wire::Message& m, const wire::SetDeviceStatusReq& r);
+  void check_virtio_features(const wire::Message& m, const wire::SetDriverFeaturesReq& r);
+  void check_virtio_config(const wire::Message& m, std::uint64_t offset, std::uint64_t length);
+  void check_config_reads(const wire::Message& m);
+  void observe_virtio(const wire::Message& posted);
   // Model updates from the driver message itself (after forwarding).
   void note_request(const wire::Message& m);
   // Device -> driver: model updates (called by the tap before forwarding).
