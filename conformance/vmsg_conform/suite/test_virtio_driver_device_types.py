@@ -42,12 +42,19 @@ def test_reference_blk_driver_reads_capacity_after_a_config_change(dut):
     dev = th.device(dut, th.BLK_ID)
     data = th.pattern(512, 2)
     blk.write(0, data)
+    events = t.stats().config_events
     dut.stimulus.config_event_without_data(dev.dev_num, fifo=dev.fifo)
     t.get_status()  # the event reaches the driver ahead of this answer
+    th.require(t.stats().config_events > events, _event_rule(dut), "a device-side change sent no EVENT_CONFIG")
     requests = t.stats().requests
     assert bytes(blk.read(0, 512)) == data
     assert t.stats().requests > requests, "no GET_CONFIG of capacity before the I/O"
     th.expect_no_violations(dut)
+
+
+def _event_rule(dut):
+    """The device rule that a device-side change is announced with EVENT_CONFIG."""
+    return "R1-DEV-015" if th.is_rev1(dut) else "VMSG-DEV-034"
 
 
 def _balloon(dut):
@@ -66,8 +73,11 @@ def _send_pfns(p, rq, q, pfns):
 
 def _report_actual(p, value):
     """Writes `actual` with the generation the run's profile wants (REV1 baseline: 0)."""
-    gen = 0 if th.is_rev1(p.dut) else p.get_config(ACTUAL, 4).generation
-    p.set_config(gen, ACTUAL, struct.pack("<I", value))
+    rev1 = th.is_rev1(p.dut)
+    gen = 0 if rev1 else p.get_config(ACTUAL, 4).generation
+    applied = p.set_config(gen, ACTUAL, struct.pack("<I", value)).length != 0
+    # A refused write never reaches the balloon, which then cannot judge it.
+    th.require(applied or not rev1, "R1-DEV-012", "the device refused a baseline write of actual")
 
 
 def _raise_target(dut, p):
@@ -108,6 +118,8 @@ def bad_blk_010(dut):
     p, rq = _blk(dut)
     dut.stimulus.config_event_without_data(p.dev.dev_num, fifo=p.dev.fifo)
     p.status()  # the event reached the driver ahead of this answer
+    th.require(any(f.msg_id == th.ID_EVENT_CONFIG for f in p.take_events()), _event_rule(dut),
+               "a device-side change sent no EVENT_CONFIG")
     _blk_send(p, rq, th.BLK_T_IN, 0, in_len=512)
     return ("R1-DRV-010", "R1-DRV-042")  # REV1 wants a refresh of the whole config first
 
