@@ -18,7 +18,8 @@ void bind_monitor(py::module_& m) {
   py::enum_<RuleCheckPoint>(m, "RuleCheckPoint", "which layer of the reference performs a check")
       .value("Endpoint", RuleCheckPoint::Endpoint)
       .value("Bus", RuleCheckPoint::Bus)
-      .value("Registers", RuleCheckPoint::Registers);
+      .value("Registers", RuleCheckPoint::Registers)
+      .value("Backend", RuleCheckPoint::Backend);
   m.def("check_point_name", [](RuleCheckPoint p) { return std::string(to_string(p)); }, py::arg("point"));
 
   py::class_<DriverRuleInfo>(m, "DriverRuleInfo", "one check of the validating reference")

@@ -65,6 +65,8 @@ void bind_transport(py::module_& m) {
              if (shared == nullptr) throw py::type_error("backend not shared with Python");
              return shared->inner();
            })
+      .def("set_driver_rule_sink", &DeviceTransport::set_driver_rule_sink, py::arg("sink"),
+           "where the backend's driver-rule reports go (None drops them)")
       .def("status", &DeviceTransport::status)
       .def("generation", &DeviceTransport::generation)
       .def("offered_features", &DeviceTransport::offered_features)

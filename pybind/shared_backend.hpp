@@ -40,6 +40,9 @@ class ContextProxy final : public transport::DeviceContext {
   [[nodiscard]] virtqueue::SplitQueue* queue(unsigned q) override {
     return ctx_ != nullptr ? ctx_->queue(q) : nullptr;
   }
+  void driver_rule(std::string_view rule, std::string_view kind, std::string_view detail) override {
+    if (ctx_ != nullptr) ctx_->driver_rule(rule, kind, detail);
+  }
 
  private:
   /// Guest memory with no transport behind: every access fails.

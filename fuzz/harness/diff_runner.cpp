@@ -85,6 +85,7 @@ std::vector<target::DeviceSlot> DiffRunner::devices(const diff_ops::Setup& s,
   const transport::ValidationProfile vp{amp.profile.layout, amp.bus.strict_config_generation};
   for (const Placed& p : placed(s)) {
     auto dt = std::make_shared<transport::DeviceTransport>(devices::make_backend(p.kind, props_for(p.kind)), o);
+    dt->set_driver_rule_sink(rules);  // the backend's driver rules, as the library reports them
     out.push_back({p.fifo, p.dev_num, std::make_shared<transport::ValidatingEndpoint>(std::move(dt), rules, vp)});
   }
   return out;

@@ -45,6 +45,20 @@ constexpr std::uint8_t kTagTime = 2;
 
 constexpr std::uint64_t kRingResetBit = std::uint64_t{1} << 40;         // VIRTIO_F_RING_RESET
 constexpr std::uint64_t kNotificationDataBit = std::uint64_t{1} << 38;  // VIRTIO_F_NOTIFICATION_DATA
+constexpr std::uint64_t kVersion1Bit = std::uint64_t{1} << 32;          // VIRTIO_F_VERSION_1
+
+/// What a well-behaved driver accepts whenever it is offered: VERSION_1 (VIRTIO-CORE-036),
+/// blk RO (VIRTIO-BLK-012), balloon MUST_TELL_HOST (VIRTIO-BALLOON-001).
+std::uint64_t polite_must_accept(std::uint32_t device_id) {
+  std::uint64_t bits = kVersion1Bit;
+  if (device_id == 2) bits |= std::uint64_t{1} << 5;
+  if (device_id == 5) bits |= std::uint64_t{1};
+  return bits;
+}
+
+/// Config bytes every device kind here has whatever it offers (blk capacity,
+/// balloon num_pages and actual): a polite read stays inside them (VIRTIO-CORE-020).
+constexpr std::uint64_t kPoliteConfigBytes = 8;
 
 /// Messages that may reconfigure or drop queues: the harness stops predicting them.
 bool touches_queues(const wire::Body& b) {
@@ -445,7 +459,7 @@ void TransportHarness::check_log_accessors() const {
   }
   for (const transport::DriverRuleInfo& row : transport::checked_driver_rules(profile_.layout)) {
     const std::string_view where = transport::to_string(row.where);
-    VMSG_FUZZ_CHECK(where == "endpoint" || where == "bus" || where == "registers",
+    VMSG_FUZZ_CHECK(where == "endpoint" || where == "bus" || where == "registers" || where == "backend",
                     "catalogue row " + std::string(row.rule) + " has no check point name");
   }
   VMSG_FUZZ_CHECK(validator_->log() == ep_log_ && &validator_->inner() == inner_.get(),
@@ -491,7 +505,7 @@ bool TransportHarness::polite_message(const wire::Message& m) const {
   if (!rs_.view.config_size) return false;  // everything else needs GET_DEVICE_INFO first
   if (std::holds_alternative<wire::GetDeviceFeaturesReq>(b) || std::holds_alternative<wire::GetVqueueReq>(b)) return true;
   if (const auto* gc = std::get_if<wire::GetConfigReq>(&b)) {
-    return std::uint64_t{gc->offset} + gc->length <= *rs_.view.config_size;
+    return std::uint64_t{gc->offset} + gc->length <= std::min<std::uint64_t>(*rs_.view.config_size, kPoliteConfigBytes);
   }
   return false;  // writes, events and responses: left to the structured operations
 }
@@ -526,10 +540,11 @@ std::optional<ops::Op> TransportHarness::polite_copy(const ops::Op& op) const {
     case Kind::Frame:
       return std::nullopt;
     case Kind::RawWrite:
-      // REV1: buffers made available are announced with EVENT_AVAIL (R1-DRV-040,
-      // which the validator reads from the avail index); a driver scribbling
-      // over its own rings has announced nothing, so polite writes stay out of them.
-      if (rev1()) {
+      // A driver scribbling over its own rings publishes what it never
+      // announced (REV1: R1-DRV-040, read from the avail index) and may leave
+      // the device holding buffers when it replaces the queue (VIRTIO-CORE-035),
+      // so polite writes stay out of them.
+      {
         const std::uint64_t lo = op.value;
         const std::uint64_t hi = end_of(lo, op.bytes.size());
         for (unsigned q = 0; q < ops::kMaxQueues; ++q) {
@@ -567,6 +582,7 @@ bool TransportHarness::polite_set_queue(unsigned q, std::uint32_t size) {
   } else if (before->cur_size != 0 && (rs_.negotiated & kRingResetBit) != 0) {
     rs_.track[q].on = false;
     (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0, .body = wire::ResetVqueueReq{q}});
+    if (!query()) return false;  // the reset verified before the queue is set up again (VIRTIO-CORE-025)
   }
   const std::uint32_t n = std::bit_floor(std::min({size, before->max_size, ops::kMaxRingSize}));
   if (n == 0) return false;
@@ -637,7 +653,7 @@ void TransportHarness::bring_up(const ops::Op& op) {
       for (std::size_t i = 0; i < r->features.size() && i < 2; ++i) offered |= std::uint64_t{r->features[i]} << (32 * i);
     }
   }
-  const std::uint64_t want = offered & op.value;
+  const std::uint64_t want = offered & (op.value | (setup_.polite ? polite_must_accept(device_id_) : 0));
   (void)send({.dev_num = ops::kDevNum, .token = rs_.token++, .reserved_type_bits = 0,
               .body = wire::SetDriverFeaturesReq{.block_index = 0,
                                                  .features = {static_cast<std::uint32_t>(want),

@@ -421,13 +421,29 @@ def negotiate(p: Peer, wanted: int | None = None) -> int:
         require(got == status, "VMSG-DEV-053", f"SET_DEVICE_STATUS({status:#x}) reported {got:#x}")
     offered = offered_v1(p)
     if wanted is None:
-        wanted = bit(F_VERSION_1)
+        wanted = bit(F_VERSION_1) | SHOULD_ACCEPT.get(p.dev.device_id, 0)
     chosen = offered & wanted
     p.set_features(chosen)
     got = p.set_status(ACK | DRIVER | FEATURES_OK)
     require(got == ACK | DRIVER | FEATURES_OK, "VMSG-DEV-024",
             f"FEATURES_OK refused for the offered features {chosen:#x} (status {got:#x})")
     return chosen
+
+
+def to_driver(p: "Peer", read_features: bool = True) -> None:
+    """info, reset, ACKNOWLEDGE, DRIVER and (optionally) the feature read: ready to write features."""
+    p.info()
+    p.set_status(0)
+    p.set_status(ACK)
+    p.set_status(ACK | DRIVER)
+    if read_features:
+        p.offered()
+
+
+#: Device-type features a driver should accept whenever they are offered (blk
+#: RO, VIRTIO-BLK-012; balloon MUST_TELL_HOST, VIRTIO-BALLOON-001): negotiate's
+#: default takes them, so a sequence breaks no driver rule unless it means to.
+SHOULD_ACCEPT = {BLK_ID: bit(5), BALLOON_ID: bit(0)}
 
 
 #: Queue size bring_up uses when a test does not need a particular one.
@@ -675,6 +691,34 @@ def device_variant(request, device_id: int, **props):
         yield dut
     finally:
         dut.close()
+
+def device_conformed(dut, found) -> None:
+    """Driver rules are judged against a conforming device: when the device
+    deviated and the driver worked around it, the rules that workaround
+    broke say nothing about the driver (the test is BLOCKED instead)."""
+    deviations = dut.deviations()
+    if deviations:
+        req, detail = deviations[0]
+        require(False, req, f"the device deviated ({detail}); the driver's way around it was flagged {found}")
+
+
+def expect_no_violations(dut, allowed=()) -> None:
+    """No driver rule broken so far, besides the ``allowed`` ones a test breaks on purpose."""
+    v = [x for x in violations_of(dut) if rule_ids([x])[0] not in allowed]
+    if v:
+        device_conformed(dut, rule_ids(v))
+    assert v == [], f"violations recorded: {rule_ids(v)}"
+
+
+def expect_flagged_exactly(dut, rule: str, also=()) -> None:
+    """The driver-rule log names `rule` (as the run's profile names it) and at
+    most the `also` rules the same mistake cannot help breaking."""
+    got = sorted(set(rule_ids(violations_of(dut))))
+    expected = set(ids_under_profile(dut, [rule]))
+    flagged = bool(set(got) & expected) and set(got) <= expected | set(also)
+    if not flagged:
+        device_conformed(dut, got)
+    assert flagged, f"recorded {got}, expected some of {sorted(expected)} (and no more than {sorted(also)} besides)"
 
 
 def config_change(dut, dev: DevRef) -> None:

@@ -130,6 +130,7 @@ class RefTarget(Target):
             options = v.transport.TransportOptions(max_msg_size=device_wprofile.max_msg_size, faults=fault_set,
                                                    layout=device_wprofile.layout)
             transport = v.transport.DeviceTransport(backend, options)
+            transport.set_driver_rule_sink(log)  # the device type's driver rules, seen by the backend
             endpoints[(d.fifo, d.dev_num)] = transport
             # Armable device behaviours (dut.stimulus), seen by the validator as the device's own.
             stimulus = v.transport.StimulusEndpoint(transport)

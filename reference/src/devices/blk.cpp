@@ -89,6 +89,27 @@ bool BlkBackend::touches_bad_sector(std::uint64_t sector, std::uint64_t len) con
                      [&](std::uint64_t bad) { return bad >= sector && bad - sector < n; });
 }
 
+void BlkBackend::check_driver_rules(std::uint32_t type, std::uint64_t sector, std::uint64_t data_len) const {
+  if (ctx_ == nullptr) return;
+  const std::string kind = "blk request type " + std::to_string(type);
+  const std::string where = "sector " + std::to_string(sector) + ", " + std::to_string(data_len) + " data bytes";
+  if (type == blk::kTypeIn || type == blk::kTypeOut) {
+    if (data_len % blk::kSectorSize != 0) {
+      ctx_->driver_rule("VIRTIO-BLK-014", kind, where + ": not whole 512-byte sectors");
+    }
+    // Partial sectors count as touched: any byte past capacity is past it.
+    const std::uint64_t cap = st_.options.capacity_sectors;
+    const std::uint64_t sectors = data_len / blk::kSectorSize + (data_len % blk::kSectorSize != 0 ? 1 : 0);
+    if (sector > cap || sectors > cap - sector) {
+      ctx_->driver_rule("VIRTIO-BLK-011", kind, where + ": reaches past capacity " + std::to_string(cap));
+    }
+  } else if (type == blk::kTypeFlush && sector != 0) {
+    ctx_->driver_rule("VIRTIO-BLK-013", kind, where + ": FLUSH with a non-zero sector");
+  } else if (type == blk::kTypeGetId && data_len != blk::kIdSize) {
+    ctx_->driver_rule("VIRTIO-BLK-016", kind, where + ": GET_ID data is not 20 bytes");
+  }
+}
+
 Result<BlkBackend::Outcome, QueueError> BlkBackend::execute(SplitQueue& queue, const Chain& chain) {
   // The status byte is the last writable byte; everything writable before it is data space.
   const std::uint64_t data_space = chain.writable_bytes() - 1;
@@ -101,6 +122,8 @@ Result<BlkBackend::Outcome, QueueError> BlkBackend::execute(SplitQueue& queue, c
   if (*got < hdr.size()) return kIoErr;
   const std::uint32_t type = le::load32(hdr, 0);
   const std::uint64_t sector = le::load64(hdr, 8);
+  const bool device_writes = type == blk::kTypeIn || type == blk::kTypeGetId;
+  check_driver_rules(type, sector, device_writes ? data_space : chain.readable_bytes() - blk::kHeaderSize);
 
   switch (type) {
     case blk::kTypeIn: {

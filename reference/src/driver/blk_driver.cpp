@@ -52,6 +52,12 @@ VStatus BlkDriver::init() {
   if (options_.event_idx) wanted |= vfeature::bit(vfeature::kEventIdx);
   pending_.clear();  // the reset inside init() takes every request back
   if (auto r = t_->init(wanted); !r) return Err{r.error()};
+  // Capacity always; an optional field only with its feature (content.tex L294-296).
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> view{{vblk::kCfgCapacity, 8}};
+  if (t_->has_feature(vblk::kFeatSizeMax)) view.emplace_back(vblk::kCfgSizeMax, 4);
+  if (t_->has_feature(vblk::kFeatSegMax)) view.emplace_back(vblk::kCfgSegMax, 4);
+  if (t_->has_feature(vblk::kFeatBlkSize)) view.emplace_back(vblk::kCfgBlkSize, 4);
+  t_->set_config_view(std::move(view));
 
   auto cap = refresh_capacity();
   if (!cap) return Err{cap.error()};
@@ -112,13 +118,26 @@ VStatus BlkDriver::init() {
 }
 
 VResult<std::uint64_t> BlkDriver::refresh_capacity() {
+  const std::uint64_t events = t_->stats().config_events;
   auto r = t_->read_config64(vblk::kCfgCapacity);
   if (!r) return Err{r.error()};
   capacity_ = *r;
+  config_events_seen_ = events;
   return capacity_;
 }
 
+VStatus BlkDriver::follow_config_changes() {
+  if (t_->stats().config_events == config_events_seen_) return Unit{};
+  // The whole view first where the event left it stale (REV1 L405-407 wants
+  // the full refresh, which a capacity read alone would count as done).
+  if (auto s = t_->refresh_config(); !s) return s;
+  auto r = refresh_capacity();
+  if (!r) return Err{r.error()};
+  return Unit{};
+}
+
 VStatus BlkDriver::check_transfer(std::uint64_t sector, std::size_t bytes) {
+  if (auto s = follow_config_changes(); !s) return s;
   if (bytes % vblk::kSectorSize != 0) {
     return fail(VirtioErrc::BadRequest, "blk driver: " + std::to_string(bytes) + " bytes is not whole sectors");
   }
@@ -288,6 +307,7 @@ VResult<std::string> BlkDriver::get_id() {
 }
 
 VResult<std::vector<std::uint8_t>> BlkDriver::execute(const BlkRequest& req) {
+  if (auto s = follow_config_changes(); !s) return Err{s.error()};
   if (std::uint64_t{req.out.size()} + req.in_len > options_.max_request_bytes) {
     return fail(VirtioErrc::BadRequest, "blk driver: request data " + std::to_string(req.out.size() + req.in_len) +
                                             " bytes > " + std::to_string(options_.max_request_bytes));

@@ -467,23 +467,44 @@ std::optional<std::vector<std::uint8_t>> TransportDriver::cached_config(std::uin
 }
 
 bool TransportDriver::config_stale() const noexcept {
-  return std::find(config_known_.begin(), config_known_.end(), false) != config_known_.end();
+  if (config_view_.empty()) return std::find(config_known_.begin(), config_known_.end(), false) != config_known_.end();
+  for (const auto& [offset, length] : config_view_) {
+    const std::size_t lo = std::min<std::size_t>(offset, config_known_.size());
+    const std::size_t hi = std::min<std::size_t>(std::size_t{offset} + length, config_known_.size());
+    if (std::find(config_known_.begin() + static_cast<std::ptrdiff_t>(lo),
+                  config_known_.begin() + static_cast<std::ptrdiff_t>(hi), false) !=
+        config_known_.begin() + static_cast<std::ptrdiff_t>(hi)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+VStatus TransportDriver::read_view() {
+  const auto size = static_cast<std::uint32_t>(config_.size());
+  if (config_view_.empty()) {
+    auto r = read_config(0, size);
+    if (!r) return Err{r.error()};
+    return Unit{};
+  }
+  for (const auto& [offset, length] : config_view_) {
+    if (offset >= size) continue;
+    auto r = read_config(offset, std::min(length, size - offset));
+    if (!r) return Err{r.error()};
+  }
+  return Unit{};
 }
 
 VStatus TransportDriver::refresh_if_announced() {
   apply_events();
   if (!refresh_due_) return Unit{};
-  auto r = read_config(0, static_cast<std::uint32_t>(config_.size()));
-  if (!r) return Err{r.error()};
-  return Unit{};
+  return read_view();
 }
 
 VStatus TransportDriver::refresh_config() {
   apply_events();
   if (!config_stale() && !refresh_due_) return Unit{};
-  auto r = read_config(0, static_cast<std::uint32_t>(config_.size()));
-  if (!r) return Err{r.error()};
-  return Unit{};
+  return read_view();
 }
 
 // ---- virtqueues ------------------------------------------------------------------

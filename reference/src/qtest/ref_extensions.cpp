@@ -16,6 +16,7 @@ target::ReferenceSpec RefExtensions::instrument(target::ReferenceSpec spec) {
     auto dt = std::dynamic_pointer_cast<transport::DeviceTransport>(slot.endpoint);
     if (!dt) continue;
     transports_[{slot.fifo, slot.dev_num}] = dt;
+    dt->set_driver_rule_sink(rules_);  // the device type's driver rules, seen by the backend
     // The rules of the draft the device speaks.
     slot.endpoint = std::make_shared<transport::ValidatingEndpoint>(
         dt, rules_, transport::ValidationProfile{spec.amp.profile.layout, spec.amp.bus.strict_config_generation});

@@ -608,6 +608,10 @@ void DeviceTransport::config_changed(std::uint32_t offset, std::uint32_t length)
   post(0, std::move(ev));  // VMSG-DEV-034/061
 }
 
+void DeviceTransport::driver_rule(std::string_view rule, std::string_view kind, std::string_view detail) {
+  if (rule_sink_) rule_sink_->driver_rule(rule, dev_num_, kind, detail);
+}
+
 void DeviceTransport::needs_reset() {
   if ((status_ & st::kNeedsReset) != 0) return;  // announced once per reset cycle
   status_ |= st::kNeedsReset;

@@ -182,15 +182,59 @@ constexpr std::array kRev1Rules{
     DriverRuleInfo{"AMP-006", P::Registers, "a BAR0 write that is not 32 bits wide"},
 };
 
-// The virtio core's split-ring driver rules (requirements-virtio.toml), the
-// same under both drafts; VirtqueueMonitor checks them from guest memory,
-// and VIRTIO-RING-001 rides on the SET_VQUEUE alignment check.
+// The virtio core's driver rules (requirements-virtio.toml), the same under
+// both drafts, appended to each profile's table below: the split-ring rules
+// VirtqueueMonitor reads from guest memory (VIRTIO-RING-001 rides on the
+// SET_VQUEUE alignment check), the status, feature and configuration rules of
+// validating_endpoint_virtio.cpp, and the device-type request rules the
+// backends report through DeviceContext::driver_rule.
 constexpr std::array kVirtioRules{
+    DriverRuleInfo{"VIRTIO-BALLOON-001", P::Endpoint,
+                   "balloon: FEATURES_OK set without VIRTIO_BALLOON_F_MUST_TELL_HOST while it was offered"},
+    DriverRuleInfo{"VIRTIO-BLK-010", P::Endpoint,
+                   "blk: EVENT_AVAIL after an EVENT_CONFIG that may move capacity (and did not carry it) reached the "
+                   "driver, with no GET_CONFIG of capacity in between"},
+    DriverRuleInfo{"VIRTIO-BLK-012", P::Endpoint, "blk: FEATURES_OK set without VIRTIO_BLK_F_RO while it was offered"},
+    DriverRuleInfo{"VIRTIO-CORE-001", P::Endpoint,
+                   "SET_DRIVER_FEATURES while the device's reported status lacks ACKNOWLEDGE or DRIVER"},
+    DriverRuleInfo{"VIRTIO-CORE-002", P::Endpoint,
+                   "non-zero SET_DEVICE_STATUS that clears a bit the device reports (DEVICE_NEEDS_RESET aside)"},
+    DriverRuleInfo{"VIRTIO-CORE-003", P::Endpoint,
+                   "after FAILED, with no reset: a status write setting another bit, SET_DRIVER_FEATURES or SET_VQUEUE"},
+    DriverRuleInfo{"VIRTIO-CORE-008", P::Endpoint,
+                   "SET_DRIVER_FEATURES sets a bit of a block read with GET_DEVICE_FEATURES that was not offered"},
+    DriverRuleInfo{"VIRTIO-CORE-009", P::Endpoint,
+                   "SET_DRIVER_FEATURES sets a bit the draft reserves or does not define for the device type"},
+    DriverRuleInfo{"VIRTIO-CORE-018", P::Endpoint,
+                   "after SET_DEVICE_STATUS(0) answered non-zero, a request other than GET_DEVICE_STATUS or another "
+                   "reset before a status read shows 0"},
+    DriverRuleInfo{"VIRTIO-CORE-019", P::Endpoint,
+                   "a run of GET_CONFIG reads ends with a range read before the generation moved and not read "
+                   "again at the final generation"},
+    DriverRuleInfo{"VIRTIO-CORE-020", P::Endpoint,
+                   "GET_CONFIG or SET_CONFIG touching an optional blk or balloon field whose feature the device was "
+                   "not seen offering"},
+    DriverRuleInfo{"VIRTIO-CORE-025", P::Endpoint,
+                   "SET_VQUEUE for a queue reset with RESET_VQUEUE, with no GET_VQUEUE of it since"},
+    DriverRuleInfo{"VIRTIO-CORE-028", P::Endpoint,
+                   "EVENT_AVAIL for a queue re-enabled after RESET_VQUEUE whose SET_VQUEUE no GET_VQUEUE confirmed"},
+    DriverRuleInfo{"VIRTIO-CORE-029", P::Endpoint, "ACKNOWLEDGE set before the driver ever reset the device"},
+    DriverRuleInfo{"VIRTIO-CORE-030", P::Endpoint,
+                   "SET_CONFIG while the reported status has DRIVER but not FEATURES_OK (negotiation)"},
+    DriverRuleInfo{"VIRTIO-CORE-031", P::Endpoint,
+                   "SET_DRIVER_FEATURES adding a bit to the negotiated set while the device reports FEATURES_OK"},
+    DriverRuleInfo{"VIRTIO-CORE-032", P::Endpoint,
+                   "after the device refused FEATURES_OK, with no reset: GET_VQUEUE, SET_VQUEUE or DRIVER_OK"},
     DriverRuleInfo{"VIRTIO-CORE-033", P::Endpoint,
                    "EVENT_AVAIL with no SET_DEVICE_STATUS setting DRIVER_OK since the last reset"},
     DriverRuleInfo{"VIRTIO-CORE-034", P::Endpoint,
                    "a descriptor (or indirect table entry) of a chain the device holds (exposed, not yet in the "
                    "used ring) changed between two driver messages"},
+    DriverRuleInfo{"VIRTIO-CORE-035", P::Endpoint,
+                   "after DRIVER_OK, SET_VQUEUE replacing a configured queue whose avail index is ahead of its used "
+                   "index (buffers the device holds), with no device or queue reset"},
+    DriverRuleInfo{"VIRTIO-CORE-036", P::Endpoint,
+                   "FEATURES_OK set without VIRTIO_F_VERSION_1 while the device offered it"},
     DriverRuleInfo{"VIRTIO-RING-001", P::Endpoint,
                    "SET_VQUEUE with a descriptor table not 16-byte, driver area not 2-byte or device area not "
                    "4-byte aligned"},
@@ -227,6 +271,21 @@ constexpr std::array kVirtioRules{
                    "EVENT_IDX negotiated: EVENT_AVAIL for new entries none of which avail_event names"},
     DriverRuleInfo{"VIRTIO-RNG-001", P::Endpoint,
                    "an exposed chain on the entropy request queue with a device-readable descriptor"},
+    DriverRuleInfo{"VIRTIO-BALLOON-006", P::Backend,
+                   "balloon: `actual` reported below num_pages with no page given since num_pages rose"},
+    DriverRuleInfo{"VIRTIO-BALLOON-008", P::Backend,
+                   "balloon: a page deflated while the balloon holds num_pages pages or fewer (DEFLATE_ON_OOM never "
+                   "offered)"},
+    DriverRuleInfo{"VIRTIO-BALLOON-010", P::Backend,
+                   "balloon: an inflate naming a page still in the balloon (reused without a deflate)"},
+    DriverRuleInfo{"VIRTIO-BALLOON-014", P::Backend,
+                   "balloon: a deflate naming a page no returned inflate request gave"},
+    DriverRuleInfo{"VIRTIO-BALLOON-015", P::Backend,
+                   "balloon: a whole write of `actual` that differs from the pages in the balloon"},
+    DriverRuleInfo{"VIRTIO-BLK-011", P::Backend, "blk IN or OUT request whose sectors reach past capacity"},
+    DriverRuleInfo{"VIRTIO-BLK-013", P::Backend, "blk FLUSH request with a non-zero sector"},
+    DriverRuleInfo{"VIRTIO-BLK-014", P::Backend, "blk IN or OUT request whose data is not whole 512-byte sectors"},
+    DriverRuleInfo{"VIRTIO-BLK-016", P::Backend, "blk GET_ID request whose data is not 20 bytes"},
 };
 
 template <std::size_t A, std::size_t B>
@@ -258,6 +317,8 @@ std::string_view to_string(RuleCheckPoint p) noexcept {
       return "bus";
     case RuleCheckPoint::Registers:
       return "registers";
+    case RuleCheckPoint::Backend:
+      return "backend";
   }
   return "?";
 }

@@ -108,6 +108,7 @@ void ValidatingEndpoint::check(const wire::Message& m) {
   if (feature_or_queue && !info_known()) {
     violation(id("VMSG-DRV-016", "R1-DRV-025"), m, "sent before any GET_DEVICE_INFO was answered");
   }
+  check_virtio(m);
   if (rev1_) {
     check_reset_pending(m);
     check_owed_rev1(m);
@@ -342,6 +343,7 @@ void ValidatingEndpoint::reset_model() {
 }
 
 void ValidatingEndpoint::observe(const wire::Message& posted) {
+  observe_virtio(posted);  // first: it compares the answer with the model as it was
   if (const auto* ev = std::get_if<wire::EventConfig>(&posted.body)) {
     event_generations_.push_back(ev->generation);
     note_status(ev->device_status);

@@ -220,5 +220,93 @@ TEST(BalloonReset, ClearsInflatedAndActualKeepsTarget) {
   EXPECT_TRUE(r.ctx.config_changes.empty());  // a reset is not a device-initiated change
 }
 
+// --- driver rules the balloon sees (balloon description.tex L179-224) -------
+
+/// Inflates `list` on the rig's inflate queue.
+void inflate(BalloonRig& r, std::initializer_list<std::uint32_t> list) {
+  r.inflate.add_chain({pfns(list)}, {});
+  ASSERT_EQ(r.balloon.process(0, r.qi), std::nullopt);
+}
+void deflate(BalloonRig& r, std::initializer_list<std::uint32_t> list) {
+  r.deflate.add_chain({pfns(list)}, {});
+  ASSERT_EQ(r.balloon.process(1, r.qd), std::nullopt);
+}
+void report_actual(BalloonRig& r, std::uint32_t actual) {
+  ASSERT_TRUE(r.balloon.write_config(balloon::kCfgActual, test::le32_bytes(actual)));
+}
+
+TEST(BalloonDriverRules, ACorrectDriverReportsNothing) {
+  BalloonRig r(2);
+  r.balloon.set_target(3);
+  inflate(r, {10, 11, 12});
+  report_actual(r, 3);
+  r.balloon.set_target(1);
+  deflate(r, {10, 11});
+  report_actual(r, 1);
+  EXPECT_TRUE(r.ctx.rules.empty());
+}
+
+TEST(BalloonDriverRules, ReinflatingAHeldPageBreaksBalloon010) {
+  BalloonRig r(4);
+  inflate(r, {10, 11});
+  inflate(r, {11, 12, 10});  // once per chain
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BALLOON-010"}));
+  EXPECT_EQ(r.balloon.inflated(), (std::set<std::uint32_t>{10, 11, 12}));  // handled as before
+}
+
+TEST(BalloonDriverRules, DeflatingAPageNeverGivenBreaksBalloon014) {
+  BalloonRig r;
+  inflate(r, {10});
+  deflate(r, {99, 98});
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BALLOON-014"}));
+  EXPECT_EQ(r.balloon.stats().unknown_deflates, 2u);
+}
+
+TEST(BalloonDriverRules, DeflatingAtOrBelowTheTargetBreaksBalloon008) {
+  BalloonRig r(2);
+  inflate(r, {10, 11, 12});
+  deflate(r, {10});  // 3 held > 2 wanted: fine
+  EXPECT_TRUE(r.ctx.rules.empty());
+  deflate(r, {11});  // 2 held, 2 wanted: the device still wants it
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BALLOON-008"}));
+  EXPECT_EQ(r.balloon.inflated_count(), 1u);
+}
+
+TEST(BalloonDriverRules, AWrongActualBreaksBalloon015) {
+  BalloonRig r(2);
+  inflate(r, {10, 11});
+  report_actual(r, 3);
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BALLOON-015"}));
+  EXPECT_EQ(r.balloon.actual(), 3u);  // applied as before
+  // A partial write is no report yet.
+  r.ctx.rules.clear();
+  ASSERT_TRUE(r.balloon.write_config(balloon::kCfgActual, std::vector<std::uint8_t>{7}));
+  EXPECT_TRUE(r.ctx.rules.empty());
+}
+
+TEST(BalloonDriverRules, ReportingWithoutInflatingAfterTheTargetRoseBreaksBalloon006) {
+  BalloonRig r;
+  r.balloon.set_target(2);
+  report_actual(r, 0);
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BALLOON-006"}));
+  r.ctx.rules.clear();
+  inflate(r, {10});  // moving towards the target: a partial report is fine
+  report_actual(r, 1);
+  EXPECT_TRUE(r.ctx.rules.empty());
+}
+
+TEST(BalloonDriverRules, TheUnansweredTargetIsSavedAndRestored) {
+  BalloonRig r;
+  const auto before = r.balloon.save_state();
+  r.balloon.set_target(2);
+  const auto raised = r.balloon.save_state();
+  r.balloon.restore_state(before);
+  report_actual(r, 0);
+  EXPECT_TRUE(r.ctx.rules.empty());
+  r.balloon.restore_state(raised);
+  report_actual(r, 0);
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BALLOON-006"}));
+}
+
 }  // namespace
 }  // namespace vmsg::devices

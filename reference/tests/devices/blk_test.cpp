@@ -15,6 +15,7 @@
 namespace vmsg::devices {
 namespace {
 
+using test::FakeContext;
 using test::FakeMemory;
 using test::kPoison;
 using test::Ring;
@@ -451,6 +452,55 @@ TEST(BlkReset, KeepsDiskContentsAndConfig) {
   EXPECT_EQ(r.disk(1, 512), data);
   EXPECT_EQ(test::config_bytes(r.blk), cfg);
   EXPECT_EQ(r.blk.stats().writes, 1u);
+}
+
+// --- driver rules the device sees in requests (blk description.tex L871-886) ---
+
+struct BoundBlkRig : BlkRig {
+  explicit BoundBlkRig(BlkOptions o = opts(8)) : BlkRig(std::move(o)) { blk.bind(ctx); }
+  FakeContext ctx{mem, blk};
+};
+
+TEST(BlkDriverRules, WellFormedRequestsReportNothing) {
+  BoundBlkRig r;
+  r.write(6, pattern(1024, 1));
+  r.read(0, 4096);
+  r.read(8, 0);  // nothing read at capacity
+  r.ring.add_chain({hdr(blk::kTypeFlush, 0)}, {1});
+  r.ring.add_chain({hdr(blk::kTypeGetId, 0)}, {20, 1});
+  r.run();
+  EXPECT_TRUE(r.ctx.rules.empty());
+}
+
+TEST(BlkDriverRules, RequestsPastCapacityBreakBlk011) {
+  BoundBlkRig r;
+  r.read(7, 1024);
+  r.write(8, pattern(512, 1));
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BLK-011", "VIRTIO-BLK-011"}));
+  EXPECT_EQ(r.blk.stats().errors, 2u);  // answered IOERR as before
+}
+
+TEST(BlkDriverRules, FlushWithASectorBreaksBlk013) {
+  BoundBlkRig r;
+  const auto f = r.ring.add_chain({hdr(blk::kTypeFlush, 3)}, {1});
+  r.run();
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BLK-013"}));
+  EXPECT_EQ(r.status_of(f), blk::kStatusOk);
+}
+
+TEST(BlkDriverRules, PartialSectorsBreakBlk014) {
+  BoundBlkRig r;
+  r.read(0, 100);
+  r.write(0, pattern(600, 1));
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BLK-014", "VIRTIO-BLK-014"}));
+}
+
+TEST(BlkDriverRules, GetIdOfAnotherSizeBreaksBlk016) {
+  BoundBlkRig r;
+  r.ring.add_chain({hdr(blk::kTypeGetId, 0)}, {4, 1});
+  r.ring.add_chain({hdr(blk::kTypeGetId, 0)}, {64, 1});
+  r.run();
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BLK-016", "VIRTIO-BLK-016"}));
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -221,8 +223,14 @@ class FakeContext final : public transport::DeviceContext {
   void needs_reset() override { ++needs_reset_calls; }
   void used(unsigned q) override { used_calls.push_back(q); }
   [[nodiscard]] bool driver_ok() const override { return ok; }
+  void driver_rule(std::string_view rule, std::string_view kind, std::string_view detail) override {
+    (void)kind;
+    (void)detail;
+    rules.emplace_back(rule);
+  }
 
   std::vector<ConfigChange> config_changes;
+  std::vector<std::string> rules;  ///< driver rules the backend reported, in order
   unsigned needs_reset_calls = 0;
   std::vector<unsigned> used_calls;
   bool ok = true;

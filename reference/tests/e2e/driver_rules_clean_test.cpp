@@ -155,7 +155,10 @@ TEST(DriverRulesClean, BlkDriverReadsWritesFlushAndIdBreakNoRule) {
 TEST(DriverRulesClean, ConfigReadsWritesAndHostChangesBreakNoRule) {
   ValidatedRig r;
   driver::TransportDriver t(r.bus1, 1);
-  ASSERT_TRUE(t.init(driver::vfeature::bit(driver::vfeature::kVersion1)).ok());
+  // MUST_TELL_HOST too: a driver should accept it when offered (VIRTIO-BALLOON-001).
+  ASSERT_TRUE(t.init(driver::vfeature::bit(driver::vfeature::kVersion1) |
+                     driver::vfeature::bit(devices::balloon::kFeatMustTellHost))
+                  .ok());
   ASSERT_TRUE(t.setup_queue(0, 16, r.ram).ok());
   ASSERT_TRUE(t.setup_queue(1, 16, r.ram).ok());
   ASSERT_TRUE(t.driver_ok().ok());

@@ -80,6 +80,18 @@ class BalloonBackend final : public transport::Backend {
   [[nodiscard]] const BalloonStats& stats() const noexcept { return st_.stats; }
 
  private:
+  /// Which driver rules a chain has been reported for already (once each per chain).
+  struct ChainRules {
+    bool reinflated = false;
+    bool unknown = false;
+    bool below_target = false;
+  };
+  /// Reports to the context the driver rules one PFN of a chain breaks, just
+  /// before the balloon takes it (balloon description.tex L188-218). Changes nothing.
+  void check_pfn_rules(bool inflate, std::uint32_t pfn, ChainRules& done) const;
+  /// The same for a driver write of `actual` (L179-180, L220-224), after it.
+  void check_actual_rules() const;
+
   transport::DeviceContext* ctx_ = nullptr;
   std::size_t max_tracked_;
   std::uint32_t queue_max_;
@@ -90,6 +102,9 @@ class BalloonBackend final : public transport::Backend {
     std::uint32_t actual = 0;
     std::set<std::uint32_t> inflated;
     BalloonStats stats;
+    /// num_pages rose above the balloon's size and no page was given since
+    /// (balloon description.tex L179-180, judged when the driver reports `actual`).
+    bool target_unanswered = false;
   };
   State st_;
 };

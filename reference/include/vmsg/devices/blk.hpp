@@ -137,6 +137,12 @@ class BlkBackend final : public transport::Backend {
   /// Whether [sector, sector + len) (bytes, inside the disk) touches a bad sector.
   [[nodiscard]] bool touches_bad_sector(std::uint64_t sector, std::uint64_t len) const noexcept;
 
+  /// Reports to the context the driver rules a request breaks (blk
+  /// description.tex L871-886); `data_len` is the request's data: writable
+  /// bytes before the status for IN and GET_ID, readable ones after the header
+  /// otherwise. Changes nothing: the request is answered as before.
+  void check_driver_rules(std::uint32_t type, std::uint64_t sector, std::uint64_t data_len) const;
+
   transport::DeviceContext* ctx_ = nullptr;
   /// Everything a snapshot keeps, in one struct copied whole, so a field
   /// added here is saved and restored without further code.

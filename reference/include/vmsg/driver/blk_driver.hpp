@@ -81,7 +81,8 @@ class BlkDriver {
   /// otherwise); features VERSION_1, FLUSH, RO, BLK_SIZE, SEG_MAX, SIZE_MAX
   /// (+ EVENT_IDX); capacity and limits from config; queue 0; DRIVER_OK.
   VStatus init();
-  /// Re-reads the capacity (after an EVENT_CONFIG, say).
+  /// Re-reads the capacity. Every request does so first when an EVENT_CONFIG
+  /// arrived since the last read (blk description.tex L868-869).
   VResult<std::uint64_t> refresh_capacity();
 
   /// Reads out.size() bytes (a multiple of 512) from `sector`.
@@ -133,6 +134,8 @@ class BlkDriver {
   VStatus complete(const Pending& p, std::uint32_t used_len);
   VStatus check_transfer(std::uint64_t sector, std::size_t bytes);
   VStatus check_split(std::size_t bytes);
+  /// refresh_capacity() if an EVENT_CONFIG arrived since capacity_ was read.
+  VStatus follow_config_changes();
 
   TransportDriver* t_;
   GuestAllocator* ram_;
@@ -141,6 +144,7 @@ class BlkDriver {
   std::vector<std::size_t> free_slots_;
   std::map<std::uint16_t, Pending> pending_;  ///< by head
   std::uint64_t capacity_ = 0;
+  std::uint64_t config_events_seen_ = 0;  ///< the transport's EVENT_CONFIG count when capacity_ was read
   std::uint32_t request_bytes_ = 0;  ///< max data bytes per request after SEG_MAX/SIZE_MAX
   std::uint32_t seg_bytes_ = 0;      ///< max bytes per data segment (SIZE_MAX), 0 = unlimited
   BlkDriverStats stats_{};

@@ -28,6 +28,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vmsg/driver/bus_driver.hpp"
@@ -169,9 +170,16 @@ class TransportDriver {
   /// Re-reads the configuration space if an EVENT_CONFIG left parts of the
   /// cache stale (VMSG-DRV-043/046/064). No traffic when nothing is stale.
   VStatus refresh_config();
-  /// Whether some config bytes are unknown: never read, or invalidated by an
-  /// EVENT_CONFIG that carried no data.
+  /// Whether some config bytes of the view are unknown: never read, or
+  /// invalidated by an EVENT_CONFIG that carried no data.
   [[nodiscard]] bool config_stale() const noexcept;
+  /// The configuration ranges ({offset, length}) a refresh reads and
+  /// config_stale() looks at; empty (the default) is the whole space. A
+  /// device-type driver narrows it to the fields that exist with the features
+  /// offered: the others must not be read (VIRTIO content.tex L294-296).
+  void set_config_view(std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges) {
+    config_view_ = std::move(ranges);
+  }
 
   // ---- virtqueues (§11) -----------------------------------------------------
   /// GET_VQUEUE (max_size, and cur_size must be 0: VMSG-DRV-029), size
@@ -256,6 +264,8 @@ class TransportDriver {
   /// device is reset (and polled to 0) before anything else is sent.
   void recover();
   VStatus refresh_if_announced();
+  /// Reads every range of the view (the whole space when it is empty).
+  VStatus read_view();
   [[nodiscard]] bool rev1() const noexcept { return profile().layout == wire::Layout::Rev1; }
   /// Whether SET_CONFIG carries the tracked generation (PR28, or REV1 strict).
   [[nodiscard]] bool tracks_generation() const noexcept { return !rev1() || options_.strict_config_generation; }
@@ -280,6 +290,7 @@ class TransportDriver {
   bool recovering_ = false;  ///< inside recover(): a failure there is not recovered again
   std::vector<std::uint8_t> config_;
   std::vector<bool> config_known_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> config_view_;  ///< set_config_view
   bool needs_reset_ = false;
   bool removed_ = false;
   std::map<std::uint32_t, QueueSlot> queues_;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "vmsg/common/snapshot.hpp"
 #include "vmsg/pci/dma.hpp"
@@ -41,6 +42,16 @@ class DeviceContext {
   [[nodiscard]] virtual virtqueue::SplitQueue* queue(unsigned q) {
     (void)q;
     return nullptr;
+  }
+  /// The driver broke a rule of the device type that only the backend sees
+  /// (what a request says, e.g. a blk read past capacity): the transport
+  /// passes it on to the rule sink a validating setup gave it, and drops it
+  /// otherwise. The backend still answers the request exactly as it would.
+  /// `kind` names the request, `detail` what was wrong with it.
+  virtual void driver_rule(std::string_view rule, std::string_view kind, std::string_view detail) {
+    (void)rule;
+    (void)kind;
+    (void)detail;
   }
 };
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vmsg/bus/bus.hpp"
+#include "vmsg/bus/driver_rule_sink.hpp"
 #include "vmsg/bus/endpoint.hpp"
 #include "vmsg/common/faults.hpp"
 #include "vmsg/transport/backend.hpp"
@@ -127,6 +128,10 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext, priva
   void restore_state(const snapshot::Handle& state) override;
 
   [[nodiscard]] Backend& backend() noexcept { return *backend_; }
+  /// Where the backend's driver-rule reports go (DeviceContext::driver_rule),
+  /// tagged with this device's number; null (the default) drops them. Set by
+  /// a validating setup; not part of the saved state.
+  void set_driver_rule_sink(std::shared_ptr<bus::DriverRuleSink> sink) noexcept { rule_sink_ = std::move(sink); }
   [[nodiscard]] std::uint32_t status() const noexcept { return status_; }
   [[nodiscard]] std::uint32_t generation() const noexcept { return generation_; }
   [[nodiscard]] std::uint64_t offered_features() const noexcept;
@@ -155,6 +160,7 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext, priva
   void used(unsigned q) override;
   [[nodiscard]] bool driver_ok() const override;
   [[nodiscard]] virtqueue::SplitQueue* queue(unsigned q) override;
+  void driver_rule(std::string_view rule, std::string_view kind, std::string_view detail) override;
 
   // One handler per transport request; each returns the response body.
   [[nodiscard]] wire::Body handle(const wire::GetDeviceInfoReq& r);
@@ -214,6 +220,7 @@ class DeviceTransport final : public bus::Endpoint, private DeviceContext, priva
   bus::Outbox* out_ = nullptr;
   NullDmaSpace null_memory_;
   pci::DmaSpace* memory_ = nullptr;
+  std::shared_ptr<bus::DriverRuleSink> rule_sink_;
 
   struct State {
     detail::TransportRun run;

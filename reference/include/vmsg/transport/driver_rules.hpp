@@ -38,6 +38,7 @@ enum class RuleCheckPoint : std::uint8_t {
   Endpoint,   ///< ValidatingEndpoint: per-device transport state
   Bus,        ///< bus::Bus: malformed frames dropped before any endpoint
   Registers,  ///< amp::AmpPciDevice: BAR0 doorbell misuse
+  Backend,    ///< a device type's backend: what a request says (DeviceContext::driver_rule)
 };
 
 /// One check of the validating reference: the requirement it evidences and,
@@ -49,13 +50,14 @@ struct DriverRuleInfo {
 };
 
 /// Every check, one row each, ordered by where it runs then by ID, then the
-/// virtio core's split-ring rows (VIRTIO-*, the same under both profiles). A
+/// virtio core and device-type rows (VIRTIO-*, the same under both profiles,
+/// again by check point then ID). A
 /// requirement may have several rows (different situations).
 [[nodiscard]] std::span<const DriverRuleInfo> checked_driver_rules() noexcept;
 /// The checks under `layout`'s profile: the PR28 table above, or the REV1
 /// one, whose rows carry R1-* IDs (and AMP-* IDs, which REV1 keeps).
 [[nodiscard]] std::span<const DriverRuleInfo> checked_driver_rules(wire::Layout layout) noexcept;
-/// Short name of a check point ("endpoint", "bus", "registers").
+/// Short name of a check point ("endpoint", "bus", "registers", "backend").
 [[nodiscard]] std::string_view to_string(RuleCheckPoint p) noexcept;
 
 /// Append-only record of violations, shared by the validating endpoints of a

@@ -27,6 +27,7 @@
 #include "vmsg/bus/endpoint.hpp"
 #include "vmsg/transport/driver_rules.hpp"
 #include "vmsg/transport/virtqueue_monitor.hpp"
+#include "vmsg/transport/virtio_rule_model.hpp"
 #include "vmsg/wire/messages.hpp"
 #include "vmsg/wire/profile.hpp"
 
@@ -89,6 +90,7 @@ struct ValidatorModel {
   std::uint64_t responses_posted_ = 0;
   std::map<std::uint32_t, QueueModel> queues_;
   VirtqueueMonitor rings_;  ///< the split-ring rules read from guest memory (virtqueue_monitor.hpp)
+  VirtioRuleModel virtio_;  ///< the virtio core and device-type rules (validating_endpoint_virtio.cpp)
 };
 
 }  // namespace detail
@@ -156,6 +158,14 @@ class ValidatingEndpoint final : public bus::Endpoint, private detail::Validator
   /// Whether buffers made available now owe a notification: DRIVER_OK
   /// reported, no DEVICE_NEEDS_RESET shown, not FAILED.
   [[nodiscard]] bool notifications_owed() const noexcept;
+  // The virtio core and device-type driver rules (validating_endpoint_virtio.cpp):
+  // checked before the message is forwarded, the model updated from device messages.
+  void check_virtio(const wire::Message& m);
+  void check_virtio_status(const wire::Message& m, const wire::SetDeviceStatusReq& r);
+  void check_virtio_features(const wire::Message& m, const wire::SetDriverFeaturesReq& r);
+  void check_virtio_config(const wire::Message& m, std::uint64_t offset, std::uint64_t length);
+  void check_config_reads(const wire::Message& m);
+  void observe_virtio(const wire::Message& posted);
   // Model updates from the driver message itself (after forwarding).
   void note_request(const wire::Message& m);
   // Device -> driver: model updates (called by the tap before forwarding).

@@ -91,6 +91,7 @@ RefDut::RefDut(const DutConfig& config, const vmsg_dut_host& host)
     // The validator only watches (it never changes traffic), so the library
     // can report the driver rules a test broke, as the embedded target does.
     // It checks the rules of the draft the device speaks.
+    dt->set_driver_rule_sink(rules_);  // the device type's driver rules, seen by the backend
     auto ep = std::make_shared<transport::ValidatingEndpoint>(
         dt, rules_, transport::ValidationProfile{amp.profile.layout, amp.bus.strict_config_generation});
     device_->plug(d.fifo, d.dev_num, *ep);
