@@ -63,6 +63,64 @@ def test_handmade_config_reads_across_a_change_break_no_core_rule(dut):
     th.expect_no_violations(dut)
 
 
+# ---- (a') the reference drivers against a device newer than they are ----------------
+# The reference's extra-features / config-pad properties (th.device_variant; skipped on
+# targets without them) make a device offer a bit its type does not define and have
+# config bytes past the fields the drivers know.
+
+UNKNOWN_BIT = 23  # a device-type bit (content.tex L98-106) that rng, blk and balloon leave undefined
+CONFIG_PAD = 64   # zero bytes past the type's config fields
+BALLOON_KNOWN = V1 | 0x3F  # what a balloon driver knows: bits 0-5 (balloon description.tex L20-46)
+
+
+def _newer_devices(request, **props):
+    """(device type, dut) for rng, blk and balloon, each built with ``props``."""
+    for device_id in (th.RNG_ID, th.BLK_ID, th.BALLOON_ID):
+        with th.device_variant(request, device_id, **props) as dut:
+            yield device_id, dut
+
+
+def _drive(dut, device_id: int):
+    """Initialises the type's reference driver (balloon: the transport driver wanting
+    only the bits a balloon driver knows) and does I/O; returns the transport driver."""
+    if device_id == th.RNG_ID:
+        rng, t = th.rng_driver(dut)
+        assert len(bytes(rng.read(64))) == 64
+    elif device_id == th.BLK_ID:
+        blk, t = th.blk_driver(dut)
+        data = th.pattern(1024, 11)
+        blk.write(2, data)
+        assert bytes(blk.read(2, 1024)) == data
+    else:
+        t = th.transport_of(dut, th.device(dut, th.BALLOON_ID))
+        th.driver_init(dut, th.device(dut, th.BALLOON_ID), t.init, BALLOON_KNOWN)
+        t.driver_ok()
+        t.read_config32(NUM_PAGES)
+    status = t.get_status()
+    assert status & th.DRIVER_OK, f"device {device_id}: status {status:#x} without DRIVER_OK"
+    assert not status & th.FAILED, f"device {device_id}: status {status:#x} has FAILED"
+    return t
+
+
+@pytest.mark.req("VIRTIO-CORE-011")
+def test_reference_drivers_go_on_past_an_unknown_offered_feature(request):
+    for device_id, dut in _newer_devices(request, **{"extra-features": hex(th.bit(UNKNOWN_BIT))}):
+        t = _drive(dut, device_id)
+        assert t.device_features() & th.bit(UNKNOWN_BIT), f"device {device_id}: the extra bit was not offered"
+        assert not t.features() & th.bit(UNKNOWN_BIT), f"device {device_id}: the unknown bit was accepted"
+        th.expect_no_violations(dut)
+
+
+@pytest.mark.req("VIRTIO-CORE-021")
+def test_reference_drivers_work_with_a_larger_config_space(request):
+    known = {th.RNG_ID: 0, th.BLK_ID: 24, th.BALLOON_ID: 8}  # the fields the reference devices have
+    for device_id, dut in _newer_devices(request, **{"config-pad": str(CONFIG_PAD)}):
+        t = _drive(dut, device_id)
+        size = t.info().config_size
+        assert size == known[device_id] + CONFIG_PAD, f"device {device_id}: config_size {size}, padding not applied"
+        th.expect_no_violations(dut)
+
+
 # ---- (b) bad sequences, each flagged with exactly its rule ---------------------------
 
 _to_driver = th.to_driver

@@ -24,7 +24,8 @@ ACTUAL = 4  # the balloon's driver-written field
 
 # ---- (a) good sequences -------------------------------------------------------------
 
-@pytest.mark.req("VIRTIO-BLK-011", "VIRTIO-BLK-012", "VIRTIO-BLK-013", "VIRTIO-BLK-014", "VIRTIO-BLK-016")
+@pytest.mark.req("VIRTIO-BLK-011", "VIRTIO-BLK-012", "VIRTIO-BLK-013", "VIRTIO-BLK-014", "VIRTIO-BLK-016",
+                 "VIRTIO-BLK-033")
 def test_reference_blk_driver_sends_well_formed_requests(dut):
     blk, _ = th.blk_driver(dut)
     last = blk.capacity() - 2
@@ -146,9 +147,15 @@ def bad_blk_012(dut):
 
 
 def bad_blk_013(dut):
-    # blk L876-877: FLUSH with a sector.
+    # blk L876: FLUSH with a sector.
     p, rq = _blk(dut)
     _blk_send(p, rq, BLK_T_FLUSH, 8)
+
+
+def bad_blk_033(dut):
+    # blk L877: FLUSH (sector 0) carrying a sector of data.
+    p, rq = _blk(dut)
+    _blk_send(p, rq, BLK_T_FLUSH, 0, out=bytes(512))
 
 
 def bad_blk_014(dut):

@@ -103,8 +103,10 @@ void BlkBackend::check_driver_rules(std::uint32_t type, std::uint64_t sector, st
     if (sector > cap || sectors > cap - sector) {
       ctx_->driver_rule("VIRTIO-BLK-011", kind, where + ": reaches past capacity " + std::to_string(cap));
     }
-  } else if (type == blk::kTypeFlush && sector != 0) {
-    ctx_->driver_rule("VIRTIO-BLK-013", kind, where + ": FLUSH with a non-zero sector");
+  } else if (type == blk::kTypeFlush) {
+    if (sector != 0) ctx_->driver_rule("VIRTIO-BLK-013", kind, where + ": FLUSH with a non-zero sector");
+    // blk description.tex L877: a FLUSH has no data either way (a SHOULD NOT, judged apart).
+    if (data_len != 0) ctx_->driver_rule("VIRTIO-BLK-033", kind, where + ": FLUSH carrying data");
   } else if (type == blk::kTypeGetId && data_len != blk::kIdSize) {
     ctx_->driver_rule("VIRTIO-BLK-016", kind, where + ": GET_ID data is not 20 bytes");
   }
@@ -123,7 +125,10 @@ Result<BlkBackend::Outcome, QueueError> BlkBackend::execute(SplitQueue& queue, c
   const std::uint32_t type = le::load32(hdr, 0);
   const std::uint64_t sector = le::load64(hdr, 8);
   const bool device_writes = type == blk::kTypeIn || type == blk::kTypeGetId;
-  check_driver_rules(type, sector, device_writes ? data_space : chain.readable_bytes() - blk::kHeaderSize);
+  const std::uint64_t data_out = chain.readable_bytes() - blk::kHeaderSize;
+  // A FLUSH's data is whatever it carries besides header and status, in either direction.
+  check_driver_rules(type, sector,
+                     type == blk::kTypeFlush ? data_out + data_space : device_writes ? data_space : data_out);
 
   switch (type) {
     case blk::kTypeIn: {

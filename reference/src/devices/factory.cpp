@@ -14,6 +14,7 @@
 #include "vmsg/devices/balloon.hpp"
 #include "vmsg/devices/blk.hpp"
 #include "vmsg/devices/rng.hpp"
+#include "vmsg/devices/unknown_extras.hpp"
 #include "vmsg/virtqueue/split_queue.hpp"
 
 namespace vmsg::devices {
@@ -28,16 +29,20 @@ constexpr std::string_view kBalloon = "virtio-balloon-device";
 constexpr std::string_view kQueueSize = "queue-size";
 // The reference's own: virtual ns a device polls its queue after a kick (0 = never).
 constexpr std::string_view kPollNs = "poll-ns";
+// The reference's own, for every kind: feature bits offered besides the type's,
+// and zero bytes past the type's config fields (UnknownExtrasBackend).
+constexpr std::string_view kExtraFeatures = "extra-features";
+constexpr std::string_view kConfigPad = "config-pad";
 
 /// Parses properties of one device kind; every error names kind and property.
 class PropParser {
  public:
   PropParser(std::string_view kind, const DeviceProps& props) : kind_(kind), props_(props) {}
 
-  /// Refuses any property not in `known`.
+  /// Refuses any property not in `known` (the every-kind extras aside).
   void only(std::initializer_list<std::string_view> known) const {
     for (const auto& [name, value] : props_) {
-      bool ok = false;
+      bool ok = name == kExtraFeatures || name == kConfigPad;
       for (auto k : known) ok = ok || name == k;
       if (!ok) fail("unknown property '" + name + "'");
     }
@@ -150,8 +155,9 @@ constexpr std::uint64_t kU32Max = std::numeric_limits<std::uint32_t>::max();
 
 std::vector<std::string_view> backend_kinds() { return {kRng, kBlk, kBalloon}; }
 
-std::unique_ptr<transport::Backend> make_backend(std::string_view kind, const DeviceProps& props) {
-  const PropParser p(kind, props);
+namespace {
+
+std::unique_ptr<transport::Backend> make_type_backend(std::string_view kind, const PropParser& p) {
   if (kind == kRng) {
     p.only({"seed", kQueueSize, kPollNs});
     return std::make_unique<RngBackend>(p.u64("seed").value_or(RngBackend::kDefaultSeed),
@@ -186,6 +192,22 @@ std::unique_ptr<transport::Backend> make_backend(std::string_view kind, const De
   }
   throw ConfigError("unknown device kind '" + std::string(kind) +
                     "' (expected virtio-rng-device, virtio-blk-device or virtio-balloon-device)");
+}
+
+}  // namespace
+
+std::unique_ptr<transport::Backend> make_backend(std::string_view kind, const DeviceProps& props) {
+  const PropParser p(kind, props);
+  auto backend = make_type_backend(kind, p);
+  const auto extra = p.u64(kExtraFeatures);
+  const auto pad = p.u64(kConfigPad, kU32Max);
+  if (!extra && !pad) return backend;  // the defaults: the type exactly as it is
+  try {
+    return std::make_unique<UnknownExtrasBackend>(std::move(backend), extra.value_or(0),
+                                                  static_cast<std::uint32_t>(pad.value_or(0)));
+  } catch (const ConfigError& e) {
+    p.fail(e.what());
+  }
 }
 
 }  // namespace vmsg::devices

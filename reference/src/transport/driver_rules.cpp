@@ -284,6 +284,7 @@ constexpr std::array kVirtioRules{
                    "balloon: a whole write of `actual` that differs from the pages in the balloon"},
     DriverRuleInfo{"VIRTIO-BLK-011", P::Backend, "blk IN or OUT request whose sectors reach past capacity"},
     DriverRuleInfo{"VIRTIO-BLK-013", P::Backend, "blk FLUSH request with a non-zero sector"},
+    DriverRuleInfo{"VIRTIO-BLK-033", P::Backend, "blk FLUSH request with data bytes besides header and status"},
     DriverRuleInfo{"VIRTIO-BLK-014", P::Backend, "blk IN or OUT request whose data is not whole 512-byte sectors"},
     DriverRuleInfo{"VIRTIO-BLK-016", P::Backend, "blk GET_ID request whose data is not 20 bytes"},
 };

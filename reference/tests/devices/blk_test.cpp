@@ -488,6 +488,16 @@ TEST(BlkDriverRules, FlushWithASectorBreaksBlk013) {
   EXPECT_EQ(r.status_of(f), blk::kStatusOk);
 }
 
+TEST(BlkDriverRules, FlushWithDataBreaksBlk033Only) {
+  BoundBlkRig r;
+  const auto out = r.ring.add_chain({hdr(blk::kTypeFlush, 0), pattern(512, 1)}, {1});
+  const auto in = r.ring.add_chain({hdr(blk::kTypeFlush, 0)}, {8, 1});
+  r.run();
+  EXPECT_EQ(r.ctx.rules, (std::vector<std::string>{"VIRTIO-BLK-033", "VIRTIO-BLK-033"}));
+  EXPECT_EQ(r.status_of(out), blk::kStatusOk);  // answered as before
+  EXPECT_EQ(r.status_of(in), blk::kStatusOk);
+}
+
 TEST(BlkDriverRules, PartialSectorsBreakBlk014) {
   BoundBlkRig r;
   r.read(0, 100);

@@ -346,7 +346,7 @@ TEST(VirtioDriverRules, EveryVirtioRowIsInBothTables) {
                            "VIRTIO-CORE-009", "VIRTIO-CORE-018", "VIRTIO-CORE-019", "VIRTIO-CORE-020", "VIRTIO-CORE-025", "VIRTIO-CORE-028",
                            "VIRTIO-CORE-029", "VIRTIO-CORE-030", "VIRTIO-CORE-031", "VIRTIO-CORE-032",
                            "VIRTIO-CORE-035", "VIRTIO-CORE-036", "VIRTIO-BLK-010", "VIRTIO-BLK-011", "VIRTIO-BLK-012",
-                           "VIRTIO-BLK-013", "VIRTIO-BLK-014", "VIRTIO-BLK-016", "VIRTIO-BALLOON-001",
+                           "VIRTIO-BLK-013", "VIRTIO-BLK-014", "VIRTIO-BLK-016", "VIRTIO-BLK-033", "VIRTIO-BALLOON-001",
                            "VIRTIO-BALLOON-006", "VIRTIO-BALLOON-008", "VIRTIO-BALLOON-010",
                            "VIRTIO-BALLOON-014", "VIRTIO-BALLOON-015"}) {
       EXPECT_TRUE(virtio.contains(id)) << id;

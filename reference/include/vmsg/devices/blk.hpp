@@ -139,8 +139,8 @@ class BlkBackend final : public transport::Backend {
 
   /// Reports to the context the driver rules a request breaks (blk
   /// description.tex L871-886); `data_len` is the request's data: writable
-  /// bytes before the status for IN and GET_ID, readable ones after the header
-  /// otherwise. Changes nothing: the request is answered as before.
+  /// bytes before the status for IN and GET_ID, both kinds for FLUSH, readable
+  /// ones after the header otherwise. Changes nothing: the request is answered as before.
   void check_driver_rules(std::uint32_t type, std::uint64_t sector, std::uint64_t data_len) const;
 
   transport::DeviceContext* ctx_ = nullptr;

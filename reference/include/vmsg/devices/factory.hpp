@@ -22,7 +22,10 @@ using DeviceProps = std::map<std::string, std::string>;
 ///   virtio-balloon-device  target=<u32 pages>
 /// and for every kind queue-size=<power of two in 1..32768>, the maximum that
 /// GET_VQUEUE reports for each of the device's queues (defaults: rng 256,
-/// blk 256, balloon 128; QEMU's are 8, 256 and 128).
+/// blk 256, balloon 128; QEMU's are 8, 256 and 128). Also for every kind, the
+/// reference's own extra-features=<u64 mask> (bits offered besides the type's,
+/// in 0-23 or 50-63) and config-pad=<u32 bytes> (zeros past the type's config
+/// fields): a device newer than its drivers (UnknownExtrasBackend).
 /// Numbers are decimal or 0x-prefixed hex; booleans on/off, true/false, yes/no, 1/0.
 /// Throws ConfigError naming the kind, property or value it cannot use.
 [[nodiscard]] std::unique_ptr<transport::Backend> make_backend(std::string_view kind, const DeviceProps& props = {});
