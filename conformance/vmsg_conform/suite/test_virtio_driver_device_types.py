@@ -224,3 +224,24 @@ def test_bad_device_type_driver_sequence_is_flagged_with_exactly_its_rule(dut, r
     th.violations_of(dut)  # skip early on targets without a validator
     also = BAD[rule](dut) or ()
     th.expect_flagged_exactly(dut, rule, also)
+
+
+# ---- RO on a read-only disk (th.device_variant; skipped where the target cannot be rebuilt) ----
+# The reference offers VIRTIO_BLK_F_RO only for a read-only medium, which the default targets do
+# not have, so the bad case above skips there; these build one.
+
+@pytest.mark.req("VIRTIO-BLK-012")
+def test_reference_blk_driver_accepts_ro_on_a_read_only_disk(request):
+    with th.device_variant(request, th.BLK_ID, read_only="true") as dut:
+        blk, t = th.blk_driver(dut)
+        assert t.features() & th.bit(BLK_F_RO), f"the driver left RO out on a read-only disk ({t.features():#x})"
+        assert len(bytes(blk.read(0, 512))) == 512
+        th.expect_no_violations(dut)
+
+
+@pytest.mark.req("VIRTIO-BLK-012")
+def test_declining_ro_on_a_read_only_disk_is_flagged(request):
+    with th.device_variant(request, th.BLK_ID, read_only="true") as dut:
+        th.violations_of(dut)  # skip early on targets without a validator
+        bad_blk_012(dut)
+        th.expect_flagged_exactly(dut, "VIRTIO-BLK-012")
