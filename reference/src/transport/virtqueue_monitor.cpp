@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "vmsg/common/le.hpp"
 #include "vmsg/virtqueue/ring.hpp"
 
 namespace vmsg::transport {
@@ -22,13 +23,13 @@ constexpr std::uint64_t kMaxTableEntries = 1U << 16;  // no u16 `next` names mor
 std::optional<std::uint16_t> read_u16(pci::DmaSpace& mem, std::uint64_t addr) {
   std::array<std::uint8_t, 2> raw{};
   if (addr > std::numeric_limits<std::uint64_t>::max() - 1 || !mem.dma_read(addr, raw)) return std::nullopt;
-  return static_cast<std::uint16_t>(raw[0] | (raw[1] << 8));
+  return le::load16(raw, 0);
 }
 
 std::optional<std::uint32_t> read_u32(pci::DmaSpace& mem, std::uint64_t addr) {
   std::array<std::uint8_t, 4> raw{};
   if (addr > std::numeric_limits<std::uint64_t>::max() - 3 || !mem.dma_read(addr, raw)) return std::nullopt;
-  return static_cast<std::uint32_t>(raw[0] | (raw[1] << 8) | (raw[2] << 16) | (std::uint32_t{raw[3]} << 24));
+  return le::load32(raw, 0);
 }
 
 /// One descriptor, decoded field by field (little-endian), and its raw bytes.
@@ -45,10 +46,10 @@ std::optional<Desc> read_desc(pci::DmaSpace& mem, std::uint64_t table, std::uint
   const std::uint64_t at = table + ring::kDescSize * i;
   const bool wraps = at < table || at > std::numeric_limits<std::uint64_t>::max() - (ring::kDescSize - 1);
   if (wraps || !mem.dma_read(at, d.raw)) return std::nullopt;
-  for (unsigned b = 0; b < 8; ++b) d.addr |= std::uint64_t{d.raw[ring::kDescAddrOffset + b]} << (8 * b);
-  for (unsigned b = 0; b < 4; ++b) d.len |= std::uint32_t{d.raw[ring::kDescLenOffset + b]} << (8 * b);
-  d.flags = static_cast<std::uint16_t>(d.raw[ring::kDescFlagsOffset] | (d.raw[ring::kDescFlagsOffset + 1] << 8));
-  d.next = static_cast<std::uint16_t>(d.raw[ring::kDescNextOffset] | (d.raw[ring::kDescNextOffset + 1] << 8));
+  d.addr = le::load64(d.raw, ring::kDescAddrOffset);
+  d.len = le::load32(d.raw, ring::kDescLenOffset);
+  d.flags = le::load16(d.raw, ring::kDescFlagsOffset);
+  d.next = le::load16(d.raw, ring::kDescNextOffset);
   return d;
 }
 
