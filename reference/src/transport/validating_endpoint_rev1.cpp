@@ -133,9 +133,8 @@ void ValidatingEndpoint::observe_vqueue_rev1(const wire::SetVqueueReq& r) {
 }
 
 std::optional<std::uint16_t> ValidatingEndpoint::read_u16(std::uint64_t addr) const {
-  std::array<std::uint8_t, 2> raw{};
-  if (memory_ == nullptr || addr == std::numeric_limits<std::uint64_t>::max() || !memory_->dma_read(addr, raw)) return std::nullopt;
-  return static_cast<std::uint16_t>(raw[0] | (raw[1] << 8));
+  if (memory_ == nullptr) return std::nullopt;
+  return detail::read_le<std::uint16_t>(*memory_, addr);
 }
 
 void ValidatingEndpoint::check_unnotified_rev1(const wire::Message& m) {

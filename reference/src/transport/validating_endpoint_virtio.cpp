@@ -66,7 +66,6 @@ constexpr std::array kBalloonFields{
 constexpr std::uint64_t kCoreDefined = (std::uint64_t{0x3FFFF} << 24) & ~(std::uint64_t{1} << 31) & ~(std::uint64_t{3} << 25);
 constexpr std::uint64_t kBlkDefined = 0x3FEF7;      // bits 0-2, 4-7, 9-17 (blk description.tex L10-64)
 constexpr std::uint64_t kBalloonDefined = 0x3F;     // bits 0-5 (balloon description.tex L20-46)
-constexpr std::uint32_t kRngId = 4;                 // virtio-rng: no feature bits of its own
 
 /// The bits of block `block` = `word` that the draft leaves undefined for a
 /// device of type `type` (0: unknown type, only the reserved ranges count).
@@ -78,7 +77,7 @@ std::uint32_t undefined_bits(std::uint64_t block, std::uint32_t word, std::uint3
     type_bits = kBlkDefined;
   } else if (type == kBalloonId) {
     type_bits = kBalloonDefined;
-  } else if (type != kRngId) {
+  } else if (type != detail::kEntropyDeviceId) {  // rng has no feature bits of its own
     known = false;
   }
   std::uint32_t out = 0;

@@ -5,9 +5,12 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "vmsg/common/hex.hpp"
+#include "vmsg/common/le.hpp"
+#include "vmsg/pci/dma.hpp"
 #include "vmsg/wire/messages.hpp"
 
 namespace vmsg::transport::detail {
@@ -21,6 +24,15 @@ inline constexpr unsigned kNotifConfigDataBit = 39;   // VIRTIO_F_NOTIF_CONFIG_D
 
 /// The entropy device's ID; its queue 0 is the request queue (VIRTIO entropy description.tex).
 inline constexpr std::uint32_t kEntropyDeviceId = 4;
+
+/// A little-endian word of guest memory as the device reads it; nullopt when
+/// the read fails or the word would wrap past 2^64.
+template <typename T>
+[[nodiscard]] std::optional<T> read_le(pci::DmaSpace& mem, std::uint64_t addr) {
+  std::array<std::uint8_t, sizeof(T)> raw{};
+  if (addr > std::numeric_limits<std::uint64_t>::max() - (sizeof(T) - 1) || !mem.dma_read(addr, raw)) return std::nullopt;
+  return le::load<T>(raw, 0);
+}
 
 /// Queue indices the model tracks individually. Beyond this the model keeps
 /// nothing, so a driver spraying indices cannot grow it without bound; such a

@@ -7,8 +7,10 @@
 #include <string_view>
 #include <utility>
 
+#include "validation_helpers.hpp"
 #include "vmsg/common/le.hpp"
 #include "vmsg/virtqueue/ring.hpp"
+#include "vmsg/wire/constants.hpp"
 
 namespace vmsg::transport {
 
@@ -16,21 +18,12 @@ namespace {
 
 namespace ring = virtqueue::ring;
 
-constexpr std::uint32_t kDriverOk = 4;              // device status DRIVER_OK
 constexpr std::uint64_t kMaxChainBytes = 1ULL << 32;  // VIRTIO split-ring.tex L223-224
 constexpr std::uint64_t kMaxTableEntries = 1U << 16;  // no u16 `next` names more
 
-std::optional<std::uint16_t> read_u16(pci::DmaSpace& mem, std::uint64_t addr) {
-  std::array<std::uint8_t, 2> raw{};
-  if (addr > std::numeric_limits<std::uint64_t>::max() - 1 || !mem.dma_read(addr, raw)) return std::nullopt;
-  return le::load16(raw, 0);
-}
+std::optional<std::uint16_t> read_u16(pci::DmaSpace& mem, std::uint64_t addr) { return detail::read_le<std::uint16_t>(mem, addr); }
 
-std::optional<std::uint32_t> read_u32(pci::DmaSpace& mem, std::uint64_t addr) {
-  std::array<std::uint8_t, 4> raw{};
-  if (addr > std::numeric_limits<std::uint64_t>::max() - 3 || !mem.dma_read(addr, raw)) return std::nullopt;
-  return le::load32(raw, 0);
-}
+std::optional<std::uint32_t> read_u32(pci::DmaSpace& mem, std::uint64_t addr) { return detail::read_le<std::uint32_t>(mem, addr); }
 
 /// One descriptor, decoded field by field (little-endian), and its raw bytes.
 struct Desc {
@@ -167,7 +160,7 @@ void VirtqueueMonitor::clear() noexcept {
 void VirtqueueMonitor::driver_status(std::uint32_t status) noexcept {
   if ((status & 0xFF) == 0) {
     driver_ok_written_ = false;  // a reset: DRIVER_OK must be written again
-  } else if ((status & kDriverOk) != 0) {
+  } else if ((status & wire::status::kDriverOk) != 0) {
     driver_ok_written_ = true;
   }
 }
