@@ -150,6 +150,8 @@ class RuleTally final : public bus::DriverRuleSink {
   explicit RuleTally(wire::Layout layout) : known_(transport::checked_driver_rules(layout)) {}
   void driver_rule(std::string_view rule, std::uint16_t dev_num, std::string_view kind,
                    std::string_view detail) override;
+  /// Only rules are judged here: reporters need not format what went wrong.
+  [[nodiscard]] bool wants_detail() const noexcept override { return false; }
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
   /// The first rule reported since clear() (empty when none).

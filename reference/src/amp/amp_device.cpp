@@ -56,11 +56,11 @@ void report_register_rules(bus::DriverRuleSink* sink, const Registers& regs, std
                            std::uint64_t value) {
   if (sink == nullptr) return;
   if (size != 4) {
-    sink->driver_rule("AMP-006", 0, "BAR0 write",
-                      std::to_string(size) + "-byte write at offset " + std::to_string(offset));
+    bus::report(*sink, "AMP-006", 0, "BAR0 write",
+                [&] { return std::to_string(size) + "-byte write at offset " + std::to_string(offset); });
   } else if (regs.write(offset, 4, value).effect == RegisterWrite::Effect::Doorbell && value != 1) {
-    sink->driver_rule("AMP-005", 0, "NOTIFY write",
-                      "value " + std::to_string(value) + " at offset " + std::to_string(offset));
+    bus::report(*sink, "AMP-005", 0, "NOTIFY write",
+                [&] { return "value " + std::to_string(value) + " at offset " + std::to_string(offset); });
   }
 }
 

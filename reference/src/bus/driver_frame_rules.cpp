@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "vmsg/bus/bus.hpp"
+#include "vmsg/common/no_coverage.hpp"
 #include "vmsg/wire/codec.hpp"
 #include "vmsg/wire/header.hpp"
 
@@ -58,6 +59,13 @@ const char* rev1_rule_for(wire::DecodeError e) noexcept {
   return nullptr;
 }
 
+/// True when every byte of `bytes` is zero (a frame's padding after msg_size).
+VMSG_NO_COVERAGE_FEEDBACK bool all_zero(std::span<const std::uint8_t> bytes) noexcept {
+  std::uint8_t any = 0;
+  for (const std::uint8_t b : bytes) any = static_cast<std::uint8_t>(any | b);
+  return any == 0;
+}
+
 /// The IDs of the checks below under the bus's profile.
 struct FrameRuleIds {
   const char* (*decode)(wire::DecodeError) noexcept;
@@ -87,12 +95,12 @@ void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> fram
   const auto header = wire::peek_header(frame);
   const std::uint16_t dev_num = header ? header->dev_num : std::uint16_t{0};
   if (header && header->reserved_bits() != 0) {
-    sink.driver_rule(ids.type_bits, dev_num, "frame", "type byte " + hex(header->type) + " has reserved bits set");
+    report(sink, ids.type_bits, dev_num, "frame", [&] { return "type byte " + hex(header->type) + " has reserved bits set"; });
   }
   if (header && ids.reply != nullptr && header->is_response() && !header->is_bus()) {
     // Judged on the header: a reply to a malformed message may not decode itself.
-    sink.driver_rule(ids.reply, dev_num, "frame",
-                     "transport message " + hex(header->msg_id) + " sent with the RESPONSE bit (a reply)");
+    report(sink, ids.reply, dev_num, "frame",
+           [&] { return "transport message " + hex(header->msg_id) + " sent with the RESPONSE bit (a reply)"; });
   }
   const bool same_layout = layout == bus.profile().layout;
   std::optional<Result<wire::Message, wire::DecodeFailure>> own;
@@ -100,26 +108,25 @@ void check_driver_frame(DriverRuleSink& sink, std::span<const std::uint8_t> fram
       same_layout && decoded_by_bus != nullptr ? *decoded_by_bus : own.emplace(wire::decode(frame, profile));
   if (!decoded) {
     if (const char* rule = ids.decode(decoded.error().error)) {
-      sink.driver_rule(rule, dev_num, "frame", wire::describe(decoded.error(), layout));
+      report(sink, rule, dev_num, "frame", [&] { return wire::describe(decoded.error(), layout); });
     }
     return;
   }
   const wire::Message& m = decoded.value();
   const std::string_view kind = wire::name(m.body);
   // Slot padding must be zero (AMP-015); only meaningful once msg_size is right.
-  const auto tail = frame.subspan(std::min<std::size_t>(header->msg_size, frame.size()));
-  if (std::any_of(tail.begin(), tail.end(), [](std::uint8_t b) { return b != 0; })) {
-    sink.driver_rule("AMP-015", dev_num, kind,
-                     "non-zero bytes after msg_size " + std::to_string(header->msg_size));
+  if (!all_zero(frame.subspan(std::min<std::size_t>(header->msg_size, frame.size())))) {
+    report(sink, "AMP-015", dev_num, kind,
+           [&] { return "non-zero bytes after msg_size " + std::to_string(header->msg_size); });
   }
   const bool to_device = !wire::is_bus(m.body) && !wire::is_response(m.body) &&
                          !std::holds_alternative<wire::EventConfig>(m.body) &&
                          !std::holds_alternative<wire::EventUsed>(m.body);
   if (to_device && !bus.present(m.dev_num)) {
-    sink.driver_rule(ids.no_device, dev_num, kind, "no device at number " + std::to_string(m.dev_num));
+    report(sink, ids.no_device, dev_num, kind, [&] { return "no device at number " + std::to_string(m.dev_num); });
   }
   if (ids.bus_dev_num != nullptr && wire::is_bus(m.body) && m.dev_num != 0) {
-    sink.driver_rule(ids.bus_dev_num, dev_num, kind, "bus message with dev_num " + std::to_string(m.dev_num));
+    report(sink, ids.bus_dev_num, dev_num, kind, [&] { return "bus message with dev_num " + std::to_string(m.dev_num); });
   }
 }
 

@@ -1,9 +1,15 @@
 // Kind facts (ID, space, direction, name) of every Body alternative.
 //
-// One kind_of() overload per alternative: a new alternative without an entry
-// fails to compile in the std::visit below instead of misbehaving at run time.
+// One kind_of() overload per alternative, gathered at compile time into a
+// table indexed by the variant's index: a new alternative without an entry
+// fails to compile there instead of misbehaving at run time, and a lookup is
+// one load (every message asks several of these questions, and a visit per
+// question costs the fuzzers a traced compare chain each time).
 #include "vmsg/wire/messages.hpp"
 
+#include <array>
+#include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "vmsg/wire/constants.hpp"
@@ -29,47 +35,55 @@ constexpr KindInfo req(BusId id, std::string_view n) { return {static_cast<std::
 constexpr KindInfo resp(BusId id, std::string_view n) { return {static_cast<std::uint8_t>(id), true, true, n}; }
 
 // Events are sent with type bit 0 clear, like requests.
-constexpr KindInfo kind_of(const GetDeviceInfoReq&) { return req(Tid::GetDeviceInfo, "GET_DEVICE_INFO"); }
-constexpr KindInfo kind_of(const GetDeviceInfoResp&) { return resp(Tid::GetDeviceInfo, "GET_DEVICE_INFO response"); }
-constexpr KindInfo kind_of(const GetDeviceFeaturesReq&) { return req(Tid::GetDeviceFeatures, "GET_DEVICE_FEATURES"); }
-constexpr KindInfo kind_of(const GetDeviceFeaturesResp&) {
+constexpr KindInfo kind_of(std::type_identity<GetDeviceInfoReq>) { return req(Tid::GetDeviceInfo, "GET_DEVICE_INFO"); }
+constexpr KindInfo kind_of(std::type_identity<GetDeviceInfoResp>) { return resp(Tid::GetDeviceInfo, "GET_DEVICE_INFO response"); }
+constexpr KindInfo kind_of(std::type_identity<GetDeviceFeaturesReq>) { return req(Tid::GetDeviceFeatures, "GET_DEVICE_FEATURES"); }
+constexpr KindInfo kind_of(std::type_identity<GetDeviceFeaturesResp>) {
   return resp(Tid::GetDeviceFeatures, "GET_DEVICE_FEATURES response");
 }
-constexpr KindInfo kind_of(const SetDriverFeaturesReq&) { return req(Tid::SetDriverFeatures, "SET_DRIVER_FEATURES"); }
-constexpr KindInfo kind_of(const SetDriverFeaturesResp&) {
+constexpr KindInfo kind_of(std::type_identity<SetDriverFeaturesReq>) { return req(Tid::SetDriverFeatures, "SET_DRIVER_FEATURES"); }
+constexpr KindInfo kind_of(std::type_identity<SetDriverFeaturesResp>) {
   return resp(Tid::SetDriverFeatures, "SET_DRIVER_FEATURES response");
 }
-constexpr KindInfo kind_of(const GetConfigReq&) { return req(Tid::GetConfig, "GET_CONFIG"); }
-constexpr KindInfo kind_of(const GetConfigResp&) { return resp(Tid::GetConfig, "GET_CONFIG response"); }
-constexpr KindInfo kind_of(const SetConfigReq&) { return req(Tid::SetConfig, "SET_CONFIG"); }
-constexpr KindInfo kind_of(const SetConfigResp&) { return resp(Tid::SetConfig, "SET_CONFIG response"); }
-constexpr KindInfo kind_of(const GetDeviceStatusReq&) { return req(Tid::GetDeviceStatus, "GET_DEVICE_STATUS"); }
-constexpr KindInfo kind_of(const GetDeviceStatusResp&) {
+constexpr KindInfo kind_of(std::type_identity<GetConfigReq>) { return req(Tid::GetConfig, "GET_CONFIG"); }
+constexpr KindInfo kind_of(std::type_identity<GetConfigResp>) { return resp(Tid::GetConfig, "GET_CONFIG response"); }
+constexpr KindInfo kind_of(std::type_identity<SetConfigReq>) { return req(Tid::SetConfig, "SET_CONFIG"); }
+constexpr KindInfo kind_of(std::type_identity<SetConfigResp>) { return resp(Tid::SetConfig, "SET_CONFIG response"); }
+constexpr KindInfo kind_of(std::type_identity<GetDeviceStatusReq>) { return req(Tid::GetDeviceStatus, "GET_DEVICE_STATUS"); }
+constexpr KindInfo kind_of(std::type_identity<GetDeviceStatusResp>) {
   return resp(Tid::GetDeviceStatus, "GET_DEVICE_STATUS response");
 }
-constexpr KindInfo kind_of(const SetDeviceStatusReq&) { return req(Tid::SetDeviceStatus, "SET_DEVICE_STATUS"); }
-constexpr KindInfo kind_of(const SetDeviceStatusResp&) {
+constexpr KindInfo kind_of(std::type_identity<SetDeviceStatusReq>) { return req(Tid::SetDeviceStatus, "SET_DEVICE_STATUS"); }
+constexpr KindInfo kind_of(std::type_identity<SetDeviceStatusResp>) {
   return resp(Tid::SetDeviceStatus, "SET_DEVICE_STATUS response");
 }
-constexpr KindInfo kind_of(const GetVqueueReq&) { return req(Tid::GetVqueue, "GET_VQUEUE"); }
-constexpr KindInfo kind_of(const GetVqueueResp&) { return resp(Tid::GetVqueue, "GET_VQUEUE response"); }
-constexpr KindInfo kind_of(const SetVqueueReq&) { return req(Tid::SetVqueue, "SET_VQUEUE"); }
-constexpr KindInfo kind_of(const SetVqueueResp&) { return resp(Tid::SetVqueue, "SET_VQUEUE response"); }
-constexpr KindInfo kind_of(const ResetVqueueReq&) { return req(Tid::ResetVqueue, "RESET_VQUEUE"); }
-constexpr KindInfo kind_of(const ResetVqueueResp&) { return resp(Tid::ResetVqueue, "RESET_VQUEUE response"); }
-constexpr KindInfo kind_of(const GetShmReq&) { return req(Tid::GetShm, "GET_SHM"); }
-constexpr KindInfo kind_of(const GetShmResp&) { return resp(Tid::GetShm, "GET_SHM response"); }
-constexpr KindInfo kind_of(const EventConfig&) { return req(Tid::EventConfig, "EVENT_CONFIG"); }
-constexpr KindInfo kind_of(const EventAvail&) { return req(Tid::EventAvail, "EVENT_AVAIL"); }
-constexpr KindInfo kind_of(const EventUsed&) { return req(Tid::EventUsed, "EVENT_USED"); }
-constexpr KindInfo kind_of(const GetDevicesReq&) { return req(Bid::GetDevices, "GET_DEVICES"); }
-constexpr KindInfo kind_of(const GetDevicesResp&) { return resp(Bid::GetDevices, "GET_DEVICES response"); }
-constexpr KindInfo kind_of(const PingReq&) { return req(Bid::Ping, "PING"); }
-constexpr KindInfo kind_of(const PingResp&) { return resp(Bid::Ping, "PING response"); }
-constexpr KindInfo kind_of(const EventDevice&) { return req(Bid::EventDevice, "EVENT_DEVICE"); }
+constexpr KindInfo kind_of(std::type_identity<GetVqueueReq>) { return req(Tid::GetVqueue, "GET_VQUEUE"); }
+constexpr KindInfo kind_of(std::type_identity<GetVqueueResp>) { return resp(Tid::GetVqueue, "GET_VQUEUE response"); }
+constexpr KindInfo kind_of(std::type_identity<SetVqueueReq>) { return req(Tid::SetVqueue, "SET_VQUEUE"); }
+constexpr KindInfo kind_of(std::type_identity<SetVqueueResp>) { return resp(Tid::SetVqueue, "SET_VQUEUE response"); }
+constexpr KindInfo kind_of(std::type_identity<ResetVqueueReq>) { return req(Tid::ResetVqueue, "RESET_VQUEUE"); }
+constexpr KindInfo kind_of(std::type_identity<ResetVqueueResp>) { return resp(Tid::ResetVqueue, "RESET_VQUEUE response"); }
+constexpr KindInfo kind_of(std::type_identity<GetShmReq>) { return req(Tid::GetShm, "GET_SHM"); }
+constexpr KindInfo kind_of(std::type_identity<GetShmResp>) { return resp(Tid::GetShm, "GET_SHM response"); }
+constexpr KindInfo kind_of(std::type_identity<EventConfig>) { return req(Tid::EventConfig, "EVENT_CONFIG"); }
+constexpr KindInfo kind_of(std::type_identity<EventAvail>) { return req(Tid::EventAvail, "EVENT_AVAIL"); }
+constexpr KindInfo kind_of(std::type_identity<EventUsed>) { return req(Tid::EventUsed, "EVENT_USED"); }
+constexpr KindInfo kind_of(std::type_identity<GetDevicesReq>) { return req(Bid::GetDevices, "GET_DEVICES"); }
+constexpr KindInfo kind_of(std::type_identity<GetDevicesResp>) { return resp(Bid::GetDevices, "GET_DEVICES response"); }
+constexpr KindInfo kind_of(std::type_identity<PingReq>) { return req(Bid::Ping, "PING"); }
+constexpr KindInfo kind_of(std::type_identity<PingResp>) { return resp(Bid::Ping, "PING response"); }
+constexpr KindInfo kind_of(std::type_identity<EventDevice>) { return req(Bid::EventDevice, "EVENT_DEVICE"); }
+
+template <std::size_t... I>
+constexpr std::array<KindInfo, sizeof...(I)> kind_table(std::index_sequence<I...>) {
+  return {kind_of(std::type_identity<std::variant_alternative_t<I, Body>>{})...};
+}
+constexpr auto kKinds = kind_table(std::make_index_sequence<std::variant_size_v<Body>>{});
 
 KindInfo info(const Body& body) noexcept {
-  return std::visit([](const auto& b) { return kind_of(b); }, body);
+  // A valueless body (an exception during assignment) has no kind.
+  const std::size_t i = body.index();
+  return i < kKinds.size() ? kKinds[i] : KindInfo{.id = 0, .bus = false, .response = false, .name = "(valueless)"};
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace vmsg::bus {
 
@@ -24,6 +26,24 @@ class DriverRuleSink {
   /// `detail`: one line saying what exactly was wrong.
   virtual void driver_rule(std::string_view rule, std::uint16_t dev_num, std::string_view kind,
                            std::string_view detail) = 0;
+  /// False for a sink that never reads `detail` (a tally that only counts
+  /// rules): reporters then skip building the text (report() below), which
+  /// on hostile traffic is most of what a report costs.
+  [[nodiscard]] virtual bool wants_detail() const noexcept { return true; }
 };
+
+/// Reports to `sink`, calling `make_detail()` (returning something a
+/// std::string_view can view) only when the sink reads the detail; an empty
+/// detail otherwise.
+template <class MakeDetail>
+void report(DriverRuleSink& sink, std::string_view rule, std::uint16_t dev_num, std::string_view kind,
+            MakeDetail&& make_detail) {
+  if (!sink.wants_detail()) {
+    sink.driver_rule(rule, dev_num, kind, {});
+    return;
+  }
+  const std::string detail(std::forward<MakeDetail>(make_detail)());
+  sink.driver_rule(rule, dev_num, kind, detail);
+}
 
 }  // namespace vmsg::bus

@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <span>
 
+#include "vmsg/common/no_coverage.hpp"
+
 namespace vmsg::le {
 
 /// Loads an unsigned little-endian value of sizeof(T) bytes at `off`.
 template <typename T>
-[[nodiscard]] constexpr T load(std::span<const std::uint8_t> b, std::size_t off) noexcept {
+[[nodiscard]] VMSG_NO_COVERAGE_FEEDBACK constexpr T load(std::span<const std::uint8_t> b, std::size_t off) noexcept {
   assert(off + sizeof(T) <= b.size());
   T v = 0;
   for (std::size_t i = 0; i < sizeof(T); ++i) {
@@ -26,7 +28,7 @@ template <typename T>
 
 /// Stores `v` as sizeof(T) little-endian bytes at `off`.
 template <typename T>
-constexpr void store(std::span<std::uint8_t> b, std::size_t off, T v) noexcept {
+VMSG_NO_COVERAGE_FEEDBACK constexpr void store(std::span<std::uint8_t> b, std::size_t off, T v) noexcept {
   assert(off + sizeof(T) <= b.size());
   for (std::size_t i = 0; i < sizeof(T); ++i) {
     b[off + i] = static_cast<std::uint8_t>(v >> (8 * i));
