@@ -167,6 +167,10 @@ void LibPort::release() noexcept {
   msi_log_.clear();
   log_.clear();
   violations_.clear();
+  // The configuration text too (recreate() sets the next one): a run that
+  // kept it would free it only in the next run, which libFuzzer counts as a
+  // leak suspect and runs again.
+  std::string().swap(options_.config);
 }
 
 vmsg_dut* LibPort::instance() const {
