@@ -372,6 +372,26 @@ TEST(Machine, CachedBarDecodeFollowsChangesTheMachineDidNotSee) {
   EXPECT_EQ(m.stats().unbacked_reads, 2U);
 }
 
+TEST(Machine, FixedFunctionsStayOutOfTheCheckAndMovesAreStillSeen) {
+  // The machine's own chipset functions (fixed decode, not watched per
+  // access) beside a real function whose moves must still be followed.
+  Machine m;
+  ASSERT_EQ(m.config_read({0, 0, 0}, 0x00, 2), 0x8086U);  // the host bridge is there
+  auto dev = std::make_shared<PlainFunction>();
+  m.plug(kSlot4, dev);
+  m.config_write(kSlot4, 0x10, 4, 0xE002'0000);
+  m.config_write(kSlot4, 0x04, 2, 0x0002);
+  (void)m.mmio_read(0xE002'0004, 4);
+  ASSERT_EQ(dev->reads.size(), 1U);
+  dev->config_write(0x10, 4, 0xE004'0000);  // moved behind the machine's back
+  (void)m.mmio_read(0xE004'000C, 4);
+  ASSERT_EQ(dev->reads.size(), 2U);
+  EXPECT_EQ(dev->reads[1], 0xCU);
+  (void)m.mmio_read(0xE002'0004, 4);  // the old window is gone
+  EXPECT_EQ(dev->reads.size(), 2U);
+  EXPECT_EQ(m.stats().unbacked_reads, 1U);
+}
+
 TEST(Machine, RamShadowsABarPlacedOverIt) {
   Rig r;
   r.m.config_write(kSlot4, 0x18, 4, 0x0010'0000);  // BAR2 into RAM

@@ -212,6 +212,7 @@ TEST(PciFunction, DecodeGenerationMovesWithEveryConfigChangeOnly) {
   dev.reset();
   EXPECT_NE(*counter, g2);
   EXPECT_EQ(dev.decode_generation(), counter);  // the same counter for the device's life
+  EXPECT_FALSE(dev.decode_fixed());              // its BARs move: the host must watch the counter
 }
 
 TEST(PciFunction, DeviceBarAccessesReachHooks) {

@@ -34,6 +34,7 @@ class FixedFunction final : public PciDevice {
   [[nodiscard]] std::optional<BarMapping> bar_mapping(unsigned /*bar*/) const override { return std::nullopt; }
   /// Constant: the decode never changes.
   [[nodiscard]] const std::uint64_t* decode_generation() const noexcept override { return &kNeverMoves; }
+  [[nodiscard]] bool decode_fixed() const noexcept override { return true; }
   [[nodiscard]] std::uint64_t bar_read(unsigned /*bar*/, std::uint64_t /*offset*/, unsigned /*size*/) override {
     return 0;
   }

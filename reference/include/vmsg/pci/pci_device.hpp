@@ -38,6 +38,10 @@ class PciDevice {
   /// the host can cache its decode and check it with one load per access. It
   /// lives as long as the device. nullptr (the default) means "ask every time".
   [[nodiscard]] virtual const std::uint64_t* decode_generation() const noexcept { return nullptr; }
+  /// True when bar_mapping() answers the same for the device's whole life
+  /// (no BAR implemented, nothing to move): the host decodes it once and
+  /// leaves it out of the per-access check.
+  [[nodiscard]] virtual bool decode_fixed() const noexcept { return false; }
 
   /// Bulk access to BAR `bar` when all of [offset, offset + size) is plain
   /// memory, where one copy is exactly what the same bytes in naturally
