@@ -133,12 +133,24 @@ void ShadowRam::clear() {
   lines_.clear();
 }
 
+bool RuleTally::row_is(std::size_t row, std::string_view rule) const noexcept {
+  // By hand rather than operator==: memcmp goes through the sanitizers' hooks.
+  const transport::DriverRuleInfo& r = known_[row];
+  if (r.where == transport::RuleCheckPoint::Endpoint || r.rule.size() != rule.size()) return false;
+  std::size_t i = 0;
+  while (i < rule.size() && r.rule[i] == rule[i]) ++i;
+  return i == rule.size();
+}
+
 bool RuleTally::listed(std::string_view rule) const noexcept {
-  for (const transport::DriverRuleInfo& r : known_) {
-    if (r.where == transport::RuleCheckPoint::Endpoint || r.rule.size() != rule.size()) continue;
-    std::size_t i = 0;
-    while (i < rule.size() && r.rule[i] == rule[i]) ++i;
-    if (i == rule.size()) return true;
+  // The cache only says which row to try first; the text is always compared.
+  std::uint16_t& hint = recent_[(reinterpret_cast<std::uintptr_t>(rule.data()) >> 4) % recent_.size()];
+  if (hint != 0 && row_is(hint - 1u, rule)) return true;
+  for (std::size_t row = 0; row < known_.size(); ++row) {
+    if (row_is(row, rule)) {
+      hint = static_cast<std::uint16_t>(row + 1);
+      return true;
+    }
   }
   return false;
 }

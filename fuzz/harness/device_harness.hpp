@@ -162,7 +162,12 @@ class RuleTally final : public bus::DriverRuleSink {
 
  private:
   [[nodiscard]] bool listed(std::string_view rule) const noexcept;
+  [[nodiscard]] bool row_is(std::size_t row, std::string_view rule) const noexcept;
   std::span<const transport::DriverRuleInfo> known_;
+  /// Catalogue row (+1, 0: none) last matched by a rule whose text sat at an
+  /// address with these low bits: reporters pass the same literals again and
+  /// again, so most reports compare one row instead of scanning the catalogue.
+  mutable std::array<std::uint16_t, 32> recent_{};
   std::size_t count_ = 0;
   std::string first_;
   std::string unlisted_;
