@@ -870,11 +870,15 @@ bool DeviceHarness::pristine() const {
   const auto& m2 = mapping(2);
   if (!m2 || m2->base != bar_base_[2]) return false;
   for (unsigned q = 0; q < nf_; ++q) {
-    const pci::MsixEntry e = msix_->entry(q);
-    const auto& t = *links_[q].config().msi;
-    if (e.masked() || e.address != t.addr || e.data != t.data) return false;
+    if (!vector_intact(q)) return false;
   }
   return true;
+}
+
+bool DeviceHarness::vector_intact(unsigned q) const {
+  const pci::MsixEntry e = msix_->entry(q);
+  const auto& t = *links_[q].config().msi;
+  return !e.masked() && e.address == t.addr && e.data == t.data;
 }
 
 void DeviceHarness::restore_layout() {
@@ -891,9 +895,8 @@ void DeviceHarness::restore_layout() {
   for (unsigned q = 0; q < nf_; ++q) {
     // Only the vectors the input changed: rewriting an intact, unmasked entry
     // is seven oracle-checked accesses that restore nothing.
-    const pci::MsixEntry e = msix_->entry(q);
+    if (vector_intact(q)) continue;
     const auto& t = *links_[q].config().msi;
-    if (!e.masked() && e.address == t.addr && e.data == t.data) continue;
     driver::msix_program(p, info, q, t.addr, t.data);
   }
   VMSG_FUZZ_CHECK(sane(), "layout not sane after restoring BARs and Command");

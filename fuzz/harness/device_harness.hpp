@@ -276,6 +276,8 @@ class DeviceHarness {
   /// Refreshes the decode cache below when config space moved on.
   void refresh_decode() const;
   [[nodiscard]] bool pristine() const;
+  /// MSI-X entry `q` is unmasked and still targets link q's MSI address and data.
+  [[nodiscard]] bool vector_intact(unsigned q) const;
   /// Posts through the link (if the layout is sane); true when the frame went in.
   bool post(unsigned q, std::span<const std::uint8_t> frame, bool ring);
   void poll(unsigned q, unsigned max);

@@ -80,14 +80,7 @@ def test_r1_reference_driver_reads_again_until_the_generation_holds_still(dut):
 
 @pytest.mark.req("R1-DRV-010", "R1-DRV-042")
 def test_r1_reference_driver_refreshes_config_after_an_event_without_data(dut):
-    blk, t = th.blk_driver(dut)
-    dev = th.device(dut, th.BLK_ID)
-    data = th.pattern(512, 3)
-    blk.write(0, data)
-    events = t.stats().config_events
-    dut.stimulus.config_event_without_data(dev.dev_num, fifo=dev.fifo)
-    t.get_status()  # the event reaches the driver ahead of this answer
-    th.require(t.stats().config_events > events, "R1-DEV-015", "a device-side configuration change sent no EVENT_CONFIG")
+    blk, t, data = th.blk_after_config_event(dut, "R1-DEV-015", 3)
     requests = t.stats().requests
     assert bytes(blk.read(0, 512)) == data  # the kick waits for a GET_CONFIG refresh
     assert t.stats().requests > requests, "no request went out before the I/O"

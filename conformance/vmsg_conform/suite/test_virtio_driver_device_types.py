@@ -39,14 +39,7 @@ def test_reference_blk_driver_sends_well_formed_requests(dut):
 
 @pytest.mark.req("VIRTIO-BLK-010")
 def test_reference_blk_driver_reads_capacity_after_a_config_change(dut):
-    blk, t = th.blk_driver(dut)
-    dev = th.device(dut, th.BLK_ID)
-    data = th.pattern(512, 2)
-    blk.write(0, data)
-    events = t.stats().config_events
-    dut.stimulus.config_event_without_data(dev.dev_num, fifo=dev.fifo)
-    t.get_status()  # the event reaches the driver ahead of this answer
-    th.require(t.stats().config_events > events, _event_rule(dut), "a device-side change sent no EVENT_CONFIG")
+    blk, t, data = th.blk_after_config_event(dut, _event_rule(dut), 2)
     requests = t.stats().requests
     assert bytes(blk.read(0, 512)) == data
     assert t.stats().requests > requests, "no GET_CONFIG of capacity before the I/O"

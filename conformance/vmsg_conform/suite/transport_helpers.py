@@ -802,6 +802,21 @@ def blk_driver(dut, **options):
     return b, t
 
 
+def blk_after_config_event(dut, event_rule: str, seed: int):
+    """A BlkDriver that wrote 512 bytes of pattern(seed) at sector 0, then took
+    a device-side EVENT_CONFIG without data. A device that sends no such event
+    breaks `event_rule` (checked elsewhere: BLOCKED here). Returns (blk, t, data)."""
+    blk, t = blk_driver(dut)
+    dev = device(dut, BLK_ID)
+    data = pattern(512, seed)
+    blk.write(0, data)
+    events = t.stats().config_events
+    dut.stimulus.config_event_without_data(dev.dev_num, fifo=dev.fifo)
+    t.get_status()  # the event reaches the driver ahead of this answer
+    require(t.stats().config_events > events, event_rule, "a device-side configuration change sent no EVENT_CONFIG")
+    return blk, t, data
+
+
 def pattern(n: int, seed: int) -> bytes:
     """Deterministic, position-dependent bytes (no two sectors alike)."""
     x = (seed * 2654435761 + 1) & 0xFFFFFFFF

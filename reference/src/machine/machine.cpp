@@ -195,9 +195,10 @@ VMSG_NO_COVERAGE_FEEDBACK const std::vector<Machine::Region>& Machine::bar_regio
   decode_valid_ = true;
   for (const auto& [where, slot] : slots_) {
     const std::uint64_t* g = slot.device->decode_generation();
-    decode_valid_ = decode_valid_ && (g != nullptr || slot.device->decode_fixed());
+    const bool fixed = slot.device->decode_fixed();
+    decode_valid_ = decode_valid_ && (g != nullptr || fixed);
     // A fixed decode cannot move: one counter fewer to compare per access.
-    if (g != nullptr && !slot.device->decode_fixed()) watched_.push_back({g, *g});
+    if (g != nullptr && !fixed) watched_.push_back({g, *g});
     for (unsigned bar = 0; bar < kBarCount; ++bar) {
       auto m = slot.device->bar_mapping(bar);
       if (m && m->size != 0) bar_regions_.push_back({RegionKind::kBar, m->base, m->size, slot.device.get(), bar});

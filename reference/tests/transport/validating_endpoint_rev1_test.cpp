@@ -40,12 +40,6 @@ struct Rev1Rig : Rig {
     enable_queue(0, ring);
     ASSERT_EQ(status(0x0F), 0x0Fu);
   }
-  void to_driver() {
-    info();
-    ASSERT_EQ(status(0), 0u);
-    ASSERT_EQ(status(st::kAcknowledge), st::kAcknowledge);
-    ASSERT_EQ(status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
-  }
   Ids rules() const { return log->rules(); }
 };
 

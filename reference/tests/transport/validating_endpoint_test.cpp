@@ -104,21 +104,14 @@ TEST(ValidatingEndpoint, ConfigReadBeforeDeviceInfoBreaksDrv021) {
 
 TEST(ValidatingEndpoint, FeatureWriteOfAnUnreadBlockBreaksDrv022) {
   Rig r;
-  r.info();
-  ASSERT_EQ(r.status(0), 0u);
-  ASSERT_EQ(r.status(st::kAcknowledge), st::kAcknowledge);
-  ASSERT_EQ(r.status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
+  ASSERT_NO_FATAL_FAILURE(r.to_driver());
   r.write_features(kVersion1);
   r.expect_only("VMSG-DRV-022");
 }
 
 TEST(ValidatingEndpoint, FeatureWriteOfAnUnofferedBitBreaksDrv054) {
   Rig r;
-  r.info();
-  ASSERT_EQ(r.status(0), 0u);
-  ASSERT_EQ(r.status(st::kAcknowledge), st::kAcknowledge);
-  ASSERT_EQ(r.status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
-  r.read_features();
+  ASSERT_NO_FATAL_FAILURE(r.to_features());
   r.write_features(kVersion1 | bit(1));
   // The core's own rule says the same (VIRTIO-CORE-008).
   EXPECT_EQ(r.log->rules(), (std::vector<std::string>{"VIRTIO-CORE-008", "VMSG-DRV-054"})) << r.dump();
@@ -127,11 +120,7 @@ TEST(ValidatingEndpoint, FeatureWriteOfAnUnofferedBitBreaksDrv054) {
 
 TEST(ValidatingEndpoint, FeaturesOkWithoutAFeatureWriteBreaksDrv024) {
   Rig r;
-  r.info();
-  ASSERT_EQ(r.status(0), 0u);
-  ASSERT_EQ(r.status(st::kAcknowledge), st::kAcknowledge);
-  ASSERT_EQ(r.status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
-  r.read_features();
+  ASSERT_NO_FATAL_FAILURE(r.to_features());
   (void)r.status(0x0B);
   // Nothing accepted means VERSION_1 left out as well (VIRTIO-CORE-036).
   EXPECT_EQ(r.log->rules(), (std::vector<std::string>{"VIRTIO-CORE-036", "VMSG-DRV-024"})) << r.dump();
@@ -171,10 +160,7 @@ TEST(ValidatingEndpoint, StatusBitsAboveSevenBreakDrv034) {
 
 TEST(ValidatingEndpoint, DriverOkWithoutFeaturesOkBreaksDrv036) {
   Rig r;
-  r.info();
-  ASSERT_EQ(r.status(0), 0u);
-  ASSERT_EQ(r.status(st::kAcknowledge), st::kAcknowledge);
-  ASSERT_EQ(r.status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
+  ASSERT_NO_FATAL_FAILURE(r.to_driver());
   (void)r.status(st::kAcknowledge | st::kDriver | st::kDriverOk);
   r.expect_only("VMSG-DRV-036");
 }
@@ -230,10 +216,7 @@ TEST(ValidatingEndpoint, RetryAfterAGenerationRefusalWithoutGetConfigBreaksDrv00
 TEST(ValidatingEndpoint, QueueSetupBeforeFeaturesOkBreaksDrv017) {
   Rig r;
   TestRing ring = ring8(r.mem);
-  r.info();
-  ASSERT_EQ(r.status(0), 0u);
-  ASSERT_EQ(r.status(st::kAcknowledge), st::kAcknowledge);
-  ASSERT_EQ(r.status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
+  ASSERT_NO_FATAL_FAILURE(r.to_driver());
   (void)r.get_vqueue(0);
   r.set_vqueue(ring.set_vqueue(0));
   r.expect_only("VMSG-DRV-017");

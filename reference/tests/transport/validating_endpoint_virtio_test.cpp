@@ -29,15 +29,6 @@ std::set<std::string> rules_of(const Rig& r) {
   return {v.begin(), v.end()};
 }
 
-/// info, reset, ACKNOWLEDGE, DRIVER, feature read: ready to write features.
-void to_features(Rig& r) {
-  r.info();
-  ASSERT_EQ(r.status(0), 0u);
-  ASSERT_EQ(r.status(st::kAcknowledge), st::kAcknowledge);
-  ASSERT_EQ(r.status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
-  r.read_features();
-}
-
 // ---- status ------------------------------------------------------------------------
 
 TEST(VirtioDriverRules, FeatureWriteBeforeDriverIsRecordedBreaksCore001) {
@@ -108,7 +99,7 @@ TEST(VirtioDriverRules, AcknowledgeBeforeAnyResetBreaksCore029) {
 
 TEST(VirtioDriverRules, AnUnofferedBitBreaksCore008WithTheTransportRule) {
   Rig r;
-  to_features(r);
+  ASSERT_NO_FATAL_FAILURE(r.to_features());
   r.write_features(kVersion1 | bit(1));
   EXPECT_EQ(rules_of(r), (std::set<std::string>{"VIRTIO-CORE-008", "VMSG-DRV-054"})) << r.dump();
 }
@@ -116,16 +107,16 @@ TEST(VirtioDriverRules, AnUnofferedBitBreaksCore008WithTheTransportRule) {
 TEST(VirtioDriverRules, BitsTheDraftDoesNotDefineBreakCore009) {
   Rig r;
   r.backend->id = 4;  // virtio-rng defines no bits of its own, yet this device offers 0 and 5
-  to_features(r);
+  ASSERT_NO_FATAL_FAILURE(r.to_features());
   r.write_features(kVersion1 | bit(5));
   r.expect_only("VIRTIO-CORE-009");
   Rig reserved;  // a reserved bit (42-49), not offered either
-  to_features(reserved);
+  ASSERT_NO_FATAL_FAILURE(reserved.to_features());
   reserved.write_features(kVersion1 | bit(45));
   EXPECT_EQ(rules_of(reserved), (std::set<std::string>{"VIRTIO-CORE-008", "VIRTIO-CORE-009", "VMSG-DRV-054"}))
       << reserved.dump();
   Rig defined;  // an unknown device type: its own bits are not judged
-  to_features(defined);
+  ASSERT_NO_FATAL_FAILURE(defined.to_features());
   defined.write_features(kVersion1 | bit(5));
   defined.expect_clean();
 }
@@ -143,7 +134,7 @@ TEST(VirtioDriverRules, NewBitsAfterFeaturesOkBreakCore031) {
 TEST(VirtioDriverRules, GoingOnAfterARefusedFeaturesOkBreaksCore032) {
   Rig r;
   r.backend->refuse_features = true;
-  to_features(r);
+  ASSERT_NO_FATAL_FAILURE(r.to_features());
   r.write_features(kVersion1);
   ASSERT_EQ(r.status(0x0B), 0x03u);
   ASSERT_EQ(r.status(0x83), 0x83u);  // FAILED: what a driver should do
@@ -154,7 +145,7 @@ TEST(VirtioDriverRules, GoingOnAfterARefusedFeaturesOkBreaksCore032) {
 
 TEST(VirtioDriverRules, LeavingOutVersion1BreaksCore036) {
   Rig r;
-  to_features(r);
+  ASSERT_NO_FATAL_FAILURE(r.to_features());
   r.write_features(kIndirect);
   (void)r.status(0x0B);
   r.expect_only("VIRTIO-CORE-036");
@@ -182,10 +173,7 @@ TEST(VirtioDriverRules, DeviceTypeFeaturesTheDriverShouldAccept) {
 
 TEST(VirtioDriverRules, ConfigWriteDuringNegotiationBreaksCore030) {
   Rig r;
-  r.info();
-  ASSERT_EQ(r.status(0), 0u);
-  ASSERT_EQ(r.status(st::kAcknowledge), st::kAcknowledge);
-  ASSERT_EQ(r.status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
+  ASSERT_NO_FATAL_FAILURE(r.to_driver());
   const auto gen = r.get_config(8, 4).generation;  // reading is fine
   r.expect_clean();
   (void)r.set_config(gen, 8, {1, 2, 3, 4});

@@ -152,13 +152,21 @@ class Rig {
     return out.take();
   }
 
-  /// GET_DEVICE_INFO, reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK.
-  void negotiate(std::uint64_t f = kVersion1) {
+  /// GET_DEVICE_INFO, reset, ACKNOWLEDGE, DRIVER.
+  void to_driver() {
     info();
     ASSERT_EQ(status(0), 0u);
     ASSERT_EQ(status(st::kAcknowledge), st::kAcknowledge);
     ASSERT_EQ(status(st::kAcknowledge | st::kDriver), st::kAcknowledge | st::kDriver);
+  }
+  /// to_driver(), then the feature read: ready to write features.
+  void to_features() {
+    ASSERT_NO_FATAL_FAILURE(to_driver());
     read_features();
+  }
+  /// to_features(), the feature write, FEATURES_OK.
+  void negotiate(std::uint64_t f = kVersion1) {
+    ASSERT_NO_FATAL_FAILURE(to_features());
     write_features(f);
     ASSERT_EQ(status(0x0B), 0x0Bu);
   }
